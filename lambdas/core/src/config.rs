@@ -1,0 +1,480 @@
+//! Configuration from the environment, parsed once at cold start. Every bad value fails with an
+//! `InvalidConfig` error that names the variable and says what is allowed, so a broken deploy
+//! fails on its first invocation instead of doing something half-right.
+
+use crate::arn::{is_account_id, is_region, Arn};
+use crate::error::{FailsafeError, Result};
+use crate::selection::{Selector, SELECTOR_HELP};
+use std::collections::BTreeSet;
+
+/// Where configuration values come from: the process environment in Lambda, a map in tests.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+}
+
+impl Env for std::collections::HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// The first of `names` that is set to a non-blank value, with the name it was found under.
+fn lookup(env: &dyn Env, names: &[&str]) -> Option<(String, String)> {
+    names.iter().find_map(|n| {
+        env.var(n)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(|v| (n.to_string(), v))
+    })
+}
+
+fn names_text(names: &[&str]) -> String {
+    match names {
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first} (or {})", rest.join(", ")),
+        [] => String::new(),
+    }
+}
+
+fn required(env: &dyn Env, names: &[&str], what: &str) -> Result<(String, String)> {
+    lookup(env, names).ok_or_else(|| FailsafeError::config(format!("{} is not set: {what}", names_text(names))))
+}
+
+fn account_id(env: &dyn Env) -> Result<String> {
+    let (name, v) = required(env, &["ACCOUNT_ID"], "set it to this account's 12-digit AWS account id")?;
+    if !is_account_id(&v) {
+        return Err(FailsafeError::config(format!(
+            "{name}={v:?} is not a 12-digit AWS account id"
+        )));
+    }
+    Ok(v)
+}
+
+fn region(env: &dyn Env) -> Result<String> {
+    let (name, v) = required(
+        env,
+        &["REGION", "AWS_REGION"],
+        "set it to the region of the databases, e.g. eu-west-1",
+    )?;
+    if !is_region(&v) {
+        return Err(FailsafeError::config(format!(
+            "{name}={v:?} is not an AWS region name such as eu-west-1"
+        )));
+    }
+    Ok(v)
+}
+
+/// A comma-separated list of distinct 12-digit account ids, 1..=max, none equal to `own`.
+fn account_list(name: &str, raw: &str, own: &str, max: usize, own_role: &str) -> Result<Vec<String>> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim) {
+        if !is_account_id(part) {
+            return Err(FailsafeError::config(format!(
+                "{name}: {part:?} is not a 12-digit AWS account id; give a comma-separated list of account ids"
+            )));
+        }
+        if part == own {
+            return Err(FailsafeError::config(format!(
+                "{name}: {part} is {own_role} itself; list only other accounts"
+            )));
+        }
+        if seen.insert(part.to_string()) {
+            out.push(part.to_string());
+        }
+    }
+    if out.len() > max {
+        return Err(FailsafeError::config(format!(
+            "{name}: {} accounts given, at most {max} are allowed",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// A customer-managed KMS key ARN in `account` and `region` (aliases are refused: the key
+/// policy that makes sharing work lives on the key, and an alias can be re-pointed).
+fn kms_key_arn(name: &str, raw: &str, account: &str, region: &str, whose: &str) -> Result<String> {
+    let arn = Arn::parse(raw)
+        .filter(|a| a.service == "kms" && a.resource.starts_with("key/") && a.resource.len() > 4)
+        .ok_or_else(|| {
+            FailsafeError::config(format!(
+                "{name}={raw:?} is not a KMS key ARN; use arn:aws:kms:<region>:<account>:key/<key-id> (not an alias)"
+            ))
+        })?;
+    if arn.account != account {
+        return Err(FailsafeError::config(format!(
+            "{name}: the key belongs to account {}, but it must be a key of {whose} ({account})",
+            arn.account
+        )));
+    }
+    if arn.region != region {
+        return Err(FailsafeError::config(format!(
+            "{name}: the key is in region {}, but copies are made in {region}; use a key of that region",
+            arn.region
+        )));
+    }
+    Ok(raw.to_string())
+}
+
+fn bounded_int(env: &dyn Env, names: &[&str], default: u32, min: u32, max: u32) -> Result<u32> {
+    match lookup(env, names) {
+        None => Ok(default),
+        Some((name, v)) => match v.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(FailsafeError::config(format!(
+                "{name}={v:?} must be a whole number from {min} to {max} (default {default})"
+            ))),
+        },
+    }
+}
+
+fn boolean(env: &dyn Env, name: &str, default: bool) -> Result<bool> {
+    match lookup(env, &[name]) {
+        None => Ok(default),
+        Some((_, v)) => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(FailsafeError::config(format!(
+                "{name}={v:?} must be true or false (default {default})"
+            ))),
+        },
+    }
+}
+
+/// Configuration of the Live account's Lambdas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveConfig {
+    pub account_id: String,
+    pub region: String,
+    /// Failsafe accounts the share copies are shared with (1–20, RDS's limit per snapshot).
+    pub failsafe_accounts: Vec<String>,
+    /// Topics in the Failsafe account(s) that `notify` publishes to.
+    pub failsafe_topic_arns: Vec<String>,
+    /// Customer-managed key in this account whose policy lets the Failsafe account(s) use it.
+    pub share_kms_key_arn: String,
+    pub sources: Vec<Selector>,
+    /// Managed share copies kept per source by `delete-old-copies`.
+    pub live_keep: u32,
+    /// Encrypt unencrypted DB instance snapshots with the share key when copying.
+    pub encrypt_unencrypted: bool,
+}
+
+pub const MAX_SHARE_ACCOUNTS: usize = 20;
+
+impl LiveConfig {
+    pub fn from_env(env: &dyn Env) -> Result<LiveConfig> {
+        let account_id = account_id(env)?;
+        let region = region(env)?;
+        let (name, raw) = required(
+            env,
+            &["FAILSAFE_ACCOUNTS", "SHAREWITH"],
+            "set it to the comma-separated 12-digit id(s) of the Failsafe account(s)",
+        )?;
+        let failsafe_accounts = account_list(&name, &raw, &account_id, MAX_SHARE_ACCOUNTS, "the Live account")?;
+
+        let (name, raw) = required(
+            env,
+            &["FAILSAFE_TOPIC_ARNS", "SNSARN"],
+            "set it to the comma-separated ARN(s) of the Failsafe account's SNS topic",
+        )?;
+        let mut failsafe_topic_arns = Vec::new();
+        for part in raw.split(',').map(str::trim) {
+            let arn = Arn::parse(part).filter(|a| a.service == "sns" && is_region(&a.region));
+            let Some(arn) = arn else {
+                return Err(FailsafeError::config(format!(
+                    "{name}: {part:?} is not an SNS topic ARN such as arn:aws:sns:eu-west-1:222222222222:rds-failsafe"
+                )));
+            };
+            if !failsafe_accounts.contains(&arn.account) {
+                return Err(FailsafeError::config(format!(
+                    "{name}: topic {part} is in account {}, which is not a Failsafe account; the topic must belong to one of {}",
+                    arn.account,
+                    failsafe_accounts.join(", ")
+                )));
+            }
+            failsafe_topic_arns.push(part.to_string());
+        }
+
+        let (name, raw) = required(
+            env,
+            &["SHARE_KMS_KEY_ARN"],
+            "set it to the ARN of the customer-managed key that share copies are encrypted with",
+        )?;
+        let share_kms_key_arn = kms_key_arn(&name, &raw, &account_id, &region, "the Live account")?;
+
+        let (name, raw) = required(env, &["SOURCES", "INSTANCES"], SELECTOR_HELP)?;
+        let sources = Selector::parse_list(&raw).map_err(|e| FailsafeError::config(format!("{name}: {e}")))?;
+
+        Ok(LiveConfig {
+            account_id,
+            region,
+            failsafe_accounts,
+            failsafe_topic_arns,
+            share_kms_key_arn,
+            sources,
+            live_keep: bounded_int(env, &["LIVE_KEEP"], 2, 1, 50)?,
+            encrypt_unencrypted: boolean(env, "ENCRYPT_UNENCRYPTED", false)?,
+        })
+    }
+}
+
+/// How many Failsafe copies to keep per source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionPolicy {
+    /// Grandfather-father-son: the newest copy of each of the last `daily` days, `weekly` ISO
+    /// weeks and `monthly` calendar months.
+    Gfs { daily: u32, weekly: u32, monthly: u32 },
+    /// The original tool's `RETENTION`: every copy whose source is at most this many days old.
+    Days(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub policy: RetentionPolicy,
+    /// The newest `min_keep` verified copies are always kept, whatever the policy says.
+    pub min_keep: u32,
+}
+
+/// Configuration of the Failsafe account's Lambdas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailsafeConfig {
+    pub account_id: String,
+    pub region: String,
+    /// Live accounts whose shared snapshots are saved; everything else is ignored.
+    pub source_accounts: Vec<String>,
+    pub failsafe_kms_key_arn: String,
+    pub retention: Retention,
+    /// Only `start-failsafe` needs it; [`FailsafeConfig::require_state_machine_arn`] checks it.
+    pub state_machine_arn: Option<String>,
+    /// Encrypt unencrypted DB instance snapshots with the Failsafe key when saving.
+    pub encrypt_unencrypted: bool,
+}
+
+impl FailsafeConfig {
+    pub fn from_env(env: &dyn Env) -> Result<FailsafeConfig> {
+        let account_id = account_id(env)?;
+        let region = region(env)?;
+        let (name, raw) = required(
+            env,
+            &["SOURCE_ACCOUNTS"],
+            "set it to the comma-separated 12-digit id(s) of the Live account(s) allowed to send snapshots",
+        )?;
+        let source_accounts = account_list(&name, &raw, &account_id, 100, "the Failsafe account")?;
+        let (name, raw) = required(
+            env,
+            &["FAILSAFE_KMS_KEY_ARN"],
+            "set it to the ARN of the Failsafe account's own KMS key that copies are encrypted with",
+        )?;
+        let failsafe_kms_key_arn = kms_key_arn(&name, &raw, &account_id, &region, "the Failsafe account")?;
+
+        let min_keep = bounded_int(env, &["MIN_KEEP"], 3, 1, 1000)?;
+        let gfs_set: Vec<&str> = ["KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY"]
+            .into_iter()
+            .filter(|n| lookup(env, &[n]).is_some())
+            .collect();
+        let policy = match lookup(env, &["RETENTION"]) {
+            Some(_) if !gfs_set.is_empty() => {
+                return Err(FailsafeError::config(format!(
+                    "RETENTION and {} are both set; use either RETENTION (keep every copy up to that many days old) or the KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY policy",
+                    gfs_set.join(", ")
+                )))
+            }
+            Some(_) => RetentionPolicy::Days(bounded_int(env, &["RETENTION"], 0, 1, 36500)?),
+            None => RetentionPolicy::Gfs {
+                daily: bounded_int(env, &["KEEP_DAILY"], 7, 0, 3660)?,
+                weekly: bounded_int(env, &["KEEP_WEEKLY"], 4, 0, 520)?,
+                monthly: bounded_int(env, &["KEEP_MONTHLY"], 12, 0, 1200)?,
+            },
+        };
+
+        let state_machine_arn = match lookup(env, &["STATE_MACHINE_ARN"]) {
+            None => None,
+            Some((name, v)) => {
+                let ok = Arn::parse(&v)
+                    .filter(|a| a.service == "states" && a.resource.starts_with("stateMachine:"))
+                    .filter(|a| a.account == account_id);
+                if ok.is_none() {
+                    return Err(FailsafeError::config(format!(
+                        "{name}={v:?} must be the ARN of this account's Failsafe state machine (arn:aws:states:<region>:{account_id}:stateMachine:<name>)"
+                    )));
+                }
+                Some(v)
+            }
+        };
+
+        Ok(FailsafeConfig {
+            account_id,
+            region,
+            source_accounts,
+            failsafe_kms_key_arn,
+            retention: Retention { policy, min_keep },
+            state_machine_arn,
+            encrypt_unencrypted: boolean(env, "ENCRYPT_UNENCRYPTED", true)?,
+        })
+    }
+
+    pub fn require_state_machine_arn(&self) -> Result<&str> {
+        self.state_machine_arn.as_deref().ok_or_else(|| {
+            FailsafeError::config("STATE_MACHINE_ARN is not set: start-failsafe needs the ARN of the Failsafe state machine it starts")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const LIVE: [(&str, &str); 6] = [
+        ("ACCOUNT_ID", "111111111111"),
+        ("AWS_REGION", "eu-west-1"),
+        ("FAILSAFE_ACCOUNTS", "222222222222"),
+        ("FAILSAFE_TOPIC_ARNS", "arn:aws:sns:eu-west-1:222222222222:rds-failsafe"),
+        ("SHARE_KMS_KEY_ARN", "arn:aws:kms:eu-west-1:111111111111:key/1234abcd"),
+        ("SOURCES", "orders,cluster:aurora"),
+    ];
+    const FAILSAFE: [(&str, &str); 4] = [
+        ("ACCOUNT_ID", "222222222222"),
+        ("AWS_REGION", "eu-west-1"),
+        ("SOURCE_ACCOUNTS", "111111111111"),
+        ("FAILSAFE_KMS_KEY_ARN", "arn:aws:kms:eu-west-1:222222222222:key/feed"),
+    ];
+
+    fn with(base: &[(&str, &str)], changes: &[(&str, Option<&str>)]) -> HashMap<String, String> {
+        let mut m: HashMap<String, String> = base.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        for (k, v) in changes {
+            match v {
+                Some(v) => m.insert(k.to_string(), v.to_string()),
+                None => m.remove(*k),
+            };
+        }
+        m
+    }
+
+    #[test]
+    fn live_defaults() {
+        let c = LiveConfig::from_env(&LIVE).unwrap();
+        assert_eq!(c.live_keep, 2);
+        assert!(!c.encrypt_unencrypted);
+        assert_eq!(c.failsafe_accounts, vec!["222222222222"]);
+        assert_eq!(c.sources.len(), 2);
+    }
+
+    #[test]
+    fn live_accepts_the_original_tools_names() {
+        let env = with(
+            &LIVE,
+            &[
+                ("FAILSAFE_ACCOUNTS", None),
+                ("SHAREWITH", Some("222222222222, 333333333333")),
+                ("FAILSAFE_TOPIC_ARNS", None),
+                ("SNSARN", Some("arn:aws:sns:eu-west-1:333333333333:t")),
+                ("SOURCES", None),
+                ("INSTANCES", Some("a,b")),
+                ("AWS_REGION", None),
+                ("REGION", Some("us-east-1")),
+                ("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:us-east-1:111111111111:key/x")),
+            ],
+        );
+        let c = LiveConfig::from_env(&env).unwrap();
+        assert_eq!(c.failsafe_accounts.len(), 2);
+        assert_eq!(c.region, "us-east-1");
+        assert_eq!(c.sources.len(), 2);
+    }
+
+    /// Every bad variable gives a message naming it and what is allowed.
+    #[test]
+    fn live_bad_values_name_the_variable() {
+        let many: String = (0..21).map(|i| format!("{:012}", 300000000000u64 + i)).collect::<Vec<_>>().join(",");
+        let cases: Vec<(Vec<(&str, Option<&str>)>, &str, &str)> = vec![
+            (vec![("ACCOUNT_ID", None)], "ACCOUNT_ID is not set", "12-digit"),
+            (vec![("ACCOUNT_ID", Some("abc"))], "ACCOUNT_ID=\"abc\"", "12-digit"),
+            (vec![("AWS_REGION", None)], "REGION (or AWS_REGION) is not set", "eu-west-1"),
+            (vec![("AWS_REGION", Some("Europe"))], "AWS_REGION=\"Europe\"", "region name"),
+            (vec![("FAILSAFE_ACCOUNTS", None)], "FAILSAFE_ACCOUNTS (or SHAREWITH) is not set", "12-digit"),
+            (vec![("FAILSAFE_ACCOUNTS", Some("2222"))], "FAILSAFE_ACCOUNTS: \"2222\"", "12-digit"),
+            (vec![("FAILSAFE_ACCOUNTS", Some("111111111111"))], "FAILSAFE_ACCOUNTS: 111111111111", "Live account itself"),
+            (vec![("FAILSAFE_ACCOUNTS", Some(many.as_str()))], "FAILSAFE_ACCOUNTS: 21 accounts", "at most 20"),
+            (vec![("FAILSAFE_TOPIC_ARNS", None)], "FAILSAFE_TOPIC_ARNS (or SNSARN) is not set", "SNS topic"),
+            (vec![("FAILSAFE_TOPIC_ARNS", Some("topic"))], "FAILSAFE_TOPIC_ARNS: \"topic\"", "SNS topic ARN"),
+            (vec![("FAILSAFE_TOPIC_ARNS", Some("arn:aws:sns:eu-west-1:999999999999:t"))], "FAILSAFE_TOPIC_ARNS: topic", "not a Failsafe account"),
+            (vec![("SHARE_KMS_KEY_ARN", None)], "SHARE_KMS_KEY_ARN is not set", "customer-managed key"),
+            (vec![("SHARE_KMS_KEY_ARN", Some("alias/aws/rds"))], "SHARE_KMS_KEY_ARN=\"alias/aws/rds\"", "not an alias"),
+            (vec![("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:eu-west-1:111111111111:alias/x"))], "SHARE_KMS_KEY_ARN", "not an alias"),
+            (vec![("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:eu-west-1:222222222222:key/x"))], "SHARE_KMS_KEY_ARN", "Live account"),
+            (vec![("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:us-east-1:111111111111:key/x"))], "SHARE_KMS_KEY_ARN", "region us-east-1"),
+            (vec![("SOURCES", None)], "SOURCES (or INSTANCES) is not set", "tag:<key>=<value>"),
+            (vec![("SOURCES", Some("tag:nokey"))], "SOURCES: selector", "tag:<key>=<value>"),
+            (vec![("LIVE_KEEP", Some("0"))], "LIVE_KEEP=\"0\"", "from 1 to 50"),
+            (vec![("LIVE_KEEP", Some("two"))], "LIVE_KEEP=\"two\"", "whole number"),
+            (vec![("ENCRYPT_UNENCRYPTED", Some("maybe"))], "ENCRYPT_UNENCRYPTED=\"maybe\"", "true or false"),
+        ];
+        for (changes, names, allowed) in cases {
+            let e = LiveConfig::from_env(&with(&LIVE, &changes)).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig);
+            assert!(e.message.contains(names), "{changes:?}: {}", e.message);
+            assert!(e.message.contains(allowed), "{changes:?}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn failsafe_defaults_and_retention_choices() {
+        let c = FailsafeConfig::from_env(&FAILSAFE).unwrap();
+        assert_eq!(
+            c.retention,
+            Retention {
+                policy: RetentionPolicy::Gfs { daily: 7, weekly: 4, monthly: 12 },
+                min_keep: 3
+            }
+        );
+        assert!(c.encrypt_unencrypted);
+        assert!(c.require_state_machine_arn().is_err());
+        let c = FailsafeConfig::from_env(&with(&FAILSAFE, &[("RETENTION", Some("30")), ("MIN_KEEP", Some("5"))])).unwrap();
+        assert_eq!(c.retention, Retention { policy: RetentionPolicy::Days(30), min_keep: 5 });
+        let c = FailsafeConfig::from_env(&with(
+            &FAILSAFE,
+            &[("STATE_MACHINE_ARN", Some("arn:aws:states:eu-west-1:222222222222:stateMachine:rdsf"))],
+        ))
+        .unwrap();
+        assert!(c.require_state_machine_arn().is_ok());
+    }
+
+    #[test]
+    fn failsafe_bad_values_name_the_variable() {
+        let cases: Vec<(Vec<(&str, Option<&str>)>, &str, &str)> = vec![
+            (vec![("SOURCE_ACCOUNTS", None)], "SOURCE_ACCOUNTS is not set", "Live account"),
+            (vec![("SOURCE_ACCOUNTS", Some("222222222222"))], "SOURCE_ACCOUNTS: 222222222222", "Failsafe account itself"),
+            (vec![("SOURCE_ACCOUNTS", Some("x"))], "SOURCE_ACCOUNTS: \"x\"", "12-digit"),
+            (vec![("FAILSAFE_KMS_KEY_ARN", None)], "FAILSAFE_KMS_KEY_ARN is not set", "own KMS key"),
+            (vec![("FAILSAFE_KMS_KEY_ARN", Some("arn:aws:kms:eu-west-1:111111111111:key/x"))], "FAILSAFE_KMS_KEY_ARN", "Failsafe account"),
+            (vec![("RETENTION", Some("30")), ("KEEP_DAILY", Some("7"))], "RETENTION and KEEP_DAILY", "either"),
+            (vec![("RETENTION", Some("0"))], "RETENTION=\"0\"", "from 1"),
+            (vec![("KEEP_WEEKLY", Some("-1"))], "KEEP_WEEKLY=\"-1\"", "whole number"),
+            (vec![("MIN_KEEP", Some("0"))], "MIN_KEEP=\"0\"", "from 1"),
+            (vec![("STATE_MACHINE_ARN", Some("arn:aws:states:eu-west-1:111111111111:stateMachine:x"))], "STATE_MACHINE_ARN", "this account"),
+            (vec![("ENCRYPT_UNENCRYPTED", Some("x"))], "ENCRYPT_UNENCRYPTED", "true or false"),
+        ];
+        for (changes, names, allowed) in cases {
+            let e = FailsafeConfig::from_env(&with(&FAILSAFE, &changes)).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig);
+            assert!(e.message.contains(names), "{changes:?}: {}", e.message);
+            assert!(e.message.contains(allowed), "{changes:?}: {}", e.message);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! rds-failsafe core: the policy of both accounts as pure functions, the [`store::SnapshotStore`]
+//! port with its AWS SDK adapter and an in-memory fake, and one handler per task Lambda.
+
+pub mod arn;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod naming;
+pub mod policy;
+pub mod retention;
+pub mod selection;
+pub mod tags;

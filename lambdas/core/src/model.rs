@@ -1,0 +1,132 @@
+//! Plain data the policy functions work on: what the port returns, stripped of SDK types.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub type Tags = BTreeMap<String, String>;
+
+/// RDS keeps DB instance snapshots and DB cluster (Aurora) snapshots behind separate APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotKind {
+    Instance,
+    Cluster,
+}
+
+impl SnapshotKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SnapshotKind::Instance => "instance",
+            SnapshotKind::Cluster => "cluster",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "instance" => Some(SnapshotKind::Instance),
+            "cluster" => Some(SnapshotKind::Cluster),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SnapshotKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A DB instance or Aurora DB cluster whose snapshots we protect.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub kind: SnapshotKind,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbInstance {
+    pub id: String,
+    pub arn: String,
+    /// Set when the instance is a member of an Aurora cluster: such instances are protected
+    /// through their cluster's snapshots, never selected on their own.
+    pub cluster_id: Option<String>,
+    pub engine: String,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbCluster {
+    pub id: String,
+    pub arn: String,
+    pub engine: String,
+    pub tags: Tags,
+}
+
+/// `SnapshotType` as RDS reports it.
+pub mod snapshot_type {
+    pub const AUTOMATED: &str = "automated";
+    pub const MANUAL: &str = "manual";
+    pub const SHARED: &str = "shared";
+}
+
+/// `Status` values that matter to the tool.
+pub mod status {
+    pub const AVAILABLE: &str = "available";
+    pub const CREATING: &str = "creating";
+    pub const COPYING: &str = "copying";
+    pub const FAILED: &str = "failed";
+}
+
+/// One DB snapshot or DB cluster snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub kind: SnapshotKind,
+    /// `DBSnapshotIdentifier` / `DBClusterSnapshotIdentifier` (an ARN for snapshots shared with us).
+    pub id: String,
+    pub arn: String,
+    /// `DBInstanceIdentifier` / `DBClusterIdentifier` of the database the snapshot was taken of.
+    pub source_id: String,
+    pub snapshot_type: String,
+    pub status: String,
+    pub create_time: Option<DateTime<Utc>>,
+    /// For copies, the creation time of the snapshot that was copied (instances only; RDS does
+    /// not report it for cluster snapshots).
+    pub original_create_time: Option<DateTime<Utc>>,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub engine: String,
+    pub allocated_storage: i32,
+    pub percent_progress: Option<i32>,
+    pub option_group_name: Option<String>,
+    pub tags: Tags,
+}
+
+impl Snapshot {
+    pub fn is_available(&self) -> bool {
+        self.status == status::AVAILABLE
+    }
+    pub fn is_automated(&self) -> bool {
+        self.snapshot_type == snapshot_type::AUTOMATED
+    }
+    /// The time the data was taken: the original time for copies, else the snapshot's own.
+    pub fn data_time(&self) -> Option<DateTime<Utc>> {
+        self.original_create_time.or(self.create_time)
+    }
+}
+
+/// An option of an option group, with the flags that make snapshots unshareable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionInfo {
+    pub name: String,
+    pub permanent: bool,
+    pub persistent: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionGroup {
+    pub name: String,
+    pub options: Vec<OptionInfo>,
+}

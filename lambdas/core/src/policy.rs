@@ -1,0 +1,235 @@
+//! Copy policy: which automated snapshot to copy, whether it can be shared at all, and which
+//! key a copy is encrypted with. Pure functions; the handlers apply them.
+
+use crate::model::{OptionGroup, Snapshot, SnapshotKind};
+use chrono::{DateTime, Utc};
+
+/// The newest `available` automated snapshot (by creation time; ties broken by identifier so
+/// the choice is deterministic).
+pub fn newest_automated(snapshots: &[Snapshot]) -> Option<&Snapshot> {
+    snapshots
+        .iter()
+        .filter(|s| s.is_automated() && s.is_available() && s.create_time.is_some())
+        .max_by(|a, b| a.create_time.cmp(&b.create_time).then_with(|| a.id.cmp(&b.id)))
+}
+
+/// Why a snapshot can never be shared with another account, if it cannot.
+///
+/// RDS refuses to share snapshots of Oracle or SQL Server with Transparent Data Encryption, and
+/// snapshots whose option group has a permanent or persistent option (Oracle's `Timezone` and
+/// `OLS` excepted).
+pub fn not_shareable_reason(snapshot: &Snapshot, option_group: Option<&OptionGroup>) -> Option<String> {
+    let group = option_group?;
+    let oracle = snapshot.engine.starts_with("oracle");
+    for opt in &group.options {
+        if opt.name.to_ascii_uppercase().starts_with("TDE") {
+            return Some(format!(
+                "option group {:?} has option {} (Transparent Data Encryption); RDS cannot share TDE snapshots",
+                group.name, opt.name
+            ));
+        }
+        if oracle && (opt.name == "Timezone" || opt.name == "OLS") {
+            continue;
+        }
+        let flag = match (opt.permanent, opt.persistent) {
+            (true, true) => Some("permanent and persistent"),
+            (true, false) => Some("permanent"),
+            (false, true) => Some("persistent"),
+            (false, false) => None,
+        };
+        if let Some(flag) = flag {
+            return Some(format!(
+                "option group {:?} has {flag} option {}; RDS cannot share snapshots with permanent or persistent options",
+                group.name, opt.name
+            ));
+        }
+    }
+    None
+}
+
+/// The key a copy is encrypted with, and what the operator should know about the choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyEncryption {
+    pub kms_key_id: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Encrypted sources — whatever their key, the AWS-managed `aws/rds` one included — are always
+/// copied with `key`: `aws/rds` snapshots cannot be shared, and a cross-account copy must name
+/// a key of its own. Unencrypted DB instance snapshots are encrypted only if `encrypt_unencrypted`;
+/// RDS cannot encrypt an unencrypted cluster snapshot by copying it.
+pub fn copy_encryption(snapshot: &Snapshot, key: &str, encrypt_unencrypted: bool) -> CopyEncryption {
+    match (snapshot.encrypted, snapshot.kind, encrypt_unencrypted) {
+        (true, _, _) => CopyEncryption {
+            kms_key_id: Some(key.to_string()),
+            note: None,
+        },
+        (false, SnapshotKind::Instance, true) => CopyEncryption {
+            kms_key_id: Some(key.to_string()),
+            note: Some("unencrypted source snapshot; the copy is encrypted".into()),
+        },
+        (false, SnapshotKind::Instance, false) => CopyEncryption {
+            kms_key_id: None,
+            note: Some("unencrypted source snapshot; the copy stays unencrypted (ENCRYPT_UNENCRYPTED=false)".into()),
+        },
+        (false, SnapshotKind::Cluster, _) => CopyEncryption {
+            kms_key_id: None,
+            note: Some(
+                "unencrypted cluster snapshot; RDS cannot encrypt a cluster snapshot by copying it, so the copy stays unencrypted (encrypt the cluster to fix this)"
+                    .into(),
+            ),
+        },
+    }
+}
+
+/// The time a copy's data was taken, as recorded by the tool (the `source-create-time` tag),
+/// falling back to what RDS reports.
+pub fn source_time(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
+    snapshot
+        .tags
+        .get(crate::tags::SOURCE_CREATE_TIME)
+        .and_then(|v| crate::tags::parse_time(v))
+        .or_else(|| snapshot.data_time())
+}
+
+/// Live retention: of one source's managed share copies, the ones `delete-old-copies` removes —
+/// all but the newest `keep`, and never one that is not `available` (still being copied, or
+/// failed: an operator may want to look at it).
+pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
+    let mut sorted: Vec<&Snapshot> = copies.iter().collect();
+    sorted.sort_by(|a, b| source_time(b).cmp(&source_time(a)).then_with(|| b.id.cmp(&a.id)));
+    sorted
+        .into_iter()
+        .skip(keep)
+        .filter(|s| s.is_available() && crate::tags::is_managed(&s.tags) && !s.is_automated())
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{OptionInfo, Tags};
+
+    pub fn snap(id: &str, kind: SnapshotKind, kind_type: &str, status: &str, created: &str) -> Snapshot {
+        Snapshot {
+            kind,
+            id: id.into(),
+            arn: format!("arn:aws:rds:eu-west-1:111111111111:snapshot:{id}"),
+            source_id: "db".into(),
+            snapshot_type: kind_type.into(),
+            status: status.into(),
+            create_time: Some(crate::tags::parse_time(created).unwrap()),
+            original_create_time: None,
+            encrypted: false,
+            kms_key_id: None,
+            engine: "postgres".into(),
+            allocated_storage: 20,
+            percent_progress: None,
+            option_group_name: None,
+            tags: Tags::new(),
+        }
+    }
+
+    #[test]
+    fn newest_automated_ignores_manual_unavailable_and_older() {
+        let k = SnapshotKind::Instance;
+        let snaps = vec![
+            snap("a1", k, "automated", "available", "2026-01-01T03:00:00Z"),
+            snap("a2", k, "automated", "available", "2026-01-02T03:00:00Z"),
+            snap("a3", k, "automated", "creating", "2026-01-03T03:00:00Z"),
+            snap("m1", k, "manual", "available", "2026-01-04T03:00:00Z"),
+        ];
+        assert_eq!(newest_automated(&snaps).unwrap().id, "a2");
+        assert!(newest_automated(&snaps[2..]).is_none());
+    }
+
+    fn group(opts: &[(&str, bool, bool)]) -> OptionGroup {
+        OptionGroup {
+            name: "og".into(),
+            options: opts
+                .iter()
+                .map(|(n, p, s)| OptionInfo {
+                    name: n.to_string(),
+                    permanent: *p,
+                    persistent: *s,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn shareability_table() {
+        let mut s = snap("a", SnapshotKind::Instance, "automated", "available", "2026-01-01T00:00:00Z");
+        s.engine = "oracle-ee".into();
+        let cases: &[(&[(&str, bool, bool)], Option<&str>)] = &[
+            (&[], None),
+            (&[("TDE", true, true)], Some("option TDE (Transparent Data Encryption)")),
+            (&[("TDE_SQLServer", false, true)], Some("option TDE_SQLServer")),
+            (&[("APEX", false, false)], None),
+            (&[("Timezone", true, true)], None),
+            (&[("OLS", true, true)], None),
+            (&[("SOME_OPT", true, false)], Some("permanent option SOME_OPT")),
+            (&[("SOME_OPT", false, true)], Some("persistent option SOME_OPT")),
+        ];
+        for (opts, want) in cases {
+            let got = not_shareable_reason(&s, Some(&group(opts)));
+            match want {
+                None => assert_eq!(got, None, "{opts:?}"),
+                Some(w) => assert!(got.as_deref().unwrap_or("").contains(w), "{opts:?}: {got:?}"),
+            }
+        }
+        assert_eq!(not_shareable_reason(&s, None), None);
+        // Timezone is only exempt for Oracle.
+        s.engine = "sqlserver-se".into();
+        assert!(not_shareable_reason(&s, Some(&group(&[("Timezone", true, true)]))).is_some());
+    }
+
+    #[test]
+    fn encryption_table() {
+        let key = "arn:aws:kms:eu-west-1:111111111111:key/share";
+        let mut inst = snap("a", SnapshotKind::Instance, "automated", "available", "2026-01-01T00:00:00Z");
+        let mut clus = inst.clone();
+        clus.kind = SnapshotKind::Cluster;
+        // unencrypted
+        assert_eq!(copy_encryption(&inst, key, false).kms_key_id, None);
+        assert_eq!(copy_encryption(&inst, key, true).kms_key_id.as_deref(), Some(key));
+        let c = copy_encryption(&clus, key, true);
+        assert_eq!(c.kms_key_id, None);
+        assert!(c.note.unwrap().contains("cannot encrypt a cluster snapshot"));
+        // encrypted with the AWS-managed key or a customer key: always re-encrypted with ours
+        for source_key in ["arn:aws:kms:eu-west-1:111111111111:key/aws-rds-default", "arn:aws:kms:eu-west-1:111111111111:key/cmk"] {
+            inst.encrypted = true;
+            inst.kms_key_id = Some(source_key.into());
+            clus.encrypted = true;
+            for s in [&inst, &clus] {
+                for enc in [true, false] {
+                    assert_eq!(copy_encryption(s, key, enc).kms_key_id.as_deref(), Some(key));
+                }
+            }
+        }
+    }
+
+    fn managed(id: &str, status: &str, created: &str) -> Snapshot {
+        let mut s = snap(id, SnapshotKind::Instance, "manual", status, created);
+        s.tags.insert(crate::tags::MANAGED.into(), "true".into());
+        s.tags.insert(crate::tags::SOURCE_CREATE_TIME.into(), created.into());
+        s
+    }
+
+    #[test]
+    fn live_deletions_keep_newest_and_never_touch_in_progress_or_unmanaged() {
+        let copies = vec![
+            managed("c1", "available", "2026-01-01T03:00:00Z"),
+            managed("c2", "copying", "2026-01-02T03:00:00Z"),
+            managed("c3", "available", "2026-01-03T03:00:00Z"),
+            managed("c4", "available", "2026-01-04T03:00:00Z"),
+            managed("c5", "available", "2026-01-05T03:00:00Z"),
+            snap("u1", SnapshotKind::Instance, "manual", "available", "2025-01-01T00:00:00Z"),
+            snap("auto", SnapshotKind::Instance, "automated", "available", "2025-01-01T00:00:00Z"),
+        ];
+        let del: Vec<&str> = live_deletions(&copies, 2).iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(del, vec!["c3", "c1"]);
+        let del: Vec<&str> = live_deletions(&copies, 10).iter().map(|s| s.id.as_str()).collect();
+        assert!(del.is_empty());
+    }
+}

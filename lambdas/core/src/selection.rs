@@ -1,0 +1,302 @@
+//! Which databases to protect: explicit identifiers, a tag `key=value`, an identifier pattern,
+//! or all. Aurora member instances are never selected as instances — their data is protected
+//! through the cluster's snapshots.
+
+use crate::error::{FailsafeError, Result};
+use crate::model::{DbCluster, DbInstance, SnapshotKind, Source};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    All,
+    /// A bare identifier: the DB instance or the DB cluster of that name.
+    Id(String),
+    Exact(SnapshotKind, String),
+    Tag { key: String, value: String },
+    Pattern(String),
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::All => f.write_str("all"),
+            Selector::Id(id) => f.write_str(id),
+            Selector::Exact(kind, id) => write!(f, "{kind}:{id}"),
+            Selector::Tag { key, value } => write!(f, "tag:{key}={value}"),
+            Selector::Pattern(p) => write!(f, "pattern:{p}"),
+        }
+    }
+}
+
+pub const SELECTOR_HELP: &str = "use `all`, `<id>`, `instance:<id>`, `cluster:<id>`, `tag:<key>=<value>` or `pattern:<glob with * and ?>`";
+
+impl Selector {
+    pub fn parse(raw: &str) -> Result<Selector, String> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(format!("empty selector; {SELECTOR_HELP}"));
+        }
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Selector::All);
+        }
+        let non_empty = |what: &str, v: &str| -> Result<String, String> {
+            let v = v.trim();
+            if v.is_empty() {
+                Err(format!("selector {s:?} has an empty {what}; {SELECTOR_HELP}"))
+            } else {
+                Ok(v.to_string())
+            }
+        };
+        if let Some(rest) = s.strip_prefix("instance:") {
+            return Ok(Selector::Exact(SnapshotKind::Instance, non_empty("identifier", rest)?));
+        }
+        if let Some(rest) = s.strip_prefix("cluster:") {
+            return Ok(Selector::Exact(SnapshotKind::Cluster, non_empty("identifier", rest)?));
+        }
+        if let Some(rest) = s.strip_prefix("pattern:") {
+            return Ok(Selector::Pattern(non_empty("pattern", rest)?));
+        }
+        if let Some(rest) = s.strip_prefix("tag:") {
+            let (key, value) = rest
+                .split_once('=')
+                .ok_or_else(|| format!("selector {s:?} needs `tag:<key>=<value>`"))?;
+            return Ok(Selector::Tag {
+                key: non_empty("tag key", key)?,
+                value: value.trim().to_string(),
+            });
+        }
+        if s.contains(':') || s.contains('=') || s.contains(char::is_whitespace) {
+            return Err(format!("selector {s:?} is not understood; {SELECTOR_HELP}"));
+        }
+        Ok(Selector::Id(s.to_string()))
+    }
+
+    /// A comma-separated list, as in `SOURCES=orders,tag:backup=failsafe`.
+    pub fn parse_list(raw: &str) -> Result<Vec<Selector>, String> {
+        raw.split(',').map(Selector::parse).collect()
+    }
+}
+
+/// `*` matches any run of characters, `?` one character; everything else literally.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A selector that could not select a database, reported in the run's summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectionSkip {
+    pub selector: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selection {
+    pub sources: Vec<Source>,
+    pub skipped: Vec<SelectionSkip>,
+}
+
+/// Applies the selectors to what exists in the region. Sources come out sorted and unique.
+pub fn select(instances: &[DbInstance], clusters: &[DbCluster], selectors: &[Selector]) -> Selection {
+    let mut chosen: BTreeSet<Source> = BTreeSet::new();
+    let mut skipped = Vec::new();
+    let standalone = || instances.iter().filter(|i| i.cluster_id.is_none());
+    let inst = |id: &str| Source {
+        kind: SnapshotKind::Instance,
+        id: id.to_string(),
+    };
+    let clus = |id: &str| Source {
+        kind: SnapshotKind::Cluster,
+        id: id.to_string(),
+    };
+    for sel in selectors {
+        let before = chosen.len();
+        let mut member_of: Option<String> = None;
+        match sel {
+            Selector::All => {
+                chosen.extend(standalone().map(|i| inst(&i.id)));
+                chosen.extend(clusters.iter().map(|c| clus(&c.id)));
+            }
+            Selector::Id(id) | Selector::Exact(_, id) => {
+                let kind = match sel {
+                    Selector::Exact(k, _) => Some(*k),
+                    _ => None,
+                };
+                if kind != Some(SnapshotKind::Cluster) {
+                    if let Some(i) = instances.iter().find(|i| &i.id == id) {
+                        match &i.cluster_id {
+                            None => {
+                                chosen.insert(inst(id));
+                            }
+                            Some(c) => member_of = Some(c.clone()),
+                        }
+                    }
+                }
+                if kind != Some(SnapshotKind::Instance) && clusters.iter().any(|c| &c.id == id) {
+                    chosen.insert(clus(id));
+                }
+            }
+            Selector::Tag { key, value } => {
+                let has = |t: &crate::model::Tags| t.get(key) == Some(value);
+                chosen.extend(standalone().filter(|i| has(&i.tags)).map(|i| inst(&i.id)));
+                chosen.extend(clusters.iter().filter(|c| has(&c.tags)).map(|c| clus(&c.id)));
+            }
+            Selector::Pattern(p) => {
+                chosen.extend(standalone().filter(|i| glob_match(p, &i.id)).map(|i| inst(&i.id)));
+                chosen.extend(clusters.iter().filter(|c| glob_match(p, &c.id)).map(|c| clus(&c.id)));
+            }
+        }
+        if chosen.len() == before {
+            let reason = match member_of {
+                Some(c) => format!("DB instance is a member of Aurora cluster {c:?}; select the cluster instead"),
+                None => match sel {
+                    Selector::All => "no DB instance or cluster in this region".to_string(),
+                    Selector::Id(_) | Selector::Exact(..) => {
+                        "no such DB instance or cluster in this region".to_string()
+                    }
+                    _ => "matched no DB instance or cluster not already selected".to_string(),
+                },
+            };
+            skipped.push(SelectionSkip {
+                selector: sel.to_string(),
+                reason,
+            });
+        }
+    }
+    Selection {
+        sources: chosen.into_iter().collect(),
+        skipped,
+    }
+}
+
+/// Parses selectors given in a state machine input (`{"sources": [...]}`).
+pub fn parse_input_selectors(raw: &[String]) -> Result<Vec<Selector>> {
+    if raw.is_empty() {
+        return Err(FailsafeError::input(format!(
+            "input field `sources` is an empty list; omit it to use the configured SOURCES, or {SELECTOR_HELP}"
+        )));
+    }
+    raw.iter()
+        .map(|s| Selector::parse(s).map_err(|e| FailsafeError::input(format!("input field `sources`: {e}"))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Tags;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+    fn instance(id: &str, cluster: Option<&str>, t: &[(&str, &str)]) -> DbInstance {
+        DbInstance {
+            id: id.into(),
+            arn: format!("arn:aws:rds:eu-west-1:111111111111:db:{id}"),
+            cluster_id: cluster.map(String::from),
+            engine: "postgres".into(),
+            tags: tags(t),
+        }
+    }
+    fn cluster(id: &str, t: &[(&str, &str)]) -> DbCluster {
+        DbCluster {
+            id: id.into(),
+            arn: format!("arn:aws:rds:eu-west-1:111111111111:cluster:{id}"),
+            engine: "aurora-postgresql".into(),
+            tags: tags(t),
+        }
+    }
+    fn world() -> (Vec<DbInstance>, Vec<DbCluster>) {
+        (
+            vec![
+                instance("orders", None, &[("backup", "failsafe")]),
+                instance("billing", None, &[]),
+                instance("aurora-1", Some("aurora"), &[("backup", "failsafe")]),
+                instance("orders-replica", None, &[]),
+            ],
+            vec![cluster("aurora", &[("backup", "failsafe")])],
+        )
+    }
+    fn ids(sel: &Selection) -> Vec<String> {
+        sel.sources.iter().map(|s| format!("{}:{}", s.kind, s.id)).collect()
+    }
+
+    #[test]
+    fn selector_table() {
+        let (i, c) = world();
+        let cases: &[(&str, &[&str])] = &[
+            ("all", &["instance:billing", "instance:orders", "instance:orders-replica", "cluster:aurora"]),
+            ("orders", &["instance:orders"]),
+            ("aurora", &["cluster:aurora"]),
+            ("instance:orders", &["instance:orders"]),
+            ("cluster:aurora", &["cluster:aurora"]),
+            ("tag:backup=failsafe", &["instance:orders", "cluster:aurora"]),
+            ("pattern:orders*", &["instance:orders", "instance:orders-replica"]),
+            ("pattern:?urora*", &["cluster:aurora"]),
+            ("orders, billing ,orders", &["instance:billing", "instance:orders"]),
+            ("aurora-1", &[]),
+            ("instance:aurora", &[]),
+            ("missing", &[]),
+        ];
+        for (raw, want) in cases {
+            let sels = Selector::parse_list(raw).unwrap();
+            let got = select(&i, &c, &sels);
+            assert_eq!(ids(&got), *want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn cluster_members_and_missing_ids_are_reported_skips() {
+        let (i, c) = world();
+        let got = select(&i, &c, &Selector::parse_list("aurora-1,missing").unwrap());
+        assert!(got.sources.is_empty());
+        assert_eq!(got.skipped.len(), 2);
+        assert!(got.skipped[0].reason.contains("member of Aurora cluster \"aurora\""));
+        assert!(got.skipped[1].reason.contains("no such DB instance"));
+    }
+
+    #[test]
+    fn bad_selectors_say_what_is_allowed() {
+        for bad in ["", "tag:backup", "tag:=x", "instance:", "pattern:", "foo:bar", "a b"] {
+            let e = Selector::parse(bad).unwrap_err();
+            assert!(e.contains("selector") || e.contains("empty"), "{bad}: {e}");
+        }
+        assert!(Selector::parse_list("orders,,billing").is_err());
+        assert_eq!(
+            parse_input_selectors(&[]).unwrap_err().kind,
+            crate::error::ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn glob() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*c", "abbbc"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*-prod", "orders-prod"));
+        assert!(!glob_match("*-prod", "orders-prod-2"));
+        assert!(glob_match("a*b*c", "aXbYbZc"));
+    }
+}
