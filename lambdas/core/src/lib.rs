@@ -10,3 +10,8 @@ pub mod policy;
 pub mod retention;
 pub mod selection;
 pub mod tags;
+pub mod fake;
+pub mod message;
+pub mod store;
+pub mod live;
+pub mod failsafe;

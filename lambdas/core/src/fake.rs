@@ -1,0 +1,271 @@
+//! In-memory [`SnapshotStore`] for unit tests: one account's view of RDS, SNS and Step
+//! Functions, with the AWS rules the handlers rely on and fault injection.
+
+use crate::arn::{rds_snapshot_arn, Arn};
+use crate::model::{status, DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
+use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, Clone, Default)]
+pub struct FakeWorld {
+    pub account: String,
+    pub region: String,
+    pub instances: Vec<DbInstance>,
+    pub clusters: Vec<DbCluster>,
+    /// Snapshots owned by this account.
+    pub snapshots: Vec<Snapshot>,
+    /// Snapshots of other accounts shared with this one (as `IncludeShared` shows them).
+    pub shared: Vec<Snapshot>,
+    pub option_groups: Vec<OptionGroup>,
+    /// `restore` attribute per own snapshot id.
+    pub restore: BTreeMap<String, Vec<String>>,
+    /// The AWS-managed `aws/rds` key of this account: snapshots encrypted with it cannot be shared.
+    pub default_kms_key: String,
+    pub published: Vec<(String, String)>,
+    pub executions: Vec<(String, String)>,
+    /// Operation name → how many more calls fail with throttling.
+    pub throttle: BTreeMap<String, u32>,
+    /// Manual snapshot quota (own manual snapshots), if limited.
+    pub quota: Option<usize>,
+    /// Every mutating call, in order, e.g. `copy rdsf-orders-…`.
+    pub mutations: Vec<String>,
+}
+
+pub struct FakeStore {
+    world: Mutex<FakeWorld>,
+}
+
+impl FakeStore {
+    pub fn new(account: &str, region: &str) -> Self {
+        FakeStore {
+            world: Mutex::new(FakeWorld {
+                account: account.into(),
+                region: region.into(),
+                default_kms_key: format!("arn:aws:kms:{region}:{account}:key/aws-rds-default"),
+                ..FakeWorld::default()
+            }),
+        }
+    }
+
+    pub fn world(&self) -> MutexGuard<'_, FakeWorld> {
+        self.world.lock().expect("fake world lock")
+    }
+
+    /// Finishes every copy in progress: `available`, 100 %.
+    pub fn complete_copies(&self) {
+        for s in self.world().snapshots.iter_mut() {
+            if s.status != status::AVAILABLE && s.status != status::FAILED {
+                s.status = status::AVAILABLE.into();
+                s.percent_progress = Some(100);
+            }
+        }
+    }
+
+    fn check_throttle(&self, op: &str) -> StoreResult<()> {
+        let mut w = self.world();
+        if let Some(n) = w.throttle.get_mut(op) {
+            if *n > 0 {
+                *n -= 1;
+                return Err(StoreError::new(StoreErrorKind::Throttled, "Throttling", format!("Rate exceeded ({op})")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn not_found(kind: SnapshotKind, id: &str) -> StoreError {
+    let code = match kind {
+        SnapshotKind::Instance => "DBSnapshotNotFound",
+        SnapshotKind::Cluster => "DBClusterSnapshotNotFoundFault",
+    };
+    StoreError::new(StoreErrorKind::NotFound, code, format!("{id} not found"))
+}
+
+impl FakeWorld {
+    fn own_index(&self, kind: SnapshotKind, id: &str) -> Option<usize> {
+        self.snapshots
+            .iter()
+            .position(|s| s.kind == kind && (s.id == id || s.arn == id))
+    }
+    fn find(&self, kind: SnapshotKind, id: &str) -> Option<&Snapshot> {
+        self.snapshots
+            .iter()
+            .chain(self.shared.iter())
+            .find(|s| s.kind == kind && (s.id == id || s.arn == id))
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for FakeStore {
+    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
+        self.check_throttle("DescribeDBInstances")?;
+        Ok(self.world().instances.clone())
+    }
+
+    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
+        self.check_throttle("DescribeDBClusters")?;
+        Ok(self.world().clusters.clone())
+    }
+
+    async fn list_snapshots(&self, kind: SnapshotKind, q: &SnapshotQuery) -> StoreResult<Vec<Snapshot>> {
+        self.check_throttle("DescribeDBSnapshots")?;
+        let w = self.world();
+        let pool: Vec<&Snapshot> = match q.snapshot_type {
+            Some("shared") => w.shared.iter().collect(),
+            _ => w.snapshots.iter().collect(),
+        };
+        Ok(pool
+            .into_iter()
+            .filter(|s| s.kind == kind)
+            .filter(|s| q.source_id.as_ref().is_none_or(|id| &s.source_id == id))
+            .filter(|s| q.snapshot_type.is_none_or(|t| s.snapshot_type == t))
+            .cloned()
+            .collect())
+    }
+
+    async fn describe_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<Snapshot>> {
+        self.check_throttle("DescribeDBSnapshots")?;
+        Ok(self.world().find(kind, id).cloned())
+    }
+
+    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
+        Ok(self.world().option_groups.iter().find(|g| g.name == name).cloned())
+    }
+
+    async fn copy_snapshot(&self, kind: SnapshotKind, req: &CopyRequest) -> StoreResult<Snapshot> {
+        self.check_throttle("CopyDBSnapshot")?;
+        let mut w = self.world();
+        let source = w.find(kind, &req.source).cloned().ok_or_else(|| not_found(kind, &req.source))?;
+        if w.own_index(kind, &req.target_id).is_some() {
+            return Err(StoreError::new(
+                StoreErrorKind::AlreadyExists,
+                "DBSnapshotAlreadyExists",
+                format!("{} already exists", req.target_id),
+            ));
+        }
+        if let Some(limit) = w.quota {
+            if w.snapshots.iter().filter(|s| s.snapshot_type == "manual").count() >= limit {
+                return Err(StoreError::new(StoreErrorKind::QuotaExceeded, "SnapshotQuotaExceeded", "quota"));
+            }
+        }
+        let cross_account = Arn::parse(&source.arn).is_some_and(|a| a.account != w.account);
+        if source.encrypted && req.kms_key_id.is_none() {
+            if cross_account {
+                return Err(StoreError::new(
+                    StoreErrorKind::InvalidParameter,
+                    "InvalidParameterValue",
+                    "KmsKeyId is required to copy an encrypted snapshot from another account",
+                ));
+            }
+        }
+        if !source.encrypted && req.kms_key_id.is_some() && kind == SnapshotKind::Cluster {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidParameter,
+                "InvalidParameterCombination",
+                "cannot encrypt an unencrypted cluster snapshot by copying",
+            ));
+        }
+        let mut copy = source.clone();
+        copy.id = req.target_id.clone();
+        copy.arn = rds_snapshot_arn(kind, "aws", &w.region, &w.account, &req.target_id);
+        copy.snapshot_type = "manual".into();
+        copy.status = status::CREATING.into();
+        copy.percent_progress = Some(0);
+        copy.original_create_time = source.data_time();
+        copy.encrypted = source.encrypted || req.kms_key_id.is_some();
+        copy.kms_key_id = if copy.encrypted {
+            req.kms_key_id.clone().or(source.kms_key_id.clone())
+        } else {
+            None
+        };
+        copy.tags = req.tags.clone();
+        w.mutations.push(format!("copy {} -> {}", req.source, req.target_id));
+        w.snapshots.push(copy.clone());
+        Ok(copy)
+    }
+
+    async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
+        self.check_throttle("DeleteDBSnapshot")?;
+        let mut w = self.world();
+        let i = w.own_index(kind, id).ok_or_else(|| not_found(kind, id))?;
+        if w.snapshots[i].is_automated() {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidState,
+                "InvalidDBSnapshotState",
+                "automated snapshots cannot be deleted",
+            ));
+        }
+        w.mutations.push(format!("delete {id}"));
+        w.snapshots.remove(i);
+        Ok(())
+    }
+
+    async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()> {
+        let mut w = self.world();
+        w.mutations.push(format!("tag {arn}"));
+        let s = w
+            .snapshots
+            .iter_mut()
+            .find(|s| s.arn == arn)
+            .ok_or_else(|| StoreError::new(StoreErrorKind::NotFound, "DBSnapshotNotFound", arn.to_string()))?;
+        s.tags.extend(tags.clone());
+        Ok(())
+    }
+
+    async fn shared_with(&self, kind: SnapshotKind, id: &str) -> StoreResult<Vec<String>> {
+        let w = self.world();
+        w.own_index(kind, id).ok_or_else(|| not_found(kind, id))?;
+        Ok(w.restore.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn share_with(&self, kind: SnapshotKind, id: &str, accounts: &[String]) -> StoreResult<()> {
+        self.check_throttle("ModifyDBSnapshotAttribute")?;
+        let mut w = self.world();
+        let i = w.own_index(kind, id).ok_or_else(|| not_found(kind, id))?;
+        let s = &w.snapshots[i];
+        if s.is_automated() {
+            return Err(StoreError::new(StoreErrorKind::InvalidState, "InvalidDBSnapshotState", "automated snapshots cannot be shared"));
+        }
+        if s.kms_key_id.as_deref() == Some(w.default_kms_key.as_str()) {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidParameter,
+                "InvalidParameterValue",
+                "snapshots encrypted with the default KMS key cannot be shared",
+            ));
+        }
+        w.mutations.push(format!("share {id} with {}", accounts.join(",")));
+        let list = w.restore.entry(id.to_string()).or_default();
+        for a in accounts {
+            if !list.contains(a) {
+                list.push(a.clone());
+            }
+        }
+        if list.len() > 20 {
+            return Err(StoreError::new(StoreErrorKind::QuotaExceeded, "SharedSnapshotQuotaExceeded", "more than 20 accounts"));
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {
+        self.check_throttle("Publish")?;
+        let mut w = self.world();
+        w.mutations.push(format!("publish {topic_arn}"));
+        w.published.push((topic_arn.into(), message.into()));
+        Ok(format!("msg-{}", w.published.len()))
+    }
+
+    async fn start_execution(&self, sm: &str, name: &str, input: &str) -> StoreResult<StartOutcome> {
+        self.check_throttle("StartExecution")?;
+        let mut w = self.world();
+        if w.executions.iter().any(|(n, _)| n == name) {
+            return Ok(StartOutcome::AlreadyExists);
+        }
+        w.mutations.push(format!("start {name}"));
+        w.executions.push((name.into(), input.into()));
+        Ok(StartOutcome::Started {
+            execution_arn: format!("{}:{name}", sm.replace(":stateMachine:", ":execution:")),
+        })
+    }
+}

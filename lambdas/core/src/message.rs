@@ -1,0 +1,187 @@
+//! The versioned Live → Failsafe SNS message (DESIGN §3). The Failsafe side treats it only as a
+//! wake-up hint: it is validated, and at most it starts an execution that looks for itself.
+
+use crate::arn::{is_account_id, is_region, Arn};
+use crate::model::SnapshotKind;
+use crate::naming::parse_share_copy_id;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const VERSION: u32 = 1;
+/// A message names at most this many snapshots (one run's sources); more is not a message of ours.
+pub const MAX_SNAPSHOTS: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSnapshot {
+    pub arn: String,
+    pub kind: SnapshotKind,
+    pub source_id: String,
+    pub source_create_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailsafeMessage {
+    pub version: u32,
+    pub source_account: String,
+    pub source_region: String,
+    pub snapshots: Vec<MessageSnapshot>,
+}
+
+impl FailsafeMessage {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("message serializes")
+    }
+
+    /// Parses and validates a message body. `Err` carries the reason it was rejected.
+    pub fn parse(body: &str, allowed_accounts: &[String]) -> Result<FailsafeMessage, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| format!("message is not JSON: {e}"))?;
+        match value.get("version") {
+            Some(v) if v.as_u64() == Some(u64::from(VERSION)) => {}
+            Some(v) => return Err(format!("unsupported message version {v}; this Failsafe side reads version {VERSION}")),
+            None => return Err("message has no `version` field".into()),
+        }
+        let msg: FailsafeMessage =
+            serde_json::from_value(value).map_err(|e| format!("message does not match schema version {VERSION}: {e}"))?;
+        msg.validate(allowed_accounts)?;
+        Ok(msg)
+    }
+
+    pub fn validate(&self, allowed_accounts: &[String]) -> Result<(), String> {
+        if !is_account_id(&self.source_account) {
+            return Err(format!("sourceAccount {:?} is not a 12-digit account id", self.source_account));
+        }
+        if !allowed_accounts.contains(&self.source_account) {
+            return Err(format!("sourceAccount {} is not an allowed Live account", self.source_account));
+        }
+        if !is_region(&self.source_region) {
+            return Err(format!("sourceRegion {:?} is not a region name", self.source_region));
+        }
+        if self.snapshots.is_empty() || self.snapshots.len() > MAX_SNAPSHOTS {
+            return Err(format!("snapshots must list 1 to {MAX_SNAPSHOTS} snapshots, got {}", self.snapshots.len()));
+        }
+        for (i, s) in self.snapshots.iter().enumerate() {
+            let arn = Arn::parse(&s.arn).ok_or_else(|| format!("snapshots[{i}].arn {:?} is not an ARN", s.arn))?;
+            if arn.account != self.source_account || arn.region != self.source_region {
+                return Err(format!(
+                    "snapshots[{i}].arn is in account {} region {}, but the message says account {} region {}",
+                    arn.account, arn.region, self.source_account, self.source_region
+                ));
+            }
+            let prefix = match s.kind {
+                SnapshotKind::Instance => "snapshot:",
+                SnapshotKind::Cluster => "cluster-snapshot:",
+            };
+            if arn.service != "rds" || !arn.resource.starts_with(prefix) {
+                return Err(format!("snapshots[{i}].arn is not an RDS {} snapshot ARN", s.kind));
+            }
+            let id = arn.rds_snapshot_id().unwrap_or_default();
+            if parse_share_copy_id(id).is_none() {
+                return Err(format!("snapshots[{i}].arn names {id:?}, which is not an rds-failsafe share copy"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Step Functions execution name derived from the message's content: a duplicate delivery
+    /// yields the same name and so cannot start a second execution. At most 80 characters of
+    /// `[A-Za-z0-9-]`.
+    pub fn execution_name(&self) -> String {
+        let mut arns: Vec<&str> = self.snapshots.iter().map(|s| s.arn.as_str()).collect();
+        arns.sort_unstable();
+        let mut h = Sha256::new();
+        h.update(self.source_account.as_bytes());
+        h.update(b"\n");
+        h.update(self.source_region.as_bytes());
+        for a in arns {
+            h.update(b"\n");
+            h.update(a.as_bytes());
+        }
+        let digest = h.finalize();
+        let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        format!("sns-{}-{}", self.source_account, hex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg() -> FailsafeMessage {
+        FailsafeMessage {
+            version: 1,
+            source_account: "111111111111".into(),
+            source_region: "eu-west-1".into(),
+            snapshots: vec![MessageSnapshot {
+                arn: "arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-orders-202601010300".into(),
+                kind: SnapshotKind::Instance,
+                source_id: "orders".into(),
+                source_create_time: crate::tags::parse_time("2026-01-01T03:00:00Z").unwrap(),
+            }],
+        }
+    }
+    fn allowed() -> Vec<String> {
+        vec!["111111111111".to_string()]
+    }
+
+    #[test]
+    fn round_trips_and_has_the_documented_shape() {
+        let m = msg();
+        let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["sourceAccount"], "111111111111");
+        assert_eq!(v["snapshots"][0]["sourceCreateTime"], "2026-01-01T03:00:00Z");
+        assert_eq!(v["snapshots"][0]["kind"], "instance");
+        assert_eq!(FailsafeMessage::parse(&m.to_json(), &allowed()).unwrap(), m);
+    }
+
+    #[test]
+    fn rejections_say_why() {
+        let forged = {
+            let mut m = msg();
+            m.source_account = "999999999999".into();
+            m.snapshots[0].arn = m.snapshots[0].arn.replace("111111111111", "999999999999");
+            m.to_json()
+        };
+        let mismatched = {
+            let mut m = msg();
+            m.snapshots[0].arn = m.snapshots[0].arn.replace("111111111111", "333333333333");
+            m.to_json()
+        };
+        let wrong_region = msg().to_json().replace("\"eu-west-1\"", "\"us-east-1\"");
+        let wrong_kind = msg().to_json().replace("\"instance\"", "\"cluster\"");
+        let foreign_name = msg().to_json().replace("rdsf-orders-202601010300", "prod-dump");
+        let cases: Vec<(String, &str)> = vec![
+            ("not json".into(), "not JSON"),
+            ("{}".into(), "no `version`"),
+            (msg().to_json().replace("\"version\":1", "\"version\":2"), "unsupported message version 2"),
+            (r#"{"version":1,"sourceAccount":"111111111111"}"#.into(), "does not match schema"),
+            (forged, "not an allowed Live account"),
+            (mismatched, "in account 333333333333"),
+            (wrong_region, "region eu-west-1"),
+            (wrong_kind, "not an RDS cluster snapshot ARN"),
+            (foreign_name, "not an rds-failsafe share copy"),
+            (msg().to_json().replace(r#""snapshots":[{"#, r#""snapshots":[],"x":[{"#), "1 to 500"),
+        ];
+        for (body, why) in cases {
+            let e = FailsafeMessage::parse(&body, &allowed()).unwrap_err();
+            assert!(e.contains(why), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn execution_name_is_stable_and_valid() {
+        let a = msg();
+        let mut b = msg();
+        b.snapshots[0].source_id = "other".into(); // only ARNs, account and region count
+        assert_eq!(a.execution_name(), b.execution_name());
+        let mut c = msg();
+        c.snapshots[0].arn = c.snapshots[0].arn.replace("0300", "0400");
+        assert_ne!(a.execution_name(), c.execution_name());
+        let n = a.execution_name();
+        assert!(n.len() <= 80 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "{n}");
+    }
+}

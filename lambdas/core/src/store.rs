@@ -1,0 +1,109 @@
+//! The port: every AWS call the task Lambdas make. [`crate::aws::AwsStore`] implements it with
+//! the AWS SDK; [`crate::fake::FakeStore`] in memory for tests.
+
+use crate::error::{ErrorKind, FailsafeError};
+use crate::model::{DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
+use async_trait::async_trait;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    NotFound,
+    AlreadyExists,
+    Throttled,
+    KmsKeyNotAccessible,
+    QuotaExceeded,
+    InvalidState,
+    InvalidParameter,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub kind: StoreErrorKind,
+    /// The AWS error code (or the fake's stand-in), kept for the operator.
+    pub code: String,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(kind: StoreErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for FailsafeError {
+    fn from(e: StoreError) -> Self {
+        let kind = match e.kind {
+            StoreErrorKind::NotFound => ErrorKind::SnapshotNotFound,
+            StoreErrorKind::Throttled => ErrorKind::Throttled,
+            StoreErrorKind::KmsKeyNotAccessible => ErrorKind::KmsKeyNotAccessible,
+            StoreErrorKind::QuotaExceeded => ErrorKind::SnapshotQuotaExceeded,
+            StoreErrorKind::AlreadyExists
+            | StoreErrorKind::InvalidState
+            | StoreErrorKind::InvalidParameter
+            | StoreErrorKind::Other => ErrorKind::AwsError,
+        };
+        FailsafeError::new(kind, e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Filters for listing snapshots; every listing is complete (all pages).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotQuery {
+    /// `DBInstanceIdentifier` / `DBClusterIdentifier`.
+    pub source_id: Option<String>,
+    /// `automated`, `manual` or `shared`.
+    pub snapshot_type: Option<&'static str>,
+}
+
+/// One `CopyDBSnapshot` / `CopyDBClusterSnapshot` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyRequest {
+    /// Identifier or ARN (another account's or region's) of the snapshot to copy.
+    pub source: String,
+    pub target_id: String,
+    pub kms_key_id: Option<String>,
+    /// Written explicitly; source tags are never copied (`CopyTags=false`).
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started { execution_arn: String },
+    /// An execution of that name exists already: the duplicate-delivery no-op.
+    AlreadyExists,
+}
+
+#[async_trait]
+pub trait SnapshotStore: Send + Sync {
+    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>>;
+    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>>;
+    async fn list_snapshots(&self, kind: SnapshotKind, query: &SnapshotQuery) -> StoreResult<Vec<Snapshot>>;
+    /// By identifier or ARN (shared snapshots included); `Ok(None)` if there is none.
+    async fn describe_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<Snapshot>>;
+    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>>;
+    async fn copy_snapshot(&self, kind: SnapshotKind, request: &CopyRequest) -> StoreResult<Snapshot>;
+    async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
+    async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()>;
+    /// Accounts in the snapshot's `restore` attribute.
+    async fn shared_with(&self, kind: SnapshotKind, id: &str) -> StoreResult<Vec<String>>;
+    async fn share_with(&self, kind: SnapshotKind, id: &str, accounts: &[String]) -> StoreResult<()>;
+    /// Returns the message id.
+    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String>;
+    async fn start_execution(&self, state_machine_arn: &str, name: &str, input: &str) -> StoreResult<StartOutcome>;
+}
