@@ -15,3 +15,4 @@ pub mod message;
 pub mod store;
 pub mod live;
 pub mod failsafe;
+pub mod aws;

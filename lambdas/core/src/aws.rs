@@ -1,0 +1,414 @@
+//! The AWS SDK adapter of [`SnapshotStore`]: complete pagination, SDK types mapped to the
+//! model, AWS error codes mapped to [`StoreErrorKind`]. No policy lives here.
+
+use crate::model::{DbCluster, DbInstance, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags};
+use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult};
+use async_trait::async_trait;
+use aws_sdk_rds::error::ProvideErrorMetadata;
+use aws_sdk_rds::types::Tag;
+use chrono::{DateTime, Utc};
+
+pub struct AwsStore {
+    pub rds: aws_sdk_rds::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+impl AwsStore {
+    /// Clients from the standard chain: region, credentials and `AWS_ENDPOINT_URL` from the
+    /// environment (the local stack sets the latter; production code has no emulator branch).
+    pub async fn from_env() -> AwsStore {
+        let conf = aws_config::load_from_env().await;
+        AwsStore {
+            rds: aws_sdk_rds::Client::new(&conf),
+            sns: aws_sdk_sns::Client::new(&conf),
+            sfn: aws_sdk_sfn::Client::new(&conf),
+        }
+    }
+}
+
+/// Maps an AWS error code to the kind the handlers act on.
+pub fn classify(code: &str) -> StoreErrorKind {
+    match code {
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+        | "RequestThrottled" | "RequestThrottledException" | "SlowDown" | "PriorRequestNotComplete" => {
+            StoreErrorKind::Throttled
+        }
+        "DBSnapshotNotFound" | "DBSnapshotNotFoundFault" | "DBClusterSnapshotNotFoundFault" | "DBClusterSnapshotNotFound"
+        | "OptionGroupNotFoundFault" | "NotFound" | "ExecutionDoesNotExist" => StoreErrorKind::NotFound,
+        "DBSnapshotAlreadyExists" | "DBSnapshotAlreadyExistsFault" | "DBClusterSnapshotAlreadyExistsFault"
+        | "ExecutionAlreadyExists" => StoreErrorKind::AlreadyExists,
+        "KMSKeyNotAccessibleFault" | "KMSKeyNotAccessible" | "KMSAccessDenied" | "KMSDisabled" | "KMSInvalidState"
+        | "KMSNotFound" => StoreErrorKind::KmsKeyNotAccessible,
+        "SnapshotQuotaExceeded" | "SnapshotQuotaExceededFault" | "SharedSnapshotQuotaExceeded"
+        | "SharedSnapshotQuotaExceededFault" => StoreErrorKind::QuotaExceeded,
+        "InvalidDBSnapshotState" | "InvalidDBSnapshotStateFault" | "InvalidDBClusterSnapshotStateFault" => {
+            StoreErrorKind::InvalidState
+        }
+        "InvalidParameterValue" | "InvalidParameterCombination" | "InvalidParameter" => StoreErrorKind::InvalidParameter,
+        _ => StoreErrorKind::Other,
+    }
+}
+
+fn map_err<E>(op: &str, e: E) -> StoreError
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+{
+    let code = e.code().unwrap_or("Unknown").to_string();
+    let message = e.message().map(str::to_string).unwrap_or_else(|| format!("{e:?}"));
+    StoreError::new(classify(&code), code, format!("{op}: {message}"))
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn tags(list: &[Tag]) -> Tags {
+    list.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
+fn sdk_tags(t: &Tags) -> Vec<Tag> {
+    t.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Engines that share the RDS API but are not RDS/Aurora databases.
+fn foreign_engine(engine: &str) -> bool {
+    engine == "neptune" || engine == "docdb"
+}
+
+pub fn instance_snapshot(s: &aws_sdk_rds::types::DbSnapshot) -> Snapshot {
+    Snapshot {
+        kind: SnapshotKind::Instance,
+        id: s.db_snapshot_identifier().unwrap_or_default().to_string(),
+        arn: s.db_snapshot_arn().unwrap_or_default().to_string(),
+        source_id: s.db_instance_identifier().unwrap_or_default().to_string(),
+        snapshot_type: s.snapshot_type().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        create_time: time(s.snapshot_create_time()),
+        original_create_time: time(s.original_snapshot_create_time()),
+        encrypted: s.encrypted().unwrap_or(false),
+        kms_key_id: s.kms_key_id().map(str::to_string),
+        engine: s.engine().unwrap_or_default().to_string(),
+        allocated_storage: s.allocated_storage().unwrap_or(0),
+        percent_progress: s.percent_progress(),
+        option_group_name: s.option_group_name().map(str::to_string),
+        tags: tags(s.tag_list()),
+    }
+}
+
+pub fn cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> Snapshot {
+    Snapshot {
+        kind: SnapshotKind::Cluster,
+        id: s.db_cluster_snapshot_identifier().unwrap_or_default().to_string(),
+        arn: s.db_cluster_snapshot_arn().unwrap_or_default().to_string(),
+        source_id: s.db_cluster_identifier().unwrap_or_default().to_string(),
+        snapshot_type: s.snapshot_type().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        create_time: time(s.snapshot_create_time()),
+        original_create_time: None,
+        encrypted: s.storage_encrypted().unwrap_or(false),
+        kms_key_id: s.kms_key_id().map(str::to_string),
+        engine: s.engine().unwrap_or_default().to_string(),
+        allocated_storage: s.allocated_storage().unwrap_or(0),
+        percent_progress: s.percent_progress(),
+        option_group_name: None,
+        tags: tags(s.tag_list()),
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for AwsStore {
+    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
+        let all: Vec<_> = self
+            .rds
+            .describe_db_instances()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_err("DescribeDBInstances", e))?;
+        Ok(all
+            .iter()
+            .filter(|i| !foreign_engine(i.engine().unwrap_or_default()))
+            .map(|i| DbInstance {
+                id: i.db_instance_identifier().unwrap_or_default().to_string(),
+                arn: i.db_instance_arn().unwrap_or_default().to_string(),
+                cluster_id: i.db_cluster_identifier().map(str::to_string),
+                engine: i.engine().unwrap_or_default().to_string(),
+                tags: tags(i.tag_list()),
+            })
+            .collect())
+    }
+
+    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
+        let all: Vec<_> = self
+            .rds
+            .describe_db_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_err("DescribeDBClusters", e))?;
+        Ok(all
+            .iter()
+            .filter(|c| !foreign_engine(c.engine().unwrap_or_default()))
+            .map(|c| DbCluster {
+                id: c.db_cluster_identifier().unwrap_or_default().to_string(),
+                arn: c.db_cluster_arn().unwrap_or_default().to_string(),
+                engine: c.engine().unwrap_or_default().to_string(),
+                tags: tags(c.tag_list()),
+            })
+            .collect())
+    }
+
+    async fn list_snapshots(&self, kind: SnapshotKind, q: &SnapshotQuery) -> StoreResult<Vec<Snapshot>> {
+        let shared = q.snapshot_type == Some("shared");
+        match kind {
+            SnapshotKind::Instance => {
+                let all: Vec<_> = self
+                    .rds
+                    .describe_db_snapshots()
+                    .set_db_instance_identifier(q.source_id.clone())
+                    .set_snapshot_type(q.snapshot_type.map(str::to_string))
+                    .include_shared(shared)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| map_err("DescribeDBSnapshots", e))?;
+                Ok(all.iter().map(instance_snapshot).collect())
+            }
+            SnapshotKind::Cluster => {
+                let all: Vec<_> = self
+                    .rds
+                    .describe_db_cluster_snapshots()
+                    .set_db_cluster_identifier(q.source_id.clone())
+                    .set_snapshot_type(q.snapshot_type.map(str::to_string))
+                    .include_shared(shared)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| map_err("DescribeDBClusterSnapshots", e))?;
+                Ok(all.iter().map(cluster_snapshot).collect())
+            }
+        }
+    }
+
+    async fn describe_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<Snapshot>> {
+        // An ARN names another account's snapshot shared with us (or our own).
+        let by_arn = id.starts_with("arn:");
+        let found = match kind {
+            SnapshotKind::Instance => self
+                .rds
+                .describe_db_snapshots()
+                .db_snapshot_identifier(id)
+                .include_shared(by_arn)
+                .send()
+                .await
+                .map(|o| o.db_snapshots().first().map(instance_snapshot))
+                .map_err(|e| map_err("DescribeDBSnapshots", e)),
+            SnapshotKind::Cluster => self
+                .rds
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(id)
+                .include_shared(by_arn)
+                .send()
+                .await
+                .map(|o| o.db_cluster_snapshots().first().map(cluster_snapshot))
+                .map_err(|e| map_err("DescribeDBClusterSnapshots", e)),
+        };
+        match found {
+            Err(e) if e.kind == StoreErrorKind::NotFound => Ok(None),
+            other => other,
+        }
+    }
+
+    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
+        let out = self.rds.describe_option_groups().option_group_name(name).send().await;
+        let out = match out.map_err(|e| map_err("DescribeOptionGroups", e)) {
+            Err(e) if e.kind == StoreErrorKind::NotFound => return Ok(None),
+            other => other?,
+        };
+        Ok(out.option_groups_list().first().map(|g| OptionGroup {
+            name: g.option_group_name().unwrap_or(name).to_string(),
+            options: g
+                .options()
+                .iter()
+                .map(|o| OptionInfo {
+                    name: o.option_name().unwrap_or_default().to_string(),
+                    permanent: o.permanent().unwrap_or(false),
+                    persistent: o.persistent().unwrap_or(false),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn copy_snapshot(&self, kind: SnapshotKind, r: &CopyRequest) -> StoreResult<Snapshot> {
+        match kind {
+            SnapshotKind::Instance => {
+                let out = self
+                    .rds
+                    .copy_db_snapshot()
+                    .source_db_snapshot_identifier(&r.source)
+                    .target_db_snapshot_identifier(&r.target_id)
+                    .set_kms_key_id(r.kms_key_id.clone())
+                    .set_tags(Some(sdk_tags(&r.tags)))
+                    .copy_tags(false)
+                    .send()
+                    .await
+                    .map_err(|e| map_err("CopyDBSnapshot", e))?;
+                out.db_snapshot()
+                    .map(instance_snapshot)
+                    .ok_or_else(|| StoreError::new(StoreErrorKind::Other, "EmptyResponse", "CopyDBSnapshot returned no snapshot"))
+            }
+            SnapshotKind::Cluster => {
+                let out = self
+                    .rds
+                    .copy_db_cluster_snapshot()
+                    .source_db_cluster_snapshot_identifier(&r.source)
+                    .target_db_cluster_snapshot_identifier(&r.target_id)
+                    .set_kms_key_id(r.kms_key_id.clone())
+                    .set_tags(Some(sdk_tags(&r.tags)))
+                    .copy_tags(false)
+                    .send()
+                    .await
+                    .map_err(|e| map_err("CopyDBClusterSnapshot", e))?;
+                out.db_cluster_snapshot().map(cluster_snapshot).ok_or_else(|| {
+                    StoreError::new(StoreErrorKind::Other, "EmptyResponse", "CopyDBClusterSnapshot returned no snapshot")
+                })
+            }
+        }
+    }
+
+    async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
+        match kind {
+            SnapshotKind::Instance => self
+                .rds
+                .delete_db_snapshot()
+                .db_snapshot_identifier(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("DeleteDBSnapshot", e)),
+            SnapshotKind::Cluster => self
+                .rds
+                .delete_db_cluster_snapshot()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("DeleteDBClusterSnapshot", e)),
+        }
+    }
+
+    async fn add_tags(&self, arn: &str, t: &Tags) -> StoreResult<()> {
+        self.rds
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(sdk_tags(t)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err("AddTagsToResource", e))
+    }
+
+    async fn shared_with(&self, kind: SnapshotKind, id: &str) -> StoreResult<Vec<String>> {
+        let attrs: Vec<(String, Vec<String>)> = match kind {
+            SnapshotKind::Instance => {
+                let out = self
+                    .rds
+                    .describe_db_snapshot_attributes()
+                    .db_snapshot_identifier(id)
+                    .send()
+                    .await
+                    .map_err(|e| map_err("DescribeDBSnapshotAttributes", e))?;
+                out.db_snapshot_attributes_result()
+                    .map(|r| {
+                        r.db_snapshot_attributes()
+                            .iter()
+                            .map(|a| (a.attribute_name().unwrap_or_default().to_string(), a.attribute_values().to_vec()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+            SnapshotKind::Cluster => {
+                let out = self
+                    .rds
+                    .describe_db_cluster_snapshot_attributes()
+                    .db_cluster_snapshot_identifier(id)
+                    .send()
+                    .await
+                    .map_err(|e| map_err("DescribeDBClusterSnapshotAttributes", e))?;
+                out.db_cluster_snapshot_attributes_result()
+                    .map(|r| {
+                        r.db_cluster_snapshot_attributes()
+                            .iter()
+                            .map(|a| (a.attribute_name().unwrap_or_default().to_string(), a.attribute_values().to_vec()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+        };
+        Ok(attrs.into_iter().filter(|(n, _)| n == "restore").flat_map(|(_, v)| v).collect())
+    }
+
+    async fn share_with(&self, kind: SnapshotKind, id: &str, accounts: &[String]) -> StoreResult<()> {
+        match kind {
+            SnapshotKind::Instance => self
+                .rds
+                .modify_db_snapshot_attribute()
+                .db_snapshot_identifier(id)
+                .attribute_name("restore")
+                .set_values_to_add(Some(accounts.to_vec()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("ModifyDBSnapshotAttribute", e)),
+            SnapshotKind::Cluster => self
+                .rds
+                .modify_db_cluster_snapshot_attribute()
+                .db_cluster_snapshot_identifier(id)
+                .attribute_name("restore")
+                .set_values_to_add(Some(accounts.to_vec()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("ModifyDBClusterSnapshotAttribute", e)),
+        }
+    }
+
+    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {
+        let out = self
+            .sns
+            .publish()
+            .topic_arn(topic_arn)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| map_err("Publish", e))?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
+
+    async fn start_execution(&self, sm: &str, name: &str, input: &str) -> StoreResult<StartOutcome> {
+        match self.sfn.start_execution().state_machine_arn(sm).name(name).input(input).send().await {
+            Ok(out) => Ok(StartOutcome::Started {
+                execution_arn: out.execution_arn().to_string(),
+            }),
+            Err(e) => {
+                let e = map_err("StartExecution", e);
+                if e.kind == StoreErrorKind::AlreadyExists {
+                    Ok(StartOutcome::AlreadyExists)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}

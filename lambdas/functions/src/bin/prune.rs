@@ -1,0 +1,12 @@
+//! `prune`: applies Failsafe retention (GFS or RETENTION days, never below MIN_KEEP) and emits the newest-copy-age metric.
+
+use rdsf_core::failsafe;
+use rdsf_lambdas::{at_cold_start, aws_store, init_tracing, serve, FailsafeConfig, ProcessEnv};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let config = at_cold_start(FailsafeConfig::from_env(&ProcessEnv));
+    let store = aws_store().await;
+    serve("prune", |input: failsafe::PruneInput| failsafe::prune(config, store, input)).await
+}
