@@ -1,0 +1,118 @@
+//! World-building helpers shared by the handler tests.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use rdsf_core::config::{FailsafeConfig, LiveConfig};
+use rdsf_core::fake::FakeStore;
+use rdsf_core::model::{DbCluster, DbInstance, Snapshot, SnapshotKind, Tags};
+
+pub const LIVE: &str = "111111111111";
+pub const FAILSAFE: &str = "222222222222";
+pub const REGION: &str = "eu-west-1";
+pub const SHARE_KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/share";
+pub const CUSTOMER_KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/app";
+pub const FAILSAFE_KEY: &str = "arn:aws:kms:eu-west-1:222222222222:key/failsafe";
+pub const TOPIC: &str = "arn:aws:sns:eu-west-1:222222222222:rds-failsafe";
+pub const STATE_MACHINE: &str = "arn:aws:states:eu-west-1:222222222222:stateMachine:rds-failsafe";
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+pub fn live_config(extra: &[(&str, &str)]) -> LiveConfig {
+    let mut env: std::collections::HashMap<String, String> = [
+        ("ACCOUNT_ID", LIVE),
+        ("AWS_REGION", REGION),
+        ("FAILSAFE_ACCOUNTS", FAILSAFE),
+        ("FAILSAFE_TOPIC_ARNS", TOPIC),
+        ("SHARE_KMS_KEY_ARN", SHARE_KEY),
+        ("SOURCES", "all"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    LiveConfig::from_env(&env).unwrap()
+}
+
+pub fn failsafe_config(extra: &[(&str, &str)]) -> FailsafeConfig {
+    let mut env: std::collections::HashMap<String, String> = [
+        ("ACCOUNT_ID", FAILSAFE),
+        ("AWS_REGION", REGION),
+        ("SOURCE_ACCOUNTS", LIVE),
+        ("FAILSAFE_KMS_KEY_ARN", FAILSAFE_KEY),
+        ("STATE_MACHINE_ARN", STATE_MACHINE),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    FailsafeConfig::from_env(&env).unwrap()
+}
+
+pub fn instance(id: &str) -> DbInstance {
+    DbInstance {
+        id: id.into(),
+        arn: format!("arn:aws:rds:{REGION}:{LIVE}:db:{id}"),
+        cluster_id: None,
+        engine: "postgres".into(),
+        tags: Tags::new(),
+    }
+}
+
+pub fn cluster(id: &str) -> DbCluster {
+    DbCluster {
+        id: id.into(),
+        arn: format!("arn:aws:rds:{REGION}:{LIVE}:cluster:{id}"),
+        engine: "aurora-postgresql".into(),
+        tags: Tags::new(),
+    }
+}
+
+/// A snapshot owned by `account` in `region`.
+pub fn snapshot(account: &str, region: &str, kind: SnapshotKind, id: &str, source: &str, ty: &str, created: &str) -> Snapshot {
+    let resource = match kind {
+        SnapshotKind::Instance => "snapshot",
+        SnapshotKind::Cluster => "cluster-snapshot",
+    };
+    Snapshot {
+        kind,
+        id: id.into(),
+        arn: format!("arn:aws:rds:{region}:{account}:{resource}:{id}"),
+        source_id: source.into(),
+        snapshot_type: ty.into(),
+        status: "available".into(),
+        create_time: Some(t(created)),
+        original_create_time: None,
+        encrypted: false,
+        kms_key_id: None,
+        engine: match kind {
+            SnapshotKind::Instance => "postgres".into(),
+            SnapshotKind::Cluster => "aurora-postgresql".into(),
+        },
+        allocated_storage: match kind {
+            SnapshotKind::Instance => 100,
+            SnapshotKind::Cluster => 1,
+        },
+        percent_progress: Some(100),
+        option_group_name: None,
+        tags: Tags::new(),
+    }
+}
+
+pub fn automated(kind: SnapshotKind, source: &str, created: &str) -> Snapshot {
+    let stamp = created.replace([':', 'T'], "-").replace('Z', "");
+    snapshot(LIVE, REGION, kind, &format!("rds:{source}-{stamp}"), source, "automated", created)
+}
+
+pub fn live_store() -> FakeStore {
+    FakeStore::new(LIVE, REGION)
+}
+
+pub fn failsafe_store() -> FakeStore {
+    FakeStore::new(FAILSAFE, REGION)
+}
