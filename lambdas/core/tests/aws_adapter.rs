@@ -1,0 +1,136 @@
+//! The SDK adapter over mocked RDS responses: the real SDK paginators and error parsing, no network.
+
+use aws_sdk_rds::operation::describe_db_cluster_snapshots::DescribeDbClusterSnapshotsOutput;
+use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
+use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Tag};
+use aws_sdk_rds::Client;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::body::SdkBody;
+use rdsf_core::aws::AwsStore;
+use rdsf_core::model::SnapshotKind;
+use rdsf_core::store::{SnapshotQuery, SnapshotStore, StoreErrorKind};
+
+fn store(rds: Client) -> AwsStore {
+    let region = aws_config::Region::new("eu-west-1");
+    AwsStore {
+        rds,
+        sns: aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::Config::builder().behavior_version_latest().region(region.clone()).build(),
+        ),
+        sfn: aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::Config::builder().behavior_version_latest().region(region).build()),
+    }
+}
+
+fn db_snapshot(i: usize) -> DbSnapshot {
+    DbSnapshot::builder()
+        .db_snapshot_identifier(format!("rds:orders-{i:04}"))
+        .db_snapshot_arn(format!("arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-{i:04}"))
+        .db_instance_identifier("orders")
+        .snapshot_type("automated")
+        .status("available")
+        .snapshot_create_time(aws_smithy_types::DateTime::from_secs(1_767_236_400 + 86_400 * i as i64))
+        .encrypted(true)
+        .kms_key_id("arn:aws:kms:eu-west-1:111111111111:key/k")
+        .engine("postgres")
+        .allocated_storage(100)
+        .tag_list(Tag::builder().key("team").value("payments").build())
+        .build()
+}
+
+/// 250 snapshots served 100 a page, the page chosen by the request's marker.
+#[tokio::test]
+async fn instance_snapshots_are_read_past_100_results() {
+    let pages = mock!(Client::describe_db_snapshots).then_compute_output(|req| {
+        let start: usize = req.marker().map(|m| m.parse().unwrap()).unwrap_or(0);
+        let end = (start + 100).min(250);
+        let mut out = DescribeDbSnapshotsOutput::builder().set_db_snapshots(Some((start..end).map(db_snapshot).collect()));
+        if end < 250 {
+            out = out.marker(end.to_string());
+        }
+        out.build()
+    });
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&pages]);
+    let q = SnapshotQuery { source_id: Some("orders".into()), snapshot_type: Some("automated") };
+    let all = store(rds).list_snapshots(SnapshotKind::Instance, &q).await.unwrap();
+    assert_eq!(all.len(), 250);
+    assert_eq!(pages.num_calls(), 3);
+    assert_eq!(all[249].id, "rds:orders-0249");
+    // the policy on top picks the newest of all pages
+    assert_eq!(rdsf_core::policy::newest_automated(&all).unwrap().id, "rds:orders-0249");
+    assert_eq!(all[0].tags.get("team").map(String::as_str), Some("payments"));
+    assert!(all[0].encrypted);
+    assert_eq!(all[0].create_time.unwrap().to_rfc3339(), "2026-01-01T03:00:00+00:00");
+}
+
+#[tokio::test]
+async fn cluster_snapshots_are_read_past_100_results() {
+    let pages = mock!(Client::describe_db_cluster_snapshots).then_compute_output(|req| {
+        let start: usize = req.marker().map(|m| m.parse().unwrap()).unwrap_or(0);
+        let end = (start + 100).min(130);
+        let snaps = (start..end)
+            .map(|i| {
+                DbClusterSnapshot::builder()
+                    .db_cluster_snapshot_identifier(format!("c-{i}"))
+                    .db_cluster_identifier("aurora")
+                    .snapshot_type("automated")
+                    .status("available")
+                    .storage_encrypted(false)
+                    .build()
+            })
+            .collect();
+        let mut out = DescribeDbClusterSnapshotsOutput::builder().set_db_cluster_snapshots(Some(snaps));
+        if end < 130 {
+            out = out.marker(end.to_string());
+        }
+        out.build()
+    });
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&pages]);
+    let all = store(rds).list_snapshots(SnapshotKind::Cluster, &SnapshotQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 130);
+    assert_eq!(pages.num_calls(), 2);
+    assert!(all.iter().all(|s| s.kind == SnapshotKind::Cluster && !s.encrypted));
+}
+
+fn xml_error(status: u16, code: &str) -> HttpResponse {
+    let body = format!(
+        "<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} happened</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+    );
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+#[tokio::test]
+async fn aws_error_codes_map_to_stable_kinds() {
+    for (code, status, kind) in [
+        ("Throttling", 400, StoreErrorKind::Throttled),
+        ("KMSKeyNotAccessibleFault", 400, StoreErrorKind::KmsKeyNotAccessible),
+        ("SnapshotQuotaExceeded", 400, StoreErrorKind::QuotaExceeded),
+        ("DBSnapshotAlreadyExists", 400, StoreErrorKind::AlreadyExists),
+        ("InvalidParameterCombination", 400, StoreErrorKind::InvalidParameter),
+    ] {
+        let rule = mock!(Client::copy_db_snapshot).then_http_response(move || xml_error(status, code));
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rule], |c| c
+            .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled()));
+        let req = rdsf_core::store::CopyRequest {
+            source: "rds:orders-1".into(),
+            target_id: "rdsf-orders-202601010300".into(),
+            kms_key_id: None,
+            tags: Default::default(),
+        };
+        let e = store(rds).copy_snapshot(SnapshotKind::Instance, &req).await.unwrap_err();
+        assert_eq!(e.kind, kind, "{code}: {e}");
+        assert_eq!(e.code, code);
+        let f: rdsf_core::error::FailsafeError = e.into();
+        if code == "Throttling" {
+            assert_eq!(f.kind, rdsf_core::error::ErrorKind::Throttled);
+        }
+    }
+}
+
+#[tokio::test]
+async fn describe_of_a_missing_snapshot_is_none() {
+    let rule = mock!(Client::describe_db_snapshots).then_http_response(|| xml_error(404, "DBSnapshotNotFound"));
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rule]);
+    assert_eq!(store(rds).describe_snapshot(SnapshotKind::Instance, "rdsf-x-202601010300").await.unwrap(), None);
+}
