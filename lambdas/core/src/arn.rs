@@ -94,18 +94,28 @@ mod tests {
 
     #[test]
     fn parses_rds_snapshot_arns() {
-        let a = Arn::parse("arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-db-202601010300").unwrap();
+        let a =
+            Arn::parse("arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-db-202601010300").unwrap();
         assert_eq!(a.account, "111111111111");
         assert_eq!(a.region, "eu-west-1");
         assert_eq!(a.rds_snapshot_id(), Some("rdsf-db-202601010300"));
         let c = Arn::parse("arn:aws:rds:eu-west-1:111111111111:cluster-snapshot:x").unwrap();
         assert_eq!(c.rds_snapshot_id(), Some("x"));
-        assert_eq!(c.to_string(), "arn:aws:rds:eu-west-1:111111111111:cluster-snapshot:x");
+        assert_eq!(
+            c.to_string(),
+            "arn:aws:rds:eu-west-1:111111111111:cluster-snapshot:x"
+        );
     }
 
     #[test]
     fn rejects_malformed_arns() {
-        for bad in ["", "arn:aws", "notarn:aws:rds:r:a:x", "arn:aws:rds:r:a:", "arn::rds:r:a:x"] {
+        for bad in [
+            "",
+            "arn:aws",
+            "notarn:aws:rds:r:a:x",
+            "arn:aws:rds:r:a:",
+            "arn::rds:r:a:x",
+        ] {
             assert!(Arn::parse(bad).is_none(), "{bad}");
         }
         let kms = Arn::parse("arn:aws:kms:eu-west-1:111111111111:key/abc").unwrap();

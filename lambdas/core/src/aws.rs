@@ -2,7 +2,10 @@
 //! model, AWS error codes mapped to [`StoreErrorKind`]. No policy lives here.
 
 use crate::model::{DbCluster, DbInstance, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags};
-use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult};
+use crate::store::{
+    CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind,
+    StoreResult,
+};
 use async_trait::async_trait;
 use aws_sdk_rds::error::ProvideErrorMetadata;
 use aws_sdk_rds::types::Tag;
@@ -30,22 +33,41 @@ impl AwsStore {
 /// Maps an AWS error code to the kind the handlers act on.
 pub fn classify(code: &str) -> StoreErrorKind {
     match code {
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
-        | "RequestThrottled" | "RequestThrottledException" | "SlowDown" | "PriorRequestNotComplete" => {
-            StoreErrorKind::Throttled
-        }
-        "DBSnapshotNotFound" | "DBSnapshotNotFoundFault" | "DBClusterSnapshotNotFoundFault" | "DBClusterSnapshotNotFound"
-        | "OptionGroupNotFoundFault" | "NotFound" | "ExecutionDoesNotExist" => StoreErrorKind::NotFound,
-        "DBSnapshotAlreadyExists" | "DBSnapshotAlreadyExistsFault" | "DBClusterSnapshotAlreadyExistsFault"
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "RequestThrottled"
+        | "RequestThrottledException"
+        | "SlowDown"
+        | "PriorRequestNotComplete" => StoreErrorKind::Throttled,
+        "DBSnapshotNotFound"
+        | "DBSnapshotNotFoundFault"
+        | "DBClusterSnapshotNotFoundFault"
+        | "DBClusterSnapshotNotFound"
+        | "OptionGroupNotFoundFault"
+        | "NotFound"
+        | "ExecutionDoesNotExist" => StoreErrorKind::NotFound,
+        "DBSnapshotAlreadyExists"
+        | "DBSnapshotAlreadyExistsFault"
+        | "DBClusterSnapshotAlreadyExistsFault"
         | "ExecutionAlreadyExists" => StoreErrorKind::AlreadyExists,
-        "KMSKeyNotAccessibleFault" | "KMSKeyNotAccessible" | "KMSAccessDenied" | "KMSDisabled" | "KMSInvalidState"
+        "KMSKeyNotAccessibleFault"
+        | "KMSKeyNotAccessible"
+        | "KMSAccessDenied"
+        | "KMSDisabled"
+        | "KMSInvalidState"
         | "KMSNotFound" => StoreErrorKind::KmsKeyNotAccessible,
-        "SnapshotQuotaExceeded" | "SnapshotQuotaExceededFault" | "SharedSnapshotQuotaExceeded"
+        "SnapshotQuotaExceeded"
+        | "SnapshotQuotaExceededFault"
+        | "SharedSnapshotQuotaExceeded"
         | "SharedSnapshotQuotaExceededFault" => StoreErrorKind::QuotaExceeded,
-        "InvalidDBSnapshotState" | "InvalidDBSnapshotStateFault" | "InvalidDBClusterSnapshotStateFault" => {
-            StoreErrorKind::InvalidState
+        "InvalidDBSnapshotState"
+        | "InvalidDBSnapshotStateFault"
+        | "InvalidDBClusterSnapshotStateFault" => StoreErrorKind::InvalidState,
+        "InvalidParameterValue" | "InvalidParameterCombination" | "InvalidParameter" => {
+            StoreErrorKind::InvalidParameter
         }
-        "InvalidParameterValue" | "InvalidParameterCombination" | "InvalidParameter" => StoreErrorKind::InvalidParameter,
         _ => StoreErrorKind::Other,
     }
 }
@@ -55,7 +77,10 @@ where
     E: ProvideErrorMetadata + std::fmt::Debug,
 {
     let code = e.code().unwrap_or("Unknown").to_string();
-    let message = e.message().map(str::to_string).unwrap_or_else(|| format!("{e:?}"));
+    let message = e
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{e:?}"));
     StoreError::new(classify(&code), code, format!("{op}: {message}"))
 }
 
@@ -65,12 +90,19 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
 
 fn tags(list: &[Tag]) -> Tags {
     list.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect()
 }
 
 fn sdk_tags(t: &Tags) -> Vec<Tag> {
-    t.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    t.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 /// Engines that share the RDS API but are not RDS/Aurora databases.
@@ -101,7 +133,10 @@ pub fn instance_snapshot(s: &aws_sdk_rds::types::DbSnapshot) -> Snapshot {
 pub fn cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> Snapshot {
     Snapshot {
         kind: SnapshotKind::Cluster,
-        id: s.db_cluster_snapshot_identifier().unwrap_or_default().to_string(),
+        id: s
+            .db_cluster_snapshot_identifier()
+            .unwrap_or_default()
+            .to_string(),
         arn: s.db_cluster_snapshot_arn().unwrap_or_default().to_string(),
         source_id: s.db_cluster_identifier().unwrap_or_default().to_string(),
         snapshot_type: s.snapshot_type().unwrap_or_default().to_string(),
@@ -165,7 +200,11 @@ impl SnapshotStore for AwsStore {
             .collect())
     }
 
-    async fn list_snapshots(&self, kind: SnapshotKind, q: &SnapshotQuery) -> StoreResult<Vec<Snapshot>> {
+    async fn list_snapshots(
+        &self,
+        kind: SnapshotKind,
+        q: &SnapshotQuery,
+    ) -> StoreResult<Vec<Snapshot>> {
         let shared = q.snapshot_type == Some("shared");
         match kind {
             SnapshotKind::Instance => {
@@ -201,7 +240,11 @@ impl SnapshotStore for AwsStore {
         }
     }
 
-    async fn describe_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<Snapshot>> {
+    async fn describe_snapshot(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+    ) -> StoreResult<Option<Snapshot>> {
         // An ARN names another account's snapshot shared with us (or our own).
         let by_arn = id.starts_with("arn:");
         let found = match kind {
@@ -231,7 +274,12 @@ impl SnapshotStore for AwsStore {
     }
 
     async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
-        let out = self.rds.describe_option_groups().option_group_name(name).send().await;
+        let out = self
+            .rds
+            .describe_option_groups()
+            .option_group_name(name)
+            .send()
+            .await;
         let out = match out.map_err(|e| map_err("DescribeOptionGroups", e)) {
             Err(e) if e.kind == StoreErrorKind::NotFound => return Ok(None),
             other => other?,
@@ -264,9 +312,13 @@ impl SnapshotStore for AwsStore {
                     .send()
                     .await
                     .map_err(|e| map_err("CopyDBSnapshot", e))?;
-                out.db_snapshot()
-                    .map(instance_snapshot)
-                    .ok_or_else(|| StoreError::new(StoreErrorKind::Other, "EmptyResponse", "CopyDBSnapshot returned no snapshot"))
+                out.db_snapshot().map(instance_snapshot).ok_or_else(|| {
+                    StoreError::new(
+                        StoreErrorKind::Other,
+                        "EmptyResponse",
+                        "CopyDBSnapshot returned no snapshot",
+                    )
+                })
             }
             SnapshotKind::Cluster => {
                 let out = self
@@ -280,9 +332,15 @@ impl SnapshotStore for AwsStore {
                     .send()
                     .await
                     .map_err(|e| map_err("CopyDBClusterSnapshot", e))?;
-                out.db_cluster_snapshot().map(cluster_snapshot).ok_or_else(|| {
-                    StoreError::new(StoreErrorKind::Other, "EmptyResponse", "CopyDBClusterSnapshot returned no snapshot")
-                })
+                out.db_cluster_snapshot()
+                    .map(cluster_snapshot)
+                    .ok_or_else(|| {
+                        StoreError::new(
+                            StoreErrorKind::Other,
+                            "EmptyResponse",
+                            "CopyDBClusterSnapshot returned no snapshot",
+                        )
+                    })
             }
         }
     }
@@ -333,7 +391,12 @@ impl SnapshotStore for AwsStore {
                     .map(|r| {
                         r.db_snapshot_attributes()
                             .iter()
-                            .map(|a| (a.attribute_name().unwrap_or_default().to_string(), a.attribute_values().to_vec()))
+                            .map(|a| {
+                                (
+                                    a.attribute_name().unwrap_or_default().to_string(),
+                                    a.attribute_values().to_vec(),
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default()
@@ -350,16 +413,30 @@ impl SnapshotStore for AwsStore {
                     .map(|r| {
                         r.db_cluster_snapshot_attributes()
                             .iter()
-                            .map(|a| (a.attribute_name().unwrap_or_default().to_string(), a.attribute_values().to_vec()))
+                            .map(|a| {
+                                (
+                                    a.attribute_name().unwrap_or_default().to_string(),
+                                    a.attribute_values().to_vec(),
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default()
             }
         };
-        Ok(attrs.into_iter().filter(|(n, _)| n == "restore").flat_map(|(_, v)| v).collect())
+        Ok(attrs
+            .into_iter()
+            .filter(|(n, _)| n == "restore")
+            .flat_map(|(_, v)| v)
+            .collect())
     }
 
-    async fn share_with(&self, kind: SnapshotKind, id: &str, accounts: &[String]) -> StoreResult<()> {
+    async fn share_with(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+        accounts: &[String],
+    ) -> StoreResult<()> {
         match kind {
             SnapshotKind::Instance => self
                 .rds
@@ -396,8 +473,21 @@ impl SnapshotStore for AwsStore {
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 
-    async fn start_execution(&self, sm: &str, name: &str, input: &str) -> StoreResult<StartOutcome> {
-        match self.sfn.start_execution().state_machine_arn(sm).name(name).input(input).send().await {
+    async fn start_execution(
+        &self,
+        sm: &str,
+        name: &str,
+        input: &str,
+    ) -> StoreResult<StartOutcome> {
+        match self
+            .sfn
+            .start_execution()
+            .state_machine_arn(sm)
+            .name(name)
+            .input(input)
+            .send()
+            .await
+        {
             Ok(out) => Ok(StartOutcome::Started {
                 execution_arn: out.execution_arn().to_string(),
             }),

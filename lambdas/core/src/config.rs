@@ -23,7 +23,9 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn var(&self, name: &str) -> Option<String> {
-        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
     }
 }
 
@@ -52,11 +54,16 @@ fn names_text(names: &[&str]) -> String {
 }
 
 fn required(env: &dyn Env, names: &[&str], what: &str) -> Result<(String, String)> {
-    lookup(env, names).ok_or_else(|| FailsafeError::config(format!("{} is not set: {what}", names_text(names))))
+    lookup(env, names)
+        .ok_or_else(|| FailsafeError::config(format!("{} is not set: {what}", names_text(names))))
 }
 
 fn account_id(env: &dyn Env) -> Result<String> {
-    let (name, v) = required(env, &["ACCOUNT_ID"], "set it to this account's 12-digit AWS account id")?;
+    let (name, v) = required(
+        env,
+        &["ACCOUNT_ID"],
+        "set it to this account's 12-digit AWS account id",
+    )?;
     if !is_account_id(&v) {
         return Err(FailsafeError::config(format!(
             "{name}={v:?} is not a 12-digit AWS account id"
@@ -80,7 +87,13 @@ fn region(env: &dyn Env) -> Result<String> {
 }
 
 /// A comma-separated list of distinct 12-digit account ids, 1..=max, none equal to `own`.
-fn account_list(name: &str, raw: &str, own: &str, max: usize, own_role: &str) -> Result<Vec<String>> {
+fn account_list(
+    name: &str,
+    raw: &str,
+    own: &str,
+    max: usize,
+    own_role: &str,
+) -> Result<Vec<String>> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for part in raw.split(',').map(str::trim) {
@@ -186,7 +199,13 @@ impl LiveConfig {
             &["FAILSAFE_ACCOUNTS", "SHAREWITH"],
             "set it to the comma-separated 12-digit id(s) of the Failsafe account(s)",
         )?;
-        let failsafe_accounts = account_list(&name, &raw, &account_id, MAX_SHARE_ACCOUNTS, "the Live account")?;
+        let failsafe_accounts = account_list(
+            &name,
+            &raw,
+            &account_id,
+            MAX_SHARE_ACCOUNTS,
+            "the Live account",
+        )?;
 
         let (name, raw) = required(
             env,
@@ -219,7 +238,8 @@ impl LiveConfig {
         let share_kms_key_arn = kms_key_arn(&name, &raw, &account_id, &region, "the Live account")?;
 
         let (name, raw) = required(env, &["SOURCES", "INSTANCES"], SELECTOR_HELP)?;
-        let sources = Selector::parse_list(&raw).map_err(|e| FailsafeError::config(format!("{name}: {e}")))?;
+        let sources = Selector::parse_list(&raw)
+            .map_err(|e| FailsafeError::config(format!("{name}: {e}")))?;
 
         Ok(LiveConfig {
             account_id,
@@ -239,7 +259,11 @@ impl LiveConfig {
 pub enum RetentionPolicy {
     /// Grandfather-father-son: the newest copy of each of the last `daily` days, `weekly` ISO
     /// weeks and `monthly` calendar months.
-    Gfs { daily: u32, weekly: u32, monthly: u32 },
+    Gfs {
+        daily: u32,
+        weekly: u32,
+        monthly: u32,
+    },
     /// The original tool's `RETENTION`: every copy whose source is at most this many days old.
     Days(u32),
 }
@@ -281,7 +305,8 @@ impl FailsafeConfig {
             &["FAILSAFE_KMS_KEY_ARN"],
             "set it to the ARN of the Failsafe account's own KMS key that copies are encrypted with",
         )?;
-        let failsafe_kms_key_arn = kms_key_arn(&name, &raw, &account_id, &region, "the Failsafe account")?;
+        let failsafe_kms_key_arn =
+            kms_key_arn(&name, &raw, &account_id, &region, "the Failsafe account")?;
 
         let min_keep = bounded_int(env, &["MIN_KEEP"], 3, 1, 1000)?;
         let gfs_set: Vec<&str> = ["KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY"]
@@ -345,19 +370,34 @@ mod tests {
         ("ACCOUNT_ID", "111111111111"),
         ("AWS_REGION", "eu-west-1"),
         ("FAILSAFE_ACCOUNTS", "222222222222"),
-        ("FAILSAFE_TOPIC_ARNS", "arn:aws:sns:eu-west-1:222222222222:rds-failsafe"),
-        ("SHARE_KMS_KEY_ARN", "arn:aws:kms:eu-west-1:111111111111:key/1234abcd"),
+        (
+            "FAILSAFE_TOPIC_ARNS",
+            "arn:aws:sns:eu-west-1:222222222222:rds-failsafe",
+        ),
+        (
+            "SHARE_KMS_KEY_ARN",
+            "arn:aws:kms:eu-west-1:111111111111:key/1234abcd",
+        ),
         ("SOURCES", "orders,cluster:aurora"),
     ];
     const FAILSAFE: [(&str, &str); 4] = [
         ("ACCOUNT_ID", "222222222222"),
         ("AWS_REGION", "eu-west-1"),
         ("SOURCE_ACCOUNTS", "111111111111"),
-        ("FAILSAFE_KMS_KEY_ARN", "arn:aws:kms:eu-west-1:222222222222:key/feed"),
+        (
+            "FAILSAFE_KMS_KEY_ARN",
+            "arn:aws:kms:eu-west-1:222222222222:key/feed",
+        ),
     ];
 
+    /// (variables changed, text naming them, text saying what is allowed)
+    type ConfigCase<'a> = (Vec<(&'a str, Option<&'a str>)>, &'a str, &'a str);
+
     fn with(base: &[(&str, &str)], changes: &[(&str, Option<&str>)]) -> HashMap<String, String> {
-        let mut m: HashMap<String, String> = base.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut m: HashMap<String, String> = base
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         for (k, v) in changes {
             match v {
                 Some(v) => m.insert(k.to_string(), v.to_string()),
@@ -389,7 +429,10 @@ mod tests {
                 ("INSTANCES", Some("a,b")),
                 ("AWS_REGION", None),
                 ("REGION", Some("us-east-1")),
-                ("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:us-east-1:111111111111:key/x")),
+                (
+                    "SHARE_KMS_KEY_ARN",
+                    Some("arn:aws:kms:us-east-1:111111111111:key/x"),
+                ),
             ],
         );
         let c = LiveConfig::from_env(&env).unwrap();
@@ -401,29 +444,128 @@ mod tests {
     /// Every bad variable gives a message naming it and what is allowed.
     #[test]
     fn live_bad_values_name_the_variable() {
-        let many: String = (0..21).map(|i| format!("{:012}", 300000000000u64 + i)).collect::<Vec<_>>().join(",");
-        let cases: Vec<(Vec<(&str, Option<&str>)>, &str, &str)> = vec![
-            (vec![("ACCOUNT_ID", None)], "ACCOUNT_ID is not set", "12-digit"),
-            (vec![("ACCOUNT_ID", Some("abc"))], "ACCOUNT_ID=\"abc\"", "12-digit"),
-            (vec![("AWS_REGION", None)], "REGION (or AWS_REGION) is not set", "eu-west-1"),
-            (vec![("AWS_REGION", Some("Europe"))], "AWS_REGION=\"Europe\"", "region name"),
-            (vec![("FAILSAFE_ACCOUNTS", None)], "FAILSAFE_ACCOUNTS (or SHAREWITH) is not set", "12-digit"),
-            (vec![("FAILSAFE_ACCOUNTS", Some("2222"))], "FAILSAFE_ACCOUNTS: \"2222\"", "12-digit"),
-            (vec![("FAILSAFE_ACCOUNTS", Some("111111111111"))], "FAILSAFE_ACCOUNTS: 111111111111", "Live account itself"),
-            (vec![("FAILSAFE_ACCOUNTS", Some(many.as_str()))], "FAILSAFE_ACCOUNTS: 21 accounts", "at most 20"),
-            (vec![("FAILSAFE_TOPIC_ARNS", None)], "FAILSAFE_TOPIC_ARNS (or SNSARN) is not set", "SNS topic"),
-            (vec![("FAILSAFE_TOPIC_ARNS", Some("topic"))], "FAILSAFE_TOPIC_ARNS: \"topic\"", "SNS topic ARN"),
-            (vec![("FAILSAFE_TOPIC_ARNS", Some("arn:aws:sns:eu-west-1:999999999999:t"))], "FAILSAFE_TOPIC_ARNS: topic", "not a Failsafe account"),
-            (vec![("SHARE_KMS_KEY_ARN", None)], "SHARE_KMS_KEY_ARN is not set", "customer-managed key"),
-            (vec![("SHARE_KMS_KEY_ARN", Some("alias/aws/rds"))], "SHARE_KMS_KEY_ARN=\"alias/aws/rds\"", "not an alias"),
-            (vec![("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:eu-west-1:111111111111:alias/x"))], "SHARE_KMS_KEY_ARN", "not an alias"),
-            (vec![("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:eu-west-1:222222222222:key/x"))], "SHARE_KMS_KEY_ARN", "Live account"),
-            (vec![("SHARE_KMS_KEY_ARN", Some("arn:aws:kms:us-east-1:111111111111:key/x"))], "SHARE_KMS_KEY_ARN", "region us-east-1"),
-            (vec![("SOURCES", None)], "SOURCES (or INSTANCES) is not set", "tag:<key>=<value>"),
-            (vec![("SOURCES", Some("tag:nokey"))], "SOURCES: selector", "tag:<key>=<value>"),
-            (vec![("LIVE_KEEP", Some("0"))], "LIVE_KEEP=\"0\"", "from 1 to 50"),
-            (vec![("LIVE_KEEP", Some("two"))], "LIVE_KEEP=\"two\"", "whole number"),
-            (vec![("ENCRYPT_UNENCRYPTED", Some("maybe"))], "ENCRYPT_UNENCRYPTED=\"maybe\"", "true or false"),
+        let many: String = (0..21)
+            .map(|i| format!("{:012}", 300000000000u64 + i))
+            .collect::<Vec<_>>()
+            .join(",");
+        let cases: Vec<ConfigCase> = vec![
+            (
+                vec![("ACCOUNT_ID", None)],
+                "ACCOUNT_ID is not set",
+                "12-digit",
+            ),
+            (
+                vec![("ACCOUNT_ID", Some("abc"))],
+                "ACCOUNT_ID=\"abc\"",
+                "12-digit",
+            ),
+            (
+                vec![("AWS_REGION", None)],
+                "REGION (or AWS_REGION) is not set",
+                "eu-west-1",
+            ),
+            (
+                vec![("AWS_REGION", Some("Europe"))],
+                "AWS_REGION=\"Europe\"",
+                "region name",
+            ),
+            (
+                vec![("FAILSAFE_ACCOUNTS", None)],
+                "FAILSAFE_ACCOUNTS (or SHAREWITH) is not set",
+                "12-digit",
+            ),
+            (
+                vec![("FAILSAFE_ACCOUNTS", Some("2222"))],
+                "FAILSAFE_ACCOUNTS: \"2222\"",
+                "12-digit",
+            ),
+            (
+                vec![("FAILSAFE_ACCOUNTS", Some("111111111111"))],
+                "FAILSAFE_ACCOUNTS: 111111111111",
+                "Live account itself",
+            ),
+            (
+                vec![("FAILSAFE_ACCOUNTS", Some(many.as_str()))],
+                "FAILSAFE_ACCOUNTS: 21 accounts",
+                "at most 20",
+            ),
+            (
+                vec![("FAILSAFE_TOPIC_ARNS", None)],
+                "FAILSAFE_TOPIC_ARNS (or SNSARN) is not set",
+                "SNS topic",
+            ),
+            (
+                vec![("FAILSAFE_TOPIC_ARNS", Some("topic"))],
+                "FAILSAFE_TOPIC_ARNS: \"topic\"",
+                "SNS topic ARN",
+            ),
+            (
+                vec![(
+                    "FAILSAFE_TOPIC_ARNS",
+                    Some("arn:aws:sns:eu-west-1:999999999999:t"),
+                )],
+                "FAILSAFE_TOPIC_ARNS: topic",
+                "not a Failsafe account",
+            ),
+            (
+                vec![("SHARE_KMS_KEY_ARN", None)],
+                "SHARE_KMS_KEY_ARN is not set",
+                "customer-managed key",
+            ),
+            (
+                vec![("SHARE_KMS_KEY_ARN", Some("alias/aws/rds"))],
+                "SHARE_KMS_KEY_ARN=\"alias/aws/rds\"",
+                "not an alias",
+            ),
+            (
+                vec![(
+                    "SHARE_KMS_KEY_ARN",
+                    Some("arn:aws:kms:eu-west-1:111111111111:alias/x"),
+                )],
+                "SHARE_KMS_KEY_ARN",
+                "not an alias",
+            ),
+            (
+                vec![(
+                    "SHARE_KMS_KEY_ARN",
+                    Some("arn:aws:kms:eu-west-1:222222222222:key/x"),
+                )],
+                "SHARE_KMS_KEY_ARN",
+                "Live account",
+            ),
+            (
+                vec![(
+                    "SHARE_KMS_KEY_ARN",
+                    Some("arn:aws:kms:us-east-1:111111111111:key/x"),
+                )],
+                "SHARE_KMS_KEY_ARN",
+                "region us-east-1",
+            ),
+            (
+                vec![("SOURCES", None)],
+                "SOURCES (or INSTANCES) is not set",
+                "tag:<key>=<value>",
+            ),
+            (
+                vec![("SOURCES", Some("tag:nokey"))],
+                "SOURCES: selector",
+                "tag:<key>=<value>",
+            ),
+            (
+                vec![("LIVE_KEEP", Some("0"))],
+                "LIVE_KEEP=\"0\"",
+                "from 1 to 50",
+            ),
+            (
+                vec![("LIVE_KEEP", Some("two"))],
+                "LIVE_KEEP=\"two\"",
+                "whole number",
+            ),
+            (
+                vec![("ENCRYPT_UNENCRYPTED", Some("maybe"))],
+                "ENCRYPT_UNENCRYPTED=\"maybe\"",
+                "true or false",
+            ),
         ];
         for (changes, names, allowed) in cases {
             let e = LiveConfig::from_env(&with(&LIVE, &changes)).unwrap_err();
@@ -439,17 +581,34 @@ mod tests {
         assert_eq!(
             c.retention,
             Retention {
-                policy: RetentionPolicy::Gfs { daily: 7, weekly: 4, monthly: 12 },
+                policy: RetentionPolicy::Gfs {
+                    daily: 7,
+                    weekly: 4,
+                    monthly: 12
+                },
                 min_keep: 3
             }
         );
         assert!(c.encrypt_unencrypted);
         assert!(c.require_state_machine_arn().is_err());
-        let c = FailsafeConfig::from_env(&with(&FAILSAFE, &[("RETENTION", Some("30")), ("MIN_KEEP", Some("5"))])).unwrap();
-        assert_eq!(c.retention, Retention { policy: RetentionPolicy::Days(30), min_keep: 5 });
         let c = FailsafeConfig::from_env(&with(
             &FAILSAFE,
-            &[("STATE_MACHINE_ARN", Some("arn:aws:states:eu-west-1:222222222222:stateMachine:rdsf"))],
+            &[("RETENTION", Some("30")), ("MIN_KEEP", Some("5"))],
+        ))
+        .unwrap();
+        assert_eq!(
+            c.retention,
+            Retention {
+                policy: RetentionPolicy::Days(30),
+                min_keep: 5
+            }
+        );
+        let c = FailsafeConfig::from_env(&with(
+            &FAILSAFE,
+            &[(
+                "STATE_MACHINE_ARN",
+                Some("arn:aws:states:eu-west-1:222222222222:stateMachine:rdsf"),
+            )],
         ))
         .unwrap();
         assert!(c.require_state_machine_arn().is_ok());
@@ -457,18 +616,60 @@ mod tests {
 
     #[test]
     fn failsafe_bad_values_name_the_variable() {
-        let cases: Vec<(Vec<(&str, Option<&str>)>, &str, &str)> = vec![
-            (vec![("SOURCE_ACCOUNTS", None)], "SOURCE_ACCOUNTS is not set", "Live account"),
-            (vec![("SOURCE_ACCOUNTS", Some("222222222222"))], "SOURCE_ACCOUNTS: 222222222222", "Failsafe account itself"),
-            (vec![("SOURCE_ACCOUNTS", Some("x"))], "SOURCE_ACCOUNTS: \"x\"", "12-digit"),
-            (vec![("FAILSAFE_KMS_KEY_ARN", None)], "FAILSAFE_KMS_KEY_ARN is not set", "own KMS key"),
-            (vec![("FAILSAFE_KMS_KEY_ARN", Some("arn:aws:kms:eu-west-1:111111111111:key/x"))], "FAILSAFE_KMS_KEY_ARN", "Failsafe account"),
-            (vec![("RETENTION", Some("30")), ("KEEP_DAILY", Some("7"))], "RETENTION and KEEP_DAILY", "either"),
+        let cases: Vec<ConfigCase> = vec![
+            (
+                vec![("SOURCE_ACCOUNTS", None)],
+                "SOURCE_ACCOUNTS is not set",
+                "Live account",
+            ),
+            (
+                vec![("SOURCE_ACCOUNTS", Some("222222222222"))],
+                "SOURCE_ACCOUNTS: 222222222222",
+                "Failsafe account itself",
+            ),
+            (
+                vec![("SOURCE_ACCOUNTS", Some("x"))],
+                "SOURCE_ACCOUNTS: \"x\"",
+                "12-digit",
+            ),
+            (
+                vec![("FAILSAFE_KMS_KEY_ARN", None)],
+                "FAILSAFE_KMS_KEY_ARN is not set",
+                "own KMS key",
+            ),
+            (
+                vec![(
+                    "FAILSAFE_KMS_KEY_ARN",
+                    Some("arn:aws:kms:eu-west-1:111111111111:key/x"),
+                )],
+                "FAILSAFE_KMS_KEY_ARN",
+                "Failsafe account",
+            ),
+            (
+                vec![("RETENTION", Some("30")), ("KEEP_DAILY", Some("7"))],
+                "RETENTION and KEEP_DAILY",
+                "either",
+            ),
             (vec![("RETENTION", Some("0"))], "RETENTION=\"0\"", "from 1"),
-            (vec![("KEEP_WEEKLY", Some("-1"))], "KEEP_WEEKLY=\"-1\"", "whole number"),
+            (
+                vec![("KEEP_WEEKLY", Some("-1"))],
+                "KEEP_WEEKLY=\"-1\"",
+                "whole number",
+            ),
             (vec![("MIN_KEEP", Some("0"))], "MIN_KEEP=\"0\"", "from 1"),
-            (vec![("STATE_MACHINE_ARN", Some("arn:aws:states:eu-west-1:111111111111:stateMachine:x"))], "STATE_MACHINE_ARN", "this account"),
-            (vec![("ENCRYPT_UNENCRYPTED", Some("x"))], "ENCRYPT_UNENCRYPTED", "true or false"),
+            (
+                vec![(
+                    "STATE_MACHINE_ARN",
+                    Some("arn:aws:states:eu-west-1:111111111111:stateMachine:x"),
+                )],
+                "STATE_MACHINE_ARN",
+                "this account",
+            ),
+            (
+                vec![("ENCRYPT_UNENCRYPTED", Some("x"))],
+                "ENCRYPT_UNENCRYPTED",
+                "true or false",
+            ),
         ];
         for (changes, names, allowed) in cases {
             let e = FailsafeConfig::from_env(&with(&FAILSAFE, &changes)).unwrap_err();

@@ -12,7 +12,9 @@ use crate::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::{copy_encryption, source_time};
 use crate::retention::{plan_retention, CopyFacts, Kept};
 use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreErrorKind};
-use crate::tags::{format_time, is_managed, tag_mismatches, Provenance, SOURCE_SNAPSHOT_ARN, VERIFIED};
+use crate::tags::{
+    format_time, is_managed, tag_mismatches, Provenance, SOURCE_SNAPSHOT_ARN, VERIFIED,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,13 +41,20 @@ pub struct StartOutput {
 /// Handles an SNS event. A malformed or foreign message is logged and rejected without an
 /// error, so SNS does not redeliver it forever; only a failure to reach Step Functions is an
 /// error (and is retried).
-pub async fn start_failsafe(cfg: &FailsafeConfig, store: &dyn SnapshotStore, event: serde_json::Value) -> Result<StartOutput> {
+pub async fn start_failsafe(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    event: serde_json::Value,
+) -> Result<StartOutput> {
     let state_machine = cfg.require_state_machine_arn()?;
     let mut out = StartOutput::default();
     let Some(records) = event.get("Records").and_then(|r| r.as_array()) else {
         let reason = "event has no Records array; not an SNS event".to_string();
         warn!(action = "trigger-reject", reason = %reason, "rejected");
-        out.rejected.push(Rejected { message_id: String::new(), reason });
+        out.rejected.push(Rejected {
+            message_id: String::new(),
+            reason,
+        });
         return Ok(out);
     };
     for record in records {
@@ -77,7 +86,10 @@ pub async fn start_failsafe(cfg: &FailsafeConfig, store: &dyn SnapshotStore, eve
                 "snapshots": msg.snapshots.iter().map(|s| s.arn.clone()).collect::<Vec<_>>(),
             }
         });
-        match store.start_execution(state_machine, &name, &input.to_string()).await? {
+        match store
+            .start_execution(state_machine, &name, &input.to_string())
+            .await?
+        {
             StartOutcome::Started { execution_arn } => {
                 info!(action = "trigger-start", message_id = %message_id, execution = %execution_arn, "started Failsafe execution");
                 out.started.push(execution_arn);
@@ -129,10 +141,16 @@ pub struct FindOutput {
 pub fn plan_item(cfg: &FailsafeConfig, s: &Snapshot) -> Result<SaveItem, String> {
     let arn = Arn::parse(&s.arn).ok_or_else(|| "not an ARN".to_string())?;
     if !cfg.source_accounts.contains(&arn.account) {
-        return Err(format!("shared by account {}, which is not an allowed Live account", arn.account));
+        return Err(format!(
+            "shared by account {}, which is not an allowed Live account",
+            arn.account
+        ));
     }
-    let id = arn.rds_snapshot_id().ok_or_else(|| "not an RDS snapshot ARN".to_string())?;
-    let (name, stamp_time) = parse_share_copy_id(id).ok_or_else(|| "not named like an rds-failsafe share copy".to_string())?;
+    let id = arn
+        .rds_snapshot_id()
+        .ok_or_else(|| "not an RDS snapshot ARN".to_string())?;
+    let (name, stamp_time) = parse_share_copy_id(id)
+        .ok_or_else(|| "not named like an rds-failsafe share copy".to_string())?;
     let source_create_time = s.original_create_time.unwrap_or(stamp_time);
     let target_id = failsafe_copy_id(&arn.account, &name, stamp_time).map_err(|e| e.message)?;
     Ok(SaveItem {
@@ -140,7 +158,11 @@ pub fn plan_item(cfg: &FailsafeConfig, s: &Snapshot) -> Result<SaveItem, String>
         source_arn: s.arn.clone(),
         source_account: arn.account.clone(),
         source_region: arn.region.clone(),
-        source_id: if s.source_id.is_empty() { name } else { s.source_id.clone() },
+        source_id: if s.source_id.is_empty() {
+            name
+        } else {
+            s.source_id.clone()
+        },
         source_create_time,
         target_id,
         encrypted: s.encrypted,
@@ -157,7 +179,13 @@ async fn own_managed(store: &dyn SnapshotStore) -> Result<Vec<Snapshot>> {
             source_id: None,
             snapshot_type: Some(snapshot_type::MANUAL),
         };
-        out.extend(store.list_snapshots(kind, &q).await?.into_iter().filter(|s| is_managed(&s.tags)));
+        out.extend(
+            store
+                .list_snapshots(kind, &q)
+                .await?
+                .into_iter()
+                .filter(|s| is_managed(&s.tags)),
+        );
     }
     Ok(out)
 }
@@ -165,7 +193,11 @@ async fn own_managed(store: &dyn SnapshotStore) -> Result<Vec<Snapshot>> {
 pub async fn find_shared(cfg: &FailsafeConfig, store: &dyn SnapshotStore) -> Result<FindOutput> {
     let own = own_managed(store).await?;
     let saved_ids: BTreeSet<&str> = own.iter().map(|s| s.id.as_str()).collect();
-    let saved_arns: BTreeSet<&str> = own.iter().filter_map(|s| s.tags.get(SOURCE_SNAPSHOT_ARN)).map(String::as_str).collect();
+    let saved_arns: BTreeSet<&str> = own
+        .iter()
+        .filter_map(|s| s.tags.get(SOURCE_SNAPSHOT_ARN))
+        .map(String::as_str)
+        .collect();
     let mut out = FindOutput::default();
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         let q = SnapshotQuery {
@@ -174,12 +206,18 @@ pub async fn find_shared(cfg: &FailsafeConfig, store: &dyn SnapshotStore) -> Res
         };
         for s in store.list_snapshots(kind, &q).await? {
             match plan_item(cfg, &s) {
-                Err(reason) => out.ignored.push(Ignored { arn: s.arn.clone(), reason }),
+                Err(reason) => out.ignored.push(Ignored {
+                    arn: s.arn.clone(),
+                    reason,
+                }),
                 Ok(_) if !s.is_available() => out.ignored.push(Ignored {
                     arn: s.arn.clone(),
                     reason: format!("status {}; picked up once available", s.status),
                 }),
-                Ok(item) if saved_ids.contains(item.target_id.as_str()) || saved_arns.contains(item.source_arn.as_str()) => {
+                Ok(item)
+                    if saved_ids.contains(item.target_id.as_str())
+                        || saved_arns.contains(item.source_arn.as_str()) =>
+                {
                     out.already_saved += 1;
                 }
                 Ok(item) => {
@@ -218,15 +256,25 @@ pub struct SaveOutput {
     pub note: Option<String>,
 }
 
-pub async fn save(cfg: &FailsafeConfig, store: &dyn SnapshotStore, input: SaveInput) -> Result<SaveOutput> {
+pub async fn save(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    input: SaveInput,
+) -> Result<SaveOutput> {
     let item = input.item;
     // The input came through the state machine; re-derive everything that matters from the
     // shared snapshot itself so a crafted input cannot pick the target name or the account.
     let shared = store
         .describe_snapshot(item.kind, &item.source_arn)
         .await?
-        .ok_or_else(|| FailsafeError::new(ErrorKind::SnapshotNotFound, format!("shared snapshot {} is no longer visible", item.source_arn)))?;
-    let planned = plan_item(cfg, &shared).map_err(|r| FailsafeError::input(format!("item.sourceArn {}: {r}", item.source_arn)))?;
+        .ok_or_else(|| {
+            FailsafeError::new(
+                ErrorKind::SnapshotNotFound,
+                format!("shared snapshot {} is no longer visible", item.source_arn),
+            )
+        })?;
+    let planned = plan_item(cfg, &shared)
+        .map_err(|r| FailsafeError::input(format!("item.sourceArn {}: {r}", item.source_arn)))?;
     if planned.target_id != item.target_id {
         return Err(FailsafeError::input(format!(
             "item.targetId {} does not match the deterministic name {}",
@@ -235,7 +283,10 @@ pub async fn save(cfg: &FailsafeConfig, store: &dyn SnapshotStore, input: SaveIn
     }
     let cross_region = planned.source_region != cfg.region;
 
-    if let Some(existing) = store.describe_snapshot(planned.kind, &planned.target_id).await? {
+    if let Some(existing) = store
+        .describe_snapshot(planned.kind, &planned.target_id)
+        .await?
+    {
         // Never deleted and re-copied: an existing copy is kept whatever a message says.
         info!(action = "save-exists", target = %existing.id, status = %existing.status, "Failsafe copy exists already");
         return Ok(SaveOutput {
@@ -258,7 +309,13 @@ pub async fn save(cfg: &FailsafeConfig, store: &dyn SnapshotStore, input: SaveIn
     let planned_ref = SnapshotRef {
         kind: planned.kind,
         id: planned.target_id.clone(),
-        arn: crate::arn::rds_snapshot_arn(planned.kind, "aws", &cfg.region, &cfg.account_id, &planned.target_id),
+        arn: crate::arn::rds_snapshot_arn(
+            planned.kind,
+            "aws",
+            &cfg.region,
+            &cfg.account_id,
+            &planned.target_id,
+        ),
         status: "planned".into(),
         source_id: planned.source_id.clone(),
         source_create_time: Some(planned.source_create_time),
@@ -336,7 +393,11 @@ pub struct VerifyOutput {
 }
 
 /// Every reason `copy` is not a good Failsafe copy of `item`; empty when it is.
-pub fn verification_problems(cfg: &FailsafeConfig, item: &SaveItem, copy: &Snapshot) -> (Vec<String>, Option<String>) {
+pub fn verification_problems(
+    cfg: &FailsafeConfig,
+    item: &SaveItem,
+    copy: &Snapshot,
+) -> (Vec<String>, Option<String>) {
     let mut problems = Vec::new();
     let mut note = None;
     if !copy.is_available() {
@@ -353,10 +414,14 @@ pub fn verification_problems(cfg: &FailsafeConfig, item: &SaveItem, copy: &Snaps
             None => problems.push(format!("encrypted with key {key:?}, which is not a key ARN of the Failsafe account")),
         }
     } else {
-        let allowed = !item.encrypted && (item.kind == SnapshotKind::Cluster || !cfg.encrypt_unencrypted);
+        let allowed =
+            !item.encrypted && (item.kind == SnapshotKind::Cluster || !cfg.encrypt_unencrypted);
         if allowed {
             note = Some(match item.kind {
-                SnapshotKind::Cluster => "unencrypted: RDS cannot encrypt an unencrypted cluster snapshot by copying".to_string(),
+                SnapshotKind::Cluster => {
+                    "unencrypted: RDS cannot encrypt an unencrypted cluster snapshot by copying"
+                        .to_string()
+                }
                 SnapshotKind::Instance => "unencrypted: ENCRYPT_UNENCRYPTED=false".to_string(),
             });
         } else {
@@ -372,9 +437,16 @@ pub fn verification_problems(cfg: &FailsafeConfig, item: &SaveItem, copy: &Snaps
         kind: item.kind,
     }
     .tags();
-    problems.extend(tag_mismatches(&copy.tags, &expected).into_iter().map(|m| format!("tag {m}")));
+    problems.extend(
+        tag_mismatches(&copy.tags, &expected)
+            .into_iter()
+            .map(|m| format!("tag {m}")),
+    );
     if copy.engine != item.engine {
-        problems.push(format!("engine is {:?}, source is {:?}", copy.engine, item.engine));
+        problems.push(format!(
+            "engine is {:?}, source is {:?}",
+            copy.engine, item.engine
+        ));
     }
     if copy.allocated_storage != item.allocated_storage {
         problems.push(format!(
@@ -385,16 +457,28 @@ pub fn verification_problems(cfg: &FailsafeConfig, item: &SaveItem, copy: &Snaps
     (problems, note)
 }
 
-pub async fn verify(cfg: &FailsafeConfig, store: &dyn SnapshotStore, input: VerifyInput) -> Result<VerifyOutput> {
+pub async fn verify(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    input: VerifyInput,
+) -> Result<VerifyOutput> {
     let r = &input.snapshot;
     let copy = store
         .describe_snapshot(r.kind, &r.id)
         .await?
-        .ok_or_else(|| FailsafeError::new(ErrorKind::SnapshotNotFound, format!("Failsafe copy {} does not exist", r.id)))?;
+        .ok_or_else(|| {
+            FailsafeError::new(
+                ErrorKind::SnapshotNotFound,
+                format!("Failsafe copy {} does not exist", r.id),
+            )
+        })?;
     let (problems, note) = verification_problems(cfg, &input.item, &copy);
     if !problems.is_empty() {
         warn!(action = "verify-failed", snapshot = %copy.id, problems = %problems.join("; "), "verification failed");
-        return Err(FailsafeError::new(ErrorKind::VerifyFailed, format!("{}: {}", copy.id, problems.join("; "))));
+        return Err(FailsafeError::new(
+            ErrorKind::VerifyFailed,
+            format!("{}: {}", copy.id, problems.join("; ")),
+        ));
     }
     if !copy.tags.contains_key(VERIFIED) {
         let tags = [(VERIFIED.to_string(), format_time(input.now))].into();
@@ -485,7 +569,12 @@ pub fn summarize_items(results: &[ItemResult]) -> FailsafeSummary {
 
 /// A CloudWatch Embedded Metric Format record: the age of a source's newest verified copy.
 /// The deployment alarms when it is too old or missing — a dead-man's switch for the chain.
-pub fn newest_copy_age_metric(source_account: &str, source_id: &str, age_hours: f64, now: DateTime<Utc>) -> serde_json::Value {
+pub fn newest_copy_age_metric(
+    source_account: &str,
+    source_id: &str,
+    age_hours: f64,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
     serde_json::json!({
         "_aws": {
             "Timestamp": now.timestamp_millis(),
@@ -503,19 +592,34 @@ pub fn newest_copy_age_metric(source_account: &str, source_id: &str, age_hours: 
 
 type GroupKey = (String, String, SnapshotKind);
 
-pub async fn prune(cfg: &FailsafeConfig, store: &dyn SnapshotStore, input: PruneInput) -> Result<PruneOutput> {
+pub async fn prune(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    input: PruneInput,
+) -> Result<PruneOutput> {
     let now = input.now;
     let failed: BTreeSet<GroupKey> = input
         .results
         .iter()
         .filter(|r| r.outcome == "failed")
-        .map(|r| (r.item.source_account.clone(), r.item.source_id.clone(), r.item.kind))
+        .map(|r| {
+            (
+                r.item.source_account.clone(),
+                r.item.source_id.clone(),
+                r.item.kind,
+            )
+        })
         .collect();
     let mut groups: BTreeMap<GroupKey, Vec<Snapshot>> = BTreeMap::new();
     for s in own_managed(store).await? {
         match Provenance::from_tags(&s.tags) {
-            Some(p) => groups.entry((p.source_account, p.source_id, p.kind)).or_default().push(s),
-            None => warn!(action = "prune-skip", snapshot = %s.id, "managed copy with incomplete provenance tags; left alone"),
+            Some(p) => groups
+                .entry((p.source_account, p.source_id, p.kind))
+                .or_default()
+                .push(s),
+            None => {
+                warn!(action = "prune-skip", snapshot = %s.id, "managed copy with incomplete provenance tags; left alone")
+            }
         }
     }
     let mut sources = Vec::new();
@@ -551,15 +655,26 @@ pub async fn prune(cfg: &FailsafeConfig, store: &dyn SnapshotStore, input: Prune
             not_pruned: None,
         };
         if failed.contains(&key) {
-            entry.not_pruned = Some("a save of this source failed in this run; retention waits for a good run".into());
-            entry.kept = facts.iter().map(|f| Kept { id: f.id.clone(), reasons: vec!["not pruned this run".into()] }).collect();
+            entry.not_pruned = Some(
+                "a save of this source failed in this run; retention waits for a good run".into(),
+            );
+            entry.kept = facts
+                .iter()
+                .map(|f| Kept {
+                    id: f.id.clone(),
+                    reasons: vec!["not pruned this run".into()],
+                })
+                .collect();
             sources.push(entry);
             continue;
         }
         let plan = plan_retention(&facts, &cfg.retention, now);
         entry.kept = plan.keep;
         for id in plan.delete {
-            let snap = copies.iter().find(|s| s.id == id).expect("planned from these copies");
+            let snap = copies
+                .iter()
+                .find(|s| s.id == id)
+                .expect("planned from these copies");
             // the one deletion rule, checked again right before the call
             if !is_managed(&snap.tags) || snap.is_automated() {
                 continue;

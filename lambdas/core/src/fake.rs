@@ -3,7 +3,10 @@
 
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{status, DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
-use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult};
+use crate::store::{
+    CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind,
+    StoreResult,
+};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -68,7 +71,11 @@ impl FakeStore {
         if let Some(n) = w.throttle.get_mut(op) {
             if *n > 0 {
                 *n -= 1;
-                return Err(StoreError::new(StoreErrorKind::Throttled, "Throttling", format!("Rate exceeded ({op})")));
+                return Err(StoreError::new(
+                    StoreErrorKind::Throttled,
+                    "Throttling",
+                    format!("Rate exceeded ({op})"),
+                ));
             }
         }
         Ok(())
@@ -109,7 +116,11 @@ impl SnapshotStore for FakeStore {
         Ok(self.world().clusters.clone())
     }
 
-    async fn list_snapshots(&self, kind: SnapshotKind, q: &SnapshotQuery) -> StoreResult<Vec<Snapshot>> {
+    async fn list_snapshots(
+        &self,
+        kind: SnapshotKind,
+        q: &SnapshotQuery,
+    ) -> StoreResult<Vec<Snapshot>> {
         self.check_throttle("DescribeDBSnapshots")?;
         let w = self.world();
         let pool: Vec<&Snapshot> = match q.snapshot_type {
@@ -125,19 +136,31 @@ impl SnapshotStore for FakeStore {
             .collect())
     }
 
-    async fn describe_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<Snapshot>> {
+    async fn describe_snapshot(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+    ) -> StoreResult<Option<Snapshot>> {
         self.check_throttle("DescribeDBSnapshots")?;
         Ok(self.world().find(kind, id).cloned())
     }
 
     async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
-        Ok(self.world().option_groups.iter().find(|g| g.name == name).cloned())
+        Ok(self
+            .world()
+            .option_groups
+            .iter()
+            .find(|g| g.name == name)
+            .cloned())
     }
 
     async fn copy_snapshot(&self, kind: SnapshotKind, req: &CopyRequest) -> StoreResult<Snapshot> {
         self.check_throttle("CopyDBSnapshot")?;
         let mut w = self.world();
-        let source = w.find(kind, &req.source).cloned().ok_or_else(|| not_found(kind, &req.source))?;
+        let source = w
+            .find(kind, &req.source)
+            .cloned()
+            .ok_or_else(|| not_found(kind, &req.source))?;
         if w.own_index(kind, &req.target_id).is_some() {
             return Err(StoreError::new(
                 StoreErrorKind::AlreadyExists,
@@ -146,19 +169,26 @@ impl SnapshotStore for FakeStore {
             ));
         }
         if let Some(limit) = w.quota {
-            if w.snapshots.iter().filter(|s| s.snapshot_type == "manual").count() >= limit {
-                return Err(StoreError::new(StoreErrorKind::QuotaExceeded, "SnapshotQuotaExceeded", "quota"));
+            if w.snapshots
+                .iter()
+                .filter(|s| s.snapshot_type == "manual")
+                .count()
+                >= limit
+            {
+                return Err(StoreError::new(
+                    StoreErrorKind::QuotaExceeded,
+                    "SnapshotQuotaExceeded",
+                    "quota",
+                ));
             }
         }
         let cross_account = Arn::parse(&source.arn).is_some_and(|a| a.account != w.account);
-        if source.encrypted && req.kms_key_id.is_none() {
-            if cross_account {
-                return Err(StoreError::new(
-                    StoreErrorKind::InvalidParameter,
-                    "InvalidParameterValue",
-                    "KmsKeyId is required to copy an encrypted snapshot from another account",
-                ));
-            }
+        if source.encrypted && req.kms_key_id.is_none() && cross_account {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidParameter,
+                "InvalidParameterValue",
+                "KmsKeyId is required to copy an encrypted snapshot from another account",
+            ));
         }
         if !source.encrypted && req.kms_key_id.is_some() && kind == SnapshotKind::Cluster {
             return Err(StoreError::new(
@@ -181,7 +211,8 @@ impl SnapshotStore for FakeStore {
             None
         };
         copy.tags = req.tags.clone();
-        w.mutations.push(format!("copy {} -> {}", req.source, req.target_id));
+        w.mutations
+            .push(format!("copy {} -> {}", req.source, req.target_id));
         w.snapshots.push(copy.clone());
         Ok(copy)
     }
@@ -209,7 +240,13 @@ impl SnapshotStore for FakeStore {
             .snapshots
             .iter_mut()
             .find(|s| s.arn == arn)
-            .ok_or_else(|| StoreError::new(StoreErrorKind::NotFound, "DBSnapshotNotFound", arn.to_string()))?;
+            .ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::NotFound,
+                    "DBSnapshotNotFound",
+                    arn.to_string(),
+                )
+            })?;
         s.tags.extend(tags.clone());
         Ok(())
     }
@@ -220,13 +257,22 @@ impl SnapshotStore for FakeStore {
         Ok(w.restore.get(id).cloned().unwrap_or_default())
     }
 
-    async fn share_with(&self, kind: SnapshotKind, id: &str, accounts: &[String]) -> StoreResult<()> {
+    async fn share_with(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+        accounts: &[String],
+    ) -> StoreResult<()> {
         self.check_throttle("ModifyDBSnapshotAttribute")?;
         let mut w = self.world();
         let i = w.own_index(kind, id).ok_or_else(|| not_found(kind, id))?;
         let s = &w.snapshots[i];
         if s.is_automated() {
-            return Err(StoreError::new(StoreErrorKind::InvalidState, "InvalidDBSnapshotState", "automated snapshots cannot be shared"));
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidState,
+                "InvalidDBSnapshotState",
+                "automated snapshots cannot be shared",
+            ));
         }
         if s.kms_key_id.as_deref() == Some(w.default_kms_key.as_str()) {
             return Err(StoreError::new(
@@ -235,7 +281,8 @@ impl SnapshotStore for FakeStore {
                 "snapshots encrypted with the default KMS key cannot be shared",
             ));
         }
-        w.mutations.push(format!("share {id} with {}", accounts.join(",")));
+        w.mutations
+            .push(format!("share {id} with {}", accounts.join(",")));
         let list = w.restore.entry(id.to_string()).or_default();
         for a in accounts {
             if !list.contains(a) {
@@ -243,7 +290,11 @@ impl SnapshotStore for FakeStore {
             }
         }
         if list.len() > 20 {
-            return Err(StoreError::new(StoreErrorKind::QuotaExceeded, "SharedSnapshotQuotaExceeded", "more than 20 accounts"));
+            return Err(StoreError::new(
+                StoreErrorKind::QuotaExceeded,
+                "SharedSnapshotQuotaExceeded",
+                "more than 20 accounts",
+            ));
         }
         Ok(())
     }
@@ -256,7 +307,12 @@ impl SnapshotStore for FakeStore {
         Ok(format!("msg-{}", w.published.len()))
     }
 
-    async fn start_execution(&self, sm: &str, name: &str, input: &str) -> StoreResult<StartOutcome> {
+    async fn start_execution(
+        &self,
+        sm: &str,
+        name: &str,
+        input: &str,
+    ) -> StoreResult<StartOutcome> {
         self.check_throttle("StartExecution")?;
         let mut w = self.world();
         if w.executions.iter().any(|(n, _)| n == name) {

@@ -6,7 +6,9 @@ use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::model::{snapshot_type, status, Snapshot, SnapshotKind, Source};
 use crate::naming::share_copy_id;
-use crate::policy::{copy_encryption, live_deletions, newest_automated, not_shareable_reason, source_time};
+use crate::policy::{
+    copy_encryption, live_deletions, newest_automated, not_shareable_reason, source_time,
+};
 use crate::selection::{parse_input_selectors, select, SelectionSkip};
 use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StoreErrorKind};
 use crate::tags::{is_managed, Provenance, KIND, SOURCE_ID};
@@ -39,7 +41,11 @@ impl From<&Snapshot> for SnapshotRef {
             id: s.id.clone(),
             arn: s.arn.clone(),
             status: s.status.clone(),
-            source_id: s.tags.get(SOURCE_ID).cloned().unwrap_or_else(|| s.source_id.clone()),
+            source_id: s
+                .tags
+                .get(SOURCE_ID)
+                .cloned()
+                .unwrap_or_else(|| s.source_id.clone()),
             source_create_time: source_time(s),
             encrypted: s.encrypted,
             kms_key_id: s.kms_key_id.clone(),
@@ -48,8 +54,12 @@ impl From<&Snapshot> for SnapshotRef {
 }
 
 /// Parses a Lambda's JSON input into its typed form; the error names the field.
-pub fn parse_input<T: for<'de> Deserialize<'de>>(task: &str, value: serde_json::Value) -> Result<T> {
-    serde_json::from_value(value).map_err(|e| FailsafeError::input(format!("{task}: input does not match: {e}")))
+pub fn parse_input<T: for<'de> Deserialize<'de>>(
+    task: &str,
+    value: serde_json::Value,
+) -> Result<T> {
+    serde_json::from_value(value)
+        .map_err(|e| FailsafeError::input(format!("{task}: input does not match: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,7 +80,11 @@ pub struct SelectOutput {
     pub skipped: Vec<SelectionSkip>,
 }
 
-pub async fn select_sources(cfg: &LiveConfig, store: &dyn SnapshotStore, input: SelectInput) -> Result<SelectOutput> {
+pub async fn select_sources(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: SelectInput,
+) -> Result<SelectOutput> {
     let selectors = match &input.sources {
         Some(raw) => parse_input_selectors(raw)?,
         None => cfg.sources.clone(),
@@ -112,7 +126,11 @@ pub struct DeleteOutput {
 
 /// Keeps the newest `LIVE_KEEP` managed share copies of each source and deletes the rest; never
 /// one still being copied, never an unmanaged or automated snapshot.
-pub async fn delete_old_copies(cfg: &LiveConfig, store: &dyn SnapshotStore, input: DeleteInput) -> Result<DeleteOutput> {
+pub async fn delete_old_copies(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: DeleteInput,
+) -> Result<DeleteOutput> {
     let mut out = DeleteOutput::default();
     for source in &input.sources {
         let query = SnapshotQuery {
@@ -124,7 +142,10 @@ pub async fn delete_old_copies(cfg: &LiveConfig, store: &dyn SnapshotStore, inpu
             .await?
             .into_iter()
             .filter(|s| is_managed(&s.tags))
-            .filter(|s| s.tags.get(SOURCE_ID) == Some(&source.id) && s.tags.get(KIND).map(String::as_str) == Some(source.kind.as_str()))
+            .filter(|s| {
+                s.tags.get(SOURCE_ID) == Some(&source.id)
+                    && s.tags.get(KIND).map(String::as_str) == Some(source.kind.as_str())
+            })
             .collect();
         let doomed = live_deletions(&copies, cfg.live_keep as usize);
         for c in &copies {
@@ -186,11 +207,16 @@ pub struct CopyOutput {
     pub automated_snapshot_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it was skipped, or a note on encryption; always present (null if none) because the
+    /// state machine reads it.
     pub reason: Option<String>,
 }
 
-pub async fn copy_latest(cfg: &LiveConfig, store: &dyn SnapshotStore, input: CopyInput) -> Result<CopyOutput> {
+pub async fn copy_latest(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: CopyInput,
+) -> Result<CopyOutput> {
     let source = input.source;
     let query = SnapshotQuery {
         source_id: Some(source.id.clone()),
@@ -212,7 +238,9 @@ pub async fn copy_latest(cfg: &LiveConfig, store: &dyn SnapshotStore, input: Cop
             reason: Some(reason),
         });
     };
-    let created = latest.create_time.expect("newest_automated only returns timed snapshots");
+    let created = latest
+        .create_time
+        .expect("newest_automated only returns timed snapshots");
     let target_id = share_copy_id(&source.id, created)?;
 
     if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
@@ -231,7 +259,10 @@ pub async fn copy_latest(cfg: &LiveConfig, store: &dyn SnapshotStore, input: Cop
         let group = store.describe_option_group(group_name).await?;
         if let Some(reason) = not_shareable_reason(latest, group.as_ref()) {
             info!(action = "copy-not-shareable", source = %source.id, snapshot = %latest.id, reason = %reason, "cannot be shared");
-            return Err(FailsafeError::new(ErrorKind::NotShareable, format!("{} {}: {reason}", source.kind, source.id)));
+            return Err(FailsafeError::new(
+                ErrorKind::NotShareable,
+                format!("{} {}: {reason}", source.kind, source.id),
+            ));
         }
     }
 
@@ -318,12 +349,24 @@ pub struct WaitOutput {
 /// One look at a copy in progress; the ASL's Wait/Choice loop calls it until `available`.
 pub async fn wait_available(store: &dyn SnapshotStore, input: WaitInput) -> Result<WaitOutput> {
     let r = &input.snapshot;
-    let s = store.describe_snapshot(r.kind, &r.id).await?.ok_or_else(|| {
-        FailsafeError::new(ErrorKind::SnapshotNotFound, format!("{} snapshot {} does not exist (deleted while copying?)", r.kind, r.id))
-    })?;
+    let s = store
+        .describe_snapshot(r.kind, &r.id)
+        .await?
+        .ok_or_else(|| {
+            FailsafeError::new(
+                ErrorKind::SnapshotNotFound,
+                format!(
+                    "{} snapshot {} does not exist (deleted while copying?)",
+                    r.kind, r.id
+                ),
+            )
+        })?;
     info!(action = "wait", snapshot = %s.id, status = %s.status, progress = s.percent_progress.unwrap_or(0), "copy status");
     if s.status == status::FAILED {
-        return Err(FailsafeError::new(ErrorKind::CopyFailed, format!("{} snapshot {} ended in status failed", r.kind, r.id)));
+        return Err(FailsafeError::new(
+            ErrorKind::CopyFailed,
+            format!("{} snapshot {} ended in status failed", r.kind, r.id),
+        ));
     }
     Ok(WaitOutput {
         available: s.is_available(),
@@ -353,12 +396,21 @@ pub struct ShareOutput {
 }
 
 /// Adds every Failsafe account to the share copy's `restore` attribute (idempotent).
-pub async fn share(cfg: &LiveConfig, store: &dyn SnapshotStore, input: ShareInput) -> Result<ShareOutput> {
+pub async fn share(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: ShareInput,
+) -> Result<ShareOutput> {
     let r = &input.snapshot;
     let s = store
         .describe_snapshot(r.kind, &r.id)
         .await?
-        .ok_or_else(|| FailsafeError::new(ErrorKind::SnapshotNotFound, format!("{} snapshot {} does not exist", r.kind, r.id)))?;
+        .ok_or_else(|| {
+            FailsafeError::new(
+                ErrorKind::SnapshotNotFound,
+                format!("{} snapshot {} does not exist", r.kind, r.id),
+            )
+        })?;
     if !is_managed(&s.tags) || s.is_automated() {
         return Err(FailsafeError::input(format!(
             "{} is not a share copy made by rds-failsafe (no rds-failsafe:managed=true tag); refusing to share it",
@@ -366,21 +418,32 @@ pub async fn share(cfg: &LiveConfig, store: &dyn SnapshotStore, input: ShareInpu
         )));
     }
     if !s.is_available() {
-        return Err(FailsafeError::input(format!("{} is {}, not available; it can be shared once the copy finishes", s.id, s.status)));
+        return Err(FailsafeError::input(format!(
+            "{} is {}, not available; it can be shared once the copy finishes",
+            s.id, s.status
+        )));
     }
     let current = store.shared_with(r.kind, &r.id).await?;
-    let added: Vec<String> = cfg.failsafe_accounts.iter().filter(|a| !current.contains(a)).cloned().collect();
+    let added: Vec<String> = cfg
+        .failsafe_accounts
+        .iter()
+        .filter(|a| !current.contains(a))
+        .cloned()
+        .collect();
     if !added.is_empty() {
         if input.dry_run {
             info!(action = "share", dry_run = true, snapshot = %s.id, accounts = %added.join(","), "would share");
         } else {
-            store.share_with(r.kind, &r.id, &added).await.map_err(|e| match e.code.as_str() {
-                // RDS answers a share of an aws/rds-encrypted snapshot like this
-                "InvalidParameterValue" if e.message.to_ascii_lowercase().contains("kms") => {
-                    FailsafeError::new(ErrorKind::KmsKeyNotAccessible, e.to_string())
-                }
-                _ => e.into(),
-            })?;
+            store
+                .share_with(r.kind, &r.id, &added)
+                .await
+                .map_err(|e| match e.code.as_str() {
+                    // RDS answers a share of an aws/rds-encrypted snapshot like this
+                    "InvalidParameterValue" if e.message.to_ascii_lowercase().contains("kms") => {
+                        FailsafeError::new(ErrorKind::KmsKeyNotAccessible, e.to_string())
+                    }
+                    _ => e.into(),
+                })?;
             info!(action = "share", snapshot = %s.id, accounts = %added.join(","), "shared with Failsafe accounts");
         }
     }
@@ -450,7 +513,10 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
                 Some(snap) => format!("{name} -> {}", snap.id),
                 None => name,
             }),
-            "skipped" => s.skipped.push(format!("{name} ({})", r.reason.as_deref().unwrap_or("no reason given"))),
+            "skipped" => s.skipped.push(format!(
+                "{name} ({})",
+                r.reason.as_deref().unwrap_or("no reason given")
+            )),
             "planned" => s.planned.push(match &r.snapshot {
                 Some(snap) => format!("{name} -> {}", snap.id),
                 None => name,
@@ -477,7 +543,11 @@ pub struct NotifyOutput {
 
 /// Publishes one versioned message naming every snapshot shared in this run to every Failsafe
 /// topic, and returns the run's summary.
-pub async fn notify(cfg: &LiveConfig, store: &dyn SnapshotStore, input: NotifyInput) -> Result<NotifyOutput> {
+pub async fn notify(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: NotifyInput,
+) -> Result<NotifyOutput> {
     let summary = summarize(&input.results);
     let snapshots: Vec<MessageSnapshot> = input
         .results
@@ -490,13 +560,19 @@ pub async fn notify(cfg: &LiveConfig, store: &dyn SnapshotStore, input: NotifyIn
                 kind: s.kind,
                 source_id: s.source_id.clone(),
                 source_create_time: s.source_create_time.ok_or_else(|| {
-                    FailsafeError::input(format!("results: snapshot {} has no sourceCreateTime", s.id))
+                    FailsafeError::input(format!(
+                        "results: snapshot {} has no sourceCreateTime",
+                        s.id
+                    ))
                 })?,
             })
         })
         .collect::<Result<_>>()?;
     if snapshots.is_empty() {
-        info!(action = "notify-skip", "no snapshot shared in this run; nothing to publish");
+        info!(
+            action = "notify-skip",
+            "no snapshot shared in this run; nothing to publish"
+        );
         return Ok(NotifyOutput {
             published: vec![],
             message: None,

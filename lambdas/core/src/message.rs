@@ -41,30 +41,47 @@ impl FailsafeMessage {
             serde_json::from_str(body).map_err(|e| format!("message is not JSON: {e}"))?;
         match value.get("version") {
             Some(v) if v.as_u64() == Some(u64::from(VERSION)) => {}
-            Some(v) => return Err(format!("unsupported message version {v}; this Failsafe side reads version {VERSION}")),
+            Some(v) => {
+                return Err(format!(
+                    "unsupported message version {v}; this Failsafe side reads version {VERSION}"
+                ))
+            }
             None => return Err("message has no `version` field".into()),
         }
-        let msg: FailsafeMessage =
-            serde_json::from_value(value).map_err(|e| format!("message does not match schema version {VERSION}: {e}"))?;
+        let msg: FailsafeMessage = serde_json::from_value(value)
+            .map_err(|e| format!("message does not match schema version {VERSION}: {e}"))?;
         msg.validate(allowed_accounts)?;
         Ok(msg)
     }
 
     pub fn validate(&self, allowed_accounts: &[String]) -> Result<(), String> {
         if !is_account_id(&self.source_account) {
-            return Err(format!("sourceAccount {:?} is not a 12-digit account id", self.source_account));
+            return Err(format!(
+                "sourceAccount {:?} is not a 12-digit account id",
+                self.source_account
+            ));
         }
         if !allowed_accounts.contains(&self.source_account) {
-            return Err(format!("sourceAccount {} is not an allowed Live account", self.source_account));
+            return Err(format!(
+                "sourceAccount {} is not an allowed Live account",
+                self.source_account
+            ));
         }
         if !is_region(&self.source_region) {
-            return Err(format!("sourceRegion {:?} is not a region name", self.source_region));
+            return Err(format!(
+                "sourceRegion {:?} is not a region name",
+                self.source_region
+            ));
         }
         if self.snapshots.is_empty() || self.snapshots.len() > MAX_SNAPSHOTS {
-            return Err(format!("snapshots must list 1 to {MAX_SNAPSHOTS} snapshots, got {}", self.snapshots.len()));
+            return Err(format!(
+                "snapshots must list 1 to {MAX_SNAPSHOTS} snapshots, got {}",
+                self.snapshots.len()
+            ));
         }
         for (i, s) in self.snapshots.iter().enumerate() {
-            let arn = Arn::parse(&s.arn).ok_or_else(|| format!("snapshots[{i}].arn {:?} is not an ARN", s.arn))?;
+            let arn = Arn::parse(&s.arn)
+                .ok_or_else(|| format!("snapshots[{i}].arn {:?} is not an ARN", s.arn))?;
             if arn.account != self.source_account || arn.region != self.source_region {
                 return Err(format!(
                     "snapshots[{i}].arn is in account {} region {}, but the message says account {} region {}",
@@ -76,11 +93,16 @@ impl FailsafeMessage {
                 SnapshotKind::Cluster => "cluster-snapshot:",
             };
             if arn.service != "rds" || !arn.resource.starts_with(prefix) {
-                return Err(format!("snapshots[{i}].arn is not an RDS {} snapshot ARN", s.kind));
+                return Err(format!(
+                    "snapshots[{i}].arn is not an RDS {} snapshot ARN",
+                    s.kind
+                ));
             }
             let id = arn.rds_snapshot_id().unwrap_or_default();
             if parse_share_copy_id(id).is_none() {
-                return Err(format!("snapshots[{i}].arn names {id:?}, which is not an rds-failsafe share copy"));
+                return Err(format!(
+                    "snapshots[{i}].arn names {id:?}, which is not an rds-failsafe share copy"
+                ));
             }
         }
         Ok(())
@@ -133,7 +155,10 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
         assert_eq!(v["version"], 1);
         assert_eq!(v["sourceAccount"], "111111111111");
-        assert_eq!(v["snapshots"][0]["sourceCreateTime"], "2026-01-01T03:00:00Z");
+        assert_eq!(
+            v["snapshots"][0]["sourceCreateTime"],
+            "2026-01-01T03:00:00Z"
+        );
         assert_eq!(v["snapshots"][0]["kind"], "instance");
         assert_eq!(FailsafeMessage::parse(&m.to_json(), &allowed()).unwrap(), m);
     }
@@ -153,18 +178,31 @@ mod tests {
         };
         let wrong_region = msg().to_json().replace("\"eu-west-1\"", "\"us-east-1\"");
         let wrong_kind = msg().to_json().replace("\"instance\"", "\"cluster\"");
-        let foreign_name = msg().to_json().replace("rdsf-orders-202601010300", "prod-dump");
+        let foreign_name = msg()
+            .to_json()
+            .replace("rdsf-orders-202601010300", "prod-dump");
         let cases: Vec<(String, &str)> = vec![
             ("not json".into(), "not JSON"),
             ("{}".into(), "no `version`"),
-            (msg().to_json().replace("\"version\":1", "\"version\":2"), "unsupported message version 2"),
-            (r#"{"version":1,"sourceAccount":"111111111111"}"#.into(), "does not match schema"),
+            (
+                msg().to_json().replace("\"version\":1", "\"version\":2"),
+                "unsupported message version 2",
+            ),
+            (
+                r#"{"version":1,"sourceAccount":"111111111111"}"#.into(),
+                "does not match schema",
+            ),
             (forged, "not an allowed Live account"),
             (mismatched, "in account 333333333333"),
             (wrong_region, "region eu-west-1"),
             (wrong_kind, "not an RDS cluster snapshot ARN"),
             (foreign_name, "not an rds-failsafe share copy"),
-            (msg().to_json().replace(r#""snapshots":[{"#, r#""snapshots":[],"x":[{"#), "1 to 500"),
+            (
+                msg()
+                    .to_json()
+                    .replace(r#""snapshots":[{"#, r#""snapshots":[],"x":[{"#),
+                "1 to 500",
+            ),
         ];
         for (body, why) in cases {
             let e = FailsafeMessage::parse(&body, &allowed()).unwrap_err();
@@ -182,6 +220,9 @@ mod tests {
         c.snapshots[0].arn = c.snapshots[0].arn.replace("0300", "0400");
         assert_ne!(a.execution_name(), c.execution_name());
         let n = a.execution_name();
-        assert!(n.len() <= 80 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "{n}");
+        assert!(
+            n.len() <= 80 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "{n}"
+        );
     }
 }

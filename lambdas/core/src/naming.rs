@@ -48,7 +48,11 @@ pub fn sanitize_part(raw: &str, max: usize) -> String {
 
 fn build(middle_parts: &[&str], created: DateTime<Utc>) -> Result<String> {
     let fixed: usize = PREFIX.len()
-        + middle_parts.iter().take(middle_parts.len() - 1).map(|p| p.len() + 1).sum::<usize>()
+        + middle_parts
+            .iter()
+            .take(middle_parts.len() - 1)
+            .map(|p| p.len() + 1)
+            .sum::<usize>()
         + 1
         + STAMP_LEN;
     let last = middle_parts[middle_parts.len() - 1];
@@ -75,7 +79,11 @@ pub fn share_copy_id(source_id: &str, created: DateTime<Utc>) -> Result<String> 
 }
 
 /// Failsafe copy: `rdsf-<source-account>-<source-id>-<yyyymmddhhmm>`.
-pub fn failsafe_copy_id(source_account: &str, source_id: &str, created: DateTime<Utc>) -> Result<String> {
+pub fn failsafe_copy_id(
+    source_account: &str,
+    source_id: &str,
+    created: DateTime<Utc>,
+) -> Result<String> {
     if !crate::arn::is_account_id(source_account) {
         return Err(FailsafeError::input(format!(
             "source account {source_account:?} is not a 12-digit AWS account id"

@@ -10,7 +10,11 @@ pub fn newest_automated(snapshots: &[Snapshot]) -> Option<&Snapshot> {
     snapshots
         .iter()
         .filter(|s| s.is_automated() && s.is_available() && s.create_time.is_some())
-        .max_by(|a, b| a.create_time.cmp(&b.create_time).then_with(|| a.id.cmp(&b.id)))
+        .max_by(|a, b| {
+            a.create_time
+                .cmp(&b.create_time)
+                .then_with(|| a.id.cmp(&b.id))
+        })
 }
 
 /// Why a snapshot can never be shared with another account, if it cannot.
@@ -18,7 +22,10 @@ pub fn newest_automated(snapshots: &[Snapshot]) -> Option<&Snapshot> {
 /// RDS refuses to share snapshots of Oracle or SQL Server with Transparent Data Encryption, and
 /// snapshots whose option group has a permanent or persistent option (Oracle's `Timezone` and
 /// `OLS` excepted).
-pub fn not_shareable_reason(snapshot: &Snapshot, option_group: Option<&OptionGroup>) -> Option<String> {
+pub fn not_shareable_reason(
+    snapshot: &Snapshot,
+    option_group: Option<&OptionGroup>,
+) -> Option<String> {
     let group = option_group?;
     let oracle = snapshot.engine.starts_with("oracle");
     for opt in &group.options {
@@ -58,7 +65,11 @@ pub struct CopyEncryption {
 /// copied with `key`: `aws/rds` snapshots cannot be shared, and a cross-account copy must name
 /// a key of its own. Unencrypted DB instance snapshots are encrypted only if `encrypt_unencrypted`;
 /// RDS cannot encrypt an unencrypted cluster snapshot by copying it.
-pub fn copy_encryption(snapshot: &Snapshot, key: &str, encrypt_unencrypted: bool) -> CopyEncryption {
+pub fn copy_encryption(
+    snapshot: &Snapshot,
+    key: &str,
+    encrypt_unencrypted: bool,
+) -> CopyEncryption {
     match (snapshot.encrypted, snapshot.kind, encrypt_unencrypted) {
         (true, _, _) => CopyEncryption {
             kms_key_id: Some(key.to_string()),
@@ -97,7 +108,11 @@ pub fn source_time(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
 /// failed: an operator may want to look at it).
 pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
     let mut sorted: Vec<&Snapshot> = copies.iter().collect();
-    sorted.sort_by(|a, b| source_time(b).cmp(&source_time(a)).then_with(|| b.id.cmp(&a.id)));
+    sorted.sort_by(|a, b| {
+        source_time(b)
+            .cmp(&source_time(a))
+            .then_with(|| b.id.cmp(&a.id))
+    });
     sorted
         .into_iter()
         .skip(keep)
@@ -110,7 +125,13 @@ pub(crate) mod tests {
     use super::*;
     use crate::model::{OptionInfo, Tags};
 
-    pub fn snap(id: &str, kind: SnapshotKind, kind_type: &str, status: &str, created: &str) -> Snapshot {
+    pub fn snap(
+        id: &str,
+        kind: SnapshotKind,
+        kind_type: &str,
+        status: &str,
+        created: &str,
+    ) -> Snapshot {
         Snapshot {
             kind,
             id: id.into(),
@@ -143,6 +164,9 @@ pub(crate) mod tests {
         assert!(newest_automated(&snaps[2..]).is_none());
     }
 
+    /// (name, permanent, persistent) of each option
+    type OptionSpec<'a> = &'a [(&'a str, bool, bool)];
+
     fn group(opts: &[(&str, bool, bool)]) -> OptionGroup {
         OptionGroup {
             name: "og".into(),
@@ -159,23 +183,44 @@ pub(crate) mod tests {
 
     #[test]
     fn shareability_table() {
-        let mut s = snap("a", SnapshotKind::Instance, "automated", "available", "2026-01-01T00:00:00Z");
+        let mut s = snap(
+            "a",
+            SnapshotKind::Instance,
+            "automated",
+            "available",
+            "2026-01-01T00:00:00Z",
+        );
         s.engine = "oracle-ee".into();
-        let cases: &[(&[(&str, bool, bool)], Option<&str>)] = &[
+        let cases: &[(OptionSpec, Option<&str>)] = &[
             (&[], None),
-            (&[("TDE", true, true)], Some("option TDE (Transparent Data Encryption)")),
-            (&[("TDE_SQLServer", false, true)], Some("option TDE_SQLServer")),
+            (
+                &[("TDE", true, true)],
+                Some("option TDE (Transparent Data Encryption)"),
+            ),
+            (
+                &[("TDE_SQLServer", false, true)],
+                Some("option TDE_SQLServer"),
+            ),
             (&[("APEX", false, false)], None),
             (&[("Timezone", true, true)], None),
             (&[("OLS", true, true)], None),
-            (&[("SOME_OPT", true, false)], Some("permanent option SOME_OPT")),
-            (&[("SOME_OPT", false, true)], Some("persistent option SOME_OPT")),
+            (
+                &[("SOME_OPT", true, false)],
+                Some("permanent option SOME_OPT"),
+            ),
+            (
+                &[("SOME_OPT", false, true)],
+                Some("persistent option SOME_OPT"),
+            ),
         ];
         for (opts, want) in cases {
             let got = not_shareable_reason(&s, Some(&group(opts)));
             match want {
                 None => assert_eq!(got, None, "{opts:?}"),
-                Some(w) => assert!(got.as_deref().unwrap_or("").contains(w), "{opts:?}: {got:?}"),
+                Some(w) => assert!(
+                    got.as_deref().unwrap_or("").contains(w),
+                    "{opts:?}: {got:?}"
+                ),
             }
         }
         assert_eq!(not_shareable_reason(&s, None), None);
@@ -187,23 +232,41 @@ pub(crate) mod tests {
     #[test]
     fn encryption_table() {
         let key = "arn:aws:kms:eu-west-1:111111111111:key/share";
-        let mut inst = snap("a", SnapshotKind::Instance, "automated", "available", "2026-01-01T00:00:00Z");
+        let mut inst = snap(
+            "a",
+            SnapshotKind::Instance,
+            "automated",
+            "available",
+            "2026-01-01T00:00:00Z",
+        );
         let mut clus = inst.clone();
         clus.kind = SnapshotKind::Cluster;
         // unencrypted
         assert_eq!(copy_encryption(&inst, key, false).kms_key_id, None);
-        assert_eq!(copy_encryption(&inst, key, true).kms_key_id.as_deref(), Some(key));
+        assert_eq!(
+            copy_encryption(&inst, key, true).kms_key_id.as_deref(),
+            Some(key)
+        );
         let c = copy_encryption(&clus, key, true);
         assert_eq!(c.kms_key_id, None);
-        assert!(c.note.unwrap().contains("cannot encrypt a cluster snapshot"));
+        assert!(c
+            .note
+            .unwrap()
+            .contains("cannot encrypt a cluster snapshot"));
         // encrypted with the AWS-managed key or a customer key: always re-encrypted with ours
-        for source_key in ["arn:aws:kms:eu-west-1:111111111111:key/aws-rds-default", "arn:aws:kms:eu-west-1:111111111111:key/cmk"] {
+        for source_key in [
+            "arn:aws:kms:eu-west-1:111111111111:key/aws-rds-default",
+            "arn:aws:kms:eu-west-1:111111111111:key/cmk",
+        ] {
             inst.encrypted = true;
             inst.kms_key_id = Some(source_key.into());
             clus.encrypted = true;
             for s in [&inst, &clus] {
                 for enc in [true, false] {
-                    assert_eq!(copy_encryption(s, key, enc).kms_key_id.as_deref(), Some(key));
+                    assert_eq!(
+                        copy_encryption(s, key, enc).kms_key_id.as_deref(),
+                        Some(key)
+                    );
                 }
             }
         }
@@ -212,7 +275,8 @@ pub(crate) mod tests {
     fn managed(id: &str, status: &str, created: &str) -> Snapshot {
         let mut s = snap(id, SnapshotKind::Instance, "manual", status, created);
         s.tags.insert(crate::tags::MANAGED.into(), "true".into());
-        s.tags.insert(crate::tags::SOURCE_CREATE_TIME.into(), created.into());
+        s.tags
+            .insert(crate::tags::SOURCE_CREATE_TIME.into(), created.into());
         s
     }
 
@@ -224,12 +288,30 @@ pub(crate) mod tests {
             managed("c3", "available", "2026-01-03T03:00:00Z"),
             managed("c4", "available", "2026-01-04T03:00:00Z"),
             managed("c5", "available", "2026-01-05T03:00:00Z"),
-            snap("u1", SnapshotKind::Instance, "manual", "available", "2025-01-01T00:00:00Z"),
-            snap("auto", SnapshotKind::Instance, "automated", "available", "2025-01-01T00:00:00Z"),
+            snap(
+                "u1",
+                SnapshotKind::Instance,
+                "manual",
+                "available",
+                "2025-01-01T00:00:00Z",
+            ),
+            snap(
+                "auto",
+                SnapshotKind::Instance,
+                "automated",
+                "available",
+                "2025-01-01T00:00:00Z",
+            ),
         ];
-        let del: Vec<&str> = live_deletions(&copies, 2).iter().map(|s| s.id.as_str()).collect();
+        let del: Vec<&str> = live_deletions(&copies, 2)
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
         assert_eq!(del, vec!["c3", "c1"]);
-        let del: Vec<&str> = live_deletions(&copies, 10).iter().map(|s| s.id.as_str()).collect();
+        let del: Vec<&str> = live_deletions(&copies, 10)
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
         assert!(del.is_empty());
     }
 }

@@ -43,11 +43,19 @@ fn month_index(d: NaiveDate) -> i32 {
 }
 
 /// Plans retention for one source's copies.
-pub fn plan_retention(copies: &[CopyFacts], retention: &Retention, now: DateTime<Utc>) -> RetentionPlan {
+pub fn plan_retention(
+    copies: &[CopyFacts],
+    retention: &Retention,
+    now: DateTime<Utc>,
+) -> RetentionPlan {
     let mut reasons: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut verified: Vec<&CopyFacts> = copies.iter().filter(|c| c.verified).collect();
     // newest first; ties broken by id so the choice is deterministic
-    verified.sort_by(|a, b| b.source_time.cmp(&a.source_time).then_with(|| b.id.cmp(&a.id)));
+    verified.sort_by(|a, b| {
+        b.source_time
+            .cmp(&a.source_time)
+            .then_with(|| b.id.cmp(&a.id))
+    });
 
     for c in copies.iter().filter(|c| !c.verified) {
         reasons
@@ -55,11 +63,16 @@ pub fn plan_retention(copies: &[CopyFacts], retention: &Retention, now: DateTime
             .or_default()
             .push("not verified (never deleted by retention)".into());
     }
-    for (i, c) in verified.iter().take(retention.min_keep as usize).enumerate() {
-        reasons
-            .entry(c.id.as_str())
-            .or_default()
-            .push(format!("floor: newest verified #{} of MIN_KEEP={}", i + 1, retention.min_keep));
+    for (i, c) in verified
+        .iter()
+        .take(retention.min_keep as usize)
+        .enumerate()
+    {
+        reasons.entry(c.id.as_str()).or_default().push(format!(
+            "floor: newest verified #{} of MIN_KEEP={}",
+            i + 1,
+            retention.min_keep
+        ));
     }
     for c in verified.iter().filter(|c| c.source_time > now) {
         reasons
@@ -81,26 +94,35 @@ pub fn plan_retention(copies: &[CopyFacts], retention: &Retention, now: DateTime
                 }
             }
         }
-        RetentionPolicy::Gfs { daily, weekly, monthly } => {
+        RetentionPolicy::Gfs {
+            daily,
+            weekly,
+            monthly,
+        } => {
             // `verified` is newest first, so the first copy seen in a period is that period's newest.
-            let mut newest_in = |period: &str, key_of: &dyn Fn(NaiveDate) -> i64, wanted: &BTreeSet<i64>| {
-                let mut taken = BTreeSet::new();
-                for c in verified.iter().filter(|c| c.source_time <= now) {
-                    let key = key_of(c.source_time.date_naive());
-                    if wanted.contains(&key) && taken.insert(key) {
-                        reasons
-                            .entry(c.id.as_str())
-                            .or_default()
-                            .push(format!("{period}: newest of {}", describe(period, key)));
+            let mut newest_in =
+                |period: &str, key_of: &dyn Fn(NaiveDate) -> i64, wanted: &BTreeSet<i64>| {
+                    let mut taken = BTreeSet::new();
+                    for c in verified.iter().filter(|c| c.source_time <= now) {
+                        let key = key_of(c.source_time.date_naive());
+                        if wanted.contains(&key) && taken.insert(key) {
+                            reasons
+                                .entry(c.id.as_str())
+                                .or_default()
+                                .push(format!("{period}: newest of {}", describe(period, key)));
+                        }
                     }
-                }
-            };
+                };
             let day_key = |d: NaiveDate| i64::from(d.num_days_from_ce());
             let week_key = |d: NaiveDate| i64::from(week_start(d).num_days_from_ce());
             let month_key = |d: NaiveDate| i64::from(month_index(d));
             let days: BTreeSet<i64> = (0..daily).map(|i| day_key(today) - i64::from(i)).collect();
-            let weeks: BTreeSet<i64> = (0..weekly).map(|i| week_key(today) - 7 * i64::from(i)).collect();
-            let months: BTreeSet<i64> = (0..monthly).map(|i| month_key(today) - i64::from(i)).collect();
+            let weeks: BTreeSet<i64> = (0..weekly)
+                .map(|i| week_key(today) - 7 * i64::from(i))
+                .collect();
+            let months: BTreeSet<i64> = (0..monthly)
+                .map(|i| month_key(today) - i64::from(i))
+                .collect();
             newest_in("daily", &day_key, &days);
             newest_in("weekly", &week_key, &weeks);
             newest_in("monthly", &month_key, &months);
@@ -109,10 +131,17 @@ pub fn plan_retention(copies: &[CopyFacts], retention: &Retention, now: DateTime
 
     let mut plan = RetentionPlan::default();
     let mut ordered: Vec<&CopyFacts> = copies.iter().collect();
-    ordered.sort_by(|a, b| b.source_time.cmp(&a.source_time).then_with(|| b.id.cmp(&a.id)));
+    ordered.sort_by(|a, b| {
+        b.source_time
+            .cmp(&a.source_time)
+            .then_with(|| b.id.cmp(&a.id))
+    });
     for c in ordered {
         match reasons.remove(c.id.as_str()) {
-            Some(r) => plan.keep.push(Kept { id: c.id.clone(), reasons: r }),
+            Some(r) => plan.keep.push(Kept {
+                id: c.id.clone(),
+                reasons: r,
+            }),
             None => plan.delete.push(c.id.clone()),
         }
     }
@@ -124,7 +153,9 @@ fn describe(period: &str, key: i64) -> String {
         "monthly" => format!("{:04}-{:02}", key.div_euclid(12), key.rem_euclid(12) + 1),
         "weekly" => format!(
             "week of {}",
-            NaiveDate::from_num_days_from_ce_opt(key as i32).map(|d| d.to_string()).unwrap_or_default()
+            NaiveDate::from_num_days_from_ce_opt(key as i32)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
         ),
         _ => NaiveDate::from_num_days_from_ce_opt(key as i32)
             .map(|d| d.to_string())
@@ -141,7 +172,11 @@ mod tests {
     }
     fn gfs(daily: u32, weekly: u32, monthly: u32, min_keep: u32) -> Retention {
         Retention {
-            policy: RetentionPolicy::Gfs { daily, weekly, monthly },
+            policy: RetentionPolicy::Gfs {
+                daily,
+                weekly,
+                monthly,
+            },
             min_keep,
         }
     }
@@ -178,10 +213,25 @@ mod tests {
         // 2025-01-01 .. 2026-02-04 (a Wednesday); defaults 7 / 4 / 12, floor 3.
         let kept = simulate("2025-01-01", 400, 0, &gfs(7, 4, 12, 3));
         let want = [
-            "2025-03-31", "2025-04-30", "2025-05-31", "2025-06-30", "2025-07-31", "2025-08-31",
-            "2025-09-30", "2025-10-31", "2025-11-30", "2025-12-31", // monthly
-            "2026-01-18", "2026-01-25", // weekly (weeks of Jan 12 and Jan 19; later weeks' newest are daily)
-            "2026-01-29", "2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04", // daily
+            "2025-03-31",
+            "2025-04-30",
+            "2025-05-31",
+            "2025-06-30",
+            "2025-07-31",
+            "2025-08-31",
+            "2025-09-30",
+            "2025-10-31",
+            "2025-11-30",
+            "2025-12-31", // monthly
+            "2026-01-18",
+            "2026-01-25", // weekly (weeks of Jan 12 and Jan 19; later weeks' newest are daily)
+            "2026-01-29",
+            "2026-01-30",
+            "2026-01-31",
+            "2026-02-01",
+            "2026-02-02",
+            "2026-02-03",
+            "2026-02-04", // daily
         ];
         assert_eq!(kept, want);
     }
@@ -191,14 +241,32 @@ mod tests {
         // With monthly copies the monthly ones survive, plus the floor's three newest.
         let kept = simulate("2025-01-01", 400, 60, &gfs(7, 4, 12, 3));
         let want = [
-            "2025-05-31", "2025-06-30", "2025-07-31", "2025-08-31", "2025-09-30", "2025-10-31",
-            "2025-11-30", "2025-12-31", "2026-01-31", "2026-02-02", "2026-02-03", "2026-02-04",
+            "2025-05-31",
+            "2025-06-30",
+            "2025-07-31",
+            "2025-08-31",
+            "2025-09-30",
+            "2025-10-31",
+            "2025-11-30",
+            "2025-12-31",
+            "2026-01-31",
+            "2026-02-02",
+            "2026-02-03",
+            "2026-02-04",
         ];
         assert_eq!(kept, want);
         // A daily-only policy would delete everything after a week; the floor keeps three.
         let kept = simulate("2025-01-01", 30, 60, &gfs(7, 0, 0, 3));
         assert_eq!(kept, ["2025-01-28", "2025-01-29", "2025-01-30"]);
-        let kept = simulate("2025-01-01", 30, 60, &Retention { policy: RetentionPolicy::Days(5), min_keep: 1 });
+        let kept = simulate(
+            "2025-01-01",
+            30,
+            60,
+            &Retention {
+                policy: RetentionPolicy::Days(5),
+                min_keep: 1,
+            },
+        );
         assert_eq!(kept, ["2025-01-30"]);
     }
 
@@ -210,7 +278,14 @@ mod tests {
             .collect();
         // (days, min_keep, expected number kept)
         for (days, min_keep, want) in [(1, 1, 1), (3, 1, 3), (3, 5, 5), (30, 1, 10), (2, 3, 3)] {
-            let plan = plan_retention(&copies, &Retention { policy: RetentionPolicy::Days(days), min_keep }, now);
+            let plan = plan_retention(
+                &copies,
+                &Retention {
+                    policy: RetentionPolicy::Days(days),
+                    min_keep,
+                },
+                now,
+            );
             assert_eq!(plan.keep.len(), want, "days={days} min_keep={min_keep}");
             // what is kept is always the newest
             assert_eq!(plan.keep[0].id, "2026-01-10");
@@ -241,7 +316,10 @@ mod tests {
         ];
         let plan = plan_retention(&copies, &gfs(1, 0, 0, 1), now);
         assert_eq!(plan.delete, ["2025-01-05", "2025-01-04"]);
-        assert!(plan.keep[0].reasons.iter().any(|r| r.contains("after the run's now")));
+        assert!(plan.keep[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("after the run's now")));
     }
 
     #[test]
@@ -250,8 +328,17 @@ mod tests {
         let copies = vec![day_copy(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap())];
         let plan = plan_retention(&copies, &gfs(7, 4, 12, 0), now);
         let r = &plan.keep[0].reasons;
-        assert!(r.contains(&"daily: newest of 2026-01-31".to_string()), "{r:?}");
-        assert!(r.contains(&"weekly: newest of week of 2026-01-26".to_string()), "{r:?}");
-        assert!(r.contains(&"monthly: newest of 2026-01".to_string()), "{r:?}");
+        assert!(
+            r.contains(&"daily: newest of 2026-01-31".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"weekly: newest of week of 2026-01-26".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"monthly: newest of 2026-01".to_string()),
+            "{r:?}"
+        );
     }
 }

@@ -14,7 +14,10 @@ pub enum Selector {
     /// A bare identifier: the DB instance or the DB cluster of that name.
     Id(String),
     Exact(SnapshotKind, String),
-    Tag { key: String, value: String },
+    Tag {
+        key: String,
+        value: String,
+    },
     Pattern(String),
 }
 
@@ -44,16 +47,24 @@ impl Selector {
         let non_empty = |what: &str, v: &str| -> Result<String, String> {
             let v = v.trim();
             if v.is_empty() {
-                Err(format!("selector {s:?} has an empty {what}; {SELECTOR_HELP}"))
+                Err(format!(
+                    "selector {s:?} has an empty {what}; {SELECTOR_HELP}"
+                ))
             } else {
                 Ok(v.to_string())
             }
         };
         if let Some(rest) = s.strip_prefix("instance:") {
-            return Ok(Selector::Exact(SnapshotKind::Instance, non_empty("identifier", rest)?));
+            return Ok(Selector::Exact(
+                SnapshotKind::Instance,
+                non_empty("identifier", rest)?,
+            ));
         }
         if let Some(rest) = s.strip_prefix("cluster:") {
-            return Ok(Selector::Exact(SnapshotKind::Cluster, non_empty("identifier", rest)?));
+            return Ok(Selector::Exact(
+                SnapshotKind::Cluster,
+                non_empty("identifier", rest)?,
+            ));
         }
         if let Some(rest) = s.strip_prefix("pattern:") {
             return Ok(Selector::Pattern(non_empty("pattern", rest)?));
@@ -118,7 +129,11 @@ pub struct Selection {
 }
 
 /// Applies the selectors to what exists in the region. Sources come out sorted and unique.
-pub fn select(instances: &[DbInstance], clusters: &[DbCluster], selectors: &[Selector]) -> Selection {
+pub fn select(
+    instances: &[DbInstance],
+    clusters: &[DbCluster],
+    selectors: &[Selector],
+) -> Selection {
     let mut chosen: BTreeSet<Source> = BTreeSet::new();
     let mut skipped = Vec::new();
     let standalone = || instances.iter().filter(|i| i.cluster_id.is_none());
@@ -160,16 +175,32 @@ pub fn select(instances: &[DbInstance], clusters: &[DbCluster], selectors: &[Sel
             Selector::Tag { key, value } => {
                 let has = |t: &crate::model::Tags| t.get(key) == Some(value);
                 chosen.extend(standalone().filter(|i| has(&i.tags)).map(|i| inst(&i.id)));
-                chosen.extend(clusters.iter().filter(|c| has(&c.tags)).map(|c| clus(&c.id)));
+                chosen.extend(
+                    clusters
+                        .iter()
+                        .filter(|c| has(&c.tags))
+                        .map(|c| clus(&c.id)),
+                );
             }
             Selector::Pattern(p) => {
-                chosen.extend(standalone().filter(|i| glob_match(p, &i.id)).map(|i| inst(&i.id)));
-                chosen.extend(clusters.iter().filter(|c| glob_match(p, &c.id)).map(|c| clus(&c.id)));
+                chosen.extend(
+                    standalone()
+                        .filter(|i| glob_match(p, &i.id))
+                        .map(|i| inst(&i.id)),
+                );
+                chosen.extend(
+                    clusters
+                        .iter()
+                        .filter(|c| glob_match(p, &c.id))
+                        .map(|c| clus(&c.id)),
+                );
             }
         }
         if chosen.len() == before {
             let reason = match member_of {
-                Some(c) => format!("DB instance is a member of Aurora cluster {c:?}; select the cluster instead"),
+                Some(c) => format!(
+                    "DB instance is a member of Aurora cluster {c:?}; select the cluster instead"
+                ),
                 None => match sel {
                     Selector::All => "no DB instance or cluster in this region".to_string(),
                     Selector::Id(_) | Selector::Exact(..) => {
@@ -198,7 +229,10 @@ pub fn parse_input_selectors(raw: &[String]) -> Result<Vec<Selector>> {
         )));
     }
     raw.iter()
-        .map(|s| Selector::parse(s).map_err(|e| FailsafeError::input(format!("input field `sources`: {e}"))))
+        .map(|s| {
+            Selector::parse(s)
+                .map_err(|e| FailsafeError::input(format!("input field `sources`: {e}")))
+        })
         .collect()
 }
 
@@ -208,7 +242,10 @@ mod tests {
     use crate::model::Tags;
 
     fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
     fn instance(id: &str, cluster: Option<&str>, t: &[(&str, &str)]) -> DbInstance {
         DbInstance {
@@ -239,22 +276,42 @@ mod tests {
         )
     }
     fn ids(sel: &Selection) -> Vec<String> {
-        sel.sources.iter().map(|s| format!("{}:{}", s.kind, s.id)).collect()
+        sel.sources
+            .iter()
+            .map(|s| format!("{}:{}", s.kind, s.id))
+            .collect()
     }
 
     #[test]
     fn selector_table() {
         let (i, c) = world();
         let cases: &[(&str, &[&str])] = &[
-            ("all", &["instance:billing", "instance:orders", "instance:orders-replica", "cluster:aurora"]),
+            (
+                "all",
+                &[
+                    "instance:billing",
+                    "instance:orders",
+                    "instance:orders-replica",
+                    "cluster:aurora",
+                ],
+            ),
             ("orders", &["instance:orders"]),
             ("aurora", &["cluster:aurora"]),
             ("instance:orders", &["instance:orders"]),
             ("cluster:aurora", &["cluster:aurora"]),
-            ("tag:backup=failsafe", &["instance:orders", "cluster:aurora"]),
-            ("pattern:orders*", &["instance:orders", "instance:orders-replica"]),
+            (
+                "tag:backup=failsafe",
+                &["instance:orders", "cluster:aurora"],
+            ),
+            (
+                "pattern:orders*",
+                &["instance:orders", "instance:orders-replica"],
+            ),
             ("pattern:?urora*", &["cluster:aurora"]),
-            ("orders, billing ,orders", &["instance:billing", "instance:orders"]),
+            (
+                "orders, billing ,orders",
+                &["instance:billing", "instance:orders"],
+            ),
             ("aurora-1", &[]),
             ("instance:aurora", &[]),
             ("missing", &[]),
@@ -272,13 +329,23 @@ mod tests {
         let got = select(&i, &c, &Selector::parse_list("aurora-1,missing").unwrap());
         assert!(got.sources.is_empty());
         assert_eq!(got.skipped.len(), 2);
-        assert!(got.skipped[0].reason.contains("member of Aurora cluster \"aurora\""));
+        assert!(got.skipped[0]
+            .reason
+            .contains("member of Aurora cluster \"aurora\""));
         assert!(got.skipped[1].reason.contains("no such DB instance"));
     }
 
     #[test]
     fn bad_selectors_say_what_is_allowed() {
-        for bad in ["", "tag:backup", "tag:=x", "instance:", "pattern:", "foo:bar", "a b"] {
+        for bad in [
+            "",
+            "tag:backup",
+            "tag:=x",
+            "instance:",
+            "pattern:",
+            "foo:bar",
+            "a b",
+        ] {
             let e = Selector::parse(bad).unwrap_err();
             assert!(e.contains("selector") || e.contains("empty"), "{bad}: {e}");
         }

@@ -84,7 +84,9 @@ pub struct CopyRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
-    Started { execution_arn: String },
+    Started {
+        execution_arn: String,
+    },
     /// An execution of that name exists already: the duplicate-delivery no-op.
     AlreadyExists,
 }
@@ -93,17 +95,39 @@ pub enum StartOutcome {
 pub trait SnapshotStore: Send + Sync {
     async fn list_instances(&self) -> StoreResult<Vec<DbInstance>>;
     async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>>;
-    async fn list_snapshots(&self, kind: SnapshotKind, query: &SnapshotQuery) -> StoreResult<Vec<Snapshot>>;
+    async fn list_snapshots(
+        &self,
+        kind: SnapshotKind,
+        query: &SnapshotQuery,
+    ) -> StoreResult<Vec<Snapshot>>;
     /// By identifier or ARN (shared snapshots included); `Ok(None)` if there is none.
-    async fn describe_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<Snapshot>>;
+    async fn describe_snapshot(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+    ) -> StoreResult<Option<Snapshot>>;
     async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>>;
-    async fn copy_snapshot(&self, kind: SnapshotKind, request: &CopyRequest) -> StoreResult<Snapshot>;
+    async fn copy_snapshot(
+        &self,
+        kind: SnapshotKind,
+        request: &CopyRequest,
+    ) -> StoreResult<Snapshot>;
     async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
     async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()>;
     /// Accounts in the snapshot's `restore` attribute.
     async fn shared_with(&self, kind: SnapshotKind, id: &str) -> StoreResult<Vec<String>>;
-    async fn share_with(&self, kind: SnapshotKind, id: &str, accounts: &[String]) -> StoreResult<()>;
+    async fn share_with(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+        accounts: &[String],
+    ) -> StoreResult<()>;
     /// Returns the message id.
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String>;
-    async fn start_execution(&self, state_machine_arn: &str, name: &str, input: &str) -> StoreResult<StartOutcome>;
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> StoreResult<StartOutcome>;
 }

@@ -30,7 +30,9 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl Provenance {
@@ -89,7 +91,8 @@ mod tests {
             source_account: "111111111111".into(),
             source_region: "eu-west-1".into(),
             source_id: "orders".into(),
-            source_snapshot_arn: "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-2026-01-01-03-00".into(),
+            source_snapshot_arn:
+                "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-2026-01-01-03-00".into(),
             source_create_time: parse_time("2026-01-01T03:00:00Z").unwrap(),
             kind: SnapshotKind::Instance,
         };
@@ -111,9 +114,19 @@ mod tests {
 
     #[test]
     fn mismatches_name_the_tag() {
-        let expected: Tags = [("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())].into();
+        let expected: Tags = [
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "2".to_string()),
+        ]
+        .into();
         let actual: Tags = [("a".to_string(), "9".to_string())].into();
         let m = tag_mismatches(&actual, &expected);
-        assert_eq!(m, vec!["a is \"9\", expected \"1\"".to_string(), "b missing".to_string()]);
+        assert_eq!(
+            m,
+            vec![
+                "a is \"9\", expected \"1\"".to_string(),
+                "b missing".to_string()
+            ]
+        );
     }
 }

@@ -5,8 +5,8 @@ use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
 use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Tag};
 use aws_sdk_rds::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use rdsf_core::aws::AwsStore;
 use rdsf_core::model::SnapshotKind;
@@ -17,20 +17,32 @@ fn store(rds: Client) -> AwsStore {
     AwsStore {
         rds,
         sns: aws_sdk_sns::Client::from_conf(
-            aws_sdk_sns::Config::builder().behavior_version_latest().region(region.clone()).build(),
+            aws_sdk_sns::Config::builder()
+                .behavior_version_latest()
+                .region(region.clone())
+                .build(),
         ),
-        sfn: aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::Config::builder().behavior_version_latest().region(region).build()),
+        sfn: aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::Config::builder()
+                .behavior_version_latest()
+                .region(region)
+                .build(),
+        ),
     }
 }
 
 fn db_snapshot(i: usize) -> DbSnapshot {
     DbSnapshot::builder()
         .db_snapshot_identifier(format!("rds:orders-{i:04}"))
-        .db_snapshot_arn(format!("arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-{i:04}"))
+        .db_snapshot_arn(format!(
+            "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-{i:04}"
+        ))
         .db_instance_identifier("orders")
         .snapshot_type("automated")
         .status("available")
-        .snapshot_create_time(aws_smithy_types::DateTime::from_secs(1_767_236_400 + 86_400 * i as i64))
+        .snapshot_create_time(aws_smithy_types::DateTime::from_secs(
+            1_767_236_400 + 86_400 * i as i64,
+        ))
         .encrypted(true)
         .kms_key_id("arn:aws:kms:eu-west-1:111111111111:key/k")
         .engine("postgres")
@@ -45,23 +57,39 @@ async fn instance_snapshots_are_read_past_100_results() {
     let pages = mock!(Client::describe_db_snapshots).then_compute_output(|req| {
         let start: usize = req.marker().map(|m| m.parse().unwrap()).unwrap_or(0);
         let end = (start + 100).min(250);
-        let mut out = DescribeDbSnapshotsOutput::builder().set_db_snapshots(Some((start..end).map(db_snapshot).collect()));
+        let mut out = DescribeDbSnapshotsOutput::builder()
+            .set_db_snapshots(Some((start..end).map(db_snapshot).collect()));
         if end < 250 {
             out = out.marker(end.to_string());
         }
         out.build()
     });
     let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&pages]);
-    let q = SnapshotQuery { source_id: Some("orders".into()), snapshot_type: Some("automated") };
-    let all = store(rds).list_snapshots(SnapshotKind::Instance, &q).await.unwrap();
+    let q = SnapshotQuery {
+        source_id: Some("orders".into()),
+        snapshot_type: Some("automated"),
+    };
+    let all = store(rds)
+        .list_snapshots(SnapshotKind::Instance, &q)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 250);
     assert_eq!(pages.num_calls(), 3);
     assert_eq!(all[249].id, "rds:orders-0249");
     // the policy on top picks the newest of all pages
-    assert_eq!(rdsf_core::policy::newest_automated(&all).unwrap().id, "rds:orders-0249");
-    assert_eq!(all[0].tags.get("team").map(String::as_str), Some("payments"));
+    assert_eq!(
+        rdsf_core::policy::newest_automated(&all).unwrap().id,
+        "rds:orders-0249"
+    );
+    assert_eq!(
+        all[0].tags.get("team").map(String::as_str),
+        Some("payments")
+    );
     assert!(all[0].encrypted);
-    assert_eq!(all[0].create_time.unwrap().to_rfc3339(), "2026-01-01T03:00:00+00:00");
+    assert_eq!(
+        all[0].create_time.unwrap().to_rfc3339(),
+        "2026-01-01T03:00:00+00:00"
+    );
 }
 
 #[tokio::test]
@@ -80,17 +108,23 @@ async fn cluster_snapshots_are_read_past_100_results() {
                     .build()
             })
             .collect();
-        let mut out = DescribeDbClusterSnapshotsOutput::builder().set_db_cluster_snapshots(Some(snaps));
+        let mut out =
+            DescribeDbClusterSnapshotsOutput::builder().set_db_cluster_snapshots(Some(snaps));
         if end < 130 {
             out = out.marker(end.to_string());
         }
         out.build()
     });
     let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&pages]);
-    let all = store(rds).list_snapshots(SnapshotKind::Cluster, &SnapshotQuery::default()).await.unwrap();
+    let all = store(rds)
+        .list_snapshots(SnapshotKind::Cluster, &SnapshotQuery::default())
+        .await
+        .unwrap();
     assert_eq!(all.len(), 130);
     assert_eq!(pages.num_calls(), 2);
-    assert!(all.iter().all(|s| s.kind == SnapshotKind::Cluster && !s.encrypted));
+    assert!(all
+        .iter()
+        .all(|s| s.kind == SnapshotKind::Cluster && !s.encrypted));
 }
 
 fn xml_error(status: u16, code: &str) -> HttpResponse {
@@ -104,12 +138,25 @@ fn xml_error(status: u16, code: &str) -> HttpResponse {
 async fn aws_error_codes_map_to_stable_kinds() {
     for (code, status, kind) in [
         ("Throttling", 400, StoreErrorKind::Throttled),
-        ("KMSKeyNotAccessibleFault", 400, StoreErrorKind::KmsKeyNotAccessible),
+        (
+            "KMSKeyNotAccessibleFault",
+            400,
+            StoreErrorKind::KmsKeyNotAccessible,
+        ),
         ("SnapshotQuotaExceeded", 400, StoreErrorKind::QuotaExceeded),
-        ("DBSnapshotAlreadyExists", 400, StoreErrorKind::AlreadyExists),
-        ("InvalidParameterCombination", 400, StoreErrorKind::InvalidParameter),
+        (
+            "DBSnapshotAlreadyExists",
+            400,
+            StoreErrorKind::AlreadyExists,
+        ),
+        (
+            "InvalidParameterCombination",
+            400,
+            StoreErrorKind::InvalidParameter,
+        ),
     ] {
-        let rule = mock!(Client::copy_db_snapshot).then_http_response(move || xml_error(status, code));
+        let rule =
+            mock!(Client::copy_db_snapshot).then_http_response(move || xml_error(status, code));
         let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rule], |c| c
             .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled()));
         let req = rdsf_core::store::CopyRequest {
@@ -118,7 +165,10 @@ async fn aws_error_codes_map_to_stable_kinds() {
             kms_key_id: None,
             tags: Default::default(),
         };
-        let e = store(rds).copy_snapshot(SnapshotKind::Instance, &req).await.unwrap_err();
+        let e = store(rds)
+            .copy_snapshot(SnapshotKind::Instance, &req)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind, kind, "{code}: {e}");
         assert_eq!(e.code, code);
         let f: rdsf_core::error::FailsafeError = e.into();
@@ -130,7 +180,14 @@ async fn aws_error_codes_map_to_stable_kinds() {
 
 #[tokio::test]
 async fn describe_of_a_missing_snapshot_is_none() {
-    let rule = mock!(Client::describe_db_snapshots).then_http_response(|| xml_error(404, "DBSnapshotNotFound"));
+    let rule = mock!(Client::describe_db_snapshots)
+        .then_http_response(|| xml_error(404, "DBSnapshotNotFound"));
     let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rule]);
-    assert_eq!(store(rds).describe_snapshot(SnapshotKind::Instance, "rdsf-x-202601010300").await.unwrap(), None);
+    assert_eq!(
+        store(rds)
+            .describe_snapshot(SnapshotKind::Instance, "rdsf-x-202601010300")
+            .await
+            .unwrap(),
+        None
+    );
 }

@@ -14,7 +14,13 @@ use serde_json::json;
 const OTHER_LIVE: &str = "999999999999";
 
 /// A share copy made by `account`, visible here as shared.
-fn shared(account: &str, region: &str, kind: SnapshotKind, source: &str, created: &str) -> Snapshot {
+fn shared(
+    account: &str,
+    region: &str,
+    kind: SnapshotKind,
+    source: &str,
+    created: &str,
+) -> Snapshot {
     let id = rdsf_core::naming::share_copy_id(source, t(created)).unwrap();
     let mut s = snapshot(account, region, kind, &id, source, "shared", created);
     s.original_create_time = Some(t(created));
@@ -48,7 +54,9 @@ async fn trigger_starts_once_and_duplicates_are_no_ops() {
     let event = sns_event(&message(LIVE).to_json());
     let first = start_failsafe(&cfg, &store, event.clone()).await.unwrap();
     assert_eq!(first.started.len(), 1);
-    assert!(first.started[0].starts_with("arn:aws:states:eu-west-1:222222222222:execution:rds-failsafe:sns-111111111111-"));
+    assert!(first.started[0].starts_with(
+        "arn:aws:states:eu-west-1:222222222222:execution:rds-failsafe:sns-111111111111-"
+    ));
     let second = start_failsafe(&cfg, &store, event).await.unwrap();
     assert!(second.started.is_empty());
     assert_eq!(second.duplicates.len(), 1);
@@ -62,17 +70,35 @@ async fn forged_and_malformed_messages_are_rejected_and_start_nothing() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
     let cases = vec![
-        (sns_event(&message(OTHER_LIVE).to_json()), "not an allowed Live account"),
+        (
+            sns_event(&message(OTHER_LIVE).to_json()),
+            "not an allowed Live account",
+        ),
         (sns_event("{not json"), "not JSON"),
-        (sns_event(&message(LIVE).to_json().replace("\"version\":1", "\"version\":7")), "version 7"),
-        (json!({"Records": [{"Sns": {"MessageId": "x"}}]}), "no Sns.Message"),
+        (
+            sns_event(
+                &message(LIVE)
+                    .to_json()
+                    .replace("\"version\":1", "\"version\":7"),
+            ),
+            "version 7",
+        ),
+        (
+            json!({"Records": [{"Sns": {"MessageId": "x"}}]}),
+            "no Sns.Message",
+        ),
         (json!({"hello": "world"}), "not an SNS event"),
     ];
     for (event, why) in cases {
         let out = start_failsafe(&cfg, &store, event.clone()).await.unwrap();
         assert!(out.started.is_empty(), "{event}");
         assert_eq!(out.rejected.len(), 1, "{event}");
-        assert!(out.rejected[0].reason.contains(why), "{}: {}", why, out.rejected[0].reason);
+        assert!(
+            out.rejected[0].reason.contains(why),
+            "{}: {}",
+            why,
+            out.rejected[0].reason
+        );
     }
     assert!(store.world().executions.is_empty());
     assert!(store.world().mutations.is_empty());
@@ -82,7 +108,9 @@ async fn forged_and_malformed_messages_are_rejected_and_start_nothing() {
 async fn trigger_without_state_machine_is_a_config_error() {
     let mut cfg = failsafe_config(&[]);
     cfg.state_machine_arn = None;
-    let e = start_failsafe(&cfg, &failsafe_store(), sns_event("{}")).await.unwrap_err();
+    let e = start_failsafe(&cfg, &failsafe_store(), sns_event("{}"))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidConfig);
 }
 
@@ -92,25 +120,75 @@ async fn find_shared_takes_only_allowed_accounts_our_naming_and_unsaved() {
     let store = failsafe_store();
     {
         let mut w = store.world();
-        w.shared.push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
-        w.shared.push(shared(LIVE, REGION, SnapshotKind::Cluster, "aurora", "2026-11-22T03:10:00Z"));
-        w.shared.push(shared(OTHER_LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
-        let mut foreign_name = shared(LIVE, REGION, SnapshotKind::Instance, "x", "2026-11-22T03:00:00Z");
+        w.shared.push(shared(
+            LIVE,
+            REGION,
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-22T03:00:00Z",
+        ));
+        w.shared.push(shared(
+            LIVE,
+            REGION,
+            SnapshotKind::Cluster,
+            "aurora",
+            "2026-11-22T03:10:00Z",
+        ));
+        w.shared.push(shared(
+            OTHER_LIVE,
+            REGION,
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-22T03:00:00Z",
+        ));
+        let mut foreign_name = shared(
+            LIVE,
+            REGION,
+            SnapshotKind::Instance,
+            "x",
+            "2026-11-22T03:00:00Z",
+        );
         foreign_name.arn = format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:manual-dump");
         w.shared.push(foreign_name);
-        let mut copying = shared(LIVE, REGION, SnapshotKind::Instance, "billing", "2026-11-22T03:00:00Z");
+        let mut copying = shared(
+            LIVE,
+            REGION,
+            SnapshotKind::Instance,
+            "billing",
+            "2026-11-22T03:00:00Z",
+        );
         copying.status = "copying".into();
         w.shared.push(copying);
         // saved yesterday already
-        let old = shared(LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-21T03:00:00Z");
+        let old = shared(
+            LIVE,
+            REGION,
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-21T03:00:00Z",
+        );
         w.shared.push(old);
-        let mut saved = snapshot(FAILSAFE, REGION, SnapshotKind::Instance, "rdsf-111111111111-orders-202611210300", "orders", "manual", "2026-11-21T04:00:00Z");
+        let mut saved = snapshot(
+            FAILSAFE,
+            REGION,
+            SnapshotKind::Instance,
+            "rdsf-111111111111-orders-202611210300",
+            "orders",
+            "manual",
+            "2026-11-21T04:00:00Z",
+        );
         saved.tags.insert(tags::MANAGED.into(), "true".into());
         w.snapshots.push(saved);
     }
     let out = find_shared(&cfg, &store).await.unwrap();
     let targets: Vec<&str> = out.items.iter().map(|i| i.target_id.as_str()).collect();
-    assert_eq!(targets, ["rdsf-111111111111-orders-202611220300", "rdsf-111111111111-aurora-202611220310"]);
+    assert_eq!(
+        targets,
+        [
+            "rdsf-111111111111-orders-202611220300",
+            "rdsf-111111111111-aurora-202611220310"
+        ]
+    );
     assert_eq!(out.already_saved, 1);
     assert_eq!(out.ignored.len(), 3);
     assert_eq!(out.items[0].source_create_time, t("2026-11-22T03:00:00Z"));
@@ -125,34 +203,88 @@ async fn find_one(cfg: &rdsf_core::config::FailsafeConfig, store: &FakeStore) ->
 async fn save_copies_with_the_failsafe_key_and_explicit_tags_then_verify_marks_it() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
+    store.world().shared.push(shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
     let item = find_one(&cfg, &store).await;
-    let out = save(&cfg, &store, SaveInput { item: item.clone(), dry_run: false }).await.unwrap();
+    let out = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: item.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(out.outcome, "copying");
     assert!(!out.cross_region);
     assert_eq!(out.snapshot.kms_key_id.as_deref(), Some(FAILSAFE_KEY));
     let copy = store.world().snapshots[0].clone();
     let p = tags::Provenance::from_tags(&copy.tags).unwrap();
-    assert_eq!((p.source_account.as_str(), p.source_id.as_str()), (LIVE, "orders"));
+    assert_eq!(
+        (p.source_account.as_str(), p.source_id.as_str()),
+        (LIVE, "orders")
+    );
     assert_eq!(p.source_snapshot_arn, item.source_arn);
     store.complete_copies();
-    let v = verify(&cfg, &store, VerifyInput { item, snapshot: out.snapshot, now: t("2026-11-22T05:00:00Z") }).await.unwrap();
+    let v = verify(
+        &cfg,
+        &store,
+        VerifyInput {
+            item,
+            snapshot: out.snapshot,
+            now: t("2026-11-22T05:00:00Z"),
+        },
+    )
+    .await
+    .unwrap();
     assert!(v.verified);
-    assert_eq!(store.world().snapshots[0].tags.get(tags::VERIFIED).unwrap(), "2026-11-22T05:00:00Z");
+    assert_eq!(
+        store.world().snapshots[0].tags.get(tags::VERIFIED).unwrap(),
+        "2026-11-22T05:00:00Z"
+    );
 }
 
 #[tokio::test]
 async fn an_existing_failsafe_copy_is_never_replaced() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
+    store.world().shared.push(shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
     let item = find_one(&cfg, &store).await;
     // A good copy exists under the deterministic name (e.g. from the backstop run).
-    let mut good = snapshot(FAILSAFE, REGION, SnapshotKind::Instance, &item.target_id, "orders", "manual", "2026-11-22T04:00:00Z");
+    let mut good = snapshot(
+        FAILSAFE,
+        REGION,
+        SnapshotKind::Instance,
+        &item.target_id,
+        "orders",
+        "manual",
+        "2026-11-22T04:00:00Z",
+    );
     good.tags.insert("marker".into(), "original".into());
     store.world().snapshots.push(good.clone());
     // A forged or repeated run asks to save it again.
-    let out = save(&cfg, &store, SaveInput { item, dry_run: false }).await.unwrap();
+    let out = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(out.outcome, "exists");
     let w = store.world();
     assert!(w.mutations.is_empty(), "{:?}", w.mutations);
@@ -163,17 +295,47 @@ async fn an_existing_failsafe_copy_is_never_replaced() {
 async fn save_rejects_crafted_items() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
-    store.world().shared.push(shared(OTHER_LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
+    store.world().shared.push(shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
+    store.world().shared.push(shared(
+        OTHER_LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
     let item = find_one(&cfg, &store).await;
     let mut renamed = item.clone();
     renamed.target_id = "rdsf-111111111111-orders-202601010000".into();
-    let e = save(&cfg, &store, SaveInput { item: renamed, dry_run: false }).await.unwrap_err();
+    let e = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: renamed,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(e.message.contains("item.targetId"));
     let mut foreign = item.clone();
     foreign.source_arn = foreign.source_arn.replace(LIVE, OTHER_LIVE);
-    let e = save(&cfg, &store, SaveInput { item: foreign, dry_run: false }).await.unwrap_err();
+    let e = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: foreign,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(e.message.contains("not an allowed Live account"));
     assert!(store.world().mutations.is_empty());
@@ -183,14 +345,35 @@ async fn save_rejects_crafted_items() {
 async fn cross_region_source_is_copied_by_arn_in_one_call() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(LIVE, "us-east-1", SnapshotKind::Cluster, "aurora", "2026-11-22T03:00:00Z"));
+    store.world().shared.push(shared(
+        LIVE,
+        "us-east-1",
+        SnapshotKind::Cluster,
+        "aurora",
+        "2026-11-22T03:00:00Z",
+    ));
     let item = find_one(&cfg, &store).await;
     assert_eq!(item.source_region, "us-east-1");
     assert_eq!(item.target_id, "rdsf-111111111111-aurora-202611220300");
-    let out = save(&cfg, &store, SaveInput { item: item.clone(), dry_run: false }).await.unwrap();
+    let out = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: item.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert!(out.cross_region);
-    assert!(out.snapshot.arn.starts_with("arn:aws:rds:eu-west-1:222222222222:cluster-snapshot:"));
-    assert_eq!(store.world().mutations, vec![format!("copy {} -> {}", item.source_arn, item.target_id)]);
+    assert!(out
+        .snapshot
+        .arn
+        .starts_with("arn:aws:rds:eu-west-1:222222222222:cluster-snapshot:"));
+    assert_eq!(
+        store.world().mutations,
+        vec![format!("copy {} -> {}", item.source_arn, item.target_id)]
+    );
     let copy = store.world().snapshots[0].clone();
     assert_eq!(copy.tags.get(tags::SOURCE_REGION).unwrap(), "us-east-1");
 }
@@ -199,9 +382,24 @@ async fn cross_region_source_is_copied_by_arn_in_one_call() {
 async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
+    store.world().shared.push(shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
     let item = find_one(&cfg, &store).await;
-    save(&cfg, &store, SaveInput { item: item.clone(), dry_run: false }).await.unwrap();
+    save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: item.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     store.complete_copies();
     {
         let mut w = store.world();
@@ -210,11 +408,35 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
         w.snapshots[0].allocated_storage = 5;
     }
     let snap = SnapshotRef::from(&store.world().snapshots[0]);
-    let e = verify(&cfg, &store, VerifyInput { item, snapshot: snap, now: t("2026-11-22T05:00:00Z") }).await.unwrap_err();
+    let e = verify(
+        &cfg,
+        &store,
+        VerifyInput {
+            item,
+            snapshot: snap,
+            now: t("2026-11-22T05:00:00Z"),
+        },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::VerifyFailed);
-    assert!(e.message.contains("of account 111111111111, not a key of the Failsafe account"), "{}", e.message);
-    assert!(e.message.contains("rds-failsafe:source-id missing"), "{}", e.message);
-    assert!(e.message.contains("allocated storage is 5 GiB, source is 100 GiB"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("of account 111111111111, not a key of the Failsafe account"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message.contains("rds-failsafe:source-id missing"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message
+            .contains("allocated storage is 5 GiB, source is 100 GiB"),
+        "{}",
+        e.message
+    );
     assert!(!store.world().snapshots[0].tags.contains_key(tags::VERIFIED));
 }
 
@@ -222,35 +444,97 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
 async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_does_not() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    let mut c = shared(LIVE, REGION, SnapshotKind::Cluster, "aurora", "2026-11-22T03:00:00Z");
+    let mut c = shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Cluster,
+        "aurora",
+        "2026-11-22T03:00:00Z",
+    );
     c.encrypted = false;
     c.kms_key_id = None;
     store.world().shared.push(c);
     let item = find_one(&cfg, &store).await;
-    let out = save(&cfg, &store, SaveInput { item: item.clone(), dry_run: false }).await.unwrap();
+    let out = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: item.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(out.snapshot.kms_key_id, None);
     store.complete_copies();
-    let v = verify(&cfg, &store, VerifyInput { item, snapshot: out.snapshot, now: t("2026-11-22T05:00:00Z") }).await.unwrap();
+    let v = verify(
+        &cfg,
+        &store,
+        VerifyInput {
+            item,
+            snapshot: out.snapshot,
+            now: t("2026-11-22T05:00:00Z"),
+        },
+    )
+    .await
+    .unwrap();
     assert!(v.note.unwrap().contains("cannot encrypt"));
 
     let store = failsafe_store();
-    let mut i = shared(LIVE, REGION, SnapshotKind::Instance, "plain", "2026-11-22T03:00:00Z");
+    let mut i = shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "plain",
+        "2026-11-22T03:00:00Z",
+    );
     i.encrypted = false;
     i.kms_key_id = None;
     store.world().shared.push(i);
     let item = find_one(&cfg, &store).await;
-    let out = save(&cfg, &store, SaveInput { item: item.clone(), dry_run: false }).await.unwrap();
-    assert_eq!(out.snapshot.kms_key_id.as_deref(), Some(FAILSAFE_KEY), "unencrypted instance snapshots get encrypted");
+    let out = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: item.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.snapshot.kms_key_id.as_deref(),
+        Some(FAILSAFE_KEY),
+        "unencrypted instance snapshots get encrypted"
+    );
     store.complete_copies();
     store.world().snapshots[0].encrypted = false;
     let snap = SnapshotRef::from(&store.world().snapshots[0]);
-    let e = verify(&cfg, &store, VerifyInput { item, snapshot: snap, now: t("2026-11-22T05:00:00Z") }).await.unwrap_err();
+    let e = verify(
+        &cfg,
+        &store,
+        VerifyInput {
+            item,
+            snapshot: snap,
+            now: t("2026-11-22T05:00:00Z"),
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(e.message.contains("not encrypted"));
 }
 
 fn failsafe_copy(source: &str, created: &str, verified: bool) -> Snapshot {
     let id = rdsf_core::naming::failsafe_copy_id(LIVE, source, t(created)).unwrap();
-    let mut s = snapshot(FAILSAFE, REGION, SnapshotKind::Instance, &id, source, "manual", created);
+    let mut s = snapshot(
+        FAILSAFE,
+        REGION,
+        SnapshotKind::Instance,
+        &id,
+        source,
+        "manual",
+        created,
+    );
     s.tags = tags::Provenance {
         source_account: LIVE.into(),
         source_region: REGION.into(),
@@ -288,14 +572,31 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
     {
         let mut w = store.world();
         for d in 10..=22 {
-            w.snapshots.push(failsafe_copy("orders", &format!("2026-11-{d}T03:00:00Z"), true));
-            w.snapshots.push(failsafe_copy("billing", &format!("2026-11-{d}T03:00:00Z"), true));
+            w.snapshots.push(failsafe_copy(
+                "orders",
+                &format!("2026-11-{d}T03:00:00Z"),
+                true,
+            ));
+            w.snapshots.push(failsafe_copy(
+                "billing",
+                &format!("2026-11-{d}T03:00:00Z"),
+                true,
+            ));
         }
-        w.snapshots.push(failsafe_copy("orders", "2026-11-01T03:00:00Z", false)); // unverified: kept
+        w.snapshots
+            .push(failsafe_copy("orders", "2026-11-01T03:00:00Z", false)); // unverified: kept
         let mut unmanaged = failsafe_copy("orders", "2026-10-01T03:00:00Z", true);
         unmanaged.tags.remove(tags::MANAGED);
         w.snapshots.push(unmanaged);
-        let mut hand_made = snapshot(FAILSAFE, REGION, SnapshotKind::Instance, "before-migration", "orders", "manual", "2025-01-01T00:00:00Z");
+        let mut hand_made = snapshot(
+            FAILSAFE,
+            REGION,
+            SnapshotKind::Instance,
+            "before-migration",
+            "orders",
+            "manual",
+            "2025-01-01T00:00:00Z",
+        );
         hand_made.tags.insert("team".into(), "dba".into());
         w.snapshots.push(hand_made);
     }
@@ -306,29 +607,78 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         cause: Some("status failed".into()),
     }];
     let now = t("2026-11-22T06:00:00Z");
-    let dry = prune(&cfg, &store, PruneInput { now, results: results.clone(), dry_run: true }).await.unwrap();
+    let dry = prune(
+        &cfg,
+        &store,
+        PruneInput {
+            now,
+            results: results.clone(),
+            dry_run: true,
+        },
+    )
+    .await
+    .unwrap();
     assert!(store.world().mutations.is_empty());
-    let orders = dry.sources.iter().find(|s| s.source_id == "orders").unwrap();
+    let orders = dry
+        .sources
+        .iter()
+        .find(|s| s.source_id == "orders")
+        .unwrap();
     assert_eq!(orders.would_delete.len(), 10); // 13 verified; 20..22 are at most 3 days old at 06:00 on the 22nd
-    let out = prune(&cfg, &store, PruneInput { now, results, dry_run: false }).await.unwrap();
-    let orders = out.sources.iter().find(|s| s.source_id == "orders").unwrap();
+    let out = prune(
+        &cfg,
+        &store,
+        PruneInput {
+            now,
+            results,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    let orders = out
+        .sources
+        .iter()
+        .find(|s| s.source_id == "orders")
+        .unwrap();
     assert_eq!(orders.deleted.len(), 10);
     assert_eq!(orders.newest_verified_age_hours, Some(3.0));
-    let billing = out.sources.iter().find(|s| s.source_id == "billing").unwrap();
+    let billing = out
+        .sources
+        .iter()
+        .find(|s| s.source_id == "billing")
+        .unwrap();
     assert!(billing.deleted.is_empty() && billing.not_pruned.is_some());
     assert_eq!(out.summary.failed_count, 1);
-    let left: Vec<String> = store.world().snapshots.iter().map(|s| s.id.clone()).collect();
+    let left: Vec<String> = store
+        .world()
+        .snapshots
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
     assert!(left.contains(&"before-migration".to_string()));
-    assert!(left.contains(&"rdsf-111111111111-orders-202610010300".to_string()), "unmanaged kept");
-    assert!(left.contains(&"rdsf-111111111111-orders-202611010300".to_string()), "unverified kept");
+    assert!(
+        left.contains(&"rdsf-111111111111-orders-202610010300".to_string()),
+        "unmanaged kept"
+    );
+    assert!(
+        left.contains(&"rdsf-111111111111-orders-202611010300".to_string()),
+        "unverified kept"
+    );
     assert_eq!(left.iter().filter(|l| l.contains("-billing-")).count(), 13);
 }
 
 #[test]
 fn age_metric_is_embedded_metric_format() {
     let m = newest_copy_age_metric(LIVE, "orders", 26.5, t("2026-11-22T06:00:00Z"));
-    assert_eq!(m["_aws"]["CloudWatchMetrics"][0]["Namespace"], "RdsFailsafe");
-    assert_eq!(m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "NewestVerifiedCopyAgeHours");
+    assert_eq!(
+        m["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "RdsFailsafe"
+    );
+    assert_eq!(
+        m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+        "NewestVerifiedCopyAgeHours"
+    );
     assert_eq!(m["NewestVerifiedCopyAgeHours"], 26.5);
     assert_eq!(m["SourceId"], "orders");
     assert_eq!(m["_aws"]["Timestamp"], 1795327200000i64);
@@ -338,9 +688,24 @@ fn age_metric_is_embedded_metric_format() {
 async fn save_dry_run_changes_nothing() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
+    store.world().shared.push(shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
     let item = find_one(&cfg, &store).await;
-    let out = save(&cfg, &store, SaveInput { item, dry_run: true }).await.unwrap();
+    let out = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item,
+            dry_run: true,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(out.outcome, "planned");
     assert!(store.world().mutations.is_empty() && store.world().snapshots.is_empty());
 }

@@ -8,10 +8,18 @@ use rdsf_core::model::{OptionGroup, OptionInfo, SnapshotKind, Source};
 use rdsf_core::tags;
 
 fn src(kind: SnapshotKind, id: &str) -> Source {
-    Source { kind, id: id.into() }
+    Source {
+        kind,
+        id: id.into(),
+    }
 }
 
-async fn copy(cfg: &rdsf_core::config::LiveConfig, store: &rdsf_core::fake::FakeStore, s: Source, dry_run: bool) -> rdsf_core::error::Result<CopyOutput> {
+async fn copy(
+    cfg: &rdsf_core::config::LiveConfig,
+    store: &rdsf_core::fake::FakeStore,
+    s: Source,
+    dry_run: bool,
+) -> rdsf_core::error::Result<CopyOutput> {
     copy_latest(cfg, store, CopyInput { source: s, dry_run }).await
 }
 
@@ -24,13 +32,37 @@ async fn select_uses_config_or_input_override() {
         w.instances = vec![instance("orders"), instance("billing")];
         w.clusters = vec![cluster("aurora")];
     }
-    let out = select_sources(&cfg, &store, SelectInput::default()).await.unwrap();
-    assert_eq!(out.sources, vec![src(SnapshotKind::Instance, "orders"), src(SnapshotKind::Cluster, "aurora")]);
+    let out = select_sources(&cfg, &store, SelectInput::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.sources,
+        vec![
+            src(SnapshotKind::Instance, "orders"),
+            src(SnapshotKind::Cluster, "aurora")
+        ]
+    );
     assert_eq!(out.skipped.len(), 1);
     assert_eq!(out.skipped[0].selector, "ghost");
-    let out = select_sources(&cfg, &store, SelectInput { sources: Some(vec!["billing".into()]) }).await.unwrap();
+    let out = select_sources(
+        &cfg,
+        &store,
+        SelectInput {
+            sources: Some(vec!["billing".into()]),
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(out.sources, vec![src(SnapshotKind::Instance, "billing")]);
-    let e = select_sources(&cfg, &store, SelectInput { sources: Some(vec!["tag:x".into()]) }).await.unwrap_err();
+    let e = select_sources(
+        &cfg,
+        &store,
+        SelectInput {
+            sources: Some(vec!["tag:x".into()]),
+        },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(e.message.contains("`sources`"));
 }
@@ -47,27 +79,64 @@ async fn aws_rds_encrypted_source_is_copied_with_the_share_key_and_then_shares()
         a.kms_key_id = Some(default_key.clone());
         w.snapshots.push(a);
     }
-    let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false).await.unwrap();
+    let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap();
     assert_eq!(out.outcome, CopyOutcome::Copying);
     let snap = out.snapshot.unwrap();
     assert_eq!(snap.id, "rdsf-orders-202611220305");
     assert_eq!(snap.kms_key_id.as_deref(), Some(SHARE_KEY));
     assert_eq!(out.kms_key_id.as_deref(), Some(SHARE_KEY));
-    let copy = store.world().snapshots.iter().find(|s| s.id == snap.id).cloned().unwrap();
+    let copy = store
+        .world()
+        .snapshots
+        .iter()
+        .find(|s| s.id == snap.id)
+        .cloned()
+        .unwrap();
     assert!(tags::is_managed(&copy.tags));
     let p = tags::Provenance::from_tags(&copy.tags).unwrap();
     assert_eq!(p.source_account, LIVE);
     assert_eq!(p.source_id, "orders");
     assert_eq!(p.source_create_time, t("2026-11-22T03:05:00Z"));
-    assert!(p.source_snapshot_arn.ends_with(":snapshot:rds:orders-2026-11-22-03-05-00"));
+    assert!(p
+        .source_snapshot_arn
+        .ends_with(":snapshot:rds:orders-2026-11-22-03-05-00"));
     // a copy in progress cannot be shared yet
-    let e = share(&cfg, &store, ShareInput { snapshot: snap.clone(), dry_run: false }).await.unwrap_err();
+    let e = share(
+        &cfg,
+        &store,
+        ShareInput {
+            snapshot: snap.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     store.complete_copies();
-    let shared = share(&cfg, &store, ShareInput { snapshot: snap.clone(), dry_run: false }).await.unwrap();
+    let shared = share(
+        &cfg,
+        &store,
+        ShareInput {
+            snapshot: snap.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(shared.added, vec![FAILSAFE.to_string()]);
     // idempotent
-    let again = share(&cfg, &store, ShareInput { snapshot: snap, dry_run: false }).await.unwrap();
+    let again = share(
+        &cfg,
+        &store,
+        ShareInput {
+            snapshot: snap,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert!(again.added.is_empty());
     assert_eq!(again.shared_with, vec![FAILSAFE.to_string()]);
 }
@@ -81,19 +150,41 @@ async fn customer_key_and_unencrypted_sources() {
         a.encrypted = true;
         a.kms_key_id = Some(CUSTOMER_KEY.into());
         w.snapshots.push(a);
-        w.snapshots.push(automated(SnapshotKind::Instance, "plain", "2026-11-22T03:00:00Z"));
-        w.snapshots.push(automated(SnapshotKind::Cluster, "aurora", "2026-11-22T03:00:00Z"));
+        w.snapshots.push(automated(
+            SnapshotKind::Instance,
+            "plain",
+            "2026-11-22T03:00:00Z",
+        ));
+        w.snapshots.push(automated(
+            SnapshotKind::Cluster,
+            "aurora",
+            "2026-11-22T03:00:00Z",
+        ));
     }
     let cfg = live_config(&[]);
-    let app = copy(&cfg, &store, src(SnapshotKind::Instance, "app"), false).await.unwrap();
+    let app = copy(&cfg, &store, src(SnapshotKind::Instance, "app"), false)
+        .await
+        .unwrap();
     assert_eq!(app.kms_key_id.as_deref(), Some(SHARE_KEY));
-    let plain = copy(&cfg, &store, src(SnapshotKind::Instance, "plain"), false).await.unwrap();
+    let plain = copy(&cfg, &store, src(SnapshotKind::Instance, "plain"), false)
+        .await
+        .unwrap();
     assert_eq!(plain.kms_key_id, None);
     assert!(plain.reason.unwrap().contains("stays unencrypted"));
     let cfg_enc = live_config(&[("ENCRYPT_UNENCRYPTED", "true")]);
-    let aurora = copy(&cfg_enc, &store, src(SnapshotKind::Cluster, "aurora"), false).await.unwrap();
+    let aurora = copy(
+        &cfg_enc,
+        &store,
+        src(SnapshotKind::Cluster, "aurora"),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(aurora.kms_key_id, None);
-    assert!(aurora.reason.unwrap().contains("cannot encrypt a cluster snapshot"));
+    assert!(aurora
+        .reason
+        .unwrap()
+        .contains("cannot encrypt a cluster snapshot"));
 }
 
 #[tokio::test]
@@ -108,12 +199,22 @@ async fn tde_source_is_not_shareable_with_the_option_named() {
         w.snapshots.push(a);
         w.option_groups.push(OptionGroup {
             name: "ledger-og".into(),
-            options: vec![OptionInfo { name: "TDE".into(), permanent: true, persistent: true }],
+            options: vec![OptionInfo {
+                name: "TDE".into(),
+                permanent: true,
+                persistent: true,
+            }],
         });
     }
-    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "ledger"), false).await.unwrap_err();
+    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "ledger"), false)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotShareable);
-    assert!(e.message.contains("TDE") && e.message.contains("ledger-og"), "{}", e.message);
+    assert!(
+        e.message.contains("TDE") && e.message.contains("ledger-og"),
+        "{}",
+        e.message
+    );
     assert!(store.world().mutations.is_empty());
 }
 
@@ -123,41 +224,74 @@ async fn rerun_returns_the_existing_copy_and_picks_the_newest_automated() {
     let store = live_store();
     {
         let mut w = store.world();
-        w.snapshots.push(automated(SnapshotKind::Instance, "orders", "2026-11-21T03:00:00Z"));
-        w.snapshots.push(automated(SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
+        w.snapshots.push(automated(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-21T03:00:00Z",
+        ));
+        w.snapshots.push(automated(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-22T03:00:00Z",
+        ));
         let mut creating = automated(SnapshotKind::Instance, "orders", "2026-11-23T03:00:00Z");
         creating.status = "creating".into();
         w.snapshots.push(creating);
     }
-    let first = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false).await.unwrap();
-    assert_eq!(first.snapshot.as_ref().unwrap().id, "rdsf-orders-202611220300");
-    let second = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false).await.unwrap();
+    let first = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.snapshot.as_ref().unwrap().id,
+        "rdsf-orders-202611220300"
+    );
+    let second = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap();
     assert_eq!(second.outcome, CopyOutcome::Exists);
     assert_eq!(second.snapshot.unwrap().id, "rdsf-orders-202611220300");
-    assert_eq!(store.world().mutations.len(), 1, "{:?}", store.world().mutations);
+    assert_eq!(
+        store.world().mutations.len(),
+        1,
+        "{:?}",
+        store.world().mutations
+    );
 }
 
 #[tokio::test]
 async fn no_automated_snapshot_is_a_reported_skip() {
     let cfg = live_config(&[]);
     let store = live_store();
-    let out = copy(&cfg, &store, src(SnapshotKind::Cluster, "aurora"), false).await.unwrap();
+    let out = copy(&cfg, &store, src(SnapshotKind::Cluster, "aurora"), false)
+        .await
+        .unwrap();
     assert_eq!(out.outcome, CopyOutcome::Skipped);
-    assert!(out.reason.unwrap().contains("no available automated snapshot"));
+    assert!(out
+        .reason
+        .unwrap()
+        .contains("no available automated snapshot"));
 }
 
 #[tokio::test]
 async fn aws_errors_keep_their_stable_names() {
     let cfg = live_config(&[]);
     let store = live_store();
-    store.world().snapshots.push(automated(SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
+    store.world().snapshots.push(automated(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
     store.world().throttle.insert("CopyDBSnapshot".into(), 1);
-    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false).await.unwrap_err();
+    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Throttled);
     let d: lambda_runtime::Diagnostic = e.into();
     assert_eq!(d.error_type, "Throttled");
     store.world().quota = Some(0);
-    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false).await.unwrap_err();
+    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::SnapshotQuotaExceeded);
 }
 
@@ -165,24 +299,78 @@ async fn aws_errors_keep_their_stable_names() {
 async fn wait_available_reports_progress_failure_and_absence() {
     let cfg = live_config(&[]);
     let store = live_store();
-    store.world().snapshots.push(automated(SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
-    let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false).await.unwrap();
+    store.world().snapshots.push(automated(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
+    let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap();
     let snap = out.snapshot.unwrap();
-    let w = wait_available(&store, WaitInput { snapshot: snap.clone() }).await.unwrap();
+    let w = wait_available(
+        &store,
+        WaitInput {
+            snapshot: snap.clone(),
+        },
+    )
+    .await
+    .unwrap();
     assert!(!w.available);
     assert_eq!(w.status, "creating");
     store.complete_copies();
-    assert!(wait_available(&store, WaitInput { snapshot: snap.clone() }).await.unwrap().available);
-    store.world().snapshots.iter_mut().find(|s| s.id == snap.id).unwrap().status = "failed".into();
-    assert_eq!(wait_available(&store, WaitInput { snapshot: snap.clone() }).await.unwrap_err().kind, ErrorKind::CopyFailed);
+    assert!(
+        wait_available(
+            &store,
+            WaitInput {
+                snapshot: snap.clone()
+            }
+        )
+        .await
+        .unwrap()
+        .available
+    );
+    store
+        .world()
+        .snapshots
+        .iter_mut()
+        .find(|s| s.id == snap.id)
+        .unwrap()
+        .status = "failed".into();
+    assert_eq!(
+        wait_available(
+            &store,
+            WaitInput {
+                snapshot: snap.clone()
+            }
+        )
+        .await
+        .unwrap_err()
+        .kind,
+        ErrorKind::CopyFailed
+    );
     store.world().snapshots.retain(|s| s.id != snap.id);
-    assert_eq!(wait_available(&store, WaitInput { snapshot: snap }).await.unwrap_err().kind, ErrorKind::SnapshotNotFound);
+    assert_eq!(
+        wait_available(&store, WaitInput { snapshot: snap })
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::SnapshotNotFound
+    );
 }
 
 fn managed_copy(source: &str, created: &str, status: &str) -> rdsf_core::model::Snapshot {
     let created_t = t(created);
     let id = rdsf_core::naming::share_copy_id(source, created_t).unwrap();
-    let mut s = snapshot(LIVE, REGION, SnapshotKind::Instance, &id, source, "manual", created);
+    let mut s = snapshot(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        &id,
+        source,
+        "manual",
+        created,
+    );
     s.status = status.into();
     s.tags = tags::Provenance {
         source_account: LIVE.into(),
@@ -202,12 +390,18 @@ async fn delete_old_copies_never_touches_unmanaged_automated_or_in_progress() {
     let store = live_store();
     {
         let mut w = store.world();
-        w.snapshots.push(managed_copy("orders", "2026-11-18T03:00:00Z", "available"));
-        w.snapshots.push(managed_copy("orders", "2026-11-19T03:00:00Z", "copying"));
-        w.snapshots.push(managed_copy("orders", "2026-11-20T03:00:00Z", "available"));
-        w.snapshots.push(managed_copy("orders", "2026-11-21T03:00:00Z", "available"));
-        w.snapshots.push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
-        w.snapshots.push(managed_copy("billing", "2026-11-01T03:00:00Z", "available"));
+        w.snapshots
+            .push(managed_copy("orders", "2026-11-18T03:00:00Z", "available"));
+        w.snapshots
+            .push(managed_copy("orders", "2026-11-19T03:00:00Z", "copying"));
+        w.snapshots
+            .push(managed_copy("orders", "2026-11-20T03:00:00Z", "available"));
+        w.snapshots
+            .push(managed_copy("orders", "2026-11-21T03:00:00Z", "available"));
+        w.snapshots
+            .push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
+        w.snapshots
+            .push(managed_copy("billing", "2026-11-01T03:00:00Z", "available"));
         // looks like ours but lacks the managed tag
         let mut unmanaged = managed_copy("orders", "2026-11-01T03:00:00Z", "available");
         unmanaged.tags.remove(tags::MANAGED);
@@ -216,16 +410,37 @@ async fn delete_old_copies_never_touches_unmanaged_automated_or_in_progress() {
         let mut not_true = managed_copy("orders", "2026-11-02T03:00:00Z", "available");
         not_true.tags.insert(tags::MANAGED.into(), "false".into());
         w.snapshots.push(not_true);
-        w.snapshots.push(automated(SnapshotKind::Instance, "orders", "2026-11-01T03:00:00Z"));
+        w.snapshots.push(automated(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-01T03:00:00Z",
+        ));
     }
-    let input = |dry_run| DeleteInput { sources: vec![src(SnapshotKind::Instance, "orders")], dry_run };
+    let input = |dry_run| DeleteInput {
+        sources: vec![src(SnapshotKind::Instance, "orders")],
+        dry_run,
+    };
     let dry = delete_old_copies(&cfg, &store, input(true)).await.unwrap();
-    assert_eq!(dry.would_delete, vec!["rdsf-orders-202611200300", "rdsf-orders-202611180300"]);
+    assert_eq!(
+        dry.would_delete,
+        vec!["rdsf-orders-202611200300", "rdsf-orders-202611180300"]
+    );
     assert!(dry.deleted.is_empty());
-    assert!(store.world().mutations.is_empty(), "dry run changed something");
+    assert!(
+        store.world().mutations.is_empty(),
+        "dry run changed something"
+    );
     let out = delete_old_copies(&cfg, &store, input(false)).await.unwrap();
-    assert_eq!(out.deleted, vec!["rdsf-orders-202611200300", "rdsf-orders-202611180300"]);
-    let left: Vec<String> = store.world().snapshots.iter().map(|s| s.id.clone()).collect();
+    assert_eq!(
+        out.deleted,
+        vec!["rdsf-orders-202611200300", "rdsf-orders-202611180300"]
+    );
+    let left: Vec<String> = store
+        .world()
+        .snapshots
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
     for must_stay in [
         "rdsf-orders-202611190300",
         "rdsf-orders-202611210300",
@@ -235,45 +450,95 @@ async fn delete_old_copies_never_touches_unmanaged_automated_or_in_progress() {
         "rdsf-orders-202611020300",
         "rds:orders-2026-11-01-03-00-00",
     ] {
-        assert!(left.iter().any(|l| l == must_stay), "{must_stay} was deleted");
+        assert!(
+            left.iter().any(|l| l == must_stay),
+            "{must_stay} was deleted"
+        );
     }
 }
 
 fn result(outcome: &str, s: Source, snap: Option<SnapshotRef>) -> SourceResult {
-    SourceResult { outcome: outcome.into(), source: s, snapshot: snap, reason: None, error: None, cause: None }
+    SourceResult {
+        outcome: outcome.into(),
+        source: s,
+        snapshot: snap,
+        reason: None,
+        error: None,
+        cause: None,
+    }
 }
 
 #[tokio::test]
 async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() {
     let cfg = live_config(&[
         ("FAILSAFE_ACCOUNTS", "222222222222,333333333333"),
-        ("FAILSAFE_TOPIC_ARNS", "arn:aws:sns:eu-west-1:222222222222:a,arn:aws:sns:eu-west-1:333333333333:b"),
+        (
+            "FAILSAFE_TOPIC_ARNS",
+            "arn:aws:sns:eu-west-1:222222222222:a,arn:aws:sns:eu-west-1:333333333333:b",
+        ),
     ]);
     let store = live_store();
-    store.world().snapshots.push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
+    store
+        .world()
+        .snapshots
+        .push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
     let snap = SnapshotRef::from(&store.world().snapshots[0]);
     let mut failed = result("failed", src(SnapshotKind::Instance, "ledger"), None);
     failed.error = Some("NotShareable".into());
     failed.cause = Some("TDE".into());
     let mut skipped = result("skipped", src(SnapshotKind::Cluster, "empty"), None);
     skipped.reason = Some("no automated snapshot".into());
-    let results = vec![result("copied", src(SnapshotKind::Instance, "orders"), Some(snap)), failed, skipped];
+    let results = vec![
+        result("copied", src(SnapshotKind::Instance, "orders"), Some(snap)),
+        failed,
+        skipped,
+    ];
 
-    let dry = notify(&cfg, &store, NotifyInput { results: results.clone(), dry_run: true }).await.unwrap();
+    let dry = notify(
+        &cfg,
+        &store,
+        NotifyInput {
+            results: results.clone(),
+            dry_run: true,
+        },
+    )
+    .await
+    .unwrap();
     assert!(dry.published.is_empty());
     assert!(store.world().published.is_empty());
 
-    let out = notify(&cfg, &store, NotifyInput { results, dry_run: false }).await.unwrap();
+    let out = notify(
+        &cfg,
+        &store,
+        NotifyInput {
+            results,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(out.published.len(), 2);
     let (topic, body) = store.world().published[0].clone();
     assert_eq!(topic, "arn:aws:sns:eu-west-1:222222222222:a");
     let msg = rdsf_core::message::FailsafeMessage::parse(&body, &[LIVE.to_string()]).unwrap();
     assert_eq!(msg.snapshots.len(), 1);
     assert_eq!(msg.snapshots[0].source_id, "orders");
-    assert_eq!(msg.snapshots[0].source_create_time, t("2026-11-22T03:00:00Z"));
-    assert_eq!(out.summary.copied, vec!["instance:orders -> rdsf-orders-202611220300"]);
-    assert_eq!(out.summary.failed, vec!["instance:ledger: NotShareable: TDE"]);
-    assert_eq!(out.summary.skipped, vec!["cluster:empty (no automated snapshot)"]);
+    assert_eq!(
+        msg.snapshots[0].source_create_time,
+        t("2026-11-22T03:00:00Z")
+    );
+    assert_eq!(
+        out.summary.copied,
+        vec!["instance:orders -> rdsf-orders-202611220300"]
+    );
+    assert_eq!(
+        out.summary.failed,
+        vec!["instance:ledger: NotShareable: TDE"]
+    );
+    assert_eq!(
+        out.summary.skipped,
+        vec!["cluster:empty (no automated snapshot)"]
+    );
     assert_eq!(out.summary.failed_count, 1);
 }
 
@@ -281,7 +546,16 @@ async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() 
 async fn notify_with_nothing_shared_publishes_nothing() {
     let cfg = live_config(&[]);
     let store = live_store();
-    let out = notify(&cfg, &store, NotifyInput { results: vec![], dry_run: false }).await.unwrap();
+    let out = notify(
+        &cfg,
+        &store,
+        NotifyInput {
+            results: vec![],
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert!(out.published.is_empty() && out.message.is_none());
 }
 
@@ -289,21 +563,70 @@ async fn notify_with_nothing_shared_publishes_nothing() {
 async fn a_dry_run_changes_nothing() {
     let cfg = live_config(&[]);
     let store = live_store();
-    store.world().snapshots.push(automated(SnapshotKind::Instance, "orders", "2026-11-22T03:00:00Z"));
-    store.world().snapshots.push(managed_copy("orders", "2026-11-10T03:00:00Z", "available"));
-    store.world().snapshots.push(managed_copy("orders", "2026-11-11T03:00:00Z", "available"));
-    store.world().snapshots.push(managed_copy("orders", "2026-11-12T03:00:00Z", "available"));
+    store.world().snapshots.push(automated(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    ));
+    store
+        .world()
+        .snapshots
+        .push(managed_copy("orders", "2026-11-10T03:00:00Z", "available"));
+    store
+        .world()
+        .snapshots
+        .push(managed_copy("orders", "2026-11-11T03:00:00Z", "available"));
+    store
+        .world()
+        .snapshots
+        .push(managed_copy("orders", "2026-11-12T03:00:00Z", "available"));
     let before = store.world().snapshots.clone();
-    let del = delete_old_copies(&cfg, &store, DeleteInput { sources: vec![src(SnapshotKind::Instance, "orders")], dry_run: true }).await.unwrap();
+    let del = delete_old_copies(
+        &cfg,
+        &store,
+        DeleteInput {
+            sources: vec![src(SnapshotKind::Instance, "orders")],
+            dry_run: true,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(del.would_delete.len(), 1);
-    let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), true).await.unwrap();
+    let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), true)
+        .await
+        .unwrap();
     assert_eq!(out.outcome, CopyOutcome::Planned);
-    assert_eq!(out.snapshot.as_ref().unwrap().id, "rdsf-orders-202611220300");
+    assert_eq!(
+        out.snapshot.as_ref().unwrap().id,
+        "rdsf-orders-202611220300"
+    );
     let existing = SnapshotRef::from(&before[1]);
-    let sh = share(&cfg, &store, ShareInput { snapshot: existing.clone(), dry_run: true }).await.unwrap();
+    let sh = share(
+        &cfg,
+        &store,
+        ShareInput {
+            snapshot: existing.clone(),
+            dry_run: true,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(sh.added, vec![FAILSAFE.to_string()]);
-    let results = vec![result("copied", src(SnapshotKind::Instance, "orders"), Some(existing))];
-    notify(&cfg, &store, NotifyInput { results, dry_run: true }).await.unwrap();
+    let results = vec![result(
+        "copied",
+        src(SnapshotKind::Instance, "orders"),
+        Some(existing),
+    )];
+    notify(
+        &cfg,
+        &store,
+        NotifyInput {
+            results,
+            dry_run: true,
+        },
+    )
+    .await
+    .unwrap();
     let w = store.world();
     assert!(w.mutations.is_empty(), "{:?}", w.mutations);
     assert_eq!(w.snapshots, before);

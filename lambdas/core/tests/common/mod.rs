@@ -74,7 +74,15 @@ pub fn cluster(id: &str) -> DbCluster {
 }
 
 /// A snapshot owned by `account` in `region`.
-pub fn snapshot(account: &str, region: &str, kind: SnapshotKind, id: &str, source: &str, ty: &str, created: &str) -> Snapshot {
+pub fn snapshot(
+    account: &str,
+    region: &str,
+    kind: SnapshotKind,
+    id: &str,
+    source: &str,
+    ty: &str,
+    created: &str,
+) -> Snapshot {
     let resource = match kind {
         SnapshotKind::Instance => "snapshot",
         SnapshotKind::Cluster => "cluster-snapshot",
@@ -106,7 +114,15 @@ pub fn snapshot(account: &str, region: &str, kind: SnapshotKind, id: &str, sourc
 
 pub fn automated(kind: SnapshotKind, source: &str, created: &str) -> Snapshot {
     let stamp = created.replace([':', 'T'], "-").replace('Z', "");
-    snapshot(LIVE, REGION, kind, &format!("rds:{source}-{stamp}"), source, "automated", created)
+    snapshot(
+        LIVE,
+        REGION,
+        kind,
+        &format!("rds:{source}-{stamp}"),
+        source,
+        "automated",
+        created,
+    )
 }
 
 pub fn live_store() -> FakeStore {

@@ -8,5 +8,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(LiveConfig::from_env(&ProcessEnv));
     let store = aws_store().await;
-    serve("delete-old-copies", |input: live::DeleteInput| live::delete_old_copies(config, store, input)).await
+    serve("delete-old-copies", |input: live::DeleteInput| {
+        live::delete_old_copies(config, store, input)
+    })
+    .await
 }

@@ -9,5 +9,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(FailsafeConfig::from_env(&ProcessEnv));
     let store = aws_store().await;
-    serve("find-shared", |_input: serde_json::Value| failsafe::find_shared(config, store)).await
+    serve("find-shared", |_input: serde_json::Value| {
+        failsafe::find_shared(config, store)
+    })
+    .await
 }

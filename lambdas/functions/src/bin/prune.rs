@@ -8,5 +8,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(FailsafeConfig::from_env(&ProcessEnv));
     let store = aws_store().await;
-    serve("prune", |input: failsafe::PruneInput| failsafe::prune(config, store, input)).await
+    serve("prune", |input: failsafe::PruneInput| {
+        failsafe::prune(config, store, input)
+    })
+    .await
 }

@@ -8,5 +8,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(FailsafeConfig::from_env(&ProcessEnv));
     let store = aws_store().await;
-    serve("save", |input: failsafe::SaveInput| failsafe::save(config, store, input)).await
+    serve("save", |input: failsafe::SaveInput| {
+        failsafe::save(config, store, input)
+    })
+    .await
 }

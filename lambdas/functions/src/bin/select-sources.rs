@@ -8,5 +8,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(LiveConfig::from_env(&ProcessEnv));
     let store = aws_store().await;
-    serve("select-sources", |input: live::SelectInput| live::select_sources(config, store, input)).await
+    serve("select-sources", |input: live::SelectInput| {
+        live::select_sources(config, store, input)
+    })
+    .await
 }

@@ -14,5 +14,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Ok::<_, FailsafeError>(c)
     }));
     let store = aws_store().await;
-    serve("start-failsafe", |event: serde_json::Value| failsafe::start_failsafe(config, store, event)).await
+    serve("start-failsafe", |event: serde_json::Value| {
+        failsafe::start_failsafe(config, store, event)
+    })
+    .await
 }

@@ -8,5 +8,8 @@ use rdsf_lambdas::{aws_store, init_tracing, serve};
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let store = aws_store().await;
-    serve("wait-available", |input: live::WaitInput| live::wait_available(store, input)).await
+    serve("wait-available", |input: live::WaitInput| {
+        live::wait_available(store, input)
+    })
+    .await
 }

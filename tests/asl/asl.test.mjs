@@ -1,0 +1,76 @@
+// Validates statemachines/*.asl.json with asl-validator after substituting every ${Placeholder}
+// the way the deployment does, and checks the invariants the design relies on.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const validate = require("asl-validator");
+
+const MACHINES = {
+  live: ["SelectSources", "DeleteOldCopies", "CopyLatest", "WaitAvailable", "Share", "Notify"],
+  failsafe: ["FindShared", "Save", "WaitAvailable", "Verify", "Prune"],
+};
+
+const load = (name) => readFileSync(new URL(`../../statemachines/${name}.asl.json`, import.meta.url), "utf8");
+
+function substitute(text) {
+  return text.replace(/\$\{([A-Za-z]+)FunctionArn\}/g, (_, fn) => `arn:aws:lambda:eu-west-1:111111111111:function:rdsf-${fn}`);
+}
+
+/** Every state object, nested Map processors included. */
+function allStates(def, out = []) {
+  for (const [name, state] of Object.entries(def.States)) {
+    out.push([name, state]);
+    if (state.ItemProcessor) allStates(state.ItemProcessor, out);
+    if (state.Iterator) allStates(state.Iterator, out);
+  }
+  return out;
+}
+
+for (const [name, functions] of Object.entries(MACHINES)) {
+  test(`${name}.asl.json is valid ASL once placeholders are substituted`, () => {
+    const def = JSON.parse(substitute(load(name)));
+    const { isValid, errors } = validate(def, { checkPaths: true, checkArn: true });
+    assert.ok(isValid, JSON.stringify(errors, null, 2));
+  });
+
+  test(`${name}.asl.json uses exactly the expected placeholders, all substitutable`, () => {
+    const text = load(name);
+    const found = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
+    assert.deepEqual([...found].sort(), functions.map((f) => `${f}FunctionArn`).sort());
+    assert.doesNotMatch(substitute(text), /\$\{/);
+  });
+
+  test(`${name}.asl.json: every Task has a timeout and retries throttling and Lambda service errors with jitter`, () => {
+    const def = JSON.parse(load(name));
+    const tasks = allStates(def).filter(([, s]) => s.Type === "Task");
+    assert.ok(tasks.length >= functions.length);
+    for (const [stateName, s] of tasks) {
+      assert.ok(Number.isInteger(s.TimeoutSeconds), `${stateName} has no TimeoutSeconds`);
+      const retry = (s.Retry || []).find((r) => r.ErrorEquals.includes("Throttled"));
+      assert.ok(retry, `${stateName} does not retry Throttled`);
+      assert.ok(retry.ErrorEquals.includes("Lambda.ServiceException"), `${stateName} does not retry Lambda errors`);
+      assert.equal(retry.JitterStrategy, "FULL", `${stateName} retries without jitter`);
+      assert.ok(retry.BackoffRate > 1, `${stateName} does not back off`);
+    }
+  });
+
+  test(`${name}.asl.json: per-item failures are caught so the other items finish`, () => {
+    const def = JSON.parse(load(name));
+    const map = allStates(def).find(([, s]) => s.Type === "Map")[1];
+    assert.equal(map.MaxConcurrencyPath, "$.config.maxConcurrency");
+    for (const [stateName, s] of allStates(map.ItemProcessor)) {
+      if (s.Type !== "Task") continue;
+      const catchAll = (s.Catch || []).find((c) => c.ErrorEquals.includes("States.ALL"));
+      assert.ok(catchAll, `${stateName} inside the Map has no States.ALL catcher`);
+    }
+    const states = Object.fromEntries(allStates(def));
+    assert.equal(states.Defaults.Result.maxConcurrency, 5);
+    assert.equal(states.Defaults.Result.pollSeconds, 60);
+    assert.equal(states.Defaults.Result.maxWaitSeconds, 6 * 3600);
+    assert.equal(states.Defaults.Result.dryRun, false);
+    assert.equal(states.SomethingFailed.Type, "Fail");
+  });
+}
