@@ -195,6 +195,23 @@ async fn find_shared_takes_only_allowed_accounts_our_naming_and_unsaved() {
     assert_eq!(out.items[1].kind, SnapshotKind::Cluster);
 }
 
+/// Shares `s` with the Failsafe account, finds it and saves it; the copy is then completed.
+async fn save_completed(
+    cfg: &rdsf_core::config::FailsafeConfig,
+    store: &FakeStore,
+    s: Snapshot,
+) -> (SaveItem, SaveOutput) {
+    store.world().shared.push(s);
+    let item = find_one(cfg, store).await;
+    let input = SaveInput {
+        item: item.clone(),
+        dry_run: false,
+    };
+    let out = save(cfg, store, input).await.unwrap();
+    store.complete_copies();
+    (item, out)
+}
+
 async fn find_one(cfg: &rdsf_core::config::FailsafeConfig, store: &FakeStore) -> SaveItem {
     find_shared(cfg, store).await.unwrap().items.remove(0)
 }
@@ -443,37 +460,26 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
 #[tokio::test]
 async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_does_not() {
     let cfg = failsafe_config(&[]);
+    let unencrypted = |kind, source| {
+        let mut s = shared(LIVE, REGION, kind, source, "2026-11-22T03:00:00Z");
+        s.encrypted = false;
+        s.kms_key_id = None;
+        s
+    };
+    let now = t("2026-11-22T05:00:00Z");
+
     let store = failsafe_store();
-    let mut c = shared(
-        LIVE,
-        REGION,
-        SnapshotKind::Cluster,
-        "aurora",
-        "2026-11-22T03:00:00Z",
-    );
-    c.encrypted = false;
-    c.kms_key_id = None;
-    store.world().shared.push(c);
-    let item = find_one(&cfg, &store).await;
-    let out = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: item.clone(),
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let (item, out) =
+        save_completed(&cfg, &store, unencrypted(SnapshotKind::Cluster, "aurora")).await;
     assert_eq!(out.snapshot.kms_key_id, None);
-    store.complete_copies();
+    let snapshot = out.snapshot;
     let v = verify(
         &cfg,
         &store,
         VerifyInput {
             item,
-            snapshot: out.snapshot,
-            now: t("2026-11-22T05:00:00Z"),
+            snapshot,
+            now,
         },
     )
     .await
@@ -481,42 +487,23 @@ async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_
     assert!(v.note.unwrap().contains("cannot encrypt"));
 
     let store = failsafe_store();
-    let mut i = shared(
-        LIVE,
-        REGION,
-        SnapshotKind::Instance,
-        "plain",
-        "2026-11-22T03:00:00Z",
-    );
-    i.encrypted = false;
-    i.kms_key_id = None;
-    store.world().shared.push(i);
-    let item = find_one(&cfg, &store).await;
-    let out = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: item.clone(),
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let (item, out) =
+        save_completed(&cfg, &store, unencrypted(SnapshotKind::Instance, "plain")).await;
     assert_eq!(
         out.snapshot.kms_key_id.as_deref(),
         Some(FAILSAFE_KEY),
         "unencrypted instance snapshots get encrypted"
     );
-    store.complete_copies();
+    // a copy that somehow ended up unencrypted does not pass
     store.world().snapshots[0].encrypted = false;
-    let snap = SnapshotRef::from(&store.world().snapshots[0]);
+    let snapshot = SnapshotRef::from(&store.world().snapshots[0]);
     let e = verify(
         &cfg,
         &store,
         VerifyInput {
             item,
-            snapshot: snap,
-            now: t("2026-11-22T05:00:00Z"),
+            snapshot,
+            now,
         },
     )
     .await
