@@ -11,7 +11,10 @@ use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::{copy_encryption, source_time};
 use crate::retention::{plan_retention, CopyFacts, Kept};
-use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreErrorKind};
+use crate::store::{
+    delete_if_present, describe_required, CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome,
+    StoreErrorKind,
+};
 use crate::tags::{
     format_time, is_managed, tag_mismatches, Provenance, SOURCE_SNAPSHOT_ARN, VERIFIED,
 };
@@ -264,15 +267,10 @@ pub async fn save(
     let item = input.item;
     // The input came through the state machine; re-derive everything that matters from the
     // shared snapshot itself so a crafted input cannot pick the target name or the account.
-    let shared = store
-        .describe_snapshot(item.kind, &item.source_arn)
-        .await?
-        .ok_or_else(|| {
-            FailsafeError::new(
-                ErrorKind::SnapshotNotFound,
-                format!("shared snapshot {} is no longer visible", item.source_arn),
-            )
-        })?;
+    let shared = describe_required(store, item.kind, &item.source_arn, || {
+        format!("shared snapshot {} is no longer visible", item.source_arn)
+    })
+    .await?;
     let planned = plan_item(cfg, &shared)
         .map_err(|r| FailsafeError::input(format!("item.sourceArn {}: {r}", item.source_arn)))?;
     if planned.target_id != item.target_id {
@@ -463,15 +461,10 @@ pub async fn verify(
     input: VerifyInput,
 ) -> Result<VerifyOutput> {
     let r = &input.snapshot;
-    let copy = store
-        .describe_snapshot(r.kind, &r.id)
-        .await?
-        .ok_or_else(|| {
-            FailsafeError::new(
-                ErrorKind::SnapshotNotFound,
-                format!("Failsafe copy {} does not exist", r.id),
-            )
-        })?;
+    let copy = describe_required(store, r.kind, &r.id, || {
+        format!("Failsafe copy {} does not exist", r.id)
+    })
+    .await?;
     let (problems, note) = verification_problems(cfg, &input.item, &copy);
     if !problems.is_empty() {
         warn!(action = "verify-failed", snapshot = %copy.id, problems = %problems.join("; "), "verification failed");
@@ -684,11 +677,7 @@ pub async fn prune(
                 entry.would_delete.push(id);
                 continue;
             }
-            match store.delete_snapshot(kind, &id).await {
-                Ok(()) => {}
-                Err(e) if e.kind == StoreErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+            delete_if_present(store, kind, &id).await?;
             info!(action = "prune", snapshot = %id, "deleted by retention");
             entry.deleted.push(id);
         }

@@ -10,7 +10,9 @@ use crate::policy::{
     copy_encryption, live_deletions, newest_automated, not_shareable_reason, source_time,
 };
 use crate::selection::{parse_input_selectors, select, SelectionSkip};
-use crate::store::{CopyRequest, SnapshotQuery, SnapshotStore, StoreErrorKind};
+use crate::store::{
+    delete_if_present, describe_required, CopyRequest, SnapshotQuery, SnapshotStore, StoreErrorKind,
+};
 use crate::tags::{is_managed, Provenance, KIND, SOURCE_ID};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -159,12 +161,7 @@ pub async fn delete_old_copies(
                 out.would_delete.push(d.id.clone());
                 continue;
             }
-            match store.delete_snapshot(source.kind, &d.id).await {
-                Ok(()) => {}
-                // gone already (a parallel run, an operator): the goal is reached
-                Err(e) if e.kind == StoreErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+            delete_if_present(store, source.kind, &d.id).await?;
             info!(action = "delete-old-copy", snapshot = %d.id, source = %source.id, "deleted old share copy");
             out.deleted.push(d.id.clone());
         }
@@ -349,18 +346,13 @@ pub struct WaitOutput {
 /// One look at a copy in progress; the ASL's Wait/Choice loop calls it until `available`.
 pub async fn wait_available(store: &dyn SnapshotStore, input: WaitInput) -> Result<WaitOutput> {
     let r = &input.snapshot;
-    let s = store
-        .describe_snapshot(r.kind, &r.id)
-        .await?
-        .ok_or_else(|| {
-            FailsafeError::new(
-                ErrorKind::SnapshotNotFound,
-                format!(
-                    "{} snapshot {} does not exist (deleted while copying?)",
-                    r.kind, r.id
-                ),
-            )
-        })?;
+    let s = describe_required(store, r.kind, &r.id, || {
+        format!(
+            "{} snapshot {} does not exist (deleted while copying?)",
+            r.kind, r.id
+        )
+    })
+    .await?;
     info!(action = "wait", snapshot = %s.id, status = %s.status, progress = s.percent_progress.unwrap_or(0), "copy status");
     if s.status == status::FAILED {
         return Err(FailsafeError::new(
@@ -402,15 +394,10 @@ pub async fn share(
     input: ShareInput,
 ) -> Result<ShareOutput> {
     let r = &input.snapshot;
-    let s = store
-        .describe_snapshot(r.kind, &r.id)
-        .await?
-        .ok_or_else(|| {
-            FailsafeError::new(
-                ErrorKind::SnapshotNotFound,
-                format!("{} snapshot {} does not exist", r.kind, r.id),
-            )
-        })?;
+    let s = describe_required(store, r.kind, &r.id, || {
+        format!("{} snapshot {} does not exist", r.kind, r.id)
+    })
+    .await?;
     if !is_managed(&s.tags) || s.is_automated() {
         return Err(FailsafeError::input(format!(
             "{} is not a share copy made by rds-failsafe (no rds-failsafe:managed=true tag); refusing to share it",

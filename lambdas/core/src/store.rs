@@ -131,3 +131,29 @@ pub trait SnapshotStore: Send + Sync {
         input: &str,
     ) -> StoreResult<StartOutcome>;
 }
+
+/// Describes a snapshot the caller needs to exist; absence is `SnapshotNotFound` with the
+/// caller's message.
+pub async fn describe_required(
+    store: &dyn SnapshotStore,
+    kind: SnapshotKind,
+    id: &str,
+    missing: impl FnOnce() -> String,
+) -> Result<Snapshot, FailsafeError> {
+    store
+        .describe_snapshot(kind, id)
+        .await?
+        .ok_or_else(|| FailsafeError::new(ErrorKind::SnapshotNotFound, missing()))
+}
+
+/// Deletes a snapshot; one that is gone already (a parallel run, an operator) counts as deleted.
+pub async fn delete_if_present(
+    store: &dyn SnapshotStore,
+    kind: SnapshotKind,
+    id: &str,
+) -> StoreResult<()> {
+    match store.delete_snapshot(kind, id).await {
+        Err(e) if e.kind == StoreErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
