@@ -1,0 +1,127 @@
+// Runs one execution of a state machine file with aws-local-stepfunctions (needs Node >= 22).
+//
+// Request (JSON on stdin):
+//   { "definition": "statemachines/live.asl.json",
+//     "functions": { "SelectSourcesFunctionArn": { "endpoint": "http://127.0.0.1:9001",
+//                                                  "function": "select-sources",
+//                                                  "arn": "arn:aws:lambda:...:function:select-sources" } },
+//     "input": {}, "startTime": "2026-11-23T05:00:00Z", "name": "run-1",
+//     "waitMs": 0, "retryMs": 5 }
+// Response (JSON on stdout):
+//   { "status": "SUCCEEDED" | "FAILED", "output", "error", "cause",
+//     "statesEntered": ["Defaults", ...], "taskCalls": [{ "state", "function", "errorType"? }] }
+//
+// Every `${Placeholder}` in the file must have an entry in `functions`, or the run is refused:
+// a missing one would otherwise surface as an opaque engine error halfway through.
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  // On Node 20 every Task throws a TypeError (Promise.withResolvers) that a States.ALL catcher
+  // swallows: a green run that tested nothing. Refuse instead.
+  console.error(`asl_runner: Node >= 22 required, this is ${process.versions.node}`);
+  process.exit(2);
+}
+
+const request = JSON.parse(readFileSync(0, 'utf8'));
+let text = readFileSync(request.definition, 'utf8');
+const missing = [];
+text = text.replace(/\$\{([A-Za-z0-9]+)\}/g, (_, name) => {
+  const fn = request.functions[name];
+  if (!fn) {
+    missing.push(name);
+    return name;
+  }
+  return fn.arn;
+});
+if (missing.length) {
+  console.error(`asl_runner: no function for placeholder(s) ${[...new Set(missing)].join(', ')}`);
+  process.exit(2);
+}
+const definition = JSON.parse(text);
+const byArn = new Map(Object.values(request.functions).map((f) => [f.arn, f]));
+
+const taskCalls = [];
+const handlers = {};
+const waits = {};
+const retries = {};
+
+async function invoke(stateName, fn, payload) {
+  const url = `${fn.endpoint}/2015-03-31/functions/${fn.function}/invocations`;
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify(payload) });
+  const body = await res.text();
+  let parsed = null;
+  try {
+    parsed = body ? JSON.parse(body) : null;
+  } catch {
+    parsed = { errorType: 'Lambda.Unknown', errorMessage: body };
+  }
+  // cargo-lambda's emulator answers a function error with HTTP 500 and no X-Amz-Function-Error
+  // header; real Lambda answers 200 with the header. Both carry {errorType, errorMessage}.
+  const functionError = res.headers.get('x-amz-function-error') || res.status >= 400;
+  if (functionError) {
+    const errorType = parsed?.errorType || `Lambda.Http${res.status}`;
+    taskCalls.push({ state: stateName, function: fn.function, errorType });
+    const err = new Error(parsed?.errorMessage || body);
+    err.name = errorType;
+    throw err;
+  }
+  taskCalls.push({ state: stateName, function: fn.function });
+  return parsed;
+}
+
+function visit(states) {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task') {
+      const fn = byArn.get(state.Resource);
+      if (!fn) throw new Error(`state ${name}: no local function for ${state.Resource}`);
+      handlers[name] = (input) => invoke(name, fn, input);
+      if (state.Retry) retries[name] = request.retryMs ?? 5;
+    }
+    if (state.Type === 'Wait') waits[name] = request.waitMs ?? 0;
+    const inner = state.ItemProcessor || state.Iterator;
+    if (inner) visit(inner.States);
+    for (const branch of state.Branches || []) visit(branch.States);
+  }
+}
+visit(definition.States);
+
+const machine = new StateMachine(definition, { validationOptions: { checkPaths: true } });
+const startTime = request.startTime || new Date().toISOString();
+const execution = machine.run(request.input ?? {}, {
+  overrides: {
+    taskResourceLocalHandlers: handlers,
+    waitTimeOverrides: waits,
+    retryIntervalOverrides: retries,
+  },
+  context: {
+    Execution: {
+      Id: `arn:aws:states:local:000000000000:execution:local:${request.name || 'run'}`,
+      Name: request.name || 'run',
+      Input: request.input ?? {},
+      StartTime: startTime,
+    },
+  },
+});
+
+const statesEntered = [];
+const collecting = (async () => {
+  for await (const event of execution.eventLogs) {
+    if (event.type === 'StateEntered') statesEntered.push(event.state.name);
+  }
+})();
+
+const report = { statesEntered, taskCalls };
+try {
+  report.output = await execution.result;
+  report.status = 'SUCCEEDED';
+} catch (e) {
+  // The engine wraps what failed the run in an ExecutionError; report the inner error.
+  const inner = e.name === 'ExecutionError' && e.cause instanceof Error ? e.cause : e;
+  report.status = 'FAILED';
+  report.error = inner.name;
+  report.cause = typeof inner.cause === 'string' ? inner.cause : inner.message;
+}
+await collecting.catch(() => {});
+process.stdout.write(JSON.stringify(report));

@@ -1,0 +1,165 @@
+"""The emulated AWS: a moto server with the project's rules (rds_rules) patched in, plus a small
+control API under /_rdsf/ for seeding, fault injection and reading the world back.
+
+    python -m rdsf_local.emulator --port 0 --port-file PATH
+
+Binds 127.0.0.1 only. With --port 0 the OS picks a free port, which is written to --port-file once
+the server accepts connections (the parent waits for that file, then checks /_rdsf/health).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from . import rds_rules
+from .rds_rules import STATE
+
+
+def _json(start_response, status: str, body) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _time(value: str) -> datetime:
+    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _operation(environ, body: bytes) -> str | None:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    ctype = environ.get("CONTENT_TYPE", "")
+    if "x-www-form-urlencoded" in ctype and body:
+        action = parse_qs(body.decode(errors="replace")).get("Action")
+        return action[0] if action else None
+    return None
+
+
+def _throttled(environ, start_response, operation: str) -> list[bytes]:
+    request_id = str(uuid.uuid4())
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        ctype = "application/x-amz-json-1.0"
+    else:
+        data = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+            f"<Message>Rate exceeded ({operation}, injected)</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        ctype = "text/xml"
+    start_response("400 Bad Request", [("Content-Type", ctype), ("Content-Length", str(len(data))),
+                                        ("x-amzn-RequestId", request_id)])
+    return [data]
+
+
+class Emulator:
+    """WSGI app: /_rdsf/* is the control API, everything else goes to moto."""
+
+    def __init__(self) -> None:
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_rdsf/"):
+            try:
+                return self.control(environ, start_response, path[len("/_rdsf/"):])
+            except Exception as e:  # noqa: BLE001 - the control API answers every error as JSON
+                return _json(start_response, "400 Bad Request", {"error": f"{type(e).__name__}: {e}"})
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        op = _operation(environ, body)
+        if op and STATE.take_throttle(op):
+            print(f"rdsf: injected Throttling on {op}", flush=True)
+            return _throttled(environ, start_response, op)
+        return self.moto(environ, start_response)
+
+    def control(self, environ, start_response, command: str):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        req = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        if command == "health":
+            return _json(start_response, "200 OK", {"ok": True, "pid": os.getpid()})
+        if command == "reset":
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()
+            STATE.reset()
+            return _json(start_response, "200 OK", {"ok": True})
+        if command == "faults":
+            with STATE.lock:
+                f = STATE.faults
+                for op, n in (req.get("throttle") or {}).items():
+                    f.throttle[op] = int(n)
+                if "creatingPolls" in req:
+                    f.creating_polls = int(req["creatingPolls"])
+                f.fail_copies_of.update(req.get("failCopiesOf") or [])
+                for q in req.get("quota") or []:
+                    f.quota[(q["account"], q["region"])] = int(q["limit"])
+                state = {"throttle": f.throttle, "creatingPolls": f.creating_polls,
+                         "failCopiesOf": sorted(f.fail_copies_of)}
+            return _json(start_response, "200 OK", state)
+        if command == "seed-automated":
+            snap = rds_rules.seed_automated(
+                req["account"], req["region"], req.get("kind", "instance"), req["sourceId"],
+                _time(req["createTime"]), req.get("snapshotId"),
+            )
+            return _json(start_response, "200 OK", {"id": snap.resource_id, "arn": snap.arn})
+        if command == "expire-automated":
+            removed = rds_rules.expire_automated(_time(req["before"]))
+            return _json(start_response, "200 OK", {"removed": removed})
+        if command == "finish-execution":
+            # The ASL runs outside moto; record its outcome on moto's execution record so a
+            # duplicate StartExecution afterwards is ExecutionAlreadyExists, as in AWS.
+            from moto.stepfunctions.models import stepfunctions_backends
+
+            arn = req["executionArn"]
+            account, region = arn.split(":")[4], arn.split(":")[3]
+            ex = stepfunctions_backends[account][region].describe_execution(arn)
+            ex.status = req["status"]
+            ex.stop_date = datetime.now(timezone.utc)
+            ex.output = json.dumps(req.get("output"))
+            return _json(start_response, "200 OK", {"ok": True})
+        if command == "world":
+            return _json(start_response, "200 OK", {"snapshots": rds_rules.describe_world()})
+        return _json(start_response, "404 Not Found", {"error": f"unknown control command {command}"})
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file", required=True)
+    args = ap.parse_args(argv)
+    rds_rules.install()
+    server = make_server("127.0.0.1", args.port, Emulator(), threaded=True,
+                         request_handler=MotoRequestHandler)
+    port = server.server_port
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(port))
+    os.replace(tmp, args.port_file)
+    print(f"rdsf emulator listening on 127.0.0.1:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

