@@ -145,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     args = ap.parse_args(argv)
-    rds_rules.install()
+    if os.environ.get("RDSF_STOCK_MOTO") == "1":
+        # Only to show the rule tests fail without the rules (tests/README.md); never in CI.
+        print("rdsf: RDSF_STOCK_MOTO=1, rules NOT installed", flush=True)
+    else:
+        rds_rules.install()
     server = make_server("127.0.0.1", args.port, Emulator(), threaded=True,
                          request_handler=MotoRequestHandler)
     port = server.server_port

@@ -138,7 +138,7 @@ class Account:
             aws_access_key_id=self.credentials["AccessKeyId"],
             aws_secret_access_key=self.credentials["SecretAccessKey"],
             aws_session_token=self.credentials["SessionToken"],
-            config=Config(retries={"max_attempts": 1}),
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
 
     def env(self) -> dict[str, str]:

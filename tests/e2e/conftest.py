@@ -1,0 +1,30 @@
+"""Fixtures for the end-to-end tests: one local stack (emulator process) for the session, a fresh
+emulated world and fresh Lambda hosts for each test. Logs stay under target/e2e/ for diagnosis."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "local"))
+
+from rdsf_local.stack import LocalStack  # noqa: E402
+
+LIVE_ID = "111111111111"
+FAILSAFE_ID = "222222222222"
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with LocalStack(ROOT / "target" / "e2e", quiet=True) as s:
+        yield s
+
+
+@pytest.fixture
+def accounts(stack):
+    """(live, failsafe) in a world reset to empty."""
+    stack.reset()
+    yield stack.account(LIVE_ID, REGION), stack.account(FAILSAFE_ID, REGION)
+    stack.stop_lambdas()

@@ -1,0 +1,211 @@
+"""Each rule the emulator adds to stock moto (DESIGN §5), through the real AWS API (boto3).
+Every test here fails on stock moto 5.2; the comment on each says how."""
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+from rdsf_local.deployment import aws_rds_key, create_key, create_source
+
+T0 = "2026-11-20T03:00:00Z"
+
+
+def code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def manual_copy(acct, source_id, target_id, key=None):
+    kw = {"KmsKeyId": key} if key else {}
+    return acct.client("rds").copy_db_snapshot(
+        SourceDBSnapshotIdentifier=source_id, TargetDBSnapshotIdentifier=target_id, **kw
+    )["DBSnapshot"]
+
+
+def share(acct, snapshot_id, with_account):
+    acct.client("rds").modify_db_snapshot_attribute(
+        DBSnapshotIdentifier=snapshot_id, AttributeName="restore", ValuesToAdd=[with_account])
+
+
+def available(acct, snapshot_id):
+    rds = acct.client("rds")
+    for _ in range(10):
+        s = rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id)["DBSnapshots"][0]
+        if s["Status"] != "creating":
+            return s
+    raise AssertionError(f"{snapshot_id} still creating")
+
+
+@pytest.fixture
+def world(stack, accounts):
+    live, failsafe = accounts
+    stack.faults(creatingPolls=0)
+    key = create_key(live, "share", grant_to=[failsafe.id])
+    create_source(live, "instance", "db1", key)
+    auto = stack.seed_automated(live, "instance", "db1", T0)
+    manual_copy(live, auto["id"], "db1-copy")
+    return live, failsafe, key, auto
+
+
+def test_cross_account_copy_reads_the_owner_account_and_honours_restore(stack, world):
+    # Stock moto looks the ARN's name up in the caller's account, and ignores `restore`.
+    live, failsafe, _, _ = world
+    fs_key = create_key(failsafe, "fs")
+    # A same-named snapshot in the Failsafe account must not be what gets copied.
+    create_source(failsafe, "instance", "db1", "none", engine="mysql")
+    failsafe.client("rds").create_db_snapshot(DBInstanceIdentifier="db1", DBSnapshotIdentifier="db1-copy")
+    arn = f"arn:aws:rds:{live.region}:{live.id}:snapshot:db1-copy"
+    with pytest.raises(ClientError) as e:
+        manual_copy(failsafe, arn, "saved", fs_key)
+    assert code(e) == "DBSnapshotNotFound"
+    share(live, "db1-copy", failsafe.id)
+    copy = manual_copy(failsafe, arn, "saved", fs_key)
+    assert copy["Engine"] == "postgres"
+    assert copy["SourceDBSnapshotIdentifier"] == arn
+    assert copy["KmsKeyId"] == fs_key
+
+
+def test_default_key_snapshots_cannot_be_shared(stack, accounts):
+    # Stock moto shares anything.
+    live, failsafe = accounts
+    create_source(live, "instance", "db2", "aws-rds")
+    auto = stack.seed_automated(live, "instance", "db2", T0)
+    stack.faults(creatingPolls=0)
+    copy = manual_copy(live, auto["id"], "db2-copy")
+    assert copy["KmsKeyId"] == aws_rds_key(live)
+    with pytest.raises(ClientError) as e:
+        share(live, "db2-copy", failsafe.id)
+    assert code(e) == "InvalidDBSnapshotState"
+    assert "aws/rds" in e.value.response["Error"]["Message"]
+
+
+def test_shared_encrypted_copy_needs_the_callers_own_key(stack, world):
+    # Stock moto copies without a KmsKeyId and keeps the Live key.
+    live, failsafe, _, _ = world
+    share(live, "db1-copy", failsafe.id)
+    arn = f"arn:aws:rds:{live.region}:{live.id}:snapshot:db1-copy"
+    with pytest.raises(ClientError) as e:
+        manual_copy(failsafe, arn, "saved")
+    assert code(e) == "KMSKeyNotAccessibleFault"
+
+
+def test_source_key_policy_must_grant_the_target_account(stack, accounts):
+    # Stock moto never reads key policies.
+    live, failsafe = accounts
+    stack.faults(creatingPolls=0)
+    key = create_key(live, "no-grant", grant_to=[])
+    create_source(live, "instance", "db3", key)
+    auto = stack.seed_automated(live, "instance", "db3", T0)
+    manual_copy(live, auto["id"], "db3-copy")
+    share(live, "db3-copy", failsafe.id)
+    fs_key = create_key(failsafe, "fs")
+    with pytest.raises(ClientError) as e:
+        manual_copy(failsafe, f"arn:aws:rds:{live.region}:{live.id}:snapshot:db3-copy", "saved", fs_key)
+    assert code(e) == "KMSKeyNotAccessibleFault"
+    assert key in e.value.response["Error"]["Message"]
+
+
+def test_automated_snapshots_cannot_be_deleted_or_shared(stack, world):
+    # Stock moto deletes and shares automated snapshots.
+    live, failsafe, _, auto = world
+    rds = live.client("rds")
+    with pytest.raises(ClientError) as e:
+        rds.delete_db_snapshot(DBSnapshotIdentifier=auto["id"])
+    assert code(e) == "InvalidDBSnapshotState"
+    with pytest.raises(ClientError) as e:
+        share(live, auto["id"], failsafe.id)
+    assert code(e) == "InvalidDBSnapshotState"
+    assert rds.describe_db_snapshots(DBSnapshotIdentifier=auto["id"])["DBSnapshots"][0]["SnapshotType"] == "automated"
+
+
+def test_seeded_automated_snapshots_carry_the_chosen_time(stack, accounts):
+    # Stock moto has no way to take an automated snapshot at a chosen time.
+    live, _ = accounts
+    create_source(live, "instance", "db4", "none")
+    create_source(live, "cluster", "c4", "aws-rds")
+    stack.seed_automated(live, "instance", "db4", "2026-01-02T03:04:00Z")
+    stack.seed_automated(live, "cluster", "c4", "2026-01-02T03:05:00Z")
+    rds = live.client("rds")
+    snaps = rds.describe_db_snapshots(DBInstanceIdentifier="db4", SnapshotType="automated")["DBSnapshots"]
+    assert [s["DBSnapshotIdentifier"] for s in snaps] == ["rds:db4-2026-01-02-03-04"]
+    assert snaps[0]["SnapshotCreateTime"].isoformat() == "2026-01-02T03:04:00+00:00"
+    assert snaps[0]["OriginalSnapshotCreateTime"].isoformat() == "2026-01-02T03:04:00+00:00"
+    cs = rds.describe_db_cluster_snapshots(DBClusterIdentifier="c4", SnapshotType="automated")["DBClusterSnapshots"]
+    assert cs[0]["SnapshotCreateTime"].isoformat() == "2026-01-02T03:05:00+00:00"
+
+
+def test_include_shared_and_arn_identifiers(stack, world):
+    # Stock moto ignores IncludeShared and does not resolve another account's ARN.
+    live, failsafe, _, _ = world
+    share(live, "db1-copy", failsafe.id)
+    rds = failsafe.client("rds")
+    arn = f"arn:aws:rds:{live.region}:{live.id}:snapshot:db1-copy"
+    with pytest.raises(ClientError):
+        rds.describe_db_snapshots(DBSnapshotIdentifier=arn)
+    got = rds.describe_db_snapshots(DBSnapshotIdentifier=arn, IncludeShared=True)["DBSnapshots"]
+    assert [s["DBSnapshotArn"] for s in got] == [arn]
+    listed = rds.describe_db_snapshots(IncludeShared=True)["DBSnapshots"]
+    assert arn in [s["DBSnapshotArn"] for s in listed]
+
+
+def test_copies_go_through_creating_with_progress_and_can_fail(stack, accounts):
+    # Stock moto copies are `available` at once and never fail.
+    live, _ = accounts
+    key = create_key(live, "k")
+    create_source(live, "instance", "db5", key)
+    create_source(live, "instance", "db6", key)
+    a5 = stack.seed_automated(live, "instance", "db5", T0)
+    a6 = stack.seed_automated(live, "instance", "db6", T0)
+    stack.faults(creatingPolls=3, failCopiesOf=["db6"])
+    first = manual_copy(live, a5["id"], "c5")
+    assert first["Status"] == "creating" and first["PercentProgress"] == 0
+    rds = live.client("rds")
+    seen = [rds.describe_db_snapshots(DBSnapshotIdentifier="c5")["DBSnapshots"][0] for _ in range(3)]
+    assert [(s["Status"], s["PercentProgress"]) for s in seen] == [
+        ("creating", 33), ("creating", 66), ("available", 100)]
+    manual_copy(live, a6["id"], "c6")
+    assert available(live, "c6")["Status"] == "failed"
+
+
+def test_throttling_is_injected_per_operation(stack, world):
+    # Stock moto never throttles.
+    live, _, _, auto = world
+    stack.faults(throttle={"CopyDBSnapshot": 2})
+    rds = live.client("rds")
+    rds.describe_db_snapshots()  # other operations are not affected
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            manual_copy(live, auto["id"], "t1")
+        assert code(e) == "Throttling"
+    assert manual_copy(live, auto["id"], "t1")["DBSnapshotIdentifier"] == "t1"
+
+
+def test_manual_snapshot_quota_counts_manual_snapshots_only(stack, world):
+    # Stock moto's limit counts automated snapshots too and is not per account.
+    live, _, _, auto = world
+    stack.faults(quota=[{"account": live.id, "region": live.region, "limit": 2}])
+    stack.seed_automated(live, "instance", "db1", "2026-11-21T03:00:00Z")  # automated: not counted
+    manual_copy(live, auto["id"], "q2")
+    with pytest.raises(ClientError) as e:
+        manual_copy(live, auto["id"], "q3")
+    assert code(e) == "SnapshotQuotaExceeded"
+
+
+def test_unencrypted_cluster_snapshot_cannot_be_encrypted_by_copy(stack, accounts):
+    # Stock moto encrypts it.
+    live, _ = accounts
+    key = create_key(live, "k")
+    create_source(live, "cluster", "plain", "none")
+    auto = stack.seed_automated(live, "cluster", "plain", T0)
+    with pytest.raises(ClientError) as e:
+        live.client("rds").copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=auto["id"], TargetDBClusterSnapshotIdentifier="enc",
+            KmsKeyId=key)
+    assert code(e) == "InvalidParameterCombination"
+
+
+def test_world_report_names_key_tags_and_sharing(stack, world):
+    live, failsafe, key, _ = world
+    share(live, "db1-copy", failsafe.id)
+    [row] = [s for s in stack.world() if s["id"] == "db1-copy"]
+    assert row["kmsKeyId"] == key and row["sharedWith"] == [failsafe.id] and row["type"] == "manual"
+    assert json.dumps(row)
