@@ -25,6 +25,24 @@ if (major < 22) {
 }
 
 const request = JSON.parse(readFileSync(0, 'utf8'));
+
+// Simulated days: the engine sets $$.Execution.StartTime from `new Date()` whatever context is
+// passed, so the clock of this process is shifted to the requested start time (timers are not
+// affected). The Failsafe machine hands $$.Execution.StartTime to `verify` and `prune` as `now`.
+if (request.startTime) {
+  const RealDate = Date;
+  const offset = RealDate.parse(request.startTime) - RealDate.now();
+  if (Number.isNaN(offset)) throw new Error(`startTime ${request.startTime} is not a timestamp`);
+  globalThis.Date = class SimulatedDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(RealDate.now() + offset);
+      else super(...args);
+    }
+    static now() {
+      return RealDate.now() + offset;
+    }
+  };
+}
 let text = readFileSync(request.definition, 'utf8');
 const missing = [];
 text = text.replace(/\$\{([A-Za-z0-9]+)\}/g, (_, name) => {
@@ -88,7 +106,6 @@ function visit(states) {
 visit(definition.States);
 
 const machine = new StateMachine(definition, { validationOptions: { checkPaths: true } });
-const startTime = request.startTime || new Date().toISOString();
 const execution = machine.run(request.input ?? {}, {
   overrides: {
     taskResourceLocalHandlers: handlers,
@@ -100,7 +117,6 @@ const execution = machine.run(request.input ?? {}, {
       Id: `arn:aws:states:local:000000000000:execution:local:${request.name || 'run'}`,
       Name: request.name || 'run',
       Input: request.input ?? {},
-      StartTime: startTime,
     },
   },
 });

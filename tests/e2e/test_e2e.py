@@ -1,0 +1,261 @@
+"""End-to-end: the real state machines and the real Lambda binaries against the emulated
+two-account AWS, with the trigger path Live notify -> SNS -> SQS -> start-failsafe -> Failsafe run.
+Cases (a)-(h) of issue 4."""
+
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+from rdsf_local.deployment import Deployment, create_key, create_source
+
+DAY = "2026-11-20"
+LIVE_AT = f"{DAY}T05:00:00Z"
+FAILSAFE_AT = f"{DAY}T05:30:00Z"
+
+MANAGED_TAGS = {
+    "rds-failsafe:managed", "rds-failsafe:source-account", "rds-failsafe:source-region",
+    "rds-failsafe:source-id", "rds-failsafe:source-snapshot-arn",
+    "rds-failsafe:source-create-time", "rds-failsafe:kind",
+}
+
+
+def mixed_estate(stack, live, **kw) -> Deployment:
+    """3 instances and 1 Aurora cluster: unencrypted, aws/rds, customer key; automated snapshots
+    taken at 03:00 on DAY."""
+    app_key = create_key(live, "app-data")
+    create_source(live, "instance", "orders", "none")
+    create_source(live, "instance", "billing", "aws-rds")
+    create_source(live, "instance", "users", app_key)
+    create_source(live, "cluster", "ledger", app_key)
+    for kind, sid in (("instance", "orders"), ("instance", "billing"), ("instance", "users"),
+                      ("cluster", "ledger")):
+        stack.seed_automated(live, kind, sid, f"{DAY}T03:00:00Z")
+    return kw
+
+
+def failsafe_copies(d: Deployment) -> dict[str, dict]:
+    return {s["id"]: s for s in d.snapshots(d.failsafe)}
+
+
+def state(d: Deployment) -> list[tuple]:
+    """What must not change: every snapshot of both accounts with status, key, tags, sharing."""
+    return [(s["account"], s["id"], s["status"], s["kmsKeyId"], json.dumps(s["tags"], sort_keys=True),
+             tuple(s["sharedWith"]), s["createTime"]) for s in d.stack.world()]
+
+
+@pytest.fixture
+def deployed(stack, accounts):
+    live, failsafe = accounts
+    stack.faults(creatingPolls=2)
+    mixed_estate(stack, live)
+
+    def make(**kw) -> Deployment:
+        return Deployment.create(stack, live, failsafe, **kw).start()
+
+    return make
+
+
+def test_a_mixed_encryption_estate_lands_in_failsafe_encrypted_with_its_key(deployed):
+    d = deployed()
+    day = d.day(LIVE_AT, FAILSAFE_AT)
+    assert day["live"].status == "SUCCEEDED", day["live"].result
+    assert sorted(day["live"].result["output"]["summary"]["copied"]) == [
+        "cluster:ledger -> rdsf-ledger-202611200300",
+        "instance:billing -> rdsf-billing-202611200300",
+        "instance:orders -> rdsf-orders-202611200300",
+        "instance:users -> rdsf-users-202611200300"]
+    # the trigger went through SNS and SQS to start-failsafe, which started one execution
+    assert [t["ok"] for t in day["triggers"]] == [True]
+    assert len(day["triggers"][0]["body"]["started"]) == 1
+    assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"]
+
+    copies = failsafe_copies(d)
+    assert sorted(copies) == [f"rdsf-{d.live.id}-{s}-202611200300"
+                              for s in ("billing", "ledger", "orders", "users")]
+    for c in copies.values():
+        assert c["status"] == "available"
+        assert c["type"] == "manual"
+        assert c["encrypted"] and c["kmsKeyId"] == d.failsafe_key_arn, c
+        assert MANAGED_TAGS <= set(c["tags"]), c["tags"]
+        assert c["tags"]["rds-failsafe:managed"] == "true"
+        assert c["tags"]["rds-failsafe:source-account"] == d.live.id
+        assert c["tags"]["rds-failsafe:source-create-time"].startswith(f"{DAY}T03:00")
+        assert c["tags"].get("rds-failsafe:verified"), "verify tags a checked copy"
+    assert copies[f"rdsf-{d.live.id}-ledger-202611200300"]["kind"] == "cluster"
+    # Live: the share copies sit on the share key and are shared with the Failsafe account only
+    for s in d.snapshots(d.live, type="manual"):
+        assert s["sharedWith"] == [d.failsafe.id]
+        if s["encrypted"]:
+            assert s["kmsKeyId"] == d.share_key_arn
+
+
+def test_b_second_run_same_day_changes_nothing(deployed):
+    d = deployed()
+    d.day(LIVE_AT, FAILSAFE_AT)
+    before = state(d)
+    again = d.day(f"{DAY}T09:00:00Z", f"{DAY}T09:30:00Z")
+    assert again["live"].status == "SUCCEEDED", again["live"].result
+    assert again["live"].result["output"]["summary"]["failedCount"] == 0
+    assert all(f.status == "SUCCEEDED" for f in again["failsafe"])
+    backstop = d.run_failsafe(f"{DAY}T23:00:00Z")
+    assert backstop.status == "SUCCEEDED", backstop.result
+    assert state(d) == before
+
+
+def test_c_duplicate_and_forged_messages_overwrite_and_delete_nothing(deployed):
+    d = deployed()
+    sqs = d.failsafe.client("sqs")
+    d.run_live(LIVE_AT)
+    # Keep the real notification to replay it later.
+    [msg] = sqs.receive_message(QueueUrl=d.queue_url, MaxNumberOfMessages=10)["Messages"]
+    envelope = json.loads(msg["Body"])
+    sqs.delete_message(QueueUrl=d.queue_url, ReceiptHandle=msg["ReceiptHandle"])
+    from rdsf_local.deployment import sns_event
+
+    first = d.invoke_trigger(sns_event(envelope))
+    assert first["ok"] and len(first["body"]["started"]) == 1
+    d.run_started(FAILSAFE_AT)
+    before = state(d)
+
+    # the same message delivered again: the execution name is taken -> no-op
+    dup = d.invoke_trigger(sns_event(envelope))
+    assert dup["ok"] and dup["body"]["started"] == [] and len(dup["body"]["duplicates"]) == 1
+
+    payload = json.loads(envelope["Message"])
+    forged = [
+        dict(payload, sourceAccount="999999999999"),  # not an allowed Live account
+        dict(payload, version=99),  # unknown schema version
+        {"hello": "world"},  # not our message at all
+    ]
+    for f in forged:
+        out = d.invoke_trigger(sns_event(dict(envelope, Message=json.dumps(f))))
+        assert out["ok"] and out["body"]["started"] == [] and len(out["body"]["rejected"]) == 1, out
+    garbage = d.invoke_trigger(sns_event(dict(envelope, Message="{not json")))
+    assert garbage["ok"] and len(garbage["body"]["rejected"]) == 1
+    not_sns = d.invoke_trigger({"detail": "an EventBridge event"})
+    assert not_sns["ok"] and len(not_sns["body"]["rejected"]) == 1
+
+    # A message from the allowed account that names a Failsafe copy as its snapshot is rejected.
+    aimed = dict(payload, snapshots=[{
+        "arn": f"arn:aws:rds:{d.failsafe.region}:{d.failsafe.id}:snapshot:rdsf-{d.live.id}-users-202611200300",
+        "kind": "instance", "sourceId": "users", "sourceCreateTime": f"{DAY}T03:00:00Z"}])
+    out = d.invoke_trigger(sns_event(dict(envelope, Message=json.dumps(aimed))))
+    assert out["ok"] and out["body"]["started"] == [] and len(out["body"]["rejected"]) == 1, out
+    # A well-formed, different message is only a wake-up hint: it starts a run, which finds
+    # everything saved already.
+    hint = dict(payload, snapshots=payload["snapshots"][:1])
+    started = d.invoke_trigger(sns_event(dict(envelope, Message=json.dumps(hint), MessageId="forged-1")))
+    assert started["ok"] and len(started["body"]["started"]) == 1, started
+    [run] = d.run_started(f"{DAY}T06:00:00Z")
+    assert run.status == "SUCCEEDED", run.result
+    assert state(d) == before
+
+
+def test_d_throttled_copy_succeeds_through_the_state_machine_retry(deployed, stack):
+    d = deployed()
+    stack.faults(throttle={"CopyDBSnapshot": 2})
+    live = d.run_live(LIVE_AT)
+    assert live.status == "SUCCEEDED", live.result
+    copy_calls = [c for c in live.result["taskCalls"] if c["state"] == "CopyLatest"]
+    assert [c.get("errorType") for c in copy_calls].count("Throttled") == 2
+    assert sum(1 for c in copy_calls if "errorType" not in c) == 4
+    assert len(live.result["output"]["summary"]["copied"]) == 4
+
+
+def test_e_a_failed_copy_fails_the_run_naming_the_source_after_the_others_are_saved(deployed, stack):
+    d = deployed()
+    stack.faults(failCopiesOf=["billing"])
+    day = d.day(LIVE_AT, FAILSAFE_AT)
+    live = day["live"]
+    assert live.status == "FAILED"
+    assert "billing" in live.result["cause"], live.result
+    summary = json.loads(live.result["cause"]) if live.result["cause"].startswith("{") else None
+    if summary:
+        assert summary.get("failedCount", 1) >= 1
+    saved = sorted(failsafe_copies(d))
+    assert saved == [f"rdsf-{d.live.id}-{s}-202611200300" for s in ("ledger", "orders", "users")]
+    assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"]
+
+
+def test_f_share_key_without_failsafe_grant_is_a_clear_kms_error(deployed):
+    d = deployed(share_key_grants_failsafe=False)
+    day = d.day(LIVE_AT, FAILSAFE_AT)
+    assert day["live"].status == "SUCCEEDED"
+    [run] = day["failsafe"]
+    assert run.status == "FAILED"
+    assert "KmsKeyNotAccessible" in run.result["cause"], run.result
+    assert d.share_key_arn in run.result["cause"]
+    # The unencrypted share copy needs no key and is still saved.
+    assert sorted(failsafe_copies(d)) == [f"rdsf-{d.live.id}-orders-202611200300"]
+
+
+def test_g_dry_run_changes_nothing_in_either_account(deployed):
+    d = deployed()
+    before = state(d)
+    live = d.run_live(LIVE_AT, {"dryRun": True})
+    assert live.status == "SUCCEEDED", live.result
+    assert len(live.result["output"]["summary"]["planned"]) == 4
+    assert d.deliver() == []  # a dry run notifies nobody
+    assert state(d) == before
+    # With real share copies in place, a Failsafe dry run plans them and still changes nothing.
+    d.run_live(f"{DAY}T06:00:00Z")
+    after_live = state(d)
+    fs = d.run_failsafe(f"{DAY}T06:30:00Z", {"dryRun": True})
+    assert fs.status == "SUCCEEDED", fs.result
+    assert len(fs.result["output"]["summary"]["planned"]) == 4
+    assert state(d) == after_live
+
+
+def expected_gfs(days: list[date], today: date, daily: int, weekly: int, monthly: int,
+                 floor: int) -> set[date]:
+    """The README's retention rule, written independently of the Rust code: keep the newest copy
+    of each of the last `daily` days, `weekly` ISO weeks and `monthly` months, and the newest
+    `floor` copies whatever their age."""
+    def newest(key, wanted):
+        out = {}
+        for d in sorted(days, reverse=True):
+            k = key(d)
+            if k in wanted and k not in out:
+                out[k] = d
+        return set(out.values())
+
+    week = lambda d: d - timedelta(days=d.weekday())  # noqa: E731
+    month = lambda d: (d.year, d.month)  # noqa: E731
+    keep = set(sorted(days)[-floor:])
+    keep |= newest(lambda d: d, {today - timedelta(days=i) for i in range(daily)})
+    keep |= newest(week, {week(today) - timedelta(weeks=i) for i in range(weekly)})
+    months, y, m = set(), today.year, today.month
+    for _ in range(monthly):
+        months.add((y, m))
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    keep |= newest(month, months)
+    return keep
+
+
+def test_h_forty_days_leave_exactly_the_retention_set(stack, accounts):
+    live, failsafe = accounts
+    stack.faults(creatingPolls=1)
+    create_source(live, "instance", "orders", "aws-rds")
+    d = Deployment.create(stack, live, failsafe, sources="orders", live_keep=2, retention={
+        "KEEP_DAILY": "7", "KEEP_WEEKLY": "4", "KEEP_MONTHLY": "3", "MIN_KEEP": "3"}).start()
+    first = date(2026, 9, 1)
+    days = [first + timedelta(days=i) for i in range(40)]
+    for day in days:
+        stack.seed_automated(live, "instance", "orders", f"{day}T03:00:00Z")
+        # RDS drops automated snapshots past the backup retention (7 days here)
+        stack.control("expire-automated", {"before": f"{day - timedelta(days=7)}T00:00:00Z"})
+        out = d.day(f"{day}T05:00:00Z", f"{day}T05:30:00Z")
+        assert out["live"].status == "SUCCEEDED", (day, out["live"].result)
+        assert [f.status for f in out["failsafe"]] == ["SUCCEEDED"], (day, out["failsafe"][0].result)
+
+    kept = {datetime.strptime(c["id"].rsplit("-", 1)[1], "%Y%m%d%H%M").date()
+            for c in d.snapshots(failsafe)}
+    want = expected_gfs(days, days[-1], daily=7, weekly=4, monthly=3, floor=3)
+    assert kept == want, (sorted(kept), sorted(want))
+    assert len(want) == 10  # Oct 4-10 daily, Sep 20 and 27 weekly, Sep 30 monthly
+    # Live keeps LIVE_KEEP older share copies plus today's.
+    live_copies = sorted(s["id"] for s in d.snapshots(live, type="manual"))
+    assert live_copies == ["rdsf-orders-202610080300", "rdsf-orders-202610090300",
+                           "rdsf-orders-202610100300"]
+    # Automated snapshots were never touched by the tool: only RDS's own expiry removed them.
+    assert len(d.snapshots(live, type="automated")) == 8
