@@ -1,0 +1,42 @@
+"""Every scenario file in tests/scenarios runs through the scenario runner's command line, as a
+user would run it, and its `expect` block holds. A new file here is a new test, with no code."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.json"))
+
+
+def run(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rdsf_local.scenario", str(path), "--quiet", "--workdir", str(tmp_path)],
+        cwd=ROOT / "tests" / "local", capture_output=True, text=True, timeout=1800)
+
+
+def test_there_are_example_scenarios():
+    assert len(SCENARIOS) >= 3
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path, tmp_path):
+    res = run(path, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    report = json.loads(res.stdout)
+    assert report["scenario"] == path.stem
+    assert report["executions"], "a scenario with days > 0 reports its executions"
+    for side in ("live", "failsafe"):
+        for s in report["snapshots"][side]:
+            assert {"id", "kind", "type", "status", "key", "tags", "source"} <= set(s)
+
+
+def test_a_bad_scenario_is_refused_naming_the_field(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "bad", "sources": [{"id": "db", "encryption": "key:nope"}]}))
+    res = run(bad, tmp_path)
+    assert res.returncode == 2
+    assert "sources[0].encryption" in res.stderr

@@ -1,0 +1,236 @@
+"""Scenario runner: a declarative JSON file seeds the emulated world, injects faults, performs
+daily runs over simulated days, and prints a JSON report of both accounts' snapshots and every
+execution's outcome. The schema is in tests/README.md; a new scenario needs no code.
+
+    python -m rdsf_local.scenario tests/scenarios/mixed-estate.json [--out report.json]
+
+Exit status: 0 when the scenario ran and its optional `expect` block held, 1 when an expectation
+failed, 2 when the file is invalid (the message names the field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .deployment import Deployment, create_key, create_source
+from .stack import LocalStack
+
+TOP_KEYS = {"name", "description", "accounts", "keys", "shareKey", "sources", "automatedSnapshots",
+            "preexisting", "config", "faults", "start", "days", "daily", "runs", "expect"}
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def _need(obj: dict, key: str, where: str, kind: type | tuple = object) -> Any:
+    if key not in obj:
+        raise ScenarioError(f"{where}.{key} is required")
+    if not isinstance(obj[key], kind):
+        raise ScenarioError(f"{where}.{key} must be {getattr(kind, '__name__', kind)}")
+    return obj[key]
+
+
+def validate(s: dict) -> dict:
+    if not isinstance(s, dict):
+        raise ScenarioError("the scenario must be a JSON object")
+    unknown = set(s) - TOP_KEYS
+    if unknown:
+        raise ScenarioError(f"unknown top-level field(s) {sorted(unknown)}; allowed: {sorted(TOP_KEYS)}")
+    _need(s, "name", "scenario", str)
+    accounts = s.setdefault("accounts", {})
+    for side, default in (("live", "111111111111"), ("failsafe", "222222222222")):
+        a = accounts.setdefault(side, {})
+        a.setdefault("id", default)
+        a.setdefault("region", "us-east-1")
+        if not (isinstance(a["id"], str) and a["id"].isdigit() and len(a["id"]) == 12):
+            raise ScenarioError(f"accounts.{side}.id must be a 12-digit account id, got {a['id']!r}")
+    if accounts["live"]["id"] == accounts["failsafe"]["id"]:
+        raise ScenarioError("accounts.failsafe.id must differ from accounts.live.id")
+    sources = _need(s, "sources", "scenario", list)
+    if not sources:
+        raise ScenarioError("sources must list at least one instance or cluster")
+    key_aliases = {k.get("alias") for k in s.get("keys", [])}
+    for i, src in enumerate(sources):
+        where = f"sources[{i}]"
+        _need(src, "id", where, str)
+        if src.setdefault("kind", "instance") not in ("instance", "cluster"):
+            raise ScenarioError(f"{where}.kind must be instance or cluster")
+        enc = src.setdefault("encryption", "none")
+        if enc not in ("none", "aws-rds") and not (enc.startswith("key:") and enc[4:] in key_aliases):
+            raise ScenarioError(
+                f"{where}.encryption must be none, aws-rds or key:<alias of an entry in keys>, got {enc!r}")
+    for i, a in enumerate(s.get("automatedSnapshots", [])):
+        _need(a, "source", f"automatedSnapshots[{i}]", str)
+        _need(a, "ageHours", f"automatedSnapshots[{i}]", (int, float))
+    for i, p in enumerate(s.get("preexisting", [])):
+        _need(p, "id", f"preexisting[{i}]", str)
+        _need(p, "source", f"preexisting[{i}]", str)
+    try:
+        s["start"] = date.fromisoformat(s.get("start", "2026-11-01"))
+    except ValueError:
+        raise ScenarioError(f"start must be a date YYYY-MM-DD, got {s.get('start')!r}") from None
+    if not isinstance(s.setdefault("days", 1), int) or not 0 <= s["days"] <= 400:
+        raise ScenarioError("days must be a whole number from 0 to 400")
+    daily = s.setdefault("daily", {})
+    for k, default in (("automatedAt", "03:00"), ("liveAt", "05:00"), ("failsafeAt", "05:30")):
+        daily.setdefault(k, default)
+    daily.setdefault("backstopAt", None)
+    daily.setdefault("backupRetentionDays", 7)
+    daily.setdefault("automated", True)
+    return s
+
+
+def _at(day: date, hhmm: str) -> str:
+    return f"{day.isoformat()}T{hhmm}:00Z"
+
+
+def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
+    say = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    with LocalStack(workdir, quiet=quiet) as stack:
+        live = stack.account(s["accounts"]["live"]["id"], s["accounts"]["live"]["region"])
+        failsafe = stack.account(s["accounts"]["failsafe"]["id"], s["accounts"]["failsafe"]["region"])
+        faults = s.get("faults", {})
+        stack.faults(**{k: v for k, v in faults.items() if k != "throttleOnDay"})
+        keys = {k["alias"]: create_key(live, k["alias"], [failsafe.id] if k.get("grantFailsafe") else [])
+                for k in s.get("keys", [])}
+        for src in s["sources"]:
+            enc = src["encryption"]
+            create_source(live, src["kind"], src["id"], keys[enc[4:]] if enc.startswith("key:") else enc,
+                          engine=src.get("engine"), tags=src.get("tags"))
+        cfg = s.get("config", {})
+        d = Deployment.create(
+            stack, live, failsafe,
+            share_key_grants_failsafe=s.get("shareKey", {}).get("grantFailsafe", True),
+            extra_live={k: str(v) for k, v in cfg.get("live", {}).items()},
+            extra_failsafe={k: str(v) for k, v in cfg.get("failsafe", {}).items()},
+        )
+        first_live = datetime.fromisoformat(_at(s["start"], s["daily"]["liveAt"]).replace("Z", "+00:00"))
+        kinds = {src["id"]: src["kind"] for src in s["sources"]}
+        for a in s.get("automatedSnapshots", []):
+            if a["source"] not in kinds:
+                raise ScenarioError(f"automatedSnapshots: {a['source']} is not in sources")
+            t = first_live - timedelta(hours=a["ageHours"])
+            stack.seed_automated(live, kinds[a["source"]], a["source"], t.strftime("%Y-%m-%dT%H:%M:00Z"))
+        rds = live.client("rds")
+        for p in s.get("preexisting", []):
+            tags = [{"Key": k, "Value": v} for k, v in p.get("tags", {}).items()]
+            if kinds.get(p["source"]) == "cluster":
+                rds.create_db_cluster_snapshot(DBClusterIdentifier=p["source"],
+                                               DBClusterSnapshotIdentifier=p["id"], Tags=tags)
+            else:
+                rds.create_db_snapshot(DBInstanceIdentifier=p["source"], DBSnapshotIdentifier=p["id"],
+                                       Tags=tags)
+        d.start()
+        runs = s.get("runs", {})
+        for n in range(s["days"]):
+            day = s["start"] + timedelta(days=n)
+            say(f"day {n + 1}/{s['days']}: {day}")
+            if s["daily"]["automated"]:
+                for src in s["sources"]:
+                    stack.seed_automated(live, src["kind"], src["id"], _at(day, s["daily"]["automatedAt"]))
+            keep = s["daily"]["backupRetentionDays"]
+            stack.control("expire-automated", {"before": _at(day - timedelta(days=keep), "00:00")})
+            for op, count in (faults.get("throttleOnDay", {}).get(str(n + 1), {}) or {}).items():
+                stack.faults(throttle={op: count})
+            d.day(_at(day, s["daily"]["liveAt"]), _at(day, s["daily"]["failsafeAt"]), runs.get("liveInput"))
+            if s["daily"]["backstopAt"]:
+                d.run_failsafe(_at(day, s["daily"]["backstopAt"]), runs.get("failsafeInput"))
+        report = build_report(s, d)
+        d.stop()
+        return report
+
+
+def build_report(s: dict, d: Deployment) -> dict:
+    aliases: dict[str, str] = {}
+    for acct in (d.live, d.failsafe):
+        for a in acct.client("kms").list_aliases()["Aliases"]:
+            if a.get("TargetKeyId"):
+                arn = f"arn:aws:kms:{acct.region}:{acct.id}:key/{a['TargetKeyId']}"
+                aliases[arn] = a["AliasName"].removeprefix("alias/")
+
+    def snap(r: dict) -> dict:
+        return {
+            "id": r["id"], "kind": r["kind"], "type": r["type"], "status": r["status"],
+            "key": aliases.get(r["kmsKeyId"], r["kmsKeyId"]) if r["encrypted"] else None,
+            "source": r["tags"].get("rds-failsafe:source-id", r["source"]),
+            "sourceCreateTime": r["tags"].get("rds-failsafe:source-create-time"),
+            "sharedWith": r["sharedWith"], "tags": r["tags"],
+        }
+
+    world = d.stack.world()
+    return {
+        "scenario": s["name"],
+        "accounts": {"live": d.live.id, "failsafe": d.failsafe.id},
+        "executions": [e.summary() for e in d.executions],
+        "triggers": [t["body"] for t in d.triggers],
+        "snapshots": {
+            "live": [snap(r) for r in world if r["account"] == d.live.id],
+            "failsafe": [snap(r) for r in world if r["account"] == d.failsafe.id],
+        },
+    }
+
+
+def check(expect: dict, report: dict) -> list[str]:
+    """The optional `expect` block: exact sets, so a scenario states what must be true."""
+    problems = []
+    fs = report["snapshots"]["failsafe"]
+    if "failsafeSnapshots" in expect:
+        got = sorted(x["id"] for x in fs)
+        if got != sorted(expect["failsafeSnapshots"]):
+            problems.append(f"failsafeSnapshots: expected {sorted(expect['failsafeSnapshots'])}, got {got}")
+    if "failsafeKey" in expect:
+        wrong = [x["id"] for x in fs if x["key"] != expect["failsafeKey"]]
+        if wrong:
+            problems.append(f"failsafeKey: not on {expect['failsafeKey']}: {wrong}")
+    if "liveManualSnapshots" in expect:
+        got = sorted(x["id"] for x in report["snapshots"]["live"] if x["type"] == "manual")
+        if got != sorted(expect["liveManualSnapshots"]):
+            problems.append(f"liveManualSnapshots: expected {sorted(expect['liveManualSnapshots'])}, got {got}")
+    if "executionStatuses" in expect:
+        got = [f"{e['side']}:{e['status']}" for e in report["executions"]]
+        if got != expect["executionStatuses"]:
+            problems.append(f"executionStatuses: expected {expect['executionStatuses']}, got {got}")
+    for needle in expect.get("failureMentions", []):
+        causes = " ".join(e["cause"] or "" for e in report["executions"])
+        if needle not in causes:
+            problems.append(f"failureMentions: no execution's cause mentions {needle!r}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Run an rds-failsafe scenario on the local stack.")
+    ap.add_argument("scenario", type=Path)
+    ap.add_argument("--out", type=Path, help="write the report here as well as to stdout")
+    ap.add_argument("--workdir", type=Path, help="logs and state (default: a temporary directory)")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        s = validate(json.loads(args.scenario.read_text()))
+    except (OSError, json.JSONDecodeError, ScenarioError) as e:
+        print(f"scenario {args.scenario}: {e}", file=sys.stderr)
+        return 2
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rdsf-scenario-"))
+    try:
+        report = run(s, workdir, quiet=args.quiet)
+    except ScenarioError as e:
+        print(f"scenario {args.scenario}: {e}", file=sys.stderr)
+        return 2
+    text = json.dumps(report, indent=2, default=str)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    problems = check(s.get("expect", {}), report)
+    for p in problems:
+        print(f"EXPECTATION FAILED: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
