@@ -168,21 +168,22 @@ class Deployment:
     # -- runs -----------------------------------------------------------------------------
 
     def run_live(self, start_time: str, input: Any = None, name: str | None = None) -> Execution:
-        assert self.live_host, "call start() first"
-        name = name or f"live-{start_time[:16].replace(':', '')}-{len(self.executions)}"
-        res = self.stack.run_state_machine("statemachines/live.asl.json", LIVE_FUNCTIONS,
-                                           self.live_host, input, start_time, name)
-        ex = Execution("live", name, start_time, input, res)
-        self.executions.append(ex)
-        return ex
+        """A Live execution, as the daily schedule (or an operator's re-run) starts it."""
+        return self._run("live", start_time, input, name or "live")
 
     def run_failsafe(self, start_time: str, input: Any = None, name: str | None = None) -> Execution:
         """A Failsafe execution, as the backstop schedule starts it (or as the trigger did)."""
-        assert self.failsafe_host, "call start() first"
-        name = name or f"backstop-{start_time[:16].replace(':', '')}-{len(self.executions)}"
-        res = self.stack.run_state_machine("statemachines/failsafe.asl.json", FAILSAFE_FUNCTIONS,
-                                           self.failsafe_host, input, start_time, name)
-        ex = Execution("failsafe", name, start_time, input, res)
+        return self._run("failsafe", start_time, input, name or "backstop")
+
+    def _run(self, side: str, start_time: str, input: Any, name: str) -> Execution:
+        host = self.live_host if side == "live" else self.failsafe_host
+        assert host, "call start() first"
+        if name in ("live", "backstop"):
+            name = f"{name}-{start_time[:16].replace(':', '')}-{len(self.executions)}"
+        functions = LIVE_FUNCTIONS if side == "live" else FAILSAFE_FUNCTIONS
+        res = self.stack.run_state_machine(f"statemachines/{side}.asl.json", functions, host,
+                                           input, start_time, name)
+        ex = Execution(side, name, start_time, input, res)
         self.executions.append(ex)
         return ex
 

@@ -404,29 +404,26 @@ def create_db_cluster_snapshot(self, db_cluster_identifier, db_cluster_snapshot_
     )
 
 
-def create_db_instance(self, db_kwargs):
-    # AWS encrypts with aws/rds when StorageEncrypted is set without a key, and reports key ARNs.
-    if db_kwargs.get("storage_encrypted"):
-        key = db_kwargs.get("kms_key_id")
-        db_kwargs["kms_key_id"] = (
-            resolve_key_arn(self.account_id, self.region_name, key)
+def _with_key_arn(backend: RDSBackend, kwargs: dict) -> dict:
+    """AWS encrypts with aws/rds when StorageEncrypted is set without a key, and reports key ARNs."""
+    if kwargs.get("storage_encrypted"):
+        key = kwargs.get("kms_key_id")
+        kwargs["kms_key_id"] = (
+            resolve_key_arn(backend.account_id, backend.region_name, key)
             if key
-            else default_rds_key_arn(self.account_id, self.region_name)
+            else default_rds_key_arn(backend.account_id, backend.region_name)
         )
-    db = _stock["create_db_instance"](self, db_kwargs)
+    return kwargs
+
+
+def create_db_instance(self, db_kwargs):
+    db = _stock["create_db_instance"](self, _with_key_arn(self, db_kwargs))
     _drop_automated(self.database_snapshots, db.db_instance_identifier)
     return db
 
 
 def create_db_cluster(self, kwargs):
-    if kwargs.get("storage_encrypted"):
-        key = kwargs.get("kms_key_id")
-        kwargs["kms_key_id"] = (
-            resolve_key_arn(self.account_id, self.region_name, key)
-            if key
-            else default_rds_key_arn(self.account_id, self.region_name)
-        )
-    cluster = _stock["create_db_cluster"](self, kwargs)
+    cluster = _stock["create_db_cluster"](self, _with_key_arn(self, kwargs))
     _drop_automated(self.cluster_snapshots, cluster.db_cluster_identifier)
     return cluster
 
