@@ -201,8 +201,7 @@ async fn save_completed(
     store: &FakeStore,
     s: Snapshot,
 ) -> (SaveItem, SaveOutput) {
-    store.world().shared.push(s);
-    let item = find_one(cfg, store).await;
+    let item = share_and_find(cfg, store, s).await;
     let input = SaveInput {
         item: item.clone(),
         dry_run: false,
@@ -212,7 +211,24 @@ async fn save_completed(
     (item, out)
 }
 
-async fn find_one(cfg: &rdsf_core::config::FailsafeConfig, store: &FakeStore) -> SaveItem {
+/// The commonest shared snapshot of these tests: the Live account's `orders`, taken 03:00.
+fn live_orders() -> Snapshot {
+    shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    )
+}
+
+/// Shares `s` with the Failsafe account and returns the one item `find-shared` plans for it.
+async fn share_and_find(
+    cfg: &rdsf_core::config::FailsafeConfig,
+    store: &FakeStore,
+    s: Snapshot,
+) -> SaveItem {
+    store.world().shared.push(s);
     find_shared(cfg, store).await.unwrap().items.remove(0)
 }
 
@@ -220,14 +236,7 @@ async fn find_one(cfg: &rdsf_core::config::FailsafeConfig, store: &FakeStore) ->
 async fn save_copies_with_the_failsafe_key_and_explicit_tags_then_verify_marks_it() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(
-        LIVE,
-        REGION,
-        SnapshotKind::Instance,
-        "orders",
-        "2026-11-22T03:00:00Z",
-    ));
-    let item = find_one(&cfg, &store).await;
+    let item = share_and_find(&cfg, &store, live_orders()).await;
     let out = save(
         &cfg,
         &store,
@@ -271,14 +280,7 @@ async fn save_copies_with_the_failsafe_key_and_explicit_tags_then_verify_marks_i
 async fn an_existing_failsafe_copy_is_never_replaced() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(
-        LIVE,
-        REGION,
-        SnapshotKind::Instance,
-        "orders",
-        "2026-11-22T03:00:00Z",
-    ));
-    let item = find_one(&cfg, &store).await;
+    let item = share_and_find(&cfg, &store, live_orders()).await;
     // A good copy exists under the deterministic name (e.g. from the backstop run).
     let mut good = snapshot(
         FAILSAFE,
@@ -319,14 +321,18 @@ async fn save_rejects_crafted_items() {
         "orders",
         "2026-11-22T03:00:00Z",
     ));
-    store.world().shared.push(shared(
-        OTHER_LIVE,
-        REGION,
-        SnapshotKind::Instance,
-        "orders",
-        "2026-11-22T03:00:00Z",
-    ));
-    let item = find_one(&cfg, &store).await;
+    let item = share_and_find(
+        &cfg,
+        &store,
+        shared(
+            OTHER_LIVE,
+            REGION,
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-22T03:00:00Z",
+        ),
+    )
+    .await;
     let mut renamed = item.clone();
     renamed.target_id = "rdsf-111111111111-orders-202601010000".into();
     let e = save(
@@ -362,14 +368,18 @@ async fn save_rejects_crafted_items() {
 async fn cross_region_source_is_copied_by_arn_in_one_call() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(
-        LIVE,
-        "us-east-1",
-        SnapshotKind::Cluster,
-        "aurora",
-        "2026-11-22T03:00:00Z",
-    ));
-    let item = find_one(&cfg, &store).await;
+    let item = share_and_find(
+        &cfg,
+        &store,
+        shared(
+            LIVE,
+            "us-east-1",
+            SnapshotKind::Cluster,
+            "aurora",
+            "2026-11-22T03:00:00Z",
+        ),
+    )
+    .await;
     assert_eq!(item.source_region, "us-east-1");
     assert_eq!(item.target_id, "rdsf-111111111111-aurora-202611220300");
     let out = save(
@@ -399,14 +409,7 @@ async fn cross_region_source_is_copied_by_arn_in_one_call() {
 async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(
-        LIVE,
-        REGION,
-        SnapshotKind::Instance,
-        "orders",
-        "2026-11-22T03:00:00Z",
-    ));
-    let item = find_one(&cfg, &store).await;
+    let item = share_and_find(&cfg, &store, live_orders()).await;
     save(
         &cfg,
         &store,
@@ -675,14 +678,7 @@ fn age_metric_is_embedded_metric_format() {
 async fn save_dry_run_changes_nothing() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    store.world().shared.push(shared(
-        LIVE,
-        REGION,
-        SnapshotKind::Instance,
-        "orders",
-        "2026-11-22T03:00:00Z",
-    ));
-    let item = find_one(&cfg, &store).await;
+    let item = share_and_find(&cfg, &store, live_orders()).await;
     let out = save(
         &cfg,
         &store,
