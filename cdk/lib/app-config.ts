@@ -1,0 +1,120 @@
+import * as path from 'node:path';
+import { AlertProps } from './alerts';
+import { FailsafeAccountProps, RetentionProps } from './failsafe-account';
+import { LiveAccountProps } from './live-account';
+import { accountId, ConfigError, region } from './validation';
+
+/** The context key holding the ready app's configuration (cdk.json, or `-c rds-failsafe='{...}'`). */
+export const CONTEXT_KEY = 'rds-failsafe';
+
+/** Field -> what it is; the README's table is this list. */
+export const CONTEXT_FIELDS: Record<string, string> = {
+  liveAccount: 'Live account id (required)',
+  liveRegion: 'region of the databases (required)',
+  failsafeAccount: 'Failsafe account id, different from the Live account (required)',
+  failsafeRegion: 'region of the Failsafe copies; default liveRegion',
+  sources: 'selectors of the databases to protect (required)',
+  additionalLiveAccounts: 'other Live accounts (deployed from their own app) that send to this Failsafe account',
+  liveSchedule: 'Live run schedule; default cron(0 5 * * ? *)',
+  failsafeSchedule: 'Failsafe backstop schedule; default cron(0 11 * * ? *)',
+  scheduleTimeZone: 'IANA time zone of both schedules; default UTC',
+  maxConcurrency: 'sources copied at once, 1-20; default 5',
+  liveKeep: 'older share copies kept per source in Live, 1-50; default 2',
+  retention: '{daily, weekly, monthly} (default 7/4/12) or {days}',
+  minKeep: 'newest verified copies per source never pruned, >= 1; default 3',
+  newestCopyMaxAgeHours: "dead-man's switch threshold in hours, 24-720; default 30",
+  alertEmails: 'e-mail addresses subscribed to both stacks\' alert topics',
+  liveAlertTopicArn: 'existing topic in the Live account that alarms also notify',
+  failsafeAlertTopicArn: 'existing topic in the Failsafe account that alarms also notify',
+  topicName: 'name of the Failsafe trigger topic; default rds-failsafe',
+  liveEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the share key; default false',
+  failsafeEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the Failsafe key; default true',
+  lambdaDir: 'folder of <task>/bootstrap.zip, relative to cdk/; default ../target/lambda (make package)',
+};
+
+export interface AppConfig {
+  readonly live: { account: string; region: string; props: LiveAccountProps };
+  readonly failsafe: { account: string; region: string; props: FailsafeAccountProps };
+}
+
+/** Strings from `-c key=value` become JSON where that parses, else stay strings. */
+function fromCli(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function list(field: string, v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
+  throw new ConfigError(`${CONTEXT_KEY}.${field}`, `${JSON.stringify(v)} must be a list of strings, e.g. ["a", "b"]`);
+}
+
+/**
+ * Turns the `rds-failsafe` context object into the two constructs' props. Field names in errors
+ * are the context paths, so the message points at the line of cdk.json to fix; the constructs
+ * validate the values themselves.
+ */
+export function appConfig(raw: unknown, cdkDir: string): AppConfig {
+  const c = fromCli(raw);
+  if (c === undefined || c === null || typeof c !== 'object' || Array.isArray(c)) {
+    throw new ConfigError(CONTEXT_KEY, `context key missing or not an object; add "${CONTEXT_KEY}": { "liveAccount": ..., ... } to the context of cdk/cdk.json`);
+  }
+  const cfg = c as Record<string, unknown>;
+  const unknown = Object.keys(cfg).filter((k) => !(k in CONTEXT_FIELDS));
+  if (unknown.length > 0) {
+    throw new ConfigError(`${CONTEXT_KEY}.${unknown[0]}`, `unknown field; the fields are ${Object.keys(CONTEXT_FIELDS).join(', ')}`);
+  }
+  const get = (k: string) => cfg[k];
+  const f = (k: string) => `${CONTEXT_KEY}.${k}`;
+  const liveAccount = accountId(f('liveAccount'), get('liveAccount'));
+  const liveRegion = region(f('liveRegion'), get('liveRegion'));
+  const failsafeAccount = accountId(f('failsafeAccount'), get('failsafeAccount'));
+  const failsafeRegion = region(f('failsafeRegion'), get('failsafeRegion') ?? liveRegion);
+  if (failsafeAccount === liveAccount) {
+    throw new ConfigError(f('failsafeAccount'), `equals liveAccount (${liveAccount}); the copies must live in a separate account that the Live account's users cannot reach`);
+  }
+  const emails = list('alertEmails', cfg.alertEmails) ?? [];
+  const alerts = (topicArn: unknown): AlertProps => ({ emails, topicArn: topicArn as string | undefined });
+  const lambdaDir = path.resolve(cdkDir, (get('lambdaDir') as string | undefined) ?? '../target/lambda');
+  const shared = {
+    lambdaDir,
+    schedule: undefined,
+    scheduleTimeZone: get('scheduleTimeZone') as string | undefined,
+    maxConcurrency: get('maxConcurrency') as number | undefined,
+  };
+  return {
+    live: {
+      account: liveAccount,
+      region: liveRegion,
+      props: {
+        ...shared,
+        schedule: get('liveSchedule') as string | undefined,
+        sources: list('sources', cfg.sources) ?? [],
+        failsafe: [{ account: failsafeAccount, region: failsafeRegion, topicName: get('topicName') as string | undefined }],
+        liveKeep: get('liveKeep') as number | undefined,
+        encryptUnencrypted: get('liveEncryptUnencrypted') as boolean | undefined,
+        alerts: alerts(get('liveAlertTopicArn')),
+      },
+    },
+    failsafe: {
+      account: failsafeAccount,
+      region: failsafeRegion,
+      props: {
+        ...shared,
+        schedule: get('failsafeSchedule') as string | undefined,
+        sourceAccounts: [liveAccount, ...(list('additionalLiveAccounts', cfg.additionalLiveAccounts) ?? [])],
+        topicName: get('topicName') as string | undefined,
+        retention: get('retention') as RetentionProps | undefined,
+        minKeep: get('minKeep') as number | undefined,
+        newestCopyMaxAgeHours: get('newestCopyMaxAgeHours') as number | undefined,
+        encryptUnencrypted: get('failsafeEncryptUnencrypted') as boolean | undefined,
+        alerts: alerts(get('failsafeAlertTopicArn')),
+      },
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import { Duration, Stack, RemovalPolicy, TimeZone, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { AslFile, checkSubstitutions } from './asl';
+import { TaskFunction, TaskFunctionProps } from './task-function';
+import { ConfigError, integer, isToken, scheduleExpression } from './validation';
+
+/** The Failsafe account's trigger topic, unless a construct is told otherwise. */
+export const DEFAULT_TOPIC_NAME = 'rds-failsafe';
+/** The tag every snapshot the tool creates carries; IAM conditions deletes and changes on it. */
+export const MANAGED_TAG = 'rds-failsafe:managed';
+/** Every snapshot the tool creates is named rdsf-... (DESIGN §3), so IAM can narrow by name too. */
+export const COPY_PREFIX = 'rdsf-';
+/** Step Functions' Map limit and what the ASL accepts as maxConcurrency. */
+export const MAX_CONCURRENCY = 20;
+
+/** The stack's account and region, which must be concrete: policies name them. */
+export function concreteEnv(scope: Construct): { account: string; region: string } {
+  const { account, region } = Stack.of(scope);
+  if (isToken(account) || isToken(region)) {
+    throw new ConfigError(
+      'env',
+      `the stack of ${scope.node.path} has no explicit account and region; give the Stack env: { account: '111111111111', region: 'eu-west-1' }`,
+    );
+  }
+  return { account, region };
+}
+
+export function rdsArn(scope: Construct, account: string, region: string, resource: string): string {
+  return `arn:${Stack.of(scope).partition}:rds:${region}:${account}:${resource}`;
+}
+
+/** The names of snapshots (instance and cluster) this tool creates in an account and region. */
+export function ownCopyArns(scope: Construct, account: string, region: string): string[] {
+  return [
+    rdsArn(scope, account, region, `snapshot:${COPY_PREFIX}*`),
+    rdsArn(scope, account, region, `cluster-snapshot:${COPY_PREFIX}*`),
+  ];
+}
+
+export const managedOnly = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } };
+export const createdManaged = { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' } };
+
+/** Read-only listing of snapshots, which RDS authorises against "*" when no identifier is given. */
+export function describeSnapshots(task: TaskFunction, ...moreActions: string[]): void {
+  task.allow(
+    { actions: ['rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots', ...moreActions], resources: ['*'] },
+    'Read-only Describe calls: listing snapshots (and option groups) across the account is how the task finds its own copies; RDS authorises a list without an identifier against "*".',
+  );
+}
+
+export interface MachineProps {
+  readonly asl: AslFile;
+  readonly name: string;
+  readonly functions: Record<string, TaskFunction>;
+  readonly scheduleExpression: string;
+  readonly scheduleTimeZone: string;
+  readonly scheduleDescription: string;
+  readonly maxConcurrency: number;
+}
+
+/** Shared validation of the schedule and concurrency props of both constructs. */
+export function scheduleProps(
+  schedule: string | undefined,
+  timeZone: string | undefined,
+  maxConcurrency: number | undefined,
+  defaultSchedule: string,
+): { scheduleExpression: string; scheduleTimeZone: string; maxConcurrency: number } {
+  const tz = timeZone ?? 'UTC';
+  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(tz)) {
+    throw new ConfigError('scheduleTimeZone', `${JSON.stringify(tz)} is not an IANA time zone name such as "UTC" or "Europe/Berlin"`);
+  }
+  return {
+    scheduleExpression: scheduleExpression('schedule', schedule ?? defaultSchedule),
+    scheduleTimeZone: tz,
+    maxConcurrency: integer('maxConcurrency', maxConcurrency ?? 5, 1, MAX_CONCURRENCY, 'sources copied at once; RDS allows 20 copies in flight per region, 5 for Aurora cross-region'),
+  };
+}
+
+/**
+ * A state machine from one of the repository's ASL files with every `${...FunctionArn}`
+ * substituted, logging ALL to its own log group, X-Ray tracing, an execution timeout shorter
+ * than a day (so a stuck run ends, alarms, and does not overlap the next one) and a daily
+ * EventBridge Scheduler schedule that starts it with the configured concurrency.
+ */
+export class ScheduledMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly schedule: scheduler.Schedule;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: MachineProps) {
+    super(scope, id);
+    const substitutions = Object.fromEntries(
+      Object.entries(props.functions).map(([placeholder, task]) => [placeholder, task.function.functionArn]),
+    );
+    checkSubstitutions(props.asl, substitutions);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.name,
+      definitionBody: sfn.DefinitionBody.fromString(props.asl.text),
+      definitionSubstitutions: substitutions,
+      timeout: Duration.hours(23),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    // The ASL calls each function by its unqualified ARN; no versions or aliases are needed.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: Object.values(props.functions).map((t) => t.function.functionArn),
+      }),
+    );
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Added by CDK for logging ALL and X-Ray: logs:*LogDelivery and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* do not support resource-level permissions.',
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: props.scheduleDescription,
+      schedule: scheduler.ScheduleExpression.expression(props.scheduleExpression, TimeZone.of(props.scheduleTimeZone)),
+      target: new targets.StepFunctionsStartExecution(this.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({ maxConcurrency: props.maxConcurrency }),
+        retryAttempts: 3,
+      }),
+    });
+  }
+}
+
+/** One TaskFunction per ASL placeholder, its Lambda timeout equal to the ASL's TimeoutSeconds. */
+export function taskFunctionsFor(
+  scope: Construct,
+  asl: AslFile,
+  tasks: Record<string, { task: string; description: string }>,
+  common: Pick<TaskFunctionProps, 'lambdaDir' | 'environment'>,
+): Record<string, TaskFunction> {
+  return Object.fromEntries(
+    Object.entries(tasks).map(([placeholder, t]) => {
+      const seconds = asl.taskTimeouts[placeholder];
+      if (seconds === undefined) {
+        throw new Error(`${asl.file}: no Task with Resource \${${placeholder}} and a TimeoutSeconds`);
+      }
+      const fn = new TaskFunction(scope, idOf(t.task), { ...common, ...t, timeout: Duration.seconds(seconds) });
+      return [placeholder, fn];
+    }),
+  );
+}
+
+/** copy-latest -> CopyLatest */
+export function idOf(task: string): string {
+  return task.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,241 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { AlertChannel, AlertProps } from './alerts';
+import { readAsl } from './asl';
+import {
+  concreteEnv,
+  createdManaged,
+  DEFAULT_TOPIC_NAME,
+  describeSnapshots,
+  managedOnly,
+  ownCopyArns,
+  ScheduledMachine,
+  scheduleProps,
+  taskFunctionsFor,
+} from './common';
+import { TaskFunction } from './task-function';
+import { accountList, boolean, ConfigError, integer, topicName } from './validation';
+
+/**
+ * Which Failsafe copies retention keeps per source. Either grandfather-father-son counts
+ * (`daily`, `weekly`, `monthly`; defaults 7, 4, 12) or `days`: every copy whose source is at
+ * most that many days old. The newest `minKeep` verified copies are kept whatever this says.
+ */
+export interface RetentionProps {
+  readonly daily?: number;
+  readonly weekly?: number;
+  readonly monthly?: number;
+  readonly days?: number;
+}
+
+export interface FailsafeAccountProps {
+  /** The Live accounts allowed to publish to the topic and whose shared snapshots are saved. */
+  readonly sourceAccounts: string[];
+  /** Folder with `<task>/bootstrap.zip` from `make package`. */
+  readonly lambdaDir: string;
+  readonly alerts: AlertProps;
+  /** Name of the trigger topic the Live side publishes to. Default `rds-failsafe`. */
+  readonly topicName?: string;
+  readonly retention?: RetentionProps;
+  /** The floor: the newest N verified copies per source are never pruned. 1–1000, default 3. */
+  readonly minKeep?: number;
+  /** The daily backstop run, in case a message never arrives. Default `cron(0 11 * * ? *)`. */
+  readonly schedule?: string;
+  readonly scheduleTimeZone?: string;
+  /** Copies saved at once, 1–20. Default 5. */
+  readonly maxConcurrency?: number;
+  /** Encrypt unencrypted DB instance snapshots with the Failsafe key. Default true. */
+  readonly encryptUnencrypted?: boolean;
+  /**
+   * The dead-man's switch: alarm when no run in the last 24 hours reported every source's newest
+   * verified copy at most this many hours old. 24–720, default 30.
+   */
+  readonly newestCopyMaxAgeHours?: number;
+  /** Default `rds-failsafe`. */
+  readonly stateMachineName?: string;
+}
+
+const OWN_COPIES = 'Only snapshots named rdsf-* (every copy this tool makes, DESIGN §3 naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
+
+const FAILSAFE_TASKS = {
+  FindSharedFunctionArn: { task: 'find-shared', description: 'rds-failsafe: find snapshots shared by allowed Live accounts that are not saved yet' },
+  SaveFunctionArn: { task: 'save', description: 'rds-failsafe: copy a shared snapshot into a Failsafe-owned copy under the Failsafe key' },
+  WaitAvailableFunctionArn: { task: 'wait-available', description: 'rds-failsafe: report whether a copy is available yet' },
+  VerifyFunctionArn: { task: 'verify', description: 'rds-failsafe: check a saved copy and tag it verified' },
+  PruneFunctionArn: { task: 'prune', description: 'rds-failsafe: apply retention to managed copies and report the newest copy age' },
+};
+
+/** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
+export const COPY_AGE_METRIC = { namespace: 'RdsFailsafe', metricName: 'NewestVerifiedCopyAgeHours' };
+
+function retentionEnv(r: RetentionProps | undefined, minKeep: number): Record<string, string> {
+  const env: Record<string, string> = { MIN_KEEP: String(integer('minKeep', minKeep, 1, 1000, 'the floor: this many newest verified copies per source are never pruned')) };
+  const gfs = (['daily', 'weekly', 'monthly'] as const).filter((k) => r?.[k] !== undefined);
+  if (r?.days !== undefined) {
+    if (gfs.length > 0) {
+      throw new ConfigError('retention', `days and ${gfs.join(', ')} are both set; use either days (keep every copy up to that many days old) or daily/weekly/monthly counts`);
+    }
+    env.RETENTION = String(integer('retention.days', r.days, 1, 36500, 'copies whose source is at most this many days old are kept'));
+    return env;
+  }
+  const daily = integer('retention.daily', r?.daily ?? 7, 0, 3660);
+  const weekly = integer('retention.weekly', r?.weekly ?? 4, 0, 520);
+  const monthly = integer('retention.monthly', r?.monthly ?? 12, 0, 1200);
+  if (daily + weekly + monthly === 0) {
+    throw new ConfigError('retention', 'daily, weekly and monthly are all 0, which keeps nothing beyond minKeep; keep at least one daily copy');
+  }
+  return { ...env, KEEP_DAILY: String(daily), KEEP_WEEKLY: String(weekly), KEEP_MONTHLY: String(monthly) };
+}
+
+/**
+ * Everything rds-failsafe needs in the Failsafe account: the trigger topic only the Live accounts
+ * may publish to, start-failsafe subscribed to it, the five task Lambdas with a role each, the
+ * Failsafe key the copies are encrypted with (retained, 30-day deletion window), the Failsafe
+ * state machine with a daily backstop schedule, and alarms including the dead-man's switch.
+ */
+export class FailsafeAccount extends Construct {
+  readonly failsafeKey: kms.Key;
+  readonly topic: sns.Topic;
+  readonly topicKey: kms.Key;
+  readonly machine: ScheduledMachine;
+  readonly functions: Record<string, TaskFunction>;
+  readonly startFailsafe: TaskFunction;
+  readonly alerts: AlertChannel;
+  readonly copyAgeAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: FailsafeAccountProps) {
+    super(scope, id);
+    const { account, region } = concreteEnv(this);
+    const partition = Stack.of(this).partition;
+    const sources = accountList('sourceAccounts', props.sourceAccounts, 100, account, 'the Failsafe account');
+    const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 11 * * ? *)');
+    const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? true);
+    const maxAge = integer('newestCopyMaxAgeHours', props.newestCopyMaxAgeHours ?? 30, 24, 720, 'copies are daily, so below 24 h the alarm fires every day');
+    const retention = retentionEnv(props.retention, props.minKeep ?? 3);
+    this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
+
+    this.failsafeKey = new kms.Key(this, 'FailsafeKey', {
+      description: 'rds-failsafe: encrypts the Failsafe copies; owned by this account so no Live key can make them unreadable',
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(30),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.topicKey = new kms.Key(this, 'TopicKey', {
+      description: 'rds-failsafe: encrypts the trigger topic; the Live accounts may use it only through SNS',
+      enableKeyRotation: true,
+    });
+    const livePrincipals = sources.map((a) => new iam.AccountPrincipal(a));
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'LiveAccountsPublishThroughSns',
+        principals: livePrincipals,
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${region}.amazonaws.com` } },
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', {
+      topicName: topicName('topicName', props.topicName ?? DEFAULT_TOPIC_NAME),
+      displayName: 'rds-failsafe trigger from the Live account(s)',
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyLiveAccountsPublish',
+        principals: livePrincipals,
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+      }),
+    );
+
+    const asl = readAsl('failsafe.asl.json');
+    const environment = {
+      REGION: region,
+      SOURCE_ACCOUNTS: sources.join(','),
+      FAILSAFE_KMS_KEY_ARN: this.failsafeKey.keyArn,
+      ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
+      ...retention,
+    };
+    this.functions = taskFunctionsFor(this, asl, FAILSAFE_TASKS, { lambdaDir: props.lambdaDir, environment });
+    const f = this.functions;
+    const ownCopies = ownCopyArns(this, account, region);
+
+    describeSnapshots(f.FindSharedFunctionArn);
+    describeSnapshots(f.SaveFunctionArn);
+    f.SaveFunctionArn.allow({
+      // from a share copy (rdsf-...) of an allowed Live account, any region, to a managed copy here
+      actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
+      resources: [...sources.flatMap((a) => ownCopyArns(this, a, '*')), ...ownCopies],
+      conditions: createdManaged,
+    }, 'From the rdsf-* share copies of the allowed Live accounts (in any region: Live may copy cross-region) to a new rdsf-* copy here; the request must tag it rds-failsafe:managed=true.');
+    f.SaveFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
+    f.SaveFunctionArn.allow({
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+      resources: [this.failsafeKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
+    }, 'GenerateDataKey* and ReEncrypt* are the action families RDS uses to encrypt a copy under the Failsafe key; only that key, only through RDS.');
+    f.SaveFunctionArn.allow({
+      // the Live share keys, whose key policies let this account use them through RDS
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'],
+      resources: sources.map((a) => `arn:${partition}:kms:*:${a}:key/*`),
+      conditions: { StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } },
+    }, "The Live share keys' ids are not known in this account; only keys of the allowed Live accounts, only through RDS, and their key policies grant this account nothing else.");
+    describeSnapshots(f.WaitAvailableFunctionArn);
+    describeSnapshots(f.VerifyFunctionArn);
+    f.VerifyFunctionArn.allow({
+      // adds rds-failsafe:verified to a managed copy, nothing else
+      actions: ['rds:AddTagsToResource'],
+      resources: ownCopies,
+      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['rds-failsafe:verified'] } },
+    }, OWN_COPIES);
+    describeSnapshots(f.PruneFunctionArn);
+    f.PruneFunctionArn.allow({
+      actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
+      resources: ownCopies,
+      conditions: managedOnly,
+    }, OWN_COPIES);
+
+    this.machine = new ScheduledMachine(this, 'Machine', {
+      asl,
+      name: props.stateMachineName ?? 'rds-failsafe',
+      functions: f,
+      ...sched,
+      scheduleDescription: 'rds-failsafe: daily backstop run of the Failsafe state machine, in case a trigger message was lost',
+    });
+
+    this.startFailsafe = new TaskFunction(this, 'StartFailsafe', {
+      task: 'start-failsafe',
+      description: 'rds-failsafe: validate a Live message and start the Failsafe state machine',
+      lambdaDir: props.lambdaDir,
+      environment: { ...environment, STATE_MACHINE_ARN: this.machine.stateMachine.stateMachineArn },
+      timeout: Duration.seconds(30),
+    });
+    this.machine.stateMachine.grantStartExecution(this.startFailsafe.role);
+    this.topic.addSubscription(new subs.LambdaSubscription(this.startFailsafe.function));
+
+    this.alerts.watchExecutions(this.machine.stateMachine, 'Failsafe');
+    // Dead-man's switch. The roll-up has no dimensions and is the worst source's age; each run
+    // writes one point. 24 hourly periods, all breaching or missing, means no run in a day
+    // reported every source fresh: a stale copy, a failing prune, or nothing running at all.
+    this.copyAgeAlarm = new cloudwatch.Alarm(this.alerts, 'NewestCopyAge', {
+      alarmDescription:
+        `rds-failsafe: for 24 hours no Failsafe run reported every source's newest verified copy at most ${maxAge} h old ` +
+        `(or no run reported at all). Check the Live and Failsafe executions; the per-source metric ${COPY_AGE_METRIC.metricName} ` +
+        `with dimensions SourceAccount, SourceId names the stale source.`,
+      metric: new cloudwatch.Metric({ ...COPY_AGE_METRIC, statistic: 'Maximum', period: Duration.hours(1) }),
+      threshold: maxAge,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 24,
+      datapointsToAlarm: 24,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.alerts.notify(this.copyAgeAlarm);
+  }
+}

@@ -1,0 +1,227 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { AlertChannel, AlertProps } from './alerts';
+import { readAsl } from './asl';
+import {
+  concreteEnv,
+  createdManaged,
+  DEFAULT_TOPIC_NAME,
+  describeSnapshots,
+  managedOnly,
+  ownCopyArns,
+  rdsArn,
+  ScheduledMachine,
+  scheduleProps,
+  taskFunctionsFor,
+} from './common';
+import { TaskFunction } from './task-function';
+import { accountId, boolean, ConfigError, integer, region, topicName } from './validation';
+
+/** A Failsafe account the share copies go to, and where its trigger topic lives. */
+export interface FailsafeTarget {
+  readonly account: string;
+  /** Region of the Failsafe account's topic and copies. Default: this stack's region. */
+  readonly region?: string;
+  /** Default: `rds-failsafe`, the FailsafeAccount construct's default. */
+  readonly topicName?: string;
+}
+
+export interface LiveAccountProps {
+  /**
+   * Which databases to protect: `all`, `<id>`, `instance:<id>`, `cluster:<id>`,
+   * `tag:<key>=<value>` or `pattern:<glob>`. The Lambdas parse these at cold start.
+   */
+  readonly sources: string[];
+  /** 1 to 20 Failsafe accounts (RDS shares a snapshot with at most 20 accounts). */
+  readonly failsafe: FailsafeTarget[];
+  /** Folder with `<task>/bootstrap.zip` from `make package`. */
+  readonly lambdaDir: string;
+  readonly alerts: AlertProps;
+  /** EventBridge Scheduler expression. Default `cron(0 5 * * ? *)`: daily at 05:00. */
+  readonly schedule?: string;
+  /** IANA time zone of the schedule. Default `UTC`. */
+  readonly scheduleTimeZone?: string;
+  /** Sources copied at once, 1–20. Default 5. */
+  readonly maxConcurrency?: number;
+  /** Older share copies kept per source in this account besides today's, 1–50. Default 2. */
+  readonly liveKeep?: number;
+  /** Encrypt unencrypted DB instance snapshots with the share key. Default false. */
+  readonly encryptUnencrypted?: boolean;
+  /** Default `rds-failsafe-live`. */
+  readonly stateMachineName?: string;
+}
+
+const OWN_COPIES = 'Only snapshots named rdsf-* (every copy this tool makes, DESIGN §3 naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
+
+const LIVE_TASKS = {
+  SelectSourcesFunctionArn: { task: 'select-sources', description: 'rds-failsafe: resolve the configured sources to DB instances and clusters' },
+  DeleteOldCopiesFunctionArn: { task: 'delete-old-copies', description: 'rds-failsafe: delete managed share copies beyond LIVE_KEEP' },
+  CopyLatestFunctionArn: { task: 'copy-latest', description: 'rds-failsafe: copy the newest automated snapshot to a share copy under the share key' },
+  WaitAvailableFunctionArn: { task: 'wait-available', description: 'rds-failsafe: report whether a copy is available yet' },
+  ShareFunctionArn: { task: 'share', description: 'rds-failsafe: share a managed share copy with the Failsafe account(s)' },
+  NotifyFunctionArn: { task: 'notify', description: "rds-failsafe: tell the Failsafe account(s)' topics what was shared" },
+};
+
+/**
+ * Everything rds-failsafe needs in a Live account: the six task Lambdas with a role each, the share
+ * key only the Failsafe account(s) may use (through RDS), the Live state machine, its daily
+ * schedule and alarms.
+ */
+export class LiveAccount extends Construct {
+  readonly shareKey: kms.Key;
+  readonly machine: ScheduledMachine;
+  readonly functions: Record<string, TaskFunction>;
+  readonly alerts: AlertChannel;
+  readonly failsafeTopicArns: string[];
+
+  constructor(scope: Construct, id: string, props: LiveAccountProps) {
+    super(scope, id);
+    const { account, region: liveRegion } = concreteEnv(this);
+    const partition = Stack.of(this).partition;
+
+    if (!Array.isArray(props.sources) || props.sources.length === 0) {
+      throw new ConfigError('sources', 'no sources given; list what to protect, e.g. ["orders", "cluster:billing", "tag:backup=failsafe"] or ["all"]');
+    }
+    props.sources.forEach((s, i) => {
+      if (typeof s !== 'string' || s.trim() === '' || s.includes(',')) {
+        throw new ConfigError(`sources[${i}]`, `${JSON.stringify(s)} must be one non-empty selector without commas (one array entry per selector)`);
+      }
+    });
+    if (!Array.isArray(props.failsafe) || props.failsafe.length === 0 || props.failsafe.length > 20) {
+      throw new ConfigError('failsafe', 'give 1 to 20 Failsafe accounts, e.g. [{ account: "222222222222" }] (RDS shares a snapshot with at most 20 accounts)');
+    }
+    const targets = props.failsafe.map((t, i) => {
+      const acct = accountId(`failsafe[${i}].account`, t.account);
+      if (acct === account) {
+        throw new ConfigError(`failsafe[${i}].account`, `${acct} is the Live account itself; the Failsafe account must be a different account, or whoever can delete the databases can delete the copies`);
+      }
+      return {
+        account: acct,
+        region: region(`failsafe[${i}].region`, t.region ?? liveRegion),
+        topicName: topicName(`failsafe[${i}].topicName`, t.topicName ?? DEFAULT_TOPIC_NAME),
+      };
+    });
+    if (new Set(targets.map((t) => t.account)).size !== targets.length) {
+      throw new ConfigError('failsafe', 'an account is listed twice; list each Failsafe account once');
+    }
+    const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 5 * * ? *)');
+    const liveKeep = integer('liveKeep', props.liveKeep ?? 2, 1, 50, 'older share copies kept per source in the Live account');
+    const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? false);
+    this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
+
+    this.failsafeTopicArns = targets.map((t) => `arn:${partition}:sns:${t.region}:${t.account}:${t.topicName}`);
+    const rdsServices = [...new Set([liveRegion, ...targets.map((t) => t.region)])].map((r) => `rds.${r}.amazonaws.com`);
+
+    this.shareKey = new kms.Key(this, 'ShareKey', {
+      description: 'rds-failsafe: encrypts the share copies; the Failsafe account(s) may use it only through RDS to copy them',
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(30),
+      // Share copies in flight (and the Failsafe side's next copy) need it after a stack is removed.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const failsafePrincipals = targets.map((t) => new iam.AccountPrincipal(t.account));
+    this.shareKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'FailsafeAccountsReadShareCopiesThroughRds',
+        principals: failsafePrincipals,
+        actions: ['kms:Decrypt', 'kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': rdsServices } },
+      }),
+    );
+    this.shareKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'FailsafeAccountsLetRdsCopyShareCopies',
+        principals: failsafePrincipals,
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:ViaService': rdsServices },
+          Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        },
+      }),
+    );
+
+    const asl = readAsl('live.asl.json');
+    this.functions = taskFunctionsFor(this, asl, LIVE_TASKS, {
+      lambdaDir: props.lambdaDir,
+      environment: {
+        REGION: liveRegion,
+        FAILSAFE_ACCOUNTS: targets.map((t) => t.account).join(','),
+        FAILSAFE_TOPIC_ARNS: this.failsafeTopicArns.join(','),
+        SHARE_KMS_KEY_ARN: this.shareKey.keyArn,
+        SOURCES: props.sources.map((s) => s.trim()).join(','),
+        LIVE_KEEP: String(liveKeep),
+        ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
+      },
+    });
+    const f = this.functions;
+    const ownCopies = ownCopyArns(this, account, liveRegion);
+    const viaRds = { StringEquals: { 'kms:ViaService': `rds.${liveRegion}.amazonaws.com` } };
+
+    f.SelectSourcesFunctionArn.allow({
+      actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'],
+      resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
+    }, 'Read-only: the sources are chosen by selectors (all, tags, patterns) at run time, so every instance and cluster of this account and region is listed.');
+    describeSnapshots(f.DeleteOldCopiesFunctionArn);
+    f.DeleteOldCopiesFunctionArn.allow({
+      actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
+      resources: ownCopies,
+      conditions: managedOnly,
+    }, OWN_COPIES);
+    describeSnapshots(f.CopyLatestFunctionArn, 'rds:DescribeOptionGroups');
+    f.CopyLatestFunctionArn.allow({
+      // from an automated snapshot (rds:...) of this account to a new managed share copy
+      actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
+      resources: [
+        rdsArn(this, account, liveRegion, 'snapshot:rds:*'),
+        rdsArn(this, account, liveRegion, 'cluster-snapshot:rds:*'),
+        ...ownCopies,
+      ],
+      conditions: createdManaged,
+    }, 'From any automated snapshot (rds:*) of this account and region, the sources being chosen at run time, to a new rdsf-* share copy; the request must tag it rds-failsafe:managed=true.');
+    f.CopyLatestFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
+    f.CopyLatestFunctionArn.allow({
+      // the source snapshots' keys (aws/rds or the databases' own keys), used only by RDS
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'],
+      resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`],
+      conditions: viaRds,
+    }, "The databases' own keys (aws/rds or customer keys) are not known at deploy time; only this account and region, and only through RDS (kms:ViaService).");
+    f.CopyLatestFunctionArn.allow({
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+      resources: [this.shareKey.keyArn],
+      conditions: viaRds,
+    }, 'GenerateDataKey* and ReEncrypt* are the action families RDS uses to re-encrypt a copy under the share key; only that key, only through RDS.');
+    describeSnapshots(f.WaitAvailableFunctionArn);
+    describeSnapshots(f.ShareFunctionArn);
+    f.ShareFunctionArn.allow({
+      actions: ['rds:DescribeDBSnapshotAttributes', 'rds:DescribeDBClusterSnapshotAttributes'],
+      resources: ownCopies,
+    }, OWN_COPIES);
+    f.ShareFunctionArn.allow({
+      actions: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
+      resources: ownCopies,
+      conditions: managedOnly,
+    }, OWN_COPIES);
+    f.NotifyFunctionArn.allow({ actions: ['sns:Publish'], resources: this.failsafeTopicArns });
+    for (const t of targets) {
+      f.NotifyFunctionArn.allow({
+        // the Failsafe topics are encrypted with a key of the Failsafe account
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: [`arn:${partition}:kms:${t.region}:${t.account}:key/*`],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${t.region}.amazonaws.com` } },
+      }, "The Failsafe topic's key is created in the Failsafe account and its id is not known here; only that account's keys in the topic's region, only through SNS. GenerateDataKey* is what SNS uses to encrypt a message.");
+    }
+
+    this.machine = new ScheduledMachine(this, 'Machine', {
+      asl,
+      name: props.stateMachineName ?? 'rds-failsafe-live',
+      functions: f,
+      ...sched,
+      scheduleDescription: 'rds-failsafe: daily share copy of the newest automated snapshot of each source',
+    });
+    this.alerts.watchExecutions(this.machine.stateMachine, 'Live');
+  }
+}

@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface TaskFunctionProps {
+  /** The binary's name, as everywhere else: `copy-latest`, `prune`, ... */
+  readonly task: string;
+  readonly description: string;
+  /** Folder holding `<task>/bootstrap.zip`, as `make package` leaves them. */
+  readonly lambdaDir: string;
+  readonly environment: Record<string, string>;
+  readonly timeout: Duration;
+}
+
+/** Where `make package` (cargo lambda build --release --arm64 --output-format zip) leaves a task's zip. */
+export function lambdaZip(lambdaDir: string, task: string): string {
+  const zip = path.resolve(lambdaDir, task, 'bootstrap.zip');
+  if (!existsSync(zip)) {
+    throw new Error(
+      `rds-failsafe: the Lambda package ${zip} does not exist. Run \`make package\` in the repository root ` +
+        `(cargo lambda build --release --arm64 --output-format zip) before cdk synth or deploy, ` +
+        `or point the lambdaDir context key at a folder holding <task>/bootstrap.zip.`,
+    );
+  }
+  return zip;
+}
+
+/**
+ * One task Lambda: the prebuilt arm64 zip, its own role (nothing but its log group until the
+ * owning construct adds exactly the statements the task needs) and its own log group.
+ */
+export class TaskFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: TaskFunctionProps) {
+    super(scope, id);
+    const code = lambda.Code.fromAsset(lambdaZip(props.lambdaDir, props.task));
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `rds-failsafe ${props.task}: only what this task calls`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.function = new lambda.Function(this, 'Function', {
+      description: props.description,
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'bootstrap',
+      code,
+      role: this.role,
+      logGroup: this.logGroup,
+      memorySize: 256,
+      timeout: props.timeout,
+      environment: {
+        ...props.environment,
+        ACCOUNT_ID: Stack.of(this).account,
+        // Retrying lives in the state machines (Retry on Throttled with backoff); one SDK attempt
+        // per call keeps a throttle visible in the execution history, as in the local stack.
+        AWS_MAX_ATTEMPTS: '1',
+      },
+    });
+  }
+
+  private readonly acknowledged = new Set<string>();
+
+  /**
+   * Adds one statement to this task's role. A statement with a wildcard in an action or resource
+   * must say why (`wildcardReason`); the reason becomes the cdk-nag acknowledgement of exactly
+   * those wildcards on this role, so nothing else is waved through.
+   */
+  allow(statement: iam.PolicyStatementProps, wildcardReason?: string): void {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
+    acknowledgeWildcards(this.role, statement, wildcardReason, this.acknowledged);
+  }
+}
+
+/**
+ * Acknowledges the cdk-nag IAM5 finding of each wildcard in `statement` on `role`, with `reason`
+ * (each finding and reason once; a wildcard granted by two statements carries both reasons).
+ * Throws when a statement has a wildcard but no reason.
+ */
+export function acknowledgeWildcards(
+  role: iam.IRole,
+  statement: iam.PolicyStatementProps,
+  reason: string | undefined,
+  seen: Set<string>,
+): void {
+  const stack = Stack.of(role);
+  const findings = [
+    ...(statement.actions ?? []).filter((a) => a.includes('*')).map((a) => `Action::${a}`),
+    ...(statement.resources ?? [])
+      .map((r) => stack.resolve(r))
+      .filter((r): r is string => typeof r === 'string' && r.includes('*'))
+      .map((r) => `Resource::${r}`),
+  ];
+  for (const finding of findings) {
+    if (!reason) {
+      throw new Error(`${role.node.path}: ${finding} needs a reason: pass one to allow()`);
+    }
+    if (!seen.has(`${finding} ${reason}`)) {
+      seen.add(`${finding} ${reason}`);
+      Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
+    }
+  }
+}
