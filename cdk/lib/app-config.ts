@@ -29,7 +29,7 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   topicName: 'name of the Failsafe trigger topic; default rds-failsafe',
   liveEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the share key; default false',
   failsafeEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the Failsafe key; default true',
-  lambdaDir: 'folder of <task>/bootstrap.zip, relative to cdk/; default ../target/lambda (make package)',
+  lambdaDir: 'folder of <task>/bootstrap.zip, relative to cdk/; default ../target/lambda (make package); the RDSF_LAMBDA_DIR environment variable overrides it',
 };
 
 export interface AppConfig {
@@ -59,7 +59,7 @@ function list(field: string, v: unknown): string[] | undefined {
  * are the context paths, so the message points at the line of cdk.json to fix; the constructs
  * validate the values themselves.
  */
-export function appConfig(raw: unknown, cdkDir: string): AppConfig {
+export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv = process.env): AppConfig {
   const c = fromCli(raw);
   if (c === undefined || c === null || typeof c !== 'object' || Array.isArray(c)) {
     throw new ConfigError(CONTEXT_KEY, `context key missing or not an object; add "${CONTEXT_KEY}": { "liveAccount": ..., ... } to the context of cdk/cdk.json`);
@@ -80,7 +80,8 @@ export function appConfig(raw: unknown, cdkDir: string): AppConfig {
   }
   const emails = list('alertEmails', cfg.alertEmails) ?? [];
   const alerts = (topicArn: unknown): AlertProps => ({ emails, topicArn: topicArn as string | undefined });
-  const lambdaDir = path.resolve(cdkDir, (get('lambdaDir') as string | undefined) ?? '../target/lambda');
+  // RDSF_LAMBDA_DIR lets a build pipeline (and the tests) point at its own zips without editing cdk.json.
+  const lambdaDir = path.resolve(cdkDir, env.RDSF_LAMBDA_DIR || ((get('lambdaDir') as string | undefined) ?? '../target/lambda'));
   const shared = {
     lambdaDir,
     schedule: undefined,

@@ -1,0 +1,177 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { readAsl } from '../lib/asl';
+import { COPY_PREFIX, MANAGED_TAG } from '../lib/common';
+import { COPY_AGE_METRIC } from '../lib/failsafe-account';
+import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, REGION, taskStatements } from './helpers';
+
+const OTHER_LIVE = '333333333333';
+
+describe('FailsafeAccount', () => {
+  const { stack, failsafe, template } = failsafeStack({ sourceAccounts: [LIVE, OTHER_LIVE] });
+  const f = failsafe.functions;
+  const id = (c: any) => stack.getLogicalId(c.node.defaultChild);
+  const allStatements = () => Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+
+  test('the trigger topic is encrypted, and only the Live accounts may publish to it', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      TopicName: 'rds-failsafe',
+      KmsMasterKeyId: { 'Fn::GetAtt': [id(failsafe.topicKey), 'Arn'] },
+    });
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy')).find((p: any) =>
+      p.Properties.Topics.some((t: any) => t.Ref === id(failsafe.topic)),
+    ) as any;
+    const allows = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow');
+    assert.deepEqual(allows, [
+      {
+        Sid: 'OnlyLiveAccountsPublish',
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Principal: { AWS: [`arn:aws:iam::${LIVE}:root`, `arn:aws:iam::${OTHER_LIVE}:root`] },
+        Resource: { Ref: id(failsafe.topic) },
+      },
+    ]);
+    assert.ok(policy.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition.Bool['aws:SecureTransport'] === 'false'));
+    const key = template.findResources('AWS::KMS::Key')[id(failsafe.topicKey)];
+    const live = key.Properties.KeyPolicy.Statement.filter((s: any) => s.Sid === 'LiveAccountsPublishThroughSns');
+    assert.deepEqual(actionsOf(live), ['kms:Decrypt', 'kms:GenerateDataKey*']);
+    assert.deepEqual(live[0].Condition, { StringEquals: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` } });
+  });
+
+  test('start-failsafe is subscribed and may only start the Failsafe state machine', () => {
+    const fn = id(failsafe.startFailsafe.function);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: id(failsafe.topic) },
+      Endpoint: { 'Fn::GetAtt': [fn, 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'sns.amazonaws.com',
+      SourceArn: { Ref: id(failsafe.topic) },
+      FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: id(failsafe.machine.stateMachine) } }) },
+    });
+    const start = taskStatements(template, failsafe.startFailsafe).filter((s) => !actionsOf([s]).includes('logs:PutLogEvents'));
+    assert.deepEqual(start.map((s) => [s.Action, s.Resource]), [['states:StartExecution', { Ref: id(failsafe.machine.stateMachine) }]]);
+  });
+
+  test('the Failsafe key: owned by this account alone, rotated, retained, 30-day deletion window', () => {
+    const key = template.findResources('AWS::KMS::Key')[id(failsafe.failsafeKey)];
+    assert.equal(key.DeletionPolicy, 'Retain');
+    assert.equal(key.UpdateReplacePolicy, 'Retain');
+    assert.equal(key.Properties.PendingWindowInDays, 30);
+    assert.equal(key.Properties.EnableKeyRotation, true);
+    assert.deepEqual(key.Properties.KeyPolicy.Statement.map((s: any) => s.Principal), [{ AWS: `arn:aws:iam::${FAILSAFE}:root` }]);
+  });
+
+  test('the functions read the configuration the Lambdas expect, defaults included', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'provided.al2023',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: Match.objectLike({
+          ACCOUNT_ID: FAILSAFE,
+          REGION,
+          SOURCE_ACCOUNTS: `${LIVE},${OTHER_LIVE}`,
+          FAILSAFE_KMS_KEY_ARN: { 'Fn::GetAtt': [id(failsafe.failsafeKey), 'Arn'] },
+          KEEP_DAILY: '7',
+          KEEP_WEEKLY: '4',
+          KEEP_MONTHLY: '12',
+          MIN_KEEP: '3',
+          ENCRYPT_UNENCRYPTED: 'true',
+          AWS_MAX_ATTEMPTS: '1',
+        }),
+      },
+    });
+    const { template: days } = failsafeStack({ retention: { days: 35 }, minKeep: 5 });
+    days.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ RETENTION: '35', MIN_KEEP: '5', KEEP_DAILY: Match.absent() }) },
+    });
+  });
+
+  test('prune deletes, and verify tags, only rdsf-* copies of this account tagged managed', () => {
+    const own = [`arn:aws:rds:${REGION}:${FAILSAFE}:cluster-snapshot:rdsf-*`, `arn:aws:rds:${REGION}:${FAILSAFE}:snapshot:rdsf-*`];
+    const deletes = allowing(allStatements(), 'rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot');
+    assert.equal(deletes.length, 1, 'only prune deletes');
+    assert.deepEqual(deletes, allowing(taskStatements(template, f.PruneFunctionArn), 'rds:DeleteDBSnapshot'));
+    assert.deepEqual(deletes[0].Condition, { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } });
+    assert.deepEqual((deletes[0].Resource as string[]).sort(), own);
+    const tag = allowing(taskStatements(template, f.VerifyFunctionArn), 'rds:AddTagsToResource');
+    assert.deepEqual(tag[0].Condition, {
+      StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['rds-failsafe:verified'] },
+    });
+    assert.ok(!allStatements().some((s: any) => actionsOf([s]).some((a) => a === '*' || a.endsWith(':*') || a.startsWith('rds:Modify'))));
+  });
+
+  test('save copies only from the allowed Live accounts\' rdsf-* share copies, creating managed copies, via RDS keys', () => {
+    const save = taskStatements(template, f.SaveFunctionArn);
+    const copy = allowing(save, 'rds:CopyDBSnapshot')[0];
+    assert.deepEqual(copy.Condition, { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' } });
+    assert.deepEqual((copy.Resource as string[]).sort(), [
+      `arn:aws:rds:*:${LIVE}:cluster-snapshot:rdsf-*`,
+      `arn:aws:rds:*:${LIVE}:snapshot:rdsf-*`,
+      `arn:aws:rds:*:${OTHER_LIVE}:cluster-snapshot:rdsf-*`,
+      `arn:aws:rds:*:${OTHER_LIVE}:snapshot:rdsf-*`,
+      `arn:aws:rds:${REGION}:${FAILSAFE}:cluster-snapshot:rdsf-*`,
+      `arn:aws:rds:${REGION}:${FAILSAFE}:snapshot:rdsf-*`,
+    ]);
+    const liveKeys = save.find((s) => JSON.stringify(s.Resource).includes(`:${LIVE}:key/*`))!;
+    assert.deepEqual(actionsOf([liveKeys]), ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey']);
+    assert.deepEqual(liveKeys.Condition, { StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } });
+    const own = allowing(save, 'kms:Encrypt')[0];
+    assert.deepEqual(own.Resource, { 'Fn::GetAtt': [id(failsafe.failsafeKey), 'Arn'] });
+  });
+
+  test('the state machine: failsafe.asl.json with every placeholder substituted, logging ALL, a daily backstop', () => {
+    const asl = readAsl('failsafe.asl.json');
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+    assert.deepEqual(Object.keys(machine.Properties.DefinitionSubstitutions).sort(), asl.placeholders);
+    for (const p of asl.placeholders) {
+      assert.deepEqual(machine.Properties.DefinitionSubstitutions[p], { 'Fn::GetAtt': [id(f[p].function), 'Arn'] });
+    }
+    assert.equal(machine.Properties.LoggingConfiguration.Level, 'ALL');
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 11 * * ? *)',
+      Target: { Arn: { Ref: id(failsafe.machine.stateMachine) }, Input: '{"maxConcurrency":5}' },
+    });
+  });
+
+  test("alarms: failed and timed-out executions, and the dead-man's switch on the newest copy age", () => {
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/States', MetricName: metric });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: COPY_AGE_METRIC.namespace,
+      MetricName: COPY_AGE_METRIC.metricName,
+      Dimensions: Match.absent(),
+      Statistic: 'Maximum',
+      Threshold: 30,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Period: 3600,
+      EvaluationPeriods: 24,
+      DatapointsToAlarm: 24,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: id(failsafe.alerts.topics[0]) }],
+    });
+    const { template: t } = failsafeStack({ newestCopyMaxAgeHours: 36 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: COPY_AGE_METRIC.metricName, Threshold: 36 });
+  });
+
+  test('the alarm watches what prune writes, and IAM conditions on the tags the core sets (contract with the Rust side)', () => {
+    const core = (file: string) => readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', file), 'utf8');
+    const failsafeRs = core('failsafe.rs');
+    assert.match(failsafeRs, new RegExp(`"Namespace": "${COPY_AGE_METRIC.namespace}"`));
+    assert.match(failsafeRs, new RegExp(`"${COPY_AGE_METRIC.metricName}"`));
+    assert.match(failsafeRs, /"Dimensions": \[\["SourceAccount", "SourceId"\], \[\]\]/, 'the roll-up without dimensions');
+    const tags = core('tags.rs');
+    assert.match(tags, new RegExp(`MANAGED: &str = "${MANAGED_TAG}"`));
+    assert.match(tags, /VERIFIED: &str = "rds-failsafe:verified"/);
+    assert.match(core('naming.rs'), new RegExp(`PREFIX: &str = "${COPY_PREFIX}"`));
+  });
+});
