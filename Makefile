@@ -10,15 +10,17 @@ VPY := $(VENV)/bin/python
 PY_REQS := tests/local/requirements.txt
 SCENARIO ?= tests/scenarios/mixed-estate.json
 
-.PHONY: help test lint test-rust test-asl test-e2e build build-debug demo scenario venv npm
+.PHONY: help test lint test-rust test-asl test-cdk test-e2e build build-debug package demo scenario venv npm npm-cdk
 
 help:
 	@echo "make demo       - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
 	@echo "make test       - fmt + clippy, Rust tests, ASL checks, emulator rule tests, end-to-end tests, scenarios"
 	@echo "make scenario SCENARIO=tests/scenarios/x.json - run a scenario file, print its JSON report"
 	@echo "make build      - build the eleven task Lambda binaries (release)"
+	@echo "make package    - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
+	@echo "make test-cdk   - CDK: tsc --noEmit, construct tests, cdk synth with cdk-nag, cfn-lint"
 
-test: lint test-rust test-asl test-e2e
+test: lint test-rust test-asl test-cdk test-e2e
 
 lint:
 	@echo "==> cargo fmt --check"
@@ -40,6 +42,19 @@ npm: node_modules/.package-lock.json
 test-asl: npm
 	@echo "==> ASL validation (asl-validator) and state machine invariants"
 	node --test tests/asl/
+
+# The CDK app has its own lockfile: aws-cdk-lib, the pinned aws-cdk CLI, cdk-nag, tsx, typescript.
+cdk/node_modules/.package-lock.json: cdk/package.json cdk/package-lock.json
+	@echo "==> npm ci (cdk/)"
+	cd cdk && npm ci --no-audit --no-fund
+	@touch $@
+npm-cdk: cdk/node_modules/.package-lock.json
+
+# cfn-lint comes from the venv; the tests need no Rust: they synthesize against empty zips.
+test-cdk: venv npm-cdk
+	@echo "==> CDK: tsc --noEmit, construct and policy tests, cdk synth (cdk-nag), cfn-lint"
+	cd cdk && npx tsc --noEmit
+	cd cdk && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" node --import tsx --test test/*.test.ts
 
 $(VENV)/.installed: $(PY_REQS)
 	@echo "==> Python venv (.venv) from $(PY_REQS): moto server, cargo-lambda, Node >= 22, pytest"
@@ -67,3 +82,11 @@ scenario: venv npm build-debug
 
 build:
 	$(CARGO) build --release --bins
+
+# What `cdk deploy` uploads: one zip per task Lambda for provided.al2023 on arm64. cargo-lambda
+# and zig (its cross-linker) come from the venv; the aarch64 standard library from rustup.
+package: venv
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	@echo "==> cargo lambda build --release --arm64 --output-format zip (first build takes minutes on 2 cores)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p rdsf-lambdas
+	@ls target/lambda/*/bootstrap.zip

@@ -1,4 +1,4 @@
-import { App, Stack, StackProps } from 'aws-cdk-lib';
+import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AppConfig, appConfig, CONTEXT_KEY } from './app-config';
 import { FailsafeAccount, FailsafeAccountProps } from './failsafe-account';
@@ -9,6 +9,10 @@ export class LiveStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps & { live: LiveAccountProps }) {
     super(scope, id, props);
     this.live = new LiveAccount(this, 'RdsFailsafe', props.live);
+    // What an operator looks up: `aws cloudformation describe-stacks --stack-name rds-failsafe-live`
+    new CfnOutput(this, 'StateMachineArn', { value: this.live.machine.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ShareKeyArn', { value: this.live.shareKey.keyArn });
+    new CfnOutput(this, 'FailsafeTopicArns', { value: this.live.failsafeTopicArns.join(',') });
   }
 }
 
@@ -17,6 +21,9 @@ export class FailsafeStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps & { failsafe: FailsafeAccountProps }) {
     super(scope, id, props);
     this.failsafe = new FailsafeAccount(this, 'RdsFailsafe', props.failsafe);
+    new CfnOutput(this, 'StateMachineArn', { value: this.failsafe.machine.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'FailsafeKeyArn', { value: this.failsafe.failsafeKey.keyArn });
+    new CfnOutput(this, 'TopicArn', { value: this.failsafe.topic.topicArn });
   }
 }
 
