@@ -5,6 +5,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { AlertProps } from './alerts';
 import { AslFile, checkSubstitutions } from './asl';
 import { TaskFunction, TaskFunctionProps } from './task-function';
 import { ConfigError, integer, isToken, scheduleExpression } from './validation';
@@ -17,6 +18,27 @@ export const MANAGED_TAG = 'rds-failsafe:managed';
 export const COPY_PREFIX = 'rdsf-';
 /** Step Functions' Map limit and what the ASL accepts as maxConcurrency. */
 export const MAX_CONCURRENCY = 20;
+
+/** Props both account constructs take. */
+export interface ScheduledRunProps {
+  /** Folder with `<task>/bootstrap.zip` from `make package`. */
+  readonly lambdaDir: string;
+  readonly alerts: AlertProps;
+  /** EventBridge Scheduler expression of the daily run. */
+  readonly schedule?: string;
+  /** IANA time zone of the schedule. Default `UTC`. */
+  readonly scheduleTimeZone?: string;
+  /** Sources (Live) or copies (Failsafe) in flight at once, 1–20. Default 5. */
+  readonly maxConcurrency?: number;
+  readonly stateMachineName?: string;
+}
+
+/** The wildcard reason of every statement on the tool's own rdsf-* snapshots. */
+export const OWN_COPIES =
+  'Only snapshots named rdsf-* (every copy this tool makes, DESIGN §3 naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
+
+/** The task both state machines use. */
+export const WAIT_AVAILABLE_TASK = { task: 'wait-available', description: 'rds-failsafe: report whether a copy is available yet' };
 
 /** The stack's account and region, which must be concrete: policies name them. */
 export function concreteEnv(scope: Construct): { account: string; region: string } {

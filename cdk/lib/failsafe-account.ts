@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { AlertChannel, AlertProps } from './alerts';
+import { AlertChannel } from './alerts';
 import { readAsl } from './asl';
 import {
   concreteEnv,
@@ -13,7 +13,10 @@ import {
   DEFAULT_TOPIC_NAME,
   describeSnapshots,
   managedOnly,
+  OWN_COPIES,
   ownCopyArns,
+  ScheduledRunProps,
+  WAIT_AVAILABLE_TASK,
   ScheduledMachine,
   scheduleProps,
   taskFunctionsFor,
@@ -33,12 +36,9 @@ export interface RetentionProps {
   readonly days?: number;
 }
 
-export interface FailsafeAccountProps {
+export interface FailsafeAccountProps extends ScheduledRunProps {
   /** The Live accounts allowed to publish to the topic and whose shared snapshots are saved. */
   readonly sourceAccounts: string[];
-  /** Folder with `<task>/bootstrap.zip` from `make package`. */
-  readonly lambdaDir: string;
-  readonly alerts: AlertProps;
   /** Name of the trigger topic the Live side publishes to. Default `rds-failsafe`. */
   readonly topicName?: string;
   readonly retention?: RetentionProps;
@@ -46,9 +46,6 @@ export interface FailsafeAccountProps {
   readonly minKeep?: number;
   /** The daily backstop run, in case a message never arrives. Default `cron(0 11 * * ? *)`. */
   readonly schedule?: string;
-  readonly scheduleTimeZone?: string;
-  /** Copies saved at once, 1–20. Default 5. */
-  readonly maxConcurrency?: number;
   /** Encrypt unencrypted DB instance snapshots with the Failsafe key. Default true. */
   readonly encryptUnencrypted?: boolean;
   /**
@@ -60,12 +57,10 @@ export interface FailsafeAccountProps {
   readonly stateMachineName?: string;
 }
 
-const OWN_COPIES = 'Only snapshots named rdsf-* (every copy this tool makes, DESIGN §3 naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
-
 const FAILSAFE_TASKS = {
   FindSharedFunctionArn: { task: 'find-shared', description: 'rds-failsafe: find snapshots shared by allowed Live accounts that are not saved yet' },
   SaveFunctionArn: { task: 'save', description: 'rds-failsafe: copy a shared snapshot into a Failsafe-owned copy under the Failsafe key' },
-  WaitAvailableFunctionArn: { task: 'wait-available', description: 'rds-failsafe: report whether a copy is available yet' },
+  WaitAvailableFunctionArn: WAIT_AVAILABLE_TASK,
   VerifyFunctionArn: { task: 'verify', description: 'rds-failsafe: check a saved copy and tag it verified' },
   PruneFunctionArn: { task: 'prune', description: 'rds-failsafe: apply retention to managed copies and report the newest copy age' },
 };

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { AlertChannel, AlertProps } from './alerts';
+import { AlertChannel } from './alerts';
 import { readAsl } from './asl';
 import {
   concreteEnv,
@@ -10,7 +10,10 @@ import {
   DEFAULT_TOPIC_NAME,
   describeSnapshots,
   managedOnly,
+  OWN_COPIES,
   ownCopyArns,
+  ScheduledRunProps,
+  WAIT_AVAILABLE_TASK,
   rdsArn,
   ScheduledMachine,
   scheduleProps,
@@ -28,7 +31,7 @@ export interface FailsafeTarget {
   readonly topicName?: string;
 }
 
-export interface LiveAccountProps {
+export interface LiveAccountProps extends ScheduledRunProps {
   /**
    * Which databases to protect: `all`, `<id>`, `instance:<id>`, `cluster:<id>`,
    * `tag:<key>=<value>` or `pattern:<glob>`. The Lambdas parse these at cold start.
@@ -36,15 +39,8 @@ export interface LiveAccountProps {
   readonly sources: string[];
   /** 1 to 20 Failsafe accounts (RDS shares a snapshot with at most 20 accounts). */
   readonly failsafe: FailsafeTarget[];
-  /** Folder with `<task>/bootstrap.zip` from `make package`. */
-  readonly lambdaDir: string;
-  readonly alerts: AlertProps;
-  /** EventBridge Scheduler expression. Default `cron(0 5 * * ? *)`: daily at 05:00. */
+  /** Default `cron(0 5 * * ? *)`: daily at 05:00. */
   readonly schedule?: string;
-  /** IANA time zone of the schedule. Default `UTC`. */
-  readonly scheduleTimeZone?: string;
-  /** Sources copied at once, 1–20. Default 5. */
-  readonly maxConcurrency?: number;
   /** Older share copies kept per source in this account besides today's, 1–50. Default 2. */
   readonly liveKeep?: number;
   /** Encrypt unencrypted DB instance snapshots with the share key. Default false. */
@@ -53,13 +49,11 @@ export interface LiveAccountProps {
   readonly stateMachineName?: string;
 }
 
-const OWN_COPIES = 'Only snapshots named rdsf-* (every copy this tool makes, DESIGN §3 naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
-
 const LIVE_TASKS = {
   SelectSourcesFunctionArn: { task: 'select-sources', description: 'rds-failsafe: resolve the configured sources to DB instances and clusters' },
   DeleteOldCopiesFunctionArn: { task: 'delete-old-copies', description: 'rds-failsafe: delete managed share copies beyond LIVE_KEEP' },
   CopyLatestFunctionArn: { task: 'copy-latest', description: 'rds-failsafe: copy the newest automated snapshot to a share copy under the share key' },
-  WaitAvailableFunctionArn: { task: 'wait-available', description: 'rds-failsafe: report whether a copy is available yet' },
+  WaitAvailableFunctionArn: WAIT_AVAILABLE_TASK,
   ShareFunctionArn: { task: 'share', description: 'rds-failsafe: share a managed share copy with the Failsafe account(s)' },
   NotifyFunctionArn: { task: 'notify', description: "rds-failsafe: tell the Failsafe account(s)' topics what was shared" },
 };
