@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
 import { COPY_PREFIX, MANAGED_TAG } from '../lib/common';
 import { COPY_AGE_METRIC } from '../lib/failsafe-account';
-import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, REGION, taskStatements } from './helpers';
+import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, liveStack, REGION, taskStatements } from './helpers';
 
 const OTHER_LIVE = '333333333333';
 
@@ -173,5 +173,18 @@ describe('FailsafeAccount', () => {
     assert.match(tags, new RegExp(`MANAGED: &str = "${MANAGED_TAG}"`));
     assert.match(tags, /VERIFIED: &str = "rds-failsafe:verified"/);
     assert.match(core('naming.rs'), new RegExp(`PREFIX: &str = "${COPY_PREFIX}"`));
+  });
+
+  test('every variable either stack sets is one the Rust config reads (or the SDK: AWS_MAX_ATTEMPTS)', () => {
+    const config = readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', 'config.rs'), 'utf8');
+    const names = new Set<string>();
+    for (const t of [template, liveStack().template]) {
+      for (const fn of Object.values(t.findResources('AWS::Lambda::Function')) as any[]) {
+        for (const name of Object.keys(fn.Properties.Environment.Variables)) names.add(name);
+      }
+    }
+    names.delete('AWS_MAX_ATTEMPTS');
+    assert.ok(names.size >= 14);
+    for (const name of names) assert.ok(config.includes(`"${name}"`), `${name} is not read by lambdas/core/src/config.rs`);
   });
 });
