@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { App, Stack } from 'aws-cdk-lib';
-import { appConfig } from '../lib/app-config';
+import { appConfig, CONTEXT_FIELDS } from '../lib/app-config';
 import { checkSubstitutions, readAsl } from '../lib/asl';
 import { LiveAccount } from '../lib/live-account';
 import { CDK_DIR, cdkJsonContext, FAILSAFE, failsafeStack, LIVE, liveProps, liveStack } from './helpers';
@@ -93,6 +93,10 @@ describe('the ready app\'s context', () => {
     fails(() => appConfig({ ...base(), liveRegion: undefined }, CDK_DIR, {}), 'rds-failsafe.liveRegion');
     fails(() => appConfig({ ...base(), sorces: ['x'] }, CDK_DIR, {}), 'rds-failsafe.sorces', 'unknown field', 'sources');
     fails(() => appConfig(undefined, CDK_DIR, {}), 'rds-failsafe', 'cdk/cdk.json');
+  });
+  test('the README documents every context field', () => {
+    const readme = readFileSync(path.join(CDK_DIR, '..', 'README.md'), 'utf8');
+    for (const field of Object.keys(CONTEXT_FIELDS)) assert.ok(readme.includes(`| \`${field}\` |`), field);
   });
   test('a JSON object given with -c is parsed; lists may be comma-separated', () => {
     const c = appConfig(JSON.stringify({ ...base(), sources: 'orders, cluster:billing', alertEmails: 'a@example.com' }), CDK_DIR, {});
