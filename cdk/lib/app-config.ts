@@ -78,13 +78,12 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
   if (failsafeAccount === liveAccount) {
     throw new ConfigError(f('failsafeAccount'), `equals liveAccount (${liveAccount}); the copies must live in a separate account that the Live account's users cannot reach`);
   }
-  const emails = list('alertEmails', cfg.alertEmails) ?? [];
+  const emails = list('alertEmails', get('alertEmails')) ?? [];
   const alerts = (topicArn: unknown): AlertProps => ({ emails, topicArn: topicArn as string | undefined });
   // RDSF_LAMBDA_DIR lets a build pipeline (and the tests) point at its own zips without editing cdk.json.
   const lambdaDir = path.resolve(cdkDir, env.RDSF_LAMBDA_DIR || ((get('lambdaDir') as string | undefined) ?? '../target/lambda'));
   const shared = {
     lambdaDir,
-    schedule: undefined,
     scheduleTimeZone: get('scheduleTimeZone') as string | undefined,
     maxConcurrency: get('maxConcurrency') as number | undefined,
   };
@@ -95,7 +94,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
       props: {
         ...shared,
         schedule: get('liveSchedule') as string | undefined,
-        sources: list('sources', cfg.sources) ?? [],
+        sources: list('sources', get('sources')) ?? [],
         failsafe: [{ account: failsafeAccount, region: failsafeRegion, topicName: get('topicName') as string | undefined }],
         liveKeep: get('liveKeep') as number | undefined,
         encryptUnencrypted: get('liveEncryptUnencrypted') as boolean | undefined,
@@ -108,7 +107,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
       props: {
         ...shared,
         schedule: get('failsafeSchedule') as string | undefined,
-        sourceAccounts: [liveAccount, ...(list('additionalLiveAccounts', cfg.additionalLiveAccounts) ?? [])],
+        sourceAccounts: [liveAccount, ...(list('additionalLiveAccounts', get('additionalLiveAccounts')) ?? [])],
         topicName: get('topicName') as string | undefined,
         retention: get('retention') as RetentionProps | undefined,
         minKeep: get('minKeep') as number | undefined,

@@ -7,7 +7,7 @@ export const STATEMACHINES_DIR = path.resolve(__dirname, '..', '..', 'statemachi
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 
 /** Every `${Name}` placeholder in an ASL text, sorted and distinct. */
-export function placeholders(asl: string): string[] {
+function placeholders(asl: string): string[] {
   return [...new Set([...asl.matchAll(PLACEHOLDER)].map((m) => m[1]))].sort();
 }
 

@@ -1,4 +1,4 @@
-import { Duration, Stack, RemovalPolicy, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, TimeZone, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -8,12 +8,14 @@ import { Construct } from 'constructs';
 import { AlertProps } from './alerts';
 import { AslFile, checkSubstitutions } from './asl';
 import { TaskFunction, TaskFunctionProps } from './task-function';
-import { ConfigError, integer, isToken, scheduleExpression } from './validation';
+import { ConfigError, integer, scheduleExpression } from './validation';
 
 /** The Failsafe account's trigger topic, unless a construct is told otherwise. */
 export const DEFAULT_TOPIC_NAME = 'rds-failsafe';
 /** The tag every snapshot the tool creates carries; IAM conditions deletes and changes on it. */
 export const MANAGED_TAG = 'rds-failsafe:managed';
+/** The one tag `verify` adds to a managed copy. */
+export const VERIFIED_TAG = 'rds-failsafe:verified';
 /** Every snapshot the tool creates is named rdsf-... (DESIGN §3), so IAM can narrow by name too. */
 export const COPY_PREFIX = 'rdsf-';
 /** Step Functions' Map limit and what the ASL accepts as maxConcurrency. */
@@ -43,7 +45,7 @@ export const WAIT_AVAILABLE_TASK = { task: 'wait-available', description: 'rds-f
 /** The stack's account and region, which must be concrete: policies name them. */
 export function concreteEnv(scope: Construct): { account: string; region: string } {
   const { account, region } = Stack.of(scope);
-  if (isToken(account) || isToken(region)) {
+  if (Token.isUnresolved(account) || Token.isUnresolved(region)) {
     throw new ConfigError(
       'env',
       `the stack of ${scope.node.path} has no explicit account and region; give the Stack env: { account: '111111111111', region: 'eu-west-1' }`,
@@ -174,6 +176,6 @@ export function taskFunctionsFor(
 }
 
 /** copy-latest -> CopyLatest */
-export function idOf(task: string): string {
+function idOf(task: string): string {
   return task.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 }

@@ -20,6 +20,7 @@ import {
   ScheduledMachine,
   scheduleProps,
   taskFunctionsFor,
+  VERIFIED_TAG,
 } from './common';
 import { TaskFunction } from './task-function';
 import { accountList, boolean, ConfigError, integer, topicName } from './validation';
@@ -185,10 +186,10 @@ export class FailsafeAccount extends Construct {
     describeSnapshots(f.WaitAvailableFunctionArn);
     describeSnapshots(f.VerifyFunctionArn);
     f.VerifyFunctionArn.allow({
-      // adds rds-failsafe:verified to a managed copy, nothing else
+      // adds the verified tag to a managed copy, nothing else
       actions: ['rds:AddTagsToResource'],
       resources: ownCopies,
-      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['rds-failsafe:verified'] } },
+      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': [VERIFIED_TAG] } },
     }, OWN_COPIES);
     describeSnapshots(f.PruneFunctionArn);
     f.PruneFunctionArn.allow({

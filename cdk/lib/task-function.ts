@@ -84,36 +84,23 @@ export class TaskFunction extends Construct {
    */
   allow(statement: iam.PolicyStatementProps, wildcardReason?: string): void {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
-    acknowledgeWildcards(this.role, statement, wildcardReason, this.acknowledged);
-  }
-}
-
-/**
- * Acknowledges the cdk-nag IAM5 finding of each wildcard in `statement` on `role`, with `reason`
- * (each finding and reason once; a wildcard granted by two statements carries both reasons).
- * Throws when a statement has a wildcard but no reason.
- */
-export function acknowledgeWildcards(
-  role: iam.IRole,
-  statement: iam.PolicyStatementProps,
-  reason: string | undefined,
-  seen: Set<string>,
-): void {
-  const stack = Stack.of(role);
-  const findings = [
-    ...(statement.actions ?? []).filter((a) => a.includes('*')).map((a) => `Action::${a}`),
-    ...(statement.resources ?? [])
-      .map((r) => stack.resolve(r))
-      .filter((r): r is string => typeof r === 'string' && r.includes('*'))
-      .map((r) => `Resource::${r}`),
-  ];
-  for (const finding of findings) {
-    if (!reason) {
-      throw new Error(`${role.node.path}: ${finding} needs a reason: pass one to allow()`);
-    }
-    if (!seen.has(`${finding} ${reason}`)) {
-      seen.add(`${finding} ${reason}`);
-      Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
+    const stack = Stack.of(this);
+    const findings = [
+      ...(statement.actions ?? []).filter((a) => a.includes('*')).map((a) => `Action::${a}`),
+      ...(statement.resources ?? [])
+        .map((r) => stack.resolve(r))
+        .filter((r): r is string => typeof r === 'string' && r.includes('*'))
+        .map((r) => `Resource::${r}`),
+    ];
+    for (const finding of findings) {
+      if (!wildcardReason) {
+        throw new Error(`${this.role.node.path}: ${finding} needs a reason: pass one to allow()`);
+      }
+      // each finding and reason once; a wildcard granted by two statements carries both reasons
+      if (!this.acknowledged.has(`${finding} ${wildcardReason}`)) {
+        this.acknowledged.add(`${finding} ${wildcardReason}`);
+        Validations.of(this.role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason: wildcardReason });
+      }
     }
   }
 }

@@ -15,10 +15,6 @@ const ACCOUNT_ID = /^\d{12}$/;
 // Commercial, GovCloud and China partitions: eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-5 ...
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 
-export function isToken(value: unknown): boolean {
-  return typeof value === 'string' && value.includes('${Token[');
-}
-
 export function accountId(field: string, value: unknown): string {
   if (typeof value !== 'string' || !ACCOUNT_ID.test(value)) {
     throw new ConfigError(field, `${JSON.stringify(value)} is not a 12-digit AWS account id (write it as a string, e.g. "111111111111")`);
