@@ -202,13 +202,26 @@ async fn save_completed(
     s: Snapshot,
 ) -> (SaveItem, SaveOutput) {
     let item = share_and_find(cfg, store, s).await;
-    let input = SaveInput {
-        item: item.clone(),
-        dry_run: false,
-    };
-    let out = save(cfg, store, input).await.unwrap();
+    let out = save_item(cfg, store, item.clone()).await.unwrap();
     store.complete_copies();
     (item, out)
+}
+
+/// A real (not dry-run) save of one item.
+async fn save_item(
+    cfg: &rdsf_core::config::FailsafeConfig,
+    store: &FakeStore,
+    item: SaveItem,
+) -> rdsf_core::error::Result<SaveOutput> {
+    save(
+        cfg,
+        store,
+        SaveInput {
+            item,
+            dry_run: false,
+        },
+    )
+    .await
 }
 
 /// The commonest shared snapshot of these tests: the Live account's `orders`, taken 03:00.
@@ -237,16 +250,7 @@ async fn save_copies_with_the_failsafe_key_and_explicit_tags_then_verify_marks_i
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
     let item = share_and_find(&cfg, &store, live_orders()).await;
-    let out = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: item.clone(),
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = save_item(&cfg, &store, item.clone()).await.unwrap();
     assert_eq!(out.outcome, "copying");
     assert!(!out.cross_region);
     assert_eq!(out.snapshot.kms_key_id.as_deref(), Some(FAILSAFE_KEY));
@@ -294,16 +298,7 @@ async fn an_existing_failsafe_copy_is_never_replaced() {
     good.tags.insert("marker".into(), "original".into());
     store.world().snapshots.push(good.clone());
     // A forged or repeated run asks to save it again.
-    let out = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = save_item(&cfg, &store, item).await.unwrap();
     assert_eq!(out.outcome, "exists");
     let w = store.world();
     assert!(w.mutations.is_empty(), "{:?}", w.mutations);
@@ -335,30 +330,12 @@ async fn save_rejects_crafted_items() {
     .await;
     let mut renamed = item.clone();
     renamed.target_id = "rdsf-111111111111-orders-202601010000".into();
-    let e = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: renamed,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap_err();
+    let e = save_item(&cfg, &store, renamed).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(e.message.contains("item.targetId"));
     let mut foreign = item.clone();
     foreign.source_arn = foreign.source_arn.replace(LIVE, OTHER_LIVE);
-    let e = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: foreign,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap_err();
+    let e = save_item(&cfg, &store, foreign).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(e.message.contains("not an allowed Live account"));
     assert!(store.world().mutations.is_empty());
@@ -382,16 +359,7 @@ async fn cross_region_source_is_copied_by_arn_in_one_call() {
     .await;
     assert_eq!(item.source_region, "us-east-1");
     assert_eq!(item.target_id, "rdsf-111111111111-aurora-202611220300");
-    let out = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: item.clone(),
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = save_item(&cfg, &store, item.clone()).await.unwrap();
     assert!(out.cross_region);
     assert!(out
         .snapshot
@@ -410,16 +378,7 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
     let item = share_and_find(&cfg, &store, live_orders()).await;
-    save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: item.clone(),
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    save_item(&cfg, &store, item.clone()).await.unwrap();
     store.complete_copies();
     {
         let mut w = store.world();
