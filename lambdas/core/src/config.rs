@@ -4,7 +4,7 @@
 
 use crate::arn::{is_account_id, is_region, Arn};
 use crate::error::{FailsafeError, Result};
-use crate::selection::{Selector, SELECTOR_HELP};
+use crate::policy::selection::{Selector, SELECTOR_HELP};
 use std::collections::BTreeSet;
 
 /// Where configuration values come from: the process environment in Lambda, a map in tests.
@@ -84,6 +84,26 @@ fn region(env: &dyn Env) -> Result<String> {
         )));
     }
     Ok(v)
+}
+
+/// `SOURCE_REGIONS`: the distinct regions the Live accounts share from; this account's own
+/// region if unset.
+fn region_list(env: &dyn Env, own: &str) -> Result<Vec<String>> {
+    let Some((name, raw)) = lookup(env, &["SOURCE_REGIONS"]) else {
+        return Ok(vec![own.to_string()]);
+    };
+    let mut out: Vec<String> = Vec::new();
+    for part in raw.split(',').map(str::trim) {
+        if !is_region(part) {
+            return Err(FailsafeError::config(format!(
+                "{name}: {part:?} is not an AWS region name; give the comma-separated regions the Live accounts share snapshots from, e.g. us-east-1,eu-west-1"
+            )));
+        }
+        if !out.iter().any(|r| r == part) {
+            out.push(part.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// A comma-separated list of distinct 12-digit account ids, 1..=max, none equal to `own`.
@@ -282,6 +302,9 @@ pub struct FailsafeConfig {
     pub region: String,
     /// Live accounts whose shared snapshots are saved; everything else is ignored.
     pub source_accounts: Vec<String>,
+    /// Regions the Live accounts share from. A snapshot shared with this account is visible
+    /// only in its own region, so `find-shared` looks in each (default: this account's region).
+    pub source_regions: Vec<String>,
     pub failsafe_kms_key_arn: String,
     pub retention: Retention,
     /// Only `start-failsafe` needs it; [`FailsafeConfig::require_state_machine_arn`] checks it.
@@ -300,6 +323,7 @@ impl FailsafeConfig {
             "set it to the comma-separated 12-digit id(s) of the Live account(s) allowed to send snapshots",
         )?;
         let source_accounts = account_list(&name, &raw, &account_id, 100, "the Failsafe account")?;
+        let source_regions = region_list(env, &region)?;
         let (name, raw) = required(
             env,
             &["FAILSAFE_KMS_KEY_ARN"],
@@ -347,6 +371,7 @@ impl FailsafeConfig {
             account_id,
             region,
             source_accounts,
+            source_regions,
             failsafe_kms_key_arn,
             retention: Retention { policy, min_keep },
             state_machine_arn,
@@ -590,7 +615,18 @@ mod tests {
             }
         );
         assert!(c.encrypt_unencrypted);
+        assert_eq!(
+            c.source_regions,
+            vec!["eu-west-1"],
+            "default: its own region"
+        );
         assert!(c.require_state_machine_arn().is_err());
+        let c = FailsafeConfig::from_env(&with(
+            &FAILSAFE,
+            &[("SOURCE_REGIONS", Some("us-east-1, eu-west-1,us-east-1"))],
+        ))
+        .unwrap();
+        assert_eq!(c.source_regions, vec!["us-east-1", "eu-west-1"]);
         let c = FailsafeConfig::from_env(&with(
             &FAILSAFE,
             &[("RETENTION", Some("30")), ("MIN_KEEP", Some("5"))],
@@ -657,6 +693,11 @@ mod tests {
                 "whole number",
             ),
             (vec![("MIN_KEEP", Some("0"))], "MIN_KEEP=\"0\"", "from 1"),
+            (
+                vec![("SOURCE_REGIONS", Some("us-east-1,Virginia"))],
+                "SOURCE_REGIONS: \"Virginia\"",
+                "region name",
+            ),
             (
                 vec![(
                     "STATE_MACHINE_ARN",

@@ -90,9 +90,66 @@ impl From<FailsafeError> for Diagnostic {
 
 pub type Result<T, E = FailsafeError> = std::result::Result<T, E>;
 
+/// The message of a Step Functions error `Cause`. A Lambda error reaches the state machine with
+/// `Cause` = the JSON string `{"errorMessage": "...", "errorType": "...", ...}`; a cause the
+/// state machine wrote itself (a timeout, a `States.Format`) is plain text and kept as it is.
+pub fn cause_message(cause: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| cause.to_string())
+}
+
+/// `true` if an AWS error code says no more than the kind's name (`KMSKeyNotAccessibleFault`
+/// and `KmsKeyNotAccessible`), so a message need not repeat it.
+pub fn code_names_kind(code: &str, kind: ErrorKind) -> bool {
+    let norm = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        let s = s.strip_suffix("fault").unwrap_or(&s).to_string();
+        s.strip_suffix("exception").unwrap_or(&s).to_string()
+    };
+    norm(code) == norm(kind.name())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_message_of_a_lambda_cause_is_read_from_its_json() {
+        let cause = r#"{"errorMessage":"CopyDBSnapshot: quota reached","errorType":"SnapshotQuotaExceeded","requestId":"r","stackTrace":[]}"#;
+        assert_eq!(cause_message(cause), "CopyDBSnapshot: quota reached");
+        // causes the state machine wrote itself are plain text
+        assert_eq!(
+            cause_message("copy x was not available after 60 seconds"),
+            "copy x was not available after 60 seconds"
+        );
+        assert_eq!(cause_message("{\"other\":1}"), "{\"other\":1}");
+    }
+
+    #[test]
+    fn codes_that_only_repeat_the_kind_are_recognised() {
+        assert!(code_names_kind(
+            "KMSKeyNotAccessibleFault",
+            ErrorKind::KmsKeyNotAccessible
+        ));
+        assert!(code_names_kind(
+            "SnapshotQuotaExceeded",
+            ErrorKind::SnapshotQuotaExceeded
+        ));
+        assert!(code_names_kind(
+            "SnapshotQuotaExceededFault",
+            ErrorKind::SnapshotQuotaExceeded
+        ));
+        assert!(!code_names_kind(
+            "InvalidParameterValue",
+            ErrorKind::AwsError
+        ));
+        assert!(!code_names_kind(
+            "SharedSnapshotQuotaExceeded",
+            ErrorKind::SnapshotQuotaExceeded
+        ));
+    }
 
     #[test]
     fn diagnostic_carries_the_stable_error_type() {

@@ -1,18 +1,18 @@
-//! rds-failsafe core: the policy of both accounts as pure functions, the [`store::SnapshotStore`]
-//! port with its AWS SDK adapter and an in-memory fake, and one handler per task Lambda.
+//! rds-failsafe core, in three layers:
+//! - [`policy`]: pure functions (naming, selection, copy and retention policy, tags, the message
+//!   schema), tested without I/O;
+//! - [`port`]: the [`port::SnapshotStore`] trait — every AWS call the task Lambdas make — with its
+//!   AWS SDK adapter ([`port::aws`]) and an in-memory fake ([`port::fake`]);
+//! - the handlers: one file per task Lambda under [`live`] and [`failsafe`], named after it
+//!   (the Lambda `copy-latest` is `live/copy_latest.rs`).
+//!
+//! [`arn`], [`model`], [`config`] and [`error`] are the vocabulary all three share.
 
 pub mod arn;
-pub mod aws;
 pub mod config;
 pub mod error;
 pub mod failsafe;
-pub mod fake;
 pub mod live;
-pub mod message;
 pub mod model;
-pub mod naming;
 pub mod policy;
-pub mod retention;
-pub mod selection;
-pub mod store;
-pub mod tags;
+pub mod port;

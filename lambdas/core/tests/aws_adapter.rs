@@ -8,27 +8,27 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use rdsf_core::aws::AwsStore;
 use rdsf_core::model::SnapshotKind;
-use rdsf_core::store::{SnapshotQuery, SnapshotStore, StoreErrorKind};
+use rdsf_core::port::aws::AwsStore;
+use rdsf_core::port::{SnapshotQuery, SnapshotStore, StoreErrorKind};
 
 fn store(rds: Client) -> AwsStore {
     let region = aws_config::Region::new("eu-west-1");
-    AwsStore {
+    AwsStore::new(
         rds,
-        sns: aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::Client::from_conf(
             aws_sdk_sns::Config::builder()
                 .behavior_version_latest()
                 .region(region.clone())
                 .build(),
         ),
-        sfn: aws_sdk_sfn::Client::from_conf(
+        aws_sdk_sfn::Client::from_conf(
             aws_sdk_sfn::Config::builder()
                 .behavior_version_latest()
                 .region(region)
                 .build(),
         ),
-    }
+    )
 }
 
 fn db_snapshot(i: usize) -> DbSnapshot {
@@ -66,6 +66,7 @@ async fn instance_snapshots_are_read_past_100_results() {
     });
     let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&pages]);
     let q = SnapshotQuery {
+        region: None,
         source_id: Some("orders".into()),
         snapshot_type: Some("automated"),
     };
@@ -78,7 +79,7 @@ async fn instance_snapshots_are_read_past_100_results() {
     assert_eq!(all[249].id, "rds:orders-0249");
     // the policy on top picks the newest of all pages
     assert_eq!(
-        rdsf_core::policy::newest_automated(&all).unwrap().id,
+        rdsf_core::policy::copy::newest_automated(&all).unwrap().id,
         "rds:orders-0249"
     );
     assert_eq!(
@@ -159,7 +160,7 @@ async fn aws_error_codes_map_to_stable_kinds() {
             mock!(Client::copy_db_snapshot).then_http_response(move || xml_error(status, code));
         let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rule], |c| c
             .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled()));
-        let req = rdsf_core::store::CopyRequest {
+        let req = rdsf_core::port::CopyRequest {
             source: "rds:orders-1".into(),
             target_id: "rdsf-orders-202601010300".into(),
             kms_key_id: None,

@@ -4,11 +4,11 @@ mod common;
 use common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::failsafe::*;
-use rdsf_core::fake::FakeStore;
 use rdsf_core::live::SnapshotRef;
-use rdsf_core::message::{FailsafeMessage, MessageSnapshot};
 use rdsf_core::model::{Snapshot, SnapshotKind};
-use rdsf_core::tags;
+use rdsf_core::policy::message::{FailsafeMessage, MessageSnapshot};
+use rdsf_core::policy::tags;
+use rdsf_core::port::fake::FakeStore;
 use serde_json::json;
 
 const OTHER_LIVE: &str = "999999999999";
@@ -21,7 +21,7 @@ fn shared(
     source: &str,
     created: &str,
 ) -> Snapshot {
-    let id = rdsf_core::naming::share_copy_id(source, t(created)).unwrap();
+    let id = rdsf_core::policy::naming::share_copy_id(kind, source, t(created)).unwrap();
     let mut s = snapshot(account, region, kind, &id, source, "shared", created);
     s.original_create_time = Some(t(created));
     s.encrypted = true;
@@ -180,7 +180,9 @@ async fn find_shared_takes_only_allowed_accounts_our_naming_and_unsaved() {
         saved.tags.insert(tags::MANAGED.into(), "true".into());
         w.snapshots.push(saved);
     }
-    let out = find_shared(&cfg, &store).await.unwrap();
+    let out = find_shared(&cfg, &store, FindInput::default())
+        .await
+        .unwrap();
     let targets: Vec<&str> = out.items.iter().map(|i| i.target_id.as_str()).collect();
     assert_eq!(
         targets,
@@ -242,7 +244,11 @@ async fn share_and_find(
     s: Snapshot,
 ) -> SaveItem {
     store.world().shared.push(s);
-    find_shared(cfg, store).await.unwrap().items.remove(0)
+    find_shared(cfg, store, FindInput::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0)
 }
 
 #[tokio::test]
@@ -343,7 +349,7 @@ async fn save_rejects_crafted_items() {
 
 #[tokio::test]
 async fn cross_region_source_is_copied_by_arn_in_one_call() {
-    let cfg = failsafe_config(&[]);
+    let cfg = failsafe_config(&[("SOURCE_REGIONS", "us-east-1")]);
     let store = failsafe_store();
     let item = share_and_find(
         &cfg,
@@ -474,7 +480,13 @@ async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_
 }
 
 fn failsafe_copy(source: &str, created: &str, verified: bool) -> Snapshot {
-    let id = rdsf_core::naming::failsafe_copy_id(LIVE, source, t(created)).unwrap();
+    let id = rdsf_core::policy::naming::failsafe_copy_id(
+        SnapshotKind::Instance,
+        LIVE,
+        source,
+        t(created),
+    )
+    .unwrap();
     let mut s = snapshot(
         FAILSAFE,
         REGION,
@@ -562,6 +574,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         PruneInput {
             now,
             results: results.clone(),
+            missing: vec![],
             dry_run: true,
         },
     )
@@ -580,6 +593,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         PruneInput {
             now,
             results,
+            missing: vec![],
             dry_run: false,
         },
     )
@@ -650,4 +664,156 @@ async fn save_dry_run_changes_nothing() {
     .unwrap();
     assert_eq!(out.outcome, "planned");
     assert!(store.world().mutations.is_empty() && store.world().snapshots.is_empty());
+}
+
+fn trigger(arns: &[&str]) -> FindInput {
+    FindInput {
+        trigger: Some(Trigger {
+            message_id: "m-1".into(),
+            source_account: LIVE.into(),
+            source_region: "us-east-1".into(),
+            snapshots: arns.iter().map(|a| a.to_string()).collect(),
+        }),
+    }
+}
+
+/// A snapshot shared from another region is visible only there: find-shared looks in each
+/// region of SOURCE_REGIONS, and a run a message started fails naming what it could not see.
+#[tokio::test]
+async fn shared_snapshots_are_found_only_in_the_configured_source_regions() {
+    let store = failsafe_store();
+    let east = shared(
+        LIVE,
+        "us-east-1",
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-22T03:00:00Z",
+    );
+    let arn = east.arn.clone();
+    store.world().shared.push(east);
+
+    // Failsafe in eu-west-1 that looks only at home: nothing found, and the message says so
+    let home_only = failsafe_config(&[]);
+    let out = find_shared(&home_only, &store, FindInput::default())
+        .await
+        .unwrap();
+    assert!(out.items.is_empty() && out.missing.is_empty(), "{out:?}");
+    let out = find_shared(&home_only, &store, trigger(&[&arn]))
+        .await
+        .unwrap();
+    assert!(out.items.is_empty());
+    assert_eq!(out.missing.len(), 1);
+    assert_eq!(out.missing[0].arn, arn);
+    let reason = &out.missing[0].reason;
+    assert!(reason.contains("region us-east-1"), "{reason}");
+    assert!(reason.contains("SOURCE_REGIONS"), "{reason}");
+
+    // looking in us-east-1 finds it; the announced snapshot is accounted for
+    let both = failsafe_config(&[("SOURCE_REGIONS", "us-east-1,eu-west-1")]);
+    let out = find_shared(&both, &store, trigger(&[&arn])).await.unwrap();
+    assert_eq!(out.regions, ["us-east-1", "eu-west-1"]);
+    assert_eq!(out.items.len(), 1);
+    assert_eq!(out.items[0].source_arn, arn);
+    assert!(out.missing.is_empty(), "{:?}", out.missing);
+}
+
+#[tokio::test]
+async fn an_announced_snapshot_that_is_not_shared_or_ignored_is_missing_with_its_cause() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let mut creating = live_orders();
+    creating.status = "creating".into();
+    let creating_arn = creating.arn.clone();
+    store.world().shared.push(creating);
+    let unshared = format!("arn:aws:rds:{REGION}:{LIVE}:cluster-snapshot:rdsf-ledger-202611220300");
+    let out = find_shared(&cfg, &store, trigger(&[&creating_arn, &unshared]))
+        .await
+        .unwrap();
+    let reasons: Vec<(&str, &str)> = out
+        .missing
+        .iter()
+        .map(|m| (m.arn.as_str(), m.reason.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0].0, creating_arn);
+    assert!(reasons[0].1.contains("status creating"), "{reasons:?}");
+    assert_eq!(reasons[1].0, unshared);
+    assert!(reasons[1].1.contains("not shared with it"), "{reasons:?}");
+    assert!(reasons[1].1.contains("share key"), "{reasons:?}");
+    // prune turns them into failures, so the run fails after saving the rest
+    let summary = summarize_items(&[], &out.missing);
+    assert_eq!(summary.failed_count, 2);
+    assert!(summary.failed[1].starts_with(&format!("{unshared}: AnnouncedSnapshotNotSaved: ")));
+}
+
+#[tokio::test]
+async fn an_announced_snapshot_saved_earlier_is_not_missing() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let s = live_orders();
+    let arn = s.arn.clone();
+    let (_, _) = save_completed(&cfg, &store, s.clone()).await;
+    // still shared: counted as already saved
+    let out = find_shared(&cfg, &store, trigger(&[&arn])).await.unwrap();
+    assert_eq!((out.items.len(), out.already_saved), (0, 1));
+    assert!(out.missing.is_empty());
+    // the Live side deleted its share copy since: the saved copy's tag still accounts for it
+    store.world().shared.clear();
+    let out = find_shared(&cfg, &store, trigger(&[&arn])).await.unwrap();
+    assert!(out.missing.is_empty(), "{:?}", out.missing);
+}
+
+/// DB cluster snapshot ids have at most 63 characters: a 60-character cluster id is cut and
+/// hashed on both sides, and the full id stays in the source-id tag.
+#[tokio::test]
+async fn a_sixty_character_cluster_id_gives_names_within_63_characters() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let long = format!("{}-a", &"payments-ledger-aurora-cluster-".repeat(2)[..58]);
+    assert_eq!(long.len(), 60);
+    let s = shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Cluster,
+        &long,
+        "2026-11-22T03:00:00Z",
+    );
+    assert!(s.id.len() <= 63, "{}", s.id);
+    let item = share_and_find(&cfg, &store, s).await;
+    assert!(item.target_id.len() <= 63, "{}", item.target_id);
+    assert!(rdsf_core::policy::naming::is_valid_snapshot_id(
+        SnapshotKind::Cluster,
+        &item.target_id
+    ));
+    assert_eq!(item.source_id, long);
+    let out = save_item(&cfg, &store, item.clone()).await.unwrap();
+    assert_eq!(out.snapshot.id, item.target_id);
+    let copy = store.world().snapshots[0].clone();
+    assert_eq!(copy.tags.get(tags::SOURCE_ID).unwrap(), &long);
+}
+
+#[tokio::test]
+async fn failure_causes_are_read_from_the_lambda_error_json() {
+    let item = share_item_for_summary();
+    let results = vec![ItemResult {
+        outcome: "failed".into(),
+        item,
+        error: Some("KmsKeyNotAccessible".into()),
+        cause: Some(
+            r#"{"errorMessage":"CopyDBSnapshot: key not accessible","errorType":"KmsKeyNotAccessible"}"#
+                .into(),
+        ),
+    }];
+    let s = summarize_items(&results, &[]);
+    assert_eq!(s.failed.len(), 1);
+    assert!(
+        s.failed[0].ends_with(": KmsKeyNotAccessible: CopyDBSnapshot: key not accessible"),
+        "{}",
+        s.failed[0]
+    );
+}
+
+fn share_item_for_summary() -> SaveItem {
+    let s = live_orders();
+    plan_item(&failsafe_config(&[]), &s).unwrap()
 }

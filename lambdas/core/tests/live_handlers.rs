@@ -5,7 +5,7 @@ use common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::live::*;
 use rdsf_core::model::{OptionGroup, OptionInfo, SnapshotKind, Source};
-use rdsf_core::tags;
+use rdsf_core::policy::tags;
 
 fn src(kind: SnapshotKind, id: &str) -> Source {
     Source {
@@ -16,7 +16,7 @@ fn src(kind: SnapshotKind, id: &str) -> Source {
 
 async fn copy(
     cfg: &rdsf_core::config::LiveConfig,
-    store: &rdsf_core::fake::FakeStore,
+    store: &rdsf_core::port::fake::FakeStore,
     s: Source,
     dry_run: bool,
 ) -> rdsf_core::error::Result<CopyOutput> {
@@ -293,6 +293,52 @@ async fn aws_errors_keep_their_stable_names() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::SnapshotQuotaExceeded);
+    // each thing once: the errorType names the kind, the message starts with the operation
+    assert!(
+        !e.message.contains("SnapshotQuotaExceeded"),
+        "{}",
+        e.message
+    );
+}
+
+/// A DB cluster snapshot id has at most 63 characters (CopyDBClusterSnapshot): a 60-character
+/// cluster id is cut and ended with a hash; an instance id of the same length fits whole.
+#[tokio::test]
+async fn share_copy_names_stay_within_the_limit_of_their_kind() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    let long = format!("{}-a", &"payments-ledger-aurora-cluster-".repeat(2)[..58]);
+    store.world().snapshots.push(automated(
+        SnapshotKind::Cluster,
+        &long,
+        "2026-11-22T03:00:00Z",
+    ));
+    store.world().snapshots.push(automated(
+        SnapshotKind::Instance,
+        &long,
+        "2026-11-22T03:00:00Z",
+    ));
+    let c = copy(&cfg, &store, src(SnapshotKind::Cluster, &long), false)
+        .await
+        .unwrap()
+        .snapshot
+        .unwrap();
+    assert!(c.id.len() <= 63, "{}", c.id);
+    assert!(rdsf_core::policy::naming::is_valid_snapshot_id(
+        SnapshotKind::Cluster,
+        &c.id
+    ));
+    assert!(c.id.ends_with("-202611220300"));
+    assert_eq!(
+        c.source_id, long,
+        "the full id is kept in the source-id tag"
+    );
+    let i = copy(&cfg, &store, src(SnapshotKind::Instance, &long), false)
+        .await
+        .unwrap()
+        .snapshot
+        .unwrap();
+    assert_eq!(i.id, format!("rdsf-{long}-202611220300"));
 }
 
 #[tokio::test]
@@ -361,7 +407,8 @@ async fn wait_available_reports_progress_failure_and_absence() {
 
 fn managed_copy(source: &str, created: &str, status: &str) -> rdsf_core::model::Snapshot {
     let created_t = t(created);
-    let id = rdsf_core::naming::share_copy_id(source, created_t).unwrap();
+    let id = rdsf_core::policy::naming::share_copy_id(SnapshotKind::Instance, source, created_t)
+        .unwrap();
     let mut s = snapshot(
         LIVE,
         REGION,
@@ -483,15 +530,26 @@ async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() 
         .snapshots
         .push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
     let snap = SnapshotRef::from(&store.world().snapshots[0]);
+    // A Lambda error reaches the state machine with Cause = the JSON of the error.
     let mut failed = result("failed", src(SnapshotKind::Instance, "ledger"), None);
-    failed.error = Some("NotShareable".into());
-    failed.cause = Some("TDE".into());
+    failed.error = Some("SnapshotQuotaExceeded".into());
+    failed.cause = Some(
+        r#"{"errorMessage":"CopyDBSnapshot: quota reached","errorType":"SnapshotQuotaExceeded"}"#
+            .into(),
+    );
     let mut skipped = result("skipped", src(SnapshotKind::Cluster, "empty"), None);
     skipped.reason = Some("no automated snapshot".into());
+    let mut not_shareable = result("skipped", src(SnapshotKind::Instance, "tde"), None);
+    not_shareable.error = Some("NotShareable".into());
+    not_shareable.cause = Some(
+        r#"{"errorMessage":"instance tde: option TDE is permanent","errorType":"NotShareable"}"#
+            .into(),
+    );
     let results = vec![
         result("copied", src(SnapshotKind::Instance, "orders"), Some(snap)),
         failed,
         skipped,
+        not_shareable,
     ];
 
     let dry = notify(
@@ -520,7 +578,8 @@ async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() 
     assert_eq!(out.published.len(), 2);
     let (topic, body) = store.world().published[0].clone();
     assert_eq!(topic, "arn:aws:sns:eu-west-1:222222222222:a");
-    let msg = rdsf_core::message::FailsafeMessage::parse(&body, &[LIVE.to_string()]).unwrap();
+    let msg =
+        rdsf_core::policy::message::FailsafeMessage::parse(&body, &[LIVE.to_string()]).unwrap();
     assert_eq!(msg.snapshots.len(), 1);
     assert_eq!(msg.snapshots[0].source_id, "orders");
     assert_eq!(
@@ -533,11 +592,14 @@ async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() 
     );
     assert_eq!(
         out.summary.failed,
-        vec!["instance:ledger: NotShareable: TDE"]
+        vec!["instance:ledger: SnapshotQuotaExceeded: CopyDBSnapshot: quota reached"]
     );
     assert_eq!(
         out.summary.skipped,
-        vec!["cluster:empty (no automated snapshot)"]
+        vec![
+            "cluster:empty (no automated snapshot)",
+            "instance:tde (NotShareable: instance tde: option TDE is permanent)"
+        ]
     );
     assert_eq!(out.summary.failed_count, 1);
 }

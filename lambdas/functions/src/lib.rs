@@ -8,8 +8,8 @@ use rdsf_core::live::parse_input;
 use serde_json::Value;
 use std::future::Future;
 
-pub use rdsf_core::aws::AwsStore;
 pub use rdsf_core::config::{FailsafeConfig, LiveConfig, ProcessEnv};
+pub use rdsf_core::port::aws::AwsStore;
 
 /// One JSON object per log line (CloudWatch Logs Insights can query the fields).
 pub fn init_tracing() {

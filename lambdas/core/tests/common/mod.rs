@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use rdsf_core::config::{FailsafeConfig, LiveConfig};
-use rdsf_core::fake::FakeStore;
 use rdsf_core::model::{DbCluster, DbInstance, Snapshot, SnapshotKind, Tags};
+use rdsf_core::port::fake::FakeStore;
 
 pub const LIVE: &str = "111111111111";
 pub const FAILSAFE: &str = "222222222222";

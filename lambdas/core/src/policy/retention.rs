@@ -168,7 +168,7 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        crate::tags::parse_time(s).unwrap()
+        crate::policy::tags::parse_time(s).unwrap()
     }
     fn gfs(daily: u32, weekly: u32, monthly: u32, min_keep: u32) -> Retention {
         Retention {

@@ -3,7 +3,7 @@
 
 use crate::arn::{is_account_id, is_region, Arn};
 use crate::model::SnapshotKind;
-use crate::naming::parse_share_copy_id;
+use crate::policy::naming::parse_share_copy_id;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -141,7 +141,8 @@ mod tests {
                 arn: "arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-orders-202601010300".into(),
                 kind: SnapshotKind::Instance,
                 source_id: "orders".into(),
-                source_create_time: crate::tags::parse_time("2026-01-01T03:00:00Z").unwrap(),
+                source_create_time: crate::policy::tags::parse_time("2026-01-01T03:00:00Z")
+                    .unwrap(),
             }],
         }
     }

@@ -1,5 +1,8 @@
-//! The port: every AWS call the task Lambdas make. [`crate::aws::AwsStore`] implements it with
-//! the AWS SDK; [`crate::fake::FakeStore`] in memory for tests.
+//! The port: every AWS call the task Lambdas make. [`crate::port::aws::AwsStore`] implements it with
+//! the AWS SDK; [`crate::port::fake::FakeStore`] in memory for tests.
+
+pub mod aws;
+pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};
 use crate::model::{DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
@@ -56,7 +59,14 @@ impl From<StoreError> for FailsafeError {
             | StoreErrorKind::InvalidParameter
             | StoreErrorKind::Other => ErrorKind::AwsError,
         };
-        FailsafeError::new(kind, e.to_string())
+        // Say each thing once: the errorType names the kind and the message starts with the
+        // operation; the AWS code is added only where it says more than the kind.
+        let message = if crate::error::code_names_kind(&e.code, kind) {
+            e.message
+        } else {
+            format!("{} ({})", e.message, e.code)
+        };
+        FailsafeError::new(kind, message)
     }
 }
 
@@ -65,6 +75,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Filters for listing snapshots; every listing is complete (all pages).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SnapshotQuery {
+    /// The region to list in; `None` is the store's own. Snapshots shared with an account are
+    /// listed only in their own region, so the Failsafe side asks each region Live shares from.
+    pub region: Option<String>,
     /// `DBInstanceIdentifier` / `DBClusterIdentifier`.
     pub source_id: Option<String>,
     /// `automated`, `manual` or `shared`.
@@ -100,7 +113,8 @@ pub trait SnapshotStore: Send + Sync {
         kind: SnapshotKind,
         query: &SnapshotQuery,
     ) -> StoreResult<Vec<Snapshot>>;
-    /// By identifier or ARN (shared snapshots included); `Ok(None)` if there is none.
+    /// By identifier (in the store's own region) or ARN (in the ARN's region, shared snapshots
+    /// included); `Ok(None)` if there is none.
     async fn describe_snapshot(
         &self,
         kind: SnapshotKind,
@@ -122,6 +136,7 @@ pub trait SnapshotStore: Send + Sync {
         id: &str,
         accounts: &[String],
     ) -> StoreResult<()>;
+    /// Publishes with a client in the topic's region (SNS refuses a topic of another region).
     /// Returns the message id.
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String>;
     async fn start_execution(

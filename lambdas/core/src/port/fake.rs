@@ -3,7 +3,7 @@
 
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{status, DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
-use crate::store::{
+use crate::port::{
     CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind,
     StoreResult,
 };
@@ -96,11 +96,17 @@ impl FakeWorld {
             .iter()
             .position(|s| s.kind == kind && (s.id == id || s.arn == id))
     }
+    /// By ARN: own or shared (the adapter asks the ARN's region); by plain identifier: own only,
+    /// as RDS resolves a plain identifier in the caller's account and region.
     fn find(&self, kind: SnapshotKind, id: &str) -> Option<&Snapshot> {
-        self.snapshots
-            .iter()
-            .chain(self.shared.iter())
-            .find(|s| s.kind == kind && (s.id == id || s.arn == id))
+        if id.starts_with("arn:") {
+            self.snapshots
+                .iter()
+                .chain(self.shared.iter())
+                .find(|s| s.kind == kind && s.arn == id)
+        } else {
+            self.snapshots.iter().find(|s| s.kind == kind && s.id == id)
+        }
     }
 }
 
@@ -123,8 +129,13 @@ impl SnapshotStore for FakeStore {
     ) -> StoreResult<Vec<Snapshot>> {
         self.check_throttle("DescribeDBSnapshots")?;
         let w = self.world();
+        // A listing sees one region: the own snapshots of this account's region (the only one
+        // the fake holds), and the snapshots shared with it from that region alone.
+        let region = q.region.clone().unwrap_or_else(|| w.region.clone());
+        let in_region = |s: &&Snapshot| Arn::parse(&s.arn).is_none_or(|a| a.region == region);
         let pool: Vec<&Snapshot> = match q.snapshot_type {
-            Some("shared") => w.shared.iter().collect(),
+            Some("shared") => w.shared.iter().filter(in_region).collect(),
+            _ if region != w.region => vec![],
             _ => w.snapshots.iter().collect(),
         };
         Ok(pool

@@ -1,8 +1,9 @@
 //! The AWS SDK adapter of [`SnapshotStore`]: complete pagination, SDK types mapped to the
 //! model, AWS error codes mapped to [`StoreErrorKind`]. No policy lives here.
 
+use crate::arn::Arn;
 use crate::model::{DbCluster, DbInstance, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags};
-use crate::store::{
+use crate::port::{
     CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind,
     StoreResult,
 };
@@ -10,23 +11,96 @@ use async_trait::async_trait;
 use aws_sdk_rds::error::ProvideErrorMetadata;
 use aws_sdk_rds::types::Tag;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The clients of one region. AWS APIs are regional: a shared snapshot is listed only in its
+/// own region, SNS publishes only to topics of the client's region, Step Functions starts only
+/// state machines of its region.
+#[derive(Clone)]
+struct Regional {
+    rds: aws_sdk_rds::Client,
+    sns: aws_sdk_sns::Client,
+    sfn: aws_sdk_sfn::Client,
+}
 
 pub struct AwsStore {
-    pub rds: aws_sdk_rds::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub sfn: aws_sdk_sfn::Client,
+    home: Regional,
+    home_region: String,
+    /// Clients of other regions, made on first use from the home clients' configuration.
+    others: Mutex<HashMap<String, Regional>>,
 }
 
 impl AwsStore {
+    /// The home region's clients; clients of other regions are derived from them on demand
+    /// (same credentials, retry and endpoint settings, another region).
+    pub fn new(
+        rds: aws_sdk_rds::Client,
+        sns: aws_sdk_sns::Client,
+        sfn: aws_sdk_sfn::Client,
+    ) -> Self {
+        let home_region = rds
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        AwsStore {
+            home: Regional { rds, sns, sfn },
+            home_region,
+            others: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Clients from the standard chain: region, credentials and `AWS_ENDPOINT_URL` from the
     /// environment (the local stack sets the latter; production code has no emulator branch).
     pub async fn from_env() -> AwsStore {
         let conf = aws_config::load_from_env().await;
-        AwsStore {
-            rds: aws_sdk_rds::Client::new(&conf),
-            sns: aws_sdk_sns::Client::new(&conf),
-            sfn: aws_sdk_sfn::Client::new(&conf),
-        }
+        AwsStore::new(
+            aws_sdk_rds::Client::new(&conf),
+            aws_sdk_sns::Client::new(&conf),
+            aws_sdk_sfn::Client::new(&conf),
+        )
+    }
+
+    /// The clients for `region` (`None` or the home region: the home clients).
+    fn clients(&self, region: Option<&str>) -> Regional {
+        let region = match region {
+            Some(r) if !r.is_empty() && r != self.home_region => r,
+            _ => return self.home.clone(),
+        };
+        let mut others = self.others.lock().expect("regional clients lock");
+        others
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let r = aws_config::Region::new(region.to_string());
+                Regional {
+                    rds: aws_sdk_rds::Client::from_conf(
+                        self.home
+                            .rds
+                            .config()
+                            .to_builder()
+                            .region(r.clone())
+                            .build(),
+                    ),
+                    sns: aws_sdk_sns::Client::from_conf(
+                        self.home
+                            .sns
+                            .config()
+                            .to_builder()
+                            .region(r.clone())
+                            .build(),
+                    ),
+                    sfn: aws_sdk_sfn::Client::from_conf(
+                        self.home.sfn.config().to_builder().region(r).build(),
+                    ),
+                }
+            })
+            .clone()
+    }
+
+    /// The clients for the region an ARN names (the home clients for a plain identifier).
+    fn clients_for_arn(&self, id: &str) -> Regional {
+        self.clients(Arn::parse(id).as_ref().map(|a| a.region.as_str()))
     }
 }
 
@@ -157,6 +231,7 @@ pub fn cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> Snapshot {
 impl SnapshotStore for AwsStore {
     async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
         let all: Vec<_> = self
+            .home
             .rds
             .describe_db_instances()
             .into_paginator()
@@ -180,6 +255,7 @@ impl SnapshotStore for AwsStore {
 
     async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
         let all: Vec<_> = self
+            .home
             .rds
             .describe_db_clusters()
             .into_paginator()
@@ -209,6 +285,7 @@ impl SnapshotStore for AwsStore {
         match kind {
             SnapshotKind::Instance => {
                 let all: Vec<_> = self
+                    .clients(q.region.as_deref())
                     .rds
                     .describe_db_snapshots()
                     .set_db_instance_identifier(q.source_id.clone())
@@ -224,6 +301,7 @@ impl SnapshotStore for AwsStore {
             }
             SnapshotKind::Cluster => {
                 let all: Vec<_> = self
+                    .clients(q.region.as_deref())
                     .rds
                     .describe_db_cluster_snapshots()
                     .set_db_cluster_identifier(q.source_id.clone())
@@ -245,10 +323,12 @@ impl SnapshotStore for AwsStore {
         kind: SnapshotKind,
         id: &str,
     ) -> StoreResult<Option<Snapshot>> {
-        // An ARN names another account's snapshot shared with us (or our own).
+        // An ARN names another account's snapshot shared with us (or our own), in the ARN's
+        // region: a shared snapshot is visible only there.
         let by_arn = id.starts_with("arn:");
         let found = match kind {
             SnapshotKind::Instance => self
+                .clients_for_arn(id)
                 .rds
                 .describe_db_snapshots()
                 .db_snapshot_identifier(id)
@@ -258,6 +338,7 @@ impl SnapshotStore for AwsStore {
                 .map(|o| o.db_snapshots().first().map(instance_snapshot))
                 .map_err(|e| map_err("DescribeDBSnapshots", e)),
             SnapshotKind::Cluster => self
+                .clients_for_arn(id)
                 .rds
                 .describe_db_cluster_snapshots()
                 .db_cluster_snapshot_identifier(id)
@@ -275,6 +356,7 @@ impl SnapshotStore for AwsStore {
 
     async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
         let out = self
+            .home
             .rds
             .describe_option_groups()
             .option_group_name(name)
@@ -302,6 +384,7 @@ impl SnapshotStore for AwsStore {
         match kind {
             SnapshotKind::Instance => {
                 let out = self
+                    .home
                     .rds
                     .copy_db_snapshot()
                     .source_db_snapshot_identifier(&r.source)
@@ -322,6 +405,7 @@ impl SnapshotStore for AwsStore {
             }
             SnapshotKind::Cluster => {
                 let out = self
+                    .home
                     .rds
                     .copy_db_cluster_snapshot()
                     .source_db_cluster_snapshot_identifier(&r.source)
@@ -348,6 +432,7 @@ impl SnapshotStore for AwsStore {
     async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
         match kind {
             SnapshotKind::Instance => self
+                .home
                 .rds
                 .delete_db_snapshot()
                 .db_snapshot_identifier(id)
@@ -356,6 +441,7 @@ impl SnapshotStore for AwsStore {
                 .map(|_| ())
                 .map_err(|e| map_err("DeleteDBSnapshot", e)),
             SnapshotKind::Cluster => self
+                .home
                 .rds
                 .delete_db_cluster_snapshot()
                 .db_cluster_snapshot_identifier(id)
@@ -367,7 +453,8 @@ impl SnapshotStore for AwsStore {
     }
 
     async fn add_tags(&self, arn: &str, t: &Tags) -> StoreResult<()> {
-        self.rds
+        self.home
+            .rds
             .add_tags_to_resource()
             .resource_name(arn)
             .set_tags(Some(sdk_tags(t)))
@@ -381,6 +468,7 @@ impl SnapshotStore for AwsStore {
         let attrs: Vec<(String, Vec<String>)> = match kind {
             SnapshotKind::Instance => {
                 let out = self
+                    .home
                     .rds
                     .describe_db_snapshot_attributes()
                     .db_snapshot_identifier(id)
@@ -403,6 +491,7 @@ impl SnapshotStore for AwsStore {
             }
             SnapshotKind::Cluster => {
                 let out = self
+                    .home
                     .rds
                     .describe_db_cluster_snapshot_attributes()
                     .db_cluster_snapshot_identifier(id)
@@ -439,6 +528,7 @@ impl SnapshotStore for AwsStore {
     ) -> StoreResult<()> {
         match kind {
             SnapshotKind::Instance => self
+                .home
                 .rds
                 .modify_db_snapshot_attribute()
                 .db_snapshot_identifier(id)
@@ -449,6 +539,7 @@ impl SnapshotStore for AwsStore {
                 .map(|_| ())
                 .map_err(|e| map_err("ModifyDBSnapshotAttribute", e)),
             SnapshotKind::Cluster => self
+                .home
                 .rds
                 .modify_db_cluster_snapshot_attribute()
                 .db_cluster_snapshot_identifier(id)
@@ -463,6 +554,7 @@ impl SnapshotStore for AwsStore {
 
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {
         let out = self
+            .clients_for_arn(topic_arn)
             .sns
             .publish()
             .topic_arn(topic_arn)
@@ -480,6 +572,7 @@ impl SnapshotStore for AwsStore {
         input: &str,
     ) -> StoreResult<StartOutcome> {
         match self
+            .clients_for_arn(sm)
             .sfn
             .start_execution()
             .state_machine_arn(sm)

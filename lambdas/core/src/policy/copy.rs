@@ -98,8 +98,8 @@ pub fn copy_encryption(
 pub fn source_time(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
     snapshot
         .tags
-        .get(crate::tags::SOURCE_CREATE_TIME)
-        .and_then(|v| crate::tags::parse_time(v))
+        .get(crate::policy::tags::SOURCE_CREATE_TIME)
+        .and_then(|v| crate::policy::tags::parse_time(v))
         .or_else(|| snapshot.data_time())
 }
 
@@ -116,7 +116,9 @@ pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
     sorted
         .into_iter()
         .skip(keep)
-        .filter(|s| s.is_available() && crate::tags::is_managed(&s.tags) && !s.is_automated())
+        .filter(|s| {
+            s.is_available() && crate::policy::tags::is_managed(&s.tags) && !s.is_automated()
+        })
         .collect()
 }
 
@@ -139,7 +141,7 @@ pub(crate) mod tests {
             source_id: "db".into(),
             snapshot_type: kind_type.into(),
             status: status.into(),
-            create_time: Some(crate::tags::parse_time(created).unwrap()),
+            create_time: Some(crate::policy::tags::parse_time(created).unwrap()),
             original_create_time: None,
             encrypted: false,
             kms_key_id: None,
@@ -274,9 +276,12 @@ pub(crate) mod tests {
 
     fn managed(id: &str, status: &str, created: &str) -> Snapshot {
         let mut s = snap(id, SnapshotKind::Instance, "manual", status, created);
-        s.tags.insert(crate::tags::MANAGED.into(), "true".into());
         s.tags
-            .insert(crate::tags::SOURCE_CREATE_TIME.into(), created.into());
+            .insert(crate::policy::tags::MANAGED.into(), "true".into());
+        s.tags.insert(
+            crate::policy::tags::SOURCE_CREATE_TIME.into(),
+            created.into(),
+        );
         s
     }
 

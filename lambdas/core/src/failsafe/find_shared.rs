@@ -1,0 +1,242 @@
+//! The handler of `find-shared`: snapshots shared with this account by allowed Live accounts,
+//! in every region they share from, named like rds-failsafe share copies, not saved yet. What
+//! is saved is what it finds itself; a trigger message only tells it what to expect.
+
+use crate::arn::Arn;
+use crate::config::FailsafeConfig;
+use crate::error::Result;
+use crate::model::{snapshot_type, Snapshot, SnapshotKind};
+use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
+use crate::policy::tags::{is_managed, SOURCE_SNAPSHOT_ARN};
+use crate::port::{SnapshotQuery, SnapshotStore};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use tracing::{info, warn};
+
+/// One shared snapshot to save; recomputed and re-checked by `save`, never trusted blindly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveItem {
+    pub kind: SnapshotKind,
+    pub source_arn: String,
+    pub source_account: String,
+    pub source_region: String,
+    pub source_id: String,
+    pub source_create_time: DateTime<Utc>,
+    pub target_id: String,
+    pub encrypted: bool,
+    pub engine: String,
+    pub allocated_storage: i32,
+}
+
+/// A snapshot that was looked at and is not saved, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ignored {
+    pub arn: String,
+    pub reason: String,
+}
+
+/// What started this run, as `start-failsafe` passes it on: the snapshots a Live account's
+/// message announced. Only an expectation to check against; never a list of what to copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trigger {
+    #[serde(default)]
+    pub message_id: String,
+    #[serde(default)]
+    pub source_account: String,
+    #[serde(default)]
+    pub source_region: String,
+    #[serde(default)]
+    pub snapshots: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindInput {
+    /// Set on a run a message started; absent (or null) on the backstop schedule and re-runs.
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindOutput {
+    pub items: Vec<SaveItem>,
+    pub already_saved: usize,
+    pub ignored: Vec<Ignored>,
+    /// Snapshots the trigger message announced that this run cannot save, with the likely
+    /// cause; the run fails after saving everything else.
+    pub missing: Vec<Ignored>,
+    /// The regions looked in.
+    pub regions: Vec<String>,
+}
+
+/// What a shared snapshot would become, or why it is none of ours.
+pub fn plan_item(cfg: &FailsafeConfig, s: &Snapshot) -> Result<SaveItem, String> {
+    let arn = Arn::parse(&s.arn).ok_or_else(|| "not an ARN".to_string())?;
+    if !cfg.source_accounts.contains(&arn.account) {
+        return Err(format!(
+            "shared by account {}, which is not an allowed Live account",
+            arn.account
+        ));
+    }
+    let id = arn
+        .rds_snapshot_id()
+        .ok_or_else(|| "not an RDS snapshot ARN".to_string())?;
+    let (name, stamp_time) = parse_share_copy_id(id)
+        .ok_or_else(|| "not named like an rds-failsafe share copy".to_string())?;
+    let source_create_time = s.original_create_time.unwrap_or(stamp_time);
+    // The full source id (DBInstanceIdentifier / DBClusterIdentifier) names the copy; the share
+    // copy's name part may already be cut to fit the Live side's limit.
+    let source_id = if s.source_id.is_empty() {
+        name
+    } else {
+        s.source_id.clone()
+    };
+    let target_id =
+        failsafe_copy_id(s.kind, &arn.account, &source_id, stamp_time).map_err(|e| e.message)?;
+    Ok(SaveItem {
+        kind: s.kind,
+        source_arn: s.arn.clone(),
+        source_account: arn.account.clone(),
+        source_region: arn.region.clone(),
+        source_id,
+        source_create_time,
+        target_id,
+        encrypted: s.encrypted,
+        engine: s.engine.clone(),
+        allocated_storage: s.allocated_storage,
+    })
+}
+
+/// Managed copies this account owns, both kinds.
+pub(super) async fn own_managed(store: &dyn SnapshotStore) -> Result<Vec<Snapshot>> {
+    let mut out = Vec::new();
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let q = SnapshotQuery {
+            region: None,
+            source_id: None,
+            snapshot_type: Some(snapshot_type::MANUAL),
+        };
+        out.extend(
+            store
+                .list_snapshots(kind, &q)
+                .await?
+                .into_iter()
+                .filter(|s| is_managed(&s.tags)),
+        );
+    }
+    Ok(out)
+}
+
+/// Why an announced snapshot was not found among those shared with this account: the causes
+/// an operator should check, most likely first.
+pub fn missing_reason(cfg: &FailsafeConfig, arn: &str) -> String {
+    let Some(a) = Arn::parse(arn).filter(|a| a.service == "rds") else {
+        return "not an RDS snapshot ARN".into();
+    };
+    if !cfg.source_regions.contains(&a.region) {
+        return format!(
+            "it is in region {}, but find-shared looks only in {} (a shared snapshot is visible only in its own region): add {} to SOURCE_REGIONS (CDK: the Failsafe stack's sourceRegions, set from liveRegion)",
+            a.region,
+            cfg.source_regions.join(", "),
+            a.region
+        );
+    }
+    format!(
+        "not visible to account {} in {}: not shared with it (the snapshot's restore attribute), deleted since, or shared by another account than {}; if it is encrypted, the Live share key must also grant this account",
+        cfg.account_id, a.region, a.account
+    )
+}
+
+pub async fn find_shared(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    input: FindInput,
+) -> Result<FindOutput> {
+    let own = own_managed(store).await?;
+    let saved_ids: BTreeSet<&str> = own.iter().map(|s| s.id.as_str()).collect();
+    let saved_arns: BTreeSet<&str> = own
+        .iter()
+        .filter_map(|s| s.tags.get(SOURCE_SNAPSHOT_ARN))
+        .map(String::as_str)
+        .collect();
+    let mut out = FindOutput {
+        regions: cfg.source_regions.clone(),
+        ..FindOutput::default()
+    };
+    let mut seen_saved: BTreeSet<String> = BTreeSet::new();
+    for region in &cfg.source_regions {
+        for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+            let q = SnapshotQuery {
+                region: Some(region.clone()),
+                source_id: None,
+                snapshot_type: Some(snapshot_type::SHARED),
+            };
+            for s in store.list_snapshots(kind, &q).await? {
+                match plan_item(cfg, &s) {
+                    Err(reason) => out.ignored.push(Ignored {
+                        arn: s.arn.clone(),
+                        reason,
+                    }),
+                    Ok(_) if !s.is_available() => out.ignored.push(Ignored {
+                        arn: s.arn.clone(),
+                        reason: format!("status {}; picked up once available", s.status),
+                    }),
+                    Ok(item)
+                        if saved_ids.contains(item.target_id.as_str())
+                            || saved_arns.contains(item.source_arn.as_str()) =>
+                    {
+                        out.already_saved += 1;
+                        seen_saved.insert(item.source_arn);
+                    }
+                    Ok(item) => {
+                        info!(action = "find", source = %item.source_arn, target = %item.target_id, "to save");
+                        out.items.push(item);
+                    }
+                }
+            }
+        }
+    }
+    for i in &out.ignored {
+        info!(action = "find-ignore", snapshot = %i.arn, reason = %i.reason, "ignored shared snapshot");
+    }
+    if let Some(trigger) = &input.trigger {
+        out.missing = check_announced(cfg, trigger, &out, &seen_saved, &saved_arns);
+        for m in &out.missing {
+            warn!(action = "find-missing", snapshot = %m.arn, reason = %m.reason, "announced snapshot cannot be saved");
+        }
+    }
+    Ok(out)
+}
+
+/// Every snapshot the message announced must be saved now or earlier. One that is neither to
+/// be saved in this run nor saved before is missing, with the reason it was ignored or the
+/// likely reason it is not visible.
+fn check_announced(
+    cfg: &FailsafeConfig,
+    trigger: &Trigger,
+    found: &FindOutput,
+    seen_saved: &BTreeSet<String>,
+    saved_arns: &BTreeSet<&str>,
+) -> Vec<Ignored> {
+    let mut missing = Vec::new();
+    for arn in &trigger.snapshots {
+        let to_save = found.items.iter().any(|i| &i.source_arn == arn);
+        if to_save || seen_saved.contains(arn) || saved_arns.contains(arn.as_str()) {
+            continue;
+        }
+        let reason = match found.ignored.iter().find(|i| &i.arn == arn) {
+            Some(i) => format!("shared, but ignored: {}", i.reason),
+            None => missing_reason(cfg, arn),
+        };
+        missing.push(Ignored {
+            arn: arn.clone(),
+            reason,
+        });
+    }
+    missing
+}

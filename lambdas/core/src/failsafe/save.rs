@@ -1,0 +1,142 @@
+//! The handler of `save`: copies a shared snapshot into the Failsafe account's own, Failsafe-key-encrypted copy.
+
+use super::{plan_item, SaveItem};
+use crate::config::FailsafeConfig;
+use crate::error::{FailsafeError, Result};
+use crate::live::SnapshotRef;
+use crate::policy::copy::copy_encryption;
+use crate::policy::tags::Provenance;
+use crate::port::{describe_required, CopyRequest, SnapshotStore, StoreErrorKind};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveInput {
+    pub item: SaveItem,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveOutput {
+    /// `copying`, `exists` or `planned`.
+    pub outcome: String,
+    pub item: SaveItem,
+    pub snapshot: SnapshotRef,
+    pub cross_region: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+pub async fn save(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    input: SaveInput,
+) -> Result<SaveOutput> {
+    let item = input.item;
+    // The input came through the state machine; re-derive everything that matters from the
+    // shared snapshot itself so a crafted input cannot pick the target name or the account.
+    let shared = describe_required(store, item.kind, &item.source_arn, || {
+        format!("shared snapshot {} is no longer visible", item.source_arn)
+    })
+    .await?;
+    let planned = plan_item(cfg, &shared)
+        .map_err(|r| FailsafeError::input(format!("item.sourceArn {}: {r}", item.source_arn)))?;
+    if planned.target_id != item.target_id {
+        return Err(FailsafeError::input(format!(
+            "item.targetId {} does not match the deterministic name {}",
+            item.target_id, planned.target_id
+        )));
+    }
+    let cross_region = planned.source_region != cfg.region;
+
+    if let Some(existing) = store
+        .describe_snapshot(planned.kind, &planned.target_id)
+        .await?
+    {
+        // Never deleted and re-copied: an existing copy is kept whatever a message says.
+        info!(action = "save-exists", target = %existing.id, status = %existing.status, "Failsafe copy exists already");
+        return Ok(SaveOutput {
+            outcome: "exists".into(),
+            snapshot: SnapshotRef::from(&existing),
+            item: planned,
+            cross_region,
+            note: None,
+        });
+    }
+    let enc = copy_encryption(&shared, &cfg.failsafe_kms_key_arn, cfg.encrypt_unencrypted);
+    let provenance = Provenance {
+        source_account: planned.source_account.clone(),
+        source_region: planned.source_region.clone(),
+        source_id: planned.source_id.clone(),
+        source_snapshot_arn: planned.source_arn.clone(),
+        source_create_time: planned.source_create_time,
+        kind: planned.kind,
+    };
+    let planned_ref = SnapshotRef {
+        kind: planned.kind,
+        id: planned.target_id.clone(),
+        arn: crate::arn::rds_snapshot_arn(
+            planned.kind,
+            "aws",
+            &cfg.region,
+            &cfg.account_id,
+            &planned.target_id,
+        ),
+        status: "planned".into(),
+        source_id: planned.source_id.clone(),
+        source_create_time: Some(planned.source_create_time),
+        encrypted: enc.kms_key_id.is_some(),
+        kms_key_id: enc.kms_key_id.clone(),
+    };
+    if input.dry_run {
+        info!(action = "save", dry_run = true, source = %planned.source_arn, target = %planned.target_id, "would save");
+        return Ok(SaveOutput {
+            outcome: "planned".into(),
+            item: planned,
+            snapshot: planned_ref,
+            cross_region,
+            note: enc.note,
+        });
+    }
+    let request = CopyRequest {
+        source: planned.source_arn.clone(),
+        target_id: planned.target_id.clone(),
+        kms_key_id: enc.kms_key_id.clone(),
+        tags: provenance.tags(),
+    };
+    let copy = match store.copy_snapshot(planned.kind, &request).await {
+        Ok(c) => c,
+        Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
+            let existing = store
+                .describe_snapshot(planned.kind, &planned.target_id)
+                .await?
+                .ok_or_else(|| FailsafeError::from(e))?;
+            return Ok(SaveOutput {
+                outcome: "exists".into(),
+                snapshot: SnapshotRef::from(&existing),
+                item: planned,
+                cross_region,
+                note: None,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    info!(
+        action = "save",
+        source = %planned.source_arn,
+        target = %copy.id,
+        kms_key = enc.kms_key_id.as_deref().unwrap_or("none"),
+        cross_region,
+        "Failsafe copy started"
+    );
+    Ok(SaveOutput {
+        outcome: "copying".into(),
+        snapshot: SnapshotRef::from(&copy),
+        item: planned,
+        cross_region,
+        note: enc.note,
+    })
+}

@@ -1,0 +1,125 @@
+//! The handler of `verify`: checks a finished Failsafe copy (status, key owner, tags, engine, storage) and marks it verified.
+
+use super::SaveItem;
+use crate::arn::Arn;
+use crate::config::FailsafeConfig;
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::live::SnapshotRef;
+use crate::model::{Snapshot, SnapshotKind};
+use crate::policy::tags::{format_time, tag_mismatches, Provenance, VERIFIED};
+use crate::port::{describe_required, SnapshotStore};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyInput {
+    pub item: SaveItem,
+    pub snapshot: SnapshotRef,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyOutput {
+    pub verified: bool,
+    pub snapshot: SnapshotRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Every reason `copy` is not a good Failsafe copy of `item`; empty when it is.
+pub fn verification_problems(
+    cfg: &FailsafeConfig,
+    item: &SaveItem,
+    copy: &Snapshot,
+) -> (Vec<String>, Option<String>) {
+    let mut problems = Vec::new();
+    let mut note = None;
+    if !copy.is_available() {
+        problems.push(format!("status is {}, not available", copy.status));
+    }
+    if copy.encrypted {
+        let key = copy.kms_key_id.as_deref().unwrap_or("");
+        match Arn::parse(key) {
+            Some(a) if a.account == cfg.account_id => {}
+            Some(a) => problems.push(format!(
+                "encrypted with key {key} of account {}, not a key of the Failsafe account {}: deleting that key would make the copy unreadable",
+                a.account, cfg.account_id
+            )),
+            None => problems.push(format!("encrypted with key {key:?}, which is not a key ARN of the Failsafe account")),
+        }
+    } else {
+        let allowed =
+            !item.encrypted && (item.kind == SnapshotKind::Cluster || !cfg.encrypt_unencrypted);
+        if allowed {
+            note = Some(match item.kind {
+                SnapshotKind::Cluster => {
+                    "unencrypted: RDS cannot encrypt an unencrypted cluster snapshot by copying"
+                        .to_string()
+                }
+                SnapshotKind::Instance => "unencrypted: ENCRYPT_UNENCRYPTED=false".to_string(),
+            });
+        } else {
+            problems.push("not encrypted, but it should be encrypted with the Failsafe key".into());
+        }
+    }
+    let expected = Provenance {
+        source_account: item.source_account.clone(),
+        source_region: item.source_region.clone(),
+        source_id: item.source_id.clone(),
+        source_snapshot_arn: item.source_arn.clone(),
+        source_create_time: item.source_create_time,
+        kind: item.kind,
+    }
+    .tags();
+    problems.extend(
+        tag_mismatches(&copy.tags, &expected)
+            .into_iter()
+            .map(|m| format!("tag {m}")),
+    );
+    if copy.engine != item.engine {
+        problems.push(format!(
+            "engine is {:?}, source is {:?}",
+            copy.engine, item.engine
+        ));
+    }
+    if copy.allocated_storage != item.allocated_storage {
+        problems.push(format!(
+            "allocated storage is {} GiB, source is {} GiB",
+            copy.allocated_storage, item.allocated_storage
+        ));
+    }
+    (problems, note)
+}
+
+pub async fn verify(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    input: VerifyInput,
+) -> Result<VerifyOutput> {
+    let r = &input.snapshot;
+    let copy = describe_required(store, r.kind, &r.id, || {
+        format!("Failsafe copy {} does not exist", r.id)
+    })
+    .await?;
+    let (problems, note) = verification_problems(cfg, &input.item, &copy);
+    if !problems.is_empty() {
+        warn!(action = "verify-failed", snapshot = %copy.id, problems = %problems.join("; "), "verification failed");
+        return Err(FailsafeError::new(
+            ErrorKind::VerifyFailed,
+            format!("{}: {}", copy.id, problems.join("; ")),
+        ));
+    }
+    if !copy.tags.contains_key(VERIFIED) {
+        let tags = [(VERIFIED.to_string(), format_time(input.now))].into();
+        store.add_tags(&copy.arn, &tags).await?;
+    }
+    info!(action = "verify", snapshot = %copy.id, "verified");
+    Ok(VerifyOutput {
+        verified: true,
+        snapshot: SnapshotRef::from(&copy),
+        note,
+    })
+}

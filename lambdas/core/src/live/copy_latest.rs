@@ -1,0 +1,166 @@
+//! The handler of `copy-latest`: copies a source's newest automated snapshot to its share copy, re-encrypted with the share key.
+
+use super::SnapshotRef;
+use crate::config::LiveConfig;
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::model::{snapshot_type, Source};
+use crate::policy::copy::{copy_encryption, newest_automated, not_shareable_reason};
+use crate::policy::naming::share_copy_id;
+use crate::policy::tags::Provenance;
+use crate::port::{CopyRequest, SnapshotQuery, SnapshotStore, StoreErrorKind};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyInput {
+    pub source: Source,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyOutcome {
+    /// A copy was started in this run.
+    Copying,
+    /// The share copy of the newest automated snapshot exists already (any status).
+    Exists,
+    /// Dry run: what would be copied.
+    Planned,
+    /// Nothing to copy (no available automated snapshot).
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyOutput {
+    pub outcome: CopyOutcome,
+    pub source: Source,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automated_snapshot_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// Why it was skipped, or a note on encryption; always present (null if none) because the
+    /// state machine reads it.
+    pub reason: Option<String>,
+}
+
+pub async fn copy_latest(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: CopyInput,
+) -> Result<CopyOutput> {
+    let source = input.source;
+    let query = SnapshotQuery {
+        region: None,
+        source_id: Some(source.id.clone()),
+        snapshot_type: Some(snapshot_type::AUTOMATED),
+    };
+    let automated = store.list_snapshots(source.kind, &query).await?;
+    let Some(latest) = newest_automated(&automated) else {
+        let reason = format!(
+            "{} {} has no available automated snapshot (are automated backups enabled?)",
+            source.kind, source.id
+        );
+        info!(action = "copy-skip", source = %source.id, reason = %reason, "nothing to copy");
+        return Ok(CopyOutput {
+            outcome: CopyOutcome::Skipped,
+            source,
+            snapshot: None,
+            automated_snapshot_arn: None,
+            kms_key_id: None,
+            reason: Some(reason),
+        });
+    };
+    let created = latest
+        .create_time
+        .expect("newest_automated only returns timed snapshots");
+    let target_id = share_copy_id(source.kind, &source.id, created)?;
+
+    if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
+        info!(action = "copy-exists", source = %source.id, snapshot = %existing.id, status = %existing.status, "share copy exists already");
+        return Ok(CopyOutput {
+            outcome: CopyOutcome::Exists,
+            source,
+            kms_key_id: existing.kms_key_id.clone(),
+            snapshot: Some(SnapshotRef::from(&existing)),
+            automated_snapshot_arn: Some(latest.arn.clone()),
+            reason: None,
+        });
+    }
+
+    if let Some(group_name) = &latest.option_group_name {
+        let group = store.describe_option_group(group_name).await?;
+        if let Some(reason) = not_shareable_reason(latest, group.as_ref()) {
+            info!(action = "copy-not-shareable", source = %source.id, snapshot = %latest.id, reason = %reason, "cannot be shared");
+            return Err(FailsafeError::new(
+                ErrorKind::NotShareable,
+                format!("{} {}: {reason}", source.kind, source.id),
+            ));
+        }
+    }
+
+    let enc = copy_encryption(latest, &cfg.share_kms_key_arn, cfg.encrypt_unencrypted);
+    let provenance = Provenance {
+        source_account: cfg.account_id.clone(),
+        source_region: cfg.region.clone(),
+        source_id: source.id.clone(),
+        source_snapshot_arn: latest.arn.clone(),
+        source_create_time: created,
+        kind: source.kind,
+    };
+    if input.dry_run {
+        info!(action = "copy", dry_run = true, source = %source.id, from = %latest.id, to = %target_id, "would copy");
+        return Ok(CopyOutput {
+            outcome: CopyOutcome::Planned,
+            source: source.clone(),
+            snapshot: Some(SnapshotRef {
+                kind: source.kind,
+                id: target_id.clone(),
+                arn: String::new(),
+                status: "planned".into(),
+                source_id: source.id.clone(),
+                source_create_time: Some(created),
+                encrypted: enc.kms_key_id.is_some(),
+                kms_key_id: enc.kms_key_id.clone(),
+            }),
+            automated_snapshot_arn: Some(latest.arn.clone()),
+            kms_key_id: enc.kms_key_id,
+            reason: enc.note,
+        });
+    }
+    let request = CopyRequest {
+        source: latest.id.clone(),
+        target_id: target_id.clone(),
+        kms_key_id: enc.kms_key_id.clone(),
+        tags: provenance.tags(),
+    };
+    let copy = match store.copy_snapshot(source.kind, &request).await {
+        Ok(c) => c,
+        // a parallel run won the race: that copy is ours too
+        Err(e) if e.kind == StoreErrorKind::AlreadyExists => store
+            .describe_snapshot(source.kind, &target_id)
+            .await?
+            .ok_or_else(|| FailsafeError::from(e))?,
+        Err(e) => return Err(e.into()),
+    };
+    info!(
+        action = "copy",
+        source = %source.id,
+        from = %latest.id,
+        to = %copy.id,
+        kms_key = enc.kms_key_id.as_deref().unwrap_or("none"),
+        "share copy started"
+    );
+    Ok(CopyOutput {
+        outcome: CopyOutcome::Copying,
+        source,
+        snapshot: Some(SnapshotRef::from(&copy)),
+        automated_snapshot_arn: Some(latest.arn.clone()),
+        kms_key_id: enc.kms_key_id,
+        reason: enc.note,
+    })
+}

@@ -1,0 +1,165 @@
+//! The handler of `notify`: publishes the versioned message to the Failsafe topic(s) and returns the run's summary.
+
+use super::SnapshotRef;
+use crate::config::LiveConfig;
+use crate::error::{cause_message, FailsafeError, Result};
+use crate::model::Source;
+use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
+use crate::port::SnapshotStore;
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+/// One source's result, as the Live Map iteration leaves it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceResult {
+    /// `copied`, `skipped`, `planned` or `failed`.
+    pub outcome: String,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyInput {
+    pub results: Vec<SourceResult>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Published {
+    pub topic_arn: String,
+    pub message_id: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub copied: Vec<String>,
+    pub skipped: Vec<String>,
+    pub planned: Vec<String>,
+    pub failed: Vec<String>,
+    pub failed_count: usize,
+}
+
+/// Why a source was skipped: the reason `copy-latest` gave, or the error that means "skip"
+/// (`NotShareable`) with the message read from its cause.
+fn skip_reason(r: &SourceResult) -> String {
+    match (&r.reason, &r.error, &r.cause) {
+        (Some(reason), _, _) => reason.clone(),
+        (None, Some(error), Some(cause)) => format!("{error}: {}", cause_message(cause)),
+        _ => "no reason given".into(),
+    }
+}
+
+/// `copied: kind:id -> snapshot`, `skipped: kind:id (reason)`, `failed: kind:id: Error: cause`.
+pub fn summarize(results: &[SourceResult]) -> RunSummary {
+    let mut s = RunSummary::default();
+    for r in results {
+        let name = format!("{}:{}", r.source.kind, r.source.id);
+        match r.outcome.as_str() {
+            "copied" => s.copied.push(match &r.snapshot {
+                Some(snap) => format!("{name} -> {}", snap.id),
+                None => name,
+            }),
+            "skipped" => s.skipped.push(format!("{name} ({})", skip_reason(r))),
+            "planned" => s.planned.push(match &r.snapshot {
+                Some(snap) => format!("{name} -> {}", snap.id),
+                None => name,
+            }),
+            _ => s.failed.push(format!(
+                "{name}: {}: {}",
+                r.error.as_deref().unwrap_or("Failed"),
+                r.cause
+                    .as_deref()
+                    .map(cause_message)
+                    .unwrap_or_else(|| "no cause given".into())
+            )),
+        }
+    }
+    s.failed_count = s.failed.len();
+    s
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyOutput {
+    pub published: Vec<Published>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<FailsafeMessage>,
+    pub summary: RunSummary,
+}
+
+/// Publishes one versioned message naming every snapshot shared in this run to every Failsafe
+/// topic, and returns the run's summary.
+pub async fn notify(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: NotifyInput,
+) -> Result<NotifyOutput> {
+    let summary = summarize(&input.results);
+    let snapshots: Vec<MessageSnapshot> = input
+        .results
+        .iter()
+        .filter(|r| r.outcome == "copied")
+        .filter_map(|r| r.snapshot.as_ref())
+        .map(|s| {
+            Ok(MessageSnapshot {
+                arn: s.arn.clone(),
+                kind: s.kind,
+                source_id: s.source_id.clone(),
+                source_create_time: s.source_create_time.ok_or_else(|| {
+                    FailsafeError::input(format!(
+                        "results: snapshot {} has no sourceCreateTime",
+                        s.id
+                    ))
+                })?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    if snapshots.is_empty() {
+        info!(
+            action = "notify-skip",
+            "no snapshot shared in this run; nothing to publish"
+        );
+        return Ok(NotifyOutput {
+            published: vec![],
+            message: None,
+            summary,
+        });
+    }
+    let message = FailsafeMessage {
+        version: VERSION,
+        source_account: cfg.account_id.clone(),
+        source_region: cfg.region.clone(),
+        snapshots,
+    };
+    let body = message.to_json();
+    let mut published = Vec::new();
+    for topic in &cfg.failsafe_topic_arns {
+        if input.dry_run {
+            info!(action = "notify", dry_run = true, topic = %topic, snapshots = message.snapshots.len(), "would publish");
+            continue;
+        }
+        let message_id = store.publish(topic, &body).await?;
+        info!(action = "notify", topic = %topic, message_id = %message_id, snapshots = message.snapshots.len(), "published");
+        published.push(Published {
+            topic_arn: topic.clone(),
+            message_id,
+        });
+    }
+    Ok(NotifyOutput {
+        published,
+        message: Some(message),
+        summary,
+    })
+}

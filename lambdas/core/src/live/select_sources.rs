@@ -1,0 +1,48 @@
+//! The handler of `select-sources`: lists the DB instances and Aurora clusters to protect this run (configured `SOURCES` or the input's `sources`).
+
+use crate::config::LiveConfig;
+use crate::error::Result;
+use crate::model::Source;
+use crate::policy::selection::{parse_input_selectors, select, SelectionSkip};
+use crate::port::SnapshotStore;
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectInput {
+    /// Overrides the configured `SOURCES` for this run.
+    #[serde(default)]
+    pub sources: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectOutput {
+    pub sources: Vec<Source>,
+    pub skipped: Vec<SelectionSkip>,
+}
+
+pub async fn select_sources(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: SelectInput,
+) -> Result<SelectOutput> {
+    let selectors = match &input.sources {
+        Some(raw) => parse_input_selectors(raw)?,
+        None => cfg.sources.clone(),
+    };
+    let instances = store.list_instances().await?;
+    let clusters = store.list_clusters().await?;
+    let sel = select(&instances, &clusters, &selectors);
+    for s in &sel.sources {
+        info!(action = "select", kind = %s.kind, source = %s.id, "selected source");
+    }
+    for s in &sel.skipped {
+        info!(action = "select-skip", selector = %s.selector, reason = %s.reason, "selector selected nothing");
+    }
+    Ok(SelectOutput {
+        sources: sel.sources,
+        skipped: sel.skipped,
+    })
+}

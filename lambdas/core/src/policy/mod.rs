@@ -1,0 +1,8 @@
+//! The pure policy of both accounts: no I/O, every function tested on its own.
+
+pub mod copy;
+pub mod message;
+pub mod naming;
+pub mod retention;
+pub mod selection;
+pub mod tags;
