@@ -8,7 +8,8 @@
 //     "input": {}, "startTime": "2026-11-23T05:00:00Z", "name": "run-1",
 //     "waitMs": 0, "retryMs": 5 }
 // Response (JSON on stdout):
-//   { "status": "SUCCEEDED" | "FAILED", "output", "error", "cause",
+//   { "status": "SUCCEEDED" | "FAILED", "output", "error", "cause" (a Lambda error's cause is the
+//     JSON {"errorMessage", "errorType", "trace"}, as in Step Functions),
 //     "statesEntered": ["Defaults", ...], "taskCalls": [{ "state", "function", "errorType"? }] }
 //
 // Every `${Placeholder}` in the file must have an entry in `functions`, or the run is refused:
@@ -25,6 +26,7 @@ if (major < 22) {
 }
 
 const request = JSON.parse(readFileSync(0, 'utf8'));
+const bareErrors = process.env.RDSF_STOCK_MOTO === '1';
 
 // Simulated days: the engine sets $$.Execution.StartTime from `new Date()` whatever context is
 // passed, so the clock of this process is shifted to the requested start time (timers are not
@@ -80,8 +82,14 @@ async function invoke(stateName, fn, payload) {
   const functionError = res.headers.get('x-amz-function-error') || res.status >= 400;
   if (functionError) {
     const errorType = parsed?.errorType || `Lambda.Http${res.status}`;
+    const errorMessage = parsed?.errorMessage ?? body;
     taskCalls.push({ state: stateName, function: fn.function, errorType });
-    const err = new Error(parsed?.errorMessage || body);
+    // As Step Functions hands a Lambda error to the state machine: Error = the errorType, Cause =
+    // the JSON string of the function's error (Step Functions Developer Guide, "Handling errors
+    // in Lambda"; what a Catch's ResultPath receives). Whatever reads a cause must parse it.
+    // RDSF_STOCK_MOTO=1 shows what a bare runner does (the bare message), for the rule tests.
+    const cause = bareErrors ? errorMessage : JSON.stringify({ errorMessage, errorType, trace: [] });
+    const err = new Error(cause);
     err.name = errorType;
     throw err;
   }
