@@ -209,3 +209,113 @@ def test_world_report_names_key_tags_and_sharing(stack, world):
     [row] = [s for s in stack.world() if s["id"] == "db1-copy"]
     assert row["kmsKeyId"] == key and row["sharedWith"] == [failsafe.id] and row["type"] == "manual"
     assert json.dumps(row)
+
+
+# --------------------------------------------------------------------------------------------
+# Regions, identifiers, SNS and quotas (issue 10). Each cites the AWS documentation it follows.
+
+EAST, WEST = "us-east-1", "eu-west-1"
+
+
+def test_a_shared_snapshot_is_seen_only_in_its_region_and_copied_by_a_destination_client(stack, world):
+    # Amazon RDS User Guide, "Sharing a DB snapshot": a shared snapshot is listed in its own
+    # AWS Region; CopyDBSnapshot API reference: "the AWS Region where you call the CopyDBSnapshot
+    # operation is the destination AWS Region", and the source may be "an ARN of a snapshot that
+    # is in a different account and a different AWS Region". Stock moto resolves no ARN of
+    # another account, so the describe and the copy below fail there.
+    live, failsafe, _, _ = world
+    assert live.region == EAST
+    share(live, "db1-copy", failsafe.id)
+    arn = f"arn:aws:rds:{EAST}:{live.id}:snapshot:db1-copy"
+    east = failsafe.client("rds", EAST)
+    west = failsafe.client("rds", WEST)
+    listed = lambda rds: [s["DBSnapshotArn"] for s in rds.describe_db_snapshots(  # noqa: E731
+        IncludeShared=True, SnapshotType="shared")["DBSnapshots"]]
+    assert listed(east) == [arn]
+    assert listed(west) == []
+    assert east.describe_db_snapshots(DBSnapshotIdentifier=arn, IncludeShared=True)["DBSnapshots"]
+    with pytest.raises(ClientError) as e:
+        west.describe_db_snapshots(DBSnapshotIdentifier=arn, IncludeShared=True)
+    assert code(e) == "DBSnapshotNotFound"
+    fs_key_west = create_key(failsafe, "fs-west", region=WEST)
+    copy = west.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="saved",
+                                 KmsKeyId=fs_key_west)["DBSnapshot"]
+    assert copy["DBSnapshotArn"] == f"arn:aws:rds:{WEST}:{failsafe.id}:snapshot:saved"
+    assert copy["SourceDBSnapshotIdentifier"] == arn
+    assert [s["id"] for s in stack.world() if s["account"] == failsafe.id and s["region"] == WEST] == ["saved"]
+    assert not [s for s in stack.world() if s["account"] == failsafe.id and s["region"] == EAST]
+
+
+def test_sns_publish_to_a_topic_of_another_region_is_invalid_parameter(stack, accounts):
+    # SNS Publish API reference, Errors: InvalidParameter. A client publishes to the topics of its
+    # own region; a TopicArn of another region is refused. Stock moto answers NotFound.
+    live, failsafe = accounts
+    topic = failsafe.client("sns", WEST).create_topic(Name="rds-failsafe")["TopicArn"]
+    with pytest.raises(ClientError) as e:
+        live.client("sns", EAST).publish(TopicArn=topic, Message="{}")
+    assert code(e) == "InvalidParameter"
+    assert "TopicArn" in e.value.response["Error"]["Message"]
+    # from the topic's region it goes through (the topic policy is CDK's business, not moto's)
+    assert live.client("sns", WEST).publish(TopicArn=topic, Message="{}")["MessageId"]
+
+
+@pytest.mark.parametrize("kind,limit", [("instance", 255), ("cluster", 63)])
+def test_snapshot_identifiers_follow_the_rules_of_their_kind(stack, accounts, kind, limit):
+    # CopyDBSnapshot TargetDBSnapshotIdentifier: 1 to 255 letters, numbers, or hyphens;
+    # CopyDBClusterSnapshot TargetDBClusterSnapshotIdentifier: 1 to 63; both: first character a
+    # letter, no trailing hyphen, no two consecutive hyphens (Amazon RDS API Reference).
+    # Stock moto refuses bad DB snapshot ids already, but takes a 64-character DB cluster
+    # snapshot id (the cluster case fails on it).
+    live, _ = accounts
+    stack.faults(creatingPolls=0)
+    create_source(live, kind, "src", "none")
+    auto = stack.seed_automated(live, kind, "src", T0)
+    rds = live.client("rds")
+
+    def copy(target):
+        if kind == "cluster":
+            return rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=auto["id"],
+                                                TargetDBClusterSnapshotIdentifier=target)
+        return rds.copy_db_snapshot(SourceDBSnapshotIdentifier=auto["id"], TargetDBSnapshotIdentifier=target)
+
+    copy("a" * limit)
+    for bad in ("b" * (limit + 1), "1abc", "a--b", "ab-", "a_b"):
+        with pytest.raises(ClientError) as e:
+            copy(bad)
+        assert code(e) == "InvalidParameterValue", bad
+        assert "identifier" in e.value.response["Error"]["Message"].lower()
+    with pytest.raises(ClientError) as e:
+        if kind == "cluster":
+            rds.create_db_cluster_snapshot(DBClusterIdentifier="src", DBClusterSnapshotIdentifier="c" * 64)
+        else:
+            rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="c" * 256)
+    assert code(e) == "InvalidParameterValue"
+
+
+def test_manual_snapshot_quotas_default_to_100_per_kind_failed_copies_included(stack, accounts):
+    # Amazon RDS User Guide, "Quotas in Amazon RDS": 100 manual DB snapshots and 100 manual DB
+    # cluster snapshots per Region; DescribeAccountAttributes reports ManualSnapshots and
+    # ManualClusterSnapshots with Used and Max (API reference, AccountQuota). Stock moto does not
+    # implement DescribeAccountAttributes.
+    live, _ = accounts
+    create_source(live, "instance", "q", "none")
+    auto = stack.seed_automated(live, "instance", "q", T0)
+    stack.faults(creatingPolls=1, failCopiesOf=["q"])
+    rds = live.client("rds")
+    rds.copy_db_snapshot(SourceDBSnapshotIdentifier=auto["id"], TargetDBSnapshotIdentifier="failing")
+    assert available(live, "failing")["Status"] == "failed"
+    stack.faults(creatingPolls=0)
+    for i in range(99):
+        rds.copy_db_snapshot(SourceDBSnapshotIdentifier=auto["id"], TargetDBSnapshotIdentifier=f"m{i}")
+    quotas = {q["AccountQuotaName"]: q for q in rds.describe_account_attributes()["AccountQuotas"]}
+    assert (quotas["ManualSnapshots"]["Used"], quotas["ManualSnapshots"]["Max"]) == (100, 100)
+    assert (quotas["ManualClusterSnapshots"]["Used"], quotas["ManualClusterSnapshots"]["Max"]) == (0, 100)
+    with pytest.raises(ClientError) as e:
+        rds.copy_db_snapshot(SourceDBSnapshotIdentifier=auto["id"], TargetDBSnapshotIdentifier="m100")
+    assert code(e) == "SnapshotQuotaExceeded"
+    # the failed copy counts until it is deleted
+    rds.delete_db_snapshot(DBSnapshotIdentifier="failing")
+    rds.copy_db_snapshot(SourceDBSnapshotIdentifier=auto["id"], TargetDBSnapshotIdentifier="m100")
+    # another region has its own quota
+    west = {q["AccountQuotaName"]: q for q in live.client("rds", WEST).describe_account_attributes()["AccountQuotas"]}
+    assert west["ManualSnapshots"]["Used"] == 0

@@ -14,13 +14,21 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
   on copies.
 - A copy is `creating` (with `PercentProgress`) for a configurable number of describe calls, then
   `available`, or `failed` when a fault says so.
-- The manual-snapshot quota counts manual snapshots only, per kind, per account and region.
+- The manual-snapshot quota counts manual snapshots only (`failed` copies included), per kind,
+  per account and region, 100 by default; `DescribeAccountAttributes` reports `ManualSnapshots`
+  and `ManualClusterSnapshots` with `Used` and `Max`.
+- Regions: a snapshot shared with an account is listed (`IncludeShared`) and described by ARN only
+  in the snapshot's own region; a copy by ARN is made by a client in the destination region.
+- SNS `Publish` to a topic of another region than the client's is `InvalidParameter`.
+- Snapshot identifiers follow the rules of their kind: a DB snapshot id 1-255 characters, a DB
+  cluster snapshot id 1-63; a letter first; letters, digits and hyphens; no `--`, no trailing `-`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +50,7 @@ from moto.rds.exceptions import (
 )
 from moto.rds.models import DBClusterSnapshot, DBSnapshot, RDSBackend, rds_backends
 from moto.sns import models as sns_models
-from moto.sns.exceptions import TopicNotFound
+from moto.sns.exceptions import InvalidParameterValue as SnsInvalidParameterValue
 
 KMS_GRANT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
 
@@ -169,6 +177,33 @@ def key_grants_account(key_arn: str, account: str) -> bool:
     return allowed.issuperset(KMS_GRANT_ACTIONS)
 
 
+# CopyDBSnapshot TargetDBSnapshotIdentifier: "Must contain from 1 to 255 letters, numbers, or
+# hyphens"; CopyDBClusterSnapshot TargetDBClusterSnapshotIdentifier and CreateDBClusterSnapshot
+# DBClusterSnapshotIdentifier: "from 1 to 63"; both: "First character must be a letter",
+# "Can't end with a hyphen or contain two consecutive hyphens" (Amazon RDS API Reference).
+MAX_SNAPSHOT_ID = {False: 255, True: 63}
+_ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+
+
+def check_snapshot_id(identifier: str, cluster: bool, parameter: str) -> None:
+    limit = MAX_SNAPSHOT_ID[cluster]
+    ok = (
+        bool(identifier)
+        and len(identifier) <= limit
+        and _ID_RE.fullmatch(identifier) is not None
+        and "--" not in identifier
+        and not identifier.endswith("-")
+    )
+    if not ok:
+        raise InvalidParameterValue(
+            f"The parameter {parameter} is not a valid identifier ({identifier!r}, "
+            f"{len(identifier)} characters). Identifiers must begin with a letter; must contain only "
+            f"ASCII letters, digits, and hyphens; must not end with a hyphen or contain two "
+            f"consecutive hyphens; and a {'DB cluster snapshot' if cluster else 'DB snapshot'} "
+            f"identifier has at most {limit} characters."
+        )
+
+
 def _quota(backend: RDSBackend) -> int:
     return STATE.faults.quota.get(
         (backend.account_id, backend.region_name), STATE.faults.default_quota
@@ -242,6 +277,10 @@ def _find_source(backend: RDSBackend, identifier: str, cluster: bool):
 
 
 def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags, copy_tags, cluster):
+    check_snapshot_id(target_id, cluster,
+                      "TargetDBClusterSnapshotIdentifier" if cluster else "TargetDBSnapshotIdentifier")
+    # The copy is made in the caller's (destination) region; the source may be in another
+    # account and region, named by ARN (CopyDBSnapshot / CopyDBClusterSnapshot API reference).
     source = _find_source(backend, source_id, cluster)
     store = backend.cluster_snapshots if cluster else backend.database_snapshots
     if target_id in store:
@@ -388,6 +427,8 @@ def modify_db_cluster_snapshot_attribute(self, db_cluster_snapshot_identifier, a
 
 def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, snapshot_type="manual",
                        *args, **kwargs):
+    if snapshot_type == "manual":
+        check_snapshot_id(db_snapshot_identifier, False, "DBSnapshotIdentifier")
     if snapshot_type == "manual" and _manual_count(self.database_snapshots) >= _quota(self):
         raise SnapshotQuotaExceededFault()
     return _stock["create_db_snapshot"](
@@ -397,6 +438,8 @@ def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, sna
 
 def create_db_cluster_snapshot(self, db_cluster_identifier, db_cluster_snapshot_identifier,
                                snapshot_type="manual", tags=None):
+    if snapshot_type == "manual":
+        check_snapshot_id(db_cluster_snapshot_identifier, True, "DBClusterSnapshotIdentifier")
     if snapshot_type == "manual" and _manual_count(self.cluster_snapshots) >= _quota(self):
         raise SnapshotQuotaExceededFault()
     return _stock["create_db_cluster_snapshot"](
@@ -447,7 +490,10 @@ def _describe(self, stock_name, cluster, source_id, snapshot_id, snapshot_type, 
         if account == self.account_id and region == self.region_name:
             snapshot_id = name
         else:
-            if not (include_shared or shared_type):
+            # A shared snapshot is visible only in its own region: describing another region's
+            # ARN from here finds nothing (Amazon RDS User Guide, "Sharing a DB snapshot": shared
+            # snapshots are listed in the AWS Region of the snapshot).
+            if region != self.region_name or not (include_shared or shared_type):
                 raise (DBClusterSnapshotNotFoundError if cluster else DBSnapshotNotFoundFault)(snapshot_id)
             found = [_find_source(self, snapshot_id, cluster)]
             for s in found:
@@ -487,15 +533,39 @@ def resp_describe_db_cluster_snapshots(self):
 
 
 # --------------------------------------------------------------------------------------------
-# SNS: a topic ARN in another region resolves in that region (stock moto uses the caller's)
+# SNS: a client publishes only to topics of its own region (SNS Publish API reference, Errors:
+# InvalidParameter; a TopicArn of another region is not a valid parameter for this endpoint).
+# Stock moto answers NotFound instead.
+
+_stock_sns_publish = sns_models.SNSBackend.publish
 
 
-def sns_get_topic(self, arn):
-    parts = arn.split(":")
-    try:
-        return sns_models.sns_backends[parts[4]][parts[3]].topics[arn]
-    except (KeyError, IndexError):
-        raise TopicNotFound
+def sns_publish(self, message, arn, *args, **kwargs):
+    parts = (arn or "").split(":")
+    if len(parts) >= 6 and parts[2] == "sns" and parts[3] != self.region_name:
+        raise SnsInvalidParameterValue(
+            f"Invalid parameter: TopicArn (the topic is in {parts[3]}; this endpoint is {self.region_name})"
+        )
+    return _stock_sns_publish(self, message, arn, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# DescribeAccountAttributes: the manual snapshot quotas, used and max (RDS API reference,
+# AccountQuota: ManualSnapshots, ManualClusterSnapshots). Stock moto does not implement it.
+
+
+def account_quotas(backend: RDSBackend) -> list[dict[str, Any]]:
+    limit = _quota(backend)
+    return [
+        {"AccountQuotaName": "ManualSnapshots", "Used": _manual_count(backend.database_snapshots),
+         "Max": limit},
+        {"AccountQuotaName": "ManualClusterSnapshots",
+         "Used": _manual_count(backend.cluster_snapshots), "Max": limit},
+    ]
+
+
+def resp_describe_account_attributes(self):
+    return rds_responses.ActionResult({"AccountQuotas": account_quotas(self.backend)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -554,7 +624,8 @@ def install() -> None:
     RDSBackend.create_db_cluster = create_db_cluster
     rds_responses.RDSResponse.describe_db_snapshots = resp_describe_db_snapshots
     rds_responses.RDSResponse.describe_db_cluster_snapshots = resp_describe_db_cluster_snapshots
-    sns_models.SNSBackend.get_topic = sns_get_topic
+    sns_models.SNSBackend.publish = sns_publish
+    rds_responses.RDSResponse.describe_account_attributes = resp_describe_account_attributes
     # The serializer reads these off the model; give every snapshot a value.
     DBSnapshot.percent_progress = 100
     DBSnapshot.source_db_snapshot_identifier = None
