@@ -15,6 +15,7 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   failsafeRegion: 'region of the Failsafe copies; default liveRegion',
   sources: 'selectors of the databases to protect (required)',
   additionalLiveAccounts: 'other Live accounts (deployed from their own app) that send to this Failsafe account',
+  additionalLiveRegions: 'regions those other Live accounts share from, besides liveRegion; the Failsafe side looks for shared snapshots in liveRegion and each of these',
   liveSchedule: 'Live run schedule; default cron(0 5 * * ? *)',
   failsafeSchedule: 'Failsafe backstop schedule; default cron(0 11 * * ? *)',
   scheduleTimeZone: 'IANA time zone of both schedules; default UTC',
@@ -108,6 +109,8 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         ...shared,
         schedule: get('failsafeSchedule') as string | undefined,
         sourceAccounts: [liveAccount, ...(list('additionalLiveAccounts', get('additionalLiveAccounts')) ?? [])],
+        // shared snapshots are visible only in their own region: look where Live shares from
+        sourceRegions: [liveRegion, ...(list('additionalLiveRegions', get('additionalLiveRegions')) ?? [])],
         topicName: get('topicName') as string | undefined,
         retention: get('retention') as RetentionProps | undefined,
         minKeep: get('minKeep') as number | undefined,

@@ -23,7 +23,7 @@ import {
   VERIFIED_TAG,
 } from './common';
 import { TaskFunction } from './task-function';
-import { accountList, boolean, ConfigError, integer, topicName } from './validation';
+import { accountList, boolean, ConfigError, integer, regionList, topicName } from './validation';
 
 /**
  * Which Failsafe copies retention keeps per source. Either grandfather-father-son counts
@@ -40,6 +40,12 @@ export interface RetentionProps {
 export interface FailsafeAccountProps extends ScheduledRunProps {
   /** The Live accounts allowed to publish to the topic and whose shared snapshots are saved. */
   readonly sourceAccounts: string[];
+  /**
+   * The regions the Live accounts share snapshots from (their `liveRegion`). A snapshot shared
+   * with this account is visible only in its own region, so `find-shared` looks in each of these,
+   * and `save` copies cross-region into this stack's region. Default: this stack's region.
+   */
+  readonly sourceRegions?: string[];
   /** Name of the trigger topic the Live side publishes to. Default `rds-failsafe`. */
   readonly topicName?: string;
   readonly retention?: RetentionProps;
@@ -109,6 +115,8 @@ export class FailsafeAccount extends Construct {
     const { account, region } = concreteEnv(this);
     const partition = Stack.of(this).partition;
     const sources = accountList('sourceAccounts', props.sourceAccounts, 100, account, 'the Failsafe account');
+    const sourceRegions = regionList('sourceRegions', props.sourceRegions ?? [region]);
+    const crossRegion = sourceRegions.some((r) => r !== region);
     const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 11 * * ? *)');
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? true);
     const maxAge = integer('newestCopyMaxAgeHours', props.newestCopyMaxAgeHours ?? 30, 24, 720, 'copies are daily, so below 24 h the alarm fires every day');
@@ -155,6 +163,7 @@ export class FailsafeAccount extends Construct {
     const environment = {
       REGION: region,
       SOURCE_ACCOUNTS: sources.join(','),
+      SOURCE_REGIONS: sourceRegions.join(','),
       FAILSAFE_KMS_KEY_ARN: this.failsafeKey.keyArn,
       ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       ...retention,
@@ -172,6 +181,15 @@ export class FailsafeAccount extends Construct {
       conditions: createdManaged,
     }, 'From the rdsf-* share copies of the allowed Live accounts (in any region: Live may copy cross-region) to a new rdsf-* copy here; the request must tag it rds-failsafe:managed=true.');
     f.SaveFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
+    if (crossRegion) {
+      // A cross-region copy is made in this (the destination) region, and RDS then calls the
+      // source region on the caller's behalf, which needs rds:CrossRegionCommunication (Amazon
+      // RDS User Guide, "Copying a DB snapshot": IAM for cross-Region copies).
+      f.SaveFunctionArn.allow({
+        actions: ['rds:CrossRegionCommunication'],
+        resources: ['*'],
+      }, 'rds:CrossRegionCommunication has no resource type: RDS authorises it against "*". Granted only when a source region differs from this stack\'s region.');
+    }
     f.SaveFunctionArn.allow({
       actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
       resources: [this.failsafeKey.keyArn],

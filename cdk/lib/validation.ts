@@ -29,6 +29,15 @@ export function region(field: string, value: unknown): string {
   return value;
 }
 
+/** A non-empty list of distinct region names. */
+export function regionList(field: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ConfigError(field, `${JSON.stringify(value)} must be a non-empty list of region names such as ["us-east-1"]`);
+  }
+  const out = value.map((v, i) => region(`${field}[${i}]`, v));
+  return [...new Set(out)];
+}
+
 export function integer(field: string, value: unknown, min: number, max: number, why = ''): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(field, `${JSON.stringify(value)} must be a whole number from ${min} to ${max}${why ? ` (${why})` : ''}`);

@@ -78,6 +78,7 @@ describe('FailsafeAccount', () => {
           ACCOUNT_ID: FAILSAFE,
           REGION,
           SOURCE_ACCOUNTS: `${LIVE},${OTHER_LIVE}`,
+          SOURCE_REGIONS: REGION,
           FAILSAFE_KMS_KEY_ARN: { 'Fn::GetAtt': [id(failsafe.failsafeKey), 'Arn'] },
           KEEP_DAILY: '7',
           KEEP_WEEKLY: '4',
@@ -92,6 +93,22 @@ describe('FailsafeAccount', () => {
     days.allResourcesProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ RETENTION: '35', MIN_KEEP: '5', KEEP_DAILY: Match.absent() }) },
     });
+  });
+
+  test('a Failsafe side in another region looks where Live shares from and may copy across regions', () => {
+    const same = allStatements().filter((s: any) => [s.Action].flat().includes('rds:CrossRegionCommunication'));
+    assert.equal(same.length, 0, 'no cross-region grant when every source region is this region');
+    const { template: t, failsafe: f, stack: s } = failsafeStack({ sourceRegions: ['us-east-1', 'us-east-1'] });
+    t.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SOURCE_REGIONS: 'us-east-1', REGION }) },
+    });
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p: any) =>
+      p.Properties.PolicyDocument.Statement.map((s: any) => ({ ...s, roles: p.Properties.Roles })));
+    const cross = statements.filter((s: any) => [s.Action].flat().includes('rds:CrossRegionCommunication'));
+    assert.equal(cross.length, 1);
+    assert.deepEqual(cross[0].roles, [{ Ref: s.getLogicalId(f.functions.SaveFunctionArn.role.node.defaultChild as any) }], 'only save copies');
+    assert.throws(() => failsafeStack({ sourceRegions: [] }), /sourceRegions: \[\] must be a non-empty list/);
+    assert.throws(() => failsafeStack({ sourceRegions: ['Virginia'] }), /sourceRegions\[0\]: "Virginia" is not an AWS region/);
   });
 
   test('prune deletes, and verify tags, only rdsf-* copies of this account tagged managed', () => {
@@ -165,14 +182,14 @@ describe('FailsafeAccount', () => {
 
   test('the alarm watches what prune writes, and IAM conditions on the tags the core sets (contract with the Rust side)', () => {
     const core = (file: string) => readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', file), 'utf8');
-    const failsafeRs = core('failsafe.rs');
+    const failsafeRs = core('failsafe/prune.rs');
     assert.match(failsafeRs, new RegExp(`"Namespace": "${COPY_AGE_METRIC.namespace}"`));
     assert.match(failsafeRs, new RegExp(`"${COPY_AGE_METRIC.metricName}"`));
     assert.match(failsafeRs, /"Dimensions": \[\["SourceAccount", "SourceId"\], \[\]\]/, 'the roll-up without dimensions');
-    const tags = core('tags.rs');
+    const tags = core('policy/tags.rs');
     assert.match(tags, new RegExp(`MANAGED: &str = "${MANAGED_TAG}"`));
     assert.match(tags, /VERIFIED: &str = "rds-failsafe:verified"/);
-    assert.match(core('naming.rs'), new RegExp(`PREFIX: &str = "${COPY_PREFIX}"`));
+    assert.match(core('policy/naming.rs'), new RegExp(`PREFIX: &str = "${COPY_PREFIX}"`));
   });
 
   test('every variable either stack sets is one the Rust config reads (or the SDK: AWS_MAX_ATTEMPTS)', () => {

@@ -259,3 +259,78 @@ def test_h_forty_days_leave_exactly_the_retention_set(stack, accounts):
                            "rdsf-orders-202610100300"]
     # Automated snapshots were never touched by the tool: only RDS's own expiry removed them.
     assert len(d.snapshots(live, type="automated")) == 8
+
+
+LONG_CLUSTER = "payments-ledger-aurora-cluster-payments-ledger-aurora-clus-a"  # 60 characters
+
+
+def test_i_cross_region_failsafe_saves_instances_and_clusters_and_cannot_succeed_silently(stack, accounts):
+    """Live us-east-1, Failsafe eu-west-1: an instance on aws/rds, an unencrypted instance, a
+    cluster on a customer key whose id is 60 characters long, an unencrypted cluster; two days.
+    First with the Failsafe side looking only in its own region (the mistake of issue 10): the
+    triggered run fails naming what it could not see. Then as CDK configures it."""
+    assert len(LONG_CLUSTER) == 60
+    live_east, _ = accounts
+    failsafe_west = stack.account(accounts[1].id, "eu-west-1")
+    stack.faults(creatingPolls=2)
+    app_key = create_key(live_east, "app-data")
+    create_source(live_east, "instance", "orders", "aws-rds")
+    create_source(live_east, "instance", "plain", "none")
+    create_source(live_east, "cluster", LONG_CLUSTER, app_key)
+    create_source(live_east, "cluster", "reports", "none")
+    sources = [("instance", "orders"), ("instance", "plain"), ("cluster", LONG_CLUSTER),
+               ("cluster", "reports")]
+
+    def seed(day: str) -> None:
+        for kind, sid in sources:
+            stack.seed_automated(live_east, kind, sid, f"{day}T03:00:00Z")
+
+    # the mistake: Failsafe looks only in eu-west-1, where nothing is ever shared
+    d = Deployment.create(stack, live_east, failsafe_west,
+                          extra_failsafe={"SOURCE_REGIONS": "eu-west-1"}).start()
+    seed(DAY)
+    day1 = d.day(LIVE_AT, FAILSAFE_AT)
+    assert day1["live"].status == "SUCCEEDED", day1["live"].result
+    [run] = day1["failsafe"]
+    assert run.status == "FAILED", run.result
+    cause = run.result["cause"]
+    shared_arns = [s["arn"] for s in d.snapshots(live_east, type="manual")]
+    assert len(shared_arns) == 4
+    for arn in shared_arns:
+        assert arn in cause, (arn, cause)
+    assert "SOURCE_REGIONS" in cause and "us-east-1" in cause
+    assert failsafe_copies(d) == {}
+
+    # as deployed by CDK: SOURCE_REGIONS from liveRegion; a re-run the same day saves all four
+    d.failsafe_config["SOURCE_REGIONS"] = "us-east-1"
+    d.start()
+    rerun = d.run_failsafe(f"{DAY}T07:00:00Z")
+    assert rerun.status == "SUCCEEDED", rerun.result
+    seed("2026-11-21")
+    day2 = d.day("2026-11-21T05:00:00Z", "2026-11-21T05:30:00Z")
+    assert day2["live"].status == "SUCCEEDED", day2["live"].result
+    assert [f.status for f in day2["failsafe"]] == ["SUCCEEDED"], day2["failsafe"][0].result
+
+    copies = failsafe_copies(d)
+    assert len(copies) == 8, sorted(copies)
+    for c in copies.values():
+        assert c["region"] == "eu-west-1" and c["status"] == "available", c
+        assert c["tags"]["rds-failsafe:source-region"] == "us-east-1"
+        assert c["tags"].get("rds-failsafe:verified"), c
+        if c["kind"] == "cluster":
+            assert len(c["id"]) <= 63, c["id"]
+        if c["source"] == "reports":
+            assert not c["encrypted"], "RDS cannot encrypt an unencrypted cluster snapshot by copying"
+        else:
+            assert c["encrypted"] and c["kmsKeyId"] == d.failsafe_key_arn, c
+    long_copies = [c for c in copies.values() if c["tags"]["rds-failsafe:source-id"] == LONG_CLUSTER]
+    assert len(long_copies) == 2
+    for c in long_copies:
+        assert len(c["id"]) <= 63 and c["id"].startswith(f"rdsf-{d.live.id}-payments-ledger"), c["id"]
+    live_long = [s for s in d.snapshots(live_east, type="manual", kind="cluster")
+                 if s["tags"].get("rds-failsafe:source-id") == LONG_CLUSTER]
+    assert live_long and all(len(s["id"]) <= 63 for s in live_long)
+    # nothing was copied into the Failsafe account's us-east-1, and the message went to the
+    # topic in eu-west-1 through a client of that region
+    assert not [s for s in d.snapshots(failsafe_west) if s["region"] != "eu-west-1"]
+    assert all(t["ok"] and t["body"]["started"] for t in day2["triggers"])

@@ -118,7 +118,8 @@ class Deployment:
                extra_live: dict[str, str] | None = None,
                extra_failsafe: dict[str, str] | None = None) -> "Deployment":
         """Creates what the two CDK stacks would: the share key (granting the Failsafe account
-        unless told not to), the Failsafe key, topic, queue subscription and state machine."""
+        unless told not to), the Failsafe key, topic, queue subscription and state machine. Each
+        account's resources are made in its own region (`live.region`, `failsafe.region`)."""
         share_key = create_key(live, "rds-failsafe-share",
                                [failsafe.id] if share_key_grants_failsafe else [])
         failsafe_key = create_key(failsafe, "rds-failsafe")
@@ -147,6 +148,8 @@ class Deployment:
         failsafe_config = {
             "ACCOUNT_ID": failsafe.id,
             "SOURCE_ACCOUNTS": live.id,
+            # as CDK sets it from liveRegion: shared snapshots are visible only in their region
+            "SOURCE_REGIONS": live.region,
             "FAILSAFE_KMS_KEY_ARN": failsafe_key,
             "STATE_MACHINE_ARN": sm,
             **(retention or {}),

@@ -60,6 +60,9 @@ pub struct FailsafeSummary {
     pub planned: Vec<String>,
     pub failed: Vec<String>,
     pub failed_count: usize,
+    /// The execution's error cause when something failed (see [`crate::live::failure_cause`]).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub failure_cause: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +99,7 @@ pub fn summarize_items(results: &[ItemResult], missing: &[Ignored]) -> FailsafeS
         ));
     }
     s.failed_count = s.failed.len();
+    s.failure_cause = crate::live::failure_cause(&s.failed);
     s
 }
 

@@ -49,6 +49,18 @@ pub struct RunSummary {
     pub planned: Vec<String>,
     pub failed: Vec<String>,
     pub failed_count: usize,
+    /// The execution's error cause when something failed (the `Fail` state's `CausePath`): plain
+    /// text, one line per failure, made here so the state machine needs no intrinsic to build it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub failure_cause: String,
+}
+
+/// `3 failed: a; b; c` — what an operator reads first in the failed execution.
+pub fn failure_cause(failed: &[String]) -> String {
+    if failed.is_empty() {
+        return String::new();
+    }
+    format!("{} failed: {}", failed.len(), failed.join("; "))
 }
 
 /// Why a source was skipped: the reason `copy-latest` gave, or the error that means "skip"
@@ -87,6 +99,7 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
         }
     }
     s.failed_count = s.failed.len();
+    s.failure_cause = failure_cause(&s.failed);
     s
 }
 
