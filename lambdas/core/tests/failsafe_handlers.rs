@@ -744,6 +744,13 @@ async fn an_announced_snapshot_that_is_not_shared_or_ignored_is_missing_with_its
     let summary = summarize_items(&[], &out.missing);
     assert_eq!(summary.failed_count, 2);
     assert!(summary.failed[1].starts_with(&format!("{unshared}: AnnouncedSnapshotNotSaved: ")));
+    // the execution's cause: plain text, one entry per failure
+    assert!(
+        summary.failure_cause.starts_with("2 failed: "),
+        "{}",
+        summary.failure_cause
+    );
+    assert!(summary.failure_cause.contains(&unshared));
 }
 
 #[tokio::test]
