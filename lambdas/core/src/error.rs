@@ -100,6 +100,17 @@ pub fn cause_message(cause: &str) -> String {
         .unwrap_or_else(|| cause.to_string())
 }
 
+/// `Error: message` of a failed item, the message read from its cause.
+pub fn describe_failure(error: Option<&str>, cause: Option<&str>) -> String {
+    format!(
+        "{}: {}",
+        error.unwrap_or("Failed"),
+        cause
+            .map(cause_message)
+            .unwrap_or_else(|| "no cause given".into())
+    )
+}
+
 /// `true` if an AWS error code says no more than the kind's name (`KMSKeyNotAccessibleFault`
 /// and `KmsKeyNotAccessible`), so a message need not repeat it.
 pub fn code_names_kind(code: &str, kind: ErrorKind) -> bool {

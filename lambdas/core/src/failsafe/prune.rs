@@ -2,7 +2,7 @@
 
 use super::{Ignored, SaveItem};
 use crate::config::FailsafeConfig;
-use crate::error::{cause_message, Result};
+use crate::error::{describe_failure, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::copy::source_time;
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
@@ -81,14 +81,10 @@ pub fn summarize_items(results: &[ItemResult], missing: &[Ignored]) -> FailsafeS
             "saved" => s.saved.push(r.item.target_id.clone()),
             "planned" => s.planned.push(r.item.target_id.clone()),
             _ => s.failed.push(format!(
-                "{} (from {}): {}: {}",
+                "{} (from {}): {}",
                 r.item.target_id,
                 r.item.source_arn,
-                r.error.as_deref().unwrap_or("Failed"),
-                r.cause
-                    .as_deref()
-                    .map(cause_message)
-                    .unwrap_or_else(|| "no cause given".into())
+                describe_failure(r.error.as_deref(), r.cause.as_deref())
             )),
         }
     }

@@ -2,7 +2,7 @@
 
 use super::SnapshotRef;
 use crate::config::LiveConfig;
-use crate::error::{cause_message, FailsafeError, Result};
+use crate::error::{describe_failure, FailsafeError, Result};
 use crate::model::Source;
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::port::SnapshotStore;
@@ -68,7 +68,7 @@ pub fn failure_cause(failed: &[String]) -> String {
 fn skip_reason(r: &SourceResult) -> String {
     match (&r.reason, &r.error, &r.cause) {
         (Some(reason), _, _) => reason.clone(),
-        (None, Some(error), Some(cause)) => format!("{error}: {}", cause_message(cause)),
+        (None, Some(_), Some(_)) => describe_failure(r.error.as_deref(), r.cause.as_deref()),
         _ => "no reason given".into(),
     }
 }
@@ -89,12 +89,8 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
                 None => name,
             }),
             _ => s.failed.push(format!(
-                "{name}: {}: {}",
-                r.error.as_deref().unwrap_or("Failed"),
-                r.cause
-                    .as_deref()
-                    .map(cause_message)
-                    .unwrap_or_else(|| "no cause given".into())
+                "{name}: {}",
+                describe_failure(r.error.as_deref(), r.cause.as_deref())
             )),
         }
     }
