@@ -111,6 +111,15 @@ pub fn describe_failure(error: Option<&str>, cause: Option<&str>) -> String {
     )
 }
 
+/// `3 failed: a; b; c` — the cause of a failed execution, what an operator reads first; empty
+/// when nothing failed.
+pub fn failure_cause(failed: &[String]) -> String {
+    if failed.is_empty() {
+        return String::new();
+    }
+    format!("{} failed: {}", failed.len(), failed.join("; "))
+}
+
 /// `true` if an AWS error code says no more than the kind's name (`KMSKeyNotAccessibleFault`
 /// and `KmsKeyNotAccessible`), so a message need not repeat it.
 pub fn code_names_kind(code: &str, kind: ErrorKind) -> bool {

@@ -776,7 +776,7 @@ async fn an_announced_snapshot_saved_earlier_is_not_missing() {
 async fn a_sixty_character_cluster_id_gives_names_within_63_characters() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
-    let long = format!("{}-a", &"payments-ledger-aurora-cluster-".repeat(2)[..58]);
+    let long = SIXTY_CHAR_CLUSTER.to_string();
     assert_eq!(long.len(), 60);
     let s = shared(
         LIVE,

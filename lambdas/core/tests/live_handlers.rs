@@ -307,7 +307,7 @@ async fn aws_errors_keep_their_stable_names() {
 async fn share_copy_names_stay_within_the_limit_of_their_kind() {
     let cfg = live_config(&[]);
     let store = live_store();
-    let long = format!("{}-a", &"payments-ledger-aurora-cluster-".repeat(2)[..58]);
+    let long = SIXTY_CHAR_CLUSTER.to_string();
     store.world().snapshots.push(automated(
         SnapshotKind::Cluster,
         &long,

@@ -425,12 +425,18 @@ def modify_db_cluster_snapshot_attribute(self, db_cluster_snapshot_identifier, a
 # manual snapshot quota on create; KMS key ids as ARNs on create
 
 
+def _admit_manual(backend: RDSBackend, identifier: str, cluster: bool) -> None:
+    """A new manual snapshot: a valid identifier of its kind, and room in the quota."""
+    check_snapshot_id(identifier, cluster, "DBClusterSnapshotIdentifier" if cluster else "DBSnapshotIdentifier")
+    store = backend.cluster_snapshots if cluster else backend.database_snapshots
+    if _manual_count(store) >= _quota(backend):
+        raise SnapshotQuotaExceededFault()
+
+
 def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, snapshot_type="manual",
                        *args, **kwargs):
     if snapshot_type == "manual":
-        check_snapshot_id(db_snapshot_identifier, False, "DBSnapshotIdentifier")
-    if snapshot_type == "manual" and _manual_count(self.database_snapshots) >= _quota(self):
-        raise SnapshotQuotaExceededFault()
+        _admit_manual(self, db_snapshot_identifier, cluster=False)
     return _stock["create_db_snapshot"](
         self, db_instance_identifier, db_snapshot_identifier, snapshot_type, *args, **kwargs
     )
@@ -439,9 +445,7 @@ def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, sna
 def create_db_cluster_snapshot(self, db_cluster_identifier, db_cluster_snapshot_identifier,
                                snapshot_type="manual", tags=None):
     if snapshot_type == "manual":
-        check_snapshot_id(db_cluster_snapshot_identifier, True, "DBClusterSnapshotIdentifier")
-    if snapshot_type == "manual" and _manual_count(self.cluster_snapshots) >= _quota(self):
-        raise SnapshotQuotaExceededFault()
+        _admit_manual(self, db_cluster_snapshot_identifier, cluster=True)
     return _stock["create_db_cluster_snapshot"](
         self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, tags
     )

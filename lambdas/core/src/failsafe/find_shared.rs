@@ -190,7 +190,6 @@ pub async fn find_shared(
                         if saved_ids.contains(item.target_id.as_str())
                             || saved_arns.contains(item.source_arn.as_str()) =>
                     {
-                        out.already_saved += 1;
                         seen_saved.insert(item.source_arn);
                     }
                     Ok(item) => {
@@ -201,6 +200,7 @@ pub async fn find_shared(
             }
         }
     }
+    out.already_saved = seen_saved.len();
     for i in &out.ignored {
         info!(action = "find-ignore", snapshot = %i.arn, reason = %i.reason, "ignored shared snapshot");
     }

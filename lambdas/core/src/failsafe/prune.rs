@@ -2,7 +2,7 @@
 
 use super::{Ignored, SaveItem};
 use crate::config::FailsafeConfig;
-use crate::error::{describe_failure, Result};
+use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::copy::source_time;
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
@@ -60,7 +60,7 @@ pub struct FailsafeSummary {
     pub planned: Vec<String>,
     pub failed: Vec<String>,
     pub failed_count: usize,
-    /// The execution's error cause when something failed (see [`crate::live::failure_cause`]).
+    /// The execution's error cause when something failed (see [`failure_cause`]).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub failure_cause: String,
 }
@@ -95,7 +95,7 @@ pub fn summarize_items(results: &[ItemResult], missing: &[Ignored]) -> FailsafeS
         ));
     }
     s.failed_count = s.failed.len();
-    s.failure_cause = crate::live::failure_cause(&s.failed);
+    s.failure_cause = failure_cause(&s.failed);
     s
 }
 

@@ -2,7 +2,7 @@
 
 use super::SnapshotRef;
 use crate::config::LiveConfig;
-use crate::error::{describe_failure, FailsafeError, Result};
+use crate::error::{describe_failure, failure_cause, FailsafeError, Result};
 use crate::model::Source;
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::port::SnapshotStore;
@@ -55,21 +55,15 @@ pub struct RunSummary {
     pub failure_cause: String,
 }
 
-/// `3 failed: a; b; c` — what an operator reads first in the failed execution.
-pub fn failure_cause(failed: &[String]) -> String {
-    if failed.is_empty() {
-        return String::new();
-    }
-    format!("{} failed: {}", failed.len(), failed.join("; "))
-}
-
 /// Why a source was skipped: the reason `copy-latest` gave, or the error that means "skip"
 /// (`NotShareable`) with the message read from its cause.
 fn skip_reason(r: &SourceResult) -> String {
-    match (&r.reason, &r.error, &r.cause) {
-        (Some(reason), _, _) => reason.clone(),
-        (None, Some(_), Some(_)) => describe_failure(r.error.as_deref(), r.cause.as_deref()),
-        _ => "no reason given".into(),
+    match &r.reason {
+        Some(reason) => reason.clone(),
+        None if r.error.is_some() && r.cause.is_some() => {
+            describe_failure(r.error.as_deref(), r.cause.as_deref())
+        }
+        None => "no reason given".into(),
     }
 }
 

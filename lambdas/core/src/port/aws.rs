@@ -26,7 +26,6 @@ struct Regional {
 
 pub struct AwsStore {
     home: Regional,
-    home_region: String,
     /// Clients of other regions, made on first use from the home clients' configuration.
     others: Mutex<HashMap<String, Regional>>,
 }
@@ -39,14 +38,8 @@ impl AwsStore {
         sns: aws_sdk_sns::Client,
         sfn: aws_sdk_sfn::Client,
     ) -> Self {
-        let home_region = rds
-            .config()
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
         AwsStore {
             home: Regional { rds, sns, sfn },
-            home_region,
             others: Mutex::new(HashMap::new()),
         }
     }
@@ -64,8 +57,9 @@ impl AwsStore {
 
     /// The clients for `region` (`None` or the home region: the home clients).
     fn clients(&self, region: Option<&str>) -> Regional {
+        let home = self.home.rds.config().region().map(|r| r.as_ref());
         let region = match region {
-            Some(r) if !r.is_empty() && r != self.home_region => r,
+            Some(r) if !r.is_empty() && Some(r) != home => r,
             _ => return self.home.clone(),
         };
         let mut others = self.others.lock().expect("regional clients lock");

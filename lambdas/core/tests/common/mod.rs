@@ -13,6 +13,9 @@ pub const SHARE_KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/share";
 pub const CUSTOMER_KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/app";
 pub const FAILSAFE_KEY: &str = "arn:aws:kms:eu-west-1:222222222222:key/failsafe";
 pub const TOPIC: &str = "arn:aws:sns:eu-west-1:222222222222:rds-failsafe";
+/// A cluster id of 60 characters (RDS allows 63): too long for a DB cluster snapshot name,
+/// whose limit is 63 with the prefix and stamp included.
+pub const SIXTY_CHAR_CLUSTER: &str = "payments-ledger-aurora-cluster-payments-ledger-aurora-clus-a";
 pub const STATE_MACHINE: &str = "arn:aws:states:eu-west-1:222222222222:stateMachine:rds-failsafe";
 
 pub fn t(s: &str) -> DateTime<Utc> {
