@@ -139,3 +139,122 @@ def test_whole_number_overrides_pass_the_checks(side):
     report = overrides_run(side, {"maxConcurrency": 20, "pollSeconds": 30, "maxWaitSeconds": 3600})
     first_task = "SelectSources" if side == "live" else "FindShared"
     assert first_task in report["statesEntered"], report
+
+
+# --------------------------------------------------------------------------------------------
+# Step Functions' hard limits (tests/local/rdsf_local/limits.mjs). Step Functions Developer
+# Guide, "Step Functions service quotas": 256 KiB for a state's or task's input or output,
+# 25,000 events in a Standard execution's history; "Error handling in Step Functions":
+# States.DataLimitExceeded is terminal and "can't be caught by the States.ALL error type"; a
+# cause has at most 32,768 characters. With RDSF_STOCK_MOTO=1 (a bare engine) these tests fail.
+
+
+class _BigAnswerLambda(http.server.BaseHTTPRequestHandler):
+    """Answers {"text": <N characters>} where N is the invocation's {"size": N}."""
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        body = json.dumps({"text": "x" * int(req.get("size", 0))}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def big_answer_lambda():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BigAnswerLambda)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"WorkFunctionArn": {"endpoint": f"http://127.0.0.1:{server.server_port}", "function": "work",
+                               "arn": "arn:aws:lambda:us-east-1:111111111111:function:work"}}
+    server.shutdown()
+
+
+def _answer_machine(tmp_path, size: int, then: dict) -> str:
+    definition = tmp_path / "big.asl.json"
+    definition.write_text(json.dumps({
+        "StartAt": "Work",
+        "States": {
+            "Work": {"Type": "Task", "Resource": "${WorkFunctionArn}", "TimeoutSeconds": 10,
+                     "Parameters": {"size": size}, "ResultPath": "$.answer",
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                     "Next": "Then"},
+            "Then": then,
+            "Caught": {"Type": "Succeed"},
+        },
+    }))
+    return str(definition)
+
+
+def test_a_result_over_256_kib_fails_the_execution_and_no_catch_handles_it(tmp_path, big_answer_lambda):
+    definition = _answer_machine(tmp_path, 256 * 1024, {"Type": "Succeed"})
+    report = json.loads(run(node_binary(), {"definition": definition, "functions": big_answer_lambda}).stdout)
+    assert report["status"] == "FAILED", report["status"]
+    assert report["error"] == "States.DataLimitExceeded"
+    assert "Work" in report["cause"] and "262144" in report["cause"]
+    assert "Caught" not in report["statesEntered"]
+
+
+def test_a_result_under_256_kib_passes(tmp_path, big_answer_lambda):
+    definition = _answer_machine(tmp_path, 200 * 1024, {"Type": "Succeed"})
+    report = json.loads(run(node_binary(), {"definition": definition, "functions": big_answer_lambda}).stdout)
+    assert report["status"] == "SUCCEEDED", report.get("cause")
+    assert 200 * 1024 < report["largestPayload"]["bytes"] <= 256 * 1024
+
+
+def test_a_cause_over_32768_characters_is_refused(tmp_path, big_answer_lambda):
+    fail = {"Type": "Fail", "Error": "SomethingFailed", "CausePath": "$.answer.text"}
+    report = json.loads(run(node_binary(), {"definition": _answer_machine(tmp_path, 32769, fail),
+                                            "functions": big_answer_lambda}).stdout)
+    assert report["status"] == "FAILED" and report["error"] == "States.Runtime", report.get("error")
+    assert "32769 characters" in report["cause"] and "allows 32768" in report["cause"]
+    report = json.loads(run(node_binary(), {"definition": _answer_machine(tmp_path, 32768, fail),
+                                            "functions": big_answer_lambda}).stdout)
+    assert report["error"] == "SomethingFailed" and len(report["cause"]) == 32768
+
+
+def _loop_machine(tmp_path, items: int, loops: int, mode: str) -> str:
+    """A Map over `items` items, each looping a Pass and a Choice `loops` times (4 events a loop)."""
+    definition = tmp_path / f"loop-{mode}.asl.json"
+    processor = {
+        "ProcessorConfig": {"Mode": mode, **({"ExecutionType": "STANDARD"} if mode == "DISTRIBUTED" else {})},
+        "StartAt": "Count",
+        "States": {
+            "Count": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Again"},
+            "Again": {"Type": "Choice", "Choices": [
+                {"Variable": "$.n", "NumericLessThan": loops, "Next": "Count"}], "Default": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    definition.write_text(json.dumps({
+        "StartAt": "Each",
+        "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"n": 0},
+                            "ItemProcessor": processor, "End": True}},
+    }))
+    return str(definition)
+
+
+def test_history_over_25000_events_fails_an_inline_map(tmp_path):
+    # 3 items x 2,500 loops x 4 events = 30,000 events in one history.
+    report = json.loads(run(node_binary(), {"definition": _loop_machine(tmp_path, 3, 2500, "INLINE"),
+                                            "functions": {}, "input": {"items": [1, 2, 3]}}).stdout)
+    assert report["status"] == "FAILED", report["history"]
+    assert report["error"] == "States.Runtime" and "25000" in report["cause"]
+
+
+def test_a_distributed_map_gives_each_item_a_history_of_its_own(tmp_path):
+    report = json.loads(run(node_binary(), {"definition": _loop_machine(tmp_path, 3, 2500, "DISTRIBUTED"),
+                                            "functions": {}, "input": {"items": [1, 2, 3]}}).stdout)
+    assert report["status"] == "SUCCEEDED", report.get("cause")
+    assert report["history"]["children"] == 3
+    assert 10000 < report["history"]["largestChild"] < 25000
+    assert report["history"]["parent"] < 20
+    # one child alone over the quota still fails the run
+    report = json.loads(run(node_binary(), {"definition": _loop_machine(tmp_path, 1, 6500, "DISTRIBUTED"),
+                                            "functions": {}, "input": {"items": [1]}}).stdout)
+    assert report["status"] == "FAILED" and "child execution 0 of the Distributed Map" in report["cause"]

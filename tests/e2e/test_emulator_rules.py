@@ -179,6 +179,47 @@ def test_throttling_is_injected_per_operation(stack, world):
     assert manual_copy(live, auto["id"], "t1")["DBSnapshotIdentifier"] == "t1"
 
 
+def test_internal_failure_is_injected_per_operation(stack, world):
+    # Stock moto never answers 500 on purpose. AWS API references, "Common Errors":
+    # InternalFailure, HTTP 500, "The request processing has failed because of an unknown error".
+    live, _, _, auto = world
+    state = stack.faults(internalFailure={"CopyDBSnapshot": 2})
+    assert state["internalFailure"] == {"CopyDBSnapshot": 2}
+    live.client("rds").describe_db_snapshots()  # other operations are not affected
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            manual_copy(live, auto["id"], "f1")
+        assert code(e) == "InternalFailure"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert manual_copy(live, auto["id"], "f1")["DBSnapshotIdentifier"] == "f1"
+
+
+def test_twenty_parallel_callers_get_no_fault_nobody_injected(stack, world):
+    # Stock moto's backends are unlocked: 20 parallel copy-and-describe loops made it answer
+    # HTTP 500 "OrderedDict mutated during iteration". Faults come only from injection.
+    from concurrent.futures import ThreadPoolExecutor
+
+    live, _, _, auto = world
+    stack.faults(creatingPolls=0, quota=[{"account": live.id, "region": live.region, "limit": 1000}])
+
+    def work(i: int) -> int:
+        rds = live.client("rds")
+        for j in range(3):
+            manual_copy(live, auto["id"], f"p{i}-{j}")
+            rds.describe_db_snapshots(SnapshotType="manual")
+        for _ in range(5):
+            rds.describe_db_snapshots(SnapshotType="manual")
+            rds.describe_db_snapshots(DBSnapshotIdentifier=f"p{i}-0")
+        rds.add_tags_to_resource(ResourceName=f"arn:aws:rds:{live.region}:{live.id}:snapshot:p{i}-0",
+                                 Tags=[{"Key": "n", "Value": str(i)}])
+        rds.delete_db_snapshot(DBSnapshotIdentifier=f"p{i}-1")
+        return i
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        done = list(pool.map(work, range(20)))
+    assert done == list(range(20))
+
+
 def test_manual_snapshot_quota_counts_manual_snapshots_only(stack, world):
     # Stock moto's limit counts automated snapshots too and is not per account.
     live, _, _, auto = world

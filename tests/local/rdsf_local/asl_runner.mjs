@@ -10,12 +10,16 @@
 // Response (JSON on stdout):
 //   { "status": "SUCCEEDED" | "FAILED", "output", "error", "cause" (a Lambda error's cause is the
 //     JSON {"errorMessage", "errorType", "trace"}, as in Step Functions),
-//     "statesEntered": ["Defaults", ...], "taskCalls": [{ "state", "function", "errorType"? }] }
+//     "statesEntered": ["Defaults", ...], "taskCalls": [{ "state", "function", "errorType"? }],
+//     "history": { "parent", "children", "largestChild", "largestChildItem" },
+//     "largestPayload": { "bytes", "state" } }
+// AWS's hard limits (256 KiB payloads, 32,768-character causes, 25,000 history events per
+// execution) are enforced by limits.mjs.
 //
 // Every `${Placeholder}` in the file must have an entry in `functions`, or the run is refused:
 // a missing one would otherwise surface as an opaque engine error halfway through.
 import { readFileSync } from 'node:fs';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { runWithLimits } from './limits.mjs';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
@@ -113,13 +117,13 @@ function visit(states) {
 }
 visit(definition.States);
 
-const machine = new StateMachine(definition, { validationOptions: { checkPaths: true } });
-const execution = machine.run(request.input ?? {}, {
-  overrides: {
-    taskResourceLocalHandlers: handlers,
-    waitTimeOverrides: waits,
-    retryIntervalOverrides: retries,
-  },
+const report = await runWithLimits({
+  definition,
+  input: request.input ?? {},
+  handlers,
+  waits,
+  retries,
+  enforce: !bareErrors,
   context: {
     Execution: {
       Id: `arn:aws:states:local:000000000000:execution:local:${request.name || 'run'}`,
@@ -128,24 +132,5 @@ const execution = machine.run(request.input ?? {}, {
     },
   },
 });
-
-const statesEntered = [];
-const collecting = (async () => {
-  for await (const event of execution.eventLogs) {
-    if (event.type === 'StateEntered') statesEntered.push(event.state.name);
-  }
-})();
-
-const report = { statesEntered, taskCalls };
-try {
-  report.output = await execution.result;
-  report.status = 'SUCCEEDED';
-} catch (e) {
-  // The engine wraps what failed the run in an ExecutionError; report the inner error.
-  const inner = e.name === 'ExecutionError' && e.cause instanceof Error ? e.cause : e;
-  report.status = 'FAILED';
-  report.error = inner.name;
-  report.cause = typeof inner.cause === 'string' ? inner.cause : inner.message;
-}
-await collecting.catch(() => {});
+report.taskCalls = taskCalls;
 process.stdout.write(JSON.stringify(report));

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+import threading
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
@@ -51,21 +52,36 @@ def _operation(environ, body: bytes) -> str | None:
     return None
 
 
-def _throttled(environ, start_response, operation: str) -> list[bytes]:
+def _error(environ, start_response, status: str, json_type: str, code: str, kind: str,
+           message: str) -> list[bytes]:
+    """An AWS error response in the operation's protocol: JSON (x-amz-target) or query XML."""
     request_id = str(uuid.uuid4())
     if environ.get("HTTP_X_AMZ_TARGET"):
-        data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        data = json.dumps({"__type": json_type, "message": message}).encode()
         ctype = "application/x-amz-json-1.0"
     else:
         data = (
-            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-            f"<Message>Rate exceeded ({operation}, injected)</Message></Error>"
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         ).encode()
         ctype = "text/xml"
-    start_response("400 Bad Request", [("Content-Type", ctype), ("Content-Length", str(len(data))),
-                                        ("x-amzn-RequestId", request_id)])
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(data))),
+                            ("x-amzn-RequestId", request_id)])
     return [data]
+
+
+def _throttled(environ, start_response, operation: str) -> list[bytes]:
+    return _error(environ, start_response, "400 Bad Request", "ThrottlingException", "Throttling",
+                  "Sender", f"Rate exceeded ({operation}, injected)")
+
+
+def _internal_failure(environ, start_response, operation: str) -> list[bytes]:
+    # AWS's common error InternalFailure: "The request processing has failed because of an
+    # unknown error, exception or failure" (HTTP 500; Common Errors, AWS API references).
+    return _error(environ, start_response, "500 Internal Server Error", "InternalFailure",
+                  "InternalFailure", "Receiver",
+                  f"The request processing has failed because of an unknown error ({operation}, injected)")
 
 
 class Emulator:
@@ -73,12 +89,17 @@ class Emulator:
 
     def __init__(self) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
+        # moto's backends are plain dicts and OrderedDicts with no locking: 20 parallel tasks made
+        # it fail with "OrderedDict mutated during iteration" (HTTP 500). One request at a time
+        # inside moto; faults come only from what a test injects.
+        self.moto_lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_rdsf/"):
             try:
-                return self.control(environ, start_response, path[len("/_rdsf/"):])
+                with self.moto_lock:  # seeding and reading the world touch moto's backends too
+                    return self.control(environ, start_response, path[len("/_rdsf/"):])
             except Exception as e:  # noqa: BLE001 - the control API answers every error as JSON
                 return _json(start_response, "400 Bad Request", {"error": f"{type(e).__name__}: {e}"})
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -88,7 +109,11 @@ class Emulator:
         if op and STATE.take_throttle(op):
             print(f"rdsf: injected Throttling on {op}", flush=True)
             return _throttled(environ, start_response, op)
-        return self.moto(environ, start_response)
+        if op and STATE.take_internal_failure(op):
+            print(f"rdsf: injected InternalFailure on {op}", flush=True)
+            return _internal_failure(environ, start_response, op)
+        with self.moto_lock:
+            return list(self.moto(environ, start_response))
 
     def control(self, environ, start_response, command: str):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -106,12 +131,15 @@ class Emulator:
                 f = STATE.faults
                 for op, n in (req.get("throttle") or {}).items():
                     f.throttle[op] = int(n)
+                for op, n in (req.get("internalFailure") or {}).items():
+                    f.internal_failure[op] = int(n)
                 if "creatingPolls" in req:
                     f.creating_polls = int(req["creatingPolls"])
                 f.fail_copies_of.update(req.get("failCopiesOf") or [])
                 for q in req.get("quota") or []:
                     f.quota[(q["account"], q["region"])] = int(q["limit"])
-                state = {"throttle": f.throttle, "creatingPolls": f.creating_polls,
+                state = {"throttle": f.throttle, "internalFailure": f.internal_failure,
+                         "creatingPolls": f.creating_polls,
                          "failCopiesOf": sorted(f.fail_copies_of)}
             return _json(start_response, "200 OK", state)
         if command == "seed-automated":

@@ -61,6 +61,9 @@ class Faults:
 
     # operation name (e.g. "CopyDBSnapshot") -> how many of the next calls answer Throttling
     throttle: dict[str, int] = field(default_factory=dict)
+    # operation name -> how many of the next calls answer HTTP 500 InternalFailure (a transient
+    # server fault: the AWS SDKs' standard retry mode and the state machines must ride it out)
+    internal_failure: dict[str, int] = field(default_factory=dict)
     # how many describe calls a new copy stays `creating`
     creating_polls: int = 1
     # copies of these source ids (the DB instance / cluster id) end `failed`
@@ -89,11 +92,17 @@ class ExtState:
             self.pending.clear()
 
     def take_throttle(self, operation: str) -> bool:
+        return self._take(self.faults.throttle, operation)
+
+    def take_internal_failure(self, operation: str) -> bool:
+        return self._take(self.faults.internal_failure, operation)
+
+    def _take(self, counts: dict[str, int], operation: str) -> bool:
         with self.lock:
-            left = self.faults.throttle.get(operation, 0)
+            left = counts.get(operation, 0)
             if left <= 0:
                 return False
-            self.faults.throttle[operation] = left - 1
+            counts[operation] = left - 1
             return True
 
 
