@@ -12,6 +12,10 @@ use std::fmt;
 pub enum ErrorKind {
     /// AWS asked us to slow down; ASL retries with backoff.
     Throttled,
+    /// A fault that a new attempt can clear: HTTP 5xx (`InternalFailure`, `ServiceUnavailable`),
+    /// a timeout, a dropped connection. The SDK makes one attempt, so each shows in the
+    /// execution history; ASL retries it with backoff.
+    Transient,
     SnapshotNotFound,
     KmsKeyNotAccessible,
     SnapshotQuotaExceeded,
@@ -30,6 +34,7 @@ impl ErrorKind {
     pub const fn name(self) -> &'static str {
         match self {
             ErrorKind::Throttled => "Throttled",
+            ErrorKind::Transient => "Transient",
             ErrorKind::SnapshotNotFound => "SnapshotNotFound",
             ErrorKind::KmsKeyNotAccessible => "KmsKeyNotAccessible",
             ErrorKind::SnapshotQuotaExceeded => "SnapshotQuotaExceeded",
@@ -111,13 +116,41 @@ pub fn describe_failure(error: Option<&str>, cause: Option<&str>) -> String {
     )
 }
 
+/// How many failures an execution's cause names before "and N more".
+pub const CAUSE_ITEMS: usize = 10;
+/// How long one failure's line in a cause may be (characters).
+pub const CAUSE_ITEM_CHARS: usize = 1000;
+
 /// `3 failed: a; b; c` — the cause of a failed execution, what an operator reads first; empty
-/// when nothing failed.
+/// when nothing failed. Bounded whatever the number of sources: the first [`CAUSE_ITEMS`]
+/// failures, each cut at [`CAUSE_ITEM_CHARS`], then "and N more" (Step Functions refuses a
+/// cause over 32,768 characters).
 pub fn failure_cause(failed: &[String]) -> String {
     if failed.is_empty() {
         return String::new();
     }
-    format!("{} failed: {}", failed.len(), failed.join("; "))
+    let shown: Vec<String> = failed
+        .iter()
+        .take(CAUSE_ITEMS)
+        .map(|f| cut(f, CAUSE_ITEM_CHARS))
+        .collect();
+    let more = failed.len() - shown.len();
+    let tail = if more > 0 {
+        format!("; and {more} more (the summary counts them; each source's child execution has its cause)")
+    } else {
+        String::new()
+    };
+    format!("{} failed: {}{tail}", failed.len(), shown.join("; "))
+}
+
+/// `text` cut to at most `max` characters, marked with "…" when cut.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// `true` if an AWS error code says no more than the kind's name (`KMSKeyNotAccessibleFault`
@@ -169,6 +202,26 @@ mod tests {
             "SharedSnapshotQuotaExceeded",
             ErrorKind::SnapshotQuotaExceeded
         ));
+    }
+
+    #[test]
+    fn a_cause_names_the_first_failures_then_counts_the_rest() {
+        let failed: Vec<String> = (0..412 + CAUSE_ITEMS)
+            .map(|i| format!("instance:db-{i:04}: CopyFailed: {}", "x".repeat(5000)))
+            .collect();
+        let cause = failure_cause(&failed);
+        assert!(cause.starts_with(&format!("{} failed: instance:db-0000", 412 + CAUSE_ITEMS)));
+        assert!(
+            cause.contains("and 412 more"),
+            "{}",
+            &cause[cause.len() - 120..]
+        );
+        assert!(!cause.contains(&format!("db-{:04}", CAUSE_ITEMS)));
+        assert!(cause.chars().count() < 32_768, "{}", cause.len());
+        assert_eq!(failure_cause(&failed[..2]).matches("failed").count(), 1);
+        assert!(!failure_cause(&failed[..2]).contains("more"));
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abc", 4), "abc");
     }
 
     #[test]

@@ -183,17 +183,13 @@ async fn find_shared_takes_only_allowed_accounts_our_naming_and_unsaved() {
     let out = find_shared(&cfg, &store, FindInput::default())
         .await
         .unwrap();
-    let targets: Vec<&str> = out.items.iter().map(|i| i.target_id.as_str()).collect();
-    assert_eq!(
-        targets,
-        [
-            "rdsf-111111111111-orders-202611220300",
-            "rdsf-111111111111-aurora-202611220310"
-        ]
-    );
+    let sources: Vec<&str> = out.items.iter().map(|i| i.source_id.as_str()).collect();
+    assert_eq!(sources, ["orders", "aurora"]);
     assert_eq!(out.already_saved, 1);
     assert_eq!(out.ignored.len(), 3);
-    assert_eq!(out.items[0].source_create_time, t("2026-11-22T03:00:00Z"));
+    assert!(out.items[0]
+        .source_arn
+        .ends_with(":snapshot:rdsf-orders-202611220300"));
     assert_eq!(out.items[1].kind, SnapshotKind::Cluster);
 }
 
@@ -219,7 +215,7 @@ async fn save_item(
         cfg,
         store,
         SaveInput {
-            item,
+            item: SharedItem::from(&item),
             dry_run: false,
         },
     )
@@ -237,18 +233,29 @@ fn live_orders() -> Snapshot {
     )
 }
 
-/// Shares `s` with the Failsafe account and returns the one item `find-shared` plans for it.
+/// Shares `s` with the Failsafe account and returns the one item `find-shared` lists for it,
+/// as `save` plans it in full.
 async fn share_and_find(
     cfg: &rdsf_core::config::FailsafeConfig,
     store: &FakeStore,
     s: Snapshot,
 ) -> SaveItem {
     store.world().shared.push(s);
-    find_shared(cfg, store, FindInput::default())
+    let found = find_shared(cfg, store, FindInput::default())
         .await
         .unwrap()
         .items
-        .remove(0)
+        .remove(0);
+    let listed = store
+        .world()
+        .shared
+        .iter()
+        .find(|x| x.arn == found.source_arn)
+        .cloned()
+        .unwrap();
+    let planned = plan_item(cfg, &listed).unwrap();
+    assert_eq!(SharedItem::from(&planned), found);
+    planned
 }
 
 #[tokio::test]
@@ -335,10 +342,10 @@ async fn save_rejects_crafted_items() {
     )
     .await;
     let mut renamed = item.clone();
-    renamed.target_id = "rdsf-111111111111-orders-202601010000".into();
+    renamed.source_id = "billing".into();
     let e = save_item(&cfg, &store, renamed).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
-    assert!(e.message.contains("item.targetId"));
+    assert!(e.message.contains("item.sourceId"), "{}", e.message);
     let mut foreign = item.clone();
     foreign.source_arn = foreign.source_arn.replace(LIVE, OTHER_LIVE);
     let e = save_item(&cfg, &store, foreign).await.unwrap_err();
@@ -511,18 +518,16 @@ fn failsafe_copy(source: &str, created: &str, verified: bool) -> Snapshot {
     s
 }
 
-fn item_for(source: &str) -> SaveItem {
-    SaveItem {
+/// A failed item as the Failsafe machine records it: the item `find-shared` listed.
+fn item_for(source: &str) -> ItemRef {
+    ItemRef {
         kind: SnapshotKind::Instance,
-        source_arn: format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}-202611220300"),
-        source_account: LIVE.into(),
-        source_region: REGION.into(),
         source_id: source.into(),
-        source_create_time: t("2026-11-22T03:00:00Z"),
-        target_id: format!("rdsf-{LIVE}-{source}-202611220300"),
-        encrypted: true,
-        engine: "postgres".into(),
-        allocated_storage: 100,
+        source_account: None,
+        source_arn: Some(format!(
+            "arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}-202611220300"
+        )),
+        target_id: None,
     }
 }
 
@@ -582,6 +587,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
     .unwrap();
     assert!(store.world().mutations.is_empty());
     let orders = dry
+        .retention
         .sources
         .iter()
         .find(|s| s.source_id == "orders")
@@ -600,6 +606,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
     .await
     .unwrap();
     let orders = out
+        .retention
         .sources
         .iter()
         .find(|s| s.source_id == "orders")
@@ -607,6 +614,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
     assert_eq!(orders.deleted.len(), 10);
     assert_eq!(orders.newest_verified_age_hours, Some(3.0));
     let billing = out
+        .retention
         .sources
         .iter()
         .find(|s| s.source_id == "billing")
@@ -656,7 +664,7 @@ async fn save_dry_run_changes_nothing() {
         &cfg,
         &store,
         SaveInput {
-            item,
+            item: SharedItem::from(&item),
             dry_run: true,
         },
     )
@@ -674,6 +682,7 @@ fn trigger(arns: &[&str]) -> FindInput {
             source_region: "us-east-1".into(),
             snapshots: arns.iter().map(|a| a.to_string()).collect(),
         }),
+        dry_run: false,
     }
 }
 
@@ -820,7 +829,13 @@ async fn failure_causes_are_read_from_the_lambda_error_json() {
     );
 }
 
-fn share_item_for_summary() -> SaveItem {
-    let s = live_orders();
-    plan_item(&failsafe_config(&[]), &s).unwrap()
+fn share_item_for_summary() -> ItemRef {
+    let planned = plan_item(&failsafe_config(&[]), &live_orders()).unwrap();
+    ItemRef {
+        kind: planned.kind,
+        source_id: planned.source_id,
+        source_account: Some(planned.source_account),
+        source_arn: None,
+        target_id: Some(planned.target_id),
+    }
 }

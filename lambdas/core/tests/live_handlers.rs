@@ -508,7 +508,10 @@ fn result(outcome: &str, s: Source, snap: Option<SnapshotRef>) -> SourceResult {
     SourceResult {
         outcome: outcome.into(),
         source: s,
-        snapshot: snap,
+        snapshot: snap.map(|r| CopyRecord {
+            id: r.id,
+            source_create_time: r.source_create_time,
+        }),
         reason: None,
         error: None,
         cause: None,

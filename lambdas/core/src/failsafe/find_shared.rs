@@ -4,9 +4,12 @@
 
 use crate::arn::Arn;
 use crate::config::FailsafeConfig;
-use crate::error::Result;
+use crate::config::RetentionPolicy;
+use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::{snapshot_type, Snapshot, SnapshotKind};
+use crate::policy::bounded::Bounded;
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
+use crate::policy::quota::quota_shortfall;
 use crate::policy::tags::{is_managed, SOURCE_SNAPSHOT_ARN};
 use crate::port::{SnapshotQuery, SnapshotStore};
 use chrono::{DateTime, Utc};
@@ -28,6 +31,27 @@ pub struct SaveItem {
     pub encrypted: bool,
     pub engine: String,
     pub allocated_storage: i32,
+}
+
+/// What the state machine carries for one shared snapshot to save: enough to name it, nothing
+/// `save` would have to trust (it re-reads the snapshot and re-plans). Small, so 1,000 of them
+/// stay far under the 256 KiB state limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedItem {
+    pub kind: SnapshotKind,
+    pub source_arn: String,
+    pub source_id: String,
+}
+
+impl From<&SaveItem> for SharedItem {
+    fn from(i: &SaveItem) -> Self {
+        SharedItem {
+            kind: i.kind,
+            source_arn: i.source_arn.clone(),
+            source_id: i.source_id.clone(),
+        }
+    }
 }
 
 /// A snapshot that was looked at and is not saved, with the reason.
@@ -59,14 +83,19 @@ pub struct FindInput {
     /// Set on a run a message started; absent (or null) on the backstop schedule and re-runs.
     #[serde(default)]
     pub trigger: Option<Trigger>,
+    /// A dry run reports a quota shortfall instead of failing on it.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FindOutput {
-    pub items: Vec<SaveItem>,
+    pub items: Vec<SharedItem>,
     pub already_saved: usize,
+    /// The first snapshots ignored, with the reason (every one is logged).
     pub ignored: Vec<Ignored>,
+    pub ignored_count: usize,
     /// Snapshots the trigger message announced that this run cannot save, with the likely
     /// cause; the run fails after saving everything else.
     pub missing: Vec<Ignored>,
@@ -194,7 +223,7 @@ pub async fn find_shared(
                     }
                     Ok(item) => {
                         info!(action = "find", source = %item.source_arn, target = %item.target_id, "to save");
-                        out.items.push(item);
+                        out.items.push(SharedItem::from(&item));
                     }
                 }
             }
@@ -210,7 +239,46 @@ pub async fn find_shared(
             warn!(action = "find-missing", snapshot = %m.arn, reason = %m.reason, "announced snapshot cannot be saved");
         }
     }
+    check_quota(cfg, store, &out.items, input.dry_run).await?;
+    let ignored = Bounded::from(std::mem::take(&mut out.ignored));
+    out.ignored = ignored.first;
+    out.ignored_count = ignored.count;
     Ok(out)
+}
+
+/// Fails with `SnapshotQuotaExceeded` before anything is copied if this run's copies would not
+/// fit the Failsafe account's manual snapshot quota (retention deletes only after saving).
+async fn check_quota(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+    items: &[SharedItem],
+    dry_run: bool,
+) -> Result<()> {
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let needed = items.iter().filter(|i| i.kind == kind).count() as i64;
+        if needed == 0 {
+            continue;
+        }
+        let Some(q) = store.snapshot_quota(kind).await? else {
+            warn!(action = "quota", kind = %kind, "RDS reports no manual snapshot quota; not checked");
+            continue;
+        };
+        info!(action = "quota", kind = %kind, used = q.used, max = q.max, needed, "manual snapshot quota");
+        let settings = match cfg.retention.policy {
+            RetentionPolicy::Days(_) => "RETENTION (days)",
+            RetentionPolicy::Gfs { .. } => "KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY",
+        };
+        if let Some(message) = quota_shortfall(kind, q.used, q.max, needed, settings) {
+            if !dry_run {
+                return Err(FailsafeError::new(
+                    ErrorKind::SnapshotQuotaExceeded,
+                    message,
+                ));
+            }
+            warn!(action = "quota", dry_run = true, "{message}");
+        }
+    }
+    Ok(())
 }
 
 /// Every snapshot the message announced must be saved now or earlier. One that is neither to

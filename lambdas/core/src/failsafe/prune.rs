@@ -1,10 +1,12 @@
 //! The handler of `prune`: applies Failsafe retention (GFS or RETENTION days, never below MIN_KEEP) and emits the newest-copy-age metric.
 
-use super::{Ignored, SaveItem};
+use super::Ignored;
+use crate::arn::Arn;
 use crate::config::FailsafeConfig;
 use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
-use crate::policy::copy::source_time;
+use crate::policy::bounded::Bounded;
+use crate::policy::copy::{is_failed_managed_copy, source_time};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
 use crate::policy::tags::{is_managed, Provenance, VERIFIED};
 use crate::port::{delete_if_present, SnapshotStore};
@@ -13,13 +15,45 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
 
+/// Which source an item result is about: a saved or planned copy names its target; a failure
+/// carries the item as `find-shared` listed it (the shared snapshot's ARN).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemRef {
+    pub kind: SnapshotKind,
+    pub source_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+}
+
+impl ItemRef {
+    /// The Live account: named, or read off the shared snapshot's ARN.
+    pub fn account(&self) -> String {
+        self.source_account
+            .clone()
+            .or_else(|| Some(Arn::parse(self.source_arn.as_deref()?)?.account))
+            .unwrap_or_default()
+    }
+    /// What an operator recognises: the target copy, else the shared snapshot.
+    pub fn name(&self) -> String {
+        self.target_id
+            .clone()
+            .or_else(|| self.source_arn.clone())
+            .unwrap_or_else(|| format!("{}:{}", self.kind, self.source_id))
+    }
+}
+
 /// One item's result, as the Failsafe Map iteration leaves it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemResult {
     /// `saved`, `planned` or `failed`.
     pub outcome: String,
-    pub item: SaveItem,
+    pub item: ItemRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,11 +87,15 @@ pub struct SourceRetention {
     pub not_pruned: Option<String>,
 }
 
+/// Bounded whatever the number of sources: each list holds its first entries, the counts are
+/// complete (the per-source detail is in the log and in each child execution).
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailsafeSummary {
     pub saved: Vec<String>,
+    pub saved_count: usize,
     pub planned: Vec<String>,
+    pub planned_count: usize,
     pub failed: Vec<String>,
     pub failed_count: usize,
     /// The execution's error cause when something failed (see [`failure_cause`]).
@@ -65,38 +103,60 @@ pub struct FailsafeSummary {
     pub failure_cause: String,
 }
 
+/// Retention over every source, bounded: counts, and the first sources in full.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionReport {
+    pub source_count: usize,
+    pub deleted_count: usize,
+    pub would_delete_count: usize,
+    pub not_pruned_count: usize,
+    /// The first sources (every source is logged with `action = "retention"`).
+    pub sources: Vec<SourceRetention>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PruneOutput {
-    pub sources: Vec<SourceRetention>,
+    pub retention: RetentionReport,
     pub summary: FailsafeSummary,
 }
 
 /// `saved`/`planned`: target ids; `failed`: `target (from source): Error: message`, then every
 /// announced snapshot that is missing, with its likely cause.
 pub fn summarize_items(results: &[ItemResult], missing: &[Ignored]) -> FailsafeSummary {
-    let mut s = FailsafeSummary::default();
+    let (mut saved, mut planned, mut failed) = (Bounded::new(), Bounded::new(), Vec::new());
     for r in results {
         match r.outcome.as_str() {
-            "saved" => s.saved.push(r.item.target_id.clone()),
-            "planned" => s.planned.push(r.item.target_id.clone()),
-            _ => s.failed.push(format!(
-                "{} (from {}): {}",
-                r.item.target_id,
-                r.item.source_arn,
+            "saved" => saved.push(r.item.name()),
+            "planned" => planned.push(r.item.name()),
+            _ => failed.push(format!(
+                "{} ({}:{} of {}): {}",
+                r.item.name(),
+                r.item.kind,
+                r.item.source_id,
+                r.item.account(),
                 describe_failure(r.error.as_deref(), r.cause.as_deref())
             )),
         }
     }
     for m in missing {
-        s.failed.push(format!(
+        failed.push(format!(
             "{}: AnnouncedSnapshotNotSaved: the trigger message announced it, but this run cannot save it: {}",
             m.arn, m.reason
         ));
     }
-    s.failed_count = s.failed.len();
-    s.failure_cause = failure_cause(&s.failed);
-    s
+    let failure_cause = failure_cause(&failed);
+    let failed_all = Bounded::from(failed);
+    FailsafeSummary {
+        saved_count: saved.count,
+        saved: saved.first,
+        planned_count: planned.count,
+        planned: planned.first,
+        failed_count: failed_all.count,
+        failed: failed_all.first,
+        failure_cause,
+    }
 }
 
 /// A CloudWatch Embedded Metric Format record: the age of a source's newest verified copy.
@@ -134,13 +194,7 @@ pub async fn prune(
         .results
         .iter()
         .filter(|r| r.outcome == "failed")
-        .map(|r| {
-            (
-                r.item.source_account.clone(),
-                r.item.source_id.clone(),
-                r.item.kind,
-            )
-        })
+        .map(|r| (r.item.account(), r.item.source_id.clone(), r.item.kind))
         .collect();
     let mut groups: BTreeMap<GroupKey, Vec<Snapshot>> = BTreeMap::new();
     for s in super::find_shared::own_managed(store).await? {
@@ -154,8 +208,24 @@ pub async fn prune(
             }
         }
     }
-    let mut sources = Vec::new();
-    for ((account, source_id, kind), copies) in groups {
+    let mut report = RetentionReport::default();
+    let mut sources = Bounded::new();
+    for ((account, source_id, kind), all_copies) in groups {
+        // A copy that ended `failed` can never be restored and counts against the quota: deleted
+        // whatever retention says (the run that saw it fail reported it).
+        let (failed_copies, copies): (Vec<Snapshot>, Vec<Snapshot>) =
+            all_copies.into_iter().partition(is_failed_managed_copy);
+        let mut failed_deleted = Vec::new();
+        for f in &failed_copies {
+            if input.dry_run {
+                info!(action = "prune", dry_run = true, snapshot = %f.id, "would delete failed copy");
+                failed_deleted.push(f.id.clone());
+                continue;
+            }
+            delete_if_present(store, kind, &f.id).await?;
+            info!(action = "prune", snapshot = %f.id, "deleted failed copy");
+            failed_deleted.push(f.id.clone());
+        }
         let facts: Vec<CopyFacts> = copies
             .iter()
             .filter_map(|s| {
@@ -186,6 +256,11 @@ pub async fn prune(
             newest_verified_age_hours,
             not_pruned: None,
         };
+        if input.dry_run {
+            entry.would_delete = failed_deleted;
+        } else {
+            entry.deleted = failed_deleted;
+        }
         if failed.contains(&key) {
             entry.not_pruned = Some(
                 "a save of this source failed in this run; retention waits for a good run".into(),
@@ -197,6 +272,10 @@ pub async fn prune(
                     reasons: vec!["not pruned this run".into()],
                 })
                 .collect();
+            report.not_pruned_count += 1;
+            report.deleted_count += entry.deleted.len();
+            report.would_delete_count += entry.would_delete.len();
+            log_retention(&entry);
             sources.push(entry);
             continue;
         }
@@ -220,10 +299,29 @@ pub async fn prune(
             info!(action = "prune", snapshot = %id, "deleted by retention");
             entry.deleted.push(id);
         }
+        report.deleted_count += entry.deleted.len();
+        report.would_delete_count += entry.would_delete.len();
+        log_retention(&entry);
         sources.push(entry);
     }
+    report.source_count = sources.count;
+    report.sources = sources.first;
     Ok(PruneOutput {
-        sources,
+        retention: report,
         summary: summarize_items(&input.results, &input.missing),
     })
+}
+
+fn log_retention(e: &SourceRetention) {
+    info!(
+        action = "retention",
+        source_account = %e.source_account,
+        source_id = %e.source_id,
+        kind = %e.kind,
+        kept = e.kept.len(),
+        deleted = ?e.deleted,
+        would_delete = ?e.would_delete,
+        not_pruned = ?e.not_pruned,
+        "retention applied"
+    );
 }

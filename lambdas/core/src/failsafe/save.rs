@@ -1,6 +1,6 @@
 //! The handler of `save`: copies a shared snapshot into the Failsafe account's own, Failsafe-key-encrypted copy.
 
-use super::{plan_item, SaveItem};
+use super::{plan_item, SaveItem, SharedItem};
 use crate::config::FailsafeConfig;
 use crate::error::{FailsafeError, Result};
 use crate::live::SnapshotRef;
@@ -13,7 +13,7 @@ use tracing::info;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SaveInput {
-    pub item: SaveItem,
+    pub item: SharedItem,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -44,10 +44,10 @@ pub async fn save(
     .await?;
     let planned = plan_item(cfg, &shared)
         .map_err(|r| FailsafeError::input(format!("item.sourceArn {}: {r}", item.source_arn)))?;
-    if planned.target_id != item.target_id {
+    if planned.source_id != item.source_id {
         return Err(FailsafeError::input(format!(
-            "item.targetId {} does not match the deterministic name {}",
-            item.target_id, planned.target_id
+            "item.sourceId {} does not match the shared snapshot's database {}",
+            item.source_id, planned.source_id
         )));
     }
     let cross_region = planned.source_region != cfg.region;

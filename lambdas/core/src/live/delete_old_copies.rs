@@ -1,13 +1,17 @@
-//! The handler of `delete-old-copies`: keeps the newest `LIVE_KEEP` managed share copies per source and deletes older ones.
+//! The handler of `delete-old-copies`: keeps the newest `LIVE_KEEP` available managed share
+//! copies per source, deletes older ones and every managed copy that ended `failed`, then checks
+//! that today's copies fit the manual snapshot quota before any is made.
 
 use crate::config::LiveConfig;
-use crate::error::Result;
-use crate::model::{snapshot_type, Snapshot, Source};
-use crate::policy::copy::live_deletions;
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::model::{snapshot_type, Snapshot, SnapshotKind, Source};
+use crate::policy::bounded::Bounded;
+use crate::policy::copy::{is_failed_managed_copy, live_deletions};
+use crate::policy::quota::quota_shortfall;
 use crate::policy::tags::{is_managed, KIND, SOURCE_ID};
 use crate::port::{delete_if_present, SnapshotQuery, SnapshotStore};
 use serde::{Deserialize, Serialize};
-use tracing::info;
+use tracing::{info, warn};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -17,23 +21,42 @@ pub struct DeleteInput {
     pub dry_run: bool,
 }
 
+/// One kind's manual snapshot quota against what this run will copy.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUse {
+    pub kind: SnapshotKind,
+    pub used: i64,
+    pub max: i64,
+    pub needed: i64,
+}
+
+/// Bounded however many sources: the first identifiers of each list and the counts.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteOutput {
     pub deleted: Vec<String>,
+    pub deleted_count: usize,
+    /// Of the deleted: copies that had ended `failed` (a run before reported each).
+    pub deleted_failed: Vec<String>,
+    pub deleted_failed_count: usize,
     /// In a dry run: what would have been deleted.
     pub would_delete: Vec<String>,
-    pub kept: Vec<String>,
+    pub would_delete_count: usize,
+    pub kept_count: usize,
+    pub quota: Vec<QuotaUse>,
 }
 
-/// Keeps the newest `LIVE_KEEP` managed share copies of each source and deletes the rest; never
-/// one still being copied, never an unmanaged or automated snapshot.
+/// Cleans up each source's share copies, then reads the quota: if today's copies (one per
+/// source) would not fit, fails with `SnapshotQuotaExceeded` before anything is copied.
 pub async fn delete_old_copies(
     cfg: &LiveConfig,
     store: &dyn SnapshotStore,
     input: DeleteInput,
 ) -> Result<DeleteOutput> {
-    let mut out = DeleteOutput::default();
+    let (mut deleted, mut deleted_failed, mut would_delete) =
+        (Bounded::new(), Bounded::new(), Bounded::new());
+    let mut kept_count = 0;
     for source in &input.sources {
         let query = SnapshotQuery {
             region: None,
@@ -51,21 +74,57 @@ pub async fn delete_old_copies(
             })
             .collect();
         let doomed = live_deletions(&copies, cfg.live_keep as usize);
-        for c in &copies {
-            if !doomed.iter().any(|d| d.id == c.id) {
-                out.kept.push(c.id.clone());
-            }
-        }
+        kept_count += copies.len() - doomed.len();
         for d in doomed {
+            let failed = is_failed_managed_copy(d);
             if input.dry_run {
-                info!(action = "delete-old-copy", dry_run = true, snapshot = %d.id, source = %source.id, "would delete old share copy");
-                out.would_delete.push(d.id.clone());
+                info!(action = "delete-old-copy", dry_run = true, snapshot = %d.id, source = %source.id, failed, "would delete share copy");
+                would_delete.push(d.id.clone());
                 continue;
             }
             delete_if_present(store, source.kind, &d.id).await?;
-            info!(action = "delete-old-copy", snapshot = %d.id, source = %source.id, "deleted old share copy");
-            out.deleted.push(d.id.clone());
+            info!(action = "delete-old-copy", snapshot = %d.id, source = %source.id, failed, "deleted share copy");
+            if failed {
+                deleted_failed.push(d.id.clone());
+            }
+            deleted.push(d.id.clone());
         }
     }
-    Ok(out)
+    let mut quota = Vec::new();
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let needed = input.sources.iter().filter(|s| s.kind == kind).count() as i64;
+        if needed == 0 {
+            continue;
+        }
+        let Some(q) = store.snapshot_quota(kind).await? else {
+            warn!(action = "quota", kind = %kind, "RDS reports no manual snapshot quota; not checked");
+            continue;
+        };
+        info!(action = "quota", kind = %kind, used = q.used, max = q.max, needed, "manual snapshot quota");
+        if let Some(message) = quota_shortfall(kind, q.used, q.max, needed, "LIVE_KEEP") {
+            if !input.dry_run {
+                return Err(FailsafeError::new(
+                    ErrorKind::SnapshotQuotaExceeded,
+                    message,
+                ));
+            }
+            warn!(action = "quota", dry_run = true, "{message}");
+        }
+        quota.push(QuotaUse {
+            kind,
+            used: q.used,
+            max: q.max,
+            needed,
+        });
+    }
+    Ok(DeleteOutput {
+        deleted_count: deleted.count,
+        deleted: deleted.first,
+        deleted_failed_count: deleted_failed.count,
+        deleted_failed: deleted_failed.first,
+        would_delete_count: would_delete.count,
+        would_delete: would_delete.first,
+        kept_count,
+        quota,
+    })
 }

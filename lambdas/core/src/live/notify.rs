@@ -1,13 +1,25 @@
 //! The handler of `notify`: publishes the versioned message to the Failsafe topic(s) and returns the run's summary.
 
-use super::SnapshotRef;
+use crate::arn::{rds_snapshot_arn, Arn};
 use crate::config::LiveConfig;
 use crate::error::{describe_failure, failure_cause, FailsafeError, Result};
 use crate::model::Source;
+use crate::policy::bounded::Bounded;
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::port::SnapshotStore;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
+
+/// The share copy a result names: its identifier (the ARN follows from this account, region
+/// and kind) and when its source snapshot was taken. Small, so 1,000 results fit in a state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyRecord {
+    pub id: String,
+    #[serde(default)]
+    pub source_create_time: Option<DateTime<Utc>>,
+}
 
 /// One source's result, as the Live Map iteration leaves it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,7 +29,7 @@ pub struct SourceResult {
     pub outcome: String,
     pub source: Source,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<SnapshotRef>,
+    pub snapshot: Option<CopyRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,12 +53,17 @@ pub struct Published {
     pub message_id: String,
 }
 
+/// Bounded whatever the number of sources: each list holds its first entries, the counts are
+/// complete (each source's detail is in its child execution).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
     pub copied: Vec<String>,
+    pub copied_count: usize,
     pub skipped: Vec<String>,
+    pub skipped_count: usize,
     pub planned: Vec<String>,
+    pub planned_count: usize,
     pub failed: Vec<String>,
     pub failed_count: usize,
     /// The execution's error cause when something failed (the `Fail` state's `CausePath`): plain
@@ -69,35 +86,46 @@ fn skip_reason(r: &SourceResult) -> String {
 
 /// `copied: kind:id -> snapshot`, `skipped: kind:id (reason)`, `failed: kind:id: Error: cause`.
 pub fn summarize(results: &[SourceResult]) -> RunSummary {
-    let mut s = RunSummary::default();
+    let (mut copied, mut skipped, mut planned) = (Bounded::new(), Bounded::new(), Bounded::new());
+    let mut failed = Vec::new();
     for r in results {
         let name = format!("{}:{}", r.source.kind, r.source.id);
+        let with_snapshot = |name: String| match &r.snapshot {
+            Some(snap) => format!("{name} -> {}", snap.id),
+            None => name,
+        };
         match r.outcome.as_str() {
-            "copied" => s.copied.push(match &r.snapshot {
-                Some(snap) => format!("{name} -> {}", snap.id),
-                None => name,
-            }),
-            "skipped" => s.skipped.push(format!("{name} ({})", skip_reason(r))),
-            "planned" => s.planned.push(match &r.snapshot {
-                Some(snap) => format!("{name} -> {}", snap.id),
-                None => name,
-            }),
-            _ => s.failed.push(format!(
+            "copied" => copied.push(with_snapshot(name)),
+            "skipped" => skipped.push(format!("{name} ({})", skip_reason(r))),
+            "planned" => planned.push(with_snapshot(name)),
+            _ => failed.push(format!(
                 "{name}: {}",
                 describe_failure(r.error.as_deref(), r.cause.as_deref())
             )),
         }
     }
-    s.failed_count = s.failed.len();
-    s.failure_cause = failure_cause(&s.failed);
-    s
+    let failure_cause = failure_cause(&failed);
+    let failed = Bounded::from(failed);
+    RunSummary {
+        copied: copied.first,
+        copied_count: copied.count,
+        skipped: skipped.first,
+        skipped_count: skipped.count,
+        planned: planned.first,
+        planned_count: planned.count,
+        failed: failed.first,
+        failed_count: failed.count,
+        failure_cause,
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyOutput {
     pub published: Vec<Published>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// How many snapshots the published message names (the message is not kept in the state).
+    pub message_snapshots: usize,
+    #[serde(skip)]
     pub message: Option<FailsafeMessage>,
     pub summary: RunSummary,
 }
@@ -110,16 +138,25 @@ pub async fn notify(
     input: NotifyInput,
 ) -> Result<NotifyOutput> {
     let summary = summarize(&input.results);
+    let partition = Arn::parse(&cfg.share_kms_key_arn)
+        .map(|a| a.partition)
+        .unwrap_or_else(|| "aws".into());
     let snapshots: Vec<MessageSnapshot> = input
         .results
         .iter()
         .filter(|r| r.outcome == "copied")
-        .filter_map(|r| r.snapshot.as_ref())
-        .map(|s| {
+        .filter_map(|r| Some((r, r.snapshot.as_ref()?)))
+        .map(|(r, s)| {
             Ok(MessageSnapshot {
-                arn: s.arn.clone(),
-                kind: s.kind,
-                source_id: s.source_id.clone(),
+                arn: rds_snapshot_arn(
+                    r.source.kind,
+                    &partition,
+                    &cfg.region,
+                    &cfg.account_id,
+                    &s.id,
+                ),
+                kind: r.source.kind,
+                source_id: r.source.id.clone(),
                 source_create_time: s.source_create_time.ok_or_else(|| {
                     FailsafeError::input(format!(
                         "results: snapshot {} has no sourceCreateTime",
@@ -136,6 +173,7 @@ pub async fn notify(
         );
         return Ok(NotifyOutput {
             published: vec![],
+            message_snapshots: 0,
             message: None,
             summary,
         });
@@ -162,6 +200,7 @@ pub async fn notify(
     }
     Ok(NotifyOutput {
         published,
+        message_snapshots: message.snapshots.len(),
         message: Some(message),
         summary,
     })

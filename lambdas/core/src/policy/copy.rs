@@ -103,22 +103,33 @@ pub fn source_time(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
         .or_else(|| snapshot.data_time())
 }
 
-/// Live retention: of one source's managed share copies, the ones `delete-old-copies` removes —
-/// all but the newest `keep`, and never one that is not `available` (still being copied, or
-/// failed: an operator may want to look at it).
+/// A copy the tool made that ended `failed`: it can never become usable, and it counts against
+/// the manual snapshot quota, so the next run deletes it (the run that saw it fail reported it).
+pub fn is_failed_managed_copy(s: &Snapshot) -> bool {
+    s.status == crate::model::status::FAILED
+        && crate::policy::tags::is_managed(&s.tags)
+        && !s.is_automated()
+}
+
+/// Which managed share copies of one source to delete: every one that ended `failed`, and the
+/// available ones beyond the newest `keep`. A copy still being made is left alone, so Live never
+/// holds more than `keep` + 1 managed copies of a source, whatever their status.
 pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
-    let mut sorted: Vec<&Snapshot> = copies.iter().collect();
-    sorted.sort_by(|a, b| {
+    let mut available: Vec<&Snapshot> = copies
+        .iter()
+        .filter(|s| {
+            s.is_available() && crate::policy::tags::is_managed(&s.tags) && !s.is_automated()
+        })
+        .collect();
+    available.sort_by(|a, b| {
         source_time(b)
             .cmp(&source_time(a))
             .then_with(|| b.id.cmp(&a.id))
     });
-    sorted
-        .into_iter()
-        .skip(keep)
-        .filter(|s| {
-            s.is_available() && crate::policy::tags::is_managed(&s.tags) && !s.is_automated()
-        })
+    copies
+        .iter()
+        .filter(|s| is_failed_managed_copy(s))
+        .chain(available.into_iter().skip(keep))
         .collect()
 }
 

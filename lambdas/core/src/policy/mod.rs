@@ -1,8 +1,10 @@
 //! The pure policy of both accounts: no I/O, every function tested on its own.
 
+pub mod bounded;
 pub mod copy;
 pub mod message;
 pub mod naming;
+pub mod quota;
 pub mod retention;
 pub mod selection;
 pub mod tags;

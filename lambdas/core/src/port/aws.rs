@@ -4,11 +4,12 @@
 use crate::arn::Arn;
 use crate::model::{DbCluster, DbInstance, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags};
 use crate::port::{
-    CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind,
-    StoreResult,
+    CopyRequest, SnapshotQuery, SnapshotQuota, SnapshotStore, StartOutcome, StoreError,
+    StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
-use aws_sdk_rds::error::ProvideErrorMetadata;
+use aws_sdk_rds::config::http::HttpResponse;
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::Tag;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -109,6 +110,13 @@ pub fn classify(code: &str) -> StoreErrorKind {
         | "RequestThrottledException"
         | "SlowDown"
         | "PriorRequestNotComplete" => StoreErrorKind::Throttled,
+        "InternalFailure"
+        | "InternalError"
+        | "InternalErrorException"
+        | "InternalServerError"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "KMSInternalException" => StoreErrorKind::Transient,
         "DBSnapshotNotFound"
         | "DBSnapshotNotFoundFault"
         | "DBClusterSnapshotNotFoundFault"
@@ -140,16 +148,38 @@ pub fn classify(code: &str) -> StoreErrorKind {
     }
 }
 
-fn map_err<E>(op: &str, e: E) -> StoreError
+/// An SDK error as the handlers see it. The SDK makes one attempt (`AWS_MAX_ATTEMPTS=1`) so
+/// every fault shows in the execution history; what a new attempt can clear — a timeout, a
+/// dropped connection, an unreadable answer, any HTTP 5xx — is `Transient`, which every Task of
+/// the state machines retries.
+fn map_err<E>(op: &str, e: SdkError<E, HttpResponse>) -> StoreError
 where
-    E: ProvideErrorMetadata + std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let transport = match &e {
+        SdkError::TimeoutError(_) => Some("Timeout"),
+        SdkError::DispatchFailure(_) => Some("DispatchFailure"),
+        SdkError::ResponseError(_) => Some("ResponseError"),
+        _ => None,
+    };
+    if let Some(code) = transport {
+        return StoreError::new(
+            StoreErrorKind::Transient,
+            code,
+            format!("{op}: {}", DisplayErrorContext(&e)),
+        );
+    }
+    let status = e.raw_response().map(|r| r.status().as_u16());
     let code = e.code().unwrap_or("Unknown").to_string();
     let message = e
         .message()
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{e:?}"));
-    StoreError::new(classify(&code), code, format!("{op}: {message}"))
+        .unwrap_or_else(|| DisplayErrorContext(&e).to_string());
+    let kind = match classify(&code) {
+        StoreErrorKind::Other if status.is_some_and(|s| s >= 500) => StoreErrorKind::Transient,
+        kind => kind,
+    };
+    StoreError::new(kind, code, format!("{op}: {message}"))
 }
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -544,6 +574,28 @@ impl SnapshotStore for AwsStore {
                 .map(|_| ())
                 .map_err(|e| map_err("ModifyDBClusterSnapshotAttribute", e)),
         }
+    }
+
+    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>> {
+        let name = match kind {
+            SnapshotKind::Instance => "ManualSnapshots",
+            SnapshotKind::Cluster => "ManualClusterSnapshots",
+        };
+        let out = self
+            .home
+            .rds
+            .describe_account_attributes()
+            .send()
+            .await
+            .map_err(|e| map_err("DescribeAccountAttributes", e))?;
+        Ok(out
+            .account_quotas()
+            .iter()
+            .find(|q| q.account_quota_name() == Some(name))
+            .map(|q| SnapshotQuota {
+                used: q.used().unwrap_or_default(),
+                max: q.max().unwrap_or_default(),
+            }))
     }
 
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {

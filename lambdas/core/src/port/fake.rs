@@ -4,8 +4,8 @@
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{status, DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
 use crate::port::{
-    CopyRequest, SnapshotQuery, SnapshotStore, StartOutcome, StoreError, StoreErrorKind,
-    StoreResult,
+    CopyRequest, SnapshotQuery, SnapshotQuota, SnapshotStore, StartOutcome, StoreError,
+    StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -308,6 +308,19 @@ impl SnapshotStore for FakeStore {
             ));
         }
         Ok(())
+    }
+
+    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>> {
+        let w = self.world();
+        let used = w
+            .snapshots
+            .iter()
+            .filter(|s| s.kind == kind && s.snapshot_type == "manual")
+            .count() as i64;
+        Ok(Some(SnapshotQuota {
+            used,
+            max: w.quota.map_or(100, |q| q as i64),
+        }))
     }
 
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {

@@ -14,6 +14,8 @@ pub enum StoreErrorKind {
     NotFound,
     AlreadyExists,
     Throttled,
+    /// HTTP 5xx, a timeout or a dropped connection: a new attempt may succeed.
+    Transient,
     KmsKeyNotAccessible,
     QuotaExceeded,
     InvalidState,
@@ -52,6 +54,7 @@ impl From<StoreError> for FailsafeError {
         let kind = match e.kind {
             StoreErrorKind::NotFound => ErrorKind::SnapshotNotFound,
             StoreErrorKind::Throttled => ErrorKind::Throttled,
+            StoreErrorKind::Transient => ErrorKind::Transient,
             StoreErrorKind::KmsKeyNotAccessible => ErrorKind::KmsKeyNotAccessible,
             StoreErrorKind::QuotaExceeded => ErrorKind::SnapshotQuotaExceeded,
             StoreErrorKind::AlreadyExists
@@ -104,6 +107,13 @@ pub enum StartOutcome {
     AlreadyExists,
 }
 
+/// A quota as RDS reports it: how many are used and the most allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotQuota {
+    pub used: i64,
+    pub max: i64,
+}
+
 #[async_trait]
 pub trait SnapshotStore: Send + Sync {
     async fn list_instances(&self) -> StoreResult<Vec<DbInstance>>;
@@ -139,6 +149,10 @@ pub trait SnapshotStore: Send + Sync {
     /// Publishes with a client in the topic's region (SNS refuses a topic of another region).
     /// Returns the message id.
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String>;
+    /// The account's manual snapshot quota for `kind` in the store's region
+    /// (`DescribeAccountAttributes`: `ManualSnapshots` / `ManualClusterSnapshots`); `None` if
+    /// RDS does not report it.
+    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>>;
     async fn start_execution(
         &self,
         state_machine_arn: &str,
