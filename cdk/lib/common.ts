@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, TimeZone, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -141,6 +141,32 @@ export class ScheduledMachine extends Construct {
         resources: Object.values(props.functions).map((t) => t.function.functionArn),
       }),
     );
+    // The Map runs in Distributed mode: each item is a child execution of this state machine
+    // (Step Functions Developer Guide, "IAM policies for using Distributed Map states").
+    const stack = Stack.of(this);
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: props.name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    const childExecutions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${props.name}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [childExecutions],
+      }),
+    );
+    const env = concreteEnv(this);
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:states:${env.region}:${env.account}:execution:${props.name}/*]`,
+      reason: "The Distributed Map's child executions are named by Step Functions at run time (execution:<machine>/<map run>:<id>); the wildcard is limited to this state machine's own executions.",
+    });
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'Added by CDK for logging ALL and X-Ray: logs:*LogDelivery and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* do not support resource-level permissions.',

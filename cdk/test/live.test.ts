@@ -75,6 +75,12 @@ describe('LiveAccount', () => {
     assert.ok(!all.some((s: any) => actionsOf([s]).some((a) => a === '*' || a.endsWith(':*'))), 'no service-wide action');
   });
 
+  test('the Distributed Map may start, describe and stop only this machine\'s own child executions', () => {
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    assert.ok(policies.includes(`{"Action":"states:StartExecution","Effect":"Allow","Resource":"arn:aws:states:${REGION}:${LIVE}:stateMachine:rds-failsafe-live"}`));
+    assert.ok(policies.includes(`{"Action":["states:DescribeExecution","states:StopExecution"],"Effect":"Allow","Resource":"arn:aws:states:${REGION}:${LIVE}:execution:rds-failsafe-live/*"}`));
+  });
+
   test('each task gets only its own calls', () => {
     const expected: Record<string, string[]> = {
       SelectSourcesFunctionArn: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'],
