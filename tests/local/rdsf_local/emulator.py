@@ -135,6 +135,8 @@ class Emulator:
                     f.internal_failure[op] = int(n)
                 if "creatingPolls" in req:
                     f.creating_polls = int(req["creatingPolls"])
+                if req.get("clearFailCopies"):
+                    f.fail_copies_of.clear()
                 f.fail_copies_of.update(req.get("failCopiesOf") or [])
                 for q in req.get("quota") or []:
                     f.quota[(q["account"], q["region"])] = int(q["limit"])
