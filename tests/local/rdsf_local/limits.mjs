@@ -32,27 +32,18 @@ export class LimitExceeded extends Error {
 
 const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
 
-function mapModes(states, modes = {}) {
+/** Every state's type by name, and each Map's mode (INLINE or DISTRIBUTED), nested ones included. */
+function describeStates(states, found = { types: {}, modes: {} }) {
   for (const [name, state] of Object.entries(states)) {
+    found.types[name] = state.Type;
+    const inner = state.ItemProcessor || state.Iterator;
     if (state.Type === 'Map') {
-      const inner = state.ItemProcessor || state.Iterator;
-      modes[name] = inner?.ProcessorConfig?.Mode === 'DISTRIBUTED' ? 'DISTRIBUTED' : 'INLINE';
+      found.modes[name] = inner?.ProcessorConfig?.Mode === 'DISTRIBUTED' ? 'DISTRIBUTED' : 'INLINE';
     }
-    const inner = state.ItemProcessor || state.Iterator;
-    if (inner) mapModes(inner.States, modes);
-    for (const branch of state.Branches || []) mapModes(branch.States, modes);
+    if (inner) describeStates(inner.States, found);
+    for (const branch of state.Branches || []) describeStates(branch.States, found);
   }
-  return modes;
-}
-
-function stateTypes(states, types = {}) {
-  for (const [name, state] of Object.entries(states)) {
-    types[name] = state.Type;
-    const inner = state.ItemProcessor || state.Iterator;
-    if (inner) stateTypes(inner.States, types);
-    for (const branch of state.Branches || []) stateTypes(branch.States, types);
-  }
-  return types;
+  return found;
 }
 
 /**
@@ -70,8 +61,7 @@ export async function runWithLimits({
   context,
   enforce = true,
 }) {
-  const modes = mapModes(definition.States);
-  const types = stateTypes(definition.States);
+  const { types, modes } = describeStates(definition.States);
   const nested = Object.values(modes).filter((m) => m === 'DISTRIBUTED').length;
   if (Object.keys(modes).length > 1 && nested) {
     // Iteration events carry only their index; with one Map per machine the owner is known.

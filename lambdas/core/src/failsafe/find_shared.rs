@@ -5,13 +5,12 @@
 use crate::arn::Arn;
 use crate::config::FailsafeConfig;
 use crate::config::RetentionPolicy;
-use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::error::Result;
 use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
-use crate::policy::quota::quota_shortfall;
 use crate::policy::tags::{is_managed, SOURCE_SNAPSHOT_ARN};
-use crate::port::{SnapshotQuery, SnapshotStore};
+use crate::port::{check_snapshot_quota, count_by_kind, SnapshotQuery, SnapshotStore};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -254,30 +253,12 @@ async fn check_quota(
     items: &[SharedItem],
     dry_run: bool,
 ) -> Result<()> {
-    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-        let needed = items.iter().filter(|i| i.kind == kind).count() as i64;
-        if needed == 0 {
-            continue;
-        }
-        let Some(q) = store.snapshot_quota(kind).await? else {
-            warn!(action = "quota", kind = %kind, "RDS reports no manual snapshot quota; not checked");
-            continue;
-        };
-        info!(action = "quota", kind = %kind, used = q.used, max = q.max, needed, "manual snapshot quota");
-        let settings = match cfg.retention.policy {
-            RetentionPolicy::Days(_) => "RETENTION (days)",
-            RetentionPolicy::Gfs { .. } => "KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY",
-        };
-        if let Some(message) = quota_shortfall(kind, q.used, q.max, needed, settings) {
-            if !dry_run {
-                return Err(FailsafeError::new(
-                    ErrorKind::SnapshotQuotaExceeded,
-                    message,
-                ));
-            }
-            warn!(action = "quota", dry_run = true, "{message}");
-        }
-    }
+    let settings = match cfg.retention.policy {
+        RetentionPolicy::Days(_) => "RETENTION (days)",
+        RetentionPolicy::Gfs { .. } => "KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY",
+    };
+    let needed = count_by_kind(items.iter().map(|i| i.kind));
+    check_snapshot_quota(store, &needed, settings, dry_run).await?;
     Ok(())
 }
 

@@ -3,15 +3,16 @@
 //! that today's copies fit the manual snapshot quota before any is made.
 
 use crate::config::LiveConfig;
-use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::model::{snapshot_type, Snapshot, SnapshotKind, Source};
+use crate::error::Result;
+use crate::model::{snapshot_type, Snapshot, Source};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{is_failed_managed_copy, live_deletions};
-use crate::policy::quota::quota_shortfall;
 use crate::policy::tags::{is_managed, KIND, SOURCE_ID};
-use crate::port::{delete_if_present, SnapshotQuery, SnapshotStore};
+use crate::port::{
+    check_snapshot_quota, count_by_kind, delete_if_present, QuotaUse, SnapshotQuery, SnapshotStore,
+};
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::info;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -19,16 +20,6 @@ pub struct DeleteInput {
     pub sources: Vec<Source>,
     #[serde(default)]
     pub dry_run: bool,
-}
-
-/// One kind's manual snapshot quota against what this run will copy.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct QuotaUse {
-    pub kind: SnapshotKind,
-    pub used: i64,
-    pub max: i64,
-    pub needed: i64,
 }
 
 /// Bounded however many sources: the first identifiers of each list and the counts.
@@ -90,33 +81,8 @@ pub async fn delete_old_copies(
             deleted.push(d.id.clone());
         }
     }
-    let mut quota = Vec::new();
-    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-        let needed = input.sources.iter().filter(|s| s.kind == kind).count() as i64;
-        if needed == 0 {
-            continue;
-        }
-        let Some(q) = store.snapshot_quota(kind).await? else {
-            warn!(action = "quota", kind = %kind, "RDS reports no manual snapshot quota; not checked");
-            continue;
-        };
-        info!(action = "quota", kind = %kind, used = q.used, max = q.max, needed, "manual snapshot quota");
-        if let Some(message) = quota_shortfall(kind, q.used, q.max, needed, "LIVE_KEEP") {
-            if !input.dry_run {
-                return Err(FailsafeError::new(
-                    ErrorKind::SnapshotQuotaExceeded,
-                    message,
-                ));
-            }
-            warn!(action = "quota", dry_run = true, "{message}");
-        }
-        quota.push(QuotaUse {
-            kind,
-            used: q.used,
-            max: q.max,
-            needed,
-        });
-    }
+    let needed = count_by_kind(input.sources.iter().map(|s| s.kind));
+    let quota = check_snapshot_quota(store, &needed, "LIVE_KEEP", input.dry_run).await?;
     Ok(DeleteOutput {
         deleted_count: deleted.count,
         deleted: deleted.first,

@@ -577,10 +577,7 @@ impl SnapshotStore for AwsStore {
     }
 
     async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>> {
-        let name = match kind {
-            SnapshotKind::Instance => "ManualSnapshots",
-            SnapshotKind::Cluster => "ManualClusterSnapshots",
-        };
+        let name = crate::policy::quota::quota_name(kind);
         let out = self
             .home
             .rds

@@ -186,3 +186,60 @@ pub async fn delete_if_present(
         other => other,
     }
 }
+
+/// One kind's manual snapshot quota against what a run will copy.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUse {
+    pub kind: SnapshotKind,
+    pub used: i64,
+    pub max: i64,
+    pub needed: i64,
+}
+
+/// Reads the quota of each kind that `needed` names and fails with `SnapshotQuotaExceeded`
+/// (naming used, max, needed and `settings`, the account's own knobs) if the copies would not
+/// fit; a dry run only logs it. Called before the first copy, so a full quota stops a run at the
+/// start instead of halfway.
+pub async fn check_snapshot_quota(
+    store: &dyn SnapshotStore,
+    needed: &[(SnapshotKind, i64)],
+    settings: &str,
+    dry_run: bool,
+) -> Result<Vec<QuotaUse>, FailsafeError> {
+    let mut uses = Vec::new();
+    for &(kind, needed) in needed.iter().filter(|(_, n)| *n > 0) {
+        let Some(q) = store.snapshot_quota(kind).await? else {
+            tracing::warn!(action = "quota", kind = %kind, "RDS reports no manual snapshot quota; not checked");
+            continue;
+        };
+        tracing::info!(action = "quota", kind = %kind, used = q.used, max = q.max, needed, "manual snapshot quota");
+        if let Some(message) =
+            crate::policy::quota::quota_shortfall(kind, q.used, q.max, needed, settings)
+        {
+            if !dry_run {
+                return Err(FailsafeError::new(
+                    ErrorKind::SnapshotQuotaExceeded,
+                    message,
+                ));
+            }
+            tracing::warn!(action = "quota", dry_run = true, "{message}");
+        }
+        uses.push(QuotaUse {
+            kind,
+            used: q.used,
+            max: q.max,
+            needed,
+        });
+    }
+    Ok(uses)
+}
+
+/// How many new copies of each kind `kinds` asks for (one per entry).
+pub fn count_by_kind(kinds: impl Iterator<Item = SnapshotKind>) -> Vec<(SnapshotKind, i64)> {
+    let all: Vec<SnapshotKind> = kinds.collect();
+    [SnapshotKind::Instance, SnapshotKind::Cluster]
+        .into_iter()
+        .map(|k| (k, all.iter().filter(|x| **x == k).count() as i64))
+        .collect()
+}
