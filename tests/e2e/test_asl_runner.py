@@ -63,7 +63,12 @@ class _FailingLambda(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def failing_lambda():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FailingLambda)
+    yield from _serve(_FailingLambda)
+
+
+def _serve(handler):
+    """Serves `handler` on a free local port for one test; yields its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -167,12 +172,9 @@ class _BigAnswerLambda(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def big_answer_lambda():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BigAnswerLambda)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"WorkFunctionArn": {"endpoint": f"http://127.0.0.1:{server.server_port}", "function": "work",
-                               "arn": "arn:aws:lambda:us-east-1:111111111111:function:work"}}
-    server.shutdown()
+    for url in _serve(_BigAnswerLambda):
+        yield {"WorkFunctionArn": {"endpoint": url, "function": "work",
+                                   "arn": "arn:aws:lambda:us-east-1:111111111111:function:work"}}
 
 
 def _answer_machine(tmp_path, size: int, then: dict) -> str:
