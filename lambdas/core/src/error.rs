@@ -110,9 +110,9 @@ pub fn describe_failure(error: Option<&str>, cause: Option<&str>) -> String {
     format!(
         "{}: {}",
         error.unwrap_or("Failed"),
-        cause
-            .map(cause_message)
-            .unwrap_or_else(|| "no cause given".into())
+        cause.map(cause_message).unwrap_or_else(|| {
+            "the cause is in this source's child execution and the function's log".into()
+        })
     )
 }
 
@@ -124,9 +124,11 @@ pub const CAUSE_ITEM_CHARS: usize = 1000;
 /// `3 failed: a; b; c` — the cause of a failed execution, what an operator reads first; empty
 /// when nothing failed. Bounded whatever the number of sources: the first [`CAUSE_ITEMS`]
 /// failures, each cut at [`CAUSE_ITEM_CHARS`], then "and N more" (Step Functions refuses a
-/// cause over 32,768 characters).
-pub fn failure_cause(failed: &[String]) -> String {
-    if failed.is_empty() {
+/// cause over 32,768 characters). `total` counts failures `failed` does not list (at least
+/// `failed.len()`).
+pub fn failure_cause(failed: &[String], total: usize) -> String {
+    let total = total.max(failed.len());
+    if total == 0 {
         return String::new();
     }
     let shown: Vec<String> = failed
@@ -134,13 +136,13 @@ pub fn failure_cause(failed: &[String]) -> String {
         .take(CAUSE_ITEMS)
         .map(|f| cut(f, CAUSE_ITEM_CHARS))
         .collect();
-    let more = failed.len() - shown.len();
+    let more = total - shown.len();
     let tail = if more > 0 {
         format!("; and {more} more (the summary counts them; each source's child execution has its cause)")
     } else {
         String::new()
     };
-    format!("{} failed: {}{tail}", failed.len(), shown.join("; "))
+    format!("{total} failed: {}{tail}", shown.join("; "))
 }
 
 /// `text` cut to at most `max` characters, marked with "…" when cut.
@@ -209,7 +211,7 @@ mod tests {
         let failed: Vec<String> = (0..412 + CAUSE_ITEMS)
             .map(|i| format!("instance:db-{i:04}: CopyFailed: {}", "x".repeat(5000)))
             .collect();
-        let cause = failure_cause(&failed);
+        let cause = failure_cause(&failed, failed.len());
         assert!(cause.starts_with(&format!("{} failed: instance:db-0000", 412 + CAUSE_ITEMS)));
         assert!(
             cause.contains("and 412 more"),
@@ -218,8 +220,14 @@ mod tests {
         );
         assert!(!cause.contains(&format!("db-{:04}", CAUSE_ITEMS)));
         assert!(cause.chars().count() < 32_768, "{}", cause.len());
-        assert_eq!(failure_cause(&failed[..2]).matches("failed").count(), 1);
-        assert!(!failure_cause(&failed[..2]).contains("more"));
+        assert_eq!(failure_cause(&failed[..2], 2).matches("failed").count(), 1);
+        assert!(!failure_cause(&failed[..2], 2).contains("more"));
+        // failures counted but not listed (announced snapshots beyond the first 25)
+        let counted = failure_cause(&failed[..2], 30);
+        assert!(
+            counted.starts_with("30 failed: ") && counted.contains("and 28 more"),
+            "{counted}"
+        );
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(cut("abc", 4), "abc");
     }

@@ -183,7 +183,7 @@ async fn find_shared_takes_only_allowed_accounts_our_naming_and_unsaved() {
     let out = find_shared(&cfg, &store, FindInput::default())
         .await
         .unwrap();
-    let sources: Vec<&str> = out.items.iter().map(|i| i.source_id.as_str()).collect();
+    let sources: Vec<String> = out.items.iter().filter_map(|i| i.source_id()).collect();
     assert_eq!(sources, ["orders", "aurora"]);
     assert_eq!(out.already_saved, 1);
     assert_eq!(out.ignored.len(), 3);
@@ -255,6 +255,13 @@ async fn share_and_find(
         .unwrap();
     let planned = plan_item(cfg, &listed).unwrap();
     assert_eq!(SharedItem::from(&planned), found);
+    // the database is written only when the share copy's name does not say it in full
+    let named = source_id_in_name(&found.source_arn).as_deref() == Some(planned.source_id.as_str());
+    assert_eq!(found.source_id.is_none(), named, "{found:?}");
+    assert_eq!(
+        found.source_id().as_deref(),
+        Some(planned.source_id.as_str())
+    );
     planned
 }
 
@@ -522,12 +529,11 @@ fn failsafe_copy(source: &str, created: &str, verified: bool) -> Snapshot {
 fn item_for(source: &str) -> ItemRef {
     ItemRef {
         kind: SnapshotKind::Instance,
-        source_id: source.into(),
+        source_id: None,
         source_account: None,
         source_arn: Some(format!(
             "arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}-202611220300"
         )),
-        target_id: None,
     }
 }
 
@@ -580,6 +586,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
             now,
             results: results.clone(),
             missing: vec![],
+            missing_count: 0,
             dry_run: true,
         },
     )
@@ -600,6 +607,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
             now,
             results,
             missing: vec![],
+            missing_count: 0,
             dry_run: false,
         },
     )
@@ -676,12 +684,14 @@ async fn save_dry_run_changes_nothing() {
 
 fn trigger(arns: &[&str]) -> FindInput {
     FindInput {
-        trigger: Some(Trigger {
-            message_id: "m-1".into(),
-            source_account: LIVE.into(),
-            source_region: "us-east-1".into(),
-            snapshots: arns.iter().map(|a| a.to_string()).collect(),
-        }),
+        execution_input: ExecutionInput {
+            trigger: Some(Trigger {
+                message_id: "m-1".into(),
+                source_account: LIVE.into(),
+                source_region: "us-east-1".into(),
+                snapshots: arns.iter().map(|a| a.to_string()).collect(),
+            }),
+        },
         dry_run: false,
     }
 }
@@ -750,7 +760,7 @@ async fn an_announced_snapshot_that_is_not_shared_or_ignored_is_missing_with_its
     assert!(reasons[1].1.contains("not shared with it"), "{reasons:?}");
     assert!(reasons[1].1.contains("share key"), "{reasons:?}");
     // prune turns them into failures, so the run fails after saving the rest
-    let summary = summarize_items(&[], &out.missing);
+    let summary = summarize_items(&[], &out.missing, out.missing_count);
     assert_eq!(summary.failed_count, 2);
     assert!(summary.failed[1].starts_with(&format!("{unshared}: AnnouncedSnapshotNotSaved: ")));
     // the execution's cause: plain text, one entry per failure
@@ -802,6 +812,11 @@ async fn a_sixty_character_cluster_id_gives_names_within_63_characters() {
         &item.target_id
     ));
     assert_eq!(item.source_id, long);
+    // the cut name cannot say the database, so the item carries it
+    assert_eq!(
+        SharedItem::from(&item).source_id.as_deref(),
+        Some(long.as_str())
+    );
     let out = save_item(&cfg, &store, item.clone()).await.unwrap();
     assert_eq!(out.snapshot.id, item.target_id);
     let copy = store.world().snapshots[0].clone();
@@ -820,7 +835,7 @@ async fn failure_causes_are_read_from_the_lambda_error_json() {
                 .into(),
         ),
     }];
-    let s = summarize_items(&results, &[]);
+    let s = summarize_items(&results, &[], 0);
     assert_eq!(s.failed.len(), 1);
     assert!(
         s.failed[0].ends_with(": KmsKeyNotAccessible: CopyDBSnapshot: key not accessible"),
@@ -833,9 +848,8 @@ fn share_item_for_summary() -> ItemRef {
     let planned = plan_item(&failsafe_config(&[]), &live_orders()).unwrap();
     ItemRef {
         kind: planned.kind,
-        source_id: planned.source_id,
+        source_id: Some(planned.source_id),
         source_account: Some(planned.source_account),
         source_arn: None,
-        target_id: Some(planned.target_id),
     }
 }

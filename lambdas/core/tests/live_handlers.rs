@@ -508,10 +508,7 @@ fn result(outcome: &str, s: Source, snap: Option<SnapshotRef>) -> SourceResult {
     SourceResult {
         outcome: outcome.into(),
         source: s,
-        snapshot: snap.map(|r| CopyRecord {
-            id: r.id,
-            source_create_time: r.source_create_time,
-        }),
+        source_create_time: snap.and_then(|r| r.source_create_time),
         reason: None,
         error: None,
         cause: None,

@@ -34,21 +34,40 @@ pub struct SaveItem {
 
 /// What the state machine carries for one shared snapshot to save: enough to name it, nothing
 /// `save` would have to trust (it re-reads the snapshot and re-plans). Small, so 1,000 of them
-/// stay far under the 256 KiB state limit.
+/// with 63-character identifiers stay under the 256 KiB state limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SharedItem {
     pub kind: SnapshotKind,
     pub source_arn: String,
-    pub source_id: String,
+    /// The database, written only when the share copy's name does not say it in full (a long
+    /// cluster identifier is cut to fit the name): every byte counts 1,000 times in the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+}
+
+impl SharedItem {
+    /// The database the shared snapshot is of: named, or read off the share copy's name.
+    pub fn source_id(&self) -> Option<String> {
+        self.source_id
+            .clone()
+            .or_else(|| source_id_in_name(&self.source_arn))
+    }
+}
+
+/// The source identifier a share copy's name (`rdsf-<source-id>-<stamp>`) carries.
+pub fn source_id_in_name(snapshot_arn: &str) -> Option<String> {
+    let arn = Arn::parse(snapshot_arn)?;
+    parse_share_copy_id(arn.rds_snapshot_id()?).map(|(name, _)| name)
 }
 
 impl From<&SaveItem> for SharedItem {
     fn from(i: &SaveItem) -> Self {
+        let named = source_id_in_name(&i.source_arn).as_deref() == Some(i.source_id.as_str());
         SharedItem {
             kind: i.kind,
             source_arn: i.source_arn.clone(),
-            source_id: i.source_id.clone(),
+            source_id: (!named).then(|| i.source_id.clone()),
         }
     }
 }
@@ -76,12 +95,22 @@ pub struct Trigger {
     pub snapshots: Vec<String>,
 }
 
+/// The parts of the execution's input `find-shared` reads. The state machine hands the input
+/// over as it came (`$$.Execution.Input`) so the trigger, which lists up to 1,000 snapshots,
+/// never sits in the state beside the items found.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FindInput {
+pub struct ExecutionInput {
     /// Set on a run a message started; absent (or null) on the backstop schedule and re-runs.
     #[serde(default)]
     pub trigger: Option<Trigger>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindInput {
+    #[serde(default)]
+    pub execution_input: ExecutionInput,
     /// A dry run reports a quota shortfall instead of failing on it.
     #[serde(default)]
     pub dry_run: bool,
@@ -95,9 +124,10 @@ pub struct FindOutput {
     /// The first snapshots ignored, with the reason (every one is logged).
     pub ignored: Vec<Ignored>,
     pub ignored_count: usize,
-    /// Snapshots the trigger message announced that this run cannot save, with the likely
-    /// cause; the run fails after saving everything else.
+    /// The first snapshots the trigger message announced that this run cannot save, with the
+    /// likely cause (every one is logged); the run fails after saving everything else.
     pub missing: Vec<Ignored>,
+    pub missing_count: usize,
     /// The regions looked in.
     pub regions: Vec<String>,
 }
@@ -232,11 +262,14 @@ pub async fn find_shared(
     for i in &out.ignored {
         info!(action = "find-ignore", snapshot = %i.arn, reason = %i.reason, "ignored shared snapshot");
     }
-    if let Some(trigger) = &input.trigger {
-        out.missing = check_announced(cfg, trigger, &out, &seen_saved, &saved_arns);
-        for m in &out.missing {
+    if let Some(trigger) = &input.execution_input.trigger {
+        let missing = check_announced(cfg, trigger, &out, &seen_saved, &saved_arns);
+        for m in &missing {
             warn!(action = "find-missing", snapshot = %m.arn, reason = %m.reason, "announced snapshot cannot be saved");
         }
+        let missing = Bounded::from(missing);
+        out.missing = missing.first;
+        out.missing_count = missing.count;
     }
     check_quota(cfg, store, &out.items, input.dry_run).await?;
     let ignored = Bounded::from(std::mem::take(&mut out.ignored));

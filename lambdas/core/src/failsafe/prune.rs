@@ -1,6 +1,6 @@
 //! The handler of `prune`: applies Failsafe retention (GFS or RETENTION days, never below MIN_KEEP) and emits the newest-copy-age metric.
 
-use super::Ignored;
+use super::{source_id_in_name, Ignored};
 use crate::arn::Arn;
 use crate::config::FailsafeConfig;
 use crate::error::{describe_failure, failure_cause, Result};
@@ -15,19 +15,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
 
-/// Which source an item result is about: a saved or planned copy names its target; a failure
-/// carries the item as `find-shared` listed it (the shared snapshot's ARN).
+/// Which source an item result is about: a saved or planned copy names its source account and
+/// database; a failure carries the item as `find-shared` listed it (the shared snapshot's ARN,
+/// with the database only when the name does not say it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemRef {
     pub kind: SnapshotKind,
-    pub source_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_id: Option<String>,
 }
 
 impl ItemRef {
@@ -38,12 +38,18 @@ impl ItemRef {
             .or_else(|| Some(Arn::parse(self.source_arn.as_deref()?)?.account))
             .unwrap_or_default()
     }
-    /// What an operator recognises: the target copy, else the shared snapshot.
-    pub fn name(&self) -> String {
-        self.target_id
+    /// The database: named, or read off the shared snapshot's name.
+    pub fn source_id(&self) -> String {
+        self.source_id
             .clone()
-            .or_else(|| self.source_arn.clone())
-            .unwrap_or_else(|| format!("{}:{}", self.kind, self.source_id))
+            .or_else(|| source_id_in_name(self.source_arn.as_deref()?))
+            .unwrap_or_default()
+    }
+    /// What an operator recognises: the shared snapshot, else the database and its account.
+    pub fn name(&self) -> String {
+        self.source_arn
+            .clone()
+            .unwrap_or_else(|| format!("{}:{} of {}", self.kind, self.source_id(), self.account()))
     }
 }
 
@@ -67,8 +73,11 @@ pub struct PruneInput {
     #[serde(default)]
     pub results: Vec<ItemResult>,
     /// Announced snapshots `find-shared` could not find (runs a message started): failures.
+    /// The first of them, and how many there are.
     #[serde(default)]
     pub missing: Vec<Ignored>,
+    #[serde(default)]
+    pub missing_count: usize,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -124,7 +133,11 @@ pub struct PruneOutput {
 
 /// `saved`/`planned`: target ids; `failed`: `target (from source): Error: message`, then every
 /// announced snapshot that is missing, with its likely cause.
-pub fn summarize_items(results: &[ItemResult], missing: &[Ignored]) -> FailsafeSummary {
+pub fn summarize_items(
+    results: &[ItemResult],
+    missing: &[Ignored],
+    missing_count: usize,
+) -> FailsafeSummary {
     let (mut saved, mut planned, mut failed) = (Bounded::new(), Bounded::new(), Vec::new());
     for r in results {
         match r.outcome.as_str() {
@@ -134,7 +147,7 @@ pub fn summarize_items(results: &[ItemResult], missing: &[Ignored]) -> FailsafeS
                 "{} ({}:{} of {}): {}",
                 r.item.name(),
                 r.item.kind,
-                r.item.source_id,
+                r.item.source_id(),
                 r.item.account(),
                 describe_failure(r.error.as_deref(), r.cause.as_deref())
             )),
@@ -146,14 +159,15 @@ pub fn summarize_items(results: &[ItemResult], missing: &[Ignored]) -> FailsafeS
             m.arn, m.reason
         ));
     }
-    let failure_cause = failure_cause(&failed);
+    let unlisted_missing = missing_count.saturating_sub(missing.len());
+    let failure_cause = failure_cause(&failed, failed.len() + unlisted_missing);
     let failed_all = Bounded::from(failed);
     FailsafeSummary {
         saved_count: saved.count,
         saved: saved.first,
         planned_count: planned.count,
         planned: planned.first,
-        failed_count: failed_all.count,
+        failed_count: failed_all.count + unlisted_missing,
         failed: failed_all.first,
         failure_cause,
     }
@@ -194,7 +208,7 @@ pub async fn prune(
         .results
         .iter()
         .filter(|r| r.outcome == "failed")
-        .map(|r| (r.item.account(), r.item.source_id.clone(), r.item.kind))
+        .map(|r| (r.item.account(), r.item.source_id(), r.item.kind))
         .collect();
     let mut groups: BTreeMap<GroupKey, Vec<Snapshot>> = BTreeMap::new();
     for s in super::find_shared::own_managed(store).await? {
@@ -308,7 +322,7 @@ pub async fn prune(
     report.sources = sources.first;
     Ok(PruneOutput {
         retention: report,
-        summary: summarize_items(&input.results, &input.missing),
+        summary: summarize_items(&input.results, &input.missing, input.missing_count),
     })
 }
 

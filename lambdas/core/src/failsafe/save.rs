@@ -44,10 +44,11 @@ pub async fn save(
     .await?;
     let planned = plan_item(cfg, &shared)
         .map_err(|r| FailsafeError::input(format!("item.sourceArn {}: {r}", item.source_arn)))?;
-    if planned.source_id != item.source_id {
+    if item.source_id().as_deref() != Some(planned.source_id.as_str()) {
         return Err(FailsafeError::input(format!(
             "item.sourceId {} does not match the shared snapshot's database {}",
-            item.source_id, planned.source_id
+            item.source_id().unwrap_or_default(),
+            planned.source_id
         )));
     }
     let cross_region = planned.source_region != cfg.region;

@@ -6,36 +6,38 @@ use crate::error::{describe_failure, failure_cause, FailsafeError, Result};
 use crate::model::Source;
 use crate::policy::bounded::Bounded;
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
+use crate::policy::naming::share_copy_id;
 use crate::port::SnapshotStore;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-/// The share copy a result names: its identifier (the ARN follows from this account, region
-/// and kind) and when its source snapshot was taken. Small, so 1,000 results fit in a state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CopyRecord {
-    pub id: String,
-    #[serde(default)]
-    pub source_create_time: Option<DateTime<Utc>>,
-}
-
-/// One source's result, as the Live Map iteration leaves it.
+/// One source's result, as the Live Map iteration leaves it. Small, so 1,000 results with
+/// 63-character identifiers fit in a state: the share copy's name is not repeated, it follows
+/// from the source and `sourceCreateTime` by the naming rule `copy-latest` used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceResult {
     /// `copied`, `skipped`, `planned` or `failed`.
     pub outcome: String,
     pub source: Source,
+    /// When the automated snapshot the share copy was made from was taken (copied, planned).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<CopyRecord>,
+    pub source_create_time: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+}
+
+impl SourceResult {
+    /// The share copy this result is about, named as `copy-latest` named it.
+    pub fn share_copy_id(&self) -> Option<Result<String>> {
+        let created = self.source_create_time?;
+        Some(share_copy_id(self.source.kind, &self.source.id, created))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,9 +79,7 @@ pub struct RunSummary {
 fn skip_reason(r: &SourceResult) -> String {
     match &r.reason {
         Some(reason) => reason.clone(),
-        None if r.error.is_some() && r.cause.is_some() => {
-            describe_failure(r.error.as_deref(), r.cause.as_deref())
-        }
+        None if r.error.is_some() => describe_failure(r.error.as_deref(), r.cause.as_deref()),
         None => "no reason given".into(),
     }
 }
@@ -90,9 +90,9 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
     let mut failed = Vec::new();
     for r in results {
         let name = format!("{}:{}", r.source.kind, r.source.id);
-        let with_snapshot = |name: String| match &r.snapshot {
-            Some(snap) => format!("{name} -> {}", snap.id),
-            None => name,
+        let with_snapshot = |name: String| match r.share_copy_id() {
+            Some(Ok(id)) => format!("{name} -> {id}"),
+            _ => name,
         };
         match r.outcome.as_str() {
             "copied" => copied.push(with_snapshot(name)),
@@ -104,7 +104,7 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
             )),
         }
     }
-    let failure_cause = failure_cause(&failed);
+    let failure_cause = failure_cause(&failed, failed.len());
     let failed = Bounded::from(failed);
     RunSummary {
         copied: copied.first,
@@ -145,24 +145,24 @@ pub async fn notify(
         .results
         .iter()
         .filter(|r| r.outcome == "copied")
-        .filter_map(|r| Some((r, r.snapshot.as_ref()?)))
-        .map(|(r, s)| {
+        .map(|r| {
+            let (Some(id), Some(created)) = (r.share_copy_id(), r.source_create_time) else {
+                return Err(FailsafeError::input(format!(
+                    "results: the copied result of {} {} has no sourceCreateTime",
+                    r.source.kind, r.source.id
+                )));
+            };
             Ok(MessageSnapshot {
                 arn: rds_snapshot_arn(
                     r.source.kind,
                     &partition,
                     &cfg.region,
                     &cfg.account_id,
-                    &s.id,
+                    &id?,
                 ),
                 kind: r.source.kind,
                 source_id: r.source.id.clone(),
-                source_create_time: s.source_create_time.ok_or_else(|| {
-                    FailsafeError::input(format!(
-                        "results: snapshot {} has no sourceCreateTime",
-                        s.id
-                    ))
-                })?,
+                source_create_time: created,
             })
         })
         .collect::<Result<_>>()?;
