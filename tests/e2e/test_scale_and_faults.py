@@ -1,10 +1,15 @@
 """End-to-end at scale and under faults (issue 11): transient 500s on every call the runs make,
-failed copies that must not pile up, the quota checked before copying, and 500 sources in one
-run under Step Functions' limits (enforced by the ASL runner, tests/local/rdsf_local/limits.mjs)."""
+failed copies that must not pile up, the quota checked before copying, and 1,000 sources in one
+run under Step Functions' limits (enforced by the ASL runner, tests/local/rdsf_local/limits.mjs):
+all saved, every save failing, every copy failing."""
 
+import json
+import subprocess
 from datetime import date, timedelta
 
+import pytest
 from rdsf_local.deployment import Deployment, create_source
+from rdsf_local.stack import ROOT, node_binary
 
 from test_e2e import FAILSAFE_AT, LIVE_AT, failsafe_copies, mixed_estate
 
@@ -75,28 +80,123 @@ def test_l_a_full_quota_stops_the_run_before_any_copy_with_the_numbers(stack, ac
     assert d.snapshots(live, type="manual") == []
 
 
-def test_m_500_sources_in_one_run_stay_under_the_limits(stack, accounts):
-    live, failsafe = accounts
-    n = 500
-    stack.faults(creatingPolls=1, quota=[{"account": a.id, "region": a.region, "limit": 2000}
-                                         for a in (live, failsafe)])
-    for i in range(n):
+# 1,000 sources with 63-character identifiers (the longest RDS allows): the largest per-source
+# records either side can write. One in five is an Aurora cluster.
+FLEET = 1000
+
+
+def fleet(stack, live, failsafe, encryption: str = "none") -> list[str]:
+    ids = []
+    for i in range(FLEET):
         kind = "cluster" if i % 5 == 0 else "instance"
-        sid = f"payments-{kind}-{i:04d}"
-        create_source(live, kind, sid, "none")
+        sid = f"payments-{kind}-{i:04d}-".ljust(63, "x")
+        create_source(live, kind, sid, encryption)
         stack.seed_automated(live, kind, sid, "2026-11-20T03:00:00Z")
+        ids.append(sid)
+    stack.faults(creatingPolls=1, quota=[{"account": a.id, "region": a.region, "limit": 2 * FLEET}
+                                         for a in (live, failsafe)])
+    return ids
+
+
+def within_limits(run, children: int = FLEET) -> None:
+    h, biggest = run.result["history"], run.result["largestPayload"]
+    print(f"{run.side}: {run.status}, parent history {h['parent']} events, {h['children']} child "
+          f"executions (largest {h['largestChild']}), largest state {biggest['bytes']} bytes at "
+          f"{biggest['state']}, cause {len(run.result.get('cause') or '')} characters")
+    assert h["children"] == children and h["parent"] < 100
+    assert biggest["bytes"] < 256 * 1024
+    assert len(run.result.get("cause") or "") <= 32768
+
+
+def test_m_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
+    live, failsafe = accounts
+    fleet(stack, live, failsafe)
     d = Deployment.create(stack, live, failsafe).start()
     day = d.day(LIVE_AT, FAILSAFE_AT, live_input={"maxConcurrency": 20})
     live_run, fs_runs = day["live"], day["failsafe"]
     assert live_run.status == "SUCCEEDED", live_run.result.get("cause")
-    assert [f.status for f in fs_runs] == ["SUCCEEDED"], [f.result.get("cause") for f in fs_runs]
     summary = live_run.result["output"]["summary"]
-    assert summary["copiedCount"] == n and len(summary["copied"]) == 25
-    assert fs_runs[0].result["output"]["summary"]["savedCount"] == n
-    assert len(failsafe_copies(d)) == n
-    for r in (live_run, fs_runs[0]):
-        h, biggest = r.result["history"], r.result["largestPayload"]
-        print(f"{r.side}: parent history {h['parent']} events, {h['children']} child executions "
-              f"(largest {h['largestChild']}), largest state {biggest['bytes']} bytes at {biggest['state']}")
-        assert h["children"] == n and h["parent"] < 100
-        assert biggest["bytes"] < 256 * 1024
+    assert summary["copiedCount"] == FLEET and len(summary["copied"]) == 25
+    # 1,000 ARNs of 63-character ids pass SNS's 262,144 bytes: two messages, two Failsafe runs; the
+    # first saves everything shared, the second finds it saved
+    assert len(live_run.result["output"]["published"]) == 2 and len(fs_runs) == 2
+    assert [f.status for f in fs_runs] == ["SUCCEEDED"] * 2, [f.result.get("cause") for f in fs_runs]
+    saved = [f.result["output"]["summary"]["savedCount"] for f in fs_runs]
+    assert saved == [FLEET, 0], saved
+    assert fs_runs[1].result["output"]["alreadySaved"] == FLEET
+    assert len(failsafe_copies(d)) == FLEET
+    within_limits(live_run)
+    within_limits(fs_runs[0])
+    within_limits(fs_runs[1], children=0)
+
+
+def test_n_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
+    """The likeliest way for every save to fail at once: the share key does not grant the Failsafe
+    account. Each failure is recorded; the first 25 keep their cause (the key)."""
+    live, failsafe = accounts
+    fleet(stack, live, failsafe, "aws-rds")
+    d = Deployment.create(stack, live, failsafe, share_key_grants_failsafe=False).start()
+    day = d.day(LIVE_AT, FAILSAFE_AT, live_input={"maxConcurrency": 20})
+    assert day["live"].status == "SUCCEEDED", day["live"].result.get("cause")
+    assert len(day["failsafe"]) == 2  # two messages (see test_m); each run tries every snapshot
+    for run in day["failsafe"]:
+        within_limits(run)
+        assert run.status == "FAILED" and run.result["error"] == "SomethingFailed", run.result.get("error")
+        cause = run.result["cause"]
+        assert cause.startswith(f"{FLEET} failed: ") and f"and {FLEET - 10} more" in cause, cause[-300:]
+        assert "KmsKeyNotAccessible" in cause and d.share_key_arn in cause
+    assert failsafe_copies(d) == {}
+
+
+def test_o_1000_failed_copies_fail_the_live_run_with_a_bounded_cause(stack, accounts):
+    live, failsafe = accounts
+    ids = fleet(stack, live, failsafe)
+    stack.faults(failCopiesOf=ids)
+    d = Deployment.create(stack, live, failsafe).start()
+    run = d.run_live(LIVE_AT, {"maxConcurrency": 20})
+    within_limits(run)
+    assert run.status == "FAILED", run.result.get("cause")
+    cause = run.result["cause"]
+    assert cause.startswith(f"{FLEET} failed: ") and f"and {FLEET - 10} more" in cause, cause[-300:]
+    # the first failures with their cause (select-sources lists instances, then clusters)
+    assert f"instance:{ids[1]}: CopyFailed: instance snapshot rdsf-{ids[1]}-202611200300 ended in status failed" in cause
+
+
+FLEET_SIM = ROOT / "tests" / "local" / "rdsf_local" / "fleet.mjs"
+
+
+def simulate(side: str, copy_minutes: int, poll_seconds: int = 60) -> dict:
+    request = {"side": side, "sources": FLEET, "copyMinutes": copy_minutes,
+               "pollSeconds": poll_seconds, "maxConcurrency": 20}
+    res = subprocess.run([node_binary(), str(FLEET_SIM)], input=json.dumps(request),
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    h = report["history"]
+    print(f"{side}: {FLEET} sources, {copy_minutes}-minute copies polled every {poll_seconds} s: "
+          f"{report['status']}, parent history {h['parent']} events, {h['children']} child "
+          f"executions (largest {h['largestChild']}), largest state "
+          f"{report['largestPayload']['bytes']} bytes, {report['statesEntered']} states entered")
+    return report
+
+
+@pytest.mark.parametrize("side", ["live", "failsafe"])
+def test_p_1000_sources_with_6_hour_copies_stay_within_the_history_quota(side):
+    """The real state machines with stand-in handlers (fleet.mjs): 360 polls per copy, 1,000
+    copies. Every poll is in the copy's own child execution; the parent does not grow with either."""
+    report = simulate(side, copy_minutes=360)
+    assert report["status"] == "SUCCEEDED", (report.get("error"), report.get("cause"))
+    h = report["history"]
+    assert h["children"] == children and h["parent"] < 100
+    assert 360 * 11 <= h["largestChild"] < 25000  # 11 events a poll: CheckCopy, IsAvailable, Wait, AddWaited
+    assert report["calls"]["CheckCopy"] == FLEET * 361
+    assert report["largestPayload"]["bytes"] < 256 * 1024
+
+
+def test_p_one_copy_polled_past_the_quota_fails_the_run():
+    # 1-second polls of a 1-hour copy: 3,601 polls, about 39,600 events in one child execution.
+    # What select-sources and find-shared refuse up front (policy::polling, at most 2,000 checks);
+    # the stand-ins here do not check, so the run shows what AWS would do.
+    report = simulate("live", copy_minutes=60, poll_seconds=1)
+    assert report["status"] == "FAILED" and report["error"] == "States.Runtime"
+    assert "of the Distributed Map reached 25001 history events" in report["cause"], report["cause"]

@@ -682,6 +682,29 @@ async fn save_dry_run_changes_nothing() {
     assert!(store.world().mutations.is_empty() && store.world().snapshots.is_empty());
 }
 
+/// find-shared gets the run's polling settings too: the same check as Live, before anything is
+/// listed or copied.
+#[tokio::test]
+async fn find_shared_refuses_polling_that_would_pass_the_history_quota() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let input = |poll: u64| FindInput {
+        polling: rdsf_core::policy::polling::Polling {
+            poll_seconds: Some(poll),
+            max_wait_seconds: Some(86_400),
+        },
+        ..FindInput::default()
+    };
+    let e = find_shared(&cfg, &store, input(30)).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(
+        e.message.contains("Raise pollSeconds to at least 44"),
+        "{}",
+        e.message
+    );
+    assert!(find_shared(&cfg, &store, input(44)).await.is_ok());
+}
+
 fn trigger(arns: &[&str]) -> FindInput {
     FindInput {
         execution_input: ExecutionInput {
@@ -692,7 +715,7 @@ fn trigger(arns: &[&str]) -> FindInput {
                 snapshots: arns.iter().map(|a| a.to_string()).collect(),
             }),
         },
-        dry_run: false,
+        ..FindInput::default()
     }
 }
 

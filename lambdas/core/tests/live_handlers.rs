@@ -49,6 +49,7 @@ async fn select_uses_config_or_input_override() {
         &store,
         SelectInput {
             sources: Some(vec!["billing".into()]),
+            ..SelectInput::default()
         },
     )
     .await
@@ -59,12 +60,43 @@ async fn select_uses_config_or_input_override() {
         &store,
         SelectInput {
             sources: Some(vec!["tag:x".into()]),
+            ..SelectInput::default()
         },
     )
     .await
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(e.message.contains("`sources`"));
+}
+
+/// The state machine hands select-sources its whole checked config; polling that would pass the
+/// history quota of a copy's child execution fails the run before anything is listed or copied.
+#[tokio::test]
+async fn select_sources_refuses_polling_that_would_pass_the_history_quota() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    let config = |poll: u64, max_wait: u64| {
+        rdsf_core::live::parse_input::<SelectInput>(
+            "select-sources",
+            serde_json::json!({"dryRun": false, "maxConcurrency": 5, "pollSeconds": poll,
+                               "maxWaitSeconds": max_wait}),
+        )
+        .unwrap()
+    };
+    let e = select_sources(&cfg, &store, config(1, 21_600))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(
+        e.message
+            .contains("pollSeconds 1 with maxWaitSeconds 21600"),
+        "{}",
+        e.message
+    );
+    assert!(store.world().mutations.is_empty());
+    assert!(select_sources(&cfg, &store, config(60, 21_600))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -618,7 +650,7 @@ async fn notify_with_nothing_shared_publishes_nothing() {
     )
     .await
     .unwrap();
-    assert!(out.published.is_empty() && out.message.is_none());
+    assert!(out.published.is_empty() && out.messages.is_empty());
 }
 
 #[tokio::test]

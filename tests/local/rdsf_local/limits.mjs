@@ -135,11 +135,11 @@ export async function runWithLimits({
   const statesEntered = [];
   let root = null;
   let nextChild = 0;
+  const forwarded = (event) =>
+    event.index !== undefined || /^(MapIteration|ParallelBranch)/.test(event.type);
   const observe = (owner, event) => {
     const isRoot = owner === 'root';
-    if (isRoot && (event.index !== undefined || /^(MapIteration|ParallelBranch)/.test(event.type))) {
-      return; // forwarded from an iteration; counted where it happened
-    }
+    if (isRoot && forwarded(event)) return; // counted where it happened
     const child = isRoot || !distributed ? undefined : owner;
     switch (event.type) {
       case 'ExecutionStarted':
@@ -175,6 +175,10 @@ export async function runWithLimits({
     const dispatch = logger.dispatch.bind(logger);
     logger.dispatch = (event) => {
       observe(owner, event);
+      // The root's queue would hold every iteration's events (millions at 1,000 sources with
+      // 6-hour copies) and the engine takes them with Array.shift(): quadratic. Nothing reads
+      // forwarded events but the drain below, so they are not queued.
+      if (owner === 'root' && forwarded(event)) return;
       dispatch(event);
     };
     return originalExecute.call(this, input, options, cleanup);

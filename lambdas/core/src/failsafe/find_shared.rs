@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
+use crate::policy::polling::Polling;
 use crate::policy::tags::{is_managed, SOURCE_SNAPSHOT_ARN};
 use crate::port::{check_snapshot_quota, count_by_kind, SnapshotQuery, SnapshotStore};
 use chrono::{DateTime, Utc};
@@ -114,6 +115,8 @@ pub struct FindInput {
     /// A dry run reports a quota shortfall instead of failing on it.
     #[serde(default)]
     pub dry_run: bool,
+    #[serde(flatten)]
+    pub polling: Polling,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -215,6 +218,7 @@ pub async fn find_shared(
     store: &dyn SnapshotStore,
     input: FindInput,
 ) -> Result<FindOutput> {
+    input.polling.check()?;
     let own = own_managed(store).await?;
     let saved_ids: BTreeSet<&str> = own.iter().map(|s| s.id.as_str()).collect();
     let saved_arns: BTreeSet<&str> = own

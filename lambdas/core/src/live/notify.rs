@@ -123,15 +123,16 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
 #[serde(rename_all = "camelCase")]
 pub struct NotifyOutput {
     pub published: Vec<Published>,
-    /// How many snapshots the published message names (the message is not kept in the state).
+    /// How many snapshots the published messages name (the messages are not kept in the state).
     pub message_snapshots: usize,
+    /// The announcement, in as many messages as SNS's size limit needs (each to every topic).
     #[serde(skip)]
-    pub message: Option<FailsafeMessage>,
+    pub messages: Vec<FailsafeMessage>,
     pub summary: RunSummary,
 }
 
-/// Publishes one versioned message naming every snapshot shared in this run to every Failsafe
-/// topic, and returns the run's summary.
+/// Publishes the versioned message naming every snapshot shared in this run to every Failsafe
+/// topic — in several parts when one would pass SNS's size limit — and returns the run's summary.
 pub async fn notify(
     cfg: &LiveConfig,
     store: &dyn SnapshotStore,
@@ -174,7 +175,7 @@ pub async fn notify(
         return Ok(NotifyOutput {
             published: vec![],
             message_snapshots: 0,
-            message: None,
+            messages: vec![],
             summary,
         });
     }
@@ -184,24 +185,30 @@ pub async fn notify(
         source_region: cfg.region.clone(),
         snapshots,
     };
-    let body = message.to_json();
+    let announced = message.snapshots.len();
+    // A retry after a partly published announcement publishes the same parts again: each part's
+    // Failsafe execution name comes from its snapshots, so a repeat starts nothing new.
+    let messages = message.split();
     let mut published = Vec::new();
-    for topic in &cfg.failsafe_topic_arns {
-        if input.dry_run {
-            info!(action = "notify", dry_run = true, topic = %topic, snapshots = message.snapshots.len(), "would publish");
-            continue;
+    for (part, m) in messages.iter().enumerate() {
+        let body = m.to_json();
+        for topic in &cfg.failsafe_topic_arns {
+            if input.dry_run {
+                info!(action = "notify", dry_run = true, topic = %topic, part = part + 1, parts = messages.len(), snapshots = m.snapshots.len(), "would publish");
+                continue;
+            }
+            let message_id = store.publish(topic, &body).await?;
+            info!(action = "notify", topic = %topic, message_id = %message_id, part = part + 1, parts = messages.len(), snapshots = m.snapshots.len(), "published");
+            published.push(Published {
+                topic_arn: topic.clone(),
+                message_id,
+            });
         }
-        let message_id = store.publish(topic, &body).await?;
-        info!(action = "notify", topic = %topic, message_id = %message_id, snapshots = message.snapshots.len(), "published");
-        published.push(Published {
-            topic_arn: topic.clone(),
-            message_id,
-        });
     }
     Ok(NotifyOutput {
         published,
-        message_snapshots: message.snapshots.len(),
-        message: Some(message),
+        message_snapshots: announced,
+        messages,
         summary,
     })
 }

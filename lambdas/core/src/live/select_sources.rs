@@ -3,6 +3,7 @@
 use crate::config::LiveConfig;
 use crate::error::Result;
 use crate::model::Source;
+use crate::policy::polling::Polling;
 use crate::policy::selection::{parse_input_selectors, select, SelectionSkip};
 use crate::port::SnapshotStore;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,8 @@ pub struct SelectInput {
     /// Overrides the configured `SOURCES` for this run.
     #[serde(default)]
     pub sources: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub polling: Polling,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +31,7 @@ pub async fn select_sources(
     store: &dyn SnapshotStore,
     input: SelectInput,
 ) -> Result<SelectOutput> {
+    input.polling.check()?;
     let selectors = match &input.sources {
         Some(raw) => parse_input_selectors(raw)?,
         None => cfg.sources.clone(),

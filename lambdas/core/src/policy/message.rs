@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub const VERSION: u32 = 1;
-/// A message names at most this many snapshots (one run's sources); more is not a message of ours.
+/// A message names at most this many snapshots; a run that shared more sends several messages.
 pub const MAX_SNAPSHOTS: usize = 500;
+/// A message body is at most this many bytes. SNS refuses a message over 262,144 bytes (a topic's
+/// default `MaximumMessageSize`, `InvalidParameter: Message too long`), and its delivery to the
+/// Failsafe queue wraps the body in a JSON envelope that escapes every quote: 192 KiB leaves room.
+pub const MAX_MESSAGE_BYTES: usize = 192 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,6 +37,40 @@ pub struct FailsafeMessage {
 impl FailsafeMessage {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("message serializes")
+    }
+
+    /// The same announcement as messages of at most [`MAX_SNAPSHOTS`] snapshots and
+    /// [`MAX_MESSAGE_BYTES`] bytes each, in order: 1,000 sources with long identifiers do not fit
+    /// one SNS message. Each part is a complete message of this version (the Failsafe side needs
+    /// no change): each starts its own Failsafe execution, and `save` is safe when two executions
+    /// save the same snapshot.
+    pub fn split(self) -> Vec<FailsafeMessage> {
+        let header = FailsafeMessage {
+            snapshots: vec![],
+            ..self.clone()
+        };
+        let empty = header.to_json().len();
+        let mut parts = vec![];
+        let mut part = header.clone();
+        let mut bytes = empty;
+        for s in self.snapshots {
+            let size = serde_json::to_string(&s)
+                .expect("snapshot serializes")
+                .len()
+                + 1;
+            if !part.snapshots.is_empty()
+                && (part.snapshots.len() == MAX_SNAPSHOTS || bytes + size > MAX_MESSAGE_BYTES)
+            {
+                parts.push(std::mem::replace(&mut part, header.clone()));
+                bytes = empty;
+            }
+            part.snapshots.push(s);
+            bytes += size;
+        }
+        if !part.snapshots.is_empty() {
+            parts.push(part);
+        }
+        parts
     }
 
     /// Parses and validates a message body. `Err` carries the reason it was rejected.
@@ -148,6 +186,48 @@ mod tests {
     }
     fn allowed() -> Vec<String> {
         vec!["111111111111".to_string()]
+    }
+
+    fn snapshot(i: usize, id_len: usize) -> MessageSnapshot {
+        let id = format!("db-{i:04}-")
+            .chars()
+            .chain(std::iter::repeat('x'))
+            .take(id_len)
+            .collect::<String>();
+        MessageSnapshot {
+            arn: format!("arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-{id}-202601010300"),
+            source_id: id,
+            ..msg().snapshots[0].clone()
+        }
+    }
+
+    #[test]
+    fn a_large_announcement_is_split_into_valid_messages_under_the_limits() {
+        // 1,000 snapshots of 63-character ids: about 260 KB in one body, over SNS's 262,144
+        let mut all = msg();
+        all.snapshots = (0..1000).map(|i| snapshot(i, 63)).collect();
+        assert!(all.to_json().len() > 256 * 1024);
+        let parts = all.clone().split();
+        assert_eq!(parts.len(), 2);
+        for p in &parts {
+            assert!(
+                p.to_json().len() <= MAX_MESSAGE_BYTES,
+                "{}",
+                p.to_json().len()
+            );
+            assert!(p.validate(&allowed()).is_ok());
+        }
+        // nothing lost, nothing repeated, order kept; distinct execution names
+        let joined: Vec<_> = parts.iter().flat_map(|p| p.snapshots.clone()).collect();
+        assert_eq!(joined, all.snapshots);
+        assert_ne!(parts[0].execution_name(), parts[1].execution_name());
+        // short ids: the count limit splits first
+        let mut many = msg();
+        many.snapshots = (0..1001).map(|i| snapshot(i, 10)).collect();
+        let sizes: Vec<usize> = many.split().iter().map(|p| p.snapshots.len()).collect();
+        assert_eq!(sizes, vec![MAX_SNAPSHOTS, MAX_SNAPSHOTS, 1]);
+        // one small announcement stays one message
+        assert_eq!(msg().split(), vec![msg()]);
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod bounded;
 pub mod copy;
 pub mod message;
 pub mod naming;
+pub mod polling;
 pub mod quota;
 pub mod retention;
 pub mod selection;
