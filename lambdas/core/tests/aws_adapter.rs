@@ -192,3 +192,74 @@ async fn describe_of_a_missing_snapshot_is_none() {
         None
     );
 }
+
+/// Real sockets, the SDK's real HTTP client, one attempt: a connection closed without an answer,
+/// an answer that never comes and an answer that is not HTTP all reach the handlers as
+/// `Transient`, which every Task of the state machines retries.
+#[tokio::test]
+async fn timeouts_and_dropped_connections_are_transient() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    async fn serve(behaviour: &'static str) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                match behaviour {
+                    "drop" => drop(socket),
+                    "garbage" => {
+                        let _ = socket.write_all(b"\x00\x01 not http at all\r\n\r\n").await;
+                        drop(socket)
+                    }
+                    _ => held.push(socket), // silent: never answers
+                }
+            }
+        });
+        addr
+    }
+
+    for (behaviour, codes) in [
+        ("drop", &["DispatchFailure", "ResponseError"][..]),
+        ("silent", &["Timeout"][..]),
+        ("garbage", &["DispatchFailure", "ResponseError"][..]),
+    ] {
+        let addr = serve(behaviour).await;
+        let conf = aws_sdk_rds::Config::builder()
+            .behavior_version_latest()
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(format!("http://{addr}"))
+            .credentials_provider(aws_sdk_rds::config::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_sdk_rds::config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_millis(500))
+                    .build(),
+            )
+            .build();
+        let q = SnapshotQuery {
+            region: None,
+            source_id: None,
+            snapshot_type: None,
+        };
+        let e = store(Client::from_conf(conf))
+            .list_snapshots(SnapshotKind::Instance, &q)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, StoreErrorKind::Transient, "{behaviour}: {e}");
+        assert!(
+            codes.contains(&e.code.as_str()),
+            "{behaviour}: {} {e}",
+            e.code
+        );
+        let f: rdsf_core::error::FailsafeError = e.into();
+        assert_eq!(f.kind.name(), "Transient", "{behaviour}");
+    }
+}

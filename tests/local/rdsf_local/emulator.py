@@ -10,6 +10,7 @@ the server accepts connections (the parent waits for that file, then checks /_rd
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -93,6 +94,22 @@ class Emulator:
         # it fail with "OrderedDict mutated during iteration" (HTTP 500). One request at a time
         # inside moto; faults come only from what a test injects.
         self.moto_lock = threading.Lock()
+        # How many requests were inside moto at once, at most (the control API `concurrency`):
+        # what shows the lock holds, since the unlocked failure is too rare to test for.
+        self._count_lock = threading.Lock()
+        self._in_moto = 0
+        self.max_in_moto = 0
+
+    @contextlib.contextmanager
+    def _inside_moto(self):
+        with self._count_lock:
+            self._in_moto += 1
+            self.max_in_moto = max(self.max_in_moto, self._in_moto)
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self._in_moto -= 1
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -112,7 +129,7 @@ class Emulator:
         if op and STATE.take_internal_failure(op):
             print(f"rdsf: injected InternalFailure on {op}", flush=True)
             return _internal_failure(environ, start_response, op)
-        with self.moto_lock:
+        with self.moto_lock, self._inside_moto():
             return list(self.moto(environ, start_response))
 
     def control(self, environ, start_response, command: str):
@@ -120,6 +137,12 @@ class Emulator:
         req = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         if command == "health":
             return _json(start_response, "200 OK", {"ok": True, "pid": os.getpid()})
+        if command == "concurrency":
+            with self._count_lock:
+                seen = self.max_in_moto
+                if req.get("reset"):
+                    self.max_in_moto = 0
+            return _json(start_response, "200 OK", {"maxInMoto": seen})
         if command == "reset":
             from moto.moto_api._internal.models import moto_api_backend
 
