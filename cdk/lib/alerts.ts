@@ -38,6 +38,22 @@ export class AlertChannel extends Construct {
         enforceSSL: true,
       });
       for (const address of emails) topic.addSubscription(new subs.EmailSubscription(address));
+      // A topic policy replaces SNS's default one, which lets the owner account's services publish;
+      // CDK's only statement here would be the SSL-only deny, and every alarm would fail to notify.
+      // CloudWatch may publish, for this account's alarms only (confused-deputy conditions).
+      const { account, region, partition } = Stack.of(this);
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAlarmsPublish',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': account },
+            ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+          },
+        }),
+      );
       // CloudWatch publishes to an encrypted topic only with the key policy's leave.
       key.addToResourcePolicy(
         new iam.PolicyStatement({

@@ -16,6 +16,17 @@ export const DEFAULT_TOPIC_NAME = 'rds-failsafe';
 export const MANAGED_TAG = 'rds-failsafe:managed';
 /** The one tag `verify` adds to a managed copy. */
 export const VERIFIED_TAG = 'rds-failsafe:verified';
+/** The tags a copy is created with (DESIGN §3, the Lambdas' `Provenance`): IAM lets `copy-latest`
+ * and `save` add these keys and no other — `rds-failsafe:verified` above all. */
+export const PROVENANCE_TAGS = [
+  MANAGED_TAG,
+  'rds-failsafe:source-account',
+  'rds-failsafe:source-region',
+  'rds-failsafe:source-id',
+  'rds-failsafe:source-snapshot-arn',
+  'rds-failsafe:source-create-time',
+  'rds-failsafe:kind',
+];
 /** Every snapshot the tool creates is named rdsf-... (DESIGN §3), so IAM can narrow by name too. */
 export const COPY_PREFIX = 'rdsf-';
 /** Step Functions' Map limit and what the ASL accepts as maxConcurrency. */
@@ -67,7 +78,11 @@ export function ownCopyArns(scope: Construct, account: string, region: string): 
 }
 
 export const managedOnly = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } };
-export const createdManaged = { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' } };
+/** A copy (or its tags) must carry managed=true, and only the provenance keys. */
+export const createdManaged = {
+  StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' },
+  'ForAllValues:StringEquals': { 'aws:TagKeys': PROVENANCE_TAGS },
+};
 
 /** Read-only listing of snapshots, which RDS authorises against "*" when no identifier is given. */
 export function describeSnapshots(task: TaskFunction, ...moreActions: string[]): void {

@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
 import { COPY_PREFIX, MANAGED_TAG } from '../lib/common';
 import { COPY_AGE_METRIC } from '../lib/failsafe-account';
-import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, liveStack, REGION, taskStatements } from './helpers';
+import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
 
 const OTHER_LIVE = '333333333333';
 
@@ -129,7 +129,14 @@ describe('FailsafeAccount', () => {
   test('save copies only from the allowed Live accounts\' rdsf-* share copies, creating managed copies, via RDS keys', () => {
     const save = taskStatements(template, f.SaveFunctionArn);
     const copy = allowing(save, 'rds:CopyDBSnapshot')[0];
-    assert.deepEqual(copy.Condition, { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' } });
+    // created managed, with the provenance keys only: save can never add rds-failsafe:verified
+    for (const s of allowing(save, 'rds:CopyDBSnapshot', 'rds:AddTagsToResource')) {
+      assert.deepEqual(s.Condition, {
+        StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': PROVENANCE },
+      });
+    }
+    assert.ok(!PROVENANCE.includes('rds-failsafe:verified'));
     assert.deepEqual((copy.Resource as string[]).sort(), [
       `arn:aws:rds:*:${LIVE}:cluster-snapshot:rdsf-*`,
       `arn:aws:rds:*:${LIVE}:snapshot:rdsf-*`,

@@ -92,3 +92,15 @@ export function actionsOf(statements: Statement[]): string[] {
 export function allowing(statements: Statement[], ...actions: string[]): Statement[] {
   return statements.filter((s) => s.Effect === 'Allow' && actionsOf([s]).some((a) => actions.includes(a)));
 }
+
+/** The tag keys a copy is created with (DESIGN §3; the Lambdas' `Provenance::tags`), written out
+ * here so a change to the IAM condition must be made on purpose. */
+export const PROVENANCE = [
+  'rds-failsafe:managed',
+  'rds-failsafe:source-account',
+  'rds-failsafe:source-region',
+  'rds-failsafe:source-id',
+  'rds-failsafe:source-snapshot-arn',
+  'rds-failsafe:source-create-time',
+  'rds-failsafe:kind',
+];

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
-import { actionsOf, allowing, FAILSAFE, LIVE, LIVE_TASKS, liveStack, REGION, taskStatements } from './helpers';
+import { actionsOf, allowing, FAILSAFE, LIVE, LIVE_TASKS, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
 
 describe('LiveAccount', () => {
   const { stack, live, template } = liveStack();
@@ -103,10 +103,15 @@ describe('LiveAccount', () => {
     }
   });
 
-  test('copies must be created tagged managed; the share key only through RDS', () => {
+  test('copies must be created tagged managed, with the provenance tag keys only; the share key only through RDS', () => {
     const copy = taskStatements(template, f.CopyLatestFunctionArn);
-    for (const s of allowing(copy, 'rds:CopyDBSnapshot', 'rds:AddTagsToResource')) {
-      assert.deepEqual(s.Condition, { StringEquals: { 'aws:RequestTag/rds-failsafe:managed': 'true' } });
+    const tagging = allowing(copy, 'rds:CopyDBSnapshot', 'rds:AddTagsToResource');
+    assert.equal(tagging.length, 2);
+    for (const s of tagging) {
+      assert.deepEqual(s.Condition, {
+        StringEquals: { 'aws:RequestTag/rds-failsafe:managed': 'true' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': PROVENANCE },
+      });
     }
     for (const s of allowing(copy, 'kms:Decrypt')) {
       assert.deepEqual(s.Condition, { StringEquals: { 'kms:ViaService': `rds.${REGION}.amazonaws.com` } });
@@ -165,6 +170,29 @@ describe('LiveAccount', () => {
     }
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+
+  test('CloudWatch may publish to the alert topic, for this account\'s alarms only, beside the SSL-only deny', () => {
+    const alertTopic = id(live.alerts.topics[0]);
+    const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy')).find((p: any) =>
+      p.Properties.Topics.some((t: any) => t.Ref === alertTopic),
+    ) as any;
+    assert.ok(policy, 'the alert topic has a topic policy');
+    const statements = policy.Properties.PolicyDocument.Statement;
+    assert.deepEqual(statements.filter((s: any) => s.Effect === 'Allow'), [
+      {
+        Sid: 'CloudWatchAlarmsPublish',
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Resource: { Ref: alertTopic },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': LIVE },
+          ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${LIVE}:alarm:*` },
+        },
+      },
+    ]);
+    assert.ok(statements.some((s: any) => s.Effect === 'Deny' && s.Condition.Bool['aws:SecureTransport'] === 'false'));
   });
 
   test('options: another Failsafe region, concurrency, schedule and time zone, an existing alert topic', () => {
