@@ -217,6 +217,7 @@ async fn save_item(
         SaveInput {
             item: SharedItem::from(&item),
             dry_run: false,
+            now: None,
         },
     )
     .await
@@ -525,6 +526,54 @@ fn failsafe_copy(source: &str, created: &str, verified: bool) -> Snapshot {
     s
 }
 
+/// A Failsafe copy dated after the run (saved before find-shared refused such copies) is kept but
+/// never counted: it holds no MIN_KEEP slot, so old copies are pruned as if it were not there,
+/// and the copy age is the newest real copy's.
+#[tokio::test]
+async fn prune_does_not_count_a_copy_dated_after_the_run() {
+    let cfg = failsafe_config(&[("RETENTION", "3"), ("MIN_KEEP", "1")]);
+    let store = failsafe_store();
+    {
+        let mut w = store.world();
+        w.snapshots
+            .push(failsafe_copy("ledger", "2099-12-31T23:59:00Z", true));
+        w.snapshots
+            .push(failsafe_copy("ledger", "2026-11-10T03:00:00Z", true));
+        w.snapshots
+            .push(failsafe_copy("ledger", "2026-11-21T03:00:00Z", true));
+    }
+    let out = prune(
+        &cfg,
+        &store,
+        PruneInput {
+            now: t("2026-11-22T06:00:00Z"),
+            results: vec![],
+            missing: vec![],
+            missing_count: 0,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    let ledger = &out.retention.sources[0];
+    assert_eq!(
+        ledger.deleted,
+        vec!["rdsf-111111111111-ledger-202611100300".to_string()]
+    );
+    let future = ledger
+        .kept
+        .iter()
+        .find(|k| k.id.contains("2099"))
+        .expect("the future copy is kept");
+    assert!(
+        future.reasons[0].contains("after this run started"),
+        "{:?}",
+        future.reasons
+    );
+    // 27 hours: the copy of the 21st, not a negative age from 2099
+    assert_eq!(ledger.newest_verified_age_hours, Some(27.0));
+}
+
 /// A failed item as the Failsafe machine records it: the item `find-shared` listed.
 fn item_for(source: &str) -> ItemRef {
     ItemRef {
@@ -674,12 +723,70 @@ async fn save_dry_run_changes_nothing() {
         SaveInput {
             item: SharedItem::from(&item),
             dry_run: true,
+            now: None,
         },
     )
     .await
     .unwrap();
     assert_eq!(out.outcome, "planned");
     assert!(store.world().mutations.is_empty() && store.world().snapshots.is_empty());
+}
+
+/// The Live account names its share copies, and a cluster snapshot has no original creation time:
+/// a cluster share copy named for 2099 is ignored (never saved, never a retention slot, never a
+/// negative copy age), and `save` refuses it if asked directly.
+#[tokio::test]
+async fn a_share_copy_dated_after_the_run_is_never_saved() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let mut future = shared(
+        LIVE,
+        REGION,
+        SnapshotKind::Cluster,
+        "ledger",
+        "2099-12-31T23:59:00Z",
+    );
+    // RDS's own creation time is real; the name (and with it the claimed time) is the Live side's
+    future.create_time = Some(t("2026-11-22T03:10:00Z"));
+    future.original_create_time = None;
+    let arn = future.arn.clone();
+    store.world().shared.push(future);
+    store.world().shared.push(live_orders());
+    let input = FindInput {
+        now: Some(t("2026-11-22T05:30:00Z")),
+        ..FindInput::default()
+    };
+    let out = find_shared(&cfg, &store, input).await.unwrap();
+    let found: Vec<&str> = out.items.iter().map(|i| i.source_arn.as_str()).collect();
+    assert!(!found.contains(&arn.as_str()), "{found:?}");
+    assert_eq!(found.len(), 1);
+    let ignored = out
+        .ignored
+        .iter()
+        .find(|i| i.arn == arn)
+        .expect("reported as ignored");
+    assert!(
+        ignored.reason.contains("2099-12-31T23:59:00Z"),
+        "{}",
+        ignored.reason
+    );
+    let e = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: SharedItem {
+                kind: SnapshotKind::Cluster,
+                source_arn: arn,
+                source_id: None,
+            },
+            dry_run: false,
+            now: Some(t("2026-11-22T05:30:00Z")),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(store.world().mutations.is_empty());
 }
 
 /// find-shared gets the run's polling settings too: the same check as Live, before anything is

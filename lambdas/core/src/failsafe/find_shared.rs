@@ -8,6 +8,7 @@ use crate::config::RetentionPolicy;
 use crate::error::Result;
 use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
+use crate::policy::copy::dated_after_run;
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::polling::Polling;
 use crate::policy::tags::{is_managed, SOURCE_SNAPSHOT_ARN};
@@ -112,6 +113,9 @@ pub struct ExecutionInput {
 pub struct FindInput {
     #[serde(default)]
     pub execution_input: ExecutionInput,
+    /// When the run started (`$$.Execution.StartTime`): a share copy dated after it is ignored.
+    #[serde(default)]
+    pub now: Option<DateTime<Utc>>,
     /// A dry run reports a quota shortfall instead of failing on it.
     #[serde(default)]
     pub dry_run: bool,
@@ -173,6 +177,17 @@ pub fn plan_item(cfg: &FailsafeConfig, s: &Snapshot) -> Result<SaveItem, String>
     })
 }
 
+/// Every time a shared snapshot claims: its name's stamp, its creation time and the creation time
+/// of the snapshot it was copied from.
+pub fn claimed_times(s: &Snapshot) -> Vec<DateTime<Utc>> {
+    let stamp =
+        Arn::parse(&s.arn).and_then(|a| parse_share_copy_id(a.rds_snapshot_id()?).map(|(_, t)| t));
+    [stamp, s.create_time, s.original_create_time]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Managed copies this account owns, both kinds.
 pub(super) async fn own_managed(store: &dyn SnapshotStore) -> Result<Vec<Snapshot>> {
     let mut out = Vec::new();
@@ -219,6 +234,7 @@ pub async fn find_shared(
     input: FindInput,
 ) -> Result<FindOutput> {
     input.polling.check()?;
+    let now = input.now.unwrap_or_else(Utc::now);
     let own = own_managed(store).await?;
     let saved_ids: BTreeSet<&str> = own.iter().map(|s| s.id.as_str()).collect();
     let saved_arns: BTreeSet<&str> = own
@@ -239,7 +255,13 @@ pub async fn find_shared(
                 snapshot_type: Some(snapshot_type::SHARED),
             };
             for s in store.list_snapshots(kind, &q).await? {
-                match plan_item(cfg, &s) {
+                let planned = plan_item(cfg, &s).and_then(|item| {
+                    match dated_after_run(&claimed_times(&s), now) {
+                        Some(reason) => Err(reason),
+                        None => Ok(item),
+                    }
+                });
+                match planned {
                     Err(reason) => out.ignored.push(Ignored {
                         arn: s.arn.clone(),
                         reason,

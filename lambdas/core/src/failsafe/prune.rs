@@ -6,7 +6,7 @@ use crate::config::FailsafeConfig;
 use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
-use crate::policy::copy::{is_failed_managed_copy, source_time};
+use crate::policy::copy::{dated_after_run, is_failed_managed_copy, source_time};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
 use crate::policy::tags::{is_managed, Provenance, VERIFIED};
 use crate::port::{delete_if_present, SnapshotStore};
@@ -240,7 +240,9 @@ pub async fn prune(
             info!(action = "prune", snapshot = %f.id, "deleted failed copy");
             failed_deleted.push(f.id.clone());
         }
-        let facts: Vec<CopyFacts> = copies
+        // A copy dated after this run started (saved before find-shared refused such copies)
+        // is kept, but never counted toward retention, the MIN_KEEP floor or the copy age.
+        let (future, facts): (Vec<CopyFacts>, Vec<CopyFacts>) = copies
             .iter()
             .filter_map(|s| {
                 Some(CopyFacts {
@@ -249,7 +251,7 @@ pub async fn prune(
                     verified: s.is_available() && s.tags.contains_key(VERIFIED),
                 })
             })
-            .collect();
+            .partition(|f| dated_after_run(&[f.source_time], now).is_some());
         let newest_verified_age_hours = facts
             .iter()
             .filter(|f| f.verified)
@@ -295,6 +297,13 @@ pub async fn prune(
         }
         let plan = plan_retention(&facts, &cfg.retention, now);
         entry.kept = plan.keep;
+        for f in &future {
+            warn!(action = "prune-future", snapshot = %f.id, "copy dated after this run; kept, not counted");
+            entry.kept.push(Kept {
+                id: f.id.clone(),
+                reasons: vec![dated_after_run(&[f.source_time], now).unwrap_or_default()],
+            });
+        }
         for id in plan.delete {
             let snap = copies
                 .iter()

@@ -1,12 +1,14 @@
 //! The handler of `save`: copies a shared snapshot into the Failsafe account's own, Failsafe-key-encrypted copy.
 
-use super::{plan_item, SaveItem, SharedItem};
+use super::{claimed_times, plan_item, SaveItem, SharedItem};
 use crate::config::FailsafeConfig;
 use crate::error::{FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::policy::copy::copy_encryption;
+use crate::policy::copy::dated_after_run;
 use crate::policy::tags::Provenance;
 use crate::port::{describe_required, CopyRequest, SnapshotStore, StoreErrorKind};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -16,6 +18,9 @@ pub struct SaveInput {
     pub item: SharedItem,
     #[serde(default)]
     pub dry_run: bool,
+    /// When the run started (`$$.Execution.StartTime`).
+    #[serde(default)]
+    pub now: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +54,14 @@ pub async fn save(
             "item.sourceId {} does not match the shared snapshot's database {}",
             item.source_id().unwrap_or_default(),
             planned.source_id
+        )));
+    }
+    if let Some(reason) =
+        dated_after_run(&claimed_times(&shared), input.now.unwrap_or_else(Utc::now))
+    {
+        return Err(FailsafeError::input(format!(
+            "item.sourceArn {}: {reason}",
+            item.source_arn
         )));
     }
     let cross_region = planned.source_region != cfg.region;

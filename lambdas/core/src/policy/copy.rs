@@ -103,6 +103,28 @@ pub fn source_time(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
         .or_else(|| snapshot.data_time())
 }
 
+/// How far a snapshot's time may run ahead of the run's start: clock differences between
+/// services, never days.
+pub const FUTURE_TOLERANCE_MINUTES: i64 = 10;
+
+/// Why a snapshot dated after the run started (its name's stamp or its own creation time, beyond
+/// [`FUTURE_TOLERANCE_MINUTES`]) cannot be a copy of this run's or an earlier backup. The Live
+/// account chooses a share copy's name, and a cluster snapshot has no `OriginalSnapshotCreateTime`:
+/// a copy named `…-209912312359` would otherwise take a retention slot for ever and make its
+/// source's age negative, so that the dead-man's switch could never fire.
+pub fn dated_after_run(times: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<String> {
+    let limit = now + chrono::Duration::minutes(FUTURE_TOLERANCE_MINUTES);
+    let latest = times.iter().copied().max()?;
+    (latest > limit).then(|| {
+        format!(
+            "dated {} (its name or creation time), after this run started at {}: not a backup that \
+             can exist yet; never saved, counted toward retention or the copy age",
+            crate::policy::tags::format_time(latest),
+            crate::policy::tags::format_time(now)
+        )
+    })
+}
+
 /// A copy the tool made that ended `failed`: it can never become usable, and it counts against
 /// the manual snapshot quota, so the next run deletes it (the run that saw it fail reported it).
 pub fn is_failed_managed_copy(s: &Snapshot) -> bool {
@@ -136,6 +158,22 @@ pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_dated_after_the_run_started_is_named_with_both_times() {
+        let t = |v: &str| crate::policy::tags::parse_time(v).unwrap();
+        let now = t("2026-11-22T05:30:00Z");
+        assert_eq!(dated_after_run(&[t("2026-11-22T03:00:00Z")], now), None);
+        // clock differences between services are tolerated
+        assert_eq!(dated_after_run(&[t("2026-11-22T05:39:00Z")], now), None);
+        let why =
+            dated_after_run(&[t("2026-11-22T03:00:00Z"), t("2099-12-31T23:59:00Z")], now).unwrap();
+        assert!(
+            why.contains("2099-12-31T23:59:00Z") && why.contains("2026-11-22T05:30:00Z"),
+            "{why}"
+        );
+        assert_eq!(dated_after_run(&[], now), None);
+    }
     use crate::model::{OptionInfo, Tags};
 
     pub fn snap(
