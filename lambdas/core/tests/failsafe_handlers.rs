@@ -406,6 +406,8 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
         w.snapshots[0].kms_key_id = Some("arn:aws:kms:eu-west-1:111111111111:key/share".into());
         w.snapshots[0].tags.remove(tags::SOURCE_ID);
         w.snapshots[0].allocated_storage = 5;
+        // what RDS records the copy holds, against what its name and tags say
+        w.snapshots[0].source_id = "billing".into();
     }
     let snap = SnapshotRef::from(&store.world().snapshots[0]);
     let e = verify(
@@ -428,6 +430,12 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
     );
     assert!(
         e.message.contains("rds-failsafe:source-id missing"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message
+            .contains("holds database \"billing\", but its name and tags say \"orders\""),
         "{}",
         e.message
     );

@@ -290,6 +290,45 @@ async fn rerun_returns_the_existing_copy_and_picks_the_newest_automated() {
     );
 }
 
+/// Someone made a snapshot under today's share copy name: it is not this tool's copy of today's
+/// automated snapshot, so it is neither reused nor shared, and the item fails naming it.
+#[tokio::test]
+async fn a_snapshot_under_todays_name_that_this_tool_did_not_copy_is_not_reused() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    {
+        let mut w = store.world();
+        w.snapshots.push(automated(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-22T03:00:00Z",
+        ));
+        // a manual snapshot of another database, named like today's copy, tagged as if managed
+        let mut planted = automated(SnapshotKind::Instance, "billing", "2026-11-22T03:05:00Z");
+        planted.id = "rdsf-orders-202611220300".into();
+        planted.arn = format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-orders-202611220300");
+        planted.snapshot_type = "manual".into();
+        planted
+            .tags
+            .insert(rdsf_core::policy::tags::MANAGED.into(), "true".into());
+        w.snapshots.push(planted);
+    }
+    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::VerifyFailed);
+    assert!(
+        e.message.contains("rdsf-orders-202611220300") && e.message.contains("database billing"),
+        "{}",
+        e.message
+    );
+    assert!(
+        store.world().mutations.is_empty(),
+        "{:?}",
+        store.world().mutations
+    );
+}
+
 #[tokio::test]
 async fn no_automated_snapshot_is_a_reported_skip() {
     let cfg = live_config(&[]);

@@ -79,6 +79,13 @@ pub fn verification_problems(
             .into_iter()
             .map(|m| format!("tag {m}")),
     );
+    // RDS records which database a snapshot holds; the name and tags are only what they say
+    if !copy.source_id.is_empty() && copy.source_id != item.source_id {
+        problems.push(format!(
+            "holds database {:?}, but its name and tags say {:?}",
+            copy.source_id, item.source_id
+        ));
+    }
     if copy.engine != item.engine {
         problems.push(format!(
             "engine is {:?}, source is {:?}",

@@ -4,12 +4,14 @@ use super::SnapshotRef;
 use crate::config::LiveConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::{snapshot_type, Source};
-use crate::policy::copy::{copy_encryption, newest_automated, not_shareable_reason};
+use crate::policy::copy::{
+    copy_encryption, newest_automated, not_copied_from, not_shareable_reason,
+};
 use crate::policy::naming::share_copy_id;
 use crate::policy::tags::Provenance;
 use crate::port::{CopyRequest, SnapshotQuery, SnapshotStore, StoreErrorKind};
 use serde::{Deserialize, Serialize};
-use tracing::info;
+use tracing::{info, warn};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,6 +83,18 @@ pub async fn copy_latest(
     let target_id = share_copy_id(source.kind, &source.id, created)?;
 
     if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
+        // Reused only if this tool copied it from exactly this automated snapshot: anyone with
+        // access to the account could have made a snapshot under today's name.
+        if let Some(why) = not_copied_from(&existing, &source.id, &latest.arn) {
+            warn!(action = "copy-exists-foreign", source = %source.id, snapshot = %existing.id, reason = %why, "not reused");
+            return Err(FailsafeError::new(
+                ErrorKind::VerifyFailed,
+                format!(
+                    "{} {}: a snapshot named {} exists but {why}; it is not shared. Delete or rename it, then re-run",
+                    source.kind, source.id, existing.id
+                ),
+            ));
+        }
         info!(action = "copy-exists", source = %source.id, snapshot = %existing.id, status = %existing.status, "share copy exists already");
         return Ok(CopyOutput {
             outcome: CopyOutcome::Exists,
@@ -140,11 +154,20 @@ pub async fn copy_latest(
     };
     let copy = match store.copy_snapshot(source.kind, &request).await {
         Ok(c) => c,
-        // a parallel run won the race: that copy is ours too
-        Err(e) if e.kind == StoreErrorKind::AlreadyExists => store
-            .describe_snapshot(source.kind, &target_id)
-            .await?
-            .ok_or_else(|| FailsafeError::from(e))?,
+        // a parallel run won the race: that copy is ours too, if it says so
+        Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
+            let existing = store
+                .describe_snapshot(source.kind, &target_id)
+                .await?
+                .ok_or_else(|| FailsafeError::from(e))?;
+            if let Some(why) = not_copied_from(&existing, &source.id, &latest.arn) {
+                return Err(FailsafeError::new(
+                    ErrorKind::VerifyFailed,
+                    format!("{} {}: a snapshot named {} appeared while copying, but {why}; it is not shared", source.kind, source.id, existing.id),
+                ));
+            }
+            existing
+        }
         Err(e) => return Err(e.into()),
     };
     info!(

@@ -125,6 +125,35 @@ pub fn dated_after_run(times: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<St
     })
 }
 
+/// Why an existing snapshot under a share copy's name is not this tool's copy of `automated_arn`
+/// (of database `source_id`), if it is not: anyone with access to the account can make a snapshot
+/// under tomorrow's name, and a reused copy is shared and saved as that database's backup.
+pub fn not_copied_from(
+    existing: &Snapshot,
+    source_id: &str,
+    automated_arn: &str,
+) -> Option<String> {
+    use crate::policy::tags::{is_managed, SOURCE_SNAPSHOT_ARN};
+    if !existing.source_id.is_empty() && existing.source_id != source_id {
+        return Some(format!(
+            "it holds database {}, not {source_id}",
+            existing.source_id
+        ));
+    }
+    if !is_managed(&existing.tags) {
+        return Some(
+            "it is not tagged rds-failsafe:managed=true (this tool did not make it)".into(),
+        );
+    }
+    match existing.tags.get(SOURCE_SNAPSHOT_ARN) {
+        Some(from) if from == automated_arn => None,
+        Some(from) => Some(format!(
+            "it was copied from {from}, not from {automated_arn}"
+        )),
+        None => Some("it has no rds-failsafe:source-snapshot-arn tag".into()),
+    }
+}
+
 /// A copy the tool made that ended `failed`: it can never become usable, and it counts against
 /// the manual snapshot quota, so the next run deletes it (the run that saw it fail reported it).
 pub fn is_failed_managed_copy(s: &Snapshot) -> bool {
@@ -158,6 +187,46 @@ pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_tools_copy_of_this_automated_snapshot_is_reused() {
+        let auto = "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:orders-2026-11-22-03-00";
+        let mut s = snap(
+            "rdsf-orders-202611220300",
+            SnapshotKind::Instance,
+            "manual",
+            "available",
+            "2026-11-22T03:10:00Z",
+        );
+        s.source_id = "orders".into();
+        s.tags = crate::policy::tags::Provenance {
+            source_account: "111111111111".into(),
+            source_region: "eu-west-1".into(),
+            source_id: "orders".into(),
+            source_snapshot_arn: auto.into(),
+            source_create_time: crate::policy::tags::parse_time("2026-11-22T03:00:00Z").unwrap(),
+            kind: SnapshotKind::Instance,
+        }
+        .tags();
+        assert_eq!(not_copied_from(&s, "orders", auto), None);
+        assert!(not_copied_from(
+            &s,
+            "orders",
+            "arn:aws:rds:eu-west-1:111111111111:snapshot:rds:x"
+        )
+        .unwrap()
+        .contains("copied from"));
+        let mut other_db = s.clone();
+        other_db.source_id = "billing".into();
+        assert!(not_copied_from(&other_db, "orders", auto)
+            .unwrap()
+            .contains("database billing"));
+        let mut untagged = s.clone();
+        untagged.tags.clear();
+        assert!(not_copied_from(&untagged, "orders", auto)
+            .unwrap()
+            .contains("managed"));
+    }
 
     #[test]
     fn a_snapshot_dated_after_the_run_started_is_named_with_both_times() {
