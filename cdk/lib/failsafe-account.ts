@@ -60,8 +60,28 @@ export interface FailsafeAccountProps extends ScheduledRunProps {
    * verified copy at most this many hours old. 24–720, default 30.
    */
   readonly newestCopyMaxAgeHours?: number;
+  /**
+   * Sources retired on purpose, as `<live-account>:<source-id>`: their copies stay under retention
+   * and `minKeep`, but no copy age is reported for them, so the dead-man's switch stops watching
+   * them. Default none.
+   */
+  readonly retiredSources?: string[];
   /** Default `rds-failsafe`. */
   readonly stateMachineName?: string;
+}
+
+/** `<live-account>:<source-id>` entries, each of an allowed Live account. */
+function retiredSourceList(value: string[] | undefined, sources: string[]): string[] {
+  return (value ?? []).map((entry, i) => {
+    const [account, id, ...rest] = String(entry).split(':');
+    if (rest.length > 0 || !sources.includes(account) || !/^[a-z0-9-]+$/.test(id ?? '')) {
+      throw new ConfigError(
+        `retiredSources[${i}]`,
+        `${JSON.stringify(entry)} must be <live-account>:<source-id>, the account one of sourceAccounts (${sources.join(', ')}) and the id the database's lower-case identifier, e.g. ${sources[0]}:orders`,
+      );
+    }
+    return `${account}:${id}`;
+  });
 }
 
 const FAILSAFE_TASKS = {
@@ -121,6 +141,7 @@ export class FailsafeAccount extends Construct {
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? true);
     const maxAge = integer('newestCopyMaxAgeHours', props.newestCopyMaxAgeHours ?? 30, 24, 720, 'copies are daily, so below 24 h the alarm fires every day');
     const retention = retentionEnv(props.retention, props.minKeep ?? 3);
+    const retired = retiredSourceList(props.retiredSources, sources);
     this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
 
     this.failsafeKey = new kms.Key(this, 'FailsafeKey', {
@@ -167,6 +188,7 @@ export class FailsafeAccount extends Construct {
       FAILSAFE_KMS_KEY_ARN: this.failsafeKey.keyArn,
       ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       ...retention,
+      ...(retired.length > 0 ? { RETIRED_SOURCES: retired.join(',') } : {}),
     };
     this.functions = taskFunctionsFor(this, asl, FAILSAFE_TASKS, { lambdaDir: props.lambdaDir, environment });
     const f = this.functions;

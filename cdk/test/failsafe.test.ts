@@ -91,7 +91,11 @@ describe('FailsafeAccount', () => {
     });
     const { template: days } = failsafeStack({ retention: { days: 35 }, minKeep: 5 });
     days.allResourcesProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ RETENTION: '35', MIN_KEEP: '5', KEEP_DAILY: Match.absent() }) },
+      Environment: { Variables: Match.objectLike({ RETENTION: '35', MIN_KEEP: '5', KEEP_DAILY: Match.absent(), RETIRED_SOURCES: Match.absent() }) },
+    });
+    const { template: retired } = failsafeStack({ retiredSources: [`${LIVE}:orders`, `${LIVE}:old-billing`] });
+    retired.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ RETIRED_SOURCES: `${LIVE}:orders,${LIVE}:old-billing` }) },
     });
   });
 

@@ -59,6 +59,8 @@ describe('FailsafeAccount props are validated at synth', () => {
   });
   test('retention below the floor', () => {
     fails(() => failsafeStack({ minKeep: 0 }), 'minKeep', 'from 1 to 1000', 'never pruned');
+    fails(() => failsafeStack({ retiredSources: ['orders'] }), 'retiredSources[0]', '<live-account>:<source-id>');
+    fails(() => failsafeStack({ retiredSources: [`${FAILSAFE}:orders`] }), 'retiredSources[0]', 'one of sourceAccounts');
     fails(() => failsafeStack({ retention: { days: 0 } }), 'retention.days', 'from 1 to 36500');
     fails(() => failsafeStack({ retention: { daily: 0, weekly: 0, monthly: 0 } }), 'retention', 'keeps nothing beyond minKeep');
     fails(() => failsafeStack({ retention: { days: 30, daily: 7 } }), 'retention', 'days and daily are both set');

@@ -311,6 +311,39 @@ pub struct FailsafeConfig {
     pub state_machine_arn: Option<String>,
     /// Encrypt unencrypted DB instance snapshots with the Failsafe key when saving.
     pub encrypt_unencrypted: bool,
+    /// Sources retired on purpose, `(live account, source id)`: their copies stay under retention
+    /// and the floor, but `prune` writes no copy age for them, so the dead-man's switch stops
+    /// watching them.
+    pub retired_sources: std::collections::BTreeSet<(String, String)>,
+}
+
+/// `RETIRED_SOURCES`: comma-separated `<live-account>:<source-id>`, each of an allowed Live account.
+fn retired_sources(
+    env: &dyn Env,
+    source_accounts: &[String],
+) -> Result<std::collections::BTreeSet<(String, String)>> {
+    let Some((name, raw)) = lookup(env, &["RETIRED_SOURCES"]) else {
+        return Ok(Default::default());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (account, source) = entry.split_once(':').unwrap_or(("", entry));
+            let valid_id = !source.is_empty()
+                && source
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !source_accounts.iter().any(|a| a == account) || !valid_id {
+                return Err(FailsafeError::config(format!(
+                    "{name} entry {entry:?} must be <live-account>:<source-id>, the account one of SOURCE_ACCOUNTS ({}) and the id the database's lower-case identifier, e.g. {}:orders",
+                    source_accounts.join(", "),
+                    source_accounts.first().map(String::as_str).unwrap_or("111111111111")
+                )));
+            }
+            Ok((account.to_string(), source.to_string()))
+        })
+        .collect()
 }
 
 impl FailsafeConfig {
@@ -367,6 +400,7 @@ impl FailsafeConfig {
             }
         };
 
+        let retired_sources = retired_sources(env, &source_accounts)?;
         Ok(FailsafeConfig {
             account_id,
             region,
@@ -376,6 +410,7 @@ impl FailsafeConfig {
             retention: Retention { policy, min_keep },
             state_machine_arn,
             encrypt_unencrypted: boolean(env, "ENCRYPT_UNENCRYPTED", true)?,
+            retired_sources,
         })
     }
 
@@ -717,6 +752,34 @@ mod tests {
             assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig);
             assert!(e.message.contains(names), "{changes:?}: {}", e.message);
             assert!(e.message.contains(allowed), "{changes:?}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn retired_sources_must_name_an_allowed_live_account_and_an_id() {
+        let with_retired =
+            |v: &str| FailsafeConfig::from_env(&with(&FAILSAFE, &[("RETIRED_SOURCES", Some(v))]));
+        let ok = with_retired("111111111111:orders, 111111111111:old-billing").unwrap();
+        assert!(ok
+            .retired_sources
+            .contains(&("111111111111".into(), "old-billing".into())));
+        assert!(FailsafeConfig::from_env(&FAILSAFE)
+            .unwrap()
+            .retired_sources
+            .is_empty());
+        for bad in [
+            "orders",
+            "333333333333:orders",
+            "111111111111:Orders",
+            "111111111111:",
+        ] {
+            let e = with_retired(bad).unwrap_err();
+            assert!(
+                e.message.contains("RETIRED_SOURCES")
+                    && e.message.contains("<live-account>:<source-id>"),
+                "{bad}: {}",
+                e.message
+            );
         }
     }
 }

@@ -582,6 +582,50 @@ async fn prune_does_not_count_a_copy_dated_after_the_run() {
     assert_eq!(ledger.newest_verified_age_hours, Some(27.0));
 }
 
+/// A source retired on purpose keeps its copies under retention and the floor, but no copy age is
+/// written for it, so the dead-man's switch stops watching it.
+#[tokio::test]
+async fn a_retired_source_keeps_its_copies_but_writes_no_copy_age() {
+    let cfg = failsafe_config(&[
+        ("RETENTION", "3"),
+        ("MIN_KEEP", "1"),
+        ("RETIRED_SOURCES", &format!("{LIVE}:ledger")),
+    ]);
+    let now = t("2026-11-22T06:00:00Z");
+    assert!(copy_age_record(&cfg, LIVE, "ledger", Some(500.0), now).is_none());
+    assert!(copy_age_record(&cfg, LIVE, "orders", Some(27.0), now).is_some());
+    assert!(copy_age_record(&cfg, LIVE, "orders", None, now).is_none());
+    let store = failsafe_store();
+    {
+        let mut w = store.world();
+        w.snapshots
+            .push(failsafe_copy("ledger", "2026-10-01T03:00:00Z", true));
+        w.snapshots
+            .push(failsafe_copy("ledger", "2026-10-02T03:00:00Z", true));
+    }
+    let out = prune(
+        &cfg,
+        &store,
+        PruneInput {
+            now,
+            results: vec![],
+            missing: vec![],
+            missing_count: 0,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    let ledger = &out.retention.sources[0];
+    assert!(ledger.retired);
+    // retention and the floor still apply: the newest copy stays
+    assert_eq!(
+        ledger.deleted,
+        vec!["rdsf-111111111111-ledger-202610010300".to_string()]
+    );
+    assert_eq!(ledger.kept.len(), 1);
+}
+
 /// A failed item as the Failsafe machine records it: the item `find-shared` listed.
 fn item_for(source: &str) -> ItemRef {
     ItemRef {

@@ -94,6 +94,9 @@ pub struct SourceRetention {
     pub newest_verified_age_hours: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_pruned: Option<String>,
+    /// Retired on purpose (RETIRED_SOURCES): no copy age is written, so no alarm watches it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 /// Bounded whatever the number of sources: each list holds its first entries, the counts are
@@ -196,6 +199,27 @@ pub fn newest_copy_age_metric(
     })
 }
 
+/// The copy-age record `prune` writes for a source: none for a source without a verified copy
+/// (the roll-up alarm treats missing data as breaching) or one retired on purpose.
+pub fn copy_age_record(
+    cfg: &FailsafeConfig,
+    source_account: &str,
+    source_id: &str,
+    age_hours: Option<f64>,
+    now: DateTime<Utc>,
+) -> Option<serde_json::Value> {
+    let retired = cfg
+        .retired_sources
+        .contains(&(source_account.to_string(), source_id.to_string()));
+    (!retired).then_some(())?;
+    Some(newest_copy_age_metric(
+        source_account,
+        source_id,
+        age_hours?,
+        now,
+    ))
+}
+
 type GroupKey = (String, String, SnapshotKind);
 
 pub async fn prune(
@@ -258,8 +282,16 @@ pub async fn prune(
             .map(|f| f.source_time)
             .max()
             .map(|t| (now - t).num_seconds() as f64 / 3600.0);
-        if let Some(age) = newest_verified_age_hours {
-            println!("{}", newest_copy_age_metric(&account, &source_id, age, now));
+        let retired = cfg
+            .retired_sources
+            .contains(&(account.clone(), source_id.clone()));
+        if retired {
+            info!(action = "prune-retired", source_account = %account, source_id = %source_id, "retired source: no copy age written");
+        }
+        if let Some(record) =
+            copy_age_record(cfg, &account, &source_id, newest_verified_age_hours, now)
+        {
+            println!("{record}");
         }
         let key = (account.clone(), source_id.clone(), kind);
         let mut entry = SourceRetention {
@@ -271,6 +303,7 @@ pub async fn prune(
             would_delete: vec![],
             newest_verified_age_hours,
             not_pruned: None,
+            retired,
         };
         if input.dry_run {
             entry.would_delete = failed_deleted;
