@@ -107,7 +107,7 @@ pub fn source_time(snapshot: &Snapshot) -> Option<DateTime<Utc>> {
 /// services, never days.
 pub const FUTURE_TOLERANCE_MINUTES: i64 = 10;
 
-/// Why a snapshot dated after the run started (its name's stamp or its own creation time, beyond
+/// Why a snapshot dated after the run started (its name's stamp or original creation time, beyond
 /// [`FUTURE_TOLERANCE_MINUTES`]) cannot be a copy of this run's or an earlier backup. The Live
 /// account chooses a share copy's name, and a cluster snapshot has no `OriginalSnapshotCreateTime`:
 /// a copy named `…-209912312359` would otherwise take a retention slot for ever and make its
@@ -117,7 +117,7 @@ pub fn dated_after_run(times: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<St
     let latest = times.iter().copied().max()?;
     (latest > limit).then(|| {
         format!(
-            "dated {} (its name or creation time), after this run started at {}: not a backup that \
+            "dated {} (its name or original creation time), after this run started at {}: not a backup that \
              can exist yet; never saved, counted toward retention or the copy age",
             crate::policy::tags::format_time(latest),
             crate::policy::tags::format_time(now)
