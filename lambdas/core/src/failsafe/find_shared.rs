@@ -98,7 +98,7 @@ pub struct Trigger {
 }
 
 /// The parts of the execution's input `find-shared` reads. The state machine hands the input
-/// over as it came (`$$.Execution.Input`) so the trigger, which lists up to 1,000 snapshots,
+/// over as it came (`$$.Execution.Input`) so the trigger, which lists up to 500 snapshots,
 /// never sits in the state beside the items found.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

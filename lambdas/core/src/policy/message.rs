@@ -12,8 +12,9 @@ pub const VERSION: u32 = 1;
 /// A message names at most this many snapshots; a run that shared more sends several messages.
 pub const MAX_SNAPSHOTS: usize = 500;
 /// A message body is at most this many bytes. SNS refuses a message over 262,144 bytes (a topic's
-/// default `MaximumMessageSize`, `InvalidParameter: Message too long`), and its delivery to the
-/// Failsafe queue wraps the body in a JSON envelope that escapes every quote: 192 KiB leaves room.
+/// default `MaximumMessageSize`, `InvalidParameter: Message too long`), and its delivery to
+/// `start-failsafe` wraps the body in the SNS event's JSON, which escapes every quote: 192 KiB
+/// leaves room. (500 snapshots of 63-character ids come to about 130 KB, so the count splits first.)
 pub const MAX_MESSAGE_BYTES: usize = 192 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
