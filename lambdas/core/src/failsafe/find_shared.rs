@@ -181,9 +181,12 @@ pub fn plan_item(cfg: &FailsafeConfig, s: &Snapshot) -> Result<SaveItem, String>
 /// and the original creation time RDS reports for a DB snapshot copy. (The share copy's own
 /// creation time is when it was copied, which a run that started earlier may well see.)
 pub fn claimed_times(s: &Snapshot) -> Vec<DateTime<Utc>> {
-    let stamp = Arn::parse(&s.arn)
-        .and_then(|a| parse_share_copy_id(a.rds_snapshot_id()?).map(|(_, t)| t));
-    [stamp, s.original_create_time].into_iter().flatten().collect()
+    let stamp =
+        Arn::parse(&s.arn).and_then(|a| parse_share_copy_id(a.rds_snapshot_id()?).map(|(_, t)| t));
+    [stamp, s.original_create_time]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Managed copies this account owns, both kinds.
