@@ -93,14 +93,10 @@ export function allowing(statements: Statement[], ...actions: string[]): Stateme
   return statements.filter((s) => s.Effect === 'Allow' && actionsOf([s]).some((a) => actions.includes(a)));
 }
 
-/** The tag keys a copy is created with (DESIGN §3; the Lambdas' `Provenance::tags`), written out
- * here so a change to the IAM condition must be made on purpose. */
-export const PROVENANCE = [
-  'rds-failsafe:managed',
-  'rds-failsafe:source-account',
-  'rds-failsafe:source-region',
-  'rds-failsafe:source-id',
-  'rds-failsafe:source-snapshot-arn',
-  'rds-failsafe:source-create-time',
-  'rds-failsafe:kind',
-];
+/** The tag keys a copy is created with, read from the Lambdas' own constants
+ * (`lambdas/core/src/policy/tags.rs`: every `rds-failsafe:*` key but `verify`'s), so the IAM
+ * condition and the tags the code writes cannot drift apart. */
+export const PROVENANCE = [...readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', 'policy', 'tags.rs'), 'utf8')
+  .matchAll(/^pub const (\w+): &str = "(rds-failsafe:[a-z-]+)";$/gm)]
+  .filter(([, name]) => name !== 'VERIFIED')
+  .map(([, , key]) => key);

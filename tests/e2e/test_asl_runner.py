@@ -45,20 +45,29 @@ def test_the_local_stack_node_is_new_enough():
 # ...}). A bare runner (RDSF_STOCK_MOTO=1) hands the message alone, and this test fails.
 
 
-class _FailingLambda(http.server.BaseHTTPRequestHandler):
-    """Answers every invocation the way `cargo lambda watch` answers a function error."""
+def _json_lambda(answer):
+    """A local Lambda endpoint: `answer(request JSON)` gives (HTTP status, response JSON)."""
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"errorType": "CopyFailed", "errorMessage": "copy rdsf-x ended failed"}).encode()
-        self.send_response(500)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            status, answer_body = answer(req)
+            body = json.dumps(answer_body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+# Answers every invocation the way `cargo lambda watch` answers a function error.
+_FailingLambda = _json_lambda(
+    lambda req: (500, {"errorType": "CopyFailed", "errorMessage": "copy rdsf-x ended failed"}))
 
 
 @pytest.fixture
@@ -154,20 +163,8 @@ def test_whole_number_overrides_pass_the_checks(side):
 # cause has at most 32,768 characters. With RDSF_STOCK_MOTO=1 (a bare engine) these tests fail.
 
 
-class _BigAnswerLambda(http.server.BaseHTTPRequestHandler):
-    """Answers {"text": <N characters>} where N is the invocation's {"size": N}."""
-
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        body = json.dumps({"text": "x" * int(req.get("size", 0))}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+# Answers {"text": <N characters>} where N is the invocation's {"size": N}.
+_BigAnswerLambda = _json_lambda(lambda req: (200, {"text": "x" * int(req.get("size", 0))}))
 
 
 @pytest.fixture

@@ -347,6 +347,12 @@ fn retired_sources(
 }
 
 impl FailsafeConfig {
+    /// Whether `source_id` of `source_account` was retired on purpose (`RETIRED_SOURCES`).
+    pub fn is_retired(&self, source_account: &str, source_id: &str) -> bool {
+        self.retired_sources
+            .contains(&(source_account.to_string(), source_id.to_string()))
+    }
+
     pub fn from_env(env: &dyn Env) -> Result<FailsafeConfig> {
         let account_id = account_id(env)?;
         let region = region(env)?;

@@ -534,6 +534,24 @@ fn failsafe_copy(source: &str, created: &str, verified: bool) -> Snapshot {
     s
 }
 
+/// One prune run with no missing announced snapshots.
+async fn prune_run(
+    cfg: &rdsf_core::config::FailsafeConfig,
+    store: &FakeStore,
+    now: chrono::DateTime<chrono::Utc>,
+    results: Vec<ItemResult>,
+    dry_run: bool,
+) -> rdsf_core::error::Result<PruneOutput> {
+    let input = PruneInput {
+        now,
+        results,
+        missing: vec![],
+        missing_count: 0,
+        dry_run,
+    };
+    prune(cfg, store, input).await
+}
+
 /// A Failsafe copy dated after the run (saved before find-shared refused such copies) is kept but
 /// never counted: it holds no MIN_KEEP slot, so old copies are pruned as if it were not there,
 /// and the copy age is the newest real copy's.
@@ -550,19 +568,9 @@ async fn prune_does_not_count_a_copy_dated_after_the_run() {
         w.snapshots
             .push(failsafe_copy("ledger", "2026-11-21T03:00:00Z", true));
     }
-    let out = prune(
-        &cfg,
-        &store,
-        PruneInput {
-            now: t("2026-11-22T06:00:00Z"),
-            results: vec![],
-            missing: vec![],
-            missing_count: 0,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = prune_run(&cfg, &store, t("2026-11-22T06:00:00Z"), vec![], false)
+        .await
+        .unwrap();
     let ledger = &out.retention.sources[0];
     assert_eq!(
         ledger.deleted,
@@ -603,19 +611,7 @@ async fn a_retired_source_keeps_its_copies_but_writes_no_copy_age() {
         w.snapshots
             .push(failsafe_copy("ledger", "2026-10-02T03:00:00Z", true));
     }
-    let out = prune(
-        &cfg,
-        &store,
-        PruneInput {
-            now,
-            results: vec![],
-            missing: vec![],
-            missing_count: 0,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = prune_run(&cfg, &store, now, vec![], false).await.unwrap();
     let ledger = &out.retention.sources[0];
     assert!(ledger.retired);
     // retention and the floor still apply: the newest copy stays
@@ -680,19 +676,9 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         cause: Some("status failed".into()),
     }];
     let now = t("2026-11-22T06:00:00Z");
-    let dry = prune(
-        &cfg,
-        &store,
-        PruneInput {
-            now,
-            results: results.clone(),
-            missing: vec![],
-            missing_count: 0,
-            dry_run: true,
-        },
-    )
-    .await
-    .unwrap();
+    let dry = prune_run(&cfg, &store, now, results.clone(), true)
+        .await
+        .unwrap();
     assert!(store.world().mutations.is_empty());
     let orders = dry
         .retention
@@ -701,19 +687,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         .find(|s| s.source_id == "orders")
         .unwrap();
     assert_eq!(orders.would_delete.len(), 10); // 13 verified; 20..22 are at most 3 days old at 06:00 on the 22nd
-    let out = prune(
-        &cfg,
-        &store,
-        PruneInput {
-            now,
-            results,
-            missing: vec![],
-            missing_count: 0,
-            dry_run: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = prune_run(&cfg, &store, now, results, false).await.unwrap();
     let orders = out
         .retention
         .sources

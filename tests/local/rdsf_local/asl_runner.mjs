@@ -19,15 +19,9 @@
 // Every `${Placeholder}` in the file must have an entry in `functions`, or the run is refused:
 // a missing one would otherwise surface as an opaque engine error halfway through.
 import { readFileSync } from 'node:fs';
-import { runWithLimits } from './limits.mjs';
+import { requireNode22, runWithLimits } from './limits.mjs';
 
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 22) {
-  // On Node 20 every Task throws a TypeError (Promise.withResolvers) that a States.ALL catcher
-  // swallows: a green run that tested nothing. Refuse instead.
-  console.error(`asl_runner: Node >= 22 required, this is ${process.versions.node}`);
-  process.exit(2);
-}
+requireNode22('asl_runner');
 
 const request = JSON.parse(readFileSync(0, 'utf8'));
 const bareErrors = process.env.RDSF_STOCK_MOTO === '1';

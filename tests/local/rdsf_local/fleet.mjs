@@ -11,13 +11,9 @@
 // Response (JSON on stdout): runWithLimits' report (statesEntered as a count) plus
 //   { "calls": { task: count }, "seconds" }.
 import { readFileSync } from 'node:fs';
-import { runWithLimits } from './limits.mjs';
+import { requireNode22, runWithLimits } from './limits.mjs';
 
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 22) {
-  console.error(`fleet: Node >= 22 required, this is ${process.versions.node}`);
-  process.exit(2);
-}
+requireNode22('fleet');
 
 const req = JSON.parse(readFileSync(0, 'utf8'));
 const { side, sources: n, copyMinutes, pollSeconds = 60, maxConcurrency = 20 } = req;

@@ -208,10 +208,9 @@ pub fn copy_age_record(
     age_hours: Option<f64>,
     now: DateTime<Utc>,
 ) -> Option<serde_json::Value> {
-    let retired = cfg
-        .retired_sources
-        .contains(&(source_account.to_string(), source_id.to_string()));
-    (!retired).then_some(())?;
+    if cfg.is_retired(source_account, source_id) {
+        return None;
+    }
     Some(newest_copy_age_metric(
         source_account,
         source_id,
@@ -282,9 +281,7 @@ pub async fn prune(
             .map(|f| f.source_time)
             .max()
             .map(|t| (now - t).num_seconds() as f64 / 3600.0);
-        let retired = cfg
-            .retired_sources
-            .contains(&(account.clone(), source_id.clone()));
+        let retired = cfg.is_retired(&account, &source_id);
         if retired {
             info!(action = "prune-retired", source_account = %account, source_id = %source_id, "retired source: no copy age written");
         }

@@ -147,20 +147,15 @@ pub async fn notify(
         .iter()
         .filter(|r| r.outcome == "copied")
         .map(|r| {
-            let (Some(id), Some(created)) = (r.share_copy_id(), r.source_create_time) else {
+            let Some(created) = r.source_create_time else {
                 return Err(FailsafeError::input(format!(
                     "results: the copied result of {} {} has no sourceCreateTime",
                     r.source.kind, r.source.id
                 )));
             };
+            let id = share_copy_id(r.source.kind, &r.source.id, created)?;
             Ok(MessageSnapshot {
-                arn: rds_snapshot_arn(
-                    r.source.kind,
-                    &partition,
-                    &cfg.region,
-                    &cfg.account_id,
-                    &id?,
-                ),
+                arn: rds_snapshot_arn(r.source.kind, &partition, &cfg.region, &cfg.account_id, &id),
                 kind: r.source.kind,
                 source_id: r.source.id.clone(),
                 source_create_time: created,
