@@ -92,6 +92,14 @@ export function describeSnapshots(task: TaskFunction, ...moreActions: string[]):
   );
 }
 
+/** The manual snapshot quota check before copying (ManualSnapshots / ManualClusterSnapshots). */
+export function readSnapshotQuota(task: TaskFunction): void {
+  task.allow(
+    { actions: ['rds:DescribeAccountAttributes'], resources: ['*'] },
+    'rds:DescribeAccountAttributes (the account quotas, read before copying so a full quota stops the run with one clear error) has no resource type: RDS authorises it against "*".',
+  );
+}
+
 export interface MachineProps {
   readonly asl: AslFile;
   readonly name: string;

@@ -15,6 +15,7 @@ import {
   managedOnly,
   OWN_COPIES,
   ownCopyArns,
+  readSnapshotQuota,
   ScheduledRunProps,
   WAIT_AVAILABLE_TASK,
   ScheduledMachine,
@@ -195,6 +196,7 @@ export class FailsafeAccount extends Construct {
     const ownCopies = ownCopyArns(this, account, region);
 
     describeSnapshots(f.FindSharedFunctionArn);
+    readSnapshotQuota(f.FindSharedFunctionArn);
     describeSnapshots(f.SaveFunctionArn);
     f.SaveFunctionArn.allow({
       // from a share copy (rdsf-...) of an allowed Live account, any region, to a managed copy here

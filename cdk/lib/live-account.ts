@@ -15,6 +15,7 @@ import {
   ScheduledRunProps,
   WAIT_AVAILABLE_TASK,
   rdsArn,
+  readSnapshotQuota,
   ScheduledMachine,
   scheduleProps,
   taskFunctionsFor,
@@ -160,6 +161,7 @@ export class LiveAccount extends Construct {
       resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
     }, 'Read-only: the sources are chosen by selectors (all, tags, patterns) at run time, so every instance and cluster of this account and region is listed.');
     describeSnapshots(f.DeleteOldCopiesFunctionArn);
+    readSnapshotQuota(f.DeleteOldCopiesFunctionArn);
     f.DeleteOldCopiesFunctionArn.allow({
       actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
       resources: ownCopies,

@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+
+/** The tag naming a task Lambda's binary (`copy-latest`, ...) on its function, role and log group. */
+export const TASK_TAG = 'rds-failsafe:task';
 
 export interface TaskFunctionProps {
   /** The binary's name, as everywhere else: `copy-latest`, `prune`, ... */
@@ -40,6 +43,9 @@ export class TaskFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskFunctionProps) {
     super(scope, id);
+    // The function, its role and log group say which task they are: an operator filters by it,
+    // and the local stack maps each synthesized function to its binary by it.
+    Tags.of(this).add(TASK_TAG, props.task);
     const code = lambda.Code.fromAsset(lambdaZip(props.lambdaDir, props.task));
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,

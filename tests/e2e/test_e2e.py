@@ -236,8 +236,9 @@ def test_h_forty_days_leave_exactly_the_retention_set(stack, accounts):
     live, failsafe = accounts
     stack.faults(creatingPolls=1)
     create_source(live, "instance", "orders", "aws-rds")
-    d = Deployment.create(stack, live, failsafe, sources="orders", live_keep=2, retention={
-        "KEEP_DAILY": "7", "KEEP_WEEKLY": "4", "KEEP_MONTHLY": "3", "MIN_KEEP": "3"}).start()
+    d = Deployment.create(stack, live, failsafe, context={
+        "sources": ["orders"], "liveKeep": 2,
+        "retention": {"daily": 7, "weekly": 4, "monthly": 3}, "minKeep": 3}).start()
     first = date(2026, 9, 1)
     days = [first + timedelta(days=i) for i in range(40)]
     for day in days:
@@ -287,7 +288,7 @@ def test_i_cross_region_failsafe_saves_instances_and_clusters_and_cannot_succeed
 
     # the mistake: Failsafe looks only in eu-west-1, where nothing is ever shared
     d = Deployment.create(stack, live_east, failsafe_west,
-                          extra_failsafe={"SOURCE_REGIONS": "eu-west-1"}).start()
+                          env_overrides={"failsafe": {"SOURCE_REGIONS": "eu-west-1"}}).start()
     seed(DAY)
     day1 = d.day(LIVE_AT, FAILSAFE_AT)
     assert day1["live"].status == "SUCCEEDED", day1["live"].result

@@ -44,7 +44,7 @@ def test_k_failed_copies_do_not_pile_up_in_either_account(stack, accounts):
     live, failsafe = accounts
     stack.faults(creatingPolls=1, failCopiesOf=["billing"])
     mixed_estate(stack, live)
-    d = Deployment.create(stack, live, failsafe, live_keep=2).start()
+    d = Deployment.create(stack, live, failsafe, context={"liveKeep": 2}).start()
     start = date(2026, 11, 20)
     for n in range(5):
         day = (start + timedelta(days=n)).isoformat()

@@ -39,8 +39,9 @@ pub fn at_cold_start<T>(loaded: Result<T, FailsafeError>) -> &'static T {
     }
 }
 
-pub async fn aws_store() -> &'static AwsStore {
-    Box::leak(Box::new(AwsStore::from_env().await))
+/// The AWS clients of `task` (its name goes into every request's User-Agent as `app/rdsf-<task>`).
+pub async fn aws_store(task: &str) -> &'static AwsStore {
+    Box::leak(Box::new(AwsStore::from_env(task).await))
 }
 
 /// Runs the Lambda event loop for one task: JSON in, `handler`, JSON out.

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, Account, LambdaHost, LocalStack
+from .stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, Account, LambdaHost, LocalStack, StackError
+from .templates import Resolver, environment, output_ref, resources, role_policies, synthesize, \
+    tag, task_functions, TASK_TAG
 
 
 def key_policy(owner: str, grant_to: list[str]) -> str:
-    """A customer-managed key's policy: the owner administers it; `grant_to` accounts get exactly
-    what a cross-account snapshot copy needs (the CDK share key has the same grant)."""
+    """The policy of a database's own customer-managed key (the tests' estate, not the tool's):
+    the owner administers it; `grant_to` accounts may use it for a cross-account snapshot copy."""
     statements: list[dict[str, Any]] = [{
         "Sid": "Owner", "Effect": "Allow",
         "Principal": {"AWS": f"arn:aws:iam::{owner}:root"}, "Action": "kms:*", "Resource": "*",
@@ -108,58 +110,62 @@ class Deployment:
     failsafe_host: LambdaHost | None = None
     executions: list[Execution] = field(default_factory=list)
     triggers: list[dict] = field(default_factory=list)
+    deployment_id: str | None = None
 
     # -- setup ----------------------------------------------------------------------------
 
     @classmethod
     def create(cls, stack: LocalStack, live: Account, failsafe: Account, *,
-               sources: str = "all", share_key_grants_failsafe: bool = True,
-               live_keep: int = 2, retention: dict[str, str] | None = None,
-               extra_live: dict[str, str] | None = None,
-               extra_failsafe: dict[str, str] | None = None) -> "Deployment":
-        """Creates what the two CDK stacks would: the share key (granting the Failsafe account
-        unless told not to), the Failsafe key, topic, queue subscription and state machine. Each
-        account's resources are made in its own region (`live.region`, `failsafe.region`)."""
-        share_key = create_key(live, "rds-failsafe-share",
-                               [failsafe.id] if share_key_grants_failsafe else [])
-        failsafe_key = create_key(failsafe, "rds-failsafe")
-        sns = failsafe.client("sns")
-        topic = sns.create_topic(Name="rds-failsafe")["TopicArn"]
+               context: dict[str, Any] | None = None, share_key_grants_failsafe: bool = True,
+               env_overrides: dict[str, dict[str, str]] | None = None) -> "Deployment":
+        """Deploys what the CDK app synthesizes for these accounts and `context` (fields of
+        cdk.json's `rds-failsafe` object; sources default to ["all"]): every KMS key with its key
+        policy, every topic with its policy and key, the Failsafe state machine, and each
+        account's function environment, all read from the templates. The Lambda subscription of
+        the trigger topic is an SQS queue here (`deliver` hands its messages to start-failsafe).
+
+        Two deliberate misconfigurations, which CDK cannot produce, for the cases that show what
+        they do: `share_key_grants_failsafe=False` deploys the share key's policy without its
+        statements for the Failsafe account (case f), and `env_overrides` sets variables over the
+        template's ({"failsafe": {"SOURCE_REGIONS": ...}}: the Failsafe looking in one region).
+        The deployment is written for the policy proof (tests/policy/) under the stack's workdir,
+        and the emulator attributes the task Lambdas' calls from now on to it."""
+        ctx = {
+            "liveAccount": live.id, "liveRegion": live.region,
+            "failsafeAccount": failsafe.id, "failsafeRegion": failsafe.region,
+            "sources": ["all"], "alertEmails": ["oncall@example.com"],
+            **(context or {}),
+        }
+        templates = synthesize(ctx)
+        fs = _Side.deploy("failsafe", templates["failsafe"], failsafe)
+        without = None if share_key_grants_failsafe else (output_ref(templates["live"], "ShareKeyArn"),
+                                                          failsafe.id)
+        lv = _Side.deploy("live", templates["live"], live, strip_principal=without)
+        topic = fs.resolver.resolve({"Ref": output_ref(templates["failsafe"], "TopicArn")})
         sqs = failsafe.client("sqs")
         queue_url = sqs.create_queue(QueueName="rds-failsafe-trigger")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        sfn = failsafe.client("stepfunctions")
-        with open(stack_root() / "statemachines" / "failsafe.asl.json") as f:
-            definition = f.read()
-        sm = sfn.create_state_machine(
-            name="rds-failsafe", definition=definition,
-            roleArn=f"arn:aws:iam::{failsafe.id}:role/rds-failsafe-sfn")["stateMachineArn"]
-        live_config = {
-            "ACCOUNT_ID": live.id,
-            "FAILSAFE_ACCOUNTS": failsafe.id,
-            "FAILSAFE_TOPIC_ARNS": topic,
-            "SHARE_KMS_KEY_ARN": share_key,
-            "SOURCES": sources,
-            "LIVE_KEEP": str(live_keep),
-            **(extra_live or {}),
-        }
-        failsafe_config = {
-            "ACCOUNT_ID": failsafe.id,
-            "SOURCE_ACCOUNTS": live.id,
-            # as CDK sets it from liveRegion: shared snapshots are visible only in their region
-            "SOURCE_REGIONS": live.region,
-            "FAILSAFE_KMS_KEY_ARN": failsafe_key,
-            "STATE_MACHINE_ARN": sm,
-            **(retention or {}),
-            **(extra_failsafe or {}),
-        }
-        return cls(stack, live, failsafe, live_config, failsafe_config, queue_url, topic, sm,
-                   share_key, failsafe_key)
+        failsafe.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        overrides = env_overrides or {}
+        live_config = {**lv.env, **overrides.get("live", {})}
+        failsafe_config = {**fs.env, **overrides.get("failsafe", {})}
+        d = cls(stack, live, failsafe, live_config, failsafe_config, queue_url, topic,
+                fs.resolver.resolve({"Ref": output_ref(templates["failsafe"], "StateMachineArn")}),
+                lv.resolver.resolve({"Fn::GetAtt": [output_ref(templates["live"], "ShareKeyArn"), "Arn"]}),
+                fs.resolver.resolve({"Fn::GetAtt": [output_ref(templates["failsafe"], "FailsafeKeyArn"), "Arn"]}))
+        d.deployment_id = stack.record_deployment({
+            "context": ctx,
+            "sides": {"live": lv.describe(), "failsafe": fs.describe()},
+            "policyFault": None if share_key_grants_failsafe else
+            "the share key's policy without its statements for the Failsafe account (case f)",
+            "envOverrides": overrides,
+        })
+        return d
 
     def start(self) -> "Deployment":
         self.stop()
+        self.stack.control("record", {"file": str(self.stack.calls_file), "deployment": self.deployment_id})
         self.live_host = self.stack.start_lambdas(self.live, self.live_config, "live")
         self.failsafe_host = self.stack.start_lambdas(self.failsafe, self.failsafe_config, "failsafe")
         return self
@@ -265,6 +271,88 @@ def sns_event(envelope: dict) -> dict:
             "MessageAttributes": envelope.get("MessageAttributes", {}),
         },
     }]}
+
+
+# Aliases the local stack gives the tool's keys, so reports and scenario checks can name them.
+KEY_ALIASES = {"ShareKeyArn": "rds-failsafe-share", "FailsafeKeyArn": "rds-failsafe"}
+
+
+@dataclass
+class _Side:
+    """One account's stack, deployed from its template."""
+
+    side: str
+    template: dict
+    account: Account
+    resolver: Resolver
+    env: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, dict] = field(default_factory=dict)
+    topics: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def deploy(cls, side: str, template: dict, account: Account,
+               strip_principal: tuple[str, str] | None = None) -> "_Side":
+        me = cls(side, template, account, Resolver(template, account.id, account.region))
+        aliases = {output_ref(template, o): a for o, a in KEY_ALIASES.items() if o in template["Outputs"]}
+        kms = account.client("kms")
+        for logical, r in resources(template, "AWS::KMS::Key").items():
+            policy = me.resolver.resolve(r["Properties"]["KeyPolicy"])
+            if strip_principal and strip_principal[0] == logical:
+                policy = dict(policy, Statement=[
+                    st for st in policy["Statement"] if strip_principal[1] not in json.dumps(st.get("Principal"))])
+            key = kms.create_key(Policy=json.dumps(policy),
+                                 Description=r["Properties"].get("Description", logical))["KeyMetadata"]
+            if logical in aliases:
+                kms.create_alias(AliasName=f"alias/{aliases[logical]}", TargetKeyId=key["KeyId"])
+            me.resolver.set(logical, key["KeyId"], key["Arn"])
+            me.keys[logical] = {"arn": key["Arn"], "policy": policy}
+        sns = account.client("sns")
+        for logical, r in resources(template, "AWS::SNS::Topic").items():
+            p = r["Properties"]
+            attrs = {"KmsMasterKeyId": me.resolver.resolve(p["KmsMasterKeyId"])} if "KmsMasterKeyId" in p else {}
+            arn = sns.create_topic(Name=p.get("TopicName", logical), Attributes=attrs)["TopicArn"]
+            me.resolver.set(logical, arn, arn)
+            me.topics[logical] = {"arn": arn, "kmsKeyId": attrs.get("KmsMasterKeyId"), "policy": None}
+        for logical, r in resources(template, "AWS::SNS::TopicPolicy").items():
+            policy = me.resolver.resolve(r["Properties"]["PolicyDocument"])
+            for ref in r["Properties"]["Topics"]:
+                topic = me.topics[ref["Ref"]]
+                sns.set_topic_attributes(TopicArn=topic["arn"], AttributeName="Policy",
+                                         AttributeValue=json.dumps(policy))
+                topic["policy"] = policy
+        sfn = account.client("stepfunctions")
+        for logical, r in resources(template, "AWS::StepFunctions::StateMachine").items():
+            p = r["Properties"]
+            with open(stack_root() / "statemachines" / f"{side}.asl.json") as f:
+                definition = f.read()
+            arn = sfn.create_state_machine(name=p["StateMachineName"], definition=definition,
+                                           roleArn=me.resolver.resolve(p["RoleArn"]))["stateMachineArn"]
+            me.resolver.set(logical, arn, arn)
+        me.env, _ = environment(template, me.resolver)
+        return me
+
+    def describe(self) -> dict:
+        """What the policy proof evaluates: each task's role and identity policies, the keys'
+        and topics' resource policies, as deployed."""
+        functions = {}
+        for task, (logical, r) in task_functions(self.template).items():
+            role_ref = r["Properties"]["Role"]["Fn::GetAtt"][0]
+            functions[task] = {
+                "functionArn": self.resolver.resolve({"Fn::GetAtt": [logical, "Arn"]}),
+                "roleArn": self.resolver.resolve({"Fn::GetAtt": [role_ref, "Arn"]}),
+                "policies": role_policies(self.template, self.resolver, role_ref),
+            }
+        machines = {}
+        for logical, r in resources(self.template, "AWS::StepFunctions::StateMachine").items():
+            role_ref = r["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+            machines[self.resolver.resolve({"Ref": logical})] = {
+                "roleArn": self.resolver.resolve({"Fn::GetAtt": [role_ref, "Arn"]}),
+                "policies": role_policies(self.template, self.resolver, role_ref),
+            }
+        outputs = {name: self.resolver.resolve(o["Value"]) for name, o in self.template["Outputs"].items()}
+        return {"account": self.account.id, "region": self.account.region, "outputs": outputs,
+                "functions": functions, "stateMachines": machines, "keys": self.keys,
+                "topics": self.topics}
 
 
 def stack_root():

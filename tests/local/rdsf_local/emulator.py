@@ -29,6 +29,7 @@ from werkzeug.serving import make_server
 
 from . import rds_rules
 from .rds_rules import STATE
+from .recorder import RECORDER
 
 
 def _json(start_response, status: str, body) -> list[bytes]:
@@ -130,6 +131,7 @@ class Emulator:
             print(f"rdsf: injected InternalFailure on {op}", flush=True)
             return _internal_failure(environ, start_response, op)
         with self.moto_lock, self._inside_moto():
+            RECORDER.record(environ, body, op)
             return list(self.moto(environ, start_response))
 
     def control(self, environ, start_response, command: str):
@@ -143,6 +145,9 @@ class Emulator:
                 if req.get("reset"):
                     self.max_in_moto = 0
             return _json(start_response, "200 OK", {"maxInMoto": seen})
+        if command == "record":
+            # {"file": path or null, "deployment": id}: the task Lambdas' calls for the policy proof
+            return _json(start_response, "200 OK", RECORDER.configure(req))
         if command == "reset":
             from moto.moto_api._internal.models import moto_api_backend
 

@@ -20,9 +20,10 @@ from typing import Any
 
 from .deployment import Deployment, create_key, create_source
 from .stack import LocalStack
+from .templates import ConfigRejected
 
 TOP_KEYS = {"name", "description", "accounts", "keys", "shareKey", "sources", "automatedSnapshots",
-            "preexisting", "config", "faults", "start", "days", "daily", "runs", "expect"}
+            "preexisting", "context", "faults", "start", "days", "daily", "runs", "expect"}
 
 
 class ScenarioError(ValueError):
@@ -66,6 +67,12 @@ def validate(s: dict) -> dict:
         if enc not in ("none", "aws-rds") and not (enc.startswith("key:") and enc[4:] in key_aliases):
             raise ScenarioError(
                 f"{where}.encryption must be none, aws-rds or key:<alias of an entry in keys>, got {enc!r}")
+    context = s.setdefault("context", {})
+    if not isinstance(context, dict):
+        raise ScenarioError("context must be an object of cdk.json's rds-failsafe fields, e.g. {\"liveKeep\": 1}")
+    placed = sorted({"liveAccount", "liveRegion", "failsafeAccount", "failsafeRegion"} & set(context))
+    if placed:
+        raise ScenarioError(f"context.{placed[0]}: the accounts and regions come from accounts; set them there")
     for i, a in enumerate(s.get("automatedSnapshots", [])):
         _need(a, "source", f"automatedSnapshots[{i}]", str)
         _need(a, "ageHours", f"automatedSnapshots[{i}]", (int, float))
@@ -104,12 +111,9 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
             enc = src["encryption"]
             create_source(live, src["kind"], src["id"], keys[enc[4:]] if enc.startswith("key:") else enc,
                           engine=src.get("engine"), tags=src.get("tags"))
-        cfg = s.get("config", {})
         d = Deployment.create(
-            stack, live, failsafe,
+            stack, live, failsafe, context=s.get("context", {}),
             share_key_grants_failsafe=s.get("shareKey", {}).get("grantFailsafe", True),
-            extra_live={k: str(v) for k, v in cfg.get("live", {}).items()},
-            extra_failsafe={k: str(v) for k, v in cfg.get("failsafe", {}).items()},
         )
         first_live = datetime.fromisoformat(_at(s["start"], s["daily"]["liveAt"]).replace("Z", "+00:00"))
         kinds = {src["id"]: src["kind"] for src in s["sources"]}
@@ -219,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rdsf-scenario-"))
     try:
         report = run(s, workdir, quiet=args.quiet)
-    except ScenarioError as e:
+    except (ScenarioError, ConfigRejected) as e:
         print(f"scenario {args.scenario}: {e}", file=sys.stderr)
         return 2
     text = json.dumps(report, indent=2, default=str)

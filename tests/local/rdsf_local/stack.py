@@ -193,8 +193,28 @@ class LocalStack:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    @property
+    def policy_dir(self) -> Path:
+        """Where the deployments and the task Lambdas' recorded calls go, for the policy proof."""
+        return self.workdir / "policy"
+
+    @property
+    def calls_file(self) -> Path:
+        return self.policy_dir / "calls.jsonl"
+
+    def record_deployment(self, deployment: dict) -> str:
+        """Writes a deployment (Deployment.create) for the policy proof; returns its id."""
+        folder = self.policy_dir / "deployments"
+        folder.mkdir(parents=True, exist_ok=True)
+        ident = f"{len(list(folder.glob('*.json'))) + 1:04d}"
+        (folder / f"{ident}.json").write_text(json.dumps({"id": ident, **deployment}, indent=1))
+        return ident
+
     def __enter__(self) -> "LocalStack":
         atexit.register(self.close)
+        # a new stack, a new record: the proof reads the calls of this run only
+        shutil.rmtree(self.policy_dir, ignore_errors=True)
+        self.policy_dir.mkdir(parents=True)
         try:
             self.start_emulator()
         except BaseException:

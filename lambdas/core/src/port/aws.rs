@@ -47,8 +47,19 @@ impl AwsStore {
 
     /// Clients from the standard chain: region, credentials and `AWS_ENDPOINT_URL` from the
     /// environment (the local stack sets the latter; production code has no emulator branch).
-    pub async fn from_env() -> AwsStore {
-        let conf = aws_config::load_from_env().await;
+    /// Every request's User-Agent carries `app/rdsf-<task>`, so CloudTrail's `userAgent` says
+    /// which task made a call (and the local stack attributes each recorded call to its task
+    /// for the policy simulation).
+    pub async fn from_env(task: &str) -> AwsStore {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        match aws_config::AppName::new(format!("rdsf-{task}")) {
+            Ok(app) => loader = loader.app_name(app),
+            Err(_) => tracing::warn!(
+                task,
+                "task name is not a valid SDK app name; User-Agent without it"
+            ),
+        }
+        let conf = loader.load().await;
         AwsStore::new(
             aws_sdk_rds::Client::new(&conf),
             aws_sdk_sns::Client::new(&conf),

@@ -3,12 +3,14 @@
 use rdsf_core::live;
 use rdsf_lambdas::{at_cold_start, aws_store, init_tracing, serve, LiveConfig, ProcessEnv};
 
+const TASK: &str = "delete-old-copies";
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(LiveConfig::from_env(&ProcessEnv));
-    let store = aws_store().await;
-    serve("delete-old-copies", |input: live::DeleteInput| {
+    let store = aws_store(TASK).await;
+    serve(TASK, |input: live::DeleteInput| {
         live::delete_old_copies(config, store, input)
     })
     .await

@@ -5,12 +5,14 @@
 use rdsf_core::failsafe;
 use rdsf_lambdas::{at_cold_start, aws_store, init_tracing, serve, FailsafeConfig, ProcessEnv};
 
+const TASK: &str = "find-shared";
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(FailsafeConfig::from_env(&ProcessEnv));
-    let store = aws_store().await;
-    serve("find-shared", |input: failsafe::FindInput| {
+    let store = aws_store(TASK).await;
+    serve(TASK, |input: failsafe::FindInput| {
         failsafe::find_shared(config, store, input)
     })
     .await

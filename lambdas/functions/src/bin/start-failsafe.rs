@@ -6,6 +6,8 @@ use rdsf_core::error::FailsafeError;
 use rdsf_core::failsafe;
 use rdsf_lambdas::{at_cold_start, aws_store, init_tracing, serve, FailsafeConfig, ProcessEnv};
 
+const TASK: &str = "start-failsafe";
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
@@ -13,8 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         c.require_state_machine_arn()?;
         Ok::<_, FailsafeError>(c)
     }));
-    let store = aws_store().await;
-    serve("start-failsafe", |event: serde_json::Value| {
+    let store = aws_store(TASK).await;
+    serve(TASK, |event: serde_json::Value| {
         failsafe::start_failsafe(config, store, event)
     })
     .await

@@ -4,11 +4,13 @@
 use rdsf_core::live;
 use rdsf_lambdas::{aws_store, init_tracing, serve};
 
+const TASK: &str = "wait-available";
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let store = aws_store().await;
-    serve("wait-available", |input: live::WaitInput| {
+    let store = aws_store(TASK).await;
+    serve(TASK, |input: live::WaitInput| {
         live::wait_available(store, input)
     })
     .await

@@ -1,0 +1,192 @@
+"""Records every AWS call the task Lambdas make through the emulator, for the policy proof
+(tests/policy/): which task made it, in which account and region, the operation, its parameters,
+and what IAM evaluates besides them, read from the emulated world at the moment of the call —
+each named snapshot's ARN, tags and KMS key, and the key of a topic a message is published to.
+
+A task is known by its User-Agent: every task Lambda's SDK clients carry `app/rdsf-<task>`
+(`AwsStore::from_env`). Calls without it (the tests' own seeding and reading) are not recorded.
+The emulator turns recording on with the control API `record` ({"file", "deployment"}).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.kms.models import kms_backends
+from moto.rds.models import rds_backends
+from moto.sns.models import sns_backends
+
+_APP = re.compile(r"(?:^|\s)app/rdsf-([a-z-]+)(?:\s|$)")
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+# Parameters naming a snapshot: name -> cluster snapshot?
+SNAPSHOT_PARAMS = {
+    "DBSnapshotIdentifier": False,
+    "SourceDBSnapshotIdentifier": False,
+    "TargetDBSnapshotIdentifier": False,
+    "DBClusterSnapshotIdentifier": True,
+    "SourceDBClusterSnapshotIdentifier": True,
+    "TargetDBClusterSnapshotIdentifier": True,
+}
+
+
+def task_of(user_agent: str) -> str | None:
+    m = _APP.search(user_agent or "")
+    return m.group(1) if m else None
+
+
+def _params(environ, body: bytes) -> dict[str, Any]:
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        try:
+            return json.loads(body or b"{}")
+        except ValueError:
+            return {}
+    return {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items() if k != "Action"}
+
+
+def _snapshot(account: str, region: str, identifier: str, cluster: bool) -> dict[str, Any]:
+    """A snapshot named by id (in the caller's account and region) or by ARN (anywhere), as IAM
+    sees it: its ARN, and if it exists its tags and key."""
+    if identifier.startswith("arn:"):
+        parts = identifier.split(":", 6)
+        region, account, cluster, name = parts[3], parts[4], parts[5] == "cluster-snapshot", parts[6]
+    else:
+        name = identifier
+    kind = "cluster-snapshot" if cluster else "snapshot"
+    out: dict[str, Any] = {"arn": f"arn:aws:rds:{region}:{account}:{kind}:{name}", "exists": False}
+    try:
+        backend = rds_backends[account][region]
+    except KeyError:
+        return out
+    snap = (backend.cluster_snapshots if cluster else backend.database_snapshots).get(name)
+    if snap is not None:
+        out.update(exists=True, tags={t["Key"]: t["Value"] for t in snap.tags or []},
+                   kmsKeyId=snap.kms_key_id if snap.encrypted else None,
+                   type=snap.snapshot_type)
+    return out
+
+
+def aws_managed_rds_key_policy(account: str, region: str) -> dict:
+    """The key policy AWS gives every account's aws/rds key (moto gives it a generic one): any
+    principal of the account may use it through RDS, and read its metadata directly."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Allow access through RDS for all principals in the account that are authorized to use RDS",
+         "Effect": "Allow", "Principal": {"AWS": "*"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                    "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"],
+         "Resource": "*",
+         "Condition": {"StringEquals": {"kms:CallerAccount": account,
+                                        "kms:ViaService": f"rds.{region}.amazonaws.com"}}},
+        {"Sid": "Allow direct access to key metadata to the account", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+         "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"], "Resource": "*"},
+    ]}
+
+
+def _key(account: str, region: str, key: str | None) -> dict[str, Any] | None:
+    """A KMS key as the call found it: its ARN and key policy."""
+    if not key:
+        return None
+    from .rds_rules import is_aws_managed_key, resolve_key_arn
+
+    try:
+        arn = resolve_key_arn(account, region, key)
+        k_region, k_account = arn.split(":")[3], arn.split(":")[4]
+        found = kms_backends[k_account][k_region].describe_key(arn.split("/", 1)[1])
+    except Exception:  # noqa: BLE001 - a key that does not resolve is recorded as given
+        return {"arn": key, "policy": None}
+    if is_aws_managed_key(found.arn):
+        return {"arn": found.arn, "policy": aws_managed_rds_key_policy(k_account, k_region),
+                "awsManaged": True}
+    return {"arn": found.arn, "policy": json.loads(found.policy or "null")}
+
+
+def _topic_key(arn: str) -> str | None:
+    parts = (arn or "").split(":")
+    if len(parts) < 6:
+        return None
+    try:
+        topic = sns_backends[parts[4]][parts[3]].topics.get(arn)
+    except KeyError:
+        return None
+    return getattr(topic, "kms_master_key_id", None) or None if topic else None
+
+
+def _topic(arn: str) -> dict[str, Any] | None:
+    parts = arn.split(":")
+    try:
+        topic = sns_backends[parts[4]][parts[3]].topics.get(arn)
+    except (KeyError, IndexError):
+        return None
+    if topic is None:
+        return None
+    policy = getattr(topic, "policy", None) or getattr(topic, "_policy_json", None)
+    return {"arn": arn, "policy": json.loads(policy) if isinstance(policy, str) else policy}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.path: str | None = None
+        self.deployment: str | None = None
+        self.count = 0
+
+    def configure(self, req: dict) -> dict:
+        with self.lock:
+            self.path = req.get("file") or None
+            self.deployment = req.get("deployment")
+            if req.get("resetCount"):
+                self.count = 0
+            return {"file": self.path, "deployment": self.deployment, "recorded": self.count}
+
+    def record(self, environ, body: bytes, operation: str | None) -> None:
+        """Called inside the emulator's lock, before moto answers: the world as the call found it."""
+        if not self.path or not operation:
+            return
+        task = task_of(environ.get("HTTP_USER_AGENT", ""))
+        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not task or not scope:
+            return
+        from moto.iam.models import get_account_id_from
+
+        account = get_account_id_from(scope.group(1))
+        region, service = scope.group(2), scope.group(3)
+        params = _params(environ, body)
+        entry: dict[str, Any] = {
+            "deployment": self.deployment, "task": task, "account": account, "region": region,
+            "service": "sfn" if service == "states" else service, "operation": operation,
+            "params": params,
+        }
+        snapshots = {}
+        for name, cluster in SNAPSHOT_PARAMS.items():
+            if params.get(name):
+                snapshots[name] = _snapshot(account, region, params[name], cluster)
+        if params.get("ResourceName", "").startswith("arn:aws:rds:"):
+            arn = params["ResourceName"]
+            snapshots["ResourceName"] = _snapshot(account, region, arn, arn.split(":")[5] == "cluster-snapshot")
+        keys = {}
+        if snapshots:
+            entry["snapshots"] = snapshots
+            for name, snap in snapshots.items():
+                if snap.get("kmsKeyId"):
+                    keys[name] = _key(account, region, snap["kmsKeyId"])
+        if params.get("KmsKeyId"):
+            keys["KmsKeyId"] = _key(account, region, params["KmsKeyId"])
+        if entry["service"] == "sns" and params.get("TopicArn"):
+            keys["TopicArn"] = _key(account, region, _topic_key(params["TopicArn"]))
+            entry["topic"] = _topic(params["TopicArn"])
+        keys = {k: v for k, v in keys.items() if v}
+        if keys:
+            entry["keys"] = keys
+        line = json.dumps(entry, sort_keys=True)
+        with self.lock:
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+            self.count += 1
+
+
+RECORDER = Recorder()

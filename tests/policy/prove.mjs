@@ -1,0 +1,489 @@
+// The policy proof: IAM, KMS and SNS policies of the synthesized templates, evaluated offline by
+// @cloud-copilot/iam-simulate (identity and resource policies together, cross-account rules
+// included; DESIGN §5a).
+//
+// Input: what an end-to-end run of the local stack leaves under target/e2e/policy/ —
+//   deployments/<id>.json  each deployment as made from the templates (roles and their identity
+//                          policies, keys and key policies, topics and topic policies)
+//   calls.jsonl            every AWS call a task Lambda made, with the snapshots, tags and keys
+//                          it touched as the emulator found them at that moment
+//
+// Two checks, both of which must hold for every deployment:
+//   1. every recorded call, and every KMS call RDS or SNS makes on its behalf, is allowed for the
+//      role of the task that made it (`requestsFor` maps a call to the IAM requests AWS evaluates);
+//   2. every promise of the README's "Who may do what" (`CASES`) holds: the forbidden requests are
+//      denied, the few allowed ones allowed.
+//
+//   node tests/policy/prove.mjs [target/e2e/policy]      prints a summary; exit 1 on any failure
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+
+/** Every task Lambda; each must have made calls in the recorded run. */
+export const TASKS = {
+  live: ['select-sources', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'],
+  failsafe: ['start-failsafe', 'find-shared', 'save', 'wait-available', 'verify', 'prune'],
+};
+/** An account no deployment uses: the stranger of the deny cases. */
+export const STRANGER = '999999999999';
+const MANAGED = 'rds-failsafe:managed';
+const VERIFIED = 'rds-failsafe:verified';
+export const PROVENANCE = [
+  MANAGED,
+  'rds-failsafe:source-account',
+  'rds-failsafe:source-region',
+  'rds-failsafe:source-id',
+  'rds-failsafe:source-snapshot-arn',
+  'rds-failsafe:source-create-time',
+  'rds-failsafe:kind',
+];
+
+export function loadRun(dir) {
+  const depDir = path.join(dir, 'deployments');
+  if (!existsSync(depDir)) {
+    throw new Error(`${depDir} does not exist: run the end-to-end tests first (make test-e2e), which record the deployments and calls`);
+  }
+  const deployments = Object.fromEntries(
+    readdirSync(depDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => {
+        const d = JSON.parse(readFileSync(path.join(depDir, f), 'utf8'));
+        return [d.id, d];
+      }),
+  );
+  if (Object.keys(deployments).length === 0) throw new Error(`no deployment recorded in ${depDir}`);
+  return { dir, deployments, callsFile: path.join(dir, 'calls.jsonl') };
+}
+
+export async function* readCalls(file) {
+  if (!existsSync(file)) throw new Error(`${file} does not exist: no task Lambda call was recorded`);
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) if (line.trim()) yield JSON.parse(line);
+}
+
+// ------------------------------------------------------------------------------------------
+// calls -> IAM requests
+
+const arnParts = (arn) => {
+  const p = arn.split(':');
+  return { region: p[3], account: p[4] };
+};
+const rdsArn = (region, account, type, name) => `arn:aws:rds:${region}:${account}:${type}:${name}`;
+const resourceTags = (tags) => Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+
+/** Tags a query-protocol request carries (Tags.Tag.N.Key / Tags.member.N.Key). */
+export function requestTags(params) {
+  const keys = {};
+  const values = {};
+  for (const [k, v] of Object.entries(params)) {
+    const m = /^Tags\.(?:Tag|member)\.(\d+)\.(Key|Value)$/.exec(k);
+    if (m) (m[2] === 'Key' ? keys : values)[m[1]] = v;
+  }
+  return Object.fromEntries(Object.keys(keys).map((n) => [keys[n], values[n] ?? '']));
+}
+const tagging = (tags) =>
+  Object.keys(tags).length === 0
+    ? {}
+    : { 'aws:TagKeys': Object.keys(tags), ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])) };
+
+/** The KMS calls a service makes with the caller's permissions (forward access): RDS on the keys
+ * of a copy's source and target (CreateGrant and DescribeKey, as the RDS User Guide's "AWS KMS key
+ * management" lists; Decrypt of the source), SNS on the topic's key for a publish. */
+function viaService(key, actions, service, region, caller, why) {
+  if (!key) return [];
+  return actions.map((action) => ({
+    action,
+    resource: key.arn,
+    resourcePolicy: key.policy,
+    context: {
+      'kms:ViaService': `${service}.${region}.amazonaws.com`,
+      'kms:CallerAccount': caller,
+      ...(action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {}),
+    },
+    why,
+  }));
+}
+
+const SNAPSHOT_KIND = {
+  DBSnapshotIdentifier: 'snapshot',
+  DBClusterSnapshotIdentifier: 'cluster-snapshot',
+};
+
+/** The IAM requests AWS evaluates for one recorded call. An operation without a rule is an error:
+ * a new call must be mapped before the proof can pass. */
+export function requestsFor(call) {
+  const { account, region, operation: op, params, snapshots = {}, keys = {} } = call;
+  const snap = (name) => snapshots[name];
+  const onSnapshot = (name, action, extra = {}) => {
+    const s = snap(name);
+    if (!s) throw new Error(`${op}: no ${name} recorded`);
+    return { action, resource: s.arn, context: { ...resourceTags(s.tags), ...extra }, why: name };
+  };
+  switch (`${call.service}:${op}`) {
+    case 'rds:DescribeDBInstances':
+      return [{ action: 'rds:DescribeDBInstances', resource: rdsArn(region, account, 'db', params.DBInstanceIdentifier ?? '*') }];
+    case 'rds:DescribeDBClusters':
+      return [{ action: 'rds:DescribeDBClusters', resource: rdsArn(region, account, 'cluster', params.DBClusterIdentifier ?? '*') }];
+    case 'rds:DescribeDBSnapshots':
+    case 'rds:DescribeDBClusterSnapshots': {
+      const param = op === 'DescribeDBSnapshots' ? 'DBSnapshotIdentifier' : 'DBClusterSnapshotIdentifier';
+      if (snap(param)) return [onSnapshot(param, `rds:${op}`)];
+      return [{ action: `rds:${op}`, resource: rdsArn(region, account, SNAPSHOT_KIND[param], '*') }];
+    }
+    case 'rds:DescribeDBSnapshotAttributes':
+    case 'rds:ModifyDBSnapshotAttribute':
+    case 'rds:DeleteDBSnapshot':
+      return [onSnapshot('DBSnapshotIdentifier', `rds:${op}`)];
+    case 'rds:DescribeDBClusterSnapshotAttributes':
+    case 'rds:ModifyDBClusterSnapshotAttribute':
+    case 'rds:DeleteDBClusterSnapshot':
+      return [onSnapshot('DBClusterSnapshotIdentifier', `rds:${op}`)];
+    case 'rds:DescribeAccountAttributes':
+      return [{ action: 'rds:DescribeAccountAttributes', resource: '*' }];
+    case 'rds:DescribeOptionGroups':
+      return [{ action: 'rds:DescribeOptionGroups', resource: rdsArn(region, account, 'og', params.OptionGroupName ?? '*') }];
+    case 'rds:AddTagsToResource':
+      return [onSnapshot('ResourceName', 'rds:AddTagsToResource', tagging(requestTags(params)))];
+    case 'rds:CopyDBSnapshot':
+    case 'rds:CopyDBClusterSnapshot': {
+      const [src, dst] = op === 'CopyDBSnapshot'
+        ? ['SourceDBSnapshotIdentifier', 'TargetDBSnapshotIdentifier']
+        : ['SourceDBClusterSnapshotIdentifier', 'TargetDBClusterSnapshotIdentifier'];
+      const tags = tagging(requestTags(params));
+      const source = snap(src);
+      const out = [
+        { action: `rds:${op}`, resource: snap(dst).arn, context: tags, why: 'target' },
+        { action: `rds:${op}`, resource: source.arn, context: { ...resourceTags(source.tags), ...tags }, why: 'source' },
+      ];
+      // RDS needs AddTagsToResource too when a copy is created with tags (DESIGN §5a)
+      if (Object.keys(requestTags(params)).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: snap(dst).arn, context: tags, why: 'tags on create' });
+      const sourceRegion = arnParts(source.arn).region;
+      if (sourceRegion !== region) out.push({ action: 'rds:CrossRegionCommunication', resource: '*', why: 'cross-region copy' });
+      out.push(...viaService(keys[src], ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'], 'rds', sourceRegion, account, 'source key through RDS'));
+      const target = keys.KmsKeyId ?? (sourceRegion === region && arnParts(source.arn).account === account ? keys[src] : undefined);
+      out.push(...viaService(target, ['kms:CreateGrant', 'kms:DescribeKey'], 'rds', region, account, 'target key through RDS'));
+      return out;
+    }
+    case 'sns:Publish':
+      return [
+        { action: 'sns:Publish', resource: params.TopicArn, resourcePolicy: call.topic?.policy, context: { 'aws:SecureTransport': 'true' } },
+        ...viaService(keys.TopicArn, ['kms:GenerateDataKey', 'kms:Decrypt'], 'sns', arnParts(params.TopicArn).region, account, 'topic key through SNS'),
+      ];
+    case 'sfn:StartExecution':
+      return [{ action: 'states:StartExecution', resource: params.stateMachineArn }];
+    default:
+      throw new Error(`no IAM mapping for ${call.service}:${op} (made by ${call.task}); add it to requestsFor in tests/policy/prove.mjs`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// evaluation
+
+/** Which side of a deployment a call or case runs on, and the task's role. */
+export function roleOf(deployment, account, task) {
+  for (const side of ['live', 'failsafe']) {
+    const s = deployment.sides[side];
+    if (s.account === account && s.functions[task]) return s.functions[task];
+  }
+  throw new Error(`deployment ${deployment.id} has no function ${task} in account ${account}`);
+}
+
+const cache = new Map();
+
+/** One request from `principal` (a task's role, another account's role, or a service) →
+ * 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied', or throws on a request the simulator
+ * cannot evaluate (unknown action, resource of the wrong type, a context key that does not
+ * apply to the action: the proof would silently test less than it says). */
+export async function evaluate({ principal, identityPolicies, action, resource, resourcePolicy, context = {} }) {
+  // RDS has no resource policies: a snapshot of another account is reachable when RDS's own
+  // sharing (the `restore` attribute, which the emulator enforces) lets it, and IAM then
+  // evaluates the caller's identity policy alone. So an RDS resource counts as the caller's.
+  const account = resource === '*' || resource.startsWith('arn:aws:rds:') ? principal.split(':')[4] : arnParts(resource).account;
+  const simulation = {
+    request: { principal, action, resource: { resource, accountId: account }, contextVariables: context },
+    identityPolicies,
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(resourcePolicy ? { resourcePolicy } : {}),
+  };
+  const key = JSON.stringify(simulation);
+  if (cache.has(key)) return cache.get(key);
+  const res = await runSimulation(simulation, {});
+  if (res.resultType === 'error') {
+    throw new Error(`cannot evaluate ${action} on ${resource}: ${JSON.stringify(res.errors)}`);
+  }
+  const results = res.resultType === 'single' ? [res.result] : res.results;
+  const ignored = [...new Set(results.flatMap((r) => r.ignoredContextKeys ?? []))];
+  if (ignored.length > 0) {
+    throw new Error(`${action} on ${resource}: context key(s) ${ignored.join(', ')} do not apply to this action; the mapping is wrong`);
+  }
+  cache.set(key, res.overallResult);
+  return res.overallResult;
+}
+
+/** Check 1: every recorded call of every deployment is allowed. */
+export async function proveCalls(run, { mutate } = {}) {
+  const failures = [];
+  const perTask = {};
+  let calls = 0;
+  let requests = 0;
+  const faulted = {};
+  for await (const call of readCalls(run.callsFile)) {
+    const dep = run.deployments[call.deployment];
+    if (!dep) {
+      failures.push(`call ${call.task} ${call.operation} names deployment ${call.deployment}, which is not recorded`);
+      continue;
+    }
+    calls += 1;
+    const sideKey = `${dep.sides.live.account === call.account ? 'live' : 'failsafe'}:${call.task}`;
+    perTask[sideKey] = (perTask[sideKey] ?? 0) + 1;
+    const role = roleOf(mutate ? mutate(dep) : dep, call.account, call.task);
+    let reqs;
+    try {
+      reqs = requestsFor(call);
+    } catch (e) {
+      failures.push(e.message);
+      continue;
+    }
+    for (const r of reqs) {
+      requests += 1;
+      let result;
+      try {
+        result = await evaluate({ principal: role.roleArn, identityPolicies: role.policies, ...r });
+      } catch (e) {
+        failures.push(`${call.task} ${call.operation}: ${e.message}`);
+        continue;
+      }
+      if (result === 'Allowed') continue;
+      const what = `${call.task} (${call.account}) ${call.operation} -> ${r.action} on ${r.resource}${r.why ? ` [${r.why}]` : ''}: ${result}`;
+      if (dep.policyFault) {
+        // A deliberately broken deployment (Deployment.create): its denials are the point.
+        (faulted[dep.id] ??= { fault: dep.policyFault, denied: [] }).denied.push(what);
+      } else {
+        failures.push(`deployment ${dep.id}: ${what}`);
+      }
+    }
+  }
+  if (calls === 0) failures.push(`no task Lambda call recorded in ${run.callsFile}`);
+  for (const [side, tasks] of Object.entries(TASKS)) {
+    for (const task of tasks) {
+      if (!perTask[`${side}:${task}`]) failures.push(`${side} ${task} made no recorded call: the run did not exercise it`);
+    }
+  }
+  for (const dep of Object.values(run.deployments)) {
+    if (dep.policyFault && !faulted[dep.id]) {
+      failures.push(`deployment ${dep.id} is deployed with ${dep.policyFault}, yet the simulation allowed every call it made`);
+    }
+  }
+  return { calls, requests, perTask, faulted, failures };
+}
+
+// ------------------------------------------------------------------------------------------
+// the README's promises
+
+/** A role in the stranger account allowed everything by its own account: only the resource
+ * policies stand between it and the tool's resources. */
+const stranger = () => ({
+  principal: `arn:aws:iam::${STRANGER}:role/intruder`,
+  identityPolicies: [{ name: 'everything', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }],
+});
+const asTask = (side, task) => ({ principal: side.functions[task].roleArn, identityPolicies: side.functions[task].policies });
+const keyOf = (side, output) => Object.values(side.keys).find((k) => k.arn === side.outputs[output]);
+const triggerTopic = (fs) => Object.values(fs.topics).find((t) => t.arn === fs.outputs.TopicArn);
+const alertTopics = (side) =>
+  Object.values(side.topics).filter((t) => (t.policy?.Statement ?? []).some((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com'));
+const keyByArn = (side, arn) => Object.values(side.keys).find((k) => k.arn === arn);
+const managed = { [`aws:ResourceTag/${MANAGED}`]: 'true' };
+const provenance = Object.fromEntries(PROVENANCE.map((k) => [k, k === MANAGED ? 'true' : 'x']));
+
+/**
+ * The README's "Who may do what", one entry per line there: `promise` is the line's text; each
+ * request must come out as `expect` ('Allowed' or 'Denied').
+ */
+export function CASES(dep) {
+  const L = dep.sides.live;
+  const F = dep.sides.failsafe;
+  const lSnap = (type, name) => rdsArn(L.region, L.account, type, name);
+  const fSnap = (type, name) => rdsArn(F.region, F.account, type, name);
+  const kinds = [
+    ['snapshot', 'DBSnapshot'],
+    ['cluster-snapshot', 'DBClusterSnapshot'],
+  ];
+  const deleters = [
+    [L, 'delete-old-copies', lSnap],
+    [F, 'prune', fSnap],
+  ];
+  const shareKey = keyOf(L, 'ShareKeyArn');
+  const failsafeKey = keyOf(F, 'FailsafeKeyArn');
+  const topic = triggerTopic(F);
+  const kms = (key, actions, service, region) =>
+    actions.map((action) => ({
+      action,
+      resource: key.arn,
+      resourcePolicy: key.policy,
+      context: {
+        'kms:ViaService': `${service}.${region}.amazonaws.com`,
+        'kms:CallerAccount': 'CALLER',
+        ...(action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {}),
+      },
+    }));
+  const rdsKeyUse = ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'];
+  const cases = [];
+  const add = (promise, expect, requests) => cases.push({ promise, expect, requests });
+
+  add('`delete-old-copies` (Live) and `prune` (Failsafe) cannot delete a snapshot that lacks the tag `rds-failsafe:managed=true`, is tagged `managed=false`, or is automated (`rds:…`, even if tagged managed).', 'Denied',
+    deleters.flatMap(([side, task, arn]) =>
+      kinds.flatMap(([type, api]) => [
+        { ...asTask(side, task), action: `rds:Delete${api}`, resource: arn(type, 'rdsf-untagged-202611200300'), context: {} },
+        { ...asTask(side, task), action: `rds:Delete${api}`, resource: arn(type, 'rdsf-unmanaged-202611200300'), context: { [`aws:ResourceTag/${MANAGED}`]: 'false' } },
+        { ...asTask(side, task), action: `rds:Delete${api}`, resource: arn(type, 'rds:orders-2026-11-20-03-00'), context: managed },
+        { ...asTask(side, task), action: `rds:Delete${api}`, resource: arn(type, 'before-upgrade'), context: managed },
+      ]),
+    ));
+  add('`share` cannot change who may restore a snapshot that lacks `rds-failsafe:managed=true`, is tagged `managed=false`, or is automated.', 'Denied',
+    kinds.flatMap(([type, api]) => [
+      { ...asTask(L, 'share'), action: `rds:Modify${api}Attribute`, resource: lSnap(type, 'rdsf-untagged-202611200300'), context: {} },
+      { ...asTask(L, 'share'), action: `rds:Modify${api}Attribute`, resource: lSnap(type, 'rdsf-unmanaged-202611200300'), context: { [`aws:ResourceTag/${MANAGED}`]: 'false' } },
+      { ...asTask(L, 'share'), action: `rds:Modify${api}Attribute`, resource: lSnap(type, 'rds:orders-2026-11-20-03-00'), context: managed },
+    ]));
+  const creators = [
+    [L, 'copy-latest', lSnap, lSnap],
+    [F, 'save', fSnap, lSnap],
+  ];
+  add('`copy-latest` and `save` cannot create a copy without the tag `rds-failsafe:managed=true`, nor with any tag key outside the seven provenance keys, such as `owner`.', 'Denied',
+    creators.flatMap(([side, task, arn]) =>
+      kinds.flatMap(([type, api]) => [
+        { ...asTask(side, task), action: `rds:Copy${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: {} },
+        { ...asTask(side, task), action: `rds:Copy${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ ...provenance, [MANAGED]: 'false' }) },
+        { ...asTask(side, task), action: `rds:Copy${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ ...provenance, owner: 'x' }) },
+        { ...asTask(side, task), action: 'rds:AddTagsToResource', resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ [MANAGED]: 'true', owner: 'x' }) },
+      ]),
+    ));
+  add('`copy-latest` and `save` cannot add `rds-failsafe:verified`, neither when copying nor afterwards.', 'Denied',
+    creators.flatMap(([side, task, arn]) =>
+      kinds.flatMap(([type, api]) => [
+        { ...asTask(side, task), action: `rds:Copy${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ ...provenance, [VERIFIED]: 'x' }) },
+        { ...asTask(side, task), action: 'rds:AddTagsToResource', resource: arn(type, 'rdsf-new-202611200300'), context: { ...managed, ...tagging({ [MANAGED]: 'true', [VERIFIED]: 'x' }) } },
+      ]),
+    ));
+  add('`verify` can add only `rds-failsafe:verified`, and only to a copy tagged `rds-failsafe:managed=true`.', 'Denied',
+    kinds.flatMap(([type]) => [
+      { ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: tagging({ [VERIFIED]: 'x' }) },
+      { ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: tagging({ [MANAGED]: 'true' }) },
+      { ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [VERIFIED]: 'x', owner: 'x' }) } },
+    ]));
+  add('`save` copies only share copies (`rdsf-*`) of the listed Live accounts, never a snapshot of another account or an automated one.', 'Denied',
+    kinds.flatMap(([type, api]) => [
+      { ...asTask(F, 'save'), action: `rds:Copy${api}`, resource: rdsArn(L.region, STRANGER, type, 'rdsf-orders-202611200300'), context: tagging(provenance) },
+      { ...asTask(F, 'save'), action: `rds:Copy${api}`, resource: lSnap(type, 'rds:orders-2026-11-20-03-00'), context: tagging(provenance) },
+    ]));
+  add('Another account cannot publish to the trigger topic, nor use the share key or the Failsafe key, even through RDS.', 'Denied', [
+    { ...stranger(), action: 'sns:Publish', resource: topic.arn, resourcePolicy: topic.policy, context: { 'aws:SecureTransport': 'true' } },
+    ...kms(shareKey, rdsKeyUse, 'rds', L.region).map((r) => ({ ...stranger(), ...r, context: { ...r.context, 'kms:CallerAccount': STRANGER } })),
+    ...kms(failsafeKey, rdsKeyUse, 'rds', F.region).map((r) => ({ ...stranger(), ...r, context: { ...r.context, 'kms:CallerAccount': STRANGER } })),
+  ]);
+  add('No Live role can delete, share, tag or copy a Failsafe copy, use the Failsafe key, or start the Failsafe state machine; the trigger topic is the only Failsafe resource a Live role reaches.', 'Denied',
+    TASKS.live.flatMap((task) => [
+      ...kinds.flatMap(([type, api]) => [
+        { ...asTask(L, task), action: `rds:Delete${api}`, resource: fSnap(type, `rdsf-${L.account}-orders-202611200300`), context: managed },
+        { ...asTask(L, task), action: `rds:Modify${api}Attribute`, resource: fSnap(type, `rdsf-${L.account}-orders-202611200300`), context: managed },
+        { ...asTask(L, task), action: 'rds:AddTagsToResource', resource: fSnap(type, `rdsf-${L.account}-orders-202611200300`), context: { ...managed, ...tagging(provenance) } },
+        { ...asTask(L, task), action: `rds:Copy${api}`, resource: fSnap(type, `rdsf-${L.account}-orders-202611200300`), context: { ...managed, ...tagging(provenance) } },
+      ]),
+      ...kms(failsafeKey, rdsKeyUse, 'rds', F.region).map((r) => ({ ...asTask(L, task), ...r, context: { ...r.context, 'kms:CallerAccount': L.account } })),
+      { ...asTask(L, task), action: 'states:StartExecution', resource: F.outputs.StateMachineArn },
+    ]));
+  add('No Failsafe role can delete, share or tag a snapshot in a Live account.', 'Denied',
+    TASKS.failsafe.flatMap((task) =>
+      kinds.flatMap(([type, api]) => [
+        { ...asTask(F, task), action: `rds:Delete${api}`, resource: lSnap(type, 'rdsf-orders-202611200300'), context: managed },
+        { ...asTask(F, task), action: `rds:Modify${api}Attribute`, resource: lSnap(type, 'rdsf-orders-202611200300'), context: managed },
+        { ...asTask(F, task), action: 'rds:AddTagsToResource', resource: lSnap(type, 'rdsf-orders-202611200300'), context: { ...managed, ...tagging({ [VERIFIED]: 'x' }) } },
+      ]),
+    ));
+  add('`start-failsafe` can start the Failsafe state machine and no other.', 'Denied', [
+    { ...asTask(F, 'start-failsafe'), action: 'states:StartExecution', resource: `arn:aws:states:${F.region}:${F.account}:stateMachine:another` },
+  ]);
+  add('Nobody can publish to the trigger topic without TLS.', 'Denied', [
+    { ...asTask(L, 'notify'), action: 'sns:Publish', resource: topic.arn, resourcePolicy: topic.policy, context: { 'aws:SecureTransport': 'false' } },
+  ]);
+  const alarmPublish = (side, account) =>
+    alertTopics(side).flatMap((t) => [
+      {
+        principal: 'cloudwatch.amazonaws.com', identityPolicies: [], action: 'sns:Publish', resource: t.arn, resourcePolicy: t.policy,
+        context: { 'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:cloudwatch:${side.region}:${account}:alarm:rds-failsafe`, 'aws:SecureTransport': 'true' },
+      },
+      ...(t.kmsKeyId ? ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({
+        principal: 'cloudwatch.amazonaws.com', identityPolicies: [], action, resource: t.kmsKeyId, resourcePolicy: keyByArn(side, t.kmsKeyId)?.policy,
+        context: { 'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:cloudwatch:${side.region}:${account}:alarm:rds-failsafe` },
+      })) : []),
+    ]);
+  add("CloudWatch may publish to each stack's alert topic (and use its key) for that account's alarms.", 'Allowed',
+    [L, F].flatMap((side) => {
+      const reqs = alarmPublish(side, side.account);
+      if (reqs.length === 0) throw new Error(`no alert topic of ${side.account} lets cloudwatch.amazonaws.com publish`);
+      return reqs;
+    }));
+  add("CloudWatch cannot publish to an alert topic for another account's alarms.", 'Denied', [L, F].flatMap((side) => alarmPublish(side, STRANGER)));
+  return cases.map((c) => ({ ...c, requests: c.requests.map((r) => fixCaller(r)) }));
+}
+
+/** kms:CallerAccount is the principal's account. */
+function fixCaller(r) {
+  if (r.context?.['kms:CallerAccount'] !== 'CALLER') return r;
+  return { ...r, context: { ...r.context, 'kms:CallerAccount': r.principal.split(':')[4] } };
+}
+
+/** Check 2: every promise holds for every deployment without a deliberate policy fault. */
+export async function proveCases(run, { mutate } = {}) {
+  const failures = [];
+  let requests = 0;
+  let promises = 0;
+  for (const dep0 of Object.values(run.deployments)) {
+    if (dep0.policyFault) continue;
+    const dep = mutate ? mutate(dep0) : dep0;
+    let cases;
+    try {
+      cases = CASES(dep);
+    } catch (e) {
+      failures.push(`deployment ${dep.id}: ${e.message}`);
+      continue;
+    }
+    for (const c of cases) {
+      promises += 1;
+      for (const r of c.requests) {
+        requests += 1;
+        let result;
+        try {
+          result = await evaluate(r);
+        } catch (e) {
+          failures.push(`deployment ${dep.id}, "${c.promise}": ${e.message}`);
+          continue;
+        }
+        const ok = c.expect === 'Allowed' ? result === 'Allowed' : result !== 'Allowed';
+        if (!ok) failures.push(`deployment ${dep.id}, "${c.promise}": ${r.principal} ${r.action} on ${r.resource} is ${result}`);
+      }
+    }
+  }
+  return { promises, requests, failures };
+}
+
+async function main() {
+  const dir = process.argv[2] ?? 'target/e2e/policy';
+  const run = loadRun(dir);
+  const calls = await proveCalls(run);
+  const cases = await proveCases(run);
+  const deps = Object.keys(run.deployments).length;
+  console.log(`policy proof: ${deps} deployments, ${calls.calls} recorded calls -> ${calls.requests} IAM requests; ${cases.promises} promises -> ${cases.requests} requests; ${cache.size} distinct simulations`);
+  for (const [task, n] of Object.entries(calls.perTask).sort()) console.log(`  ${task}: ${n} calls`);
+  for (const [id, f] of Object.entries(calls.faulted)) console.log(`  deployment ${id} (${f.fault}): ${f.denied.length} requests denied, as its fault means`);
+  const failures = [...calls.failures, ...cases.failures];
+  for (const f of failures.slice(0, 50)) console.log(`FAIL ${f}`);
+  if (failures.length > 50) console.log(`... and ${failures.length - 50} more`);
+  console.log(failures.length === 0 ? 'policy proof: OK' : `policy proof: ${failures.length} failures`);
+  process.exit(failures.length === 0 ? 0 : 1);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
