@@ -64,6 +64,25 @@ def test_cross_account_copy_reads_the_owner_account_and_honours_restore(stack, w
     assert copy["KmsKeyId"] == fs_key
 
 
+def test_a_copy_names_its_origin_as_rds_reports_it(stack, world):
+    # Stock moto names the origin of every DB snapshot copy, and copies across accounts from the
+    # caller's own account (see the first test); RDS names it only for cross-account or
+    # cross-Region copies, and always for cluster snapshot copies.
+    live, failsafe, _, auto = world
+    assert "SourceDBSnapshotIdentifier" not in available(live, "db1-copy")
+    share(live, "db1-copy", failsafe.id)
+    arn = f"arn:aws:rds:{live.region}:{live.id}:snapshot:db1-copy"
+    manual_copy(failsafe, arn, "saved", create_key(failsafe, "fs"))
+    assert available(failsafe, "saved")["SourceDBSnapshotIdentifier"] == arn
+    create_source(live, "cluster", "c1")
+    cluster_auto = stack.seed_automated(live, "cluster", "c1", T0)
+    rds = live.client("rds")
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=cluster_auto["id"],
+                                 TargetDBClusterSnapshotIdentifier="c1-copy")
+    got = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="c1-copy")["DBClusterSnapshots"][0]
+    assert got["SourceDBClusterSnapshotArn"] == cluster_auto["arn"]
+
+
 def test_default_key_snapshots_cannot_be_shared(stack, accounts):
     # Stock moto shares anything.
     live, failsafe = accounts

@@ -101,6 +101,10 @@ pub struct Snapshot {
     pub allocated_storage: i32,
     pub percent_progress: Option<i32>,
     pub option_group_name: Option<String>,
+    /// The snapshot this one was copied from, as RDS reports it: `SourceDBSnapshotIdentifier`
+    /// for instances (RDS fills it only for cross-account or cross-Region copies) and
+    /// `SourceDBClusterSnapshotArn` for clusters.
+    pub copied_from: Option<String>,
     pub tags: Tags,
 }
 

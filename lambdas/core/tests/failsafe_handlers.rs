@@ -24,6 +24,10 @@ fn shared(
     let id = rdsf_core::policy::naming::share_copy_id(kind, source, t(created)).unwrap();
     let mut s = snapshot(account, region, kind, &id, source, "shared", created);
     s.original_create_time = Some(t(created));
+    // RDS names a cluster copy's origin (the automated snapshot), not an instance copy's
+    s.copied_from = (kind == SnapshotKind::Cluster).then(|| {
+        format!("arn:aws:rds:{region}:{account}:cluster-snapshot:rds:{source}-2026-11-20-03-00")
+    });
     s.encrypted = true;
     s.kms_key_id = Some(format!("arn:aws:kms:{region}:{account}:key/share"));
     s
@@ -408,6 +412,9 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
         w.snapshots[0].allocated_storage = 5;
         // what RDS records the copy holds, against what its name and tags say
         w.snapshots[0].source_id = "billing".into();
+        // and what RDS records it was copied from
+        w.snapshots[0].copied_from =
+            Some("arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-billing-202611220300".into());
     }
     let snap = SnapshotRef::from(&store.world().snapshots[0]);
     let e = verify(
@@ -445,7 +452,78 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
         "{}",
         e.message
     );
+    assert!(
+        e.message.contains(
+            "copied from arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-billing-202611220300, not from the shared snapshot"
+        ),
+        "{}",
+        e.message
+    );
     assert!(!store.world().snapshots[0].tags.contains_key(tags::VERIFIED));
+}
+
+/// A cluster share copy whose origin RDS names as anything but an automated snapshot of its own
+/// account (a manual snapshot of a tampered database, another account's snapshot) is refused by
+/// `save` with VerifyFailed — the run fails and alarms, nothing is copied — while one copied from
+/// the automated snapshot is saved.
+#[tokio::test]
+async fn save_refuses_a_share_copy_not_copied_from_an_automated_snapshot() {
+    let cfg = failsafe_config(&[]);
+    for (from, refused) in [
+        (
+            format!("arn:aws:rds:{REGION}:{LIVE}:cluster-snapshot:rds:ledger-2026-11-22-03-00"),
+            None,
+        ),
+        (
+            format!("arn:aws:rds:{REGION}:{LIVE}:cluster-snapshot:before-tampering"),
+            Some("which is not an automated snapshot"),
+        ),
+        (
+            format!(
+                "arn:aws:rds:{REGION}:999999999999:cluster-snapshot:rds:ledger-2026-11-22-03-00"
+            ),
+            Some("a snapshot of account 999999999999"),
+        ),
+    ] {
+        let store = failsafe_store();
+        let mut s = shared(
+            LIVE,
+            REGION,
+            SnapshotKind::Cluster,
+            "ledger",
+            "2026-11-22T03:00:00Z",
+        );
+        s.copied_from = Some(from.clone());
+        let arn = s.arn.clone();
+        store.world().shared.push(s);
+        let got = save(
+            &cfg,
+            &store,
+            SaveInput {
+                item: SharedItem {
+                    kind: SnapshotKind::Cluster,
+                    source_arn: arn,
+                    source_id: None,
+                },
+                dry_run: false,
+                now: Some(t("2026-11-22T05:30:00Z")),
+            },
+        )
+        .await;
+        match refused {
+            None => assert_eq!(got.unwrap().outcome, "copying", "{from}"),
+            Some(why) => {
+                let e = got.unwrap_err();
+                assert_eq!(e.kind, ErrorKind::VerifyFailed, "{from}");
+                assert!(
+                    e.message.contains(why) && e.message.contains(&from),
+                    "{}",
+                    e.message
+                );
+                assert!(store.world().mutations.is_empty());
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -20,6 +20,8 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
 - Regions: a snapshot shared with an account is listed (`IncludeShared`) and described by ARN only
   in the snapshot's own region; a copy by ARN is made by a client in the destination region.
 - SNS `Publish` to a topic of another region than the client's is `InvalidParameter`.
+- A DB snapshot names its origin (`SourceDBSnapshotIdentifier`) only when it is a cross-account or
+  cross-Region copy; a DB cluster snapshot copy always names it (`SourceDBClusterSnapshotArn`).
 - Snapshot identifiers follow the rules of their kind: a DB snapshot id 1-255 characters, a DB
   cluster snapshot id 1-63; a letter first; letters, digits and hyphens; no `--`, no trailing `-`.
 """
@@ -335,7 +337,9 @@ def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags,
         )
         target.encrypted = target.kms_key_id is not None
         target.storage_encrypted = target.encrypted
-        target.source_db_snapshot_identifier = source.arn
+        # "It only has a value in the case of a cross-account or cross-Region copy" (API
+        # reference, DBSnapshot.SourceDBSnapshotIdentifier); stock moto fills it for every copy
+        target.source_db_snapshot_identifier = source.arn if (cross_account or cross_region) else None
         target.source_region = source.region
     # Tags passed as [] must not fall back to the source's (AWS semantics), already handled.
     target.tags = tags or []

@@ -2,10 +2,10 @@
 
 use super::{claimed_times, plan_item, SaveItem, SharedItem};
 use crate::config::FailsafeConfig;
-use crate::error::{FailsafeError, Result};
+use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::policy::copy::copy_encryption;
-use crate::policy::copy::dated_after_run;
+use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::tags::Provenance;
 use crate::port::{describe_required, CopyRequest, SnapshotStore, StoreErrorKind};
 use chrono::{DateTime, Utc};
@@ -63,6 +63,15 @@ pub async fn save(
             "item.sourceArn {}: {reason}",
             item.source_arn
         )));
+    }
+    if let Some(reason) = not_from_automated(&shared) {
+        return Err(FailsafeError::new(
+            ErrorKind::VerifyFailed,
+            format!(
+                "shared snapshot {}: {reason}; it is not saved",
+                item.source_arn
+            ),
+        ));
     }
     let cross_region = planned.source_region != cfg.region;
 

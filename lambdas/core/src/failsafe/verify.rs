@@ -65,6 +65,14 @@ pub fn verification_problems(
             problems.push("not encrypted, but it should be encrypted with the Failsafe key".into());
         }
     }
+    if let Some(from) = copy.copied_from.as_deref() {
+        if from != item.source_arn {
+            problems.push(format!(
+                "copied from {from}, not from the shared snapshot {}",
+                item.source_arn
+            ));
+        }
+    }
     let expected = Provenance {
         source_account: item.source_account.clone(),
         source_region: item.source_region.clone(),

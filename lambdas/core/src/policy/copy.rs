@@ -184,6 +184,40 @@ pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
         .collect()
 }
 
+/// Why a shared snapshot is not a copy of an automated snapshot of its own account, if RDS says
+/// so. A share copy is this tool's copy of the source's newest automated snapshot; one copied
+/// from anything else — a manual snapshot of a tampered database, a snapshot of another account
+/// — must not be saved as that database's backup. RDS names the origin of every copied cluster
+/// snapshot, but of an instance snapshot only for cross-account or cross-Region copies (API
+/// reference, `DBSnapshot.SourceDBSnapshotIdentifier`), so a share copy of an instance says
+/// nothing here; `copy-latest` checks its own copies' origin in the Live account.
+pub fn not_from_automated(shared: &Snapshot) -> Option<String> {
+    let from = shared.copied_from.as_deref()?;
+    let own = crate::arn::Arn::parse(&shared.arn);
+    match (crate::arn::Arn::parse(from), own) {
+        (Some(origin), Some(own)) => {
+            let automated = origin
+                .rds_snapshot_id()
+                .is_some_and(|id| id.starts_with("rds:"));
+            if !automated {
+                Some(format!(
+                    "it was copied from {from}, which is not an automated snapshot"
+                ))
+            } else if origin.account != own.account {
+                Some(format!(
+                    "it was copied from {from}, a snapshot of account {}, not of {}",
+                    origin.account, own.account
+                ))
+            } else {
+                None
+            }
+        }
+        _ => Some(format!(
+            "it was copied from {from:?}, which is not a snapshot ARN"
+        )),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -245,6 +279,42 @@ pub(crate) mod tests {
     }
     use crate::model::{OptionInfo, Tags};
 
+    #[test]
+    fn not_from_automated_reads_the_origin_rds_reports() {
+        let mut s = snap(
+            "rdsf-db-202611200300",
+            SnapshotKind::Cluster,
+            "shared",
+            "available",
+            "2026-11-20T03:00:00Z",
+        );
+        s.arn = "arn:aws:rds:eu-west-1:111111111111:cluster-snapshot:rdsf-db-202611200300".into();
+        assert_eq!(
+            not_from_automated(&s),
+            None,
+            "no origin reported: nothing to check"
+        );
+        let from = |f: &str| {
+            let mut c = s.clone();
+            c.copied_from = Some(f.into());
+            not_from_automated(&c)
+        };
+        assert_eq!(
+            from("arn:aws:rds:eu-west-1:111111111111:cluster-snapshot:rds:db-2026-11-20-03-00"),
+            None
+        );
+        let manual = from("arn:aws:rds:eu-west-1:111111111111:cluster-snapshot:tampered").unwrap();
+        assert!(manual.contains("not an automated snapshot"), "{manual}");
+        let foreign =
+            from("arn:aws:rds:eu-west-1:999999999999:cluster-snapshot:rds:db-2026-11-20-03-00")
+                .unwrap();
+        assert!(
+            foreign.contains("of account 999999999999, not of 111111111111"),
+            "{foreign}"
+        );
+        assert!(from("rds:db").unwrap().contains("not a snapshot ARN"));
+    }
+
     pub fn snap(
         id: &str,
         kind: SnapshotKind,
@@ -267,6 +337,7 @@ pub(crate) mod tests {
             allocated_storage: 20,
             percent_progress: None,
             option_group_name: None,
+            copied_from: None,
             tags: Tags::new(),
         }
     }

@@ -235,6 +235,10 @@ pub fn instance_snapshot(s: &aws_sdk_rds::types::DbSnapshot) -> Snapshot {
         allocated_storage: s.allocated_storage().unwrap_or(0),
         percent_progress: s.percent_progress(),
         option_group_name: s.option_group_name().map(str::to_string),
+        copied_from: s
+            .source_db_snapshot_identifier()
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
         tags: tags(s.tag_list()),
     }
 }
@@ -258,6 +262,10 @@ pub fn cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> Snapshot {
         allocated_storage: s.allocated_storage().unwrap_or(0),
         percent_progress: s.percent_progress(),
         option_group_name: None,
+        copied_from: s
+            .source_db_cluster_snapshot_arn()
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
         tags: tags(s.tag_list()),
     }
 }

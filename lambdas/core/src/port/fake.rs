@@ -215,6 +215,10 @@ impl SnapshotStore for FakeStore {
         copy.status = status::CREATING.into();
         copy.percent_progress = Some(0);
         copy.original_create_time = source.data_time();
+        // as RDS reports it: always for clusters, for instances only across accounts or regions
+        let cross_region = Arn::parse(&source.arn).is_some_and(|a| a.region != w.region);
+        copy.copied_from = (kind == SnapshotKind::Cluster || cross_account || cross_region)
+            .then(|| source.arn.clone());
         copy.encrypted = source.encrypted || req.kms_key_id.is_some();
         copy.kms_key_id = if copy.encrypted {
             req.kms_key_id.clone().or(source.kms_key_id.clone())

@@ -99,6 +99,7 @@ pub fn snapshot(
         status: "available".into(),
         create_time: Some(t(created)),
         original_create_time: None,
+        copied_from: None,
         encrypted: false,
         kms_key_id: None,
         engine: match kind {
