@@ -30,15 +30,14 @@ export const TASKS = {
 export const STRANGER = '999999999999';
 const MANAGED = 'rds-failsafe:managed';
 const VERIFIED = 'rds-failsafe:verified';
+/** The tag keys a copy is created with: the Lambdas' own constants (every `rds-failsafe:*` key of
+ * `policy/tags.rs` but `verify`'s), as the CDK tests read them too. */
 export const PROVENANCE = [
-  MANAGED,
-  'rds-failsafe:source-account',
-  'rds-failsafe:source-region',
-  'rds-failsafe:source-id',
-  'rds-failsafe:source-snapshot-arn',
-  'rds-failsafe:source-create-time',
-  'rds-failsafe:kind',
-];
+  ...readFileSync(new URL('../../lambdas/core/src/policy/tags.rs', import.meta.url), 'utf8').matchAll(/^pub const (\w+): &str = "(rds-failsafe:[a-z-]+)";$/gm),
+]
+  .filter(([, name]) => name !== 'VERIFIED')
+  .map(([, , key]) => key);
+if (!PROVENANCE.includes(MANAGED) || PROVENANCE.length < 2) throw new Error(`provenance tag keys not found in tags.rs: ${PROVENANCE}`);
 
 export function loadRun(dir) {
   const depDir = path.join(dir, 'deployments');
@@ -433,6 +432,25 @@ export function CASES(dep) {
   add('Nobody can publish to the trigger topic without TLS.', 'Denied', [
     { ...asTask(L, 'notify'), action: 'sns:Publish', resource: topic.arn, resourcePolicy: topic.policy, context: { 'aws:SecureTransport': 'false' } },
   ]);
+  // Step Functions' own calls do not go through the emulator (the ASL runs on the local engine):
+  // each machine's role must let it invoke its tasks and start its Distributed Map children.
+  add("Each state machine may invoke its own task Lambdas and start its own Distributed Map child executions.", 'Allowed',
+    [['live', L], ['failsafe', F]].flatMap(([name, side]) => {
+      const [arn, machine] = Object.entries(side.stateMachines)[0] ?? [];
+      if (!machine) throw new Error(`the ${name} deployment has no state machine`);
+      const role = { principal: machine.roleArn, identityPolicies: machine.policies };
+      const tasks = TASKS[name].filter((t) => t !== 'start-failsafe');
+      return [
+        ...tasks.map((t) => ({ ...role, action: 'lambda:InvokeFunction', resource: side.functions[t].functionArn })),
+        { ...role, action: 'states:StartExecution', resource: arn },
+      ];
+    }));
+  add("A state machine cannot invoke the other account's task Lambdas.", 'Denied',
+    [[L, F, 'failsafe'], [F, L, 'live']].flatMap(([side, other, otherName]) =>
+      TASKS[otherName].map((t) => {
+        const machine = Object.values(side.stateMachines)[0];
+        return { principal: machine.roleArn, identityPolicies: machine.policies, action: 'lambda:InvokeFunction', resource: other.functions[t].functionArn };
+      })));
   const alarmPublish = (side, account) =>
     alertTopics(side).flatMap((t) => [
       {

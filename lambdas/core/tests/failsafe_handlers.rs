@@ -462,6 +462,30 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
     assert!(!store.world().snapshots[0].tags.contains_key(tags::VERIFIED));
 }
 
+/// `save` of a shared cluster snapshot, asked directly, by a run started at 05:30 on the 22nd.
+async fn save_cluster_at_0530(
+    cfg: &rdsf_core::config::FailsafeConfig,
+    store: &FakeStore,
+    arn: String,
+) -> rdsf_core::error::Result<SaveOutput> {
+    let item = SharedItem {
+        kind: SnapshotKind::Cluster,
+        source_arn: arn,
+        source_id: None,
+    };
+    let now = Some(t("2026-11-22T05:30:00Z"));
+    save(
+        cfg,
+        store,
+        SaveInput {
+            item,
+            dry_run: false,
+            now,
+        },
+    )
+    .await
+}
+
 /// A cluster share copy whose origin RDS names as anything but an automated snapshot of its own
 /// account (a manual snapshot of a tampered database, another account's snapshot) is refused by
 /// `save` with VerifyFailed — the run fails and alarms, nothing is copied — while one copied from
@@ -496,20 +520,7 @@ async fn save_refuses_a_share_copy_not_copied_from_an_automated_snapshot() {
         s.copied_from = Some(from.clone());
         let arn = s.arn.clone();
         store.world().shared.push(s);
-        let got = save(
-            &cfg,
-            &store,
-            SaveInput {
-                item: SharedItem {
-                    kind: SnapshotKind::Cluster,
-                    source_arn: arn,
-                    source_id: None,
-                },
-                dry_run: false,
-                now: Some(t("2026-11-22T05:30:00Z")),
-            },
-        )
-        .await;
+        let got = save_cluster_at_0530(&cfg, &store, arn).await;
         match refused {
             None => assert_eq!(got.unwrap().outcome, "copying", "{from}"),
             Some(why) => {
@@ -874,21 +885,7 @@ async fn a_share_copy_dated_after_the_run_is_never_saved() {
         "{}",
         ignored.reason
     );
-    let e = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: SharedItem {
-                kind: SnapshotKind::Cluster,
-                source_arn: arn,
-                source_id: None,
-            },
-            dry_run: false,
-            now: Some(t("2026-11-22T05:30:00Z")),
-        },
-    )
-    .await
-    .unwrap_err();
+    let e = save_cluster_at_0530(&cfg, &store, arn).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(store.world().mutations.is_empty());
 }
