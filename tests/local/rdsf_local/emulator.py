@@ -124,6 +124,8 @@ class Emulator:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         op = _operation(environ, body)
+        with self.moto_lock:  # the recorder reads moto's backends: the world as the call finds it
+            RECORDER.record(environ, body, op)
         if op and STATE.take_throttle(op):
             print(f"rdsf: injected Throttling on {op}", flush=True)
             return _throttled(environ, start_response, op)
@@ -131,7 +133,6 @@ class Emulator:
             print(f"rdsf: injected InternalFailure on {op}", flush=True)
             return _internal_failure(environ, start_response, op)
         with self.moto_lock, self._inside_moto():
-            RECORDER.record(environ, body, op)
             return list(self.moto(environ, start_response))
 
     def control(self, environ, start_response, command: str):

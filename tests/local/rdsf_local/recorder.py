@@ -173,11 +173,13 @@ class Recorder:
             entry["snapshots"] = snapshots
             for name, snap in snapshots.items():
                 if snap.get("kmsKeyId"):
-                    keys[name] = _key(account, region, snap["kmsKeyId"])
+                    owner = snap["arn"].split(":")
+                    keys[name] = _key(owner[4], owner[3], snap["kmsKeyId"])
         if params.get("KmsKeyId"):
             keys["KmsKeyId"] = _key(account, region, params["KmsKeyId"])
         if entry["service"] == "sns" and params.get("TopicArn"):
-            keys["TopicArn"] = _key(account, region, _topic_key(params["TopicArn"]))
+            topic = params["TopicArn"].split(":")
+            keys["TopicArn"] = _key(topic[4], topic[3], _topic_key(params["TopicArn"])) if len(topic) > 5 else None
             entry["topic"] = _topic(params["TopicArn"])
         keys = {k: v for k, v in keys.items() if v}
         if keys:

@@ -35,7 +35,9 @@ def synthesize(context: dict[str, Any]) -> dict[str, dict]:
     refuses raises StackError with CDK's message (the field and the fix)."""
     text = json.dumps(context, sort_keys=True)
     sources = sorted(p for d in ("lib", "test") for p in (CDK_DIR / d).glob("*.ts"))
-    sources += [CDK_DIR / "cdk.json", ROOT / "lambdas" / "core" / "src" / "policy" / "tags.rs"]
+    sources += [CDK_DIR / "cdk.json", CDK_DIR / "package-lock.json",
+                ROOT / "lambdas" / "core" / "src" / "policy" / "tags.rs"]
+    sources += sorted((ROOT / "statemachines").glob("*.asl.json"))
     digest = hashlib.sha256(text.encode())
     for p in sources:  # a changed construct must not be served a stale template
         digest.update(p.read_bytes())
