@@ -17,9 +17,8 @@
 //
 //   node tests/policy/prove.mjs [target/e2e]      prints a summary; exit 1 on any failure
 //   (reads <dir>/policy and every <dir>/scenarios/<name>/policy)
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, Account, LambdaHost, LocalStack, StackError
-from .templates import Resolver, environment, output_ref, resources, role_policies, synthesize, \
-    tag, task_functions, TASK_TAG
+from .stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, Account, LambdaHost, LocalStack
+from .templates import (Resolver, environment, output_ref, resources, role_policies, synthesize,
+                        task_functions)
 
 
 def key_policy(owner: str, grant_to: list[str]) -> str:
