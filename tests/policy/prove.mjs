@@ -170,14 +170,15 @@ export function requestsFor(call) {
       const [src, dst] = op === 'CopyDBSnapshot'
         ? ['SourceDBSnapshotIdentifier', 'TargetDBSnapshotIdentifier']
         : ['SourceDBClusterSnapshotIdentifier', 'TargetDBClusterSnapshotIdentifier'];
-      const tags = tagging(requestTags(params));
+      const requested = requestTags(params);
+      const tags = tagging(requested);
       const source = snap(src);
       const out = [
         { action: `rds:${op}`, resource: snap(dst).arn, context: tags, why: 'target' },
         { action: `rds:${op}`, resource: source.arn, context: { ...resourceTags(source.tags), ...tags }, why: 'source' },
       ];
       // RDS needs AddTagsToResource too when a copy is created with tags (DESIGN §5a)
-      if (Object.keys(requestTags(params)).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: snap(dst).arn, context: tags, why: 'tags on create' });
+      if (Object.keys(requested).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: snap(dst).arn, context: tags, why: 'tags on create' });
       // (across regions RDS checks rds:CrossRegionCommunication on its service-linked role, not on
       // the caller: RDS User Guide, "Authorizing the snapshot copy")
       const sourceRegion = arnParts(source.arn).region;
@@ -359,20 +360,16 @@ export function CASES(dep) {
     [L, 'delete-old-copies', lSnap],
     [F, 'prune', fSnap],
   ];
-  const shareKey = keyOf(L, 'ShareKeyArn');
-  const failsafeKey = keyOf(F, 'FailsafeKeyArn');
-  const topic = triggerTopic(F);
-  const kms = (key, actions, service, region) =>
-    actions.map((action) => ({
-      action,
-      resource: key.arn,
-      resourcePolicy: key.policy,
-      context: {
-        'kms:ViaService': `${service}.${region}.amazonaws.com`,
-        'kms:CallerAccount': 'CALLER',
-        ...(action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {}),
-      },
-    }));
+  const need = (found, what) => {
+    if (!found) throw new Error(`deployment ${dep.id} has no ${what}`);
+    return found;
+  };
+  const shareKey = need(keyOf(L, 'ShareKeyArn'), 'share key');
+  const failsafeKey = need(keyOf(F, 'FailsafeKeyArn'), 'Failsafe key');
+  const topic = need(triggerTopic(F), 'trigger topic');
+  // a KMS request through `service` by `principal` (its account is kms:CallerAccount)
+  const kms = (who, key, actions, service, region) =>
+    viaService(need(key, 'key'), actions, service, region, who.principal.split(':')[4]).map((r) => ({ ...who, ...r }));
   const rdsKeyUse = ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'];
   const cases = [];
   const add = (promise, expect, requests) => cases.push({ promise, expect, requests });
@@ -427,8 +424,8 @@ export function CASES(dep) {
     ]));
   add('Another account cannot publish to the trigger topic, nor use the share key or the Failsafe key, even through RDS.', 'Denied', [
     { ...stranger(), action: 'sns:Publish', resource: topic.arn, resourcePolicy: topic.policy, context: { 'aws:SecureTransport': 'true' } },
-    ...kms(shareKey, rdsKeyUse, 'rds', L.region).map((r) => ({ ...stranger(), ...r, context: { ...r.context, 'kms:CallerAccount': STRANGER } })),
-    ...kms(failsafeKey, rdsKeyUse, 'rds', F.region).map((r) => ({ ...stranger(), ...r, context: { ...r.context, 'kms:CallerAccount': STRANGER } })),
+    ...kms(stranger(), shareKey, rdsKeyUse, 'rds', L.region),
+    ...kms(stranger(), failsafeKey, rdsKeyUse, 'rds', F.region),
   ]);
   add('No Live role can delete, share, tag or copy a Failsafe copy, use the Failsafe key, or start the Failsafe state machine; the trigger topic is the only Failsafe resource a Live role reaches.', 'Denied',
     TASKS.live.flatMap((task) => [
@@ -438,12 +435,12 @@ export function CASES(dep) {
         { ...asTask(L, task), action: 'rds:AddTagsToResource', resource: fSnap(type, `rdsf-${L.account}-orders-202611200300`), context: { ...managed, ...tagging(provenance) } },
         { ...asTask(L, task), action: `rds:Copy${api}`, resource: fSnap(type, `rdsf-${L.account}-orders-202611200300`), context: { ...managed, ...tagging(provenance) } },
       ]),
-      ...kms(failsafeKey, rdsKeyUse, 'rds', F.region).map((r) => ({ ...asTask(L, task), ...r, context: { ...r.context, 'kms:CallerAccount': L.account } })),
+      ...kms(asTask(L, task), failsafeKey, rdsKeyUse, 'rds', F.region),
       { ...asTask(L, task), action: 'states:StartExecution', resource: F.outputs.StateMachineArn },
       // the Failsafe alert topics and their keys, directly or through SNS
       ...alertTopics(F).flatMap((t) => [
         { ...asTask(L, task), action: 'sns:Publish', resource: t.arn, resourcePolicy: t.policy, context: { 'aws:SecureTransport': 'true' } },
-        ...(t.kmsKeyId ? kms(keyByArn(F, t.kmsKeyId), ['kms:GenerateDataKey', 'kms:Decrypt'], 'sns', F.region).map((r) => ({ ...asTask(L, task), ...r, context: { ...r.context, 'kms:CallerAccount': L.account } })) : []),
+        ...(t.kmsKeyId ? kms(asTask(L, task), keyByArn(F, t.kmsKeyId), ['kms:GenerateDataKey', 'kms:Decrypt'], 'sns', F.region) : []),
       ]),
       // the trigger topic's key, other than through SNS
       ...(topic.kmsKeyId ? ['kms:Decrypt', 'kms:GenerateDataKey'].map((action) => ({ ...asTask(L, task), action, resource: topic.kmsKeyId, resourcePolicy: keyByArn(F, topic.kmsKeyId)?.policy, context: {} })) : []),
@@ -499,13 +496,7 @@ export function CASES(dep) {
       return reqs;
     }));
   add("CloudWatch cannot publish to an alert topic for another account's alarms.", 'Denied', [L, F].flatMap((side) => alarmPublish(side, STRANGER)));
-  return cases.map((c) => ({ ...c, requests: c.requests.map((r) => fixCaller(r)) }));
-}
-
-/** kms:CallerAccount is the principal's account. */
-function fixCaller(r) {
-  if (r.context?.['kms:CallerAccount'] !== 'CALLER') return r;
-  return { ...r, context: { ...r.context, 'kms:CallerAccount': r.principal.split(':')[4] } };
+  return cases;
 }
 
 /** Check 2: every promise holds for every deployment without a deliberate policy fault. */

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, Account, LambdaHost, LocalStack
+from .stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, ROOT, Account, LambdaHost, LocalStack
 from .templates import (Resolver, environment, output_ref, resources, role_policies, synthesize,
                         task_functions)
 
@@ -141,7 +141,7 @@ class Deployment:
         without = None if share_key_grants_failsafe else (output_ref(templates["live"], "ShareKeyArn"),
                                                           failsafe.id)
         lv = _Side.deploy("live", templates["live"], live, strip_principal=without)
-        topic = fs.resolver.resolve({"Ref": output_ref(templates["failsafe"], "TopicArn")})
+        topic = fs.output("TopicArn")
         sqs = failsafe.client("sqs")
         queue_url = sqs.create_queue(QueueName="rds-failsafe-trigger")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
@@ -151,9 +151,7 @@ class Deployment:
         live_config = {**lv.env, **overrides.get("live", {})}
         failsafe_config = {**fs.env, **overrides.get("failsafe", {})}
         d = cls(stack, live, failsafe, live_config, failsafe_config, queue_url, topic,
-                fs.resolver.resolve({"Ref": output_ref(templates["failsafe"], "StateMachineArn")}),
-                lv.resolver.resolve({"Fn::GetAtt": [output_ref(templates["live"], "ShareKeyArn"), "Arn"]}),
-                fs.resolver.resolve({"Fn::GetAtt": [output_ref(templates["failsafe"], "FailsafeKeyArn"), "Arn"]}))
+                fs.output("StateMachineArn"), lv.output("ShareKeyArn"), fs.output("FailsafeKeyArn"))
         d.deployment_id = stack.record_deployment({
             "context": ctx,
             "sides": {"live": lv.describe(), "failsafe": fs.describe()},
@@ -323,13 +321,17 @@ class _Side:
         sfn = account.client("stepfunctions")
         for logical, r in resources(template, "AWS::StepFunctions::StateMachine").items():
             p = r["Properties"]
-            with open(stack_root() / "statemachines" / f"{side}.asl.json") as f:
+            with open(ROOT / "statemachines" / f"{side}.asl.json") as f:
                 definition = f.read()
             arn = sfn.create_state_machine(name=p["StateMachineName"], definition=definition,
                                            roleArn=me.resolver.resolve(p["RoleArn"]))["stateMachineArn"]
             me.resolver.set(logical, arn, arn)
-        me.env, _ = environment(template, me.resolver)
+        me.env = environment(template, me.resolver)
         return me
+
+    def output(self, name: str) -> str:
+        """A stack output (`TopicArn`, `ShareKeyArn`, ...) as deployed here."""
+        return self.resolver.resolve(self.template["Outputs"][name]["Value"])
 
     def describe(self) -> dict:
         """What the policy proof evaluates: each task's role and identity policies, the keys'
@@ -349,13 +351,8 @@ class _Side:
                 "roleArn": self.resolver.resolve({"Fn::GetAtt": [role_ref, "Arn"]}),
                 "policies": role_policies(self.template, self.resolver, role_ref),
             }
-        outputs = {name: self.resolver.resolve(o["Value"]) for name, o in self.template["Outputs"].items()}
+        outputs = {name: self.output(name) for name in self.template["Outputs"]}
         return {"account": self.account.id, "region": self.account.region, "outputs": outputs,
                 "functions": functions, "stateMachines": machines, "keys": self.keys,
                 "topics": self.topics}
 
-
-def stack_root():
-    from .stack import ROOT
-
-    return ROOT

@@ -57,16 +57,15 @@ def _snapshot(account: str, region: str, identifier: str, cluster: bool) -> dict
     else:
         name = identifier
     kind = "cluster-snapshot" if cluster else "snapshot"
-    out: dict[str, Any] = {"arn": f"arn:aws:rds:{region}:{account}:{kind}:{name}", "exists": False}
+    out: dict[str, Any] = {"arn": f"arn:aws:rds:{region}:{account}:{kind}:{name}"}
     try:
         backend = rds_backends[account][region]
     except KeyError:
         return out
     snap = (backend.cluster_snapshots if cluster else backend.database_snapshots).get(name)
     if snap is not None:
-        out.update(exists=True, tags={t["Key"]: t["Value"] for t in snap.tags or []},
-                   kmsKeyId=snap.kms_key_id if snap.encrypted else None,
-                   type=snap.snapshot_type)
+        out.update(tags={t["Key"]: t["Value"] for t in snap.tags or []},
+                   kmsKeyId=snap.kms_key_id if snap.encrypted else None)
     return out
 
 
@@ -100,32 +99,17 @@ def _key(account: str, region: str, key: str | None) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - a key that does not resolve is recorded as given
         return {"arn": key, "policy": None}
     if is_aws_managed_key(found.arn):
-        return {"arn": found.arn, "policy": aws_managed_rds_key_policy(k_account, k_region),
-                "awsManaged": True}
+        return {"arn": found.arn, "policy": aws_managed_rds_key_policy(k_account, k_region)}
     return {"arn": found.arn, "policy": json.loads(found.policy or "null")}
 
 
-def _topic_key(arn: str) -> str | None:
-    parts = (arn or "").split(":")
-    if len(parts) < 6:
-        return None
-    try:
-        topic = sns_backends[parts[4]][parts[3]].topics.get(arn)
-    except KeyError:
-        return None
-    return getattr(topic, "kms_master_key_id", None) or None if topic else None
-
-
-def _topic(arn: str) -> dict[str, Any] | None:
+def _topic(arn: str):
+    """The topic a publish names, if the emulator has it."""
     parts = arn.split(":")
     try:
-        topic = sns_backends[parts[4]][parts[3]].topics.get(arn)
+        return sns_backends[parts[4]][parts[3]].topics.get(arn)
     except (KeyError, IndexError):
         return None
-    if topic is None:
-        return None
-    policy = getattr(topic, "policy", None) or getattr(topic, "_policy_json", None)
-    return {"arn": arn, "policy": json.loads(policy) if isinstance(policy, str) else policy}
 
 
 class Recorder:
@@ -133,15 +117,12 @@ class Recorder:
         self.lock = threading.Lock()
         self.path: str | None = None
         self.deployment: str | None = None
-        self.count = 0
 
     def configure(self, req: dict) -> dict:
         with self.lock:
             self.path = req.get("file") or None
             self.deployment = req.get("deployment")
-            if req.get("resetCount"):
-                self.count = 0
-            return {"file": self.path, "deployment": self.deployment, "recorded": self.count}
+            return {"file": self.path, "deployment": self.deployment}
 
     def record(self, environ, body: bytes, operation: str | None) -> None:
         """Called inside the emulator's lock, before moto answers: the world as the call found it."""
@@ -177,10 +158,11 @@ class Recorder:
                     keys[name] = _key(owner[4], owner[3], snap["kmsKeyId"])
         if params.get("KmsKeyId"):
             keys["KmsKeyId"] = _key(account, region, params["KmsKeyId"])
-        if entry["service"] == "sns" and params.get("TopicArn"):
-            topic = params["TopicArn"].split(":")
-            keys["TopicArn"] = _key(topic[4], topic[3], _topic_key(params["TopicArn"])) if len(topic) > 5 else None
-            entry["topic"] = _topic(params["TopicArn"])
+        topic = _topic(params["TopicArn"]) if entry["service"] == "sns" and params.get("TopicArn") else None
+        if topic is not None:
+            owner = topic.arn.split(":")
+            keys["TopicArn"] = _key(owner[4], owner[3], topic.kms_master_key_id or None)
+            entry["topic"] = {"arn": topic.arn, "policy": json.loads(topic.policy)}
         keys = {k: v for k, v in keys.items() if v}
         if keys:
             entry["keys"] = keys
@@ -188,7 +170,6 @@ class Recorder:
         with self.lock:
             with open(self.path, "a") as f:
                 f.write(line + "\n")
-            self.count += 1
 
 
 RECORDER = Recorder()

@@ -179,17 +179,15 @@ def role_policies(template: dict, resolver: Resolver, role_logical: str) -> list
     return docs
 
 
-def environment(template: dict, resolver: Resolver) -> tuple[dict[str, str], dict[str, dict]]:
+def environment(template: dict, resolver: Resolver) -> dict[str, str]:
     """The task Lambdas' environment as one set of variables (the local stack runs one account's
-    functions in one host), and each function's own. Two functions giving one variable different
-    values is an error: the shared host could not honour both."""
+    functions in one host). Two functions giving one variable different values is an error: the
+    shared host could not honour both."""
     merged: dict[str, str] = {}
-    per_task = {}
-    for task, (logical, r) in sorted(task_functions(template).items()):
+    for task, (_, r) in sorted(task_functions(template).items()):
         env = resolver.resolve(r["Properties"].get("Environment", {}).get("Variables", {}))
-        per_task[task] = env
         for k, v in env.items():
             if k in merged and merged[k] != v:
                 raise StackError(f"{task} sets {k}={v!r}, another task {merged[k]!r}")
             merged[k] = str(v)
-    return merged, per_task
+    return merged

@@ -265,16 +265,24 @@ pub async fn prune(
         }
         // A copy dated after this run started (saved before find-shared refused such copies)
         // is kept, but never counted toward retention, the MIN_KEEP floor or the copy age.
-        let (future, facts): (Vec<CopyFacts>, Vec<CopyFacts>) = copies
-            .iter()
-            .filter_map(|s| {
-                Some(CopyFacts {
+        let mut facts: Vec<CopyFacts> = Vec::new();
+        let mut future: Vec<Kept> = Vec::new();
+        for s in &copies {
+            let Some(source_time) = source_time(s) else {
+                continue;
+            };
+            match dated_after_run(&[source_time], now) {
+                Some(reason) => future.push(Kept {
                     id: s.id.clone(),
-                    source_time: source_time(s)?,
+                    reasons: vec![reason],
+                }),
+                None => facts.push(CopyFacts {
+                    id: s.id.clone(),
+                    source_time,
                     verified: s.is_available() && s.tags.contains_key(VERIFIED),
-                })
-            })
-            .partition(|f| dated_after_run(&[f.source_time], now).is_some());
+                }),
+            }
+        }
         let newest_verified_age_hours = facts
             .iter()
             .filter(|f| f.verified)
@@ -327,12 +335,9 @@ pub async fn prune(
         }
         let plan = plan_retention(&facts, &cfg.retention, now);
         entry.kept = plan.keep;
-        for f in &future {
-            warn!(action = "prune-future", snapshot = %f.id, "copy dated after this run; kept, not counted");
-            entry.kept.push(Kept {
-                id: f.id.clone(),
-                reasons: vec![dated_after_run(&[f.source_time], now).unwrap_or_default()],
-            });
+        for kept in future {
+            warn!(action = "prune-future", snapshot = %kept.id, "copy dated after this run; kept, not counted");
+            entry.kept.push(kept);
         }
         for id in plan.delete {
             let snap = copies

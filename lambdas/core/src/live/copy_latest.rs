@@ -3,7 +3,7 @@
 use super::SnapshotRef;
 use crate::config::LiveConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::model::{snapshot_type, Source};
+use crate::model::{snapshot_type, Snapshot, Source};
 use crate::policy::copy::{
     copy_encryption, newest_automated, not_copied_from, not_shareable_reason,
 };
@@ -50,6 +50,23 @@ pub struct CopyOutput {
     pub reason: Option<String>,
 }
 
+/// A snapshot already under the share copy's name is reused only if this tool copied it from
+/// exactly `automated_arn`: anyone with access to the account could have made a snapshot under
+/// today's name. Otherwise the source fails with VerifyFailed (`found` says how it was found).
+fn reusable(existing: &Snapshot, source: &Source, automated_arn: &str, found: &str) -> Result<()> {
+    let Some(why) = not_copied_from(existing, &source.id, automated_arn) else {
+        return Ok(());
+    };
+    warn!(action = "copy-exists-foreign", source = %source.id, snapshot = %existing.id, reason = %why, "not reused");
+    Err(FailsafeError::new(
+        ErrorKind::VerifyFailed,
+        format!(
+            "{} {}: a snapshot named {} {found} {why}; it is not shared. Delete or rename it, then re-run",
+            source.kind, source.id, existing.id
+        ),
+    ))
+}
+
 pub async fn copy_latest(
     cfg: &LiveConfig,
     store: &dyn SnapshotStore,
@@ -83,18 +100,7 @@ pub async fn copy_latest(
     let target_id = share_copy_id(source.kind, &source.id, created)?;
 
     if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
-        // Reused only if this tool copied it from exactly this automated snapshot: anyone with
-        // access to the account could have made a snapshot under today's name.
-        if let Some(why) = not_copied_from(&existing, &source.id, &latest.arn) {
-            warn!(action = "copy-exists-foreign", source = %source.id, snapshot = %existing.id, reason = %why, "not reused");
-            return Err(FailsafeError::new(
-                ErrorKind::VerifyFailed,
-                format!(
-                    "{} {}: a snapshot named {} exists but {why}; it is not shared. Delete or rename it, then re-run",
-                    source.kind, source.id, existing.id
-                ),
-            ));
-        }
+        reusable(&existing, &source, &latest.arn, "exists but")?;
         info!(action = "copy-exists", source = %source.id, snapshot = %existing.id, status = %existing.status, "share copy exists already");
         return Ok(CopyOutput {
             outcome: CopyOutcome::Exists,
@@ -160,12 +166,12 @@ pub async fn copy_latest(
                 .describe_snapshot(source.kind, &target_id)
                 .await?
                 .ok_or_else(|| FailsafeError::from(e))?;
-            if let Some(why) = not_copied_from(&existing, &source.id, &latest.arn) {
-                return Err(FailsafeError::new(
-                    ErrorKind::VerifyFailed,
-                    format!("{} {}: a snapshot named {} appeared while copying, but {why}; it is not shared", source.kind, source.id, existing.id),
-                ));
-            }
+            reusable(
+                &existing,
+                &source,
+                &latest.arn,
+                "appeared while copying, but",
+            )?;
             existing
         }
         Err(e) => return Err(e.into()),

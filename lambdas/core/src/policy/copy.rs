@@ -221,6 +221,7 @@ pub fn not_from_automated(shared: &Snapshot) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::model::{OptionInfo, Tags};
 
     #[test]
     fn only_this_tools_copy_of_this_automated_snapshot_is_reused() {
@@ -277,7 +278,6 @@ pub(crate) mod tests {
         );
         assert_eq!(dated_after_run(&[], now), None);
     }
-    use crate::model::{OptionInfo, Tags};
 
     #[test]
     fn not_from_automated_reads_the_origin_rds_reports() {
