@@ -10,7 +10,7 @@ VPY := $(VENV)/bin/python
 PY_REQS := tests/local/requirements.txt
 SCENARIO ?= tests/scenarios/mixed-estate.json
 
-.PHONY: help test lint test-rust test-asl test-cdk test-e2e test-policy build build-debug package demo scenario venv npm npm-cdk
+.PHONY: help test lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench demo scenario venv npm npm-cdk
 
 help:
 	@echo "make demo       - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
@@ -20,8 +20,9 @@ help:
 	@echo "make package    - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
 	@echo "make test-cdk   - CDK: tsc --noEmit, construct tests, cdk synth with cdk-nag, cfn-lint"
 	@echo "make test-policy - after test-e2e: lint and simulate the synthesized policies against the recorded calls"
+	@echo "make bench      - cold start, memory, zip sizes, state transitions, scale: target/bench/results.json, README, docs/bench.svg"
 
-test: lint test-rust test-asl test-cdk test-e2e test-policy
+test: lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools
 
 lint:
 	@echo "==> cargo fmt --check"
@@ -92,6 +93,21 @@ scenario: venv npm npm-cdk build-debug
 
 build:
 	$(CARGO) build --release --bins
+
+# make bench's own tools (the local Runtime API, the baseline's parameter conversion), no stack.
+test-bench-tools: venv
+	@echo "==> bench tools"
+	$(VPY) -m pytest tests/bench -q
+
+# The Python baseline's runtime interface client, on top of the test venv.
+$(VENV)/.bench-installed: $(VENV)/.installed tests/bench/requirements.txt
+	$(VPY) -m pip install --disable-pip-version-check --progress-bar off -r tests/bench/requirements.txt | grep -E "^(Collecting|Successfully)"; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+# Figures, never assertions: builds the release binaries itself (timed), runs the local stack.
+# BENCH_ARGS e.g. "--scale 1,10 --runs 3" for a quick look (then the README is still rewritten).
+bench: venv npm npm-cdk $(VENV)/.bench-installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tests/bench/bench.py $(BENCH_ARGS)
 
 # What `cdk deploy` uploads: one zip per task Lambda for provided.al2023 on arm64. cargo-lambda
 # and zig (its cross-linker) come from the venv; the aarch64 standard library from rustup.

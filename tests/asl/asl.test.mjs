@@ -73,4 +73,21 @@ for (const [name, functions] of Object.entries(MACHINES)) {
     assert.equal(states.Defaults.Result.dryRun, false);
     assert.equal(states.SomethingFailed.Type, "Fail");
   });
+
+  test(`${name}.asl.json: the poll loop waits what wait-available says, three states a look`, () => {
+    const states = Object.fromEntries(allStates(JSON.parse(load(name))));
+    const check = states.CheckCopy;
+    assert.equal(check.ResultPath, "$.wait");
+    assert.equal(check.Parameters["elapsedSeconds.$"], "States.MathAdd($.wait.elapsedSeconds, $.wait.nextWaitSeconds)");
+    assert.equal(check.Parameters["pollSeconds.$"], "$.pollSeconds");
+    assert.equal(check.Parameters["maxWaitSeconds.$"], "$.maxWaitSeconds");
+    assert.deepEqual(states.StartWaitClock.Result, { elapsedSeconds: 0, nextWaitSeconds: 0 });
+    assert.equal(states.StartWaitClock.ResultPath, "$.wait");
+    assert.equal(check.Next, "IsAvailable");
+    const timeout = states.IsAvailable.Choices.find((c) => c.Next === "TimedOut");
+    assert.equal(timeout.Variable, "$.wait.elapsedSeconds");
+    assert.equal(timeout.NumericGreaterThanEqualsPath, "$.maxWaitSeconds");
+    assert.equal(states.IsAvailable.Default, "WaitForCopy");
+    assert.deepEqual(states.WaitForCopy, { Type: "Wait", SecondsPath: "$.wait.nextWaitSeconds", Next: "CheckCopy" });
+  });
 }

@@ -4,6 +4,7 @@ run under Step Functions' limits (enforced by the ASL runner, tests/local/rdsf_l
 all saved, every save failing, every copy failing."""
 
 import json
+import re
 import subprocess
 from datetime import date, timedelta
 
@@ -188,15 +189,35 @@ def test_p_1000_sources_with_6_hour_copies_stay_within_the_history_quota(side):
     assert report["status"] == "SUCCEEDED", (report.get("error"), report.get("cause"))
     h = report["history"]
     assert h["children"] == FLEET and h["parent"] < 100
-    assert 360 * 11 <= h["largestChild"] < 25000  # 11 events a poll: CheckCopy, IsAvailable, Wait, AddWaited
+    assert 360 * 9 <= h["largestChild"] < 25000  # 9 events a poll: CheckCopy, IsAvailable, WaitForCopy
     assert report["calls"]["CheckCopy"] == FLEET * 361
     assert report["largestPayload"]["bytes"] < 256 * 1024
 
 
 def test_p_one_copy_polled_past_the_quota_fails_the_run():
-    # 1-second polls of a 1-hour copy: 3,601 polls, about 39,600 events in one child execution.
+    # 1-second polls of a 1-hour copy: 3,601 polls, about 32,400 events in one child execution.
     # What select-sources and find-shared refuse up front (policy::polling, at most 2,000 checks);
     # the stand-ins here do not check, so the run shows what AWS would do.
     report = simulate("live", copy_minutes=60, poll_seconds=1)
     assert report["status"] == "FAILED" and report["error"] == "States.Runtime"
-    assert "of the Distributed Map reached 25001 history events" in report["cause"], report["cause"]
+    reached = re.search(r"of the Distributed Map reached (\d+) history events", report["cause"])
+    assert reached and 25000 < int(reached.group(1)) <= 25000 + 9, report["cause"]  # one look's events
+
+
+def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(stack, accounts):
+    """Adaptive polling (policy::polling::next_wait_seconds) with the real wait-available: a copy
+    that shows no progress is looked at after 0, 60, 120, 240 s and once more at maxWaitSeconds
+    exactly, then the item fails with CopyTimeout naming the seconds waited."""
+    live, failsafe = accounts
+    stack.faults(creatingPolls=1000)  # 0 % for the first ten looks
+    create_source(live, "instance", "orders")
+    stack.seed_automated(live, "instance", "orders", "2026-11-20T03:00:00Z")
+    d = Deployment.create(stack, live, failsafe).start()
+    run = d.run_live(LIVE_AT, {"pollSeconds": 60, "maxWaitSeconds": 300})
+    assert run.status == "FAILED", run.result.get("output")
+    cause = run.result["cause"]
+    assert "instance:orders: CopyTimeout: share copy rdsf-orders-202611200300 was not available " \
+           "after 300 seconds (maxWaitSeconds)" in cause, cause
+    looks = [c for c in run.result["taskCalls"] if c["state"] == "CheckCopy"]
+    assert len(looks) == 5, looks
+    assert "Share" not in run.result["statesEntered"]

@@ -237,6 +237,7 @@ async fn timeouts_and_dropped_connections_are_transient() {
             .credentials_provider(aws_sdk_rds::config::Credentials::new(
                 "AKIDTEST", "secret", None, None, "test",
             ))
+            .http_client(AwsStore::https_client())
             .retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled())
             .timeout_config(
                 aws_sdk_rds::config::timeout::TimeoutConfig::builder()

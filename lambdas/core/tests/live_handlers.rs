@@ -425,28 +425,29 @@ async fn wait_available_reports_progress_failure_and_absence() {
         .await
         .unwrap();
     let snap = out.snapshot.unwrap();
-    let w = wait_available(
-        &store,
-        WaitInput {
-            snapshot: snap.clone(),
-        },
-    )
-    .await
-    .unwrap();
+    let look = |elapsed_seconds| WaitInput {
+        snapshot: snap.clone(),
+        elapsed_seconds,
+        poll_seconds: 60,
+        max_wait_seconds: 21_600,
+    };
+    // The first look: 0 %, wait pollSeconds. The state machine's Wait takes nextWaitSeconds.
+    let w = wait_available(&store, look(0)).await.unwrap();
     assert!(!w.available);
     assert_eq!(w.status, "creating");
-    store.complete_copies();
-    assert!(
-        wait_available(
-            &store,
-            WaitInput {
-                snapshot: snap.clone()
-            }
-        )
-        .await
+    assert_eq!((w.elapsed_seconds, w.next_wait_seconds), (0, 60));
+    // Halfway after 10 minutes: about 10 more minutes, plus a tenth.
+    store
+        .world()
+        .snapshots
+        .iter_mut()
+        .find(|s| s.id == snap.id)
         .unwrap()
-        .available
-    );
+        .percent_progress = Some(50);
+    let w = wait_available(&store, look(600)).await.unwrap();
+    assert_eq!((w.elapsed_seconds, w.next_wait_seconds), (600, 660));
+    store.complete_copies();
+    assert!(wait_available(&store, look(1_260)).await.unwrap().available);
     store
         .world()
         .snapshots
@@ -455,23 +456,12 @@ async fn wait_available_reports_progress_failure_and_absence() {
         .unwrap()
         .status = "failed".into();
     assert_eq!(
-        wait_available(
-            &store,
-            WaitInput {
-                snapshot: snap.clone()
-            }
-        )
-        .await
-        .unwrap_err()
-        .kind,
+        wait_available(&store, look(1_320)).await.unwrap_err().kind,
         ErrorKind::CopyFailed
     );
     store.world().snapshots.retain(|s| s.id != snap.id);
     assert_eq!(
-        wait_available(&store, WaitInput { snapshot: snap })
-            .await
-            .unwrap_err()
-            .kind,
+        wait_available(&store, look(1_380)).await.unwrap_err().kind,
         ErrorKind::SnapshotNotFound
     );
 }

@@ -6,7 +6,9 @@
 //                                                  "function": "select-sources",
 //                                                  "arn": "arn:aws:lambda:...:function:select-sources" } },
 //     "input": {}, "startTime": "2026-11-23T05:00:00Z", "name": "run-1",
-//     "waitMs": 0, "retryMs": 5 }
+//     "waitMs": 0, "retryMs": 5,
+//     "msPerSimulatedSecond": 5,   (make bench: see below)
+//     "captureInputs": true }      (report each function's first input, under "inputs")
 // Response (JSON on stdout):
 //   { "status": "SUCCEEDED" | "FAILED", "output", "error", "cause" (a Lambda error's cause is the
 //     JSON {"errorMessage", "errorType", "trace"}, as in Step Functions),
@@ -61,11 +63,30 @@ const definition = JSON.parse(text);
 const byArn = new Map(Object.values(request.functions).map((f) => [f.arn, f]));
 
 const taskCalls = [];
+const inputs = {};
 const handlers = {};
 const waits = {};
 const retries = {};
 
+// make bench: simulated time. A copy's WaitForCopy of S seconds (its SecondsPath) takes
+// S × msPerSimulatedSecond ms of wall clock, as the emulator's copies do (its copySeconds), so
+// wall time / msPerSimulatedSecond is the run's time as AWS would spend it. The wait is served at
+// the next CheckCopy, whose input carries the seconds waited so far (elapsedSeconds), since the
+// engine's Wait override is one fixed figure per state.
+const msPerSecond = request.msPerSimulatedSecond;
+const waitedMs = new Map();
+async function simulatedWait(input) {
+  const key = input?.snapshot?.id;
+  if (!msPerSecond || key === undefined || typeof input.elapsedSeconds !== 'number') return;
+  const due = input.elapsedSeconds * msPerSecond;
+  const ms = due - (waitedMs.get(key) ?? 0);
+  waitedMs.set(key, due);
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function invoke(stateName, fn, payload) {
+  if (request.captureInputs && !(fn.function in inputs)) inputs[fn.function] = payload;
+  if (stateName === 'CheckCopy') await simulatedWait(payload);
   const url = `${fn.endpoint}/2015-03-31/functions/${fn.function}/invocations`;
   const res = await fetch(url, { method: 'POST', body: JSON.stringify(payload) });
   const body = await res.text();
@@ -103,7 +124,7 @@ function visit(states) {
       handlers[name] = (input) => invoke(name, fn, input);
       if (state.Retry) retries[name] = request.retryMs ?? 5;
     }
-    if (state.Type === 'Wait') waits[name] = request.waitMs ?? 0;
+    if (state.Type === 'Wait') waits[name] = msPerSecond ? 0 : (request.waitMs ?? 0);
     const inner = state.ItemProcessor || state.Iterator;
     if (inner) visit(inner.States);
     for (const branch of state.Branches || []) visit(branch.States);
@@ -127,4 +148,5 @@ const report = await runWithLimits({
   },
 });
 report.taskCalls = taskCalls;
+if (request.captureInputs) report.inputs = inputs;
 process.stdout.write(JSON.stringify(report));

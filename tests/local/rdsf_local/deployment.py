@@ -161,11 +161,12 @@ class Deployment:
         })
         return d
 
-    def start(self) -> "Deployment":
+    def start(self, release: bool = False) -> "Deployment":
         self.stop()
         self.stack.control("record", {"file": str(self.stack.calls_file), "deployment": self.deployment_id})
-        self.live_host = self.stack.start_lambdas(self.live, self.live_config, "live")
-        self.failsafe_host = self.stack.start_lambdas(self.failsafe, self.failsafe_config, "failsafe")
+        self.live_host = self.stack.start_lambdas(self.live, self.live_config, "live", release=release)
+        self.failsafe_host = self.stack.start_lambdas(self.failsafe, self.failsafe_config, "failsafe",
+                                                      release=release)
         return self
 
     def stop(self) -> None:
@@ -174,22 +175,25 @@ class Deployment:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def run_live(self, start_time: str, input: Any = None, name: str | None = None) -> Execution:
+    def run_live(self, start_time: str, input: Any = None, name: str | None = None,
+                 runner: dict | None = None) -> Execution:
         """A Live execution, as the daily schedule (or an operator's re-run) starts it."""
-        return self._run("live", start_time, input, name or "live")
+        return self._run("live", start_time, input, name or "live", runner)
 
-    def run_failsafe(self, start_time: str, input: Any = None, name: str | None = None) -> Execution:
+    def run_failsafe(self, start_time: str, input: Any = None, name: str | None = None,
+                     runner: dict | None = None) -> Execution:
         """A Failsafe execution, as the backstop schedule starts it (or as the trigger did)."""
-        return self._run("failsafe", start_time, input, name or "backstop")
+        return self._run("failsafe", start_time, input, name or "backstop", runner)
 
-    def _run(self, side: str, start_time: str, input: Any, name: str) -> Execution:
+    def _run(self, side: str, start_time: str, input: Any, name: str,
+             runner: dict | None = None) -> Execution:
         host = self.live_host if side == "live" else self.failsafe_host
         assert host, "call start() first"
         if name in ("live", "backstop"):
             name = f"{name}-{start_time[:16].replace(':', '')}-{len(self.executions)}"
         functions = LIVE_FUNCTIONS if side == "live" else FAILSAFE_FUNCTIONS
         res = self.stack.run_state_machine(f"statemachines/{side}.asl.json", functions, host,
-                                           input, start_time, name)
+                                           input, start_time, name, runner)
         ex = Execution(side, name, start_time, input, res)
         self.executions.append(ex)
         return ex
@@ -218,7 +222,7 @@ class Deployment:
         self.triggers.append(answer)
         return answer
 
-    def run_started(self, start_time: str) -> list[Execution]:
+    def run_started(self, start_time: str, runner: dict | None = None) -> list[Execution]:
         """Runs every execution `start-failsafe` started that has not run yet, through
         failsafe.asl.json with the input it was started with; records the outcome in the
         emulated Step Functions."""
@@ -228,7 +232,7 @@ class Deployment:
                                      statusFilter="RUNNING")["executions"]:
             detail = sfn.describe_execution(executionArn=e["executionArn"])
             ex = self.run_failsafe(start_time, json.loads(detail.get("input") or "{}"),
-                                   name=e["name"])
+                                   name=e["name"], runner=runner)
             self.stack.control("finish-execution", {
                 "executionArn": e["executionArn"], "status": ex.status,
                 "output": ex.result.get("output"),

@@ -164,13 +164,16 @@ class Emulator:
                     f.internal_failure[op] = int(n)
                 if "creatingPolls" in req:
                     f.creating_polls = int(req["creatingPolls"])
+                if "copySeconds" in req:  # wall-clock copies (make bench); null: by polls again
+                    cs = req["copySeconds"]
+                    f.copy_seconds = None if cs is None else float(cs)
                 if req.get("clearFailCopies"):
                     f.fail_copies_of.clear()
                 f.fail_copies_of.update(req.get("failCopiesOf") or [])
                 for q in req.get("quota") or []:
                     f.quota[(q["account"], q["region"])] = int(q["limit"])
                 state = {"throttle": f.throttle, "internalFailure": f.internal_failure,
-                         "creatingPolls": f.creating_polls,
+                         "creatingPolls": f.creating_polls, "copySeconds": f.copy_seconds,
                          "failCopiesOf": sorted(f.fail_copies_of)}
             return _json(start_response, "200 OK", state)
         if command == "seed-automated":

@@ -12,7 +12,8 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
   snapshots cannot be made public; automated snapshots cannot be deleted.
 - `IncludeShared` and ARN identifiers on DescribeDB(Cluster)Snapshots; `SourceDBSnapshotIdentifier`
   on copies.
-- A copy is `creating` (with `PercentProgress`) for a configurable number of describe calls, then
+- A copy is `creating` (with `PercentProgress`) for a configurable number of describe calls, or
+  (`copySeconds`, make bench) for a wall-clock time with its progress growing linearly, then
   `available`, or `failed` when a fault says so.
 - The manual-snapshot quota counts manual snapshots only (`failed` copies included), per kind,
   per account and region, 100 by default; `DescribeAccountAttributes` reports `ManualSnapshots`
@@ -32,6 +33,7 @@ import fnmatch
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,6 +70,8 @@ class Faults:
     internal_failure: dict[str, int] = field(default_factory=dict)
     # how many describe calls a new copy stays `creating`
     creating_polls: int = 1
+    # or, when set (make bench), for how many wall-clock seconds: PercentProgress grows linearly
+    copy_seconds: float | None = None
     # copies of these source ids (the DB instance / cluster id) end `failed`
     fail_copies_of: set[str] = field(default_factory=set)
     # (account, region) -> manual snapshots allowed per kind (RDS default 100)
@@ -80,6 +84,9 @@ class Pending:
     polls_left: int
     total: int
     outcome: str  # "available" | "failed"
+    # the time mode (Faults.copy_seconds): when the copy started and how long it takes
+    started: float | None = None
+    seconds: float = 0.0
 
 
 class ExtState:
@@ -234,13 +241,15 @@ def _source_of(snapshot) -> str:
 def _start_creating(snapshot) -> None:
     with STATE.lock:
         polls = max(0, STATE.faults.creating_polls)
+        seconds = STATE.faults.copy_seconds
         fails = _source_of(snapshot) in STATE.faults.fail_copies_of
-        if polls == 0 and not fails:
+        if (polls == 0 if seconds is None else seconds <= 0) and not fails:
             return
         snapshot.status = "creating"
         snapshot.percent_progress = 0
         STATE.pending[id(snapshot)] = Pending(
-            polls_left=max(polls, 1), total=max(polls, 1), outcome="failed" if fails else "available"
+            polls_left=max(polls, 1), total=max(polls, 1), outcome="failed" if fails else "available",
+            started=None if seconds is None else time.monotonic(), seconds=seconds or 0.0,
         )
 
 
@@ -250,7 +259,15 @@ def tick(snapshot) -> None:
         p = STATE.pending.get(id(snapshot))
         if p is None:
             return
-        p.polls_left -= 1
+        if p.started is not None:
+            done = (time.monotonic() - p.started) / p.seconds if p.seconds > 0 else 1.0
+            p.polls_left = 0 if done >= 1 else 1
+            p.total = 1
+            if p.polls_left:
+                snapshot.percent_progress = int(100 * done)
+                return
+        else:
+            p.polls_left -= 1
         if p.polls_left <= 0:
             snapshot.status = p.outcome
             snapshot.percent_progress = 100 if p.outcome == "available" else 0

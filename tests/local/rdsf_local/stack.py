@@ -307,9 +307,10 @@ class LocalStack:
     # -- Lambdas --------------------------------------------------------------------------
 
     def start_lambdas(self, account: Account, config: dict[str, str], label: str,
-                      timeout: float = 120) -> LambdaHost:
+                      timeout: float = 120, release: bool = False) -> LambdaHost:
         """One `cargo lambda watch` for an account: its credentials, the emulator endpoint and the
-        function configuration (the same variables CDK sets) in the functions' environment."""
+        function configuration (the same variables CDK sets) in the functions' environment.
+        `release`: the release binaries (make bench) instead of the debug ones."""
         port = free_port()
         env = dict(os.environ)
         # Inherited AWS settings of the developer's shell must not leak into the emulated account.
@@ -328,7 +329,7 @@ class LocalStack:
         argv = [cargo_lambda_binary(), "lambda", "watch", "--ignore-changes", "--quiet",
                 "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
                 "--concurrency", "4", "--env-file", str(env_file),
-                "--package", "rdsf-lambdas"]
+                "--package", "rdsf-lambdas"] + (["--release"] if release else [])
         proc = Process(f"lambdas-{label}", argv, self.workdir / f"lambdas-{label}.log", env=env,
                        cwd=ROOT)
         self.processes.append(proc)
@@ -360,9 +361,10 @@ class LocalStack:
 
     def run_state_machine(self, definition: str, functions: dict[str, str], host: LambdaHost,
                           input: Any = None, start_time: str | None = None,
-                          name: str = "run") -> dict:
+                          name: str = "run", runner: dict | None = None) -> dict:
         """Runs `definition` (a path under the repo) on aws-local-stepfunctions; each Task goes to
-        `host`. Returns {status, output, error, cause, statesEntered, taskCalls}."""
+        `host`. `runner` adds asl_runner.mjs options (make bench: msPerSimulatedSecond,
+        captureInputs). Returns {status, output, error, cause, statesEntered, taskCalls}."""
         acct = host.account
         request = {
             "definition": str(ROOT / definition),
@@ -379,6 +381,7 @@ class LocalStack:
             "name": name,
             "waitMs": 0,
             "retryMs": 5,
+            **(runner or {}),
         }
         res = subprocess.run([node_binary(), str(RUNNER)], input=json.dumps(request).encode(),
                              capture_output=True, cwd=ROOT, timeout=1800)

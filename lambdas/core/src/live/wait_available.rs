@@ -1,9 +1,11 @@
 //! The handler of `wait-available` (both accounts): one look at a copy in progress; the state machine's
-//! Wait/Choice loop calls it until the copy is `available`. Fails with `CopyFailed` if it failed.
+//! Wait/Choice loop calls it until the copy is `available`, waiting `nextWaitSeconds` between looks
+//! (see `policy::polling::next_wait_seconds`). Fails with `CopyFailed` if it failed.
 
 use super::SnapshotRef;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::status;
+use crate::policy::polling::next_wait_seconds;
 use crate::port::{describe_required, SnapshotStore};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -12,6 +14,12 @@ use tracing::info;
 #[serde(rename_all = "camelCase")]
 pub struct WaitInput {
     pub snapshot: SnapshotRef,
+    /// Seconds the state machine has waited for this copy since its first look (the sum of its
+    /// Waits): 0 at the first look.
+    pub elapsed_seconds: u64,
+    /// The run's `pollSeconds` (the shortest wait) and `maxWaitSeconds` (when the copy times out).
+    pub poll_seconds: u64,
+    pub max_wait_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +29,10 @@ pub struct WaitOutput {
     pub status: String,
     pub percent_progress: Option<i32>,
     pub snapshot: SnapshotRef,
+    /// As given: the state machine times the copy out when it reaches `maxWaitSeconds`.
+    pub elapsed_seconds: u64,
+    /// How long the state machine's Wait waits before the next look.
+    pub next_wait_seconds: u64,
 }
 
 /// One look at a copy in progress; the ASL's Wait/Choice loop calls it until `available`.
@@ -33,7 +45,14 @@ pub async fn wait_available(store: &dyn SnapshotStore, input: WaitInput) -> Resu
         )
     })
     .await?;
-    info!(action = "wait", snapshot = %s.id, status = %s.status, progress = s.percent_progress.unwrap_or(0), "copy status");
+    let next_wait_seconds = next_wait_seconds(
+        input.elapsed_seconds,
+        s.percent_progress,
+        input.poll_seconds,
+        input.max_wait_seconds,
+    );
+    info!(action = "wait", snapshot = %s.id, status = %s.status, progress = s.percent_progress.unwrap_or(0),
+        elapsed = input.elapsed_seconds, next_wait = next_wait_seconds, "copy status");
     if s.status == status::FAILED {
         return Err(FailsafeError::new(
             ErrorKind::CopyFailed,
@@ -45,5 +64,7 @@ pub async fn wait_available(store: &dyn SnapshotStore, input: WaitInput) -> Resu
         status: s.status.clone(),
         percent_progress: s.percent_progress,
         snapshot: SnapshotRef::from(&s),
+        elapsed_seconds: input.elapsed_seconds,
+        next_wait_seconds,
     })
 }

@@ -59,12 +59,24 @@ impl AwsStore {
                 "task name is not a valid SDK app name; User-Agent without it"
             ),
         }
-        let conf = loader.load().await;
+        let conf = loader.http_client(Self::https_client()).load().await;
         AwsStore::new(
             aws_sdk_rds::Client::new(&conf),
             aws_sdk_sns::Client::new(&conf),
             aws_sdk_sfn::Client::new(&conf),
         )
+    }
+
+    /// The one HTTP client every SDK client uses: hyper 1 with rustls and the `ring` provider.
+    /// The SDK crates' default features would link a second stack and aws-lc as well (see the
+    /// workspace Cargo.toml); with them off, a client without this one has no way to send.
+    pub fn https_client() -> aws_sdk_rds::config::SharedHttpClient {
+        use aws_smithy_http_client::{tls, Builder};
+        Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https()
     }
 
     /// The clients for `region` (`None` or the home region: the home clients).

@@ -5,7 +5,7 @@ use rdsf_lambdas::{at_cold_start, aws_store, init_tracing, serve, FailsafeConfig
 
 const TASK: &str = "verify";
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(FailsafeConfig::from_env(&ProcessEnv));

@@ -6,7 +6,7 @@ use rdsf_lambdas::{aws_store, init_tracing, serve};
 
 const TASK: &str = "wait-available";
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let store = aws_store(TASK).await;
