@@ -246,7 +246,13 @@ export class FailsafeAccount extends Construct {
       task: 'start-failsafe',
       description: 'rds-failsafe: validate a Live message and start the Failsafe state machine',
       lambdaDir: props.lambdaDir,
-      environment: { ...environment, STATE_MACHINE_ARN: this.machine.stateMachine.stateMachineArn },
+      // A triggered run copies as many at once as the backstop schedule's runs (maxConcurrency);
+      // without it the state machine's default, 5, would apply to every triggered run.
+      environment: {
+        ...environment,
+        STATE_MACHINE_ARN: this.machine.stateMachine.stateMachineArn,
+        MAX_CONCURRENCY: String(sched.maxConcurrency),
+      },
       timeout: Duration.seconds(30),
     });
     this.machine.stateMachine.grantStartExecution(this.startFailsafe.role);

@@ -70,6 +70,12 @@ describe('FailsafeAccount', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: id(failsafe.machine.stateMachine) } }) },
     });
+    // a triggered run copies as many at once as a scheduled one
+    const vars = template.findResources('AWS::Lambda::Function')[fn].Properties.Environment.Variables;
+    assert.equal(vars.MAX_CONCURRENCY, '5');
+    const twenty = failsafeStack({ maxConcurrency: 20 });
+    const started = twenty.template.findResources('AWS::Lambda::Function')[twenty.stack.getLogicalId(twenty.failsafe.startFailsafe.function.node.defaultChild as any)];
+    assert.equal(started.Properties.Environment.Variables.MAX_CONCURRENCY, '20');
     const start = taskStatements(template, failsafe.startFailsafe).filter((s) => !actionsOf([s]).includes('logs:PutLogEvents'));
     assert.deepEqual(start.map((s) => [s.Action, s.Resource]), [['states:StartExecution', { Ref: id(failsafe.machine.stateMachine) }]]);
   });

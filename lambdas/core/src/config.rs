@@ -309,6 +309,9 @@ pub struct FailsafeConfig {
     pub retention: Retention,
     /// Only `start-failsafe` needs it; [`FailsafeConfig::require_state_machine_arn`] checks it.
     pub state_machine_arn: Option<String>,
+    /// `start-failsafe` only (`MAX_CONCURRENCY`, 1-20): how many items a triggered run copies at
+    /// once, as the backstop schedule's runs do; unset, the state machine's default (5).
+    pub max_concurrency: Option<u32>,
     /// Encrypt unencrypted DB instance snapshots with the Failsafe key when saving.
     pub encrypt_unencrypted: bool,
     /// Sources retired on purpose, `(live account, source id)`: their copies stay under retention
@@ -407,6 +410,11 @@ impl FailsafeConfig {
         };
 
         let retired_sources = retired_sources(env, &source_accounts)?;
+        let max_concurrency = match lookup(env, &["MAX_CONCURRENCY"]) {
+            None => None,
+            // Step Functions' Map and RDS's 20 copies in flight per region bound it.
+            Some(_) => Some(bounded_int(env, &["MAX_CONCURRENCY"], 5, 1, 20)?),
+        };
         Ok(FailsafeConfig {
             account_id,
             region,
@@ -415,6 +423,7 @@ impl FailsafeConfig {
             failsafe_kms_key_arn,
             retention: Retention { policy, min_keep },
             state_machine_arn,
+            max_concurrency,
             encrypt_unencrypted: boolean(env, "ENCRYPT_UNENCRYPTED", true)?,
             retired_sources,
         })

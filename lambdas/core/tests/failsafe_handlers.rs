@@ -67,6 +67,31 @@ async fn trigger_starts_once_and_duplicates_are_no_ops() {
     assert_eq!(store.world().executions.len(), 1);
     let input: serde_json::Value = serde_json::from_str(&store.world().executions[0].1).unwrap();
     assert_eq!(input["trigger"]["sourceAccount"], LIVE);
+    // without MAX_CONCURRENCY the state machine's default applies
+    assert!(input.get("maxConcurrency").is_none(), "{input}");
+}
+
+#[tokio::test]
+async fn a_triggered_run_copies_as_many_at_once_as_the_schedule_says() {
+    let cfg = failsafe_config(&[("MAX_CONCURRENCY", "20")]);
+    let store = failsafe_store();
+    start_failsafe(&cfg, &store, sns_event(&message(LIVE).to_json()))
+        .await
+        .unwrap();
+    let input: serde_json::Value = serde_json::from_str(&store.world().executions[0].1).unwrap();
+    assert_eq!(input["maxConcurrency"], 20);
+    for bad in ["0", "21", "many"] {
+        let e =
+            rdsf_core::config::FailsafeConfig::from_env(&failsafe_env(&[("MAX_CONCURRENCY", bad)]))
+                .unwrap_err();
+        assert!(
+            e.message.contains(&format!(
+                "MAX_CONCURRENCY={bad:?} must be a whole number from 1 to 20"
+            )),
+            "{}",
+            e.message
+        );
+    }
 }
 
 #[tokio::test]

@@ -64,7 +64,7 @@ pub async fn start_failsafe(
             }
         };
         let name = msg.execution_name();
-        let input = serde_json::json!({
+        let mut input = serde_json::json!({
             "trigger": super::Trigger {
                 message_id: message_id.clone(),
                 source_account: msg.source_account.clone(),
@@ -72,6 +72,9 @@ pub async fn start_failsafe(
                 snapshots: msg.snapshots.iter().map(|s| s.arn.clone()).collect(),
             }
         });
+        if let Some(n) = cfg.max_concurrency {
+            input["maxConcurrency"] = n.into();
+        }
         match store
             .start_execution(state_machine, &name, &input.to_string())
             .await?

@@ -41,6 +41,11 @@ pub fn live_config(extra: &[(&str, &str)]) -> LiveConfig {
 }
 
 pub fn failsafe_config(extra: &[(&str, &str)]) -> FailsafeConfig {
+    FailsafeConfig::from_env(&failsafe_env(extra)).unwrap()
+}
+
+/// The Failsafe functions' environment, with `extra` set over it.
+pub fn failsafe_env(extra: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
     let mut env: std::collections::HashMap<String, String> = [
         ("ACCOUNT_ID", FAILSAFE),
         ("AWS_REGION", REGION),
@@ -54,7 +59,7 @@ pub fn failsafe_config(extra: &[(&str, &str)]) -> FailsafeConfig {
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
     }
-    FailsafeConfig::from_env(&env).unwrap()
+    env
 }
 
 pub fn instance(id: &str) -> DbInstance {
