@@ -81,7 +81,8 @@ for (const [name, functions] of Object.entries(MACHINES)) {
     assert.equal(check.Parameters["elapsedSeconds.$"], "States.MathAdd($.wait.elapsedSeconds, $.wait.nextWaitSeconds)");
     assert.equal(check.Parameters["pollSeconds.$"], "$.pollSeconds");
     assert.equal(check.Parameters["maxWaitSeconds.$"], "$.maxWaitSeconds");
-    assert.deepEqual(states.StartWaitClock.Result, { elapsedSeconds: 0, nextWaitSeconds: 0 });
+    assert.deepEqual(check.Parameters.previous, { "elapsedSeconds.$": "$.wait.elapsedSeconds", "percentProgress.$": "$.wait.percentProgress" });
+    assert.deepEqual(states.StartWaitClock.Result, { elapsedSeconds: 0, nextWaitSeconds: 0, percentProgress: null });
     assert.equal(states.StartWaitClock.ResultPath, "$.wait");
     assert.equal(check.Next, "IsAvailable");
     const timeout = states.IsAvailable.Choices.find((c) => c.Next === "TimedOut");

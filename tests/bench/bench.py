@@ -124,7 +124,10 @@ def deploy(stack: LocalStack, n: int, release: bool = True):
     ids = estate(stack, live, n)
     stack.faults(quota=[{"account": a.id, "region": a.region, "limit": 2 * n + 10}
                         for a in (live, failsafe)])
-    d = Deployment.create(stack, live, failsafe).start(release=release)
+    # maxConcurrency 20 in both accounts: the Live run's input and the triggered Failsafe run's
+    # (start-failsafe passes the deployment's setting)
+    d = Deployment.create(stack, live, failsafe, context={"maxConcurrency": CONCURRENCY}).start(
+        release=release)
     # `cargo lambda watch` starts a function's process (and checks its build) at its first
     # invocation, which would count as run time: each gets one first, an event that is not an
     # input (a bare string), which it refuses (start-failsafe: rejects as not an SNS event)
@@ -471,6 +474,13 @@ def main() -> int:
     ap.add_argument("--scale", default=",".join(map(str, SCALE_N)), help="N values, comma-separated")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite README.md and docs/bench.svg")
     args = ap.parse_args()
+    # The simulated wait is slept inside CheckCopy (asl_runner.mjs), under its 60-second
+    # TimeoutSeconds: the longest wait, a 6-hour copy's last, must fit with room for the call.
+    longest = max(DURATIONS_MIN) * 60 * args.transitions_ms_per_second / 1000
+    if longest > 45:
+        raise SystemExit(f"bench: --transitions-ms-per-second {args.transitions_ms_per_second} makes "
+                         f"a wait of up to {longest:.0f} s inside CheckCopy's 60 s timeout; use at most "
+                         f"{45_000 / (max(DURATIONS_MIN) * 60):.2f}")
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),

@@ -430,6 +430,7 @@ async fn wait_available_reports_progress_failure_and_absence() {
         elapsed_seconds,
         poll_seconds: 60,
         max_wait_seconds: 21_600,
+        previous: None,
     };
     // The first look: 0 %, wait pollSeconds. The state machine's Wait takes nextWaitSeconds.
     let w = wait_available(&store, look(0)).await.unwrap();
@@ -446,6 +447,30 @@ async fn wait_available_reports_progress_failure_and_absence() {
         .percent_progress = Some(50);
     let w = wait_available(&store, look(600)).await.unwrap();
     assert_eq!((w.elapsed_seconds, w.next_wait_seconds), (600, 660));
+    // 25 % five minutes ago: the rate between the two looks, 25 % in 300 s, 50 % left
+    let since = WaitInput {
+        previous: Some(PreviousLook {
+            elapsed_seconds: 300,
+            percent_progress: Some(25),
+        }),
+        ..look(600)
+    };
+    let w = wait_available(&store, since).await.unwrap();
+    assert_eq!(w.next_wait_seconds, 660);
+    let stalled = WaitInput {
+        previous: Some(PreviousLook {
+            elapsed_seconds: 300,
+            percent_progress: Some(50),
+        }),
+        ..look(600)
+    };
+    assert_eq!(
+        wait_available(&store, stalled)
+            .await
+            .unwrap()
+            .next_wait_seconds,
+        600
+    );
     store.complete_copies();
     assert!(wait_available(&store, look(1_260)).await.unwrap().available);
     store

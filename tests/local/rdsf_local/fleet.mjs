@@ -39,6 +39,7 @@ const waitAvailable = ({ snapshot, elapsedSeconds }) => ({
   available: elapsedSeconds >= copyMinutes * 60,
   snapshot,
   elapsedSeconds,
+  percentProgress: null,
   nextWaitSeconds: pollSeconds,
 });
 const calls = {};

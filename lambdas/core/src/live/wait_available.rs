@@ -5,7 +5,7 @@
 use super::SnapshotRef;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::status;
-use crate::policy::polling::next_wait_seconds;
+use crate::policy::polling::{next_wait_seconds, Look};
 use crate::port::{describe_required, SnapshotStore};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -20,6 +20,16 @@ pub struct WaitInput {
     /// The run's `pollSeconds` (the shortest wait) and `maxWaitSeconds` (when the copy times out).
     pub poll_seconds: u64,
     pub max_wait_seconds: u64,
+    /// What the previous look saw (at the first look: 0 seconds, no figure).
+    #[serde(default)]
+    pub previous: Option<PreviousLook>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousLook {
+    pub elapsed_seconds: u64,
+    pub percent_progress: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,8 +56,14 @@ pub async fn wait_available(store: &dyn SnapshotStore, input: WaitInput) -> Resu
     })
     .await?;
     let next_wait_seconds = next_wait_seconds(
-        input.elapsed_seconds,
-        s.percent_progress,
+        Look {
+            elapsed: input.elapsed_seconds,
+            percent: s.percent_progress,
+        },
+        input.previous.map(|p| Look {
+            elapsed: p.elapsed_seconds,
+            percent: p.percent_progress,
+        }),
         input.poll_seconds,
         input.max_wait_seconds,
     );

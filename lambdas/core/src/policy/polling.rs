@@ -41,30 +41,60 @@ pub fn check_polling(poll_seconds: u64, max_wait_seconds: u64) -> Result<()> {
     )))
 }
 
-/// How many seconds to wait before the next look at a copy that is not available yet, having
-/// waited `elapsed` seconds since the first look, which saw `percent` (RDS's `PercentProgress`).
+/// One look at a copy: the seconds waited since the first look, and RDS's `PercentProgress`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Look {
+    pub elapsed: u64,
+    pub percent: Option<i32>,
+}
+
+/// How many seconds to wait before the next look at a copy that is not available yet, seen as
+/// `now` after `previous` (none at the first look).
 ///
-/// - With a progress between 1 and 99 and some time waited, the copy is assumed to go on at the
-///   rate seen so far: the estimate of what remains, plus a tenth so that the next look finds it
-///   done rather than at 99 %, which would cost another check.
-/// - Without one (0 %, no figure, or the first look) the wait doubles: `poll`, then the time
-///   waited so far.
-/// - Never more than 4 times the time waited so far: a progress figure can be coarse or jump
-///   (a cross-region copy may sit at 0 % for long), so one early estimate does not decide hours.
-/// - Never less than `poll`, so [`check_polling`] bounds the checks; never past `max_wait`, so
-///   the last look is at `max_wait` exactly and a copy that is late times out on time.
-pub fn next_wait_seconds(elapsed: u64, percent: Option<i32>, poll: u64, max_wait: u64) -> u64 {
+/// - The rate is the progress between the last two looks. RDS queues some copies (cross-region
+///   ones, several of one source) and shows no progress while they wait, so the progress since
+///   the first look would make a copy that started late look slow.
+/// - When the copy showed 0 % at the previous look, it started somewhere in between: the rate
+///   since the first look is a floor, and the wait is at most the last interval, so the next
+///   look measures the real rate.
+/// - The estimate of what remains gets a tenth more, so the next look finds the copy done
+///   rather than at 99 %, which would cost another look.
+/// - Without a usable figure (0 %, none, no progress since the last look) the wait doubles:
+///   `poll`, then the time waited so far.
+/// - Never more than 4 times the time waited so far: a figure can be coarse or jump, and one
+///   early estimate must not decide hours.
+/// - At least `poll` (so [`check_polling`] bounds the looks), except that the last wait ends
+///   exactly at `max_wait`, so a copy that is late times out on time.
+pub fn next_wait_seconds(now: Look, previous: Option<Look>, poll: u64, max_wait: u64) -> u64 {
     let poll = poll.max(1);
-    let estimate = match percent {
-        Some(p @ 1..=99) if elapsed > 0 => {
-            let p = p as u64;
-            let remaining = (elapsed * (100 - p)).div_ceil(p);
-            remaining + remaining.div_ceil(10)
+    let e = now.elapsed;
+    let remaining = match (now.percent, previous) {
+        (
+            Some(p @ 1..=99),
+            Some(Look {
+                elapsed: e0,
+                percent: Some(p0),
+            }),
+        ) if p0 > 0 => {
+            // the rate between the last two looks; none if the copy did not move
+            (p > p0 && e > e0).then(|| ((e - e0) * (100 - p as u64)).div_ceil((p - p0) as u64))
         }
-        _ => elapsed,
+        (Some(p @ 1..=99), previous) if e > 0 => {
+            // started since the previous look (0 % or no figure then): at most that interval
+            let since_first = (e * (100 - p as u64)).div_ceil(p as u64);
+            Some(match previous {
+                Some(Look { elapsed: e0, .. }) if e > e0 => since_first.min(e - e0),
+                _ => since_first,
+            })
+        }
+        _ => None,
     };
-    let capped = estimate.min(elapsed.saturating_mul(4)).max(poll);
-    let left = max_wait.saturating_sub(elapsed);
+    let wait = match remaining {
+        Some(r) => r + r.div_ceil(10),
+        None => e,
+    };
+    let capped = wait.min(e.saturating_mul(4)).max(poll);
+    let left = max_wait.saturating_sub(e);
     if left == 0 {
         poll // the state machine times the copy out before it waits again
     } else {
@@ -104,14 +134,20 @@ mod tests {
         assert!(check_polling(1, 1_999).is_ok()); // exactly MAX_CHECKS
     }
 
-    /// The looks a copy of `duration` seconds gets, its progress linear as the emulator models
-    /// it (whole percents, rounded down), until it is seen available or `max_wait` is reached.
-    fn looks(duration: u64, poll: u64, max_wait: u64, progress: bool) -> Vec<u64> {
+    /// The looks a copy gets that waits `queued` seconds before it starts, then takes
+    /// `duration` seconds, its progress linear as the emulator models it (whole percents, rounded
+    /// down), until it is seen available or `max_wait` is reached.
+    fn looks(queued: u64, duration: u64, poll: u64, max_wait: u64, progress: bool) -> Vec<u64> {
+        let done = queued + duration;
         let mut at = vec![0];
+        let mut previous = None;
         let mut elapsed = 0;
-        while elapsed < duration && elapsed < max_wait {
-            let percent = progress.then(|| (100 * elapsed / duration) as i32);
-            elapsed += next_wait_seconds(elapsed, percent, poll, max_wait);
+        while elapsed < done && elapsed < max_wait {
+            let percent =
+                progress.then(|| (100 * elapsed.saturating_sub(queued) / duration) as i32);
+            let now = Look { elapsed, percent };
+            elapsed += next_wait_seconds(now, previous, poll, max_wait);
+            previous = Some(now);
             at.push(elapsed);
         }
         at
@@ -119,44 +155,77 @@ mod tests {
 
     #[test]
     fn a_steady_copy_is_found_done_in_few_looks() {
-        // 10 minutes, polled at least a minute apart: the first look sees 0 %, the second 10 %
-        // at 60 s, which caps the wait at 240 s; at 300 s 50 % gives 330 s more.
-        assert_eq!(looks(600, 60, 21_600, true), vec![0, 60, 300, 630]);
-        assert_eq!(looks(300, 60, 21_600, true), vec![0, 60, 300]);
-        // six hours: 0 % for the first two minutes, then estimates, the last look at max_wait
-        assert_eq!(
-            looks(21_600, 60, 21_600, true),
-            vec![0, 60, 120, 240, 1_200, 6_000, 21_600]
-        );
+        // 10 minutes: 10 % at 60 s (started since the first look, so at most 60 s more), then
+        // the rate between the last two looks
+        assert_eq!(looks(0, 600, 60, 21_600, true), vec![0, 60, 126, 630]);
+        assert_eq!(looks(0, 300, 60, 21_600, true), vec![0, 60, 126, 318]);
+        // six hours: 0 % for the first two minutes, the last look at max_wait
+        let six_hours = looks(0, 21_600, 60, 21_600, true);
+        assert_eq!(six_hours.len(), 9, "{six_hours:?}");
+        assert_eq!(six_hours.last(), Some(&21_600));
+    }
+
+    #[test]
+    fn a_copy_queued_before_it_starts_is_not_seen_hours_late() {
+        // RDS queues some copies with no progress shown. 30 minutes queued, then 10 minutes:
+        // done at 2,400 s. The progress since the first look would say 20 % in 1,920 s and wait
+        // over two hours; the last interval bounds the wait instead.
+        let at = looks(1_800, 600, 60, 21_600, true);
+        let seen = *at.last().unwrap();
+        assert!((2_400..=3_000).contains(&seen), "{at:?}");
+        // an hour queued, then 30 minutes: done at 5,400 s
+        let at = looks(3_600, 1_800, 60, 21_600, true);
+        let seen = *at.last().unwrap();
+        assert!((5_400..=7_000).contains(&seen), "{at:?}");
     }
 
     #[test]
     fn without_progress_the_wait_doubles() {
         assert_eq!(
-            looks(600, 60, 21_600, false),
+            looks(0, 600, 60, 21_600, false),
             vec![0, 60, 120, 240, 480, 960]
         );
-        let six_hours = looks(21_600, 60, 21_600, false);
+        let six_hours = looks(0, 21_600, 60, 21_600, false);
         assert_eq!(six_hours.len(), 11, "{six_hours:?}");
         assert_eq!(six_hours.last(), Some(&21_600));
     }
 
     #[test]
     fn waits_stay_between_poll_and_max_wait() {
+        let look = |elapsed, percent| Look { elapsed, percent };
         // an estimate below pollSeconds waits pollSeconds
-        assert_eq!(next_wait_seconds(600, Some(99), 60, 21_600), 60);
+        assert_eq!(
+            next_wait_seconds(look(600, Some(99)), Some(look(300, Some(50))), 60, 21_600),
+            60
+        );
         // an early figure does not decide hours: at most 4 times the time waited
-        assert_eq!(next_wait_seconds(60, Some(1), 60, 21_600), 240);
-        // the last look is at max_wait exactly
-        assert_eq!(next_wait_seconds(21_000, Some(10), 60, 21_600), 600);
-        // a figure of 0 or 100 %, or none, is no estimate
-        assert_eq!(next_wait_seconds(300, Some(0), 60, 21_600), 300);
-        assert_eq!(next_wait_seconds(300, Some(100), 60, 21_600), 300);
-        assert_eq!(next_wait_seconds(300, None, 60, 21_600), 300);
+        assert_eq!(next_wait_seconds(look(60, Some(1)), None, 60, 21_600), 240);
+        // the last look is at max_wait exactly, even if that wait is shorter than pollSeconds
+        assert_eq!(
+            next_wait_seconds(look(21_000, Some(10)), None, 60, 21_600),
+            600
+        );
+        assert_eq!(next_wait_seconds(look(60, None), None, 60, 100), 40);
+        // a figure of 0 or 100 %, none, or no progress since the last look, is no estimate
+        assert_eq!(next_wait_seconds(look(300, Some(0)), None, 60, 21_600), 300);
+        assert_eq!(
+            next_wait_seconds(look(300, Some(100)), None, 60, 21_600),
+            300
+        );
+        assert_eq!(next_wait_seconds(look(300, None), None, 60, 21_600), 300);
+        assert_eq!(
+            next_wait_seconds(look(300, Some(40)), Some(look(150, Some(40))), 60, 21_600),
+            300
+        );
+        // the rate between the last two looks: 20 % in 100 s, 40 % left: 200 s and a tenth
+        assert_eq!(
+            next_wait_seconds(look(300, Some(60)), Some(look(200, Some(40))), 60, 21_600),
+            220
+        );
         // waited out: the state machine times out before it waits again
-        assert_eq!(next_wait_seconds(21_600, None, 60, 21_600), 60);
+        assert_eq!(next_wait_seconds(look(21_600, None), None, 60, 21_600), 60);
         // no zero waits, whatever the settings
-        assert_eq!(next_wait_seconds(0, None, 0, 10), 1);
+        assert_eq!(next_wait_seconds(look(0, None), None, 0, 10), 1);
     }
 
     #[test]
