@@ -259,21 +259,17 @@ def tick(snapshot) -> None:
         p = STATE.pending.get(id(snapshot))
         if p is None:
             return
-        if p.started is not None:
+        if p.started is not None:  # by wall clock (copySeconds)
             done = (time.monotonic() - p.started) / p.seconds if p.seconds > 0 else 1.0
-            p.polls_left = 0 if done >= 1 else 1
-            p.total = 1
-            if p.polls_left:
-                snapshot.percent_progress = int(100 * done)
-                return
-        else:
+        else:  # by describe calls (creatingPolls)
             p.polls_left -= 1
-        if p.polls_left <= 0:
-            snapshot.status = p.outcome
-            snapshot.percent_progress = 100 if p.outcome == "available" else 0
-            del STATE.pending[id(snapshot)]
-        else:
-            snapshot.percent_progress = int(100 * (p.total - p.polls_left) / p.total)
+            done = (p.total - p.polls_left) / p.total
+        if done < 1:
+            snapshot.percent_progress = int(100 * done)
+            return
+        snapshot.status = p.outcome
+        snapshot.percent_progress = 100 if p.outcome == "available" else 0
+        del STATE.pending[id(snapshot)]
 
 
 # --------------------------------------------------------------------------------------------
