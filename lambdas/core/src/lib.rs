@@ -4,7 +4,8 @@
 //! - [`port`]: the [`port::SnapshotStore`] trait — every AWS call the task Lambdas make — with its
 //!   AWS SDK adapter ([`port::aws`]) and an in-memory fake ([`port::fake`]);
 //! - the handlers: one file per task Lambda under [`live`] and [`failsafe`], named after it
-//!   (the Lambda `copy-latest` is `live/copy_latest.rs`).
+//!   (the Lambda `copy-latest` is `live/copy_latest.rs`);
+//! - [`operator`]: what the `rdsf` command line does (status, restore), over the same port.
 //!
 //! [`arn`], [`model`], [`config`] and [`error`] are the vocabulary all three share.
 
@@ -14,5 +15,6 @@ pub mod error;
 pub mod failsafe;
 pub mod live;
 pub mod model;
+pub mod operator;
 pub mod policy;
 pub mod port;

@@ -98,6 +98,9 @@ pub struct Snapshot {
     pub encrypted: bool,
     pub kms_key_id: Option<String>,
     pub engine: String,
+    /// `EngineVersion`: a restore of a cluster snapshot names it, or RDS picks the default.
+    #[serde(default)]
+    pub engine_version: Option<String>,
     pub allocated_storage: i32,
     pub percent_progress: Option<i32>,
     pub option_group_name: Option<String>,

@@ -334,6 +334,7 @@ pub(crate) mod tests {
             encrypted: false,
             kms_key_id: None,
             engine: "postgres".into(),
+            engine_version: None,
             allocated_storage: 20,
             percent_progress: None,
             option_group_name: None,

@@ -6,6 +6,7 @@ pub mod message;
 pub mod naming;
 pub mod polling;
 pub mod quota;
+pub mod restore;
 pub mod retention;
 pub mod selection;
 pub mod tags;

@@ -132,6 +132,37 @@ pub fn failsafe_copy_id(
     build(kind, Some(source_account), source_id, created)
 }
 
+/// RDS limit for DB instance and DB cluster identifiers.
+pub const MAX_DB_ID_LEN: usize = 63;
+const RESTORED: &str = "-restored-";
+
+/// The default name of a database `rdsf restore` makes: `<source-id>-restored-<yyyymmddhhmm of
+/// the copy's data>`, the source id cut with a hash if the whole would pass 63 characters.
+pub fn restored_db_id(source_id: &str, data_time: DateTime<Utc>) -> Result<String> {
+    let room = MAX_DB_ID_LEN - RESTORED.len() - STAMP_LEN;
+    let mut part = fit_source_id(source_id, room)?;
+    if !part.as_bytes()[0].is_ascii_alphabetic() {
+        // a DB identifier starts with a letter; a snapshot's source id always does, but a
+        // hand-made tag need not
+        part = format!("db-{part}");
+        part = fit_source_id(&part, room)?;
+    }
+    let id = format!("{part}{RESTORED}{}", stamp(data_time));
+    debug_assert!(is_valid_db_id(&id), "{id}");
+    Ok(id)
+}
+
+/// The first DB instance of a restored cluster: `<cluster-id>-1`, the cluster id cut if needed.
+pub fn cluster_member_id(cluster_id: &str) -> String {
+    format!("{}-1", sanitize_part(cluster_id, MAX_DB_ID_LEN - 2))
+}
+
+/// RDS identifier rules for a DB instance or cluster: 1-63 letters, digits and hyphens, a letter
+/// first, no `--`, no trailing hyphen.
+pub fn is_valid_db_id(id: &str) -> bool {
+    is_valid_snapshot_id(SnapshotKind::Cluster, id) && id.len() <= MAX_DB_ID_LEN
+}
+
 /// Recognises a share copy made by the Live side: `rdsf-<name>-<12 digits>` where `<name>` is a
 /// valid identifier part. Returns the name part and the stamp's time.
 pub fn parse_share_copy_id(id: &str) -> Option<(String, DateTime<Utc>)> {
@@ -312,5 +343,30 @@ mod tests {
         assert!(!is_valid_snapshot_id(Instance, &"a".repeat(256)));
         assert!(is_valid_snapshot_id(Cluster, &"a".repeat(63)));
         assert!(!is_valid_snapshot_id(Cluster, &"a".repeat(64)));
+    }
+
+    #[test]
+    fn restored_database_names_fit_the_db_identifier_rules() {
+        let at = t("2026-11-20T03:00:00Z");
+        assert_eq!(
+            restored_db_id("orders", at).unwrap(),
+            "orders-restored-202611200300"
+        );
+        let long = "a".repeat(63);
+        let id = restored_db_id(&long, at).unwrap();
+        assert_eq!(id.len(), 63);
+        assert!(is_valid_db_id(&id), "{id}");
+        assert_ne!(
+            id,
+            restored_db_id(&format!("{}b", "a".repeat(62)), at).unwrap()
+        );
+        assert!(restored_db_id("9lives", at)
+            .unwrap()
+            .starts_with("db-9lives-"));
+        assert_eq!(cluster_member_id(&id).len(), 63);
+        assert!(is_valid_db_id(&cluster_member_id(&id)));
+        assert!(
+            !is_valid_db_id("1abc") && !is_valid_db_id("a--b") && !is_valid_db_id(&"a".repeat(64))
+        );
     }
 }

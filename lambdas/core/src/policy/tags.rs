@@ -13,6 +13,8 @@ pub const SOURCE_CREATE_TIME: &str = "rds-failsafe:source-create-time";
 pub const KIND: &str = "rds-failsafe:kind";
 /// Written by `verify` on a Failsafe copy that passed every check (value: the time it passed).
 pub const VERIFIED: &str = "rds-failsafe:verified";
+/// Written by a restore drill on a copy it restored (value: the time the restore was available).
+pub const RESTORE_TESTED: &str = "rds-failsafe:restore-tested";
 
 /// Where a copy's data came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

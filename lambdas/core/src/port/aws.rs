@@ -4,8 +4,8 @@
 use crate::arn::Arn;
 use crate::model::{DbCluster, DbInstance, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags};
 use crate::port::{
-    CopyRequest, SnapshotQuery, SnapshotQuota, SnapshotStore, StartOutcome, StoreError,
-    StoreErrorKind, StoreResult,
+    ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
+    SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::config::http::HttpResponse;
@@ -51,7 +51,16 @@ impl AwsStore {
     /// which task made a call (and the local stack attributes each recorded call to its task
     /// for the policy simulation).
     pub async fn from_env(task: &str) -> AwsStore {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        AwsStore::from_loader(
+            aws_config::defaults(aws_config::BehaviorVersion::latest()),
+            task,
+        )
+        .await
+    }
+
+    /// Clients from `loader` (the `rdsf` command line sets a profile or region on it), with
+    /// the User-Agent's `app/rdsf-<task>` and the one HTTP client.
+    pub async fn from_loader(mut loader: aws_config::ConfigLoader, task: &str) -> AwsStore {
         match aws_config::AppName::new(format!("rdsf-{task}")) {
             Ok(app) => loader = loader.app_name(app),
             Err(_) => tracing::warn!(
@@ -65,6 +74,11 @@ impl AwsStore {
             aws_sdk_sns::Client::new(&conf),
             aws_sdk_sfn::Client::new(&conf),
         )
+    }
+
+    /// The home region (from the environment, the profile or the loader), if there is one.
+    pub fn region(&self) -> Option<String> {
+        self.home.rds.config().region().map(|r| r.to_string())
     }
 
     /// The one HTTP client every SDK client uses: hyper 1 with rustls and the `ring` provider.
@@ -150,6 +164,9 @@ pub fn classify(code: &str) -> StoreErrorKind {
         "DBSnapshotAlreadyExists"
         | "DBSnapshotAlreadyExistsFault"
         | "DBClusterSnapshotAlreadyExistsFault"
+        | "DBInstanceAlreadyExists"
+        | "DBInstanceAlreadyExistsFault"
+        | "DBClusterAlreadyExistsFault"
         | "ExecutionAlreadyExists" => StoreErrorKind::AlreadyExists,
         "KMSKeyNotAccessibleFault"
         | "KMSKeyNotAccessible"
@@ -244,6 +261,7 @@ pub fn instance_snapshot(s: &aws_sdk_rds::types::DbSnapshot) -> Snapshot {
         encrypted: s.encrypted().unwrap_or(false),
         kms_key_id: s.kms_key_id().map(str::to_string),
         engine: s.engine().unwrap_or_default().to_string(),
+        engine_version: s.engine_version().map(str::to_string),
         allocated_storage: s.allocated_storage().unwrap_or(0),
         percent_progress: s.percent_progress(),
         option_group_name: s.option_group_name().map(str::to_string),
@@ -271,6 +289,7 @@ pub fn cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> Snapshot {
         encrypted: s.storage_encrypted().unwrap_or(false),
         kms_key_id: s.kms_key_id().map(str::to_string),
         engine: s.engine().unwrap_or_default().to_string(),
+        engine_version: s.engine_version().map(str::to_string),
         allocated_storage: s.allocated_storage().unwrap_or(0),
         percent_progress: s.percent_progress(),
         option_group_name: None,
@@ -482,6 +501,78 @@ impl SnapshotStore for AwsStore {
                     })
             }
         }
+    }
+
+    async fn restore_snapshot(&self, r: &RestoreRequest) -> StoreResult<String> {
+        let arn = match r.kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds
+                .restore_db_instance_from_db_snapshot()
+                .db_instance_identifier(&r.target_id)
+                .db_snapshot_identifier(&r.snapshot_id)
+                .set_db_instance_class(r.instance_class.clone())
+                .set_db_subnet_group_name(r.subnet_group.clone())
+                .set_vpc_security_group_ids(
+                    Some(r.security_groups.clone()).filter(|v| !v.is_empty()),
+                )
+                .publicly_accessible(false)
+                .set_tags(Some(sdk_tags(&r.tags)))
+                .send()
+                .await
+                .map_err(|e| map_err("RestoreDBInstanceFromDBSnapshot", e))?
+                .db_instance()
+                .and_then(|d| d.db_instance_arn().map(str::to_string)),
+            SnapshotKind::Cluster => self
+                .home
+                .rds
+                .restore_db_cluster_from_snapshot()
+                .db_cluster_identifier(&r.target_id)
+                .snapshot_identifier(&r.snapshot_id)
+                .engine(&r.engine)
+                .set_engine_version(r.engine_version.clone())
+                .set_db_subnet_group_name(r.subnet_group.clone())
+                .set_vpc_security_group_ids(
+                    Some(r.security_groups.clone()).filter(|v| !v.is_empty()),
+                )
+                .set_tags(Some(sdk_tags(&r.tags)))
+                .send()
+                .await
+                .map_err(|e| map_err("RestoreDBClusterFromSnapshot", e))?
+                .db_cluster()
+                .and_then(|d| d.db_cluster_arn().map(str::to_string)),
+        };
+        arn.ok_or_else(|| {
+            StoreError::new(
+                StoreErrorKind::Other,
+                "EmptyResponse",
+                format!("the restore of {} returned no ARN", r.target_id),
+            )
+        })
+    }
+
+    async fn create_cluster_instance(&self, r: &ClusterInstanceRequest) -> StoreResult<String> {
+        self.home
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(&r.instance_id)
+            .db_cluster_identifier(&r.cluster_id)
+            .engine(&r.engine)
+            .db_instance_class(&r.instance_class)
+            .publicly_accessible(false)
+            .set_tags(Some(sdk_tags(&r.tags)))
+            .send()
+            .await
+            .map_err(|e| map_err("CreateDBInstance", e))?
+            .db_instance()
+            .and_then(|d| d.db_instance_arn().map(str::to_string))
+            .ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::Other,
+                    "EmptyResponse",
+                    format!("CreateDBInstance of {} returned no ARN", r.instance_id),
+                )
+            })
     }
 
     async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {

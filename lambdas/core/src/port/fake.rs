@@ -4,8 +4,8 @@
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{status, DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
 use crate::port::{
-    CopyRequest, SnapshotQuery, SnapshotQuota, SnapshotStore, StartOutcome, StoreError,
-    StoreErrorKind, StoreResult,
+    ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
+    SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -351,5 +351,89 @@ impl SnapshotStore for FakeStore {
         Ok(StartOutcome::Started {
             execution_arn: format!("{}:{name}", sm.replace(":stateMachine:", ":execution:")),
         })
+    }
+
+    async fn restore_snapshot(&self, r: &RestoreRequest) -> StoreResult<String> {
+        self.check_throttle("RestoreFromSnapshot")?;
+        let mut w = self.world();
+        let i = w
+            .own_index(r.kind, &r.snapshot_id)
+            .ok_or_else(|| not_found(r.kind, &r.snapshot_id))?;
+        if !w.snapshots[i].is_available() {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidState,
+                "InvalidDBSnapshotState",
+                format!(
+                    "{} is {}, not available",
+                    r.snapshot_id, w.snapshots[i].status
+                ),
+            ));
+        }
+        let taken = match r.kind {
+            SnapshotKind::Instance => w.instances.iter().any(|d| d.id == r.target_id),
+            SnapshotKind::Cluster => w.clusters.iter().any(|d| d.id == r.target_id),
+        };
+        if taken {
+            return Err(StoreError::new(
+                StoreErrorKind::AlreadyExists,
+                "DBInstanceAlreadyExists",
+                format!("{} already exists", r.target_id),
+            ));
+        }
+        let (region, account) = (w.region.clone(), w.account.clone());
+        let engine = r.engine.clone();
+        w.mutations
+            .push(format!("restore {} -> {}", r.snapshot_id, r.target_id));
+        Ok(match r.kind {
+            SnapshotKind::Instance => {
+                let arn = format!("arn:aws:rds:{region}:{account}:db:{}", r.target_id);
+                w.instances.push(DbInstance {
+                    id: r.target_id.clone(),
+                    arn: arn.clone(),
+                    cluster_id: None,
+                    engine,
+                    tags: r.tags.clone(),
+                });
+                arn
+            }
+            SnapshotKind::Cluster => {
+                let arn = format!("arn:aws:rds:{region}:{account}:cluster:{}", r.target_id);
+                w.clusters.push(DbCluster {
+                    id: r.target_id.clone(),
+                    arn: arn.clone(),
+                    engine,
+                    tags: r.tags.clone(),
+                });
+                arn
+            }
+        })
+    }
+
+    async fn create_cluster_instance(&self, r: &ClusterInstanceRequest) -> StoreResult<String> {
+        self.check_throttle("CreateDBInstance")?;
+        let mut w = self.world();
+        if !w.clusters.iter().any(|c| c.id == r.cluster_id) {
+            return Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                "DBClusterNotFoundFault",
+                format!("DBCluster {} not found", r.cluster_id),
+            ));
+        }
+        let arn = format!(
+            "arn:aws:rds:{}:{}:db:{}",
+            w.region, w.account, r.instance_id
+        );
+        w.mutations.push(format!(
+            "create-instance {} in {}",
+            r.instance_id, r.cluster_id
+        ));
+        w.instances.push(DbInstance {
+            id: r.instance_id.clone(),
+            arn: arn.clone(),
+            cluster_id: Some(r.cluster_id.clone()),
+            engine: r.engine.clone(),
+            tags: r.tags.clone(),
+        });
+        Ok(arn)
     }
 }

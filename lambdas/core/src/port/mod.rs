@@ -98,6 +98,37 @@ pub struct CopyRequest {
     pub tags: Tags,
 }
 
+/// One `RestoreDBInstanceFromDBSnapshot` / `RestoreDBClusterFromSnapshot` call. The restored
+/// database is never publicly accessible.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreRequest {
+    pub kind: SnapshotKind,
+    /// The new DB instance's or cluster's identifier.
+    pub target_id: String,
+    /// A snapshot of this account, in the store's region.
+    pub snapshot_id: String,
+    pub engine: String,
+    /// Clusters only: the snapshot's version, so RDS does not pick its default.
+    pub engine_version: Option<String>,
+    /// Instances only; `None` is the original instance's class.
+    pub instance_class: Option<String>,
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+    pub tags: Tags,
+}
+
+/// One `CreateDBInstance` call that adds a DB instance to a (restored) Aurora cluster.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterInstanceRequest {
+    pub cluster_id: String,
+    pub instance_id: String,
+    pub engine: String,
+    pub instance_class: String,
+    pub tags: Tags,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
     Started {
@@ -159,6 +190,13 @@ pub trait SnapshotStore: Send + Sync {
         name: &str,
         input: &str,
     ) -> StoreResult<StartOutcome>;
+    /// Restores a snapshot of this account into a new DB instance or cluster; returns its ARN.
+    async fn restore_snapshot(&self, request: &RestoreRequest) -> StoreResult<String>;
+    /// Adds a DB instance to a cluster (a restored cluster has none); returns its ARN.
+    async fn create_cluster_instance(
+        &self,
+        request: &ClusterInstanceRequest,
+    ) -> StoreResult<String>;
 }
 
 /// Describes a snapshot the caller needs to exist; absence is `SnapshotNotFound` with the

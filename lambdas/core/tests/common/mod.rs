@@ -111,6 +111,7 @@ pub fn snapshot(
             SnapshotKind::Instance => "postgres".into(),
             SnapshotKind::Cluster => "aurora-postgresql".into(),
         },
+        engine_version: None,
         allocated_storage: match kind {
             SnapshotKind::Instance => 100,
             SnapshotKind::Cluster => 1,

@@ -1,0 +1,209 @@
+//! `rdsf`: the operator's view of the Failsafe account. `rdsf status` says per source how old
+//! the newest verified copy is; `rdsf restore` picks a copy and restores it (or, with
+//! `--dry-run`, prints the AWS CLI commands that would). Glue only: the work is in
+//! `rdsf_core::operator` and the decisions in `rdsf_core::policy::restore`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+use rdsf_core::error::{ErrorKind, FailsafeError};
+use rdsf_core::operator::{self, RestoreReport, StatusReport};
+use rdsf_core::policy::restore::RestoreOptions;
+use rdsf_core::policy::tags::format_time;
+use rdsf_core::port::aws::AwsStore;
+use std::process::ExitCode;
+
+mod table;
+
+/// Exit codes scripts can rely on (clap exits 2 on a usage error of its own).
+mod exit {
+    /// Everything fresh; the restore was started, or its commands printed.
+    pub const OK: u8 = 0;
+    /// `status` found a problem (a stale or missing copy, a key or quota warning).
+    pub const PROBLEMS: u8 = 1;
+    /// Bad input: an unknown source, no copy before `--at`, a missing option, no region.
+    pub const USAGE: u8 = 2;
+    /// An AWS call failed: credentials, permissions, throttling, a refused restore.
+    pub const AWS: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "rdsf",
+    version,
+    about = "rds-failsafe in the Failsafe account: how old is the newest good copy of each database, and restore one",
+    after_help = "Exit codes: 0 ok, 1 status found problems, 2 bad input, 3 an AWS call failed."
+)]
+struct Cli {
+    /// AWS profile (default: AWS_PROFILE or the default chain). Use the Failsafe account's.
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// Region of the Failsafe stack (default: AWS_REGION or the profile's).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// JSON on stdout instead of a table, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Per source: the newest verified copy and its age against the threshold, how many copies,
+    /// the oldest, the key, the last restore drill; the account's snapshot quota use.
+    Status {
+        /// A source whose newest verified copy is older than this is a problem (exit 1). Use the
+        /// deployment's `newestCopyMaxAgeHours`.
+        #[arg(long, default_value_t = 30.0, env = "RDSF_MAX_AGE_HOURS")]
+        max_age_hours: f64,
+    },
+    /// Restore the newest verified copy of a source (or the newest taken at or before --at).
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The source database: `<source-id>`, or `<live-account>:<source-id>` when several Live
+    /// accounts have one of that name (`rdsf status` lists them).
+    source: String,
+    /// Newest copy taken at or before this time: RFC 3339 (2026-11-20T06:00:00Z) or a date
+    /// (2026-11-20, meaning its start, UTC).
+    #[arg(long, value_parser = parse_at)]
+    at: Option<DateTime<Utc>>,
+    /// Print the commands, restore nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The new instance's or cluster's identifier (default `<source-id>-restored-<stamp>`).
+    #[arg(long)]
+    name: Option<String>,
+    /// DB instance class: default the original's for an instance; required for a cluster.
+    #[arg(long)]
+    instance_class: Option<String>,
+    /// DB subnet group in the Failsafe account (default: the default VPC's).
+    #[arg(long)]
+    subnet_group: Option<String>,
+    /// VPC security group id; repeat for several.
+    #[arg(long = "security-group")]
+    security_groups: Vec<String>,
+}
+
+fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Some(t) = rdsf_core::policy::tags::parse_time(s) {
+        return Ok(t);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not a time: give RFC 3339 (2026-11-20T06:00:00Z) or a date (2026-11-20)"
+            )
+        })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(p) = &cli.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &cli.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    let store = AwsStore::from_loader(loader, "cli").await;
+    let Some(region) = store.region().filter(|r| !r.is_empty()) else {
+        eprintln!("rdsf: no region: give --region, set AWS_REGION, or use a profile with a region");
+        return ExitCode::from(exit::USAGE);
+    };
+    let outcome = match &cli.command {
+        Command::Status { max_age_hours } => {
+            operator::status(&store, &region, Utc::now(), *max_age_hours)
+                .await
+                .map(|report| show_status(&report, cli.json))
+        }
+        Command::Restore(a) => {
+            let opts = RestoreOptions {
+                name: a.name.clone(),
+                instance_class: a.instance_class.clone(),
+                subnet_group: a.subnet_group.clone(),
+                security_groups: a.security_groups.clone(),
+            };
+            operator::restore(&store, &region, &a.source, a.at, &opts, a.dry_run)
+                .await
+                .map(|report| show_restore(&report, cli.json))
+        }
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(&e, cli.json),
+    }
+}
+
+fn fail(e: &FailsafeError, json: bool) -> ExitCode {
+    let code = match e.kind {
+        ErrorKind::InvalidInput | ErrorKind::InvalidConfig => exit::USAGE,
+        _ => exit::AWS,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"error": e.kind.to_string(), "message": e.message})
+        );
+    }
+    eprintln!("rdsf: {}: {}", e.kind.to_string(), e.message);
+    ExitCode::from(code)
+}
+
+fn show_status(r: &StatusReport, json: bool) -> u8 {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(r).expect("report serializes")
+        );
+    } else {
+        print!("{}", table::status(r));
+    }
+    if r.ok() {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    }
+}
+
+fn show_restore(r: &RestoreReport, json: bool) -> u8 {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(r).expect("report serializes")
+        );
+        return exit::OK;
+    }
+    println!(
+        "{}:{}: copy {} (data taken {}, verified)",
+        r.source_account,
+        r.source_id,
+        r.copy.id,
+        format_time(r.copy.data_time)
+    );
+    for c in &r.plan.commands {
+        println!("  {c}");
+    }
+    if r.dry_run {
+        println!("dry run: nothing restored. Run the command(s) above, or this rdsf restore without --dry-run.");
+    } else {
+        for arn in &r.created {
+            println!("started: {arn}");
+        }
+        println!(
+            "RDS is restoring {}; it is usable when `aws rds describe-db-{}s` shows it available.",
+            r.plan.restore.target_id,
+            match r.plan.restore.kind {
+                rdsf_core::model::SnapshotKind::Instance => "instance",
+                rdsf_core::model::SnapshotKind::Cluster => "cluster",
+            }
+        );
+    }
+    exit::OK
+}

@@ -1,0 +1,177 @@
+//! What the `rdsf` command line does in the Failsafe account, over the same port as the task
+//! Lambdas: read the tool's copies and the quota (`status`), and restore a copy (`restore`). The
+//! decisions are the pure functions of [`crate::policy::restore`].
+
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::model::{Snapshot, SnapshotKind};
+use crate::policy::restore::{
+    group_by_source, match_source, pick_copy, plan_restore, source_statuses, CopyRef, Freshness,
+    RestoreOptions, RestorePlan, SourceStatus,
+};
+use crate::port::{SnapshotQuery, SnapshotStore};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One kind's manual snapshot quota in the account and region.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaView {
+    pub kind: SnapshotKind,
+    pub used: i64,
+    pub max: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub now: DateTime<Utc>,
+    pub region: String,
+    pub max_age_hours: f64,
+    pub sources: Vec<SourceStatus>,
+    /// `rds-failsafe:managed` copies whose provenance tags are incomplete.
+    pub unattributed_copies: usize,
+    pub quotas: Vec<QuotaView>,
+    /// What the operator must look at; empty when every source is fresh.
+    pub problems: Vec<String>,
+}
+
+impl StatusReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Every manual snapshot of this account and region, both kinds (the tool's copies among them).
+async fn own_snapshots(store: &dyn SnapshotStore) -> Result<Vec<Snapshot>> {
+    let mut out = Vec::new();
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let q = SnapshotQuery {
+            snapshot_type: Some(crate::model::snapshot_type::MANUAL),
+            ..SnapshotQuery::default()
+        };
+        out.extend(store.list_snapshots(kind, &q).await?);
+    }
+    Ok(out)
+}
+
+/// Per source, the newest verified copy against `max_age_hours`; the account's quota use. An
+/// account with no copies at all is a problem, not an empty success: the profile or region is
+/// likely wrong, or nothing was ever saved.
+pub async fn status(
+    store: &dyn SnapshotStore,
+    region: &str,
+    now: DateTime<Utc>,
+    max_age_hours: f64,
+) -> Result<StatusReport> {
+    let snapshots = own_snapshots(store).await?;
+    let (sources, unattributed_copies) = source_statuses(&snapshots, now, max_age_hours);
+    let mut quotas = Vec::new();
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        if let Some(q) = store.snapshot_quota(kind).await? {
+            quotas.push(QuotaView {
+                kind,
+                used: q.used,
+                max: q.max,
+            });
+        }
+    }
+    let mut problems = Vec::new();
+    if sources.is_empty() {
+        problems.push(format!(
+            "no rds-failsafe copies in region {region}: is the profile the Failsafe account's and the region the Failsafe stack's? Has a Failsafe run saved anything yet?"
+        ));
+    }
+    for s in &sources {
+        let name = format!("{}:{}", s.source_account, s.source_id);
+        match (s.freshness, s.age_hours) {
+            (Freshness::Missing, _) => {
+                problems.push(format!("{name}: no verified copy ({} copies)", s.copies))
+            }
+            (Freshness::Stale, Some(age)) => problems.push(format!(
+                "{name}: newest verified copy is {age:.1} h old, over {max_age_hours} h"
+            )),
+            _ => {}
+        }
+        if let Some(w) = &s.key_warning {
+            problems.push(format!("{name}: newest verified copy {w}"));
+        }
+    }
+    for q in &quotas {
+        if q.max > 0 && q.used * 10 >= q.max * 9 {
+            problems.push(format!(
+                "{} snapshot quota {} of {} used: copies fail when it is full (raise it in Service Quotas or lower retention)",
+                q.kind, q.used, q.max
+            ));
+        }
+    }
+    Ok(StatusReport {
+        now,
+        region: region.to_string(),
+        max_age_hours,
+        sources,
+        unattributed_copies,
+        quotas,
+        problems,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    pub source_account: String,
+    pub source_id: String,
+    pub copy: CopyRef,
+    pub plan: RestorePlan,
+    pub dry_run: bool,
+    /// What RDS returned: the new instance's or cluster's ARN, then the cluster member's.
+    pub created: Vec<String>,
+}
+
+/// Picks the copy of `source` (newest verified, or newest verified at or before `at`), plans
+/// its restore and, unless `dry_run`, makes the calls. A source or copy that cannot be found is
+/// `InvalidInput` naming what is there instead.
+pub async fn restore(
+    store: &dyn SnapshotStore,
+    region: &str,
+    source: &str,
+    at: Option<DateTime<Utc>>,
+    opts: &RestoreOptions,
+    dry_run: bool,
+) -> Result<RestoreReport> {
+    let snapshots = own_snapshots(store).await?;
+    let (groups, _) = group_by_source(&snapshots);
+    let keys: Vec<(String, String, SnapshotKind)> = groups.keys().cloned().collect();
+    let key = match_source(&keys, source).map_err(FailsafeError::input)?;
+    let copies = &groups[&key];
+    let (copy, data_time) = pick_copy(copies, at)
+        .map_err(|e| FailsafeError::input(format!("{}:{}: {e}", key.0, key.1)))?;
+    let plan = plan_restore(copy, &key.1, data_time, region, opts).map_err(FailsafeError::input)?;
+    let mut created = Vec::new();
+    if !dry_run {
+        created.push(store.restore_snapshot(&plan.restore).await?);
+        if let Some(ci) = &plan.cluster_instance {
+            created.push(store.create_cluster_instance(ci).await.map_err(|e| {
+                FailsafeError::new(
+                    ErrorKind::AwsError,
+                    format!(
+                        "cluster {} was restored, but its first DB instance was not created: {e}; run the second command by hand",
+                        ci.cluster_id
+                    ),
+                )
+            })?);
+        }
+    }
+    Ok(RestoreReport {
+        source_account: key.0.clone(),
+        source_id: key.1.clone(),
+        copy: CopyRef {
+            id: copy.id.clone(),
+            arn: copy.arn.clone(),
+            data_time,
+            verified: true,
+        },
+        plan,
+        dry_run,
+        created,
+    })
+}

@@ -1,0 +1,686 @@
+//! What an operator asks of the Failsafe account on the worst day: how old is the newest verified
+//! copy of each database, is it readable with a key this account owns, and which call restores
+//! it. Pure: the `rdsf` command line ([`crate::operator`]) lists the copies and makes the calls.
+
+use crate::arn::Arn;
+use crate::model::{Snapshot, SnapshotKind, Tags};
+use crate::policy::copy::source_time;
+use crate::policy::naming;
+use crate::policy::tags::{self, format_time, Provenance, VERIFIED};
+use crate::port::{ClusterInstanceRequest, RestoreRequest};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Tag on a database `rdsf restore` made: the ARN of the copy it was restored from.
+pub const RESTORED_FROM: &str = "rds-failsafe:restored-from";
+
+/// A copy as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyRef {
+    pub id: String,
+    pub arn: String,
+    /// When the data was taken (the source snapshot's creation time).
+    pub data_time: DateTime<Utc>,
+    pub verified: bool,
+}
+
+impl CopyRef {
+    fn of(s: &Snapshot, data_time: DateTime<Utc>) -> CopyRef {
+        CopyRef {
+            id: s.id.clone(),
+            arn: s.arn.clone(),
+            data_time,
+            verified: is_verified(s),
+        }
+    }
+}
+
+/// How a source stands against the copy-age threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Freshness {
+    /// The newest verified copy is at most the threshold old.
+    Fresh,
+    /// The newest verified copy is older than the threshold.
+    Stale,
+    /// No verified copy at all.
+    Missing,
+}
+
+/// One source's copies in this account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceStatus {
+    pub source_account: String,
+    pub source_id: String,
+    pub kind: SnapshotKind,
+    pub freshness: Freshness,
+    pub newest_verified: Option<CopyRef>,
+    /// Hours from the newest verified copy's data time to now: the recovery point if the source
+    /// were lost now.
+    pub age_hours: Option<f64>,
+    /// Available copies (verified or not), and how many of them are verified.
+    pub copies: usize,
+    pub verified_copies: usize,
+    pub oldest: Option<CopyRef>,
+    /// Copies still being made, and copies that ended `failed` (prune deletes those).
+    pub in_progress: usize,
+    pub failed: usize,
+    /// The key the newest verified copy is encrypted with.
+    pub kms_key_id: Option<String>,
+    /// Why the newest verified copy may not be readable on the day, if there is a reason.
+    pub key_warning: Option<String>,
+    /// The newest `rds-failsafe:restore-tested` time on any copy of the source.
+    pub last_drill: Option<String>,
+}
+
+/// A copy passed `verify` and is available.
+pub fn is_verified(s: &Snapshot) -> bool {
+    s.is_available() && s.tags.contains_key(VERIFIED)
+}
+
+/// Why the copy's encryption may fail the operator: not encrypted, or encrypted with a key of
+/// another account (whoever controls that account can disable the key and so the copy).
+pub fn key_warning(copy: &Snapshot) -> Option<String> {
+    if !copy.encrypted {
+        return Some("not encrypted".into());
+    }
+    let own = Arn::parse(&copy.arn)?.account;
+    match copy.kms_key_id.as_deref().and_then(Arn::parse) {
+        Some(key) if key.account != own => Some(format!(
+            "encrypted with a key of account {}, not this account's: that account can make it unreadable",
+            key.account
+        )),
+        Some(_) => None,
+        None => Some("encrypted, but RDS reports no key ARN".into()),
+    }
+}
+
+/// A source as the provenance tags name it: Live account, database id, kind.
+pub type SourceKey = (String, String, SnapshotKind);
+
+/// The tool's copies grouped by source (the provenance tags); copies without complete
+/// provenance are counted, never guessed.
+pub fn group_by_source(copies: &[Snapshot]) -> (BTreeMap<SourceKey, Vec<&Snapshot>>, usize) {
+    let mut groups: BTreeMap<_, Vec<&Snapshot>> = BTreeMap::new();
+    let mut unattributed = 0;
+    for s in copies.iter().filter(|s| tags::is_managed(&s.tags)) {
+        match Provenance::from_tags(&s.tags) {
+            Some(p) => groups
+                .entry((p.source_account, p.source_id, p.kind))
+                .or_default()
+                .push(s),
+            None => unattributed += 1,
+        }
+    }
+    (groups, unattributed)
+}
+
+/// Every source's standing, ordered by account and source id.
+pub fn source_statuses(
+    copies: &[Snapshot],
+    now: DateTime<Utc>,
+    max_age_hours: f64,
+) -> (Vec<SourceStatus>, usize) {
+    let (groups, unattributed) = group_by_source(copies);
+    let statuses = groups
+        .into_iter()
+        .map(|((source_account, source_id, kind), snaps)| {
+            let dated: Vec<(&Snapshot, DateTime<Utc>)> = snaps
+                .iter()
+                .filter(|s| s.is_available())
+                .filter_map(|s| Some((*s, source_time(s)?)))
+                .collect();
+            let newest = dated
+                .iter()
+                .filter(|(s, _)| is_verified(s))
+                .max_by_key(|(_, t)| *t);
+            let oldest = dated.iter().min_by_key(|(_, t)| *t);
+            let age_hours = newest.map(|(_, t)| (now - *t).num_seconds() as f64 / 3600.0);
+            let freshness = match age_hours {
+                None => Freshness::Missing,
+                Some(a) if a > max_age_hours => Freshness::Stale,
+                Some(_) => Freshness::Fresh,
+            };
+            SourceStatus {
+                source_account,
+                source_id,
+                kind,
+                freshness,
+                newest_verified: newest.map(|(s, t)| CopyRef::of(s, *t)),
+                age_hours,
+                copies: dated.len(),
+                verified_copies: dated.iter().filter(|(s, _)| is_verified(s)).count(),
+                oldest: oldest.map(|(s, t)| CopyRef::of(s, *t)),
+                in_progress: snaps
+                    .iter()
+                    .filter(|s| !s.is_available() && s.status != crate::model::status::FAILED)
+                    .count(),
+                failed: snaps
+                    .iter()
+                    .filter(|s| s.status == crate::model::status::FAILED)
+                    .count(),
+                kms_key_id: newest.and_then(|(s, _)| s.kms_key_id.clone()),
+                key_warning: newest.and_then(|(s, _)| key_warning(s)),
+                last_drill: snaps
+                    .iter()
+                    .filter_map(|s| s.tags.get(tags::RESTORE_TESTED))
+                    .max()
+                    .cloned(),
+            }
+        })
+        .collect();
+    (statuses, unattributed)
+}
+
+/// The source a name means: `<source-id>` or `<live-account>:<source-id>`. A bare id that
+/// several Live accounts use is ambiguous: the error lists the qualified names.
+pub fn match_source<'a, K: Clone + 'a>(
+    sources: impl IntoIterator<Item = &'a (String, String, K)>,
+    name: &str,
+) -> Result<(String, String, K), String> {
+    let (account, id) = match name.split_once(':') {
+        Some((a, i)) => (Some(a), i),
+        None => (None, name),
+    };
+    let all: Vec<&(String, String, K)> = sources.into_iter().collect();
+    let hits: Vec<&&(String, String, K)> = all
+        .iter()
+        .filter(|(a, i, _)| i == id && account.is_none_or(|want| want == a))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok((**one).clone()),
+        [] => {
+            let known: Vec<String> = all.iter().map(|(a, i, _)| format!("{a}:{i}")).collect();
+            Err(if known.is_empty() {
+                "this account and region hold no rds-failsafe copies at all: is the profile the Failsafe account's, and the region the Failsafe stack's?".into()
+            } else {
+                format!(
+                    "no copies of {name:?} here; sources with copies: {}",
+                    known.join(", ")
+                )
+            })
+        }
+        many => Err(format!(
+            "{id:?} is a source of several Live accounts; name one: {}",
+            many.iter()
+                .map(|(a, i, _)| format!("{a}:{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The copy to restore: the newest verified one, or the newest verified one taken at or before
+/// `at`. Unverified copies are never picked: `verify` found something wrong with them, or has
+/// not looked yet.
+pub fn pick_copy<'a>(
+    copies: &[&'a Snapshot],
+    at: Option<DateTime<Utc>>,
+) -> Result<(&'a Snapshot, DateTime<Utc>), String> {
+    let verified: Vec<(&Snapshot, DateTime<Utc>)> = copies
+        .iter()
+        .filter(|s| is_verified(s))
+        .filter_map(|s| Some((*s, source_time(s)?)))
+        .collect();
+    let pick = verified
+        .iter()
+        .filter(|(_, t)| at.is_none_or(|at| *t <= at))
+        .max_by_key(|(_, t)| *t)
+        .copied();
+    pick.ok_or_else(|| match (at, verified.iter().map(|(_, t)| *t).min()) {
+        (_, None) => format!(
+            "no verified copy ({} copies, none verified and available): see `rdsf status`",
+            copies.len()
+        ),
+        (Some(at), Some(first)) => format!(
+            "no verified copy taken at or before {}; the oldest verified copy is from {}",
+            format_time(at),
+            format_time(first)
+        ),
+        (None, Some(_)) => unreachable!("a verified copy is picked when no time is given"),
+    })
+}
+
+/// What the operator may choose about the restored database; the rest comes from the copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// The new instance's or cluster's identifier; default `<source-id>-restored-<stamp>`.
+    pub name: Option<String>,
+    /// Instance class: optional for an instance (RDS uses the original's), required for a
+    /// cluster (its first DB instance).
+    pub instance_class: Option<String>,
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+}
+
+/// The calls that restore a copy, and the same as AWS CLI commands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePlan {
+    pub restore: RestoreRequest,
+    /// A restored Aurora cluster has no DB instance: this creates its first.
+    pub cluster_instance: Option<ClusterInstanceRequest>,
+    pub commands: Vec<String>,
+}
+
+/// The restore of `copy` (of `source_id`, data taken at `data_time`) in `region`.
+pub fn plan_restore(
+    copy: &Snapshot,
+    source_id: &str,
+    data_time: DateTime<Utc>,
+    region: &str,
+    opts: &RestoreOptions,
+) -> Result<RestorePlan, String> {
+    let target_id = match &opts.name {
+        Some(n) if naming::is_valid_db_id(n) => n.clone(),
+        Some(n) => {
+            return Err(format!(
+                "--name {n:?} is not a valid DB identifier: 1-63 letters, digits and single hyphens, a letter first, no hyphen last"
+            ))
+        }
+        None => naming::restored_db_id(source_id, data_time).map_err(|e| e.message)?,
+    };
+    if copy.kind == SnapshotKind::Cluster && opts.instance_class.is_none() {
+        return Err(format!(
+            "{source_id} is an Aurora cluster: a restored cluster needs a first DB instance, so give --instance-class (e.g. db.r6g.large; the class must support engine {})",
+            copy.engine
+        ));
+    }
+    let tags: Tags = [(RESTORED_FROM.to_string(), copy.arn.clone())].into();
+    let restore = RestoreRequest {
+        kind: copy.kind,
+        target_id: target_id.clone(),
+        snapshot_id: copy.id.clone(),
+        engine: copy.engine.clone(),
+        engine_version: copy.engine_version.clone(),
+        instance_class: match copy.kind {
+            SnapshotKind::Instance => opts.instance_class.clone(),
+            SnapshotKind::Cluster => None,
+        },
+        subnet_group: opts.subnet_group.clone(),
+        security_groups: opts.security_groups.clone(),
+        tags,
+    };
+    let cluster_instance = match copy.kind {
+        SnapshotKind::Instance => None,
+        SnapshotKind::Cluster => Some(ClusterInstanceRequest {
+            cluster_id: target_id.clone(),
+            instance_id: naming::cluster_member_id(&target_id),
+            engine: copy.engine.clone(),
+            instance_class: opts.instance_class.clone().unwrap_or_default(),
+            tags: restore.tags.clone(),
+        }),
+    };
+    let mut commands = vec![restore_command(&restore, region)];
+    if let Some(ci) = &cluster_instance {
+        commands.push(cluster_instance_command(ci, region));
+    }
+    Ok(RestorePlan {
+        restore,
+        cluster_instance,
+        commands,
+    })
+}
+
+/// A word for a POSIX shell: bare if it is plainly safe, else in single quotes.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/=,@+".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// One part of an AWS CLI command.
+enum Arg<'a> {
+    /// A word of its own: the operation, or a flag without a value.
+    Word(&'a str),
+    /// A flag and its value, left out when there is no value.
+    Opt(&'a str, Option<&'a str>),
+    /// A flag and its values, left out when there are none.
+    List(&'a str, &'a [String]),
+}
+
+fn command(args: &[Arg]) -> String {
+    let mut words = vec!["aws".to_string(), "rds".to_string()];
+    for arg in args {
+        match arg {
+            Arg::Word(w) => words.push(w.to_string()),
+            Arg::Opt(flag, Some(v)) => words.extend([flag.to_string(), shell_word(v)]),
+            Arg::List(flag, vs) if !vs.is_empty() => {
+                words.push(flag.to_string());
+                words.extend(vs.iter().map(|v| shell_word(v)));
+            }
+            Arg::Opt(_, None) | Arg::List(..) => {}
+        }
+    }
+    words.join(" ")
+}
+
+fn tag_words(tags: &Tags) -> Vec<String> {
+    tags.iter()
+        .map(|(k, v)| format!("Key={k},Value={v}"))
+        .collect()
+}
+
+/// The AWS CLI command that makes the same call as `rdsf restore`.
+pub fn restore_command(r: &RestoreRequest, region: &str) -> String {
+    let tags = tag_words(&r.tags);
+    match r.kind {
+        SnapshotKind::Instance => command(&[
+            Arg::Word("restore-db-instance-from-db-snapshot"),
+            Arg::Opt("--region", Some(region)),
+            Arg::Opt("--db-instance-identifier", Some(&r.target_id)),
+            Arg::Opt("--db-snapshot-identifier", Some(&r.snapshot_id)),
+            Arg::Opt("--db-instance-class", r.instance_class.as_deref()),
+            Arg::Opt("--db-subnet-group-name", r.subnet_group.as_deref()),
+            Arg::Word("--no-publicly-accessible"),
+            Arg::List("--vpc-security-group-ids", &r.security_groups),
+            Arg::List("--tags", &tags),
+        ]),
+        SnapshotKind::Cluster => command(&[
+            Arg::Word("restore-db-cluster-from-snapshot"),
+            Arg::Opt("--region", Some(region)),
+            Arg::Opt("--db-cluster-identifier", Some(&r.target_id)),
+            Arg::Opt("--snapshot-identifier", Some(&r.snapshot_id)),
+            Arg::Opt("--engine", Some(&r.engine)),
+            Arg::Opt("--engine-version", r.engine_version.as_deref()),
+            Arg::Opt("--db-subnet-group-name", r.subnet_group.as_deref()),
+            Arg::List("--vpc-security-group-ids", &r.security_groups),
+            Arg::List("--tags", &tags),
+        ]),
+    }
+}
+
+/// The AWS CLI command that creates a restored cluster's first DB instance.
+pub fn cluster_instance_command(c: &ClusterInstanceRequest, region: &str) -> String {
+    command(&[
+        Arg::Word("create-db-instance"),
+        Arg::Opt("--region", Some(region)),
+        Arg::Opt("--db-instance-identifier", Some(&c.instance_id)),
+        Arg::Opt("--db-cluster-identifier", Some(&c.cluster_id)),
+        Arg::Opt("--engine", Some(&c.engine)),
+        Arg::Opt("--db-instance-class", Some(&c.instance_class)),
+        Arg::Word("--no-publicly-accessible"),
+        Arg::List("--tags", &tag_words(&c.tags)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::copy::tests::snap;
+    use crate::policy::tags::parse_time;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_time(s).unwrap()
+    }
+
+    const OWN: &str = "999999999999";
+
+    /// A Failsafe copy of `source` (account 111111111111), data taken at `taken`.
+    fn copy(
+        source: &str,
+        kind: SnapshotKind,
+        taken: &str,
+        status: &str,
+        verified: bool,
+    ) -> Snapshot {
+        let id = format!("rdsf-111111111111-{source}-{}", naming::stamp(t(taken)));
+        let mut s = snap(&id, kind, "manual", status, taken);
+        s.arn = format!("arn:aws:rds:eu-west-1:{OWN}:snapshot:{id}");
+        s.encrypted = true;
+        s.kms_key_id = Some(format!("arn:aws:kms:eu-west-1:{OWN}:key/failsafe"));
+        s.tags = Provenance {
+            source_account: "111111111111".into(),
+            source_region: "eu-west-1".into(),
+            source_id: source.into(),
+            source_snapshot_arn: format!(
+                "arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-{source}"
+            ),
+            source_create_time: t(taken),
+            kind,
+        }
+        .tags();
+        if verified {
+            s.tags
+                .insert(VERIFIED.into(), "2026-11-20T12:00:00Z".into());
+        }
+        s
+    }
+
+    #[test]
+    fn status_reports_the_newest_verified_copy_and_its_age_against_the_threshold() {
+        let k = SnapshotKind::Instance;
+        let mut drilled = copy("orders", k, "2026-11-18T03:00:00Z", "available", true);
+        drilled
+            .tags
+            .insert(tags::RESTORE_TESTED.into(), "2026-11-19T05:00:00Z".into());
+        let copies = vec![
+            drilled,
+            copy("orders", k, "2026-11-20T03:00:00Z", "available", true),
+            // newer, but not verified: not the recovery point
+            copy("orders", k, "2026-11-21T03:00:00Z", "available", false),
+            copy("orders", k, "2026-11-21T04:00:00Z", "copying", false),
+            copy("orders", k, "2026-11-17T03:00:00Z", "failed", false),
+            copy("billing", k, "2026-11-19T03:00:00Z", "available", true),
+            copy("ledger", k, "2026-11-21T03:00:00Z", "available", false),
+        ];
+        let (st, unattributed) = source_statuses(&copies, t("2026-11-21T09:00:00Z"), 30.0);
+        assert_eq!(unattributed, 0);
+        let names: Vec<_> = st
+            .iter()
+            .map(|s| (s.source_id.as_str(), s.freshness))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("billing", Freshness::Stale),
+                ("ledger", Freshness::Missing),
+                ("orders", Freshness::Fresh)
+            ]
+        );
+        let orders = &st[2];
+        assert_eq!(orders.age_hours, Some(30.0));
+        assert_eq!(
+            orders.newest_verified.as_ref().unwrap().data_time,
+            t("2026-11-20T03:00:00Z")
+        );
+        assert_eq!(
+            orders.oldest.as_ref().unwrap().data_time,
+            t("2026-11-18T03:00:00Z")
+        );
+        assert_eq!((orders.copies, orders.verified_copies), (3, 2));
+        assert_eq!((orders.in_progress, orders.failed), (1, 1));
+        assert_eq!(orders.last_drill.as_deref(), Some("2026-11-19T05:00:00Z"));
+        assert_eq!(orders.key_warning, None);
+        assert_eq!(st[0].age_hours, Some(54.0));
+        assert_eq!(st[1].newest_verified, None);
+    }
+
+    #[test]
+    fn copies_without_provenance_are_counted_not_guessed() {
+        let mut c = copy(
+            "orders",
+            SnapshotKind::Instance,
+            "2026-11-20T03:00:00Z",
+            "available",
+            true,
+        );
+        c.tags.remove(tags::SOURCE_ID);
+        let mut unmanaged = copy(
+            "orders",
+            SnapshotKind::Instance,
+            "2026-11-20T03:00:00Z",
+            "available",
+            true,
+        );
+        unmanaged.tags.remove(tags::MANAGED);
+        let (st, unattributed) = source_statuses(&[c, unmanaged], t("2026-11-21T00:00:00Z"), 30.0);
+        assert!(st.is_empty());
+        assert_eq!(unattributed, 1);
+    }
+
+    #[test]
+    fn a_key_of_another_account_or_no_encryption_is_a_warning() {
+        let mut c = copy(
+            "orders",
+            SnapshotKind::Instance,
+            "2026-11-20T03:00:00Z",
+            "available",
+            true,
+        );
+        assert_eq!(key_warning(&c), None);
+        c.kms_key_id = Some("arn:aws:kms:eu-west-1:111111111111:key/share".into());
+        assert!(key_warning(&c).unwrap().contains("account 111111111111"));
+        c.encrypted = false;
+        assert_eq!(key_warning(&c).as_deref(), Some("not encrypted"));
+    }
+
+    #[test]
+    fn a_source_is_named_by_id_or_account_and_id() {
+        let k = SnapshotKind::Instance;
+        let sources = vec![
+            ("111111111111".to_string(), "orders".to_string(), k),
+            ("222222222222".to_string(), "orders".to_string(), k),
+            ("111111111111".to_string(), "billing".to_string(), k),
+        ];
+        assert_eq!(match_source(&sources, "billing").unwrap().1, "billing");
+        assert_eq!(
+            match_source(&sources, "222222222222:orders").unwrap().0,
+            "222222222222"
+        );
+        let e = match_source(&sources, "orders").unwrap_err();
+        assert!(
+            e.contains("111111111111:orders, 222222222222:orders"),
+            "{e}"
+        );
+        let e = match_source(&sources, "ledger").unwrap_err();
+        assert!(
+            e.contains("sources with copies: 111111111111:orders"),
+            "{e}"
+        );
+        let none: Vec<(String, String, SnapshotKind)> = vec![];
+        assert!(match_source(&none, "orders")
+            .unwrap_err()
+            .contains("no rds-failsafe copies at all"));
+    }
+
+    #[test]
+    fn the_copy_picked_is_the_newest_verified_one_at_or_before_the_time() {
+        let k = SnapshotKind::Instance;
+        let all = [
+            copy("orders", k, "2026-11-18T03:00:00Z", "available", true),
+            copy("orders", k, "2026-11-20T03:00:00Z", "available", true),
+            copy("orders", k, "2026-11-21T03:00:00Z", "available", false),
+        ];
+        let refs: Vec<&Snapshot> = all.iter().collect();
+        assert_eq!(pick_copy(&refs, None).unwrap().1, t("2026-11-20T03:00:00Z"));
+        assert_eq!(
+            pick_copy(&refs, Some(t("2026-11-19T00:00:00Z"))).unwrap().1,
+            t("2026-11-18T03:00:00Z")
+        );
+        assert_eq!(
+            pick_copy(&refs, Some(t("2026-11-20T03:00:00Z"))).unwrap().1,
+            t("2026-11-20T03:00:00Z")
+        );
+        let e = pick_copy(&refs, Some(t("2026-11-01T00:00:00Z"))).unwrap_err();
+        assert!(
+            e.contains("oldest verified copy is from 2026-11-18T03:00:00Z"),
+            "{e}"
+        );
+        let e = pick_copy(&refs[2..], None).unwrap_err();
+        assert!(e.contains("none verified"), "{e}");
+    }
+
+    #[test]
+    fn an_instance_restore_is_one_call_with_the_copy_and_no_public_access() {
+        let c = copy(
+            "orders",
+            SnapshotKind::Instance,
+            "2026-11-20T03:00:00Z",
+            "available",
+            true,
+        );
+        let opts = RestoreOptions {
+            subnet_group: Some("private".into()),
+            security_groups: vec!["sg-1".into(), "sg-2".into()],
+            ..Default::default()
+        };
+        let p = plan_restore(&c, "orders", t("2026-11-20T03:00:00Z"), "eu-west-1", &opts).unwrap();
+        assert_eq!(p.restore.target_id, "orders-restored-202611200300");
+        assert_eq!(p.restore.snapshot_id, c.id);
+        assert_eq!(p.cluster_instance, None);
+        assert_eq!(
+            p.commands,
+            [format!(
+                "aws rds restore-db-instance-from-db-snapshot --region eu-west-1 \
+                 --db-instance-identifier orders-restored-202611200300 --db-snapshot-identifier {} \
+                 --db-subnet-group-name private --no-publicly-accessible \
+                 --vpc-security-group-ids sg-1 sg-2 --tags Key=rds-failsafe:restored-from,Value={}",
+                c.id, c.arn
+            )]
+        );
+    }
+
+    #[test]
+    fn a_cluster_restore_needs_an_instance_class_and_creates_the_first_instance() {
+        let mut c = copy(
+            "ledger",
+            SnapshotKind::Cluster,
+            "2026-11-20T03:00:00Z",
+            "available",
+            true,
+        );
+        c.engine = "aurora-postgresql".into();
+        c.engine_version = Some("16.4".into());
+        let e = plan_restore(
+            &c,
+            "ledger",
+            t("2026-11-20T03:00:00Z"),
+            "eu-west-1",
+            &RestoreOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("--instance-class"), "{e}");
+        let opts = RestoreOptions {
+            instance_class: Some("db.r6g.large".into()),
+            name: Some("ledger-drill".into()),
+            ..Default::default()
+        };
+        let p = plan_restore(&c, "ledger", t("2026-11-20T03:00:00Z"), "eu-west-1", &opts).unwrap();
+        assert_eq!(p.restore.instance_class, None);
+        let ci = p.cluster_instance.as_ref().unwrap();
+        assert_eq!(
+            (ci.cluster_id.as_str(), ci.instance_id.as_str()),
+            ("ledger-drill", "ledger-drill-1")
+        );
+        assert!(p.commands[0].starts_with(
+            "aws rds restore-db-cluster-from-snapshot --region eu-west-1 --db-cluster-identifier ledger-drill \
+             --snapshot-identifier rdsf-111111111111-ledger-202611200300 --engine aurora-postgresql --engine-version 16.4 --tags"
+        ), "{}", p.commands[0]);
+        assert!(p.commands[1].contains("create-db-instance --region eu-west-1 --db-instance-identifier ledger-drill-1 --db-cluster-identifier ledger-drill --engine aurora-postgresql --db-instance-class db.r6g.large --no-publicly-accessible"), "{}", p.commands[1]);
+        let bad = RestoreOptions {
+            name: Some("1bad--name".into()),
+            ..opts
+        };
+        assert!(
+            plan_restore(&c, "ledger", t("2026-11-20T03:00:00Z"), "eu-west-1", &bad)
+                .unwrap_err()
+                .contains("--name")
+        );
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("arn:aws:rds:x"), "arn:aws:rds:x");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+}

@@ -1,0 +1,287 @@
+//! `rdsf status` and `rdsf restore` over the in-memory fake of the Failsafe account.
+
+mod common;
+
+use common::*;
+use rdsf_core::error::ErrorKind;
+use rdsf_core::model::{Snapshot, SnapshotKind};
+use rdsf_core::operator::{restore, status};
+use rdsf_core::policy::restore::{Freshness, RestoreOptions, RESTORED_FROM};
+use rdsf_core::policy::tags::{Provenance, VERIFIED};
+
+/// A Failsafe copy of `source` of the Live account, data taken at `taken`.
+fn failsafe_copy(kind: SnapshotKind, source: &str, taken: &str, verified: bool) -> Snapshot {
+    let id = format!(
+        "rdsf-{LIVE}-{source}-{}",
+        taken.replace(['-', ':', 'T', 'Z'], "").get(..12).unwrap()
+    );
+    let mut s = snapshot(FAILSAFE, REGION, kind, &id, source, "manual", taken);
+    s.encrypted = true;
+    s.kms_key_id = Some(FAILSAFE_KEY.into());
+    s.engine_version = Some("16.4".into());
+    s.tags = Provenance {
+        source_account: LIVE.into(),
+        source_region: REGION.into(),
+        source_id: source.into(),
+        source_snapshot_arn: format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}"),
+        source_create_time: t(taken),
+        kind,
+    }
+    .tags();
+    if verified {
+        s.tags
+            .insert(VERIFIED.into(), "2026-11-20T12:00:00Z".into());
+    }
+    s
+}
+
+fn store_with(copies: Vec<Snapshot>) -> rdsf_core::port::fake::FakeStore {
+    let store = failsafe_store();
+    store.world().snapshots = copies;
+    store
+}
+
+#[tokio::test]
+async fn status_lists_each_source_and_names_the_stale_ones() {
+    let store = store_with(vec![
+        failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-19T03:00:00Z",
+            true,
+        ),
+        failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-20T03:00:00Z",
+            true,
+        ),
+        failsafe_copy(
+            SnapshotKind::Cluster,
+            "ledger",
+            "2026-11-18T03:00:00Z",
+            true,
+        ),
+    ]);
+    let r = status(&store, REGION, t("2026-11-20T12:00:00Z"), 30.0)
+        .await
+        .unwrap();
+    let got: Vec<_> = r
+        .sources
+        .iter()
+        .map(|s| (s.source_id.as_str(), s.freshness, s.copies))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ledger", Freshness::Stale, 1),
+            ("orders", Freshness::Fresh, 2)
+        ]
+    );
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(
+        r.problems[0].contains("ledger: newest verified copy is 57.0 h old"),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(r.quotas.iter().map(|q| q.used).sum::<i64>(), 3);
+    assert!(store.world().mutations.is_empty(), "status changes nothing");
+}
+
+#[tokio::test]
+async fn status_of_an_account_without_copies_is_a_problem_not_an_empty_success() {
+    let r = status(&failsafe_store(), REGION, t("2026-11-20T12:00:00Z"), 30.0)
+        .await
+        .unwrap();
+    assert!(!r.ok());
+    assert!(
+        r.problems[0].contains("no rds-failsafe copies in region eu-west-1"),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[tokio::test]
+async fn status_warns_of_a_nearly_full_quota() {
+    let store = store_with(vec![failsafe_copy(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-20T03:00:00Z",
+        true,
+    )]);
+    store.world().quota = Some(1);
+    let r = status(&store, REGION, t("2026-11-20T12:00:00Z"), 30.0)
+        .await
+        .unwrap();
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("instance snapshot quota 1 of 1 used")),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_restore_plans_the_newest_verified_copy_and_changes_nothing() {
+    let store = store_with(vec![
+        failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-19T03:00:00Z",
+            true,
+        ),
+        failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-20T03:00:00Z",
+            true,
+        ),
+        failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-20T09:00:00Z",
+            false,
+        ),
+    ]);
+    let r = restore(
+        &store,
+        REGION,
+        "orders",
+        None,
+        &RestoreOptions::default(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.copy.data_time, t("2026-11-20T03:00:00Z"));
+    assert_eq!(r.plan.restore.target_id, "orders-restored-202611200300");
+    assert!(r.created.is_empty());
+    assert!(store.world().mutations.is_empty());
+    let at = restore(
+        &store,
+        REGION,
+        "orders",
+        Some(t("2026-11-19T23:00:00Z")),
+        &RestoreOptions::default(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(at.copy.data_time, t("2026-11-19T03:00:00Z"));
+}
+
+#[tokio::test]
+async fn a_restore_makes_the_instance_tagged_with_its_copy() {
+    let copy = failsafe_copy(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-20T03:00:00Z",
+        true,
+    );
+    let store = store_with(vec![copy.clone()]);
+    let r = restore(
+        &store,
+        REGION,
+        &format!("{LIVE}:orders"),
+        None,
+        &RestoreOptions::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.created,
+        [format!(
+            "arn:aws:rds:{REGION}:{FAILSAFE}:db:orders-restored-202611200300"
+        )]
+    );
+    let tags = store.world().instances[0].tags.clone();
+    assert_eq!(tags.get(RESTORED_FROM), Some(&copy.arn));
+    // the same restore again: RDS refuses the taken name, the operator hears it (exit 3)
+    let again = restore(
+        &store,
+        REGION,
+        "orders",
+        None,
+        &RestoreOptions::default(),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(again.kind, ErrorKind::AwsError);
+    assert!(
+        again.message.contains("already exists"),
+        "{}",
+        again.message
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_restore_creates_the_cluster_and_its_first_instance() {
+    let store = store_with(vec![failsafe_copy(
+        SnapshotKind::Cluster,
+        "ledger",
+        "2026-11-20T03:00:00Z",
+        true,
+    )]);
+    let opts = RestoreOptions {
+        instance_class: Some("db.r6g.large".into()),
+        ..Default::default()
+    };
+    let r = restore(&store, REGION, "ledger", None, &opts, false)
+        .await
+        .unwrap();
+    assert_eq!(r.created.len(), 2);
+    assert_eq!(
+        store.world().mutations,
+        [
+            "restore rdsf-111111111111-ledger-202611200300 -> ledger-restored-202611200300",
+            "create-instance ledger-restored-202611200300-1 in ledger-restored-202611200300"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_source_or_a_time_before_every_copy_is_bad_input_naming_what_is_there() {
+    let store = store_with(vec![failsafe_copy(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-20T03:00:00Z",
+        true,
+    )]);
+    let e = restore(
+        &store,
+        REGION,
+        "billing",
+        None,
+        &RestoreOptions::default(),
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(
+        e.message
+            .contains("sources with copies: 111111111111:orders"),
+        "{}",
+        e.message
+    );
+    let e = restore(
+        &store,
+        REGION,
+        "orders",
+        Some(t("2026-11-01T00:00:00Z")),
+        &RestoreOptions::default(),
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(
+        e.message
+            .contains("no verified copy taken at or before 2026-11-01T00:00:00Z"),
+        "{}",
+        e.message
+    );
+}
