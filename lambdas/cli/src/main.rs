@@ -152,7 +152,7 @@ fn fail(e: &FailsafeError, json: bool) -> ExitCode {
             serde_json::json!({"error": e.kind.to_string(), "message": e.message})
         );
     }
-    eprintln!("rdsf: {}: {}", e.kind.to_string(), e.message);
+    eprintln!("rdsf: {}: {}", e.kind, e.message);
     ExitCode::from(code)
 }
 
