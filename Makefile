@@ -68,9 +68,11 @@ venv: $(VENV)/.installed
 
 # The debug binaries `cargo lambda watch` runs; built up front so the build shows its progress
 # here rather than inside the first invocation's timeout.
+# rdsf is built on its own: built together, cargo would give the Lambdas the CLI's SSO features.
 build-debug:
-	@echo "==> cargo build (debug) of the Lambda binaries for the local stack"
+	@echo "==> cargo build (debug) of the Lambda binaries and rdsf for the local stack"
 	$(CARGO) build -p rdsf-lambdas --bins
+	$(CARGO) build -p rdsf-cli
 
 # The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.
 test-e2e: venv npm npm-cdk build-debug

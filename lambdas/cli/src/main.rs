@@ -52,6 +52,10 @@ enum Command {
     /// Per source: the newest verified copy and its age against the threshold, how many copies,
     /// the oldest, the key, the last restore drill; the account's snapshot quota use.
     Status {
+        /// Judge ages as of this time instead of now (RFC 3339 or a date), e.g. to see what the
+        /// recovery point was when an incident began.
+        #[arg(long, value_parser = parse_at)]
+        now: Option<DateTime<Utc>>,
         /// A source whose newest verified copy is older than this is a problem (exit 1). Use the
         /// deployment's `newestCopyMaxAgeHours`.
         #[arg(long, default_value_t = 30.0, env = "RDSF_MAX_AGE_HOURS")]
@@ -118,11 +122,14 @@ async fn main() -> ExitCode {
         return ExitCode::from(exit::USAGE);
     };
     let outcome = match &cli.command {
-        Command::Status { max_age_hours } => {
-            operator::status(&store, &region, Utc::now(), *max_age_hours)
-                .await
-                .map(|report| show_status(&report, cli.json))
-        }
+        Command::Status { now, max_age_hours } => operator::status(
+            &store,
+            &region,
+            now.unwrap_or_else(Utc::now),
+            *max_age_hours,
+        )
+        .await
+        .map(|report| show_status(&report, cli.json)),
         Command::Restore(a) => {
             let opts = RestoreOptions {
                 name: a.name.clone(),

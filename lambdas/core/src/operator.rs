@@ -6,7 +6,7 @@ use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::restore::{
     group_by_source, match_source, pick_copy, plan_restore, source_statuses, CopyRef, Freshness,
-    RestoreOptions, RestorePlan, SourceStatus,
+    RestoreOptions, RestorePlan, SourceKey, SourceStatus,
 };
 use crate::port::{SnapshotQuery, SnapshotStore};
 use chrono::{DateTime, Utc};
@@ -64,7 +64,8 @@ pub async fn status(
     max_age_hours: f64,
 ) -> Result<StatusReport> {
     let snapshots = own_snapshots(store).await?;
-    let (sources, unattributed_copies) = source_statuses(&snapshots, now, max_age_hours);
+    let grouped = group_by_source(&snapshots);
+    let sources = source_statuses(&grouped, now, max_age_hours);
     let mut quotas = Vec::new();
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         if let Some(q) = store.snapshot_quota(kind).await? {
@@ -76,6 +77,12 @@ pub async fn status(
         }
     }
     let mut problems = Vec::new();
+    if grouped.live_share_copies > 0 {
+        problems.push(format!(
+            "{} share copies of a Live account are here: this is a Live account; run rdsf with the Failsafe account's profile",
+            grouped.live_share_copies
+        ));
+    }
     if sources.is_empty() {
         problems.push(format!(
             "no rds-failsafe copies in region {region}: is the profile the Failsafe account's and the region the Failsafe stack's? Has a Failsafe run saved anything yet?"
@@ -109,7 +116,7 @@ pub async fn status(
         region: region.to_string(),
         max_age_hours,
         sources,
-        unattributed_copies,
+        unattributed_copies: grouped.unattributed,
         quotas,
         problems,
     })
@@ -139,10 +146,10 @@ pub async fn restore(
     dry_run: bool,
 ) -> Result<RestoreReport> {
     let snapshots = own_snapshots(store).await?;
-    let (groups, _) = group_by_source(&snapshots);
-    let keys: Vec<(String, String, SnapshotKind)> = groups.keys().cloned().collect();
+    let grouped = group_by_source(&snapshots);
+    let keys: Vec<SourceKey> = grouped.sources.keys().cloned().collect();
     let key = match_source(&keys, source).map_err(FailsafeError::input)?;
-    let copies = &groups[&key];
+    let copies = &grouped.sources[&key];
     let (copy, data_time) = pick_copy(copies, at)
         .map_err(|e| FailsafeError::input(format!("{}:{}: {e}", key.0, key.1)))?;
     let plan = plan_restore(copy, &key.1, data_time, region, opts).map_err(FailsafeError::input)?;

@@ -4,7 +4,8 @@ and what IAM evaluates besides them, read from the emulated world at the moment 
 each named snapshot's ARN, tags and KMS key, and the key of a topic a message is published to.
 
 A task is known by its User-Agent: every task Lambda's SDK clients carry `app/rdsf-<task>`
-(`AwsStore::from_env`). Calls without it (the tests' own seeding and reading) are not recorded.
+(`AwsStore::from_env`). Calls without it (the tests' own seeding and reading) and the operator's `rdsf`
+(app/rdsf-cli, see NOT_TASKS) are not recorded.
 The emulator turns recording on with the control API `record` ({"file", "deployment"}).
 """
 
@@ -34,9 +35,14 @@ SNAPSHOT_PARAMS = {
 }
 
 
+# `rdsf` (app/rdsf-cli) runs as the operator's own role, not one of the deployment's task roles:
+# its calls are not the tool's, so the policy proof has no role to judge them by.
+NOT_TASKS = {"cli"}
+
+
 def task_of(user_agent: str) -> str | None:
     m = _APP.search(user_agent or "")
-    return m.group(1) if m else None
+    return m.group(1) if m and m.group(1) not in NOT_TASKS else None
 
 
 def _params(environ, body: bytes) -> dict[str, Any]:

@@ -101,33 +101,48 @@ pub fn key_warning(copy: &Snapshot) -> Option<String> {
 /// A source as the provenance tags name it: Live account, database id, kind.
 pub type SourceKey = (String, String, SnapshotKind);
 
-/// The tool's copies grouped by source (the provenance tags); copies without complete
-/// provenance are counted, never guessed.
-pub fn group_by_source(copies: &[Snapshot]) -> (BTreeMap<SourceKey, Vec<&Snapshot>>, usize) {
-    let mut groups: BTreeMap<_, Vec<&Snapshot>> = BTreeMap::new();
-    let mut unattributed = 0;
+/// The tool's copies in an account, by source.
+#[derive(Debug, Default)]
+pub struct Grouped<'a> {
+    pub sources: BTreeMap<SourceKey, Vec<&'a Snapshot>>,
+    /// Managed copies whose provenance tags are incomplete: counted, never guessed.
+    pub unattributed: usize,
+    /// Share copies of a Live account (their source is in the account that owns them): what an
+    /// operator sees who ran `rdsf` with the Live account's profile.
+    pub live_share_copies: usize,
+}
+
+/// Groups the tool's Failsafe copies by source.
+pub fn group_by_source(copies: &[Snapshot]) -> Grouped<'_> {
+    let mut out = Grouped::default();
     for s in copies.iter().filter(|s| tags::is_managed(&s.tags)) {
         match Provenance::from_tags(&s.tags) {
-            Some(p) => groups
+            Some(p) if Arn::parse(&s.arn).is_some_and(|a| a.account == p.source_account) => {
+                out.live_share_copies += 1
+            }
+            Some(p) => out
+                .sources
                 .entry((p.source_account, p.source_id, p.kind))
                 .or_default()
                 .push(s),
-            None => unattributed += 1,
+            None => out.unattributed += 1,
         }
     }
-    (groups, unattributed)
+    out
 }
 
 /// Every source's standing, ordered by account and source id.
 pub fn source_statuses(
-    copies: &[Snapshot],
+    grouped: &Grouped<'_>,
     now: DateTime<Utc>,
     max_age_hours: f64,
-) -> (Vec<SourceStatus>, usize) {
-    let (groups, unattributed) = group_by_source(copies);
-    let statuses = groups
-        .into_iter()
+) -> Vec<SourceStatus> {
+    grouped
+        .sources
+        .iter()
         .map(|((source_account, source_id, kind), snaps)| {
+            let (source_account, source_id, kind) =
+                (source_account.clone(), source_id.clone(), *kind);
             let dated: Vec<(&Snapshot, DateTime<Utc>)> = snaps
                 .iter()
                 .filter(|s| s.is_available())
@@ -171,8 +186,7 @@ pub fn source_statuses(
                     .cloned(),
             }
         })
-        .collect();
-    (statuses, unattributed)
+        .collect()
 }
 
 /// The source a name means: `<source-id>` or `<live-account>:<source-id>`. A bare id that
@@ -472,8 +486,9 @@ mod tests {
             copy("billing", k, "2026-11-19T03:00:00Z", "available", true),
             copy("ledger", k, "2026-11-21T03:00:00Z", "available", false),
         ];
-        let (st, unattributed) = source_statuses(&copies, t("2026-11-21T09:00:00Z"), 30.0);
-        assert_eq!(unattributed, 0);
+        let grouped = group_by_source(&copies);
+        assert_eq!((grouped.unattributed, grouped.live_share_copies), (0, 0));
+        let st = source_statuses(&grouped, t("2026-11-21T09:00:00Z"), 30.0);
         let names: Vec<_> = st
             .iter()
             .map(|s| (s.source_id.as_str(), s.freshness))
@@ -505,7 +520,7 @@ mod tests {
     }
 
     #[test]
-    fn copies_without_provenance_are_counted_not_guessed() {
+    fn copies_without_provenance_and_live_share_copies_are_counted_not_listed() {
         let mut c = copy(
             "orders",
             SnapshotKind::Instance,
@@ -522,9 +537,19 @@ mod tests {
             true,
         );
         unmanaged.tags.remove(tags::MANAGED);
-        let (st, unattributed) = source_statuses(&[c, unmanaged], t("2026-11-21T00:00:00Z"), 30.0);
-        assert!(st.is_empty());
-        assert_eq!(unattributed, 1);
+        // a Live account's own share copy: its source is in the account that owns it
+        let mut share = copy(
+            "orders",
+            SnapshotKind::Instance,
+            "2026-11-20T03:00:00Z",
+            "available",
+            false,
+        );
+        share.arn = "arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-orders-202611200300".into();
+        let all = [c, unmanaged, share];
+        let grouped = group_by_source(&all);
+        assert!(source_statuses(&grouped, t("2026-11-21T00:00:00Z"), 30.0).is_empty());
+        assert_eq!((grouped.unattributed, grouped.live_share_copies), (1, 1));
     }
 
     #[test]

@@ -1,0 +1,128 @@
+"""The operator's `rdsf` against the local stack, after a real day of Live -> trigger -> Failsafe:
+`status` (table and --json, exit codes), `restore --dry-run` (prints, changes nothing) and
+`restore` (the emulator's RDS restores the Failsafe copy into a new instance or cluster)."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_e2e import FAILSAFE_AT, LIVE_AT, mixed_estate, state
+from rdsf_local.deployment import Deployment
+
+ROOT = Path(__file__).resolve().parents[2]
+RDSF = ROOT / "target" / "debug" / "rdsf"
+# The day's copies are of 03:00 on 2026-11-20; the operator looks at 09:00 that day.
+NOW = "2026-11-20T09:00:00Z"
+
+
+def rdsf(account, *args: str) -> subprocess.CompletedProcess:
+    """`rdsf` as an operator of `account` runs it: that account's credentials, no profile files."""
+    assert RDSF.exists(), f"{RDSF} is missing: make build-debug builds it"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(account.env(), AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    return subprocess.run([str(RDSF), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def saved(stack, accounts) -> Deployment:
+    live, failsafe = accounts
+    stack.faults(creatingPolls=2)
+    mixed_estate(stack, live)
+    d = Deployment.create(stack, live, failsafe).start()
+    day = d.day(LIVE_AT, FAILSAFE_AT)
+    assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"], day
+    return d
+
+
+def rds_of(account):
+    return account.client("rds")
+
+
+def test_status_shows_every_source_fresh_and_exits_0(saved):
+    d = saved
+    out = rdsf(d.failsafe, "status", "--now", NOW, "--json")
+    assert out.returncode == 0, out.stderr + out.stdout
+    report = json.loads(out.stdout)
+    assert [(s["sourceAccount"], s["sourceId"], s["kind"], s["freshness"]) for s in report["sources"]] == [
+        (d.live.id, "billing", "instance", "fresh"), (d.live.id, "ledger", "cluster", "fresh"),
+        (d.live.id, "orders", "instance", "fresh"), (d.live.id, "users", "instance", "fresh")]
+    for s in report["sources"]:
+        assert s["ageHours"] == 6.0
+        assert (s["copies"], s["verifiedCopies"]) == (1, 1)
+        assert s["kmsKeyId"] == d.failsafe_key_arn and s["keyWarning"] is None
+        assert s["lastDrill"] is None
+    assert report["problems"] == []
+    assert {q["kind"]: q["used"] for q in report["quotas"]} == {"instance": 3, "cluster": 1}
+
+    table = rdsf(d.failsafe, "status", "--now", NOW)
+    assert table.returncode == 0, table.stderr
+    assert f"{d.live.id}:orders" in table.stdout and "6.0 h" in table.stdout and "fresh" in table.stdout
+    assert "ok: every source has a verified copy within the threshold" in table.stdout
+
+
+def test_status_exits_1_naming_stale_sources_and_an_account_without_copies(saved):
+    d = saved
+    late = rdsf(d.failsafe, "status", "--now", "2026-11-22T09:00:00Z", "--max-age-hours", "30")
+    assert late.returncode == 1, late.stderr + late.stdout
+    assert f"{d.live.id}:orders: newest verified copy is 54.0 h old, over 30 h" in late.stdout
+    # the Live account's profile by mistake: no copies there, which is a problem, not "all fine"
+    wrong = rdsf(d.live, "status", "--json")
+    assert wrong.returncode == 1
+    problems = json.loads(wrong.stdout)["problems"]
+    assert "share copies of a Live account are here: this is a Live account" in problems[0], problems
+    assert "no rds-failsafe copies in region" in problems[1], problems
+
+
+def test_restore_dry_run_prints_the_command_and_changes_nothing(saved):
+    d = saved
+    before = state(d)
+    out = rdsf(d.failsafe, "restore", "orders", "--dry-run")
+    assert out.returncode == 0, out.stderr + out.stdout
+    copy = f"rdsf-{d.live.id}-orders-202611200300"
+    assert (f"aws rds restore-db-instance-from-db-snapshot --region {d.failsafe.region} "
+            f"--db-instance-identifier orders-restored-202611200300 --db-snapshot-identifier {copy} "
+            "--no-publicly-accessible") in out.stdout
+    assert "dry run: nothing restored" in out.stdout
+    assert state(d) == before
+    assert rds_of(d.failsafe).describe_db_instances()["DBInstances"] == []
+
+
+def test_restore_makes_the_instance_and_the_cluster_from_the_failsafe_copies(saved):
+    d = saved
+    out = rdsf(d.failsafe, "restore", "users", "--json")
+    assert out.returncode == 0, out.stderr + out.stdout
+    report = json.loads(out.stdout)
+    copy_arn = report["copy"]["arn"]
+    assert copy_arn.endswith(f":snapshot:rdsf-{d.live.id}-users-202611200300")
+    rds = rds_of(d.failsafe)
+    db = rds.describe_db_instances(DBInstanceIdentifier="users-restored-202611200300")["DBInstances"][0]
+    # restored from the Failsafe copy: readable with the key the Failsafe account owns
+    assert db["StorageEncrypted"] and db["KmsKeyId"] == d.failsafe_key_arn, db
+    tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"]}
+    assert tags["rds-failsafe:restored-from"] == copy_arn
+
+    # a cluster needs its first instance's class; without it, exit 2 naming the option
+    no_class = rdsf(d.failsafe, "restore", "ledger")
+    assert no_class.returncode == 2 and "--instance-class" in no_class.stderr, no_class.stderr
+    out = rdsf(d.failsafe, "restore", "ledger", "--instance-class", "db.r6g.large", "--name", "ledger-dr")
+    assert out.returncode == 0, out.stderr + out.stdout
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="ledger-dr")["DBClusters"][0]
+    assert cluster["Engine"] == "aurora-postgresql"
+    assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == ["ledger-dr-1"]
+
+    # the same name again: RDS refuses, the operator sees why (exit 3)
+    again = rdsf(d.failsafe, "restore", "users")
+    assert again.returncode == 3, again.stderr
+    assert "AlreadyExists" in again.stderr
+
+
+def test_restore_of_an_unknown_source_or_time_exits_2_naming_what_is_there(saved):
+    d = saved
+    out = rdsf(d.failsafe, "restore", "nosuch", "--dry-run")
+    assert out.returncode == 2
+    assert f"sources with copies: {d.live.id}:billing, {d.live.id}:ledger" in out.stderr, out.stderr
+    early = rdsf(d.failsafe, "restore", "orders", "--at", "2026-11-19", "--dry-run")
+    assert early.returncode == 2
+    assert "no verified copy taken at or before 2026-11-19T00:00:00Z" in early.stderr, early.stderr
