@@ -3,26 +3,14 @@
 `restore` (the emulator's RDS restores the Failsafe copy into a new instance or cluster)."""
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from test_e2e import FAILSAFE_AT, LIVE_AT, mixed_estate, state
 from rdsf_local.deployment import Deployment
+from rdsf_local.stack import rdsf
 
-ROOT = Path(__file__).resolve().parents[2]
-RDSF = ROOT / "target" / "debug" / "rdsf"
 # The day's copies are of 03:00 on 2026-11-20; the operator looks at 09:00 that day.
 NOW = "2026-11-20T09:00:00Z"
-
-
-def rdsf(account, *args: str) -> subprocess.CompletedProcess:
-    """`rdsf` as an operator of `account` runs it: that account's credentials, no profile files."""
-    assert RDSF.exists(), f"{RDSF} is missing: make build-debug builds it"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(account.env(), AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    return subprocess.run([str(RDSF), *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture

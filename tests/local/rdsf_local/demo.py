@@ -2,8 +2,8 @@
 
 Seeds a Live account (three instances and an Aurora cluster: unencrypted, on the AWS-managed
 aws/rds key, on a customer key), runs the Live state machine, delivers its SNS message through the
-real trigger path, runs the Failsafe state machine it starts, and prints what the Failsafe account
-now holds. Every process it starts is stopped before it exits.
+real trigger path, runs the Failsafe state machine it starts, prints what the Failsafe account
+now holds, and ends with the operator's `rdsf status` and `rdsf restore orders --dry-run`. Every process it starts is stopped before it exits.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .deployment import Deployment, create_key, create_source
-from .stack import LocalStack
+from .stack import LocalStack, rdsf
 
 LIVE_ID, FAILSAFE_ID, REGION = "111111111111", "222222222222", "us-east-1"
 
@@ -95,10 +95,14 @@ def main() -> int:
                            "verified"]))
         ok = run.status == "SUCCEEDED" and runs and all(r.status == "SUCCEEDED" for r in runs) \
             and len(rows) == len(estate)
-        orders = next((r[0] for r in rows if r[2] == "orders"), "rdsf-<live-account>-orders-<stamp>")
-        print("\nRestore one (in the Failsafe account; README: restore runbook):\n"
-              "  aws rds restore-db-instance-from-db-snapshot --db-instance-identifier orders-restored "
-              f"--db-snapshot-identifier {orders}")
+
+        step(8, "The operator's view: `rdsf status` in the Failsafe account (README: restore)")
+        status = rdsf(failsafe, "status", "--now", failsafe_at)
+        print("  $ rdsf status\n" + status.stdout + status.stderr, end="")
+        step(9, "Restore one, dry run: `rdsf restore orders --dry-run` prints the AWS CLI call")
+        restore = rdsf(failsafe, "restore", "orders", "--dry-run")
+        print("  $ rdsf restore orders --dry-run\n" + restore.stdout + restore.stderr, end="")
+        ok = ok and status.returncode == 0 and restore.returncode == 0
         d.stop()
     print("\nAll processes stopped." if ok else "\nDemo did not complete as expected; see the logs.")
     return 0 if ok else 1

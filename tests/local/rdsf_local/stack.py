@@ -153,6 +153,18 @@ class Account:
         }
 
 
+def rdsf(account: Account, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The operator's `rdsf` (target/debug/rdsf, built by `make build-debug`) as someone signed in
+    to `account` runs it: that account's credentials and region, no profile files."""
+    binary = ROOT / "target" / "debug" / "rdsf"
+    if not binary.exists():
+        raise RuntimeError(f"{binary} is missing: `make build-debug` builds it")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(account.env(), AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    return subprocess.run([str(binary), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
 @dataclass
 class LambdaHost:
     """`cargo lambda watch` serving one account's functions on one port."""
