@@ -95,6 +95,8 @@ const FAILSAFE_TASKS = {
 
 /** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
 export const COPY_AGE_METRIC = { namespace: 'RdsFailsafe', metricName: 'NewestVerifiedCopyAgeHours' };
+/** What `prune` writes (EMF, no dimensions) once per run that is not a dry run. */
+export const RUN_OUTCOME_METRICS = { namespace: 'RdsFailsafe', saved: 'CopiesSaved', failed: 'CopiesFailed' };
 
 function retentionEnv(r: RetentionProps | undefined, minKeep: number): Record<string, string> {
   const env: Record<string, string> = { MIN_KEEP: String(integer('minKeep', minKeep, 1, 1000, 'the floor: this many newest verified copies per source are never pruned')) };
@@ -130,6 +132,7 @@ export class FailsafeAccount extends Construct {
   readonly startFailsafe: TaskFunction;
   readonly alerts: AlertChannel;
   readonly copyAgeAlarm: cloudwatch.Alarm;
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: FailsafeAccountProps) {
     super(scope, id);
@@ -275,5 +278,61 @@ export class FailsafeAccount extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     this.alerts.notify(this.copyAgeAlarm);
+    this.dashboard = this.buildDashboard(maxAge, (props.stateMachineName ?? 'rds-failsafe').replace(/[^-_A-Za-z0-9]/g, '-'));
+  }
+
+  /**
+   * One page for the operator: every source's newest verified copy age against the threshold
+   * (a SEARCH, so a new source appears without a deploy), copies saved and failed per run, the
+   * executions, and the dead-man's switch.
+   */
+  private buildDashboard(maxAge: number, name: string): cloudwatch.Dashboard {
+    const { namespace, metricName } = COPY_AGE_METRIC;
+    const threshold = { value: maxAge, label: `newestCopyMaxAgeHours (${maxAge} h)`, color: '#d62728' };
+    const perRun = (metric: string, label: string, color: string) =>
+      new cloudwatch.Metric({ namespace: RUN_OUTCOME_METRICS.namespace, metricName: metric, statistic: 'Sum', period: Duration.days(1), label, color });
+    const m = this.machine.stateMachine;
+    return new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${name}-failsafe`,
+      defaultInterval: Duration.days(14),
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Newest verified copy age per source (hours)',
+            width: 24,
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{${namespace},SourceAccount,SourceId} MetricName="${metricName}"', 'Maximum', 3600)`,
+                label: '',
+                period: Duration.hours(1),
+              }),
+            ],
+            leftAnnotations: [threshold],
+            leftYAxis: { min: 0, label: 'hours' },
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Copies saved and failed per day',
+            width: 12,
+            left: [perRun(RUN_OUTCOME_METRICS.saved, 'saved', '#2ca02c'), perRun(RUN_OUTCOME_METRICS.failed, 'failed', '#d62728')],
+            leftYAxis: { min: 0 },
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Failsafe executions per day',
+            width: 12,
+            left: [
+              m.metricSucceeded({ statistic: 'Sum', period: Duration.days(1), label: 'succeeded', color: '#2ca02c' }),
+              m.metricFailed({ statistic: 'Sum', period: Duration.days(1), label: 'failed', color: '#d62728' }),
+              m.metricTimedOut({ statistic: 'Sum', period: Duration.days(1), label: 'timed out', color: '#ff7f0e' }),
+            ],
+            leftYAxis: { min: 0 },
+          }),
+        ],
+        [
+          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: [this.copyAgeAlarm] }),
+        ],
+      ],
+    });
   }
 }

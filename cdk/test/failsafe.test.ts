@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
 import { COPY_PREFIX, MANAGED_TAG } from '../lib/common';
-import { COPY_AGE_METRIC } from '../lib/failsafe-account';
+import { COPY_AGE_METRIC, RUN_OUTCOME_METRICS } from '../lib/failsafe-account';
 import { TASK_TAG } from '../lib/task-function';
 import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
 
@@ -212,12 +212,37 @@ describe('FailsafeAccount', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: COPY_AGE_METRIC.metricName, Threshold: 36 });
   });
 
+  test('the dashboard shows every source\'s copy age against the threshold, copies saved and failed per run, executions and the alarm', () => {
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as any[];
+    assert.equal(dashboards.length, 1);
+    assert.equal(dashboards[0].Properties.DashboardName, 'rds-failsafe-failsafe');
+    // the body is a Fn::Join of text and tokens; its text parts are enough to read the widgets
+    const text = JSON.stringify(dashboards[0].Properties.DashboardBody);
+    const body = JSON.parse(stack.resolve(dashboards[0].Properties.DashboardBody)['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : 'X')).join(''));
+    const widgets = body.widgets.map((w: any) => w.properties);
+    const age = widgets.find((w: any) => w.title?.startsWith('Newest verified copy age'));
+    assert.ok(age, text);
+    assert.deepEqual(age.metrics[0][0].expression,
+      `SEARCH('{${COPY_AGE_METRIC.namespace},SourceAccount,SourceId} MetricName="${COPY_AGE_METRIC.metricName}"', 'Maximum', 3600)`);
+    assert.equal(age.annotations.horizontal[0].value, 30, 'the threshold is newestCopyMaxAgeHours');
+    const perRun = widgets.find((w: any) => w.title === 'Copies saved and failed per day');
+    assert.deepEqual(perRun.metrics.map((m: any) => m.slice(0, 2)), [[RUN_OUTCOME_METRICS.namespace, 'CopiesSaved'], [RUN_OUTCOME_METRICS.namespace, 'CopiesFailed']]);
+    const runs = widgets.find((w: any) => w.title === 'Failsafe executions per day');
+    assert.deepEqual(runs.metrics.map((m: any) => m[1]), ['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    assert.ok(widgets.some((w: any) => w.title === 'Alarms' && w.alarms.length === 1));
+    const { template: t } = failsafeStack({ newestCopyMaxAgeHours: 36, stateMachineName: 'db.backups' });
+    const other = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any;
+    assert.equal(other.Properties.DashboardName, 'db-backups-failsafe', 'only characters a dashboard name may have');
+    assert.match(JSON.stringify(other.Properties.DashboardBody), /\\"value\\":36,/);
+  });
+
   test('the alarm watches what prune writes, and IAM conditions on the tags the core sets (contract with the Rust side)', () => {
     const core = (file: string) => readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', file), 'utf8');
     const failsafeRs = core('failsafe/prune.rs');
     assert.match(failsafeRs, new RegExp(`"Namespace": "${COPY_AGE_METRIC.namespace}"`));
     assert.match(failsafeRs, new RegExp(`"${COPY_AGE_METRIC.metricName}"`));
     assert.match(failsafeRs, /"Dimensions": \[\["SourceAccount", "SourceId"\], \[\]\]/, 'the roll-up without dimensions');
+    for (const name of [RUN_OUTCOME_METRICS.saved, RUN_OUTCOME_METRICS.failed]) assert.match(failsafeRs, new RegExp(`"Name": "${name}"`), 'the dashboard graphs what prune writes');
     const tags = core('policy/tags.rs');
     assert.match(tags, new RegExp(`MANAGED: &str = "${MANAGED_TAG}"`));
     assert.match(tags, /VERIFIED: &str = "rds-failsafe:verified"/);

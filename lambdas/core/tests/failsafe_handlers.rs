@@ -852,6 +852,25 @@ fn age_metric_is_embedded_metric_format() {
     assert_eq!(m["_aws"]["Timestamp"], 1795327200000i64);
 }
 
+#[test]
+fn run_outcome_metric_counts_saved_and_failed_copies_without_dimensions() {
+    let m = run_outcome_metric(3, 1, t("2026-11-22T06:00:00Z"));
+    let spec = &m["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(spec["Namespace"], "RdsFailsafe");
+    assert_eq!(spec["Dimensions"], json!([[]]));
+    let names: Vec<&str> = spec["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["CopiesSaved", "CopiesFailed"]);
+    assert_eq!(
+        (m["CopiesSaved"].as_u64(), m["CopiesFailed"].as_u64()),
+        (Some(3), Some(1))
+    );
+}
+
 #[tokio::test]
 async fn save_dry_run_changes_nothing() {
     let cfg = failsafe_config(&[]);

@@ -199,6 +199,23 @@ pub fn newest_copy_age_metric(
     })
 }
 
+/// A CloudWatch EMF record of one run's outcome: copies saved and copies that failed (failed
+/// saves and announced snapshots never found), without dimensions, for the dashboard.
+pub fn run_outcome_metric(saved: usize, failed: usize, now: DateTime<Utc>) -> serde_json::Value {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "RdsFailsafe",
+                "Dimensions": [[]],
+                "Metrics": [{"Name": "CopiesSaved", "Unit": "Count"}, {"Name": "CopiesFailed", "Unit": "Count"}]
+            }]
+        },
+        "CopiesSaved": saved,
+        "CopiesFailed": failed
+    })
+}
+
 /// The copy-age record `prune` writes for a source: none for a source without a verified copy
 /// (the roll-up alarm treats missing data as breaching) or one retired on purpose.
 pub fn copy_age_record(
@@ -364,9 +381,16 @@ pub async fn prune(
     }
     report.source_count = sources.count;
     report.sources = sources.first;
+    let summary = summarize_items(&input.results, &input.missing, input.missing_count);
+    if !input.dry_run {
+        println!(
+            "{}",
+            run_outcome_metric(summary.saved_count, summary.failed_count, now)
+        );
+    }
     Ok(PruneOutput {
         retention: report,
-        summary: summarize_items(&input.results, &input.missing, input.missing_count),
+        summary,
     })
 }
 
