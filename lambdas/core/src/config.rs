@@ -436,6 +436,101 @@ impl FailsafeConfig {
     }
 }
 
+/// Configuration of the restore drill's Lambdas (Failsafe account, opt-in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillConfig {
+    pub region: String,
+    /// `DRILL_SUBNET_GROUP`: the DB subnet group the drill restores into.
+    pub subnet_group: String,
+    /// `DRILL_SECURITY_GROUPS`: 1-5 VPC security group ids, comma-separated.
+    pub security_groups: Vec<String>,
+    /// `DRILL_SOURCES`: `one` (default) or `all` sources a run.
+    pub scope: crate::policy::drill::DrillScope,
+    /// `DRILL_INSTANCE_CLASS`: one class for every drill instead of the smallest per engine.
+    pub instance_class: Option<String>,
+}
+
+impl DrillConfig {
+    pub fn from_env(env: &dyn Env) -> Result<DrillConfig> {
+        use crate::policy::drill::DrillScope;
+        let region = region(env)?;
+        let (name, subnet_group) = required(
+            env,
+            &["DRILL_SUBNET_GROUP"],
+            "set it to the name of a DB subnet group in this account that drills restore into",
+        )?;
+        let valid_name = !subnet_group.is_empty()
+            && subnet_group.len() <= 255
+            && subnet_group
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b" ._-".contains(&b));
+        if !valid_name || subnet_group == "default" {
+            return Err(FailsafeError::config(format!(
+                "{name}={subnet_group:?} must name a DB subnet group of this account (letters, digits, spaces, periods, underscores, hyphens; not \"default\")"
+            )));
+        }
+        let (name, raw) = required(
+            env,
+            &["DRILL_SECURITY_GROUPS"],
+            "set it to 1-5 comma-separated VPC security group ids (sg-...) for the restored databases",
+        )?;
+        let security_groups: Vec<String> = raw
+            .split(',')
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        let is_sg = |g: &str| {
+            g.strip_prefix("sg-").is_some_and(|h| {
+                (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        };
+        if security_groups.is_empty()
+            || security_groups.len() > 5
+            || !security_groups.iter().all(|g| is_sg(g))
+        {
+            return Err(FailsafeError::config(format!(
+                "{name}={raw:?} must be 1-5 comma-separated security group ids such as sg-0123456789abcdef0"
+            )));
+        }
+        let scope = match lookup(env, &["DRILL_SOURCES"]) {
+            None => DrillScope::One,
+            Some((_, v)) if v == "one" => DrillScope::One,
+            Some((_, v)) if v == "all" => DrillScope::All,
+            Some((name, v)) => {
+                return Err(FailsafeError::config(format!(
+                    "{name}={v:?} must be one (the source drilled least recently, each run) or all"
+                )))
+            }
+        };
+        let instance_class = match lookup(env, &["DRILL_INSTANCE_CLASS"]) {
+            None => None,
+            Some((name, v)) => {
+                let parts: Vec<&str> = v.split('.').collect();
+                let ok = parts.len() == 3
+                    && parts[0] == "db"
+                    && parts[1..].iter().all(|p| {
+                        !p.is_empty()
+                            && p.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    });
+                if !ok {
+                    return Err(FailsafeError::config(format!(
+                        "{name}={v:?} must be a DB instance class such as db.t4g.medium"
+                    )));
+                }
+                Some(v)
+            }
+        };
+        Ok(DrillConfig {
+            region,
+            subnet_group,
+            security_groups,
+            scope,
+            instance_class,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

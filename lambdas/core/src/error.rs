@@ -26,6 +26,10 @@ pub enum ErrorKind {
     InvalidInput,
     /// A Failsafe copy exists but does not meet the verification rules.
     VerifyFailed,
+    /// A restore drill's database ended in a status it cannot leave (e.g. `incompatible-restore`).
+    RestoreFailed,
+    /// A drill's cluster still has DB instances being deleted; ASL retries the clean-up.
+    CleanupPending,
     /// Any other AWS failure; not retried by ASL beyond the service-error policy.
     AwsError,
 }
@@ -43,6 +47,8 @@ impl ErrorKind {
             ErrorKind::InvalidConfig => "InvalidConfig",
             ErrorKind::InvalidInput => "InvalidInput",
             ErrorKind::VerifyFailed => "VerifyFailed",
+            ErrorKind::RestoreFailed => "RestoreFailed",
+            ErrorKind::CleanupPending => "CleanupPending",
             ErrorKind::AwsError => "AwsError",
         }
     }

@@ -5,12 +5,14 @@
 //!   AWS SDK adapter ([`port::aws`]) and an in-memory fake ([`port::fake`]);
 //! - the handlers: one file per task Lambda under [`live`] and [`failsafe`], named after it
 //!   (the Lambda `copy-latest` is `live/copy_latest.rs`);
+//! - [`drill`]: the restore drill's handlers (third state machine, Failsafe account);
 //! - [`operator`]: what the `rdsf` command line does (status, restore), over the same port.
 //!
 //! [`arn`], [`model`], [`config`] and [`error`] are the vocabulary all three share.
 
 pub mod arn;
 pub mod config;
+pub mod drill;
 pub mod error;
 pub mod failsafe;
 pub mod live;

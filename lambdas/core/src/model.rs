@@ -64,6 +64,19 @@ pub struct DbCluster {
     pub tags: Tags,
 }
 
+/// A DB instance or cluster as a restore drill watches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbState {
+    pub kind: SnapshotKind,
+    pub id: String,
+    pub arn: String,
+    /// `DBInstanceStatus` / cluster `Status`.
+    pub status: String,
+    pub tags: Tags,
+    /// A cluster's DB instances (`DBClusterMembers`); empty for an instance.
+    pub members: Vec<String>,
+}
+
 /// `SnapshotType` as RDS reports it.
 pub mod snapshot_type {
     pub const AUTOMATED: &str = "automated";

@@ -2,6 +2,7 @@
 
 pub mod bounded;
 pub mod copy;
+pub mod drill;
 pub mod message;
 pub mod naming;
 pub mod polling;

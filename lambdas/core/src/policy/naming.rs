@@ -152,6 +152,23 @@ pub fn restored_db_id(source_id: &str, data_time: DateTime<Utc>) -> Result<Strin
     Ok(id)
 }
 
+/// Every identifier a restore drill gives a database starts with this; with the drill tag it
+/// tells anyone looking at the account what may be deleted.
+pub const DRILL_PREFIX: &str = "rdsf-drill-";
+
+/// `rdsf-drill-<source-id>-<yyyymmddhhmm of the run>`: deterministic within a run, so a retried
+/// restore finds what the first attempt made.
+pub fn drill_db_id(source_id: &str, run: DateTime<Utc>) -> Result<String> {
+    let room = MAX_DB_ID_LEN - DRILL_PREFIX.len() - 1 - STAMP_LEN;
+    let id = format!(
+        "{DRILL_PREFIX}{}-{}",
+        fit_source_id(source_id, room)?,
+        stamp(run)
+    );
+    debug_assert!(is_valid_db_id(&id), "{id}");
+    Ok(id)
+}
+
 /// The first DB instance of a restored cluster: `<cluster-id>-1`, the cluster id cut if needed.
 pub fn cluster_member_id(cluster_id: &str) -> String {
     format!("{}-1", sanitize_part(cluster_id, MAX_DB_ID_LEN - 2))

@@ -13,6 +13,9 @@ pub const SOURCE_CREATE_TIME: &str = "rds-failsafe:source-create-time";
 pub const KIND: &str = "rds-failsafe:kind";
 /// Written by `verify` on a Failsafe copy that passed every check (value: the time it passed).
 pub const VERIFIED: &str = "rds-failsafe:verified";
+/// On every DB instance and cluster a restore drill creates (value `true`): the drill's roles may
+/// delete only what carries it (IAM `aws:ResourceTag` condition), and the drill checks it too.
+pub const DRILL: &str = "rds-failsafe:drill";
 /// Written by a restore drill on a copy it restored (value: the time the restore was available).
 pub const RESTORE_TESTED: &str = "rds-failsafe:restore-tested";
 

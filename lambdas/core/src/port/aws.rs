@@ -2,7 +2,9 @@
 //! model, AWS error codes mapped to [`StoreErrorKind`]. No policy lives here.
 
 use crate::arn::Arn;
-use crate::model::{DbCluster, DbInstance, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags};
+use crate::model::{
+    DbCluster, DbInstance, DbState, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags,
+};
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
     SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult,
@@ -160,7 +162,10 @@ pub fn classify(code: &str) -> StoreErrorKind {
         | "DBClusterSnapshotNotFound"
         | "OptionGroupNotFoundFault"
         | "NotFound"
-        | "ExecutionDoesNotExist" => StoreErrorKind::NotFound,
+        | "ExecutionDoesNotExist"
+        | "DBInstanceNotFound"
+        | "DBInstanceNotFoundFault"
+        | "DBClusterNotFoundFault" => StoreErrorKind::NotFound,
         "DBSnapshotAlreadyExists"
         | "DBSnapshotAlreadyExistsFault"
         | "DBClusterSnapshotAlreadyExistsFault"
@@ -180,7 +185,10 @@ pub fn classify(code: &str) -> StoreErrorKind {
         | "SharedSnapshotQuotaExceededFault" => StoreErrorKind::QuotaExceeded,
         "InvalidDBSnapshotState"
         | "InvalidDBSnapshotStateFault"
-        | "InvalidDBClusterSnapshotStateFault" => StoreErrorKind::InvalidState,
+        | "InvalidDBClusterSnapshotStateFault"
+        | "InvalidDBInstanceState"
+        | "InvalidDBInstanceStateFault"
+        | "InvalidDBClusterStateFault" => StoreErrorKind::InvalidState,
         "InvalidParameterValue" | "InvalidParameterCombination" | "InvalidParameter" => {
             StoreErrorKind::InvalidParameter
         }
@@ -549,6 +557,82 @@ impl SnapshotStore for AwsStore {
                 format!("the restore of {} returned no ARN", r.target_id),
             )
         })
+    }
+
+    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
+        let found = match kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds
+                .describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| map_err("DescribeDBInstances", e))
+                .map(|out| {
+                    out.db_instances().first().map(|d| DbState {
+                        kind,
+                        id: d.db_instance_identifier().unwrap_or_default().to_string(),
+                        arn: d.db_instance_arn().unwrap_or_default().to_string(),
+                        status: d.db_instance_status().unwrap_or_default().to_string(),
+                        tags: tags(d.tag_list()),
+                        members: vec![],
+                    })
+                }),
+            SnapshotKind::Cluster => self
+                .home
+                .rds
+                .describe_db_clusters()
+                .db_cluster_identifier(id)
+                .send()
+                .await
+                .map_err(|e| map_err("DescribeDBClusters", e))
+                .map(|out| {
+                    out.db_clusters().first().map(|d| DbState {
+                        kind,
+                        id: d.db_cluster_identifier().unwrap_or_default().to_string(),
+                        arn: d.db_cluster_arn().unwrap_or_default().to_string(),
+                        status: d.status().unwrap_or_default().to_string(),
+                        tags: tags(d.tag_list()),
+                        members: d
+                            .db_cluster_members()
+                            .iter()
+                            .filter_map(|m| m.db_instance_identifier().map(str::to_string))
+                            .collect(),
+                    })
+                }),
+        };
+        match found {
+            Err(e) if e.kind == StoreErrorKind::NotFound => Ok(None),
+            other => other,
+        }
+    }
+
+    async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
+        match kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds
+                .delete_db_instance()
+                .db_instance_identifier(id)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(true)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("DeleteDBInstance", e)),
+            SnapshotKind::Cluster => self
+                .home
+                .rds
+                .delete_db_cluster()
+                .db_cluster_identifier(id)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(true)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("DeleteDBCluster", e)),
+        }
     }
 
     async fn create_cluster_instance(&self, r: &ClusterInstanceRequest) -> StoreResult<String> {

@@ -2,7 +2,9 @@
 //! Functions, with the AWS rules the handlers rely on and fault injection.
 
 use crate::arn::{rds_snapshot_arn, Arn};
-use crate::model::{status, DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
+use crate::model::{
+    status, DbCluster, DbInstance, DbState, OptionGroup, Snapshot, SnapshotKind, Tags,
+};
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
     SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult,
@@ -34,6 +36,9 @@ pub struct FakeWorld {
     pub quota: Option<usize>,
     /// Every mutating call, in order, e.g. `copy rdsf-orders-…`.
     pub mutations: Vec<String>,
+    /// Status of each DB instance or cluster by id (a restored one starts `creating`); absent
+    /// means `available`.
+    pub db_status: BTreeMap<String, String>,
 }
 
 pub struct FakeStore {
@@ -384,6 +389,8 @@ impl SnapshotStore for FakeStore {
         let engine = r.engine.clone();
         w.mutations
             .push(format!("restore {} -> {}", r.snapshot_id, r.target_id));
+        // a restore takes a while: `creating` until a test says otherwise
+        w.db_status.insert(r.target_id.clone(), "creating".into());
         Ok(match r.kind {
             SnapshotKind::Instance => {
                 let arn = format!("arn:aws:rds:{region}:{account}:db:{}", r.target_id);
@@ -427,6 +434,7 @@ impl SnapshotStore for FakeStore {
             "create-instance {} in {}",
             r.instance_id, r.cluster_id
         ));
+        w.db_status.insert(r.instance_id.clone(), "creating".into());
         w.instances.push(DbInstance {
             id: r.instance_id.clone(),
             arn: arn.clone(),
@@ -435,5 +443,83 @@ impl SnapshotStore for FakeStore {
             tags: r.tags.clone(),
         });
         Ok(arn)
+    }
+
+    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
+        self.check_throttle("DescribeDB")?;
+        let w = self.world();
+        let status = |id: &str| {
+            w.db_status
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| "available".into())
+        };
+        Ok(match kind {
+            SnapshotKind::Instance => w.instances.iter().find(|d| d.id == id).map(|d| DbState {
+                kind,
+                id: d.id.clone(),
+                arn: d.arn.clone(),
+                status: status(&d.id),
+                tags: d.tags.clone(),
+                members: vec![],
+            }),
+            SnapshotKind::Cluster => w.clusters.iter().find(|d| d.id == id).map(|d| DbState {
+                kind,
+                id: d.id.clone(),
+                arn: d.arn.clone(),
+                status: status(&d.id),
+                tags: d.tags.clone(),
+                members: w
+                    .instances
+                    .iter()
+                    .filter(|i| i.cluster_id.as_deref() == Some(id))
+                    .map(|i| i.id.clone())
+                    .collect(),
+            }),
+        })
+    }
+
+    async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
+        self.check_throttle("DeleteDB")?;
+        let mut w = self.world();
+        let missing = || {
+            StoreError::new(
+                StoreErrorKind::NotFound,
+                "DBInstanceNotFound",
+                format!("{id} not found"),
+            )
+        };
+        match kind {
+            SnapshotKind::Instance => {
+                let i = w
+                    .instances
+                    .iter()
+                    .position(|d| d.id == id)
+                    .ok_or_else(missing)?;
+                w.instances.remove(i);
+            }
+            SnapshotKind::Cluster => {
+                // as RDS: a cluster with DB instances cannot be deleted
+                if w.instances
+                    .iter()
+                    .any(|d| d.cluster_id.as_deref() == Some(id))
+                {
+                    return Err(StoreError::new(
+                        StoreErrorKind::InvalidState,
+                        "InvalidDBClusterStateFault",
+                        format!("cluster {id} still has DB instances"),
+                    ));
+                }
+                let i = w
+                    .clusters
+                    .iter()
+                    .position(|d| d.id == id)
+                    .ok_or_else(missing)?;
+                w.clusters.remove(i);
+            }
+        }
+        w.db_status.remove(id);
+        w.mutations.push(format!("delete-db {id}"));
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ pub mod aws;
 pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};
-use crate::model::{DbCluster, DbInstance, OptionGroup, Snapshot, SnapshotKind, Tags};
+use crate::model::{DbCluster, DbInstance, DbState, OptionGroup, Snapshot, SnapshotKind, Tags};
 use async_trait::async_trait;
 use std::fmt;
 
@@ -197,6 +197,10 @@ pub trait SnapshotStore: Send + Sync {
         &self,
         request: &ClusterInstanceRequest,
     ) -> StoreResult<String>;
+    /// A DB instance or cluster of this account by identifier; `Ok(None)` if there is none.
+    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>>;
+    /// Deletes a DB instance or cluster without a final snapshot and with its automated backups.
+    async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
 }
 
 /// Describes a snapshot the caller needs to exist; absence is `SnapshotNotFound` with the

@@ -1,0 +1,92 @@
+//! The handler of `check-drill`: how the drill's database stands (a cluster and its instance),
+//! and how long to wait before the next look.
+
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::model::SnapshotKind;
+use crate::policy::drill::{restore_progress, DrillItem, RestoreProgress};
+use crate::policy::polling::{next_wait_seconds, Look};
+use crate::port::SnapshotStore;
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckDrillInput {
+    pub item: DrillItem,
+    /// Seconds since the restore started (the state machine's clock).
+    pub elapsed_seconds: u64,
+    pub poll_seconds: u64,
+    pub max_wait_seconds: u64,
+    /// The elapsed seconds of the previous look, if any.
+    #[serde(default)]
+    pub previous_elapsed_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckDrillOutput {
+    pub available: bool,
+    /// The instance's status (a cluster's: `<cluster status>/<instance status>`).
+    pub status: String,
+    pub elapsed_seconds: u64,
+    pub next_wait_seconds: u64,
+}
+
+pub async fn check_drill(
+    store: &dyn SnapshotStore,
+    input: CheckDrillInput,
+) -> Result<CheckDrillOutput> {
+    let item = &input.item;
+    let gone = |what: &str| {
+        FailsafeError::new(
+            ErrorKind::RestoreFailed,
+            format!(
+                "{what} of the drill of {} is gone (deleted while restoring?)",
+                item.copy_id
+            ),
+        )
+    };
+    let mut statuses = Vec::new();
+    let db = store
+        .describe_db(item.kind, &item.db_id)
+        .await?
+        .ok_or_else(|| gone(&item.db_id))?;
+    statuses.push(db.status);
+    if let Some(member) = &item.member_id {
+        let m = store
+            .describe_db(SnapshotKind::Instance, member)
+            .await?
+            .ok_or_else(|| gone(member))?;
+        statuses.push(m.status);
+    }
+    let status = statuses.join("/");
+    let progress: Vec<RestoreProgress> = statuses.iter().map(|s| restore_progress(s)).collect();
+    info!(action = "check-drill", db = %item.db_id, status = %status, elapsed = input.elapsed_seconds, "drill status");
+    if progress.contains(&RestoreProgress::Failed) {
+        return Err(FailsafeError::new(
+            ErrorKind::RestoreFailed,
+            format!(
+                "the restore of {} ({}:{}) into {} ended in status {status}",
+                item.copy_id, item.source_account, item.source_id, item.db_id
+            ),
+        ));
+    }
+    Ok(CheckDrillOutput {
+        available: progress.iter().all(|p| *p == RestoreProgress::Available),
+        status,
+        elapsed_seconds: input.elapsed_seconds,
+        // RDS reports no progress for a restore: the wait doubles, within the bounds
+        next_wait_seconds: next_wait_seconds(
+            Look {
+                elapsed: input.elapsed_seconds,
+                percent: None,
+            },
+            input.previous_elapsed_seconds.map(|e| Look {
+                elapsed: e,
+                percent: None,
+            }),
+            input.poll_seconds,
+            input.max_wait_seconds,
+        ),
+    })
+}

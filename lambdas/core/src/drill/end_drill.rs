@@ -1,0 +1,156 @@
+//! The handler of `end-drill`: deletes the drill's database (only one tagged
+//! `rds-failsafe:drill=true`; a cluster's instance first), then records the result: the copy's
+//! `rds-failsafe:restore-tested` tag when it passed, and the drill metric either way.
+
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::model::SnapshotKind;
+use crate::policy::drill::DrillItem;
+use crate::policy::tags::{format_time, DRILL, RESTORE_TESTED};
+use crate::port::{SnapshotStore, StoreErrorKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndDrillInput {
+    pub item: DrillItem,
+    /// `passed` or `failed`.
+    pub outcome: String,
+    /// Seconds from the restore's start to available (passed drills).
+    #[serde(default)]
+    pub restore_seconds: Option<u64>,
+    /// The error a failed drill caught (`{"Error", "Cause"}`).
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndDrillOutput {
+    pub outcome: String,
+    pub source: String,
+    pub copy_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_seconds: Option<u64>,
+    pub deleted: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+/// A CloudWatch EMF record of one drill, per source and rolled up: `DrillPassed`/`DrillFailed`
+/// (1 or 0) and, when it passed, `RestoreSeconds`.
+pub fn drill_metric(
+    item: &DrillItem,
+    passed: bool,
+    restore_seconds: Option<u64>,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let mut metrics = vec![
+        serde_json::json!({"Name": "DrillPassed", "Unit": "Count"}),
+        serde_json::json!({"Name": "DrillFailed", "Unit": "Count"}),
+    ];
+    let mut record = serde_json::json!({
+        "SourceAccount": item.source_account,
+        "SourceId": item.source_id,
+        "DrillPassed": u8::from(passed),
+        "DrillFailed": u8::from(!passed),
+    });
+    if let (true, Some(s)) = (passed, restore_seconds) {
+        metrics.push(serde_json::json!({"Name": "RestoreSeconds", "Unit": "Seconds"}));
+        record["RestoreSeconds"] = s.into();
+    }
+    record["_aws"] = serde_json::json!({
+        "Timestamp": now.timestamp_millis(),
+        "CloudWatchMetrics": [{
+            "Namespace": "RdsFailsafe",
+            "Dimensions": [["SourceAccount", "SourceId"], []],
+            "Metrics": metrics
+        }]
+    });
+    record
+}
+
+/// Deletes one database if it is there and a drill made it; `Ok(false)` if it was not there.
+async fn delete_drill_db(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str) -> Result<bool> {
+    let Some(db) = store.describe_db(kind, id).await? else {
+        return Ok(false);
+    };
+    if db.tags.get(DRILL).map(String::as_str) != Some("true") {
+        // the one deletion rule of drills: only what a drill made (IAM says the same)
+        return Err(FailsafeError::new(
+            ErrorKind::InvalidInput,
+            format!("{kind} {id} has no {DRILL}=true tag: not deleted"),
+        ));
+    }
+    if db.status == "deleting" {
+        return Ok(true);
+    }
+    match store.delete_db(kind, id).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind == StoreErrorKind::NotFound => Ok(false),
+        Err(e) if e.kind == StoreErrorKind::InvalidState && kind == SnapshotKind::Cluster => {
+            Err(FailsafeError::new(
+                ErrorKind::CleanupPending,
+                format!("cluster {id} cannot be deleted yet ({}): its DB instance is still being deleted", e.message),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn end_drill(store: &dyn SnapshotStore, input: EndDrillInput) -> Result<EndDrillOutput> {
+    let item = &input.item;
+    let passed = match input.outcome.as_str() {
+        "passed" => true,
+        "failed" => false,
+        other => {
+            return Err(FailsafeError::input(format!(
+                "outcome {other:?} must be passed or failed"
+            )))
+        }
+    };
+    let mut deleted = Vec::new();
+    if let Some(member) = &item.member_id {
+        if delete_drill_db(store, SnapshotKind::Instance, member).await? {
+            deleted.push(member.clone());
+        }
+    }
+    if delete_drill_db(store, item.kind, &item.db_id).await? {
+        deleted.push(item.db_id.clone());
+    }
+    let cause = input.error.as_ref().map(|e| {
+        let error = e.get("Error").and_then(|v| v.as_str()).unwrap_or("Error");
+        let cause = e.get("Cause").and_then(|v| v.as_str()).unwrap_or_default();
+        // a Lambda error's Cause is its JSON; the message is what the operator needs
+        let message = serde_json::from_str::<serde_json::Value>(cause)
+            .ok()
+            .and_then(|c| {
+                c.get("errorMessage")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| cause.to_string());
+        format!("{error}: {message}")
+    });
+    if passed {
+        let tags = [(RESTORE_TESTED.to_string(), format_time(input.now))].into();
+        store.add_tags(&item.copy_arn, &tags).await?;
+        info!(action = "end-drill", copy = %item.copy_id, restore_seconds = ?input.restore_seconds, "drill passed");
+    } else {
+        warn!(action = "end-drill", copy = %item.copy_id, cause = ?cause, "drill failed");
+    }
+    println!(
+        "{}",
+        drill_metric(item, passed, input.restore_seconds, input.now)
+    );
+    Ok(EndDrillOutput {
+        outcome: input.outcome.clone(),
+        source: format!("{}:{}", item.source_account, item.source_id),
+        copy_id: item.copy_id.clone(),
+        restore_seconds: input.restore_seconds.filter(|_| passed),
+        deleted,
+        cause,
+    })
+}

@@ -1,0 +1,104 @@
+//! The handler of `restore-drill`: restores the copy into `rdsf-drill-…` (a cluster with one DB
+//! instance), tagged `rds-failsafe:drill=true` and with the copy it came from.
+
+use crate::config::DrillConfig;
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::model::SnapshotKind;
+use crate::policy::drill::DrillItem;
+use crate::policy::restore::RESTORED_FROM;
+use crate::policy::tags::DRILL;
+use crate::port::{ClusterInstanceRequest, RestoreRequest, SnapshotStore, StoreErrorKind};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreDrillInput {
+    pub item: DrillItem,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreDrillOutput {
+    pub db_id: String,
+    /// False when an earlier attempt of this run had already started it.
+    pub started: bool,
+}
+
+/// The restore request of a drill item, in the drill's subnet group and security groups.
+pub fn drill_restore_request(cfg: &DrillConfig, item: &DrillItem) -> RestoreRequest {
+    RestoreRequest {
+        kind: item.kind,
+        target_id: item.db_id.clone(),
+        snapshot_id: item.copy_id.clone(),
+        engine: item.engine.clone(),
+        engine_version: match item.kind {
+            SnapshotKind::Cluster => item.engine_version.clone(),
+            SnapshotKind::Instance => None,
+        },
+        instance_class: match item.kind {
+            SnapshotKind::Instance => Some(item.instance_class.clone()),
+            SnapshotKind::Cluster => None,
+        },
+        subnet_group: Some(cfg.subnet_group.clone()),
+        security_groups: cfg.security_groups.clone(),
+        tags: [
+            (DRILL.to_string(), "true".to_string()),
+            (RESTORED_FROM.to_string(), item.copy_arn.clone()),
+        ]
+        .into(),
+    }
+}
+
+/// A database of that name that a drill made (tagged) is this run's earlier attempt; any other is
+/// not the drill's to use, and the drill stops rather than touch it.
+async fn ours(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str) -> Result<()> {
+    let db = store.describe_db(kind, id).await?;
+    match db {
+        Some(d) if d.tags.get(DRILL).map(String::as_str) == Some("true") => Ok(()),
+        _ => Err(FailsafeError::new(
+            ErrorKind::InvalidInput,
+            format!("{kind} {id} exists and was not made by a restore drill (no {DRILL}=true tag); rename or delete it"),
+        )),
+    }
+}
+
+pub async fn restore_drill(
+    cfg: &DrillConfig,
+    store: &dyn SnapshotStore,
+    input: RestoreDrillInput,
+) -> Result<RestoreDrillOutput> {
+    let item = &input.item;
+    let request = drill_restore_request(cfg, item);
+    let started = match store.restore_snapshot(&request).await {
+        Ok(arn) => {
+            info!(action = "restore-drill", copy = %item.copy_id, db = %arn, "restore started");
+            true
+        }
+        Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
+            ours(store, item.kind, &item.db_id).await?;
+            false
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(member) = &item.member_id {
+        let request = ClusterInstanceRequest {
+            cluster_id: item.db_id.clone(),
+            instance_id: member.clone(),
+            engine: item.engine.clone(),
+            instance_class: item.instance_class.clone(),
+            tags: request.tags.clone(),
+        };
+        match store.create_cluster_instance(&request).await {
+            Ok(_) => {}
+            Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
+                ours(store, SnapshotKind::Instance, member).await?
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(RestoreDrillOutput {
+        db_id: item.db_id.clone(),
+        started,
+    })
+}

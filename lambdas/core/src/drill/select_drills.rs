@@ -1,0 +1,58 @@
+//! The handler of `select-drills`: per source the newest verified copy; with `DRILL_SOURCES=one`
+//! only the source drilled least recently.
+
+use crate::config::DrillConfig;
+use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::model::{snapshot_type, SnapshotKind};
+use crate::policy::drill::{pick_drills, DrillItem};
+use crate::policy::restore::group_by_source;
+use crate::port::{SnapshotQuery, SnapshotStore};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectDrillsInput {
+    /// The run's start: the drill databases are named after it.
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectDrillsOutput {
+    pub items: Vec<DrillItem>,
+    /// Sources not drilled, with the reason.
+    pub skipped: Vec<String>,
+}
+
+pub async fn select_drills(
+    cfg: &DrillConfig,
+    store: &dyn SnapshotStore,
+    input: SelectDrillsInput,
+) -> Result<SelectDrillsOutput> {
+    let mut copies = Vec::new();
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let q = SnapshotQuery {
+            snapshot_type: Some(snapshot_type::MANUAL),
+            ..SnapshotQuery::default()
+        };
+        copies.extend(store.list_snapshots(kind, &q).await?);
+    }
+    let grouped = group_by_source(&copies);
+    // A run that finds nothing to restore must not look like a passed drill.
+    let (items, skipped) = pick_drills(
+        &grouped,
+        cfg.scope,
+        cfg.instance_class.as_deref(),
+        input.now,
+    )
+    .map_err(|e| FailsafeError::new(ErrorKind::SnapshotNotFound, e))?;
+    for s in &skipped {
+        warn!(action = "select-drills", skipped = %s, "source not drilled");
+    }
+    for i in &items {
+        info!(action = "select-drills", source = %i.source_id, copy = %i.copy_id, db = %i.db_id, class = %i.instance_class, "drill planned");
+    }
+    Ok(SelectDrillsOutput { items, skipped })
+}

@@ -1,0 +1,284 @@
+//! The restore drill's handlers on the in-memory fake: select, restore, check, end (passed,
+//! failed, and the one deletion rule of drills).
+
+mod common;
+
+use common::*;
+use rdsf_core::config::DrillConfig;
+use rdsf_core::drill::*;
+use rdsf_core::error::ErrorKind;
+use rdsf_core::model::{DbInstance, Snapshot, SnapshotKind};
+use rdsf_core::policy::drill::DrillScope;
+use rdsf_core::policy::tags::{Provenance, DRILL, RESTORE_TESTED, VERIFIED};
+use rdsf_core::port::fake::FakeStore;
+use serde_json::json;
+use std::collections::HashMap;
+
+fn drill_config(extra: &[(&str, &str)]) -> DrillConfig {
+    let mut env: HashMap<String, String> = [
+        ("REGION", REGION),
+        ("DRILL_SUBNET_GROUP", "restore-subnets"),
+        ("DRILL_SECURITY_GROUPS", "sg-0123456789abcdef0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    DrillConfig::from_env(&env).unwrap()
+}
+
+fn failsafe_copy(kind: SnapshotKind, source: &str, verified: bool) -> Snapshot {
+    let id = format!("rdsf-{LIVE}-{source}-202611200300");
+    let mut s = snapshot(
+        FAILSAFE,
+        REGION,
+        kind,
+        &id,
+        source,
+        "manual",
+        "2026-11-20T03:30:00Z",
+    );
+    s.encrypted = true;
+    s.kms_key_id = Some(FAILSAFE_KEY.into());
+    s.tags = Provenance {
+        source_account: LIVE.into(),
+        source_region: REGION.into(),
+        source_id: source.into(),
+        source_snapshot_arn: format!(
+            "arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}-202611200300"
+        ),
+        source_create_time: t("2026-11-20T03:00:00Z"),
+        kind,
+    }
+    .tags();
+    if verified {
+        s.tags
+            .insert(VERIFIED.into(), "2026-11-20T04:00:00Z".into());
+    }
+    s
+}
+
+fn store_with(copies: Vec<Snapshot>) -> FakeStore {
+    let store = failsafe_store();
+    store.world().snapshots = copies;
+    store
+}
+
+const RUN: &str = "2026-11-22T06:00:00Z";
+
+async fn select(cfg: &DrillConfig, store: &FakeStore) -> SelectDrillsOutput {
+    select_drills(cfg, store, SelectDrillsInput { now: t(RUN) })
+        .await
+        .unwrap()
+}
+
+fn check_input(item: &rdsf_core::policy::drill::DrillItem, elapsed: u64) -> CheckDrillInput {
+    serde_json::from_value(json!({"item": item, "elapsedSeconds": elapsed, "pollSeconds": 60, "maxWaitSeconds": 14400})).unwrap()
+}
+
+#[test]
+fn drill_config_names_the_field_and_the_fix() {
+    let e = DrillConfig::from_env(&HashMap::from([("REGION".to_string(), REGION.to_string())]))
+        .unwrap_err();
+    assert!(
+        e.message.contains("DRILL_SUBNET_GROUP is not set"),
+        "{}",
+        e.message
+    );
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("REGION".into(), REGION.into()),
+        ("DRILL_SUBNET_GROUP".into(), "restore-subnets".into()),
+        ("DRILL_SECURITY_GROUPS".into(), "sg-1, nope".into()),
+    ]);
+    let e = DrillConfig::from_env(&env).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidConfig);
+    assert!(e.message.contains("DRILL_SECURITY_GROUPS"), "{}", e.message);
+    env.insert("DRILL_SECURITY_GROUPS".into(), "sg-12345678".into());
+    env.insert("DRILL_SOURCES".into(), "some".into());
+    assert!(DrillConfig::from_env(&env)
+        .unwrap_err()
+        .message
+        .contains("DRILL_SOURCES"));
+    env.insert("DRILL_SOURCES".into(), "all".into());
+    assert_eq!(DrillConfig::from_env(&env).unwrap().scope, DrillScope::All);
+}
+
+#[tokio::test]
+async fn a_passed_drill_restores_waits_deletes_and_tags_the_copy() {
+    let cfg = drill_config(&[]);
+    let copy = failsafe_copy(SnapshotKind::Instance, "orders", true);
+    let store = store_with(vec![
+        copy.clone(),
+        failsafe_copy(SnapshotKind::Instance, "billing", false),
+    ]);
+    let sel = select(&cfg, &store).await;
+    assert_eq!(sel.items.len(), 1);
+    assert_eq!(sel.skipped, [format!("{LIVE}:billing: no verified copy")]);
+    let item = sel.items[0].clone();
+    assert_eq!(item.db_id, "rdsf-drill-orders-202611220600");
+
+    let out = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
+        .await
+        .unwrap();
+    assert!(out.started);
+    let tags = store.world().instances[0].tags.clone();
+    assert_eq!(tags.get(DRILL).map(String::as_str), Some("true"));
+    // a retried restore finds its own database
+    assert!(
+        !restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
+            .await
+            .unwrap()
+            .started
+    );
+
+    let first = check_drill(&store, check_input(&item, 0)).await.unwrap();
+    assert!(!first.available);
+    assert_eq!(
+        (first.status.as_str(), first.next_wait_seconds),
+        ("creating", 60)
+    );
+    store
+        .world()
+        .db_status
+        .insert(item.db_id.clone(), "available".into());
+    assert!(
+        check_drill(&store, check_input(&item, 60))
+            .await
+            .unwrap()
+            .available
+    );
+
+    let end: EndDrillInput = serde_json::from_value(
+        json!({"item": item, "outcome": "passed", "restoreSeconds": 60, "now": RUN}),
+    )
+    .unwrap();
+    let out = end_drill(&store, end).await.unwrap();
+    assert_eq!(out.deleted, vec![item.db_id.clone()]);
+    assert!(store.world().instances.is_empty());
+    let tagged = store
+        .world()
+        .snapshots
+        .iter()
+        .find(|s| s.id == copy.id)
+        .unwrap()
+        .tags
+        .clone();
+    assert_eq!(tagged.get(RESTORE_TESTED).map(String::as_str), Some(RUN));
+}
+
+#[tokio::test]
+async fn a_failed_restore_is_restore_failed_and_the_clean_up_deletes_the_cluster_and_its_instance()
+{
+    let cfg = drill_config(&[]);
+    let store = store_with(vec![failsafe_copy(SnapshotKind::Cluster, "ledger", true)]);
+    let item = select(&cfg, &store).await.items[0].clone();
+    restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.world().instances[0].cluster_id.as_deref(),
+        Some(item.db_id.as_str())
+    );
+    store
+        .world()
+        .db_status
+        .insert(item.db_id.clone(), "incompatible-restore".into());
+    let e = check_drill(&store, check_input(&item, 120))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RestoreFailed);
+    assert!(
+        e.message
+            .contains("ended in status incompatible-restore/creating"),
+        "{}",
+        e.message
+    );
+
+    let end: EndDrillInput = serde_json::from_value(json!({"item": item, "outcome": "failed", "now": RUN,
+        "error": {"Error": "RestoreFailed", "Cause": json!({"errorType": "RestoreFailed", "errorMessage": e.message}).to_string()}})).unwrap();
+    let out = end_drill(&store, end).await.unwrap();
+    assert_eq!(
+        out.deleted,
+        [item.member_id.clone().unwrap(), item.db_id.clone()]
+    );
+    assert!(out
+        .cause
+        .unwrap()
+        .starts_with("RestoreFailed: the restore of"));
+    let w = store.world();
+    assert!(w.instances.is_empty() && w.clusters.is_empty());
+    assert!(
+        !w.snapshots[0].tags.contains_key(RESTORE_TESTED),
+        "a failed drill tags nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_drill_never_deletes_a_database_it_did_not_make() {
+    let cfg = drill_config(&[]);
+    let store = store_with(vec![failsafe_copy(SnapshotKind::Instance, "orders", true)]);
+    let item = select(&cfg, &store).await.items[0].clone();
+    // someone's database under the drill's name, without the drill tag
+    store.world().instances.push(DbInstance {
+        id: item.db_id.clone(),
+        arn: format!("arn:aws:rds:{REGION}:{FAILSAFE}:db:{}", item.db_id),
+        cluster_id: None,
+        engine: "postgres".into(),
+        tags: Default::default(),
+    });
+    let e = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
+        .await
+        .unwrap_err();
+    assert!(
+        e.message.contains("was not made by a restore drill"),
+        "{}",
+        e.message
+    );
+    let end: EndDrillInput =
+        serde_json::from_value(json!({"item": item, "outcome": "failed", "now": RUN})).unwrap();
+    let e = end_drill(&store, end).await.unwrap_err();
+    assert!(e.message.contains("not deleted"), "{}", e.message);
+    assert_eq!(store.world().instances.len(), 1);
+    assert!(store
+        .world()
+        .mutations
+        .iter()
+        .all(|m| !m.starts_with("delete-db")));
+}
+
+#[tokio::test]
+async fn nothing_to_drill_is_an_error_not_a_passed_drill() {
+    let cfg = drill_config(&[]);
+    let store = store_with(vec![failsafe_copy(SnapshotKind::Instance, "orders", false)]);
+    let e = select_drills(&cfg, &store, SelectDrillsInput { now: t(RUN) })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::SnapshotNotFound);
+    assert!(e.message.contains("nothing to drill"), "{}", e.message);
+}
+
+#[test]
+fn the_drill_metric_is_per_source_and_rolled_up() {
+    let item: rdsf_core::policy::drill::DrillItem = serde_json::from_value(json!({
+        "kind": "instance", "sourceAccount": LIVE, "sourceId": "orders", "copyId": "c", "copyArn": "a",
+        "dataTime": "2026-11-20T03:00:00Z", "engine": "postgres", "dbId": "rdsf-drill-orders-202611220600",
+        "instanceClass": "db.t4g.micro"})).unwrap();
+    let m = drill_metric(&item, true, Some(600), t(RUN));
+    assert_eq!(
+        m["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["SourceAccount", "SourceId"], []])
+    );
+    assert_eq!(
+        (
+            m["DrillPassed"].as_u64(),
+            m["DrillFailed"].as_u64(),
+            m["RestoreSeconds"].as_u64()
+        ),
+        (Some(1), Some(0), Some(600))
+    );
+    let f = drill_metric(&item, false, Some(600), t(RUN));
+    assert_eq!(
+        (f["DrillFailed"].as_u64(), f.get("RestoreSeconds")),
+        (Some(1), None)
+    );
+}
