@@ -92,3 +92,60 @@ for (const [name, functions] of Object.entries(MACHINES)) {
     assert.deepEqual(states.WaitForCopy, { Type: "Wait", SecondsPath: "$.wait.nextWaitSeconds", Next: "CheckCopy" });
   });
 }
+
+// The restore drill (Failsafe account, opt-in): its own invariants, chiefly that no way out of a
+// drill skips the clean-up that deletes what it restored.
+const DRILL_FUNCTIONS = ["SelectDrills", "RestoreDrill", "CheckDrill", "EndDrill"];
+
+test("drill.asl.json is valid ASL and uses exactly its four placeholders", () => {
+  const text = load("drill");
+  const def = JSON.parse(substitute(text));
+  const { isValid, errors } = validate(def, { checkPaths: true, checkArn: true });
+  assert.ok(isValid, JSON.stringify(errors, null, 2));
+  const found = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
+  assert.deepEqual([...found].sort(), DRILL_FUNCTIONS.map((f) => `${f}FunctionArn`).sort());
+});
+
+test("drill.asl.json: every Task has a timeout and retries throttling and Lambda errors with jitter", () => {
+  const tasks = allStates(JSON.parse(load("drill"))).filter(([, s]) => s.Type === "Task");
+  assert.equal(tasks.length, 5);
+  for (const [stateName, s] of tasks) {
+    assert.ok(Number.isInteger(s.TimeoutSeconds), `${stateName} has no TimeoutSeconds`);
+    const retry = (s.Retry || []).find((r) => r.ErrorEquals.includes("Throttled"));
+    assert.ok(retry && retry.ErrorEquals.includes("Lambda.ServiceException") && retry.JitterStrategy === "FULL", stateName);
+  }
+});
+
+test("drill.asl.json: one drill at a time, and every way out of a drill goes through the clean-up", () => {
+  const def = JSON.parse(load("drill"));
+  const map = allStates(def).find(([, s]) => s.Type === "Map")[1];
+  assert.equal(map.MaxConcurrency, 1);
+  assert.equal(map.ItemProcessor.ProcessorConfig.Mode, "DISTRIBUTED");
+  const states = map.ItemProcessor.States;
+  const cleanUps = Object.keys(states).filter((n) => states[n].Resource === "${EndDrillFunctionArn}");
+  assert.deepEqual(cleanUps.sort(), ["CleanUpFailed", "CleanUpPassed"]);
+  // every successor of every state, with the Catch targets
+  const next = (s) => [s.Next, s.Default, ...(s.Choices || []).map((c) => c.Next), ...(s.Catch || []).map((c) => c.Next)].filter(Boolean);
+  // walk from the start without entering a clean-up: no end, no Fail may be reachable
+  const seen = new Set();
+  const stack = [map.ItemProcessor.StartAt];
+  while (stack.length) {
+    const name = stack.pop();
+    if (seen.has(name) || cleanUps.includes(name)) continue;
+    seen.add(name);
+    const s = states[name];
+    assert.ok(!s.End && s.Type !== "Fail" && s.Type !== "Succeed", `${name} ends a drill without the clean-up`);
+    stack.push(...next(s));
+  }
+  for (const name of ["RestoreDrill", "CheckDrill"]) {
+    assert.equal(states[name].Catch.find((c) => c.ErrorEquals.includes("States.ALL")).Next, "CleanUpFailed", name);
+  }
+  assert.equal(states.RestoreTimedOut.Next, "CleanUpFailed");
+  assert.equal(states.CleanUpFailed.Next, "DrillFailed");
+  assert.equal(states.DrillFailed.Type, "Fail");
+  // the clean-up waits for a cluster's instance to go, by Retry, not by a loop in the Lambda
+  for (const name of cleanUps) {
+    assert.ok(states[name].Retry.some((r) => r.ErrorEquals.includes("CleanupPending") && r.IntervalSeconds >= 30), name);
+  }
+  assert.equal(states.WaitForRestore.SecondsPath, "$.wait.nextWaitSeconds");
+});
