@@ -76,13 +76,13 @@ export class AlertChannel extends Construct {
   }
 
   /** ExecutionsFailed and ExecutionsTimedOut of a state machine: any one in 5 minutes alarms. */
-  watchExecutions(machine: sfn.StateMachine, what: string): cloudwatch.Alarm[] {
+  watchExecutions(machine: sfn.StateMachine, what: string, idPrefix = ''): cloudwatch.Alarm[] {
     const alarms = [
       ['Failed', machine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }), 'failed'],
       ['TimedOut', machine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }), 'timed out'],
     ] as const;
     return alarms.map(([id, metric, verb]) => {
-      const alarm = new cloudwatch.Alarm(this, `Executions${id}`, {
+      const alarm = new cloudwatch.Alarm(this, `${idPrefix}Executions${id}`, {
         alarmDescription: `rds-failsafe: a ${what} state machine execution ${verb}. Open the execution in the Step Functions console; its output lists every source with its cause.`,
         metric,
         threshold: 1,

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { AlertProps } from './alerts';
-import { FailsafeAccountProps, RetentionProps } from './failsafe-account';
+import { FailsafeAccountProps, RestoreDrillProps, RetentionProps } from './failsafe-account';
 import { LiveAccountProps } from './live-account';
 import { accountId, ConfigError, region } from './validation';
 
@@ -31,6 +31,7 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   topicName: 'name of the Failsafe trigger topic; default rds-failsafe',
   liveEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the share key; default false',
   failsafeEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the Failsafe key; default true',
+  restoreDrill: 'opt-in restore drill in the Failsafe account: {subnetGroupName, securityGroupIds, schedule (default weekly, cron(0 6 ? * SUN *)), sources ("one" or "all"), instanceClass}',
   lambdaDir: 'folder of <task>/bootstrap.zip, relative to cdk/; default ../target/lambda (make package); the RDSF_LAMBDA_DIR environment variable overrides it',
 };
 
@@ -118,6 +119,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         newestCopyMaxAgeHours: get('newestCopyMaxAgeHours') as number | undefined,
         retiredSources: list('retiredSources', get('retiredSources')),
         encryptUnencrypted: get('failsafeEncryptUnencrypted') as boolean | undefined,
+        restoreDrill: get('restoreDrill') as RestoreDrillProps | undefined,
         alerts: alerts(get('failsafeAlertTopicArn')),
       },
     },

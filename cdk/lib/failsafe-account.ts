@@ -9,6 +9,7 @@ import { AlertChannel } from './alerts';
 import { readAsl } from './asl';
 import {
   concreteEnv,
+  rdsArn,
   createdManaged,
   DEFAULT_TOPIC_NAME,
   describeSnapshots,
@@ -36,6 +37,25 @@ export interface RetentionProps {
   readonly weekly?: number;
   readonly monthly?: number;
   readonly days?: number;
+}
+
+/**
+ * The opt-in restore drill: a third state machine that restores the newest verified copy of a
+ * source into `rdsf-drill-<source>-<stamp>` (tagged `rds-failsafe:drill=true`, never publicly
+ * accessible), waits until it is available, deletes it without a final snapshot (on failure too),
+ * tags the copy `rds-failsafe:restore-tested` and writes the drill metric.
+ */
+export interface RestoreDrillProps {
+  /** A DB subnet group of this account (private subnets) the drills restore into. */
+  readonly subnetGroupName: string;
+  /** 1–5 security groups of that VPC for the restored databases; no inbound rule is needed. */
+  readonly securityGroupIds: string[];
+  /** Default weekly, `cron(0 6 ? * SUN *)`, in `scheduleTimeZone`. */
+  readonly schedule?: string;
+  /** `one` (default): the source drilled least recently, each run; `all`: every source, one after the other. */
+  readonly sources?: 'one' | 'all';
+  /** One class for every drill, instead of the smallest class per engine. */
+  readonly instanceClass?: string;
 }
 
 export interface FailsafeAccountProps extends ScheduledRunProps {
@@ -69,6 +89,45 @@ export interface FailsafeAccountProps extends ScheduledRunProps {
   readonly retiredSources?: string[];
   /** Default `rds-failsafe`. */
   readonly stateMachineName?: string;
+  /** Opt-in restore drill; without it no drill machine, role or schedule is deployed. */
+  readonly restoreDrill?: RestoreDrillProps;
+}
+
+const DRILL_TASKS = {
+  SelectDrillsFunctionArn: { task: 'select-drills', description: 'rds-failsafe: pick the verified copies a restore drill restores' },
+  RestoreDrillFunctionArn: { task: 'restore-drill', description: 'rds-failsafe: restore a copy into an rdsf-drill-* database tagged rds-failsafe:drill=true' },
+  CheckDrillFunctionArn: { task: 'check-drill', description: "rds-failsafe: read a drill database's status" },
+  EndDrillFunctionArn: { task: 'end-drill', description: "rds-failsafe: delete a drill's database, tag the copy restore-tested, write the drill metric" },
+};
+
+/** The tag on every database a drill makes; the drill's roles may delete only what carries it. */
+export const DRILL_TAG = 'rds-failsafe:drill';
+/** The one tag `end-drill` adds to a copy. */
+export const RESTORE_TESTED_TAG = 'rds-failsafe:restore-tested';
+/** What `end-drill` writes (EMF) per source and rolled up. */
+export const DRILL_METRICS = { namespace: 'RdsFailsafe', passed: 'DrillPassed', failed: 'DrillFailed', seconds: 'RestoreSeconds' };
+
+function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> {
+  const subnet = String(d.subnetGroupName ?? '');
+  if (!/^[A-Za-z0-9 ._-]{1,255}$/.test(subnet) || subnet.toLowerCase() === 'default') {
+    throw new ConfigError('restoreDrill.subnetGroupName', `${JSON.stringify(d.subnetGroupName)} must name a DB subnet group of the Failsafe account (private subnets), not "default"`);
+  }
+  const groups = d.securityGroupIds;
+  if (!Array.isArray(groups) || groups.length < 1 || groups.length > 5 || !groups.every((g) => /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(String(g)))) {
+    throw new ConfigError('restoreDrill.securityGroupIds', `${JSON.stringify(groups)} must be 1-5 security group ids such as sg-0123456789abcdef0`);
+  }
+  const sources = d.sources ?? 'one';
+  if (sources !== 'one' && sources !== 'all') {
+    throw new ConfigError('restoreDrill.sources', `${JSON.stringify(sources)} must be "one" (the source drilled least recently, each run) or "all"`);
+  }
+  const env: Record<string, string> = { REGION: region, DRILL_SUBNET_GROUP: subnet, DRILL_SECURITY_GROUPS: groups.join(','), DRILL_SOURCES: sources };
+  if (d.instanceClass !== undefined) {
+    if (!/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(String(d.instanceClass))) {
+      throw new ConfigError('restoreDrill.instanceClass', `${JSON.stringify(d.instanceClass)} must be a DB instance class such as db.t4g.medium`);
+    }
+    env.DRILL_INSTANCE_CLASS = d.instanceClass;
+  }
+  return env;
 }
 
 /** `<live-account>:<source-id>` entries, each of an allowed Live account. */
@@ -133,6 +192,8 @@ export class FailsafeAccount extends Construct {
   readonly alerts: AlertChannel;
   readonly copyAgeAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The restore drill, when `restoreDrill` is set. */
+  readonly drill?: { machine: ScheduledMachine; functions: Record<string, TaskFunction>; failedAlarm: cloudwatch.Alarm };
 
   constructor(scope: Construct, id: string, props: FailsafeAccountProps) {
     super(scope, id);
@@ -278,6 +339,9 @@ export class FailsafeAccount extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     this.alerts.notify(this.copyAgeAlarm);
+    if (props.restoreDrill) {
+      this.drill = this.buildDrill(props.restoreDrill, props, ownCopies);
+    }
     this.dashboard = this.buildDashboard(maxAge, (props.stateMachineName ?? 'rds-failsafe').replace(/[^-_A-Za-z0-9]/g, '-'));
   }
 
@@ -286,6 +350,83 @@ export class FailsafeAccount extends Construct {
    * (a SEARCH, so a new source appears without a deploy), copies saved and failed per run, the
    * executions, and the dead-man's switch.
    */
+  /** Drill results per source (passed / failed) and restore times. */
+  private drillWidgets(): cloudwatch.IWidget[] {
+    const search = (metric: string, stat: string) => new cloudwatch.MathExpression({
+      expression: `SEARCH('{${DRILL_METRICS.namespace},SourceAccount,SourceId} MetricName="${metric}"', '${stat}', 86400)`,
+      label: '',
+      period: Duration.days(1),
+    });
+    return [
+      new cloudwatch.GraphWidget({ title: 'Restore drills failed per source', width: 8, left: [search(DRILL_METRICS.failed, 'Sum')], leftYAxis: { min: 0 } }),
+      new cloudwatch.GraphWidget({ title: 'Restore drills passed per source', width: 8, left: [search(DRILL_METRICS.passed, 'Sum')], leftYAxis: { min: 0 } }),
+      new cloudwatch.GraphWidget({ title: 'Restore time per source (seconds)', width: 8, left: [search(DRILL_METRICS.seconds, 'Maximum')], leftYAxis: { min: 0 } }),
+    ];
+  }
+
+  /** The drill's functions, their narrow roles, its state machine, schedule and alarms. */
+  private buildDrill(d: RestoreDrillProps, props: FailsafeAccountProps, ownCopies: string[]) {
+    const { account, region } = concreteEnv(this);
+    const environment = drillEnv(d, region);
+    const asl = readAsl('drill.asl.json');
+    const scope = new Construct(this, 'Drill');
+    const f = taskFunctionsFor(scope, asl, DRILL_TASKS, { lambdaDir: props.lambdaDir, environment });
+    const drillDbs = [rdsArn(this, account, region, 'db:rdsf-drill-*'), rdsArn(this, account, region, 'cluster:rdsf-drill-*')];
+    const drillTagged = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } };
+    const why = 'Only databases named rdsf-drill-* (every database a drill makes) in this account and region; deletes are further conditioned on the rds-failsafe:drill=true tag, creation on carrying it.';
+    describeSnapshots(f.SelectDrillsFunctionArn);
+    const readDbs = (t: TaskFunction) =>
+      t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
+    // restore: from the tool's own copies, into rdsf-drill-* tagged drill=true, in the drill's subnet group
+    f.RestoreDrillFunctionArn.allow({
+      actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance', 'rds:AddTagsToResource'],
+      resources: [
+        ...drillDbs,
+        ...ownCopies,
+        rdsArn(this, account, region, `subgrp:${environment.DRILL_SUBNET_GROUP.toLowerCase()}`),
+        rdsArn(this, account, region, 'pg:default.*'),
+        rdsArn(this, account, region, 'og:default:*'),
+        rdsArn(this, account, region, 'cluster-pg:default.*'),
+      ],
+      conditions: { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } },
+    }, `${why} The snapshots are this tool's rdsf-* copies; the parameter and option groups are RDS's defaults for the engine.`);
+    readDbs(f.RestoreDrillFunctionArn);
+    f.RestoreDrillFunctionArn.allow({
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+      resources: [this.failsafeKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
+    }, 'GenerateDataKey* and ReEncrypt* are the action families RDS uses for a database restored under the Failsafe key; only that key, only through RDS.');
+    readDbs(f.CheckDrillFunctionArn);
+    readDbs(f.EndDrillFunctionArn);
+    f.EndDrillFunctionArn.allow({ actions: ['rds:DeleteDBInstance', 'rds:DeleteDBCluster'], resources: drillDbs, conditions: drillTagged }, why);
+    f.EndDrillFunctionArn.allow({
+      actions: ['rds:AddTagsToResource'],
+      resources: ownCopies,
+      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': [RESTORE_TESTED_TAG] }, Null: { 'aws:TagKeys': 'false' } },
+    }, OWN_COPIES);
+
+    const sched = scheduleProps(d.schedule, props.scheduleTimeZone, 1, 'cron(0 6 ? * SUN *)');
+    const name = `${props.stateMachineName ?? 'rds-failsafe'}-drill`;
+    const machine = new ScheduledMachine(scope, 'Machine', {
+      asl,
+      name,
+      functions: f,
+      ...sched,
+      scheduleDescription: 'rds-failsafe: restore drill, proves the newest verified copies restore',
+    });
+    this.alerts.watchExecutions(machine.stateMachine, 'restore drill', 'Drill');
+    const failedAlarm = new cloudwatch.Alarm(this.alerts, 'DrillFailed', {
+      alarmDescription: `rds-failsafe: a restore drill failed: a verified copy did not restore. The drill execution (${name}) names the copy and the status; its database was deleted (else DrillCleanupFailed names it).`,
+      metric: new cloudwatch.Metric({ namespace: DRILL_METRICS.namespace, metricName: DRILL_METRICS.failed, statistic: 'Sum', period: Duration.hours(1) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alerts.notify(failedAlarm);
+    return { machine, functions: f, failedAlarm };
+  }
+
   private buildDashboard(maxAge: number, name: string): cloudwatch.Dashboard {
     const { namespace, metricName } = COPY_AGE_METRIC;
     const threshold = { value: maxAge, label: `newestCopyMaxAgeHours (${maxAge} h)`, color: '#d62728' };
@@ -329,8 +470,9 @@ export class FailsafeAccount extends Construct {
             leftYAxis: { min: 0 },
           }),
         ],
+        ...(this.drill ? [this.drillWidgets()] : []),
         [
-          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: [this.copyAgeAlarm] }),
+          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: [this.copyAgeAlarm, ...(this.drill ? [this.drill.failedAlarm] : [])] }),
         ],
       ],
     });

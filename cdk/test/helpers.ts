@@ -18,9 +18,10 @@ export const REGION = 'eu-west-1';
 
 export const LIVE_TASKS = ['select-sources', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'];
 export const FAILSAFE_TASKS = ['start-failsafe', 'find-shared', 'save', 'wait-available', 'verify', 'prune'];
+export const DRILL_TASKS = ['select-drills', 'restore-drill', 'check-drill', 'end-drill'];
 
 /** A folder shaped like `make package` output, holding empty zips: the tests need no Rust. */
-export function fakeLambdaDir(tasks: string[] = [...new Set([...LIVE_TASKS, ...FAILSAFE_TASKS])]): string {
+export function fakeLambdaDir(tasks: string[] = [...new Set([...LIVE_TASKS, ...FAILSAFE_TASKS, ...DRILL_TASKS])]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'rdsf-zips-'));
   // the 22-byte end-of-central-directory record: a valid, empty zip
   const emptyZip = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);

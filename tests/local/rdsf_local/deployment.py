@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, ROOT, Account, LambdaHost, LocalStack
+from .stack import DRILL_FUNCTIONS, FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, ROOT, Account, LambdaHost, LocalStack
 from .templates import (Resolver, environment, output_ref, resources, role_policies, synthesize,
                         task_functions)
 
@@ -185,13 +185,18 @@ class Deployment:
         """A Failsafe execution, as the backstop schedule starts it (or as the trigger did)."""
         return self._run("failsafe", start_time, input, name or "backstop", runner)
 
+    def run_drill(self, start_time: str, input: Any = None, runner: dict | None = None) -> Execution:
+        """A restore drill execution (the Failsafe account's third state machine, opt-in), as
+        its weekly schedule starts it."""
+        return self._run("drill", start_time, input, "drill", runner)
+
     def _run(self, side: str, start_time: str, input: Any, name: str,
              runner: dict | None = None) -> Execution:
         host = self.live_host if side == "live" else self.failsafe_host
         assert host, "call start() first"
-        if name in ("live", "backstop"):
+        if name in ("live", "backstop", "drill"):
             name = f"{name}-{start_time[:16].replace(':', '')}-{len(self.executions)}"
-        functions = LIVE_FUNCTIONS if side == "live" else FAILSAFE_FUNCTIONS
+        functions = {"live": LIVE_FUNCTIONS, "failsafe": FAILSAFE_FUNCTIONS, "drill": DRILL_FUNCTIONS}[side]
         res = self.stack.run_state_machine(f"statemachines/{side}.asl.json", functions, host,
                                            input, start_time, name, runner)
         ex = Execution(side, name, start_time, input, res)
@@ -325,7 +330,9 @@ class _Side:
         sfn = account.client("stepfunctions")
         for logical, r in resources(template, "AWS::StepFunctions::StateMachine").items():
             p = r["Properties"]
-            with open(ROOT / "statemachines" / f"{side}.asl.json") as f:
+            # the Failsafe stack's restore drill (opt-in) is the one whose ASL calls select-drills
+            asl = "drill" if "SelectDrillsFunctionArn" in json.dumps(p.get("DefinitionSubstitutions", {})) else side
+            with open(ROOT / "statemachines" / f"{asl}.asl.json") as f:
                 definition = f.read()
             arn = sfn.create_state_machine(name=p["StateMachineName"], definition=definition,
                                            roleArn=me.resolver.resolve(p["RoleArn"]))["stateMachineArn"]

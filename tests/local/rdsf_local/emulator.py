@@ -170,11 +170,15 @@ class Emulator:
                 if req.get("clearFailCopies"):
                     f.fail_copies_of.clear()
                 f.fail_copies_of.update(req.get("failCopiesOf") or [])
+                if "restorePolls" in req:
+                    f.restore_polls = int(req["restorePolls"])
+                f.fail_restores_of.update(req.get("failRestoresOf") or [])
                 for q in req.get("quota") or []:
                     f.quota[(q["account"], q["region"])] = int(q["limit"])
                 state = {"throttle": f.throttle, "internalFailure": f.internal_failure,
                          "creatingPolls": f.creating_polls, "copySeconds": f.copy_seconds,
-                         "failCopiesOf": sorted(f.fail_copies_of)}
+                         "failCopiesOf": sorted(f.fail_copies_of), "restorePolls": f.restore_polls,
+                         "failRestoresOf": sorted(f.fail_restores_of)}
             return _json(start_response, "200 OK", state)
         if command == "seed-automated":
             snap = rds_rules.seed_automated(

@@ -77,6 +77,11 @@ class Faults:
     # (account, region) -> manual snapshots allowed per kind (RDS default 100)
     quota: dict[tuple[str, str], int] = field(default_factory=dict)
     default_quota: int = 100
+    # how many describe calls a restored DB instance or cluster stays `creating` (RDS takes
+    # minutes; stock moto answers `available` at once)
+    restore_polls: int = 0
+    # restores of copies of these source ids end `incompatible-restore`
+    fail_restores_of: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -94,11 +99,13 @@ class ExtState:
         self.lock = threading.RLock()
         self.faults = Faults()
         self.pending: dict[int, Pending] = {}  # id(snapshot object) -> progress
+        self.restoring: dict[int, list] = {}  # id(DB object) -> [describes left, outcome]
 
     def reset(self) -> None:
         with self.lock:
             self.faults = Faults()
             self.pending.clear()
+            self.restoring.clear()
 
     def take_throttle(self, operation: str) -> bool:
         return self._take(self.faults.throttle, operation)
@@ -641,6 +648,69 @@ def describe_world() -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (r["account"], r["region"], r["kind"], r["id"]))
 
 
+# --------------------------------------------------------------------------------------------
+# restores: a creating phase and an injectable failure
+
+
+_STOCK_RESTORE_INSTANCE = RDSBackend.restore_db_instance_from_db_snapshot
+_STOCK_RESTORE_CLUSTER = RDSBackend.restore_db_cluster_from_snapshot
+_STOCK_DESCRIBE_INSTANCES = RDSBackend.describe_db_instances
+_STOCK_DESCRIBE_CLUSTERS = RDSBackend.describe_db_clusters
+
+
+def _start_restoring(db, snapshot) -> None:
+    """A restored database is `creating` for `restorePolls` describes, then `available`, or
+    `incompatible-restore` if its copy's source is in `failRestoresOf` (a status RDS does not
+    leave: RDS User Guide, DB instance status)."""
+    f = STATE.faults
+    tags = {t["Key"]: t["Value"] for t in (snapshot.tags or [])}
+    source = tags.get("rds-failsafe:source-id") or _source_of(snapshot)
+    outcome = "incompatible-restore" if source in f.fail_restores_of else "available"
+    if f.restore_polls <= 0 and outcome == "available":
+        return
+    with STATE.lock:
+        db.status = "creating"
+        STATE.restoring[id(db)] = [max(f.restore_polls, 1), outcome]
+
+
+def _tick_restoring(dbs) -> None:
+    with STATE.lock:
+        for db in dbs:
+            p = STATE.restoring.get(id(db))
+            if p is None:
+                continue
+            p[0] -= 1
+            if p[0] <= 0:
+                db.status = p[1]
+                del STATE.restoring[id(db)]
+
+
+def restore_db_instance_from_db_snapshot(self, from_snapshot_id, overrides):
+    db = _STOCK_RESTORE_INSTANCE(self, from_snapshot_id, overrides)
+    name = from_snapshot_id.split(":")[-1] if from_snapshot_id.startswith("arn:") else from_snapshot_id
+    _start_restoring(db, self.database_snapshots[name])
+    return db
+
+
+def restore_db_cluster_from_snapshot(self, from_snapshot_id, overrides):
+    cluster = _STOCK_RESTORE_CLUSTER(self, from_snapshot_id, overrides)
+    name = from_snapshot_id.split(":")[-1] if from_snapshot_id.startswith("arn:") else from_snapshot_id
+    _start_restoring(cluster, self.cluster_snapshots[name])
+    return cluster
+
+
+def describe_db_instances(self, db_instance_identifier=None, filters=None):
+    dbs = _STOCK_DESCRIBE_INSTANCES(self, db_instance_identifier, filters)
+    _tick_restoring(dbs)
+    return dbs
+
+
+def describe_db_clusters(self, db_cluster_identifier=None, filters=None):
+    clusters = _STOCK_DESCRIBE_CLUSTERS(self, db_cluster_identifier, filters)
+    _tick_restoring(clusters)
+    return clusters
+
+
 def install() -> None:
     RDSBackend.copy_db_snapshot = copy_db_snapshot
     RDSBackend.copy_db_cluster_snapshot = copy_db_cluster_snapshot
@@ -652,6 +722,10 @@ def install() -> None:
     RDSBackend.create_db_cluster_snapshot = create_db_cluster_snapshot
     RDSBackend.create_db_instance = create_db_instance
     RDSBackend.create_db_cluster = create_db_cluster
+    RDSBackend.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot
+    RDSBackend.restore_db_cluster_from_snapshot = restore_db_cluster_from_snapshot
+    RDSBackend.describe_db_instances = describe_db_instances
+    RDSBackend.describe_db_clusters = describe_db_clusters
     rds_responses.RDSResponse.describe_db_snapshots = resp_describe_db_snapshots
     rds_responses.RDSResponse.describe_db_cluster_snapshots = resp_describe_db_cluster_snapshots
     sns_models.SNSBackend.publish = sns_publish

@@ -39,6 +39,12 @@ LIVE_FUNCTIONS = {
     "ShareFunctionArn": "share",
     "NotifyFunctionArn": "notify",
 }
+DRILL_FUNCTIONS = {
+    "SelectDrillsFunctionArn": "select-drills",
+    "RestoreDrillFunctionArn": "restore-drill",
+    "CheckDrillFunctionArn": "check-drill",
+    "EndDrillFunctionArn": "end-drill",
+}
 FAILSAFE_FUNCTIONS = {
     "FindSharedFunctionArn": "find-shared",
     "SaveFunctionArn": "save",
