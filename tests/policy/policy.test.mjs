@@ -49,6 +49,21 @@ test('a loosened statement turns the promises red: verify allowed to add the man
   assert.ok(r.failures.some((f) => f.includes('`verify` can add only') && f.includes('Verify')), r.failures.slice(0, 3).join('\n'));
 });
 
+test('a loosened statement turns the promises red: end-drill deleting without the drill tag condition', async () => {
+  const loosen = editTask('end-drill', (s) => (actions(s).includes('rds:DeleteDBInstance') ? { ...s, Condition: undefined } : s));
+  const r = await proveCases(run, { mutate: loosen });
+  assert.ok(r.failures.some((f) => f.includes('`end-drill` can delete only') && f.includes('EndDrill')), r.failures.slice(0, 3).join('\n'));
+});
+
+test('a broken statement turns the recorded calls red: restore-drill without rds:RestoreDBInstanceFromDBSnapshot', async () => {
+  const broken = editTask('restore-drill', (s) => {
+    const kept = actions(s).filter((a) => a !== 'rds:RestoreDBInstanceFromDBSnapshot');
+    return kept.length === 0 ? null : { ...s, Action: kept };
+  });
+  const r = await proveCalls(run, { mutate: broken });
+  assert.ok(r.failures.some((f) => f.includes('restore-drill') && f.includes('rds:RestoreDBInstanceFromDBSnapshot') && f.includes('ImplicitlyDenied')), r.failures.slice(0, 3).join('\n'));
+});
+
 test('a broken statement turns the recorded calls red: save without rds:CopyDBSnapshot', async () => {
   const broken = editTask('save', (s) => {
     const kept = actions(s).filter((a) => a !== 'rds:CopyDBSnapshot');

@@ -27,6 +27,10 @@ export const TASKS = {
   live: ['select-sources', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'],
   failsafe: ['start-failsafe', 'find-shared', 'save', 'wait-available', 'verify', 'prune'],
 };
+/** The restore drill's tasks (Failsafe account), in deployments that opt in to it. */
+export const DRILL_TASKS = ['select-drills', 'restore-drill', 'check-drill', 'end-drill'];
+const DRILL = 'rds-failsafe:drill';
+const RESTORE_TESTED = 'rds-failsafe:restore-tested';
 /** An account no deployment uses: the stranger of the deny cases. */
 export const STRANGER = '999999999999';
 const MANAGED = 'rds-failsafe:managed';
@@ -36,7 +40,7 @@ const VERIFIED = 'rds-failsafe:verified';
 export const PROVENANCE = [
   ...readFileSync(new URL('../../lambdas/core/src/policy/tags.rs', import.meta.url), 'utf8').matchAll(/^pub const (\w+): &str = "(rds-failsafe:[a-z-]+)";$/gm),
 ]
-  .filter(([, name]) => name !== 'VERIFIED')
+  .filter(([, name]) => !['VERIFIED', 'RESTORE_TESTED', 'DRILL'].includes(name)) // written later, or on databases
   .map(([, , key]) => key);
 if (!PROVENANCE.includes(MANAGED) || PROVENANCE.length < 2) throw new Error(`provenance tag keys not found in tags.rs: ${PROVENANCE}`);
 
@@ -187,6 +191,42 @@ export function requestsFor(call) {
       out.push(...viaService(target, ['kms:CreateGrant', 'kms:DescribeKey'], 'rds', region, account, 'target key through RDS'));
       return out;
     }
+    case 'rds:RestoreDBInstanceFromDBSnapshot':
+    case 'rds:RestoreDBClusterFromSnapshot': {
+      const cluster = op === 'RestoreDBClusterFromSnapshot';
+      const snapshotParam = cluster ? 'SnapshotIdentifier' : 'DBSnapshotIdentifier';
+      const target = call.dbs?.[cluster ? 'DBClusterIdentifier' : 'DBInstanceIdentifier'];
+      if (!target) throw new Error(`${op}: no target recorded`);
+      const requested = requestTags(params);
+      const tags = tagging(requested);
+      const source = snap(snapshotParam);
+      if (!source) throw new Error(`${op}: no ${snapshotParam} recorded`);
+      const out = [
+        { action: `rds:${op}`, resource: target.arn, context: tags, why: 'target' },
+        { action: `rds:${op}`, resource: source.arn, context: { ...resourceTags(source.tags), ...tags }, why: 'snapshot' },
+      ];
+      if (params.DBSubnetGroupName) {
+        out.push({ action: `rds:${op}`, resource: rdsArn(region, account, 'subgrp', params.DBSubnetGroupName.toLowerCase()), context: tags, why: 'subnet group' });
+      }
+      if (Object.keys(requested).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: target.arn, context: tags, why: 'tags on create' });
+      out.push(...viaService(keys[snapshotParam], ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'], 'rds', region, account, 'snapshot key through RDS'));
+      return out;
+    }
+    case 'rds:CreateDBInstance': {
+      const db = call.dbs?.DBInstanceIdentifier;
+      const requested = requestTags(params);
+      const tags = tagging(requested);
+      const out = [{ action: 'rds:CreateDBInstance', resource: db.arn, context: tags, why: 'instance' }];
+      if (call.dbs?.DBClusterIdentifier) out.push({ action: 'rds:CreateDBInstance', resource: call.dbs.DBClusterIdentifier.arn, context: tags, why: 'its cluster' });
+      if (Object.keys(requested).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: db.arn, context: tags, why: 'tags on create' });
+      return out;
+    }
+    case 'rds:DeleteDBInstance':
+    case 'rds:DeleteDBCluster': {
+      const db = call.dbs?.[op === 'DeleteDBInstance' ? 'DBInstanceIdentifier' : 'DBClusterIdentifier'];
+      if (!db) throw new Error(`${op}: no database recorded`);
+      return [{ action: `rds:${op}`, resource: db.arn, context: resourceTags(db.tags ?? {}) }];
+    }
     case 'sns:Publish':
       return [
         { action: 'sns:Publish', resource: params.TopicArn, resourcePolicy: call.topic?.policy, context: { 'aws:SecureTransport': 'true' } },
@@ -312,7 +352,7 @@ export async function proveCalls(run, { mutate } = {}) {
     }
   }
   if (calls === 0) failures.push(`no task Lambda call recorded in ${run.dirs.join(', ')}`);
-  for (const [side, tasks] of Object.entries(TASKS)) {
+  for (const [side, tasks] of [...Object.entries(TASKS), ['failsafe', DRILL_TASKS]]) {
     for (const task of tasks) {
       if (!perTask[`${side}:${task}`]) failures.push(`${side} ${task} made no recorded call: the run did not exercise it`);
     }
@@ -339,6 +379,9 @@ const keyOf = (side, output) => Object.values(side.keys).find((k) => k.arn === s
 const triggerTopic = (fs) => Object.values(fs.topics).find((t) => t.arn === fs.outputs.TopicArn);
 const alertTopics = (side) =>
   Object.values(side.topics).filter((t) => (t.policy?.Statement ?? []).some((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com'));
+/** A side's own state machine (the Failsafe side may also have the restore drill's). */
+const mainMachine = (side) => Object.entries(side.stateMachines).find(([arn]) => !arn.endsWith('-drill'));
+const drillMachine = (side) => Object.entries(side.stateMachines).find(([arn]) => arn.endsWith('-drill'));
 const keyByArn = (side, arn) => Object.values(side.keys).find((k) => k.arn === arn);
 const managed = { [`aws:ResourceTag/${MANAGED}`]: 'true' };
 const provenance = Object.fromEntries(PROVENANCE.map((k) => [k, k === MANAGED ? 'true' : 'x']));
@@ -445,8 +488,42 @@ export function CASES(dep) {
       // the trigger topic's key, other than through SNS
       ...(topic.kmsKeyId ? ['kms:Decrypt', 'kms:GenerateDataKey'].map((action) => ({ ...asTask(L, task), action, resource: topic.kmsKeyId, resourcePolicy: keyByArn(F, topic.kmsKeyId)?.policy, context: {} })) : []),
     ]));
+  // The drill's promises are proved on the deployments that opt in to it (proveCases checks that
+  // at least one did); elsewhere they have no requests.
+  const drillTasks = DRILL_TASKS.filter((t) => F.functions[t]);
+  const drill = drillTasks.length > 0;
+  const dbArn = (type, name) => rdsArn(F.region, F.account, type, name);
+  const dbKinds = [['db', 'DBInstance'], ['cluster', 'DBCluster']];
+  const drillTag = { [`aws:ResourceTag/${DRILL}`]: 'true' };
+  add('`end-drill` can delete only a DB instance or cluster named `rdsf-drill-*` and tagged `rds-failsafe:drill=true`: never an untagged one, one tagged `drill=false`, or a database of another name.', 'Denied',
+    !drill ? [] : dbKinds.flatMap(([type, api]) => [
+      { ...asTask(F, 'end-drill'), action: `rds:Delete${api}`, resource: dbArn(type, 'rdsf-drill-orders-202611220600'), context: {} },
+      { ...asTask(F, 'end-drill'), action: `rds:Delete${api}`, resource: dbArn(type, 'rdsf-drill-orders-202611220600'), context: { [`aws:ResourceTag/${DRILL}`]: 'false' } },
+      { ...asTask(F, 'end-drill'), action: `rds:Delete${api}`, resource: dbArn(type, 'orders'), context: drillTag },
+    ]));
+  add('`restore-drill` can restore only a copy (`rdsf-*`) into a database named `rdsf-drill-*` that the request tags `rds-failsafe:drill=true`, and cannot delete a database.', 'Denied',
+    !drill ? [] : [
+      ...[['db', 'RestoreDBInstanceFromDBSnapshot', 'snapshot'], ['cluster', 'RestoreDBClusterFromSnapshot', 'cluster-snapshot']].flatMap(([type, op, snapType]) => [
+        { ...asTask(F, 'restore-drill'), action: `rds:${op}`, resource: dbArn(type, 'rdsf-drill-orders-202611220600'), context: {} },
+        { ...asTask(F, 'restore-drill'), action: `rds:${op}`, resource: dbArn(type, 'orders'), context: tagging({ [DRILL]: 'true' }) },
+        { ...asTask(F, 'restore-drill'), action: `rds:${op}`, resource: fSnap(snapType, 'before-upgrade'), context: tagging({ [DRILL]: 'true' }) },
+      ]),
+      ...dbKinds.map(([type, api]) => ({ ...asTask(F, 'restore-drill'), action: `rds:Delete${api}`, resource: dbArn(type, 'rdsf-drill-orders-202611220600'), context: drillTag })),
+    ]);
+  add('`end-drill` can add only `rds-failsafe:restore-tested`, and only to a copy tagged `rds-failsafe:managed=true`.', 'Denied',
+    !drill ? [] : kinds.flatMap(([type]) => [
+      { ...asTask(F, 'end-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: tagging({ [RESTORE_TESTED]: 'x' }) },
+      { ...asTask(F, 'end-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [VERIFIED]: 'x' }) } },
+      { ...asTask(F, 'end-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [MANAGED]: 'false' }) } },
+    ]));
+  add('The restore drill state machine may invoke its own task Lambdas and start its own child executions.', 'Allowed',
+    !drill ? [] : (() => {
+      const [arn, machine] = need(drillMachine(F), 'restore drill state machine');
+      const role = { principal: machine.roleArn, identityPolicies: machine.policies };
+      return [...drillTasks.map((t) => ({ ...role, action: 'lambda:InvokeFunction', resource: F.functions[t].functionArn })), { ...role, action: 'states:StartExecution', resource: arn }];
+    })());
   add('No Failsafe role can delete, share or tag a snapshot in a Live account.', 'Denied',
-    TASKS.failsafe.flatMap((task) =>
+    [...TASKS.failsafe, ...drillTasks].flatMap((task) =>
       kinds.flatMap(([type, api]) => [
         { ...asTask(F, task), action: `rds:Delete${api}`, resource: lSnap(type, 'rdsf-orders-202611200300'), context: managed },
         { ...asTask(F, task), action: `rds:Modify${api}Attribute`, resource: lSnap(type, 'rdsf-orders-202611200300'), context: managed },
@@ -463,7 +540,7 @@ export function CASES(dep) {
   // each machine's role must let it invoke its tasks and start its Distributed Map children.
   add("Each state machine may invoke its own task Lambdas and start its own Distributed Map child executions.", 'Allowed',
     [['live', L], ['failsafe', F]].flatMap(([name, side]) => {
-      const [arn, machine] = Object.entries(side.stateMachines)[0] ?? [];
+      const [arn, machine] = mainMachine(side) ?? [];
       if (!machine) throw new Error(`the ${name} deployment has no state machine`);
       const role = { principal: machine.roleArn, identityPolicies: machine.policies };
       const tasks = TASKS[name].filter((t) => t !== 'start-failsafe');
@@ -475,7 +552,7 @@ export function CASES(dep) {
   add("A state machine cannot invoke the other account's task Lambdas.", 'Denied',
     [[L, F, 'failsafe'], [F, L, 'live']].flatMap(([side, other, otherName]) =>
       TASKS[otherName].map((t) => {
-        const machine = Object.values(side.stateMachines)[0];
+        const [, machine] = mainMachine(side);
         return { principal: machine.roleArn, identityPolicies: machine.policies, action: 'lambda:InvokeFunction', resource: other.functions[t].functionArn };
       })));
   const alarmPublish = (side, account) =>
@@ -504,6 +581,7 @@ export async function proveCases(run, { mutate } = {}) {
   const failures = [];
   let requests = 0;
   let promises = 0;
+  const evaluated = {};
   for (const dep0 of Object.values(run.deployments)) {
     if (dep0.policyFault) continue;
     const dep = mutate ? mutate(structuredClone(dep0)) : dep0;
@@ -516,6 +594,7 @@ export async function proveCases(run, { mutate } = {}) {
     }
     for (const c of cases) {
       promises += 1;
+      evaluated[c.promise] = (evaluated[c.promise] ?? 0) + c.requests.length;
       for (const r of c.requests) {
         requests += 1;
         let result;
@@ -529,6 +608,9 @@ export async function proveCases(run, { mutate } = {}) {
         if (!ok) failures.push(`deployment ${dep.id}, "${c.promise}": ${r.principal} ${r.action} on ${r.resource} is ${result}`);
       }
     }
+  }
+  for (const [promise, n] of Object.entries(evaluated)) {
+    if (n === 0) failures.push(`"${promise}" was evaluated on no deployment: the run deployed nothing it is about`);
   }
   return { promises, requests, failures };
 }

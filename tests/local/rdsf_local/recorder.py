@@ -32,7 +32,10 @@ SNAPSHOT_PARAMS = {
     "DBClusterSnapshotIdentifier": True,
     "SourceDBClusterSnapshotIdentifier": True,
     "TargetDBClusterSnapshotIdentifier": True,
+    "SnapshotIdentifier": True,  # RestoreDBClusterFromSnapshot
 }
+# Parameters naming a DB instance or cluster: name -> cluster?
+DB_PARAMS = {"DBInstanceIdentifier": False, "DBClusterIdentifier": True}
 
 
 # `rdsf` (app/rdsf-cli) runs as the operator's own role, not one of the deployment's task roles:
@@ -72,6 +75,21 @@ def _snapshot(account: str, region: str, identifier: str, cluster: bool) -> dict
     if snap is not None:
         out.update(tags={t["Key"]: t["Value"] for t in snap.tags or []},
                    kmsKeyId=snap.kms_key_id if snap.encrypted else None)
+    return out
+
+
+def _db(account: str, region: str, identifier: str, cluster: bool) -> dict[str, Any]:
+    """A DB instance or cluster named by id, as IAM sees it: its ARN and, if it exists, its tags
+    (a drill's delete is allowed only on `rds-failsafe:drill=true`)."""
+    kind = "cluster" if cluster else "db"
+    out: dict[str, Any] = {"arn": f"arn:aws:rds:{region}:{account}:{kind}:{identifier}"}
+    try:
+        backend = rds_backends[account][region]
+    except KeyError:
+        return out
+    db = (backend.clusters if cluster else backend.databases).get(identifier)
+    if db is not None:
+        out["tags"] = {t["Key"]: t["Value"] for t in db.tags or []}
     return out
 
 
@@ -155,6 +173,10 @@ class Recorder:
         if params.get("ResourceName", "").startswith("arn:aws:rds:"):
             arn = params["ResourceName"]
             snapshots["ResourceName"] = _snapshot(account, region, arn, arn.split(":")[5] == "cluster-snapshot")
+        dbs = {name: _db(account, region, params[name], cluster)
+               for name, cluster in DB_PARAMS.items() if params.get(name)}
+        if dbs:
+            entry["dbs"] = dbs
         keys = {}
         if snapshots:
             entry["snapshots"] = snapshots
