@@ -16,7 +16,7 @@ help:
 	@echo "make demo       - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
 	@echo "make test       - fmt + clippy, Rust tests, ASL checks, CDK, emulator rules, end-to-end tests, scenarios, policy proof"
 	@echo "make scenario SCENARIO=tests/scenarios/x.json - run a scenario file, print its JSON report"
-	@echo "make build      - build the eleven task Lambda binaries (release)"
+	@echo "make build      - build the fifteen task Lambda binaries and rdsf (release)"
 	@echo "make package    - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
 	@echo "make test-cdk   - CDK: tsc --noEmit, construct tests, cdk synth with cdk-nag, cfn-lint"
 	@echo "make test-policy - after test-e2e: lint and simulate the synthesized policies against the recorded calls"

@@ -39,7 +39,11 @@ function cfnLint(): string {
 }
 
 describe('cdk synth of the ready app from cdk.json', () => {
-  const ok = synth({ RDSF_LAMBDA_DIR: fakeLambdaDir() });
+  // cdk.json's configuration with the opt-in restore drill turned on, so that cdk-nag and
+  // cfn-lint read the drill's resources too
+  const context = JSON.parse(readFileSync(path.join(CDK_DIR, 'cdk.json'), 'utf8')).context['rds-failsafe'];
+  const withDrill = { ...context, restoreDrill: { subnetGroupName: 'restore-subnets', securityGroupIds: ['sg-0123456789abcdef0'] } };
+  const ok = synth({ RDSF_LAMBDA_DIR: fakeLambdaDir() }, '--context', `rds-failsafe=${JSON.stringify(withDrill)}`);
 
   test('works offline without AWS credentials and writes both stacks', () => {
     assert.equal(ok.status, 0, `cdk synth failed:\n${ok.stderr}`);

@@ -185,6 +185,35 @@ def test_copies_go_through_creating_with_progress_and_can_fail(stack, accounts):
     assert available(live, "c6")["Status"] == "failed"
 
 
+def test_restores_go_through_creating_and_can_end_incompatible_restore(stack, accounts):
+    # Stock moto restores are `available` at once and never fail: a drill that never waited, or
+    # never looked at the status, would pass. RDS takes minutes, and a restore can end in a status
+    # it does not leave (RDS User Guide, "Viewing Amazon RDS DB instance status").
+    live, _ = accounts
+    create_source(live, "instance", "db7")
+    create_source(live, "cluster", "cl7")
+    a7 = stack.seed_automated(live, "instance", "db7", T0)
+    c7 = stack.seed_automated(live, "cluster", "cl7", T0)
+    manual_copy(live, a7["id"], "c7")
+    rds = live.client("rds")
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=c7["id"], TargetDBClusterSnapshotIdentifier="cc7")
+    stack.faults(restorePolls=2, failRestoresOf=["cl7"])
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="r7", DBSnapshotIdentifier="c7")
+    seen = [rds.describe_db_instances(DBInstanceIdentifier="r7")["DBInstances"][0]["DBInstanceStatus"]
+            for _ in range(3)]
+    assert seen == ["creating", "available", "available"]
+    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="rc7", SnapshotIdentifier="cc7",
+                                         Engine="aurora-postgresql")
+    seen = [rds.describe_db_clusters(DBClusterIdentifier="rc7")["DBClusters"][0]["Status"] for _ in range(3)]
+    assert seen == ["creating", "incompatible-restore", "incompatible-restore"]
+    # as RDS: a cluster with DB instances cannot be deleted
+    rds.create_db_instance(DBInstanceIdentifier="rc7-1", DBClusterIdentifier="rc7", Engine="aurora-postgresql",
+                           DBInstanceClass="db.t4g.medium")
+    with pytest.raises(ClientError) as e:
+        rds.delete_db_cluster(DBClusterIdentifier="rc7", SkipFinalSnapshot=True)
+    assert code(e) == "InvalidDBClusterStateFault"
+
+
 def test_throttling_is_injected_per_operation(stack, world):
     # Stock moto never throttles.
     live, _, _, auto = world

@@ -683,6 +683,8 @@ def _tick_restoring(dbs) -> None:
             if p[0] <= 0:
                 db.status = p[1]
                 del STATE.restoring[id(db)]
+            else:
+                db.status = "creating"  # stock moto marks a cluster available at its first describe
 
 
 def restore_db_instance_from_db_snapshot(self, from_snapshot_id, overrides):

@@ -1,0 +1,82 @@
+// The opt-in restore drill of FailsafeAccount: off by default; when on, a third state machine on a
+// weekly schedule, four task functions with narrow roles, its alarms and dashboard widgets.
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { Stack } from 'aws-cdk-lib';
+import { DRILL_METRICS, DRILL_TAG, RESTORE_TESTED_TAG, RestoreDrillProps } from '../lib/failsafe-account';
+import { actionsOf, allowing, failsafeStack, taskStatements } from './helpers';
+
+const DRILL: RestoreDrillProps = { subnetGroupName: 'Restore-Subnets', securityGroupIds: ['sg-0123456789abcdef0'] };
+
+function fails(build: () => unknown, ...parts: string[]) {
+  assert.throws(build, (e: Error) => {
+    for (const part of parts) assert.ok(e.message.includes(part), `"${e.message}" should mention "${part}"`);
+    return true;
+  });
+}
+
+describe('FailsafeAccount restoreDrill', () => {
+  test('is off by default: one state machine, no drill function', () => {
+    const { failsafe, template } = failsafeStack();
+    assert.equal(failsafe.drill, undefined);
+    assert.equal(Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).length, 1);
+  });
+
+  const { stack, failsafe, template } = failsafeStack({ restoreDrill: DRILL });
+  const drill = failsafe.drill!;
+  const f = drill.functions;
+  const id = (c: any) => stack.getLogicalId(c.node.defaultChild);
+
+  test('adds the drill machine on a weekly schedule, and the drill functions their settings', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'rds-failsafe-drill' });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 6 ? * SUN *)' });
+    const env = template.toJSON().Resources[id(f.SelectDrillsFunctionArn.function)].Properties.Environment.Variables;
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('DRILL_'))),
+      { DRILL_SUBNET_GROUP: 'Restore-Subnets', DRILL_SECURITY_GROUPS: 'sg-0123456789abcdef0', DRILL_SOURCES: 'one' },
+    );
+  });
+
+  test('restore-drill creates only rdsf-drill-* databases that the request tags drill=true, from the tool\'s copies, in the drill\'s subnet group', () => {
+    const st = taskStatements(template, f.RestoreDrillFunctionArn);
+    const [restore] = allowing(st, 'rds:RestoreDBInstanceFromDBSnapshot');
+    assert.deepEqual(restore.Condition, { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } });
+    const resources = JSON.stringify(Stack.of(stack).resolve(restore.Resource));
+    for (const r of [':db:rdsf-drill-*', ':cluster:rdsf-drill-*', ':snapshot:rdsf-*', ':cluster-snapshot:rdsf-*', ':subgrp:restore-subnets']) {
+      assert.ok(resources.includes(r), `${r} not in ${resources}`);
+    }
+    assert.equal(allowing(st, 'rds:DeleteDBInstance', 'rds:DeleteDBCluster').length, 0, 'restore-drill deletes nothing');
+  });
+
+  test('end-drill deletes only what carries the drill tag, and adds only restore-tested to managed copies', () => {
+    const st = taskStatements(template, f.EndDrillFunctionArn);
+    const [del] = allowing(st, 'rds:DeleteDBInstance');
+    assert.deepEqual(actionsOf([del]), ['rds:DeleteDBCluster', 'rds:DeleteDBInstance']);
+    assert.deepEqual(del.Condition, { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } });
+    assert.ok(!JSON.stringify(del.Resource).includes('snapshot'), 'never a snapshot');
+    const [tag] = allowing(st, 'rds:AddTagsToResource');
+    assert.deepEqual(tag.Condition?.['ForAllValues:StringEquals'], { 'aws:TagKeys': [RESTORE_TESTED_TAG] });
+    assert.equal(allowing(st, 'rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot').length, 0);
+    for (const t of [f.SelectDrillsFunctionArn, f.CheckDrillFunctionArn]) {
+      const acts = actionsOf(taskStatements(template, t)).filter((a) => !a.startsWith('logs:'));
+      assert.ok(acts.every((a) => a.startsWith('rds:Describe')), `${acts}`);
+    }
+  });
+
+  test('a failed drill alarms, the drill executions are watched, and the dashboard shows drills', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: DRILL_METRICS.failed, Namespace: DRILL_METRICS.namespace, Threshold: 1 });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
+    assert.ok(alarms.some((a) => a.Properties.MetricName === 'ExecutionsFailed' && JSON.stringify(a.Properties.Dimensions).includes('DrillMachine')));
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    for (const m of [DRILL_METRICS.passed, DRILL_METRICS.failed, DRILL_METRICS.seconds]) assert.ok(body.includes(`MetricName=\\\\\\"${m}\\\\\\"`), m);
+  });
+
+  test('bad drill settings fail at synth, naming the field and the fix', () => {
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, subnetGroupName: 'default' } }), 'restoreDrill.subnetGroupName', 'not "default"');
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, securityGroupIds: [] } }), 'restoreDrill.securityGroupIds', '1-5');
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, securityGroupIds: ['default'] } }), 'restoreDrill.securityGroupIds', 'sg-');
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, sources: 'some' as any } }), 'restoreDrill.sources', '"one"');
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, instanceClass: 'm5.large' } }), 'restoreDrill.instanceClass', 'db.t4g.medium');
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, schedule: 'weekly' } }), 'schedule');
+  });
+});
