@@ -102,6 +102,8 @@ const DRILL_TASKS = {
 
 /** The tag on every database a drill makes; the drill's roles may delete only what carries it. */
 export const DRILL_TAG = 'rds-failsafe:drill';
+/** The other tag on a drill's database: the ARN of the copy it was restored from. */
+export const RESTORED_FROM_TAG = 'rds-failsafe:restored-from';
 /** The one tag `end-drill` adds to a copy. */
 export const RESTORE_TESTED_TAG = 'rds-failsafe:restore-tested';
 /** What `end-drill` writes (EMF) per source and rolled up. */
@@ -345,11 +347,6 @@ export class FailsafeAccount extends Construct {
     this.dashboard = this.buildDashboard(maxAge, (props.stateMachineName ?? 'rds-failsafe').replace(/[^-_A-Za-z0-9]/g, '-'));
   }
 
-  /**
-   * One page for the operator: every source's newest verified copy age against the threshold
-   * (a SEARCH, so a new source appears without a deploy), copies saved and failed per run, the
-   * executions, and the dead-man's switch.
-   */
   /** Drill results per source (passed / failed) and restore times. */
   private drillWidgets(): cloudwatch.IWidget[] {
     const search = (metric: string, stat: string) => new cloudwatch.MathExpression({
@@ -379,7 +376,7 @@ export class FailsafeAccount extends Construct {
       t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
     // restore: from the tool's own copies, into rdsf-drill-* tagged drill=true, in the drill's subnet group
     f.RestoreDrillFunctionArn.allow({
-      actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance', 'rds:AddTagsToResource'],
+      actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance'],
       resources: [
         ...drillDbs,
         ...ownCopies,
@@ -390,12 +387,24 @@ export class FailsafeAccount extends Construct {
       ],
       conditions: { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } },
     }, `${why} The snapshots are this tool's rdsf-* copies; the parameter and option groups are RDS's defaults for the engine.`);
+    // tags on create: only on the drill's own databases, only its two keys (never on a copy)
+    f.RestoreDrillFunctionArn.allow({
+      actions: ['rds:AddTagsToResource'],
+      resources: drillDbs,
+      conditions: {
+        StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG, RESTORED_FROM_TAG] },
+        Null: { 'aws:TagKeys': 'false' },
+      },
+    }, why);
     readDbs(f.RestoreDrillFunctionArn);
     f.RestoreDrillFunctionArn.allow({
-      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+      // RDS User Guide, "Authorizing use of a customer managed key": CreateGrant and DescribeKey
+      // to create a resource under the key; Decrypt for the snapshot's data key
+      actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
       resources: [this.failsafeKey.keyArn],
       conditions: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
-    }, 'GenerateDataKey* and ReEncrypt* are the action families RDS uses for a database restored under the Failsafe key; only that key, only through RDS.');
+    });
     readDbs(f.CheckDrillFunctionArn);
     readDbs(f.EndDrillFunctionArn);
     f.EndDrillFunctionArn.allow({ actions: ['rds:DeleteDBInstance', 'rds:DeleteDBCluster'], resources: drillDbs, conditions: drillTagged }, why);
@@ -427,6 +436,11 @@ export class FailsafeAccount extends Construct {
     return { machine, functions: f, failedAlarm };
   }
 
+  /**
+   * One page for the operator: every source's newest verified copy age against the threshold
+   * (a SEARCH, so a new source appears without a deploy), copies saved and failed per run, the
+   * executions, the alarms, and the drills when they are on.
+   */
   private buildDashboard(maxAge: number, name: string): cloudwatch.Dashboard {
     const { namespace, metricName } = COPY_AGE_METRIC;
     const threshold = { value: maxAge, label: `newestCopyMaxAgeHours (${maxAge} h)`, color: '#d62728' };

@@ -46,6 +46,13 @@ describe('FailsafeAccount restoreDrill', () => {
       assert.ok(resources.includes(r), `${r} not in ${resources}`);
     }
     assert.equal(allowing(st, 'rds:DeleteDBInstance', 'rds:DeleteDBCluster').length, 0, 'restore-drill deletes nothing');
+    // tags on create: only on the drill's databases and only its own two keys, never on a copy
+    const [tag] = allowing(st, 'rds:AddTagsToResource');
+    assert.deepEqual(actionsOf([tag]), ['rds:AddTagsToResource']);
+    assert.ok(!JSON.stringify(Stack.of(stack).resolve(tag.Resource)).includes('snapshot'), 'never a copy');
+    assert.deepEqual(tag.Condition?.['ForAllValues:StringEquals'], { 'aws:TagKeys': [DRILL_TAG, 'rds-failsafe:restored-from'] });
+    const [kms] = allowing(st, 'kms:CreateGrant');
+    assert.deepEqual(actionsOf([kms]), ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey']);
   });
 
   test('end-drill deletes only what carries the drill tag, and adds only restore-tested to managed copies', () => {

@@ -148,4 +148,7 @@ test("drill.asl.json: one drill at a time, and every way out of a drill goes thr
     assert.ok(states[name].Retry.some((r) => r.ErrorEquals.includes("CleanupPending") && r.IntervalSeconds >= 30), name);
   }
   assert.equal(states.WaitForRestore.SecondsPath, "$.wait.nextWaitSeconds");
+  // a restored cluster's instance waits for the cluster: restore-drill is retried until then
+  const ready = states.RestoreDrill.Retry.find((r) => r.ErrorEquals.includes("ClusterNotReady"));
+  assert.ok(ready && ready.MaxAttempts * ready.MaxDelaySeconds >= 4 * 3600, "a cluster restore may take hours");
 });

@@ -206,6 +206,11 @@ def test_restores_go_through_creating_and_can_end_incompatible_restore(stack, ac
                                          Engine="aurora-postgresql")
     seen = [rds.describe_db_clusters(DBClusterIdentifier="rc7")["DBClusters"][0]["Status"] for _ in range(3)]
     assert seen == ["creating", "incompatible-restore", "incompatible-restore"]
+    # as RDS: a cluster identifier is taken once (stock moto replaces the cluster)
+    with pytest.raises(ClientError) as e:
+        rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="rc7", SnapshotIdentifier="cc7",
+                                             Engine="aurora-postgresql")
+    assert code(e) == "DBClusterAlreadyExistsFault"
     # as RDS: a cluster with DB instances cannot be deleted
     rds.create_db_instance(DBInstanceIdentifier="rc7-1", DBClusterIdentifier="rc7", Engine="aurora-postgresql",
                            DBInstanceClass="db.t4g.medium")

@@ -501,7 +501,7 @@ export function CASES(dep) {
       { ...asTask(F, 'end-drill'), action: `rds:Delete${api}`, resource: dbArn(type, 'rdsf-drill-orders-202611220600'), context: { [`aws:ResourceTag/${DRILL}`]: 'false' } },
       { ...asTask(F, 'end-drill'), action: `rds:Delete${api}`, resource: dbArn(type, 'orders'), context: drillTag },
     ]));
-  add('`restore-drill` can restore only a copy (`rdsf-*`) into a database named `rdsf-drill-*` that the request tags `rds-failsafe:drill=true`, and cannot delete a database.', 'Denied',
+  add('`restore-drill` can restore only a copy (`rdsf-*`) into a database named `rdsf-drill-*` that the request tags `rds-failsafe:drill=true`, cannot tag a copy, and cannot delete a database.', 'Denied',
     !drill ? [] : [
       ...[['db', 'RestoreDBInstanceFromDBSnapshot', 'snapshot'], ['cluster', 'RestoreDBClusterFromSnapshot', 'cluster-snapshot']].flatMap(([type, op, snapType]) => [
         { ...asTask(F, 'restore-drill'), action: `rds:${op}`, resource: dbArn(type, 'rdsf-drill-orders-202611220600'), context: {} },
@@ -509,6 +509,11 @@ export function CASES(dep) {
         { ...asTask(F, 'restore-drill'), action: `rds:${op}`, resource: fSnap(snapType, 'before-upgrade'), context: tagging({ [DRILL]: 'true' }) },
       ]),
       ...dbKinds.map(([type, api]) => ({ ...asTask(F, 'restore-drill'), action: `rds:Delete${api}`, resource: dbArn(type, 'rdsf-drill-orders-202611220600'), context: drillTag })),
+      ...kinds.flatMap(([type]) => [
+        { ...asTask(F, 'restore-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [DRILL]: 'true', [VERIFIED]: 'x' }) } },
+        { ...asTask(F, 'restore-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [DRILL]: 'true' }) } },
+      ]),
+      { ...asTask(F, 'restore-drill'), action: 'rds:AddTagsToResource', resource: dbArn('db', 'rdsf-drill-orders-202611220600'), context: tagging({ [DRILL]: 'true', owner: 'x' }) },
     ]);
   add('`end-drill` can add only `rds-failsafe:restore-tested`, and only to a copy tagged `rds-failsafe:managed=true`.', 'Denied',
     !drill ? [] : kinds.flatMap(([type]) => [

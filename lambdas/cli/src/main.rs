@@ -89,6 +89,42 @@ struct RestoreArgs {
     /// VPC security group id; repeat for several.
     #[arg(long = "security-group")]
     security_groups: Vec<String>,
+    /// A cluster: seconds between looks while waiting for it to be available, when its first DB
+    /// instance is added (RDS adds one only then).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    poll_seconds: u64,
+}
+
+/// A restored cluster gets its DB instance once it is available (RestoreDBClusterFromSnapshot API
+/// reference); until then this waits, saying so on stderr. A status RDS does not leave ends it.
+async fn wait_and_add_instance(
+    store: &AwsStore,
+    ci: &rdsf_core::port::ClusterInstanceRequest,
+    poll_seconds: u64,
+    json: bool,
+) -> Result<String, FailsafeError> {
+    use rdsf_core::policy::drill::RestoreProgress;
+    loop {
+        let (progress, status) = operator::cluster_progress(store, &ci.cluster_id).await?;
+        match progress {
+            RestoreProgress::Available => return operator::add_cluster_instance(store, ci).await,
+            RestoreProgress::Failed => {
+                return Err(FailsafeError::new(
+                    ErrorKind::RestoreFailed,
+                    format!("cluster {} ended in status {status}", ci.cluster_id),
+                ))
+            }
+            RestoreProgress::Waiting => {
+                if !json {
+                    eprintln!(
+                        "rdsf: cluster {} is {status}; its DB instance {} is added once it is available (next look in {poll_seconds} s; Ctrl-C and run the second command later is fine)",
+                        ci.cluster_id, ci.instance_id
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(poll_seconds)).await;
+            }
+        }
+    }
 }
 
 fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
@@ -137,9 +173,21 @@ async fn main() -> ExitCode {
                 subnet_group: a.subnet_group.clone(),
                 security_groups: a.security_groups.clone(),
             };
-            operator::restore(&store, &region, &a.source, a.at, &opts, a.dry_run)
-                .await
-                .map(|report| show_restore(&report, cli.json))
+            match operator::restore(&store, &region, &a.source, a.at, &opts, a.dry_run).await {
+                Ok(mut report) => {
+                    let member = report.plan.cluster_instance.clone().filter(|_| !a.dry_run);
+                    match member {
+                        Some(ci) => wait_and_add_instance(&store, &ci, a.poll_seconds, cli.json)
+                            .await
+                            .map(|arn| {
+                                report.created.push(arn);
+                                show_restore(&report, cli.json)
+                            }),
+                        None => Ok(show_restore(&report, cli.json)),
+                    }
+                }
+                Err(e) => Err(e),
+            }
         }
     };
     match outcome {

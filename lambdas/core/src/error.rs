@@ -28,8 +28,12 @@ pub enum ErrorKind {
     VerifyFailed,
     /// A restore drill's database ended in a status it cannot leave (e.g. `incompatible-restore`).
     RestoreFailed,
-    /// A drill's cluster still has DB instances being deleted; ASL retries the clean-up.
+    /// A drill's database cannot be deleted yet (a cluster whose instance is still there, a
+    /// database in a state that refuses deletion); ASL retries the clean-up.
     CleanupPending,
+    /// A restored cluster is not available yet, and RDS adds a DB instance only to an available
+    /// cluster; ASL retries `restore-drill`, which then creates it.
+    ClusterNotReady,
     /// Any other AWS failure; not retried by ASL beyond the service-error policy.
     AwsError,
 }
@@ -49,6 +53,7 @@ impl ErrorKind {
             ErrorKind::VerifyFailed => "VerifyFailed",
             ErrorKind::RestoreFailed => "RestoreFailed",
             ErrorKind::CleanupPending => "CleanupPending",
+            ErrorKind::ClusterNotReady => "ClusterNotReady",
             ErrorKind::AwsError => "AwsError",
         }
     }

@@ -4,11 +4,12 @@
 
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::{Snapshot, SnapshotKind};
+use crate::policy::drill::{restore_progress, RestoreProgress};
 use crate::policy::restore::{
     group_by_source, match_source, pick_copy, plan_restore, source_statuses, CopyRef, Freshness,
     RestoreOptions, RestorePlan, SourceKey, SourceStatus,
 };
-use crate::port::{SnapshotQuery, SnapshotStore};
+use crate::port::{ClusterInstanceRequest, SnapshotQuery, SnapshotStore};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -155,18 +156,8 @@ pub async fn restore(
     let plan = plan_restore(copy, &key.1, data_time, region, opts).map_err(FailsafeError::input)?;
     let mut created = Vec::new();
     if !dry_run {
+        // a cluster's DB instance is added once the cluster is available (`add_cluster_instance`)
         created.push(store.restore_snapshot(&plan.restore).await?);
-        if let Some(ci) = &plan.cluster_instance {
-            created.push(store.create_cluster_instance(ci).await.map_err(|e| {
-                FailsafeError::new(
-                    ErrorKind::AwsError,
-                    format!(
-                        "cluster {} was restored, but its first DB instance was not created: {e}; run the second command by hand",
-                        ci.cluster_id
-                    ),
-                )
-            })?);
-        }
     }
     Ok(RestoreReport {
         source_account: key.0.clone(),
@@ -180,5 +171,38 @@ pub async fn restore(
         plan,
         dry_run,
         created,
+    })
+}
+
+/// Where a restored cluster stands: RDS adds a DB instance to it only once it is available.
+pub async fn cluster_progress(
+    store: &dyn SnapshotStore,
+    cluster_id: &str,
+) -> Result<(RestoreProgress, String)> {
+    let cluster = store
+        .describe_db(SnapshotKind::Cluster, cluster_id)
+        .await?
+        .ok_or_else(|| {
+            FailsafeError::new(
+                ErrorKind::RestoreFailed,
+                format!("cluster {cluster_id} is gone"),
+            )
+        })?;
+    Ok((restore_progress(&cluster.status), cluster.status))
+}
+
+/// Creates a restored cluster's first DB instance (the plan's second command).
+pub async fn add_cluster_instance(
+    store: &dyn SnapshotStore,
+    request: &ClusterInstanceRequest,
+) -> Result<String> {
+    store.create_cluster_instance(request).await.map_err(|e| {
+        FailsafeError::new(
+            ErrorKind::AwsError,
+            format!(
+                "cluster {} was restored, but its first DB instance was not created: {e}; run the second command by hand",
+                request.cluster_id
+            ),
+        )
     })
 }

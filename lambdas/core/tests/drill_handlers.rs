@@ -172,9 +172,21 @@ async fn a_failed_restore_is_restore_failed_and_the_clean_up_deletes_the_cluster
     let cfg = drill_config(&[]);
     let store = store_with(vec![failsafe_copy(SnapshotKind::Cluster, "ledger", true)]);
     let item = select(&cfg, &store).await.items[0].clone();
-    restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
+    // RDS adds the cluster's instance only once the cluster is available: the state machine
+    // retries restore-drill on ClusterNotReady until then
+    let e = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ClusterNotReady);
+    assert!(store.world().instances.is_empty());
+    store
+        .world()
+        .db_status
+        .insert(item.db_id.clone(), "available".into());
+    let again = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
         .await
         .unwrap();
+    assert!(!again.started, "the retry finds its own cluster");
     assert_eq!(
         store.world().instances[0].cluster_id.as_deref(),
         Some(item.db_id.as_str())

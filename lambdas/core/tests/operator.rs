@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::model::{Snapshot, SnapshotKind};
-use rdsf_core::operator::{restore, status};
+use rdsf_core::operator::{add_cluster_instance, cluster_progress, restore, status};
+use rdsf_core::policy::drill::RestoreProgress;
 use rdsf_core::policy::restore::{Freshness, RestoreOptions, RESTORED_FROM};
 use rdsf_core::policy::tags::{Provenance, VERIFIED};
 
@@ -232,7 +233,29 @@ async fn a_cluster_restore_creates_the_cluster_and_its_first_instance() {
     let r = restore(&store, REGION, "ledger", None, &opts, false)
         .await
         .unwrap();
-    assert_eq!(r.created.len(), 2);
+    assert_eq!(r.created.len(), 1);
+    let ci = r.plan.cluster_instance.clone().unwrap();
+    // RDS adds an instance only to an available cluster: rdsf waits for it
+    let (progress, status) = cluster_progress(&store, &ci.cluster_id).await.unwrap();
+    assert_eq!(
+        (progress, status.as_str()),
+        (RestoreProgress::Waiting, "creating")
+    );
+    let early = add_cluster_instance(&store, &ci).await.unwrap_err();
+    assert!(
+        early.message.contains("run the second command by hand"),
+        "{}",
+        early.message
+    );
+    store
+        .world()
+        .db_status
+        .insert(ci.cluster_id.clone(), "available".into());
+    assert_eq!(
+        cluster_progress(&store, &ci.cluster_id).await.unwrap().0,
+        RestoreProgress::Available
+    );
+    add_cluster_instance(&store, &ci).await.unwrap();
     assert_eq!(
         store.world().mutations,
         [

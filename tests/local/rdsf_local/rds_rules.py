@@ -503,6 +503,12 @@ def create_db_instance(self, db_kwargs):
 
 
 def create_db_cluster(self, kwargs):
+    # CreateDBCluster / RestoreDBClusterFromSnapshot API reference: DBClusterAlreadyExistsFault,
+    # "The user already has a DB cluster with the given identifier." Stock moto replaces the
+    # cluster, so a retried restore would silently start over.
+    identifier = kwargs.get("db_cluster_identifier")
+    if identifier in self.clusters:
+        raise RDSClientError("DBClusterAlreadyExistsFault", f"DB cluster {identifier} already exists")
     cluster = _stock["create_db_cluster"](self, _with_key_arn(self, kwargs))
     _drop_automated(self.cluster_snapshots, cluster.db_cluster_identifier)
     return cluster

@@ -90,12 +90,12 @@ async fn delete_drill_db(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str
     match store.delete_db(kind, id).await {
         Ok(()) => Ok(true),
         Err(e) if e.kind == StoreErrorKind::NotFound => Ok(false),
-        Err(e) if e.kind == StoreErrorKind::InvalidState && kind == SnapshotKind::Cluster => {
-            Err(FailsafeError::new(
-                ErrorKind::CleanupPending,
-                format!("cluster {id} cannot be deleted yet ({}): its DB instance is still being deleted", e.message),
-            ))
-        }
+        // a cluster whose instance is still there, a database that is modifying or still creating:
+        // the state machine retries
+        Err(e) if e.kind == StoreErrorKind::InvalidState => Err(FailsafeError::new(
+            ErrorKind::CleanupPending,
+            format!("{kind} {id} cannot be deleted yet: {}", e.message),
+        )),
         Err(e) => Err(e.into()),
     }
 }

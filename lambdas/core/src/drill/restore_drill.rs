@@ -4,7 +4,7 @@
 use crate::config::DrillConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::drill::DrillItem;
+use crate::policy::drill::{restore_progress, DrillItem, RestoreProgress};
 use crate::policy::restore::RESTORED_FROM;
 use crate::policy::tags::DRILL;
 use crate::port::{ClusterInstanceRequest, RestoreRequest, SnapshotStore, StoreErrorKind};
@@ -82,6 +82,39 @@ pub async fn restore_drill(
         Err(e) => return Err(e.into()),
     };
     if let Some(member) = &item.member_id {
+        // RestoreDBClusterFromSnapshot API reference: DB instances can be created only once the
+        // restore has completed and the cluster is available. Until then the state machine
+        // retries this task, which finds its cluster above and comes back here.
+        let cluster = store
+            .describe_db(SnapshotKind::Cluster, &item.db_id)
+            .await?
+            .ok_or_else(|| {
+                FailsafeError::new(
+                    ErrorKind::RestoreFailed,
+                    format!("cluster {} is gone right after its restore", item.db_id),
+                )
+            })?;
+        match restore_progress(&cluster.status) {
+            RestoreProgress::Available => {}
+            RestoreProgress::Failed => {
+                return Err(FailsafeError::new(
+                    ErrorKind::RestoreFailed,
+                    format!(
+                        "the restore of {} into cluster {} ended in status {}",
+                        item.copy_id, item.db_id, cluster.status
+                    ),
+                ))
+            }
+            RestoreProgress::Waiting => {
+                return Err(FailsafeError::new(
+                    ErrorKind::ClusterNotReady,
+                    format!(
+                        "cluster {} is {}: its DB instance is added once it is available",
+                        item.db_id, cluster.status
+                    ),
+                ))
+            }
+        }
         let request = ClusterInstanceRequest {
             cluster_id: item.db_id.clone(),
             instance_id: member.clone(),

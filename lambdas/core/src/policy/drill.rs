@@ -146,8 +146,10 @@ pub enum RestoreProgress {
 }
 
 /// Statuses a restored database does not recover from (RDS User Guide, "Viewing Amazon RDS DB
-/// instance status"; Aurora User Guide, "Viewing DB cluster status").
+/// instance status"; Aurora User Guide, "Viewing DB cluster status"). `insufficient-capacity`:
+/// RDS asks to delete the instance and try again hours later.
 pub const FAILED_STATUSES: &[&str] = &[
+    "cloning-failed",
     "failed",
     "incompatible-network",
     "incompatible-option-group",
@@ -155,6 +157,8 @@ pub const FAILED_STATUSES: &[&str] = &[
     "incompatible-restore",
     "inaccessible-encryption-credentials",
     "inaccessible-encryption-credentials-recoverable",
+    "insufficient-capacity",
+    "migration-failed",
     "restore-error",
     "storage-full",
 ];

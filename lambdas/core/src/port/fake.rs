@@ -426,6 +426,14 @@ impl SnapshotStore for FakeStore {
                 format!("DBCluster {} not found", r.cluster_id),
             ));
         }
+        // as RDS: an instance is added only to an available cluster
+        if let Some(s) = w.db_status.get(&r.cluster_id).filter(|s| *s != "available") {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidState,
+                "InvalidDBClusterStateFault",
+                format!("DBCluster {} is {s}", r.cluster_id),
+            ));
+        }
         let arn = format!(
             "arn:aws:rds:{}:{}:db:{}",
             w.region, w.account, r.instance_id
