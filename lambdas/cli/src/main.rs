@@ -95,6 +95,28 @@ struct RestoreArgs {
     poll_seconds: u64,
 }
 
+/// Restores (or with `--dry-run` plans) the copy; a cluster then gets its DB instance.
+async fn restore(
+    store: &AwsStore,
+    region: &str,
+    a: &RestoreArgs,
+    json: bool,
+) -> Result<u8, FailsafeError> {
+    let opts = RestoreOptions {
+        name: a.name.clone(),
+        instance_class: a.instance_class.clone(),
+        subnet_group: a.subnet_group.clone(),
+        security_groups: a.security_groups.clone(),
+    };
+    let mut report = operator::restore(store, region, &a.source, a.at, &opts, a.dry_run).await?;
+    if let Some(ci) = report.plan.cluster_instance.clone().filter(|_| !a.dry_run) {
+        report
+            .created
+            .push(wait_and_add_instance(store, &ci, a.poll_seconds, json).await?);
+    }
+    Ok(show_restore(&report, json))
+}
+
 /// A restored cluster gets its DB instance once it is available (RestoreDBClusterFromSnapshot API
 /// reference); until then this waits, saying so on stderr. A status RDS does not leave ends it.
 async fn wait_and_add_instance(
@@ -166,29 +188,7 @@ async fn main() -> ExitCode {
         )
         .await
         .map(|report| show_status(&report, cli.json)),
-        Command::Restore(a) => {
-            let opts = RestoreOptions {
-                name: a.name.clone(),
-                instance_class: a.instance_class.clone(),
-                subnet_group: a.subnet_group.clone(),
-                security_groups: a.security_groups.clone(),
-            };
-            match operator::restore(&store, &region, &a.source, a.at, &opts, a.dry_run).await {
-                Ok(mut report) => {
-                    let member = report.plan.cluster_instance.clone().filter(|_| !a.dry_run);
-                    match member {
-                        Some(ci) => wait_and_add_instance(&store, &ci, a.poll_seconds, cli.json)
-                            .await
-                            .map(|arn| {
-                                report.created.push(arn);
-                                show_restore(&report, cli.json)
-                            }),
-                        None => Ok(show_restore(&report, cli.json)),
-                    }
-                }
-                Err(e) => Err(e),
-            }
-        }
+        Command::Restore(a) => restore(&store, &region, a, cli.json).await,
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

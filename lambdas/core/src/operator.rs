@@ -3,13 +3,13 @@
 //! decisions are the pure functions of [`crate::policy::restore`].
 
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::model::{Snapshot, SnapshotKind};
-use crate::policy::drill::{restore_progress, RestoreProgress};
+use crate::model::SnapshotKind;
+use crate::policy::drill::RestoreProgress;
 use crate::policy::restore::{
     group_by_source, match_source, pick_copy, plan_restore, source_statuses, CopyRef, Freshness,
     RestoreOptions, RestorePlan, SourceKey, SourceStatus,
 };
-use crate::port::{ClusterInstanceRequest, SnapshotQuery, SnapshotStore};
+use crate::port::{own_managed_copies, ClusterInstanceRequest, SnapshotStore};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -42,19 +42,6 @@ impl StatusReport {
     }
 }
 
-/// Every manual snapshot of this account and region, both kinds (the tool's copies among them).
-async fn own_snapshots(store: &dyn SnapshotStore) -> Result<Vec<Snapshot>> {
-    let mut out = Vec::new();
-    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-        let q = SnapshotQuery {
-            snapshot_type: Some(crate::model::snapshot_type::MANUAL),
-            ..SnapshotQuery::default()
-        };
-        out.extend(store.list_snapshots(kind, &q).await?);
-    }
-    Ok(out)
-}
-
 /// Per source, the newest verified copy against `max_age_hours`; the account's quota use. An
 /// account with no copies at all is a problem, not an empty success: the profile or region is
 /// likely wrong, or nothing was ever saved.
@@ -64,7 +51,7 @@ pub async fn status(
     now: DateTime<Utc>,
     max_age_hours: f64,
 ) -> Result<StatusReport> {
-    let snapshots = own_snapshots(store).await?;
+    let snapshots = own_managed_copies(store).await?;
     let grouped = group_by_source(&snapshots);
     let sources = source_statuses(&grouped, now, max_age_hours);
     let mut quotas = Vec::new();
@@ -146,7 +133,7 @@ pub async fn restore(
     opts: &RestoreOptions,
     dry_run: bool,
 ) -> Result<RestoreReport> {
-    let snapshots = own_snapshots(store).await?;
+    let snapshots = own_managed_copies(store).await?;
     let grouped = group_by_source(&snapshots);
     let keys: Vec<SourceKey> = grouped.sources.keys().cloned().collect();
     let key = match_source(&keys, source).map_err(FailsafeError::input)?;
@@ -162,12 +149,7 @@ pub async fn restore(
     Ok(RestoreReport {
         source_account: key.0.clone(),
         source_id: key.1.clone(),
-        copy: CopyRef {
-            id: copy.id.clone(),
-            arn: copy.arn.clone(),
-            data_time,
-            verified: true,
-        },
+        copy: CopyRef::of(copy, data_time),
         plan,
         dry_run,
         created,
@@ -179,16 +161,14 @@ pub async fn cluster_progress(
     store: &dyn SnapshotStore,
     cluster_id: &str,
 ) -> Result<(RestoreProgress, String)> {
-    let cluster = store
-        .describe_db(SnapshotKind::Cluster, cluster_id)
+    crate::drill::db_progress(store, SnapshotKind::Cluster, cluster_id)
         .await?
         .ok_or_else(|| {
             FailsafeError::new(
                 ErrorKind::RestoreFailed,
                 format!("cluster {cluster_id} is gone"),
             )
-        })?;
-    Ok((restore_progress(&cluster.status), cluster.status))
+        })
 }
 
 /// Creates a restored cluster's first DB instance (the plan's second command).

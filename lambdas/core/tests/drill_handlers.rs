@@ -7,9 +7,9 @@ use common::*;
 use rdsf_core::config::DrillConfig;
 use rdsf_core::drill::*;
 use rdsf_core::error::ErrorKind;
-use rdsf_core::model::{DbInstance, Snapshot, SnapshotKind};
+use rdsf_core::model::{DbInstance, SnapshotKind};
 use rdsf_core::policy::drill::DrillScope;
-use rdsf_core::policy::tags::{Provenance, DRILL, RESTORE_TESTED, VERIFIED};
+use rdsf_core::policy::tags::{DRILL, RESTORE_TESTED};
 use rdsf_core::port::fake::FakeStore;
 use serde_json::json;
 use std::collections::HashMap;
@@ -27,42 +27,8 @@ fn drill_config(extra: &[(&str, &str)]) -> DrillConfig {
     DrillConfig::from_env(&env).unwrap()
 }
 
-fn failsafe_copy(kind: SnapshotKind, source: &str, verified: bool) -> Snapshot {
-    let id = format!("rdsf-{LIVE}-{source}-202611200300");
-    let mut s = snapshot(
-        FAILSAFE,
-        REGION,
-        kind,
-        &id,
-        source,
-        "manual",
-        "2026-11-20T03:30:00Z",
-    );
-    s.encrypted = true;
-    s.kms_key_id = Some(FAILSAFE_KEY.into());
-    s.tags = Provenance {
-        source_account: LIVE.into(),
-        source_region: REGION.into(),
-        source_id: source.into(),
-        source_snapshot_arn: format!(
-            "arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}-202611200300"
-        ),
-        source_create_time: t("2026-11-20T03:00:00Z"),
-        kind,
-    }
-    .tags();
-    if verified {
-        s.tags
-            .insert(VERIFIED.into(), "2026-11-20T04:00:00Z".into());
-    }
-    s
-}
-
-fn store_with(copies: Vec<Snapshot>) -> FakeStore {
-    let store = failsafe_store();
-    store.world().snapshots = copies;
-    store
-}
+/// The copies the drills restore: data of 03:00 on 2026-11-20.
+const TAKEN: &str = "2026-11-20T03:00:00Z";
 
 const RUN: &str = "2026-11-22T06:00:00Z";
 
@@ -106,10 +72,10 @@ fn drill_config_names_the_field_and_the_fix() {
 #[tokio::test]
 async fn a_passed_drill_restores_waits_deletes_and_tags_the_copy() {
     let cfg = drill_config(&[]);
-    let copy = failsafe_copy(SnapshotKind::Instance, "orders", true);
-    let store = store_with(vec![
+    let copy = failsafe_copy(SnapshotKind::Instance, "orders", TAKEN, true);
+    let store = failsafe_store_with(vec![
         copy.clone(),
-        failsafe_copy(SnapshotKind::Instance, "billing", false),
+        failsafe_copy(SnapshotKind::Instance, "billing", TAKEN, false),
     ]);
     let sel = select(&cfg, &store).await;
     assert_eq!(sel.items.len(), 1);
@@ -170,7 +136,12 @@ async fn a_passed_drill_restores_waits_deletes_and_tags_the_copy() {
 async fn a_failed_restore_is_restore_failed_and_the_clean_up_deletes_the_cluster_and_its_instance()
 {
     let cfg = drill_config(&[]);
-    let store = store_with(vec![failsafe_copy(SnapshotKind::Cluster, "ledger", true)]);
+    let store = failsafe_store_with(vec![failsafe_copy(
+        SnapshotKind::Cluster,
+        "ledger",
+        TAKEN,
+        true,
+    )]);
     let item = select(&cfg, &store).await.items[0].clone();
     // RDS adds the cluster's instance only once the cluster is available: the state machine
     // retries restore-drill on ClusterNotReady until then
@@ -228,7 +199,12 @@ async fn a_failed_restore_is_restore_failed_and_the_clean_up_deletes_the_cluster
 #[tokio::test]
 async fn a_drill_never_deletes_a_database_it_did_not_make() {
     let cfg = drill_config(&[]);
-    let store = store_with(vec![failsafe_copy(SnapshotKind::Instance, "orders", true)]);
+    let store = failsafe_store_with(vec![failsafe_copy(
+        SnapshotKind::Instance,
+        "orders",
+        TAKEN,
+        true,
+    )]);
     let item = select(&cfg, &store).await.items[0].clone();
     // someone's database under the drill's name, without the drill tag
     store.world().instances.push(DbInstance {
@@ -261,7 +237,12 @@ async fn a_drill_never_deletes_a_database_it_did_not_make() {
 #[tokio::test]
 async fn nothing_to_drill_is_an_error_not_a_passed_drill() {
     let cfg = drill_config(&[]);
-    let store = store_with(vec![failsafe_copy(SnapshotKind::Instance, "orders", false)]);
+    let store = failsafe_store_with(vec![failsafe_copy(
+        SnapshotKind::Instance,
+        "orders",
+        TAKEN,
+        false,
+    )]);
     let e = select_drills(&cfg, &store, SelectDrillsInput { now: t(RUN) })
         .await
         .unwrap_err();

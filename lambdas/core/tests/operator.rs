@@ -4,47 +4,14 @@ mod common;
 
 use common::*;
 use rdsf_core::error::ErrorKind;
-use rdsf_core::model::{Snapshot, SnapshotKind};
+use rdsf_core::model::SnapshotKind;
 use rdsf_core::operator::{add_cluster_instance, cluster_progress, restore, status};
 use rdsf_core::policy::drill::RestoreProgress;
 use rdsf_core::policy::restore::{Freshness, RestoreOptions, RESTORED_FROM};
-use rdsf_core::policy::tags::{Provenance, VERIFIED};
-
-/// A Failsafe copy of `source` of the Live account, data taken at `taken`.
-fn failsafe_copy(kind: SnapshotKind, source: &str, taken: &str, verified: bool) -> Snapshot {
-    let id = format!(
-        "rdsf-{LIVE}-{source}-{}",
-        taken.replace(['-', ':', 'T', 'Z'], "").get(..12).unwrap()
-    );
-    let mut s = snapshot(FAILSAFE, REGION, kind, &id, source, "manual", taken);
-    s.encrypted = true;
-    s.kms_key_id = Some(FAILSAFE_KEY.into());
-    s.engine_version = Some("16.4".into());
-    s.tags = Provenance {
-        source_account: LIVE.into(),
-        source_region: REGION.into(),
-        source_id: source.into(),
-        source_snapshot_arn: format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}"),
-        source_create_time: t(taken),
-        kind,
-    }
-    .tags();
-    if verified {
-        s.tags
-            .insert(VERIFIED.into(), "2026-11-20T12:00:00Z".into());
-    }
-    s
-}
-
-fn store_with(copies: Vec<Snapshot>) -> rdsf_core::port::fake::FakeStore {
-    let store = failsafe_store();
-    store.world().snapshots = copies;
-    store
-}
 
 #[tokio::test]
 async fn status_lists_each_source_and_names_the_stale_ones() {
-    let store = store_with(vec![
+    let store = failsafe_store_with(vec![
         failsafe_copy(
             SnapshotKind::Instance,
             "orders",
@@ -104,7 +71,7 @@ async fn status_of_an_account_without_copies_is_a_problem_not_an_empty_success()
 
 #[tokio::test]
 async fn status_warns_of_a_nearly_full_quota() {
-    let store = store_with(vec![failsafe_copy(
+    let store = failsafe_store_with(vec![failsafe_copy(
         SnapshotKind::Instance,
         "orders",
         "2026-11-20T03:00:00Z",
@@ -125,7 +92,7 @@ async fn status_warns_of_a_nearly_full_quota() {
 
 #[tokio::test]
 async fn a_dry_run_restore_plans_the_newest_verified_copy_and_changes_nothing() {
-    let store = store_with(vec![
+    let store = failsafe_store_with(vec![
         failsafe_copy(
             SnapshotKind::Instance,
             "orders",
@@ -180,7 +147,7 @@ async fn a_restore_makes_the_instance_tagged_with_its_copy() {
         "2026-11-20T03:00:00Z",
         true,
     );
-    let store = store_with(vec![copy.clone()]);
+    let store = failsafe_store_with(vec![copy.clone()]);
     let r = restore(
         &store,
         REGION,
@@ -220,7 +187,7 @@ async fn a_restore_makes_the_instance_tagged_with_its_copy() {
 
 #[tokio::test]
 async fn a_cluster_restore_creates_the_cluster_and_its_first_instance() {
-    let store = store_with(vec![failsafe_copy(
+    let store = failsafe_store_with(vec![failsafe_copy(
         SnapshotKind::Cluster,
         "ledger",
         "2026-11-20T03:00:00Z",
@@ -267,7 +234,7 @@ async fn a_cluster_restore_creates_the_cluster_and_its_first_instance() {
 
 #[tokio::test]
 async fn an_unknown_source_or_a_time_before_every_copy_is_bad_input_naming_what_is_there() {
-    let store = store_with(vec![failsafe_copy(
+    let store = failsafe_store_with(vec![failsafe_copy(
         SnapshotKind::Instance,
         "orders",
         "2026-11-20T03:00:00Z",

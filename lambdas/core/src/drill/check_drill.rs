@@ -1,9 +1,10 @@
 //! The handler of `check-drill`: how the drill's database stands (a cluster and its instance),
 //! and how long to wait before the next look.
 
+use super::db_progress;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::drill::{restore_progress, DrillItem, RestoreProgress};
+use crate::policy::drill::{DrillItem, RestoreProgress};
 use crate::policy::polling::{next_wait_seconds, Look};
 use crate::port::SnapshotStore;
 use serde::{Deserialize, Serialize};
@@ -46,21 +47,22 @@ pub async fn check_drill(
             ),
         )
     };
-    let mut statuses = Vec::new();
-    let db = store
-        .describe_db(item.kind, &item.db_id)
+    let mut looks = vec![db_progress(store, item.kind, &item.db_id)
         .await?
-        .ok_or_else(|| gone(&item.db_id))?;
-    statuses.push(db.status);
+        .ok_or_else(|| gone(&item.db_id))?];
     if let Some(member) = &item.member_id {
-        let m = store
-            .describe_db(SnapshotKind::Instance, member)
-            .await?
-            .ok_or_else(|| gone(member))?;
-        statuses.push(m.status);
+        looks.push(
+            db_progress(store, SnapshotKind::Instance, member)
+                .await?
+                .ok_or_else(|| gone(member))?,
+        );
     }
-    let status = statuses.join("/");
-    let progress: Vec<RestoreProgress> = statuses.iter().map(|s| restore_progress(s)).collect();
+    let status = looks
+        .iter()
+        .map(|(_, s)| s.as_str())
+        .collect::<Vec<_>>()
+        .join("/");
+    let progress: Vec<RestoreProgress> = looks.iter().map(|(p, _)| *p).collect();
     info!(action = "check-drill", db = %item.db_id, status = %status, elapsed = input.elapsed_seconds, "drill status");
     if progress.contains(&RestoreProgress::Failed) {
         return Err(FailsafeError::new(

@@ -2,10 +2,10 @@
 //! `rds-failsafe:drill=true`; a cluster's instance first), then records the result: the copy's
 //! `rds-failsafe:restore-tested` tag when it passed, and the drill metric either way.
 
-use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::error::{describe_failure, ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
 use crate::policy::drill::DrillItem;
-use crate::policy::tags::{format_time, DRILL, RESTORE_TESTED};
+use crate::policy::tags::{format_time, is_drill, DRILL, RESTORE_TESTED};
 use crate::port::{SnapshotStore, StoreErrorKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,7 @@ async fn delete_drill_db(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str
     let Some(db) = store.describe_db(kind, id).await? else {
         return Ok(false);
     };
-    if db.tags.get(DRILL).map(String::as_str) != Some("true") {
+    if !is_drill(&db.tags) {
         // the one deletion rule of drills: only what a drill made (IAM says the same)
         return Err(FailsafeError::new(
             ErrorKind::InvalidInput,
@@ -121,18 +121,10 @@ pub async fn end_drill(store: &dyn SnapshotStore, input: EndDrillInput) -> Resul
         deleted.push(item.db_id.clone());
     }
     let cause = input.error.as_ref().map(|e| {
-        let error = e.get("Error").and_then(|v| v.as_str()).unwrap_or("Error");
-        let cause = e.get("Cause").and_then(|v| v.as_str()).unwrap_or_default();
-        // a Lambda error's Cause is its JSON; the message is what the operator needs
-        let message = serde_json::from_str::<serde_json::Value>(cause)
-            .ok()
-            .and_then(|c| {
-                c.get("errorMessage")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| cause.to_string());
-        format!("{error}: {message}")
+        describe_failure(
+            e.get("Error").and_then(|v| v.as_str()),
+            e.get("Cause").and_then(|v| v.as_str()),
+        )
     });
     if passed {
         let tags = [(RESTORE_TESTED.to_string(), format_time(input.now))].into();

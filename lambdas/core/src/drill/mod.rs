@@ -8,6 +8,24 @@ mod end_drill;
 mod restore_drill;
 mod select_drills;
 
+use crate::error::Result;
+use crate::model::SnapshotKind;
+use crate::policy::drill::{restore_progress, RestoreProgress};
+use crate::port::SnapshotStore;
+
+/// How a restored DB instance or cluster stands, with its status; `None` if it is not there.
+/// `check-drill`, `restore-drill` (a cluster's instance waits for it) and `rdsf restore` read it.
+pub async fn db_progress(
+    store: &dyn SnapshotStore,
+    kind: SnapshotKind,
+    id: &str,
+) -> Result<Option<(RestoreProgress, String)>> {
+    Ok(store
+        .describe_db(kind, id)
+        .await?
+        .map(|db| (restore_progress(&db.status), db.status)))
+}
+
 pub use check_drill::*;
 pub use end_drill::*;
 pub use restore_drill::*;

@@ -1,12 +1,13 @@
 //! The handler of `restore-drill`: restores the copy into `rdsf-drill-…` (a cluster with one DB
 //! instance), tagged `rds-failsafe:drill=true` and with the copy it came from.
 
+use super::db_progress;
 use crate::config::DrillConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::drill::{restore_progress, DrillItem, RestoreProgress};
+use crate::policy::drill::{DrillItem, RestoreProgress};
 use crate::policy::restore::RESTORED_FROM;
-use crate::policy::tags::DRILL;
+use crate::policy::tags::{is_drill, DRILL};
 use crate::port::{ClusterInstanceRequest, RestoreRequest, SnapshotStore, StoreErrorKind};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -55,7 +56,7 @@ pub fn drill_restore_request(cfg: &DrillConfig, item: &DrillItem) -> RestoreRequ
 async fn ours(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str) -> Result<()> {
     let db = store.describe_db(kind, id).await?;
     match db {
-        Some(d) if d.tags.get(DRILL).map(String::as_str) == Some("true") => Ok(()),
+        Some(d) if is_drill(&d.tags) => Ok(()),
         _ => Err(FailsafeError::new(
             ErrorKind::InvalidInput,
             format!("{kind} {id} exists and was not made by a restore drill (no {DRILL}=true tag); rename or delete it"),
@@ -85,8 +86,7 @@ pub async fn restore_drill(
         // RestoreDBClusterFromSnapshot API reference: DB instances can be created only once the
         // restore has completed and the cluster is available. Until then the state machine
         // retries this task, which finds its cluster above and comes back here.
-        let cluster = store
-            .describe_db(SnapshotKind::Cluster, &item.db_id)
+        let (progress, status) = db_progress(store, SnapshotKind::Cluster, &item.db_id)
             .await?
             .ok_or_else(|| {
                 FailsafeError::new(
@@ -94,14 +94,14 @@ pub async fn restore_drill(
                     format!("cluster {} is gone right after its restore", item.db_id),
                 )
             })?;
-        match restore_progress(&cluster.status) {
+        match progress {
             RestoreProgress::Available => {}
             RestoreProgress::Failed => {
                 return Err(FailsafeError::new(
                     ErrorKind::RestoreFailed,
                     format!(
                         "the restore of {} into cluster {} ended in status {}",
-                        item.copy_id, item.db_id, cluster.status
+                        item.copy_id, item.db_id, status
                     ),
                 ))
             }
@@ -110,7 +110,7 @@ pub async fn restore_drill(
                     ErrorKind::ClusterNotReady,
                     format!(
                         "cluster {} is {}: its DB instance is added once it is available",
-                        item.db_id, cluster.status
+                        item.db_id, status
                     ),
                 ))
             }

@@ -3,10 +3,9 @@
 
 use crate::config::DrillConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::model::{snapshot_type, SnapshotKind};
 use crate::policy::drill::{pick_drills, DrillItem};
 use crate::policy::restore::group_by_source;
-use crate::port::{SnapshotQuery, SnapshotStore};
+use crate::port::{own_managed_copies, SnapshotStore};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -31,14 +30,7 @@ pub async fn select_drills(
     store: &dyn SnapshotStore,
     input: SelectDrillsInput,
 ) -> Result<SelectDrillsOutput> {
-    let mut copies = Vec::new();
-    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-        let q = SnapshotQuery {
-            snapshot_type: Some(snapshot_type::MANUAL),
-            ..SnapshotQuery::default()
-        };
-        copies.extend(store.list_snapshots(kind, &q).await?);
-    }
+    let copies = own_managed_copies(store).await?;
     let grouped = group_by_source(&copies);
     // A run that finds nothing to restore must not look like a passed drill.
     let (items, skipped) = pick_drills(

@@ -11,8 +11,10 @@ use crate::policy::bounded::Bounded;
 use crate::policy::copy::dated_after_run;
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::polling::Polling;
-use crate::policy::tags::{is_managed, SOURCE_SNAPSHOT_ARN};
-use crate::port::{check_snapshot_quota, count_by_kind, SnapshotQuery, SnapshotStore};
+use crate::policy::tags::SOURCE_SNAPSHOT_ARN;
+use crate::port::{
+    check_snapshot_quota, count_by_kind, own_managed_copies, SnapshotQuery, SnapshotStore,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -189,26 +191,6 @@ pub fn claimed_times(s: &Snapshot) -> Vec<DateTime<Utc>> {
         .collect()
 }
 
-/// Managed copies this account owns, both kinds.
-pub(super) async fn own_managed(store: &dyn SnapshotStore) -> Result<Vec<Snapshot>> {
-    let mut out = Vec::new();
-    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-        let q = SnapshotQuery {
-            region: None,
-            source_id: None,
-            snapshot_type: Some(snapshot_type::MANUAL),
-        };
-        out.extend(
-            store
-                .list_snapshots(kind, &q)
-                .await?
-                .into_iter()
-                .filter(|s| is_managed(&s.tags)),
-        );
-    }
-    Ok(out)
-}
-
 /// Why an announced snapshot was not found among those shared with this account: the causes
 /// an operator should check, most likely first.
 pub fn missing_reason(cfg: &FailsafeConfig, arn: &str) -> String {
@@ -236,7 +218,7 @@ pub async fn find_shared(
 ) -> Result<FindOutput> {
     input.polling.check()?;
     let now = input.now.unwrap_or_else(Utc::now);
-    let own = own_managed(store).await?;
+    let own = own_managed_copies(store).await?;
     let saved_ids: BTreeSet<&str> = own.iter().map(|s| s.id.as_str()).collect();
     let saved_arns: BTreeSet<&str> = own
         .iter()

@@ -9,7 +9,7 @@ use crate::policy::bounded::Bounded;
 use crate::policy::copy::{dated_after_run, is_failed_managed_copy, source_time};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
 use crate::policy::tags::{is_managed, Provenance, VERIFIED};
-use crate::port::{delete_if_present, SnapshotStore};
+use crate::port::{delete_if_present, own_managed_copies, SnapshotStore};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -251,7 +251,7 @@ pub async fn prune(
         .map(|r| (r.item.account(), r.item.source_id(), r.item.kind))
         .collect();
     let mut groups: BTreeMap<GroupKey, Vec<Snapshot>> = BTreeMap::new();
-    for s in super::find_shared::own_managed(store).await? {
+    for s in own_managed_copies(store).await? {
         match Provenance::from_tags(&s.tags) {
             Some(p) => groups
                 .entry((p.source_account, p.source_id, p.kind))

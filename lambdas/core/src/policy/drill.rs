@@ -175,30 +175,24 @@ pub fn restore_progress(status: &str) -> RestoreProgress {
 mod tests {
     use super::*;
     use crate::model::Snapshot;
-    use crate::policy::copy::tests::snap;
     use crate::policy::restore::group_by_source;
-    use crate::policy::tags::{parse_time, Provenance, VERIFIED};
+    use crate::policy::tags::parse_time;
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_time(s).unwrap()
     }
 
+    /// A verified Failsafe copy of `source` (data of 03:00 on 2026-11-20) on `engine`, last
+    /// drilled at `drilled`.
     fn copy(source: &str, kind: SnapshotKind, engine: &str, drilled: Option<&str>) -> Snapshot {
-        let id = format!("rdsf-111111111111-{source}-202611200300");
-        let mut s = snap(&id, kind, "manual", "available", "2026-11-20T03:30:00Z");
-        s.arn = format!("arn:aws:rds:eu-west-1:999999999999:snapshot:{id}");
-        s.engine = engine.into();
-        s.tags = Provenance {
-            source_account: "111111111111".into(),
-            source_region: "eu-west-1".into(),
-            source_id: source.into(),
-            source_snapshot_arn: "arn:aws:rds:eu-west-1:111111111111:snapshot:x".into(),
-            source_create_time: t("2026-11-20T03:00:00Z"),
+        let mut s = crate::policy::restore::tests::copy(
+            source,
             kind,
-        }
-        .tags();
-        s.tags
-            .insert(VERIFIED.into(), "2026-11-20T04:00:00Z".into());
+            "2026-11-20T03:00:00Z",
+            "available",
+            true,
+        );
+        s.engine = engine.into();
         if let Some(d) = drilled {
             s.tags.insert(RESTORE_TESTED.into(), d.into());
         }

@@ -27,7 +27,7 @@ pub struct CopyRef {
 }
 
 impl CopyRef {
-    fn of(s: &Snapshot, data_time: DateTime<Utc>) -> CopyRef {
+    pub fn of(s: &Snapshot, data_time: DateTime<Utc>) -> CopyRef {
         CopyRef {
             id: s.id.clone(),
             arn: s.arn.clone(),
@@ -427,7 +427,7 @@ pub fn cluster_instance_command(c: &ClusterInstanceRequest, region: &str) -> Str
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::policy::copy::tests::snap;
     use crate::policy::tags::parse_time;
@@ -439,7 +439,7 @@ mod tests {
     const OWN: &str = "999999999999";
 
     /// A Failsafe copy of `source` (account 111111111111), data taken at `taken`.
-    fn copy(
+    pub(crate) fn copy(
         source: &str,
         kind: SnapshotKind,
         taken: &str,

@@ -69,6 +69,11 @@ impl Provenance {
     }
 }
 
+/// A database a restore drill made: the only kind the drill deletes or reuses.
+pub fn is_drill(tags: &Tags) -> bool {
+    tags.get(DRILL).map(String::as_str) == Some("true")
+}
+
 /// The one deletion rule: only snapshots carrying `rds-failsafe:managed=true`.
 pub fn is_managed(tags: &Tags) -> bool {
     tags.get(MANAGED).map(String::as_str) == Some("true")

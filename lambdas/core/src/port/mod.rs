@@ -217,6 +217,26 @@ pub async fn describe_required(
         .ok_or_else(|| FailsafeError::new(ErrorKind::SnapshotNotFound, missing()))
 }
 
+/// The `rds-failsafe:managed` copies this account owns in the store's region, both kinds (every
+/// page): what `find-shared`, `prune`, the drill and `rdsf` read.
+pub async fn own_managed_copies(store: &dyn SnapshotStore) -> StoreResult<Vec<Snapshot>> {
+    let mut out = Vec::new();
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let q = SnapshotQuery {
+            snapshot_type: Some(crate::model::snapshot_type::MANUAL),
+            ..SnapshotQuery::default()
+        };
+        out.extend(
+            store
+                .list_snapshots(kind, &q)
+                .await?
+                .into_iter()
+                .filter(|s| crate::policy::tags::is_managed(&s.tags)),
+        );
+    }
+    Ok(out)
+}
+
 /// Deletes a snapshot; one that is gone already (a parallel run, an operator) counts as deleted.
 pub async fn delete_if_present(
     store: &dyn SnapshotStore,

@@ -142,3 +142,35 @@ pub fn live_store() -> FakeStore {
 pub fn failsafe_store() -> FakeStore {
     FakeStore::new(FAILSAFE, REGION)
 }
+
+/// A verified (or not) Failsafe copy of the Live account's `source`, data taken at `taken`, on
+/// the Failsafe key, with the provenance tags `save` writes.
+pub fn failsafe_copy(kind: SnapshotKind, source: &str, taken: &str, verified: bool) -> Snapshot {
+    use rdsf_core::policy::tags::{Provenance, VERIFIED};
+    let id = rdsf_core::policy::naming::failsafe_copy_id(kind, LIVE, source, t(taken)).unwrap();
+    let mut s = snapshot(FAILSAFE, REGION, kind, &id, source, "manual", taken);
+    s.encrypted = true;
+    s.kms_key_id = Some(FAILSAFE_KEY.into());
+    s.engine_version = Some("16.4".into());
+    s.tags = Provenance {
+        source_account: LIVE.into(),
+        source_region: REGION.into(),
+        source_id: source.into(),
+        source_snapshot_arn: format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-{source}"),
+        source_create_time: t(taken),
+        kind,
+    }
+    .tags();
+    if verified {
+        s.tags
+            .insert(VERIFIED.into(), "2026-11-20T12:00:00Z".into());
+    }
+    s
+}
+
+/// The Failsafe account's fake holding `copies`.
+pub fn failsafe_store_with(copies: Vec<Snapshot>) -> FakeStore {
+    let store = failsafe_store();
+    store.world().snapshots = copies;
+    store
+}
