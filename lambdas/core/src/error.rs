@@ -34,6 +34,9 @@ pub enum ErrorKind {
     /// A restored cluster is not available yet, and RDS adds a DB instance only to an available
     /// cluster; ASL retries `restore-drill`, which then creates it.
     ClusterNotReady,
+    /// The Live preflight found a problem that would make every copy of the run fail (the share
+    /// key disabled or closed to every Failsafe account, no source with copyable snapshots).
+    PreflightFailed,
     /// Any other AWS failure; not retried by ASL beyond the service-error policy.
     AwsError,
 }
@@ -54,6 +57,7 @@ impl ErrorKind {
             ErrorKind::RestoreFailed => "RestoreFailed",
             ErrorKind::CleanupPending => "CleanupPending",
             ErrorKind::ClusterNotReady => "ClusterNotReady",
+            ErrorKind::PreflightFailed => "PreflightFailed",
             ErrorKind::AwsError => "AwsError",
         }
     }

@@ -6,7 +6,9 @@
 //! - the handlers: one file per task Lambda under [`live`] and [`failsafe`], named after it
 //!   (the Lambda `copy-latest` is `live/copy_latest.rs`);
 //! - [`drill`]: the restore drill's handlers (third state machine, Failsafe account);
-//! - [`operator`]: what the `rdsf` command line does (status, restore), over the same port.
+//! - [`operator`]: what the `rdsf` command line does (status, restore), over the same port;
+//! - [`preflight`]: the checks the Live state machine runs first and `rdsf preflight` runs on
+//!   either side.
 //!
 //! [`arn`], [`model`], [`config`] and [`error`] are the vocabulary all three share.
 
@@ -20,3 +22,4 @@ pub mod model;
 pub mod operator;
 pub mod policy;
 pub mod port;
+pub mod preflight;

@@ -45,7 +45,7 @@ pub struct Source {
     pub id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbInstance {
     pub id: String,
     pub arn: String,
@@ -54,14 +54,35 @@ pub struct DbInstance {
     pub cluster_id: Option<String>,
     pub engine: String,
     pub tags: Tags,
+    /// `BackupRetentionPeriod`: 0 means no automated backups, so no automated snapshot to copy.
+    pub backup_retention_days: i32,
+    /// `StorageEncrypted`.
+    pub encrypted: bool,
+    /// The option groups the instance is a member of (`OptionGroupMemberships`).
+    pub option_groups: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbCluster {
     pub id: String,
     pub arn: String,
     pub engine: String,
     pub tags: Tags,
+    /// `BackupRetentionPeriod` (at least 1 for Aurora).
+    pub backup_retention_days: i32,
+    /// `StorageEncrypted`.
+    pub encrypted: bool,
+}
+
+/// A KMS key as `DescribeKey` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyInfo {
+    pub arn: String,
+    /// `KeyState`: `Enabled`, `Disabled`, `PendingDeletion`, ...
+    pub state: String,
+    /// `KeyManager`: `CUSTOMER` or `AWS`.
+    pub manager: String,
 }
 
 /// A DB instance or cluster as a restore drill watches it.

@@ -212,7 +212,7 @@ async fn a_drill_never_deletes_a_database_it_did_not_make() {
         arn: format!("arn:aws:rds:{REGION}:{FAILSAFE}:db:{}", item.db_id),
         cluster_id: None,
         engine: "postgres".into(),
-        tags: Default::default(),
+        ..Default::default()
     });
     let e = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
         .await

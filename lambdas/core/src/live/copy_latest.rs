@@ -114,7 +114,7 @@ pub async fn copy_latest(
 
     if let Some(group_name) = &latest.option_group_name {
         let group = store.describe_option_group(group_name).await?;
-        if let Some(reason) = not_shareable_reason(latest, group.as_ref()) {
+        if let Some(reason) = not_shareable_reason(&latest.engine, group.as_ref()) {
             info!(action = "copy-not-shareable", source = %source.id, snapshot = %latest.id, reason = %reason, "cannot be shared");
             return Err(FailsafeError::new(
                 ErrorKind::NotShareable,

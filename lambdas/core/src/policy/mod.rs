@@ -6,6 +6,7 @@ pub mod drill;
 pub mod message;
 pub mod naming;
 pub mod polling;
+pub mod preflight;
 pub mod quota;
 pub mod restore;
 pub mod retention;

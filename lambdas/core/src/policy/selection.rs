@@ -254,6 +254,7 @@ mod tests {
             cluster_id: cluster.map(String::from),
             engine: "postgres".into(),
             tags: tags(t),
+            ..DbInstance::default()
         }
     }
     fn cluster(id: &str, t: &[(&str, &str)]) -> DbCluster {
@@ -262,6 +263,7 @@ mod tests {
             arn: format!("arn:aws:rds:eu-west-1:111111111111:cluster:{id}"),
             engine: "aurora-postgresql".into(),
             tags: tags(t),
+            ..DbCluster::default()
         }
     }
     fn world() -> (Vec<DbInstance>, Vec<DbCluster>) {

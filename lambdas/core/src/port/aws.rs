@@ -3,7 +3,7 @@
 
 use crate::arn::Arn;
 use crate::model::{
-    DbCluster, DbInstance, DbState, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags,
+    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags,
 };
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
@@ -25,6 +25,7 @@ struct Regional {
     rds: aws_sdk_rds::Client,
     sns: aws_sdk_sns::Client,
     sfn: aws_sdk_sfn::Client,
+    kms: aws_sdk_kms::Client,
 }
 
 pub struct AwsStore {
@@ -40,9 +41,10 @@ impl AwsStore {
         rds: aws_sdk_rds::Client,
         sns: aws_sdk_sns::Client,
         sfn: aws_sdk_sfn::Client,
+        kms: aws_sdk_kms::Client,
     ) -> Self {
         AwsStore {
-            home: Regional { rds, sns, sfn },
+            home: Regional { rds, sns, sfn, kms },
             others: Mutex::new(HashMap::new()),
         }
     }
@@ -75,6 +77,7 @@ impl AwsStore {
             aws_sdk_rds::Client::new(&conf),
             aws_sdk_sns::Client::new(&conf),
             aws_sdk_sfn::Client::new(&conf),
+            aws_sdk_kms::Client::new(&conf),
         )
     }
 
@@ -125,7 +128,15 @@ impl AwsStore {
                             .build(),
                     ),
                     sfn: aws_sdk_sfn::Client::from_conf(
-                        self.home.sfn.config().to_builder().region(r).build(),
+                        self.home
+                            .sfn
+                            .config()
+                            .to_builder()
+                            .region(r.clone())
+                            .build(),
+                    ),
+                    kms: aws_sdk_kms::Client::from_conf(
+                        self.home.kms.config().to_builder().region(r).build(),
                     ),
                 }
             })
@@ -165,7 +176,8 @@ pub fn classify(code: &str) -> StoreErrorKind {
         | "ExecutionDoesNotExist"
         | "DBInstanceNotFound"
         | "DBInstanceNotFoundFault"
-        | "DBClusterNotFoundFault" => StoreErrorKind::NotFound,
+        | "DBClusterNotFoundFault"
+        | "NotFoundException" => StoreErrorKind::NotFound,
         "DBSnapshotAlreadyExists"
         | "DBSnapshotAlreadyExistsFault"
         | "DBClusterSnapshotAlreadyExistsFault"
@@ -331,6 +343,13 @@ impl SnapshotStore for AwsStore {
                 cluster_id: i.db_cluster_identifier().map(str::to_string),
                 engine: i.engine().unwrap_or_default().to_string(),
                 tags: tags(i.tag_list()),
+                backup_retention_days: i.backup_retention_period().unwrap_or_default(),
+                encrypted: i.storage_encrypted().unwrap_or(false),
+                option_groups: i
+                    .option_group_memberships()
+                    .iter()
+                    .filter_map(|m| m.option_group_name().map(str::to_string))
+                    .collect(),
             })
             .collect())
     }
@@ -354,6 +373,8 @@ impl SnapshotStore for AwsStore {
                 arn: c.db_cluster_arn().unwrap_or_default().to_string(),
                 engine: c.engine().unwrap_or_default().to_string(),
                 tags: tags(c.tag_list()),
+                backup_retention_days: c.backup_retention_period().unwrap_or_default(),
+                encrypted: c.storage_encrypted().unwrap_or(false),
             })
             .collect())
     }
@@ -799,6 +820,68 @@ impl SnapshotStore for AwsStore {
                 used: q.used().unwrap_or_default(),
                 max: q.max().unwrap_or_default(),
             }))
+    }
+
+    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
+        match self
+            .clients_for_arn(key_arn)
+            .kms
+            .describe_key()
+            .key_id(key_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.key_metadata().map(|k| KeyInfo {
+                arn: k.arn().unwrap_or(key_arn).to_string(),
+                state: k
+                    .key_state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                manager: k
+                    .key_manager()
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default(),
+            })),
+            Err(e) => match map_err("DescribeKey", e) {
+                e if e.kind == StoreErrorKind::NotFound => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
+        let out = self
+            .clients_for_arn(key_arn)
+            .kms
+            .get_key_policy()
+            .key_id(key_arn)
+            .policy_name("default")
+            .send()
+            .await
+            .map_err(|e| map_err("GetKeyPolicy", e))?;
+        Ok(out.policy().unwrap_or_default().to_string())
+    }
+
+    async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>> {
+        match self
+            .clients_for_arn(topic_arn)
+            .sns
+            .get_topic_attributes()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.attributes()
+                    .and_then(|a| a.get("Policy"))
+                    .cloned()
+                    .unwrap_or_default(),
+            )),
+            Err(e) => match map_err("GetTopicAttributes", e) {
+                e if e.kind == StoreErrorKind::NotFound => Ok(None),
+                e => Err(e),
+            },
+        }
     }
 
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {

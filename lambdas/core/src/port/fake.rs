@@ -3,7 +3,7 @@
 
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{
-    status, DbCluster, DbInstance, DbState, OptionGroup, Snapshot, SnapshotKind, Tags,
+    status, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, Snapshot, SnapshotKind, Tags,
 };
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
@@ -39,6 +39,10 @@ pub struct FakeWorld {
     /// Status of each DB instance or cluster by id (a restored one starts `creating`); absent
     /// means `available`.
     pub db_status: BTreeMap<String, String>,
+    /// KMS keys by ARN, with their key policy (`None`: reading it is denied).
+    pub keys: BTreeMap<String, (KeyInfo, Option<String>)>,
+    /// SNS topics by ARN, with their access policy (`None`: reading it is denied).
+    pub topics: BTreeMap<String, Option<String>>,
 }
 
 pub struct FakeStore {
@@ -400,6 +404,7 @@ impl SnapshotStore for FakeStore {
                     cluster_id: None,
                     engine,
                     tags: r.tags.clone(),
+                    ..Default::default()
                 });
                 arn
             }
@@ -410,6 +415,7 @@ impl SnapshotStore for FakeStore {
                     arn: arn.clone(),
                     engine,
                     tags: r.tags.clone(),
+                    ..Default::default()
                 });
                 arn
             }
@@ -449,6 +455,7 @@ impl SnapshotStore for FakeStore {
             cluster_id: Some(r.cluster_id.clone()),
             engine: r.engine.clone(),
             tags: r.tags.clone(),
+            ..Default::default()
         });
         Ok(arn)
     }
@@ -530,4 +537,38 @@ impl SnapshotStore for FakeStore {
         w.mutations.push(format!("delete-db {id}"));
         Ok(())
     }
+
+    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
+        self.check_throttle("DescribeKey")?;
+        Ok(self.world().keys.get(key_arn).map(|(k, _)| k.clone()))
+    }
+
+    async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
+        match self.world().keys.get(key_arn) {
+            Some((_, Some(policy))) => Ok(policy.clone()),
+            Some((_, None)) => Err(denied("GetKeyPolicy", key_arn)),
+            None => Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                "NotFoundException",
+                format!("GetKeyPolicy: key {key_arn} does not exist"),
+            )),
+        }
+    }
+
+    async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>> {
+        self.check_throttle("GetTopicAttributes")?;
+        match self.world().topics.get(topic_arn) {
+            Some(Some(policy)) => Ok(Some(policy.clone())),
+            Some(None) => Err(denied("GetTopicAttributes", topic_arn)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn denied(op: &str, arn: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Other,
+        "AccessDeniedException",
+        format!("{op}: not authorized to read {arn}"),
+    )
 }

@@ -5,7 +5,9 @@ pub mod aws;
 pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};
-use crate::model::{DbCluster, DbInstance, DbState, OptionGroup, Snapshot, SnapshotKind, Tags};
+use crate::model::{
+    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, Snapshot, SnapshotKind, Tags,
+};
 use async_trait::async_trait;
 use std::fmt;
 
@@ -201,6 +203,13 @@ pub trait SnapshotStore: Send + Sync {
     async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>>;
     /// Deletes a DB instance or cluster without a final snapshot and with its automated backups.
     async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
+    /// A KMS key by ARN (`DescribeKey`, in the ARN's region); `Ok(None)` if there is none.
+    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>>;
+    /// A KMS key's policy (`GetKeyPolicy`, the `default` policy) as JSON text.
+    async fn key_policy(&self, key_arn: &str) -> StoreResult<String>;
+    /// An SNS topic's access policy (`GetTopicAttributes` `Policy`, in the topic's region) as
+    /// JSON text; `Ok(None)` if the topic does not exist.
+    async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>>;
 }
 
 /// Describes a snapshot the caller needs to exist; absence is `SnapshotNotFound` with the

@@ -69,6 +69,9 @@ pub fn instance(id: &str) -> DbInstance {
         cluster_id: None,
         engine: "postgres".into(),
         tags: Tags::new(),
+        backup_retention_days: 7,
+        encrypted: true,
+        option_groups: vec!["default:postgres-16".into()],
     }
 }
 
@@ -78,6 +81,8 @@ pub fn cluster(id: &str) -> DbCluster {
         arn: format!("arn:aws:rds:{REGION}:{LIVE}:cluster:{id}"),
         engine: "aurora-postgresql".into(),
         tags: Tags::new(),
+        backup_retention_days: 7,
+        encrypted: true,
     }
 }
 

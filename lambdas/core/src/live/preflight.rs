@@ -1,0 +1,78 @@
+//! The handler of `preflight`: the Live run's first look at what every copy depends on (the
+//! share key, the Failsafe topics, the quotas, the selected sources), before anything is changed.
+//! A problem that would make every copy fail stops the run with `PreflightFailed` and one
+//! message; the other findings go into the run's summary.
+
+use crate::config::LiveConfig;
+use crate::error::Result;
+use crate::model::Source;
+use crate::policy::bounded::Bounded;
+use crate::policy::preflight::{Finding, Level};
+use crate::port::SnapshotStore;
+use crate::preflight::live_preflight;
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreflightInput {
+    /// The run's selection (`select-sources`).
+    pub sources: Vec<Source>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Bounded however many sources: the first findings of each level in full, and the counts.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreflightOutput {
+    pub problems: Vec<Finding>,
+    pub problem_count: usize,
+    pub warnings: Vec<Finding>,
+    pub warning_count: usize,
+    pub ok_count: usize,
+    /// In a dry run: the message the run would have stopped with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_stop: Option<String>,
+}
+
+pub async fn preflight(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    input: PreflightInput,
+) -> Result<PreflightOutput> {
+    let report = live_preflight(cfg, store, &input.sources).await?;
+    let (mut problems, mut warnings, mut ok_count) = (Bounded::new(), Bounded::new(), 0);
+    for f in &report.findings {
+        match f.level {
+            Level::Problem => {
+                warn!(action = "preflight", check = f.check, subject = %f.subject, blocks = f.blocks, "{}", f.message);
+                problems.push(f.clone());
+            }
+            Level::Warning => {
+                warn!(action = "preflight", check = f.check, subject = %f.subject, "{}", f.message);
+                warnings.push(f.clone());
+            }
+            Level::Ok => {
+                info!(action = "preflight", check = f.check, subject = %f.subject, "{}", f.message);
+                ok_count += 1;
+            }
+        }
+    }
+    let mut would_stop = None;
+    if let Some(e) = report.blocking_error() {
+        if !input.dry_run {
+            return Err(e);
+        }
+        warn!(action = "preflight", dry_run = true, "{}", e.message);
+        would_stop = Some(e.message);
+    }
+    Ok(PreflightOutput {
+        problem_count: problems.count,
+        problems: problems.first,
+        warning_count: warnings.count,
+        warnings: warnings.first,
+        ok_count,
+        would_stop,
+    })
+}

@@ -1,0 +1,844 @@
+//! The preflight's judgements: whether the things every copy depends on — the share key, the
+//! Failsafe topics, the snapshot quotas, the sources themselves, the Failsafe key — are in a state
+//! that lets the tool work, decided on what the port read. No I/O.
+//!
+//! A finding is `ok`, a `warning` (the tool works, an operator should look) or a `problem`
+//! (copies will fail). A problem that would make *every* copy of a run fail `blocks` the run: the
+//! Live state machine stops before copying, with one message instead of one failure per source.
+
+use crate::config::{Retention, RetentionPolicy};
+use crate::model::{DbCluster, DbInstance, KeyInfo, OptionGroup, SnapshotKind};
+use crate::policy::copy::not_shareable_reason;
+use crate::policy::quota::quota_name;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What a Failsafe account does with the share key, always through RDS (the key policy's
+/// `FailsafeAccounts…` statements): describe it, decrypt the share copy, and let RDS create the
+/// grant its copy needs.
+pub const SHARE_KEY_ACTIONS: [&str; 3] = ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt"];
+
+/// A quota filled beyond this share in the steady state is a warning: a few more sources or a
+/// manual snapshot someone keeps would fill it.
+const QUOTA_WARN_PERCENT: i64 = 90;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warning,
+    Problem,
+}
+
+impl Level {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warning => "warning",
+            Level::Problem => "problem",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// `share-key`, `topic`, `quota`, `source`, `failsafe-key`.
+    pub check: &'static str,
+    /// What was checked: a key or topic ARN, `instance orders`, `ManualSnapshots`.
+    pub subject: String,
+    pub level: Level,
+    pub message: String,
+    /// Every copy of a Live run would fail because of it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub blocks: bool,
+}
+
+impl Finding {
+    fn new(check: &'static str, subject: impl Into<String>, level: Level, message: String) -> Self {
+        Finding {
+            check,
+            subject: subject.into(),
+            level,
+            message,
+            blocks: false,
+        }
+    }
+    fn ok(check: &'static str, subject: impl Into<String>, message: String) -> Self {
+        Finding::new(check, subject, Level::Ok, message)
+    }
+    fn warning(check: &'static str, subject: impl Into<String>, message: String) -> Self {
+        Finding::new(check, subject, Level::Warning, message)
+    }
+    fn problem(check: &'static str, subject: impl Into<String>, message: String) -> Self {
+        Finding::new(check, subject, Level::Problem, message)
+    }
+    fn blocking(mut self, blocks: bool) -> Self {
+        self.blocks = blocks;
+        self
+    }
+}
+
+/// What a resource policy says about one account doing one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    Allowed,
+    /// An unconditional `Deny` statement (its `Sid`) matches.
+    Denied(String),
+    /// No `Allow` statement names the account (or `*`) with the action.
+    Missing,
+}
+
+/// Reads a resource policy (a KMS key policy, an SNS topic policy) for `account` doing `action`.
+///
+/// It reads `Effect`, `Principal` (`*`, the account id, or any ARN of the account: its root or
+/// one of its roles) and `Action`/`NotAction` with `*` and `?` wildcards. Conditions are taken as
+/// met on an `Allow` and as not met on a `Deny`: the tool's own statements are all conditional
+/// (`kms:ViaService`, `aws:SecureTransport`), and the tool's calls meet them. This is drift
+/// detection for the tool's resources, not IAM: the policy proof (tests/policy) evaluates them
+/// with the real rules.
+pub fn resource_policy_grants(policy: &Value, account: &str, action: &str) -> Grant {
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect::<Vec<_>>(),
+        Some(single @ Value::Object(_)) => vec![single],
+        _ => Vec::new(),
+    };
+    let mut allowed = false;
+    for st in statements {
+        let names_account = principal_names(st.get("Principal"), account);
+        let covers = match (st.get("Action"), st.get("NotAction")) {
+            (Some(a), _) => strings(a).iter().any(|p| wildcard_match(p, action)),
+            (None, Some(n)) => !strings(n).iter().any(|p| wildcard_match(p, action)),
+            (None, None) => false,
+        };
+        if !(names_account && covers) {
+            continue;
+        }
+        match st.get("Effect").and_then(Value::as_str) {
+            Some("Deny") if st.get("Condition").is_none() => {
+                let sid = st.get("Sid").and_then(Value::as_str).unwrap_or("(no Sid)");
+                return Grant::Denied(sid.to_string());
+            }
+            Some("Allow") => allowed = true,
+            _ => {}
+        }
+    }
+    if allowed {
+        Grant::Allowed
+    } else {
+        Grant::Missing
+    }
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn principal_names(principal: Option<&Value>, account: &str) -> bool {
+    let one = |p: &str| p == "*" || p == account || p.split(':').nth(4) == Some(account);
+    match principal {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::Object(m)) => m
+            .get("AWS")
+            .is_some_and(|v| strings(v).into_iter().any(one)),
+        _ => false,
+    }
+}
+
+/// IAM's action matching: case-insensitive, `*` any run of characters, `?` one character.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (
+        pattern.to_ascii_lowercase().chars().collect(),
+        text.to_ascii_lowercase().chars().collect(),
+    );
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The key every share copy is encrypted with (`SHARE_KMS_KEY_ARN`): it exists, is enabled, is a
+/// customer-managed key (RDS cannot share a snapshot encrypted with an AWS-managed key), and its
+/// policy lets each Failsafe account use it. `used_by_every_copy`: every selected source is
+/// copied with it (all encrypted, or `ENCRYPT_UNENCRYPTED`), so a key problem blocks the run.
+pub fn share_key_findings(
+    key_arn: &str,
+    key: Option<&KeyInfo>,
+    policy: Result<&str, String>,
+    failsafe_accounts: &[String],
+    used_by_every_copy: bool,
+) -> Vec<Finding> {
+    const CHECK: &str = "share-key";
+    let Some(key) = key else {
+        return vec![Finding::problem(
+            CHECK,
+            key_arn,
+            format!("the share key does not exist: SHARE_KMS_KEY_ARN must name the key the Live stack created (output ShareKeyArn); redeploy the Live stack"),
+        )
+        .blocking(used_by_every_copy)];
+    };
+    if key.manager != "CUSTOMER" {
+        return vec![Finding::problem(
+            CHECK,
+            key_arn,
+            format!("the share key is {}-managed; RDS cannot share a snapshot encrypted with an AWS-managed key: SHARE_KMS_KEY_ARN must name the Live stack's customer-managed key", key.manager),
+        )
+        .blocking(used_by_every_copy)];
+    }
+    if key.state != "Enabled" {
+        return vec![Finding::problem(
+            CHECK,
+            key_arn,
+            format!(
+                "the share key is {} (not Enabled): no share copy can be made or read until it is enabled again{}",
+                key.state,
+                if key.state == "PendingDeletion" { " (kms cancel-key-deletion, then kms enable-key)" } else { " (kms enable-key)" },
+            ),
+        )
+        .blocking(used_by_every_copy)];
+    }
+    let policy = match policy.map(serde_json::from_str::<Value>) {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            return vec![Finding::warning(
+                CHECK,
+                key_arn,
+                format!("the share key's policy is not JSON ({e}); the Failsafe accounts' access was not checked"),
+            )]
+        }
+        Err(e) => {
+            return vec![Finding::warning(
+                CHECK,
+                key_arn,
+                format!("the share key's policy could not be read ({e}); the Failsafe accounts' access was not checked: allow kms:GetKeyPolicy on it"),
+            )]
+        }
+    };
+    let mut out = Vec::new();
+    let mut refused = 0;
+    for account in failsafe_accounts {
+        let lacking: Vec<String> = SHARE_KEY_ACTIONS
+            .iter()
+            .filter_map(|a| match resource_policy_grants(&policy, account, a) {
+                Grant::Allowed => None,
+                Grant::Denied(sid) => Some(format!("{a} (denied by {sid})")),
+                Grant::Missing => Some(a.to_string()),
+            })
+            .collect();
+        if lacking.is_empty() {
+            continue;
+        }
+        refused += 1;
+        out.push(Finding::problem(
+            CHECK,
+            key_arn,
+            format!(
+                "the share key's policy does not let Failsafe account {account} use it ({}): that account cannot copy any encrypted share copy; redeploy the Live stack to restore the key policy",
+                lacking.join(", ")
+            ),
+        ));
+    }
+    if refused > 0 && refused == failsafe_accounts.len() && used_by_every_copy {
+        for f in &mut out {
+            f.blocks = true;
+        }
+    }
+    if out.is_empty() {
+        out.push(Finding::ok(
+            CHECK,
+            key_arn,
+            format!(
+                "enabled, customer-managed; its policy lets {} use it",
+                failsafe_accounts.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// A Failsafe topic `notify` publishes to: it exists and its policy lets the Live account publish.
+/// Not blocking: without the message the Failsafe account's backstop schedule still finds the
+/// share copies (later, and with an alarm if it does not).
+pub fn topic_findings(
+    topic_arn: &str,
+    policy: Result<Option<&str>, String>,
+    live_account: &str,
+) -> Finding {
+    const CHECK: &str = "topic";
+    match policy {
+        Ok(None) => Finding::problem(
+            CHECK,
+            topic_arn,
+            "the topic does not exist: notify cannot announce the copies (the Failsafe backstop still finds them); check FAILSAFE_TOPIC_ARNS against the Failsafe stack's output TopicArn".into(),
+        ),
+        Err(e) => Finding::warning(
+            CHECK,
+            topic_arn,
+            format!("the topic's policy could not be read ({e}); whether the Live account may publish was not checked"),
+        ),
+        Ok(Some(text)) => match serde_json::from_str::<Value>(text) {
+            Err(e) => Finding::warning(
+                CHECK,
+                topic_arn,
+                format!("the topic's policy is not JSON ({e}); not checked"),
+            ),
+            Ok(p) => match resource_policy_grants(&p, live_account, "sns:Publish") {
+                Grant::Allowed => Finding::ok(
+                    CHECK,
+                    topic_arn,
+                    format!("exists; its policy lets {live_account} publish"),
+                ),
+                Grant::Denied(sid) => Finding::problem(
+                    CHECK,
+                    topic_arn,
+                    format!("the topic's policy denies {live_account} sns:Publish ({sid}): notify cannot announce the copies; add this account to the Failsafe stack's sourceAccounts and redeploy it"),
+                ),
+                Grant::Missing => Finding::problem(
+                    CHECK,
+                    topic_arn,
+                    format!("the topic's policy does not let {live_account} publish: notify cannot announce the copies; add this account to the Failsafe stack's sourceAccounts and redeploy it"),
+                ),
+            },
+        },
+    }
+}
+
+/// A selected source's own state: automated backups on (else there is no automated snapshot to
+/// copy) and snapshots that RDS can share (no TDE, no permanent or persistent option).
+pub fn instance_findings(db: &DbInstance, groups: &[OptionGroup]) -> Vec<Finding> {
+    let subject = format!("instance {}", db.id);
+    let mut out = Vec::new();
+    if db.backup_retention_days <= 0 {
+        out.push(no_backups(&subject));
+    }
+    for g in groups {
+        if let Some(reason) = not_shareable_reason(&db.engine, Some(g)) {
+            out.push(Finding::problem(
+                "source",
+                subject.clone(),
+                format!("{reason}: its copies cannot be shared with the Failsafe account; take it out of SOURCES, or protect it another way"),
+            ));
+        }
+    }
+    out
+}
+
+pub fn cluster_findings(db: &DbCluster) -> Vec<Finding> {
+    let subject = format!("cluster {}", db.id);
+    if db.backup_retention_days <= 0 {
+        vec![no_backups(&subject)]
+    } else {
+        Vec::new()
+    }
+}
+
+fn no_backups(subject: &str) -> Finding {
+    Finding::problem(
+        "source",
+        subject,
+        "automated backups are off (BackupRetentionPeriod 0): there is no automated snapshot to copy; set a backup retention period of at least 1 day".into(),
+    )
+}
+
+/// The copies an account holds per source in the steady state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaNeed {
+    pub kind: SnapshotKind,
+    /// `DescribeAccountAttributes` used and max.
+    pub used: i64,
+    pub max: i64,
+    /// Of `used`, the tool's own copies in the account now.
+    pub managed: i64,
+    /// Sources of this kind the tool keeps copies of.
+    pub sources: i64,
+    /// Copies per source at most, the one being made included.
+    pub per_source: i64,
+}
+
+/// Whether the steady state fits the quota: every other manual snapshot, plus `per_source` copies
+/// of each source. `settings` names the knob that sets `per_source`.
+pub fn quota_finding(need: &QuotaNeed, settings: &str) -> Finding {
+    let name = quota_name(need.kind);
+    let others = (need.used - need.managed).max(0);
+    let steady = others + need.sources * need.per_source;
+    let detail = format!(
+        "{} used of {} now; steady state {steady} = {others} other manual snapshots + {} {} source(s) x {} copies ({settings})",
+        need.used, need.max, need.sources, need.kind, need.per_source
+    );
+    if steady > need.max {
+        Finding::problem(
+            "quota",
+            name,
+            format!("{detail}: {} over; copies will fail when it fills. Lower {settings}, delete manual snapshots no longer needed, or request a quota increase (Service Quotas, Amazon RDS)", steady - need.max),
+        )
+    } else if steady * 100 > need.max * QUOTA_WARN_PERCENT {
+        Finding::warning(
+            "quota",
+            name,
+            format!("{detail}: above {QUOTA_WARN_PERCENT} % of the quota"),
+        )
+    } else {
+        Finding::ok("quota", name, detail)
+    }
+}
+
+/// At most how many copies of one source the Failsafe account keeps: what the retention policy
+/// keeps (every daily, weekly and monthly slot distinct; a copy a day for `RETENTION_DAYS`),
+/// never fewer than the floor, plus the copy being saved.
+pub fn failsafe_copies_per_source(retention: &Retention) -> i64 {
+    let policy = match retention.policy {
+        RetentionPolicy::Gfs {
+            daily,
+            weekly,
+            monthly,
+        } => daily + weekly + monthly,
+        RetentionPolicy::Days(days) => days + 1,
+    };
+    i64::from(policy.max(retention.min_keep)) + 1
+}
+
+/// The Failsafe key (`FAILSAFE_KMS_KEY_ARN`): every saved copy is encrypted with it.
+pub fn failsafe_key_finding(key_arn: &str, key: Option<&KeyInfo>, account: &str) -> Finding {
+    const CHECK: &str = "failsafe-key";
+    match key {
+        None => Finding::problem(
+            CHECK,
+            key_arn,
+            "the Failsafe key does not exist: no copy can be saved; FAILSAFE_KMS_KEY_ARN must name the Failsafe stack's key (output FailsafeKeyArn)".into(),
+        ),
+        Some(k) if k.manager != "CUSTOMER" || k.arn.split(':').nth(4) != Some(account) => {
+            Finding::problem(
+                CHECK,
+                key_arn,
+                format!("the Failsafe key must be a customer-managed key of this account ({account}); it is {}-managed in account {}", k.manager, k.arn.split(':').nth(4).unwrap_or("?")),
+            )
+        }
+        Some(k) if k.state != "Enabled" => Finding::problem(
+            CHECK,
+            key_arn,
+            format!("the Failsafe key is {} (not Enabled): no copy can be saved, and no saved copy can be restored, until it is enabled again", k.state),
+        ),
+        Some(_) => Finding::ok(CHECK, key_arn, "enabled, customer-managed, this account's".into()),
+    }
+}
+
+/// Marks each source's problems as blocking when every source has one: then no copy of the run
+/// can succeed. Returns whether that is so.
+pub fn block_if_every_source_fails(findings: &mut [Finding], sources: usize) -> bool {
+    let failing: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.check == "source" && f.level == Level::Problem)
+        .map(|f| f.subject.as_str())
+        .collect();
+    let all = sources > 0 && failing.len() == sources;
+    if all {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.check == "source" && f.level == Level::Problem)
+        {
+            f.blocks = true;
+        }
+    }
+    all
+}
+
+/// The one message a blocked run fails with: what blocks it, and how many problems in all.
+pub fn blocking_message(findings: &[Finding]) -> Option<String> {
+    let blocking: Vec<&Finding> = findings.iter().filter(|f| f.blocks).collect();
+    let first = blocking.first()?;
+    let problems = findings
+        .iter()
+        .filter(|f| f.level == Level::Problem)
+        .count();
+    let mut m = format!(
+        "preflight: every copy of this run would fail, nothing was copied: {} {}: {}",
+        first.check, first.subject, first.message
+    );
+    if blocking.len() > 1 {
+        m.push_str(&format!(" (and {} more like it)", blocking.len() - 1));
+    }
+    m.push_str(&format!(
+        "; {problems} problem(s) in all, `rdsf preflight` lists them"
+    ));
+    Some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LIVE: &str = "111111111111";
+    const FS: &str = "222222222222";
+    const FS2: &str = "333333333333";
+    const KEY: &str = "arn:aws:kms:eu-west-1:111111111111:key/share";
+
+    /// The share key policy the Live stack deploys (cdk/lib/live-account.ts), two accounts.
+    fn share_key_policy(accounts: &[&str]) -> String {
+        let principals: Vec<String> = accounts
+            .iter()
+            .map(|a| format!("arn:aws:iam::{a}:root"))
+            .collect();
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{LIVE}:root")}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "FailsafeAccountsReadShareCopiesThroughRds", "Effect": "Allow",
+             "Principal": {"AWS": principals}, "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*",
+             "Condition": {"StringEquals": {"kms:ViaService": ["rds.eu-west-1.amazonaws.com"]}}},
+            {"Sid": "FailsafeAccountsLetRdsCopyShareCopies", "Effect": "Allow",
+             "Principal": {"AWS": principals}, "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        ]})
+        .to_string()
+    }
+
+    fn key(state: &str, manager: &str) -> KeyInfo {
+        KeyInfo {
+            arn: KEY.into(),
+            state: state.into(),
+            manager: manager.into(),
+        }
+    }
+
+    fn accounts() -> Vec<String> {
+        vec![FS.into(), FS2.into()]
+    }
+
+    #[test]
+    fn actions_match_with_iam_wildcards_case_insensitively() {
+        assert!(wildcard_match("kms:*", "kms:CreateGrant"));
+        assert!(wildcard_match("KMS:createGRANT", "kms:CreateGrant"));
+        assert!(wildcard_match("kms:De?rypt", "kms:Decrypt"));
+        assert!(wildcard_match("kms:*Key*", "kms:DescribeKey"));
+        assert!(!wildcard_match("kms:Describe*", "kms:Decrypt"));
+        assert!(!wildcard_match("kms:Decrypt", "kms:DecryptX"));
+        assert!(wildcard_match("*", "sns:Publish"));
+    }
+
+    #[test]
+    fn a_policy_grants_by_account_root_role_id_or_star_and_not_action() {
+        let p = |principal: Value, action: Value| json!({"Statement": {"Effect": "Allow", "Principal": principal, "Action": action}});
+        let root = json!({"AWS": format!("arn:aws:iam::{FS}:root")});
+        assert_eq!(
+            resource_policy_grants(&p(root.clone(), json!("kms:*")), FS, "kms:Decrypt"),
+            Grant::Allowed
+        );
+        assert_eq!(
+            resource_policy_grants(&p(root, json!("kms:*")), FS2, "kms:Decrypt"),
+            Grant::Missing
+        );
+        let role = json!({"AWS": [format!("arn:aws:iam::{FS}:role/save")]});
+        assert_eq!(
+            resource_policy_grants(&p(role, json!(["kms:Decrypt"])), FS, "kms:Decrypt"),
+            Grant::Allowed
+        );
+        assert_eq!(
+            resource_policy_grants(
+                &p(json!({"AWS": FS}), json!("kms:Decrypt")),
+                FS,
+                "kms:Decrypt"
+            ),
+            Grant::Allowed
+        );
+        assert_eq!(
+            resource_policy_grants(&p(json!("*"), json!("sns:Publish")), FS, "sns:Publish"),
+            Grant::Allowed
+        );
+        let not_action = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": FS}, "NotAction": "kms:ScheduleKeyDeletion"}]});
+        assert_eq!(
+            resource_policy_grants(&not_action, FS, "kms:Decrypt"),
+            Grant::Allowed
+        );
+        assert_eq!(
+            resource_policy_grants(&not_action, FS, "kms:ScheduleKeyDeletion"),
+            Grant::Missing
+        );
+    }
+
+    #[test]
+    fn an_unconditional_deny_wins_and_a_conditional_one_is_taken_as_not_met() {
+        let allow = json!({"Effect": "Allow", "Principal": {"AWS": LIVE}, "Action": "sns:Publish"});
+        let tls_only = json!({"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+                              "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
+        let p = json!({"Statement": [allow.clone(), tls_only]});
+        assert_eq!(
+            resource_policy_grants(&p, LIVE, "sns:Publish"),
+            Grant::Allowed
+        );
+        let deny = json!({"Sid": "Nobody", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sns:*"});
+        let p = json!({"Statement": [allow, deny]});
+        assert_eq!(
+            resource_policy_grants(&p, LIVE, "sns:Publish"),
+            Grant::Denied("Nobody".into())
+        );
+    }
+
+    #[test]
+    fn the_deployed_share_key_passes() {
+        let f = share_key_findings(
+            KEY,
+            Some(&key("Enabled", "CUSTOMER")),
+            Ok(&share_key_policy(&[FS, FS2])),
+            &accounts(),
+            true,
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].level, Level::Ok, "{f:?}");
+        assert!(f[0].message.contains(FS2));
+    }
+
+    #[test]
+    fn a_key_policy_without_one_account_is_a_problem_that_blocks_only_when_no_account_can_use_it() {
+        let f = share_key_findings(
+            KEY,
+            Some(&key("Enabled", "CUSTOMER")),
+            Ok(&share_key_policy(&[FS])),
+            &accounts(),
+            true,
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].level, Level::Problem);
+        assert!(!f[0].blocks, "the other account still gets its copies");
+        assert!(
+            f[0].message.contains(FS2) && f[0].message.contains("kms:CreateGrant"),
+            "{}",
+            f[0].message
+        );
+
+        let f = share_key_findings(
+            KEY,
+            Some(&key("Enabled", "CUSTOMER")),
+            Ok(&share_key_policy(&[])),
+            &accounts(),
+            true,
+        );
+        assert_eq!(f.len(), 2);
+        assert!(f.iter().all(|f| f.blocks && f.level == Level::Problem));
+        // unencrypted sources, copied without the key: the run can still save those
+        let f = share_key_findings(
+            KEY,
+            Some(&key("Enabled", "CUSTOMER")),
+            Ok(&share_key_policy(&[])),
+            &accounts(),
+            false,
+        );
+        assert!(f.iter().all(|f| !f.blocks));
+    }
+
+    #[test]
+    fn a_missing_disabled_or_aws_managed_key_blocks() {
+        for (k, words) in [
+            (None, "does not exist"),
+            (Some(key("Disabled", "CUSTOMER")), "Disabled"),
+            (
+                Some(key("PendingDeletion", "CUSTOMER")),
+                "cancel-key-deletion",
+            ),
+            (Some(key("Enabled", "AWS")), "AWS-managed"),
+        ] {
+            let f = share_key_findings(KEY, k.as_ref(), Ok("{}"), &accounts(), true);
+            assert_eq!(f.len(), 1);
+            assert!(f[0].blocks && f[0].level == Level::Problem);
+            assert!(f[0].message.contains(words), "{}", f[0].message);
+        }
+    }
+
+    #[test]
+    fn an_unreadable_key_policy_is_a_warning_not_a_pass() {
+        let f = share_key_findings(
+            KEY,
+            Some(&key("Enabled", "CUSTOMER")),
+            Err("AccessDeniedException: no".into()),
+            &accounts(),
+            true,
+        );
+        assert_eq!(f[0].level, Level::Warning);
+        assert!(f[0].message.contains("kms:GetKeyPolicy"));
+    }
+
+    #[test]
+    fn topics_exist_and_accept_the_live_account() {
+        const TOPIC: &str = "arn:aws:sns:eu-west-1:222222222222:rds-failsafe";
+        let policy = json!({"Statement": [
+            {"Sid": "OnlyLiveAccountsPublish", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{LIVE}:root")},
+             "Action": "sns:Publish", "Resource": TOPIC},
+            {"Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+        .to_string();
+        assert_eq!(
+            topic_findings(TOPIC, Ok(Some(&policy)), LIVE).level,
+            Level::Ok
+        );
+        let other = topic_findings(TOPIC, Ok(Some(&policy)), "444444444444");
+        assert_eq!(other.level, Level::Problem);
+        assert!(other.message.contains("sourceAccounts"));
+        let gone = topic_findings(TOPIC, Ok(None), LIVE);
+        assert!(gone.level == Level::Problem && !gone.blocks);
+        assert_eq!(
+            topic_findings(TOPIC, Err("AuthorizationError".into()), LIVE).level,
+            Level::Warning
+        );
+    }
+
+    #[test]
+    fn sources_without_backups_or_with_unshareable_options_are_problems() {
+        let db = DbInstance {
+            id: "ledger".into(),
+            engine: "oracle-ee".into(),
+            backup_retention_days: 0,
+            option_groups: vec!["ledger-og".into()],
+            ..DbInstance::default()
+        };
+        let tde = OptionGroup {
+            name: "ledger-og".into(),
+            options: vec![crate::model::OptionInfo {
+                name: "TDE".into(),
+                permanent: true,
+                persistent: true,
+            }],
+        };
+        let f = instance_findings(&db, &[tde]);
+        assert_eq!(f.len(), 2);
+        assert!(f[0].message.contains("BackupRetentionPeriod 0"));
+        assert!(f[1].message.contains("Transparent Data Encryption"));
+        let fine = DbInstance {
+            backup_retention_days: 7,
+            ..db
+        };
+        assert!(instance_findings(&fine, &[]).is_empty());
+        let cluster = DbCluster {
+            id: "c".into(),
+            backup_retention_days: 1,
+            ..DbCluster::default()
+        };
+        assert!(cluster_findings(&cluster).is_empty());
+    }
+
+    #[test]
+    fn every_source_failing_blocks_and_the_message_says_it_once() {
+        let mut f = vec![
+            instance_findings(
+                &DbInstance {
+                    id: "a".into(),
+                    ..DbInstance::default()
+                },
+                &[],
+            ),
+            instance_findings(
+                &DbInstance {
+                    id: "b".into(),
+                    ..DbInstance::default()
+                },
+                &[],
+            ),
+        ]
+        .concat();
+        assert!(!block_if_every_source_fails(&mut f, 3));
+        assert_eq!(blocking_message(&f), None);
+        assert!(block_if_every_source_fails(&mut f, 2));
+        let m = blocking_message(&f).unwrap();
+        assert!(
+            m.starts_with("preflight: every copy of this run would fail, nothing was copied: source instance a: automated backups are off"),
+            "{m}"
+        );
+        assert!(
+            m.contains("(and 1 more like it)") && m.contains("2 problem(s) in all"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn quota_steady_state_counts_other_snapshots_and_copies_per_source() {
+        let need = QuotaNeed {
+            kind: SnapshotKind::Instance,
+            used: 40,
+            max: 100,
+            managed: 10,
+            sources: 10,
+            per_source: 3,
+        };
+        let f = quota_finding(&need, "LIVE_KEEP");
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(
+            f.message.contains("steady state 60 = 30 other"),
+            "{}",
+            f.message
+        );
+        let f = quota_finding(
+            &QuotaNeed {
+                sources: 22,
+                ..need
+            },
+            "LIVE_KEEP",
+        );
+        assert_eq!(f.level, Level::Warning, "{}", f.message); // 96 of 100
+        let f = quota_finding(
+            &QuotaNeed {
+                sources: 30,
+                ..need
+            },
+            "LIVE_KEEP",
+        );
+        assert_eq!(f.level, Level::Problem);
+        assert!(f.message.contains("20 over") && f.message.contains("LIVE_KEEP"));
+    }
+
+    #[test]
+    fn failsafe_copies_per_source_follow_the_retention_and_the_floor() {
+        let gfs = Retention {
+            policy: RetentionPolicy::Gfs {
+                daily: 7,
+                weekly: 4,
+                monthly: 12,
+            },
+            min_keep: 3,
+        };
+        assert_eq!(failsafe_copies_per_source(&gfs), 24);
+        let days = Retention {
+            policy: RetentionPolicy::Days(2),
+            min_keep: 5,
+        };
+        assert_eq!(failsafe_copies_per_source(&days), 6);
+    }
+
+    #[test]
+    fn the_failsafe_key_must_be_this_accounts_enabled_customer_key() {
+        let fs_key = |state: &str, manager: &str, account: &str| KeyInfo {
+            arn: format!("arn:aws:kms:eu-west-1:{account}:key/k"),
+            state: state.into(),
+            manager: manager.into(),
+        };
+        let arn = "arn:aws:kms:eu-west-1:222222222222:key/k";
+        assert_eq!(
+            failsafe_key_finding(arn, Some(&fs_key("Enabled", "CUSTOMER", FS)), FS).level,
+            Level::Ok
+        );
+        for k in [
+            None,
+            Some(fs_key("Disabled", "CUSTOMER", FS)),
+            Some(fs_key("Enabled", "AWS", FS)),
+            Some(fs_key("Enabled", "CUSTOMER", LIVE)),
+        ] {
+            assert_eq!(
+                failsafe_key_finding(arn, k.as_ref(), FS).level,
+                Level::Problem
+            );
+        }
+    }
+}

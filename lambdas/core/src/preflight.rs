@@ -1,0 +1,255 @@
+//! The preflight: reads what every copy depends on and judges it with the pure functions of
+//! [`crate::policy::preflight`]. The Live state machine runs [`live_preflight`] before it changes
+//! anything (the `preflight` Lambda, [`crate::live::preflight`]); `rdsf preflight` runs either
+//! side's for an operator, over the same port.
+
+use crate::config::{FailsafeConfig, LiveConfig};
+use crate::error::{FailsafeError, Result};
+use crate::model::{OptionGroup, SnapshotKind, Source};
+use crate::policy::preflight::{
+    block_if_every_source_fails, blocking_message, cluster_findings, failsafe_copies_per_source,
+    failsafe_key_finding, instance_findings, quota_finding, share_key_findings, topic_findings,
+    Finding, Level, QuotaNeed,
+};
+use crate::policy::tags::{KIND, SOURCE_ACCOUNT, SOURCE_ID};
+use crate::port::{own_managed_copies, SnapshotStore, StoreError, StoreErrorKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PreflightReport {
+    /// `live` or `failsafe`.
+    pub side: &'static str,
+    pub account: String,
+    pub region: String,
+    /// Sources checked (Live: the selected ones; Failsafe: those with copies).
+    pub sources: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl PreflightReport {
+    pub fn worst(&self) -> Level {
+        self.findings
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Ok)
+    }
+    /// The one message a Live run stops with, if a problem would make every copy fail.
+    pub fn blocking_message(&self) -> Option<String> {
+        blocking_message(&self.findings)
+    }
+    /// [`Self::blocking_message`] as the `PreflightFailed` error that stops a Live run.
+    pub fn blocking_error(&self) -> Option<FailsafeError> {
+        self.blocking_message()
+            .map(|m| FailsafeError::new(crate::error::ErrorKind::PreflightFailed, m))
+    }
+}
+
+/// A read the preflight can do without: AWS refusing it (access denied, a malformed ARN) becomes
+/// a warning naming the call, so the rest is still checked. Throttling and transient faults are
+/// errors, which the state machine retries.
+fn soft<T>(r: std::result::Result<T, StoreError>) -> Result<std::result::Result<T, String>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(e)
+            if matches!(
+                e.kind,
+                StoreErrorKind::Throttled | StoreErrorKind::Transient
+            ) =>
+        {
+            Err(e.into())
+        }
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// The Live account's preflight for `sources` (the run's selection): the share key and its
+/// policy, each Failsafe topic, the manual snapshot quotas against the sources and `LIVE_KEEP`,
+/// and each source's automated backups and option groups.
+pub async fn live_preflight(
+    cfg: &LiveConfig,
+    store: &dyn SnapshotStore,
+    sources: &[Source],
+) -> Result<PreflightReport> {
+    let mut findings = Vec::new();
+    let instances = store.list_instances().await?;
+    let clusters = store.list_clusters().await?;
+    let mut groups: BTreeMap<String, Option<OptionGroup>> = BTreeMap::new();
+    // a source is copied with the share key if it is encrypted (or ENCRYPT_UNENCRYPTED, for
+    // instances); a key problem blocks the run only if that is every source
+    let mut every_copy_uses_key = !sources.is_empty();
+    for source in sources {
+        match source.kind {
+            SnapshotKind::Instance => {
+                let Some(db) = instances.iter().find(|d| d.id == source.id) else {
+                    continue;
+                };
+                every_copy_uses_key &= db.encrypted || cfg.encrypt_unencrypted;
+                let mut found = Vec::new();
+                for name in &db.option_groups {
+                    if !groups.contains_key(name) {
+                        groups.insert(name.clone(), store.describe_option_group(name).await?);
+                    }
+                    found.extend(groups[name].clone());
+                }
+                findings.extend(instance_findings(db, &found));
+            }
+            SnapshotKind::Cluster => {
+                let Some(db) = clusters.iter().find(|d| d.id == source.id) else {
+                    continue;
+                };
+                every_copy_uses_key &= db.encrypted;
+                findings.extend(cluster_findings(db));
+            }
+        }
+    }
+    let key_arn = &cfg.share_kms_key_arn;
+    match soft(store.describe_key(key_arn).await)? {
+        Ok(key) => {
+            let policy = match &key {
+                Some(_) => soft(store.key_policy(key_arn).await)?,
+                None => Ok(String::new()),
+            };
+            findings.extend(share_key_findings(
+                key_arn,
+                key.as_ref(),
+                policy.as_deref().map_err(Clone::clone),
+                &cfg.failsafe_accounts,
+                every_copy_uses_key,
+            ));
+        }
+        Err(e) => findings.push(unreadable("share-key", key_arn, &e, "kms:DescribeKey")),
+    }
+    for topic in &cfg.failsafe_topic_arns {
+        let policy = soft(store.topic_policy(topic).await)?;
+        findings.push(topic_findings(
+            topic,
+            policy.as_ref().map(|p| p.as_deref()).map_err(Clone::clone),
+            &cfg.account_id,
+        ));
+    }
+    let managed = own_managed_copies(store).await?;
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let n = sources.iter().filter(|s| s.kind == kind).count() as i64;
+        if n == 0 {
+            continue;
+        }
+        findings.extend(
+            quota(
+                store,
+                kind,
+                n,
+                managed.iter().filter(|s| s.kind == kind).count() as i64,
+                i64::from(cfg.live_keep) + 1,
+                "LIVE_KEEP",
+            )
+            .await?,
+        );
+    }
+    block_if_every_source_fails(&mut findings, sources.len());
+    Ok(PreflightReport {
+        side: "live",
+        account: cfg.account_id.clone(),
+        region: cfg.region.clone(),
+        sources: sources.len(),
+        findings,
+    })
+}
+
+/// The Failsafe account's preflight: its key, and the manual snapshot quotas against the
+/// retention policy for every source it holds copies of.
+pub async fn failsafe_preflight(
+    cfg: &FailsafeConfig,
+    store: &dyn SnapshotStore,
+) -> Result<PreflightReport> {
+    let mut findings = Vec::new();
+    let key_arn = &cfg.failsafe_kms_key_arn;
+    match soft(store.describe_key(key_arn).await)? {
+        Ok(key) => findings.push(failsafe_key_finding(key_arn, key.as_ref(), &cfg.account_id)),
+        Err(e) => findings.push(unreadable("failsafe-key", key_arn, &e, "kms:DescribeKey")),
+    }
+    let managed = own_managed_copies(store).await?;
+    let per_source = failsafe_copies_per_source(&cfg.retention);
+    let mut all_sources = 0;
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let copies: Vec<_> = managed.iter().filter(|s| s.kind == kind).collect();
+        let sources: BTreeSet<(Option<&String>, Option<&String>)> = copies
+            .iter()
+            .filter(|s| s.tags.get(KIND).map(String::as_str) == Some(kind.as_str()))
+            .map(|s| (s.tags.get(SOURCE_ACCOUNT), s.tags.get(SOURCE_ID)))
+            .collect();
+        all_sources += sources.len();
+        if sources.is_empty() {
+            continue;
+        }
+        findings.extend(
+            quota(
+                store,
+                kind,
+                sources.len() as i64,
+                copies.len() as i64,
+                per_source,
+                "the retention (RETENTION_* / MIN_KEEP)",
+            )
+            .await?,
+        );
+    }
+    if all_sources == 0 {
+        findings.push(Finding {
+            check: "quota",
+            subject: "copies".into(),
+            level: Level::Warning,
+            message: "no copies in this account yet, so the quota was not checked against the sources: run `rdsf preflight` again after the first Failsafe run".into(),
+            blocks: false,
+        });
+    }
+    Ok(PreflightReport {
+        side: "failsafe",
+        account: cfg.account_id.clone(),
+        region: cfg.region.clone(),
+        sources: all_sources,
+        findings,
+    })
+}
+
+async fn quota(
+    store: &dyn SnapshotStore,
+    kind: SnapshotKind,
+    sources: i64,
+    managed: i64,
+    per_source: i64,
+    settings: &str,
+) -> Result<Option<Finding>> {
+    let Some(q) = store.snapshot_quota(kind).await? else {
+        return Ok(Some(Finding {
+            check: "quota",
+            subject: crate::policy::quota::quota_name(kind).into(),
+            level: Level::Warning,
+            message: "RDS reports no manual snapshot quota for this kind; not checked".into(),
+            blocks: false,
+        }));
+    };
+    Ok(Some(quota_finding(
+        &QuotaNeed {
+            kind,
+            used: q.used,
+            max: q.max,
+            managed,
+            sources,
+            per_source,
+        },
+        settings,
+    )))
+}
+
+fn unreadable(check: &'static str, arn: &str, error: &str, permission: &str) -> Finding {
+    Finding {
+        check,
+        subject: arn.into(),
+        level: Level::Warning,
+        message: format!("could not be read ({error}); not checked: allow {permission} on it"),
+        blocks: false,
+    }
+}
