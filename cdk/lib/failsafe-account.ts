@@ -245,6 +245,16 @@ export class FailsafeAccount extends Construct {
         resources: [this.topic.topicArn],
       }),
     );
+    // The Live preflight reads this policy to check that its account may publish (read-only:
+    // the topic's attributes, not its messages or subscriptions' endpoints).
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'LiveAccountsReadTopicPolicy',
+        principals: livePrincipals,
+        actions: ['sns:GetTopicAttributes'],
+        resources: [this.topic.topicArn],
+      }),
+    );
 
     const asl = readAsl('failsafe.asl.json');
     const environment = {

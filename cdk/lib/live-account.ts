@@ -52,6 +52,7 @@ export interface LiveAccountProps extends ScheduledRunProps {
 
 const LIVE_TASKS = {
   SelectSourcesFunctionArn: { task: 'select-sources', description: 'rds-failsafe: resolve the configured sources to DB instances and clusters' },
+  PreflightFunctionArn: { task: 'preflight', description: 'rds-failsafe: check the share key, the Failsafe topics, the quotas and the sources before copying' },
   DeleteOldCopiesFunctionArn: { task: 'delete-old-copies', description: 'rds-failsafe: delete managed share copies beyond LIVE_KEEP' },
   CopyLatestFunctionArn: { task: 'copy-latest', description: 'rds-failsafe: copy the newest automated snapshot to a share copy under the share key' },
   WaitAvailableFunctionArn: WAIT_AVAILABLE_TASK,
@@ -60,7 +61,7 @@ const LIVE_TASKS = {
 };
 
 /**
- * Everything rds-failsafe needs in a Live account: the six task Lambdas with a role each, the share
+ * Everything rds-failsafe needs in a Live account: the seven task Lambdas with a role each, the share
  * key only the Failsafe account(s) may use (through RDS), the Live state machine, its daily
  * schedule and alarms.
  */
@@ -160,6 +161,16 @@ export class LiveAccount extends Construct {
       actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'],
       resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
     }, 'Read-only: the sources are chosen by selectors (all, tags, patterns) at run time, so every instance and cluster of this account and region is listed.');
+    // preflight reads, never changes: the sources (backups, option groups), this account's share
+    // copies and quota, the share key's state and policy, the Failsafe topics' policies
+    f.PreflightFunctionArn.allow({
+      actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'],
+      resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
+    }, 'Read-only: the selected sources are read back (automated backups, option groups); every instance and cluster of this account and region is listed.');
+    describeSnapshots(f.PreflightFunctionArn, 'rds:DescribeOptionGroups');
+    readSnapshotQuota(f.PreflightFunctionArn);
+    f.PreflightFunctionArn.allow({ actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [this.shareKey.keyArn] });
+    f.PreflightFunctionArn.allow({ actions: ['sns:GetTopicAttributes'], resources: this.failsafeTopicArns });
     describeSnapshots(f.DeleteOldCopiesFunctionArn);
     readSnapshotQuota(f.DeleteOldCopiesFunctionArn);
     f.DeleteOldCopiesFunctionArn.allow({

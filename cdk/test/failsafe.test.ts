@@ -47,6 +47,14 @@ describe('FailsafeAccount', () => {
         Principal: { AWS: [`arn:aws:iam::${LIVE}:root`, `arn:aws:iam::${OTHER_LIVE}:root`] },
         Resource: { Ref: id(failsafe.topic) },
       },
+      {
+        // the Live preflight checks that its account may publish
+        Sid: 'LiveAccountsReadTopicPolicy',
+        Effect: 'Allow',
+        Action: 'sns:GetTopicAttributes',
+        Principal: { AWS: [`arn:aws:iam::${LIVE}:root`, `arn:aws:iam::${OTHER_LIVE}:root`] },
+        Resource: { Ref: id(failsafe.topic) },
+      },
     ]);
     assert.ok(policy.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition.Bool['aws:SecureTransport'] === 'false'));
     const key = template.findResources('AWS::KMS::Key')[id(failsafe.topicKey)];

@@ -16,7 +16,7 @@ export const LIVE = '111111111111';
 export const FAILSAFE = '222222222222';
 export const REGION = 'eu-west-1';
 
-export const LIVE_TASKS = ['select-sources', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'];
+export const LIVE_TASKS = ['select-sources', 'preflight', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'];
 export const FAILSAFE_TASKS = ['start-failsafe', 'find-shared', 'save', 'wait-available', 'verify', 'prune'];
 export const DRILL_TASKS = ['select-drills', 'restore-drill', 'check-drill', 'end-drill'];
 
@@ -101,3 +101,12 @@ export const PROVENANCE = [...readFileSync(path.join(CDK_DIR, '..', 'lambdas', '
   .matchAll(/^pub const (\w+): &str = "(rds-failsafe:[a-z-]+)";$/gm)]
   .filter(([, name]) => !['VERIFIED', 'RESTORE_TESTED', 'DRILL'].includes(name)) // written later, or on databases
   .map(([, , key]) => key);
+
+/** The actions the Live preflight checks each Failsafe account has on the share key, read from
+ * the Lambdas' own constant (`policy/preflight.rs` `SHARE_KEY_ACTIONS`), so the key policy CDK
+ * writes and what the preflight expects of it cannot drift apart. */
+export const SHARE_KEY_ACTIONS = [...readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', 'policy', 'preflight.rs'), 'utf8')
+  .match(/pub const SHARE_KEY_ACTIONS: \[&str; \d+\] = \[([^\]]*)\]/)![1]
+  .matchAll(/"([a-z]+:[A-Za-z]+)"/g)]
+  .map(([, action]) => action)
+  .sort();

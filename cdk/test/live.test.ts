@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
-import { actionsOf, allowing, FAILSAFE, LIVE, LIVE_TASKS, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
+import { actionsOf, allowing, FAILSAFE, LIVE, LIVE_TASKS, liveStack, PROVENANCE, REGION, SHARE_KEY_ACTIONS, taskStatements } from './helpers';
 
 describe('LiveAccount', () => {
   const { stack, live, template } = liveStack();
@@ -53,10 +53,25 @@ describe('LiveAccount', () => {
     const foreign = statements.filter((s) => JSON.stringify(s.Principal) !== JSON.stringify({ AWS: `arn:aws:iam::${LIVE}:root` }));
     assert.deepEqual(foreign.map((s) => s.Principal), [{ AWS: `arn:aws:iam::${FAILSAFE}:root` }, { AWS: `arn:aws:iam::${FAILSAFE}:root` }]);
     assert.deepEqual(actionsOf(foreign), ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey']);
+    // exactly what the preflight checks the key policy for
+    assert.deepEqual(actionsOf(foreign), SHARE_KEY_ACTIONS);
     for (const s of foreign) {
       assert.deepEqual(s.Condition.StringEquals['kms:ViaService'], [`rds.${REGION}.amazonaws.com`]);
     }
     assert.equal(allowing(foreign, 'kms:CreateGrant')[0].Condition!.Bool['kms:GrantIsForAWSResource'], 'true');
+  });
+
+  test('preflight only reads: the sources, snapshots and quota, the share key (state and policy), the Failsafe topics\' policies', () => {
+    const statements = taskStatements(template, f.PreflightFunctionArn);
+    const actions = actionsOf(statements).filter((a) => !a.startsWith('logs:'));
+    assert.deepEqual(actions, [
+      'kms:DescribeKey', 'kms:GetKeyPolicy',
+      'rds:DescribeAccountAttributes', 'rds:DescribeDBClusterSnapshots', 'rds:DescribeDBClusters', 'rds:DescribeDBInstances',
+      'rds:DescribeDBSnapshots', 'rds:DescribeOptionGroups',
+      'sns:GetTopicAttributes',
+    ]);
+    assert.deepEqual(allowing(statements, 'kms:GetKeyPolicy')[0].Resource, { 'Fn::GetAtt': [id(live.shareKey), 'Arn'] });
+    assert.deepEqual(allowing(statements, 'sns:GetTopicAttributes')[0].Resource, `arn:aws:sns:${REGION}:${FAILSAFE}:rds-failsafe`);
   });
 
   test('deletes and share-attribute changes only on rdsf-* snapshots tagged rds-failsafe:managed=true', () => {

@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url);
 const validate = require("asl-validator");
 
 const MACHINES = {
-  live: ["SelectSources", "DeleteOldCopies", "CopyLatest", "WaitAvailable", "Share", "Notify"],
+  live: ["SelectSources", "Preflight", "DeleteOldCopies", "CopyLatest", "WaitAvailable", "Share", "Notify"],
   failsafe: ["FindShared", "Save", "WaitAvailable", "Verify", "Prune"],
 };
 
@@ -96,6 +96,21 @@ for (const [name, functions] of Object.entries(MACHINES)) {
 // The restore drill (Failsafe account, opt-in): its own invariants, chiefly that no way out of a
 // drill skips the clean-up that deletes what it restored.
 const DRILL_FUNCTIONS = ["SelectDrills", "RestoreDrill", "CheckDrill", "EndDrill"];
+
+test("live.asl.json: the preflight runs before anything is changed; a blocking finding stops the run, a failed preflight fails it at the end", () => {
+  const s = JSON.parse(load("live"), null).States;
+  assert.equal(s.SelectSources.Next, "Preflight");
+  assert.equal(s.Preflight.Next, "DeleteOldCopies");
+  assert.deepEqual(s.Preflight.Parameters, { "sources.$": "$.selection.sources", "dryRun.$": "$.config.dryRun" });
+  const [blocked, other] = s.Preflight.Catch;
+  assert.deepEqual([blocked.ErrorEquals, blocked.Next], [["PreflightFailed"], "PreflightFailed"]);
+  assert.deepEqual([s.PreflightFailed.Type, s.PreflightFailed.CausePath], ["Fail", "$.preflight.Cause"]);
+  assert.deepEqual([other.ErrorEquals, other.Next, other.ResultPath], [["States.ALL"], "DeleteOldCopies", "$.preflight"]);
+  // the findings reach the summary, and a preflight error fails the run once the copies are done
+  assert.equal(s.ListCopies.Parameters["preflight.$"], "$.preflight");
+  assert.equal(s.Summary.Parameters["preflight.$"], "$.preflight");
+  assert.ok(s.CleanUpOutcome.Choices.some((c) => c.Variable === "$.preflight.Error" && c.IsPresent === true && s[c.Next].Type === "Fail"));
+});
 
 test("drill.asl.json is valid ASL and uses exactly its four placeholders", () => {
   const text = load("drill");

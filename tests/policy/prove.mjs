@@ -24,7 +24,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 
 /** Every task Lambda; each must have made calls in the recorded run. */
 export const TASKS = {
-  live: ['select-sources', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'],
+  live: ['select-sources', 'preflight', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'],
   failsafe: ['start-failsafe', 'find-shared', 'save', 'wait-available', 'verify', 'prune'],
 };
 /** The restore drill's tasks (Failsafe account), in deployments that opt in to it. */
