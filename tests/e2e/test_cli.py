@@ -114,3 +114,42 @@ def test_restore_of_an_unknown_source_or_time_exits_2_naming_what_is_there(saved
     early = rdsf(d.failsafe, "restore", "orders", "--at", "2026-11-19", "--dry-run")
     assert early.returncode == 2
     assert "no verified copy taken at or before 2026-11-19T00:00:00Z" in early.stderr, early.stderr
+
+
+def test_preflight_reads_the_deployed_configuration_in_each_account_and_passes(saved):
+    d = saved
+    live = rdsf(d.live, "preflight", "--json")
+    assert live.returncode == 0, live.stderr + live.stdout
+    [entry] = json.loads(live.stdout)
+    report = entry["report"]
+    assert (report["side"], report["account"], report["sources"]) == ("live", d.live.id, 4)
+    assert len(entry["functions"]) == 7  # every Live task carries the one configuration
+    assert sorted((f["check"], f["subject"], f["level"]) for f in report["findings"]) == [
+        ("quota", "ManualClusterSnapshots", "ok"), ("quota", "ManualSnapshots", "ok"),
+        ("share-key", d.share_key_arn, "ok"), ("topic", d.topic_arn, "ok")]
+
+    failsafe = rdsf(d.failsafe, "preflight")
+    assert failsafe.returncode == 0, failsafe.stderr + failsafe.stdout
+    assert f"failsafe account {d.failsafe.id}" in failsafe.stdout
+    assert "failsafe-key" in failsafe.stdout and "4 source(s)" in failsafe.stdout
+    assert failsafe.stdout.rstrip().endswith("ready")
+
+
+def test_preflight_exits_1_naming_a_source_without_backups_and_a_share_key_closed_to_failsafe(
+        stack, accounts):
+    live, failsafe = accounts
+    mixed_estate(stack, live)
+    rds_of(live).create_db_instance(
+        DBInstanceIdentifier="scratch", Engine="postgres", DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="not-a-secret-1",
+        BackupRetentionPeriod=0)
+    d = Deployment.create(stack, live, failsafe, share_key_grants_failsafe=False)
+    out = rdsf(d.live, "preflight")
+    assert out.returncode == 1, out.stderr + out.stdout
+    assert "instance scratch" in out.stdout and "BackupRetentionPeriod 0" in out.stdout
+    assert f"does not let Failsafe account {failsafe.id} use it" in out.stdout
+    assert "2 problem(s), 0 warning(s): copies will fail until the problems are fixed" in out.stdout
+    # where no rds-failsafe function is deployed: bad input, saying what to do
+    elsewhere = rdsf(d.live, "preflight", "--region", "ap-southeast-2")
+    assert elsewhere.returncode == 2, elsewhere.stderr + elsewhere.stdout
+    assert "no rds-failsafe function in this account and region" in elsewhere.stderr

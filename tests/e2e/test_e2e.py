@@ -64,6 +64,9 @@ def test_a_mixed_encryption_estate_lands_in_failsafe_encrypted_with_its_key(depl
         "instance:billing -> rdsf-billing-202611200300",
         "instance:orders -> rdsf-orders-202611200300",
         "instance:users -> rdsf-users-202611200300"]
+    # the preflight found the share key, the topic and both quotas in order
+    preflight = day["live"].result["output"]["preflight"]
+    assert (preflight["problemCount"], preflight["warningCount"], preflight["okCount"]) == (0, 0, 4), preflight
     # the trigger went through SNS and SQS to start-failsafe, which started one execution
     assert [t["ok"] for t in day["triggers"]] == [True]
     assert len(day["triggers"][0]["body"]["started"]) == 1
@@ -181,12 +184,48 @@ def test_f_share_key_without_failsafe_grant_is_a_clear_kms_error(deployed):
     d = deployed(share_key_grants_failsafe=False)
     day = d.day(LIVE_AT, FAILSAFE_AT)
     assert day["live"].status == "SUCCEEDED"
+    # The Live preflight saw it first: a problem in the summary, but not one that stops the run,
+    # since the unencrypted source is copied without the key.
+    preflight = day["live"].result["output"]["preflight"]
+    assert preflight["problemCount"] == 1, preflight
+    [problem] = preflight["problems"]
+    assert (problem["check"], problem["subject"]) == ("share-key", d.share_key_arn)
+    assert f"does not let Failsafe account {d.failsafe.id} use it" in problem["message"]
+    assert "kms:CreateGrant" in problem["message"] and not problem.get("blocks")
     [run] = day["failsafe"]
     assert run.status == "FAILED"
     assert "KmsKeyNotAccessible" in run.result["cause"], run.result
     assert d.share_key_arn in run.result["cause"]
     # The unencrypted share copy needs no key and is still saved.
     assert sorted(failsafe_copies(d)) == [f"rdsf-{d.live.id}-orders-202611200300"]
+
+
+def test_f_a_share_key_no_failsafe_account_may_use_stops_the_live_run_before_copying(stack, accounts):
+    """Every source encrypted, so every copy is made with the share key, and its policy grants no
+    Failsafe account: the preflight stops the run with one message and nothing is copied."""
+    live, failsafe = accounts
+    app_key = create_key(live, "app-data")
+    for kind, sid, enc in (("instance", "billing", "aws-rds"), ("instance", "users", app_key),
+                           ("cluster", "ledger", app_key)):
+        create_source(live, kind, sid, enc)
+        stack.seed_automated(live, kind, sid, f"{DAY}T03:00:00Z")
+    d = Deployment.create(stack, live, failsafe, share_key_grants_failsafe=False).start()
+    before = state(d)
+    run = d.run_live(LIVE_AT)
+    assert run.status == "FAILED" and run.result["error"] == "PreflightFailed", run.result
+    cause = json.loads(run.result["cause"])
+    assert cause["errorType"] == "PreflightFailed"
+    message = cause["errorMessage"]
+    assert message.startswith("preflight: every copy of this run would fail, nothing was copied: "
+                              f"share-key {d.share_key_arn}: the share key's policy does not let "
+                              f"Failsafe account {d.failsafe.id} use it"), message
+    assert "redeploy the Live stack" in message and "rdsf preflight" in message
+    assert state(d) == before and d.deliver() == []
+    # A dry run reports what would stop the run, and still changes nothing.
+    dry = d.run_live(LIVE_AT, {"dryRun": True})
+    assert dry.status == "SUCCEEDED", dry.result
+    assert dry.result["output"]["preflight"]["wouldStop"] == message
+    assert state(d) == before
 
 
 def test_g_dry_run_changes_nothing_in_either_account(deployed):

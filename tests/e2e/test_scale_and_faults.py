@@ -86,12 +86,14 @@ def test_l_a_full_quota_stops_the_run_before_any_copy_with_the_numbers(stack, ac
 FLEET = 1000
 
 
-def fleet(stack, live, failsafe, encryption: str = "none") -> list[str]:
+def fleet(stack, live, failsafe, encryption: str = "none", unencrypted: int = 0) -> list[str]:
+    """FLEET sources with 63-character ids, one in five a cluster; the first `unencrypted` without
+    encryption whatever `encryption` says."""
     ids = []
     for i in range(FLEET):
         kind = "cluster" if i % 5 == 0 else "instance"
         sid = f"payments-{kind}-{i:04d}-".ljust(63, "x")
-        create_source(live, kind, sid, encryption)
+        create_source(live, kind, sid, "none" if i < unencrypted else encryption)
         stack.seed_automated(live, kind, sid, "2026-11-20T03:00:00Z")
         ids.append(sid)
     stack.faults(creatingPolls=1, quota=[{"account": a.id, "region": a.region, "limit": 2 * FLEET}
@@ -133,20 +135,24 @@ def test_m_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
 
 def test_n_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
     """The likeliest way for every save to fail at once: the share key does not grant the Failsafe
-    account. Each failure is recorded; the first 25 keep their cause (the key)."""
+    account. Each failure is recorded; the first 25 keep their cause (the key). One source is
+    unencrypted, so its copy needs no key: the Live preflight reports the key without stopping
+    the run (when every copy needs the key it stops it: test_f_a_share_key_no_failsafe_...)."""
     live, failsafe = accounts
-    fleet(stack, live, failsafe, "aws-rds")
+    ids = fleet(stack, live, failsafe, "aws-rds", unencrypted=1)
     d = Deployment.create(stack, live, failsafe, share_key_grants_failsafe=False).start()
     day = d.day(LIVE_AT, FAILSAFE_AT, live_input={"maxConcurrency": 20})
     assert day["live"].status == "SUCCEEDED", day["live"].result.get("cause")
+    assert day["live"].result["output"]["preflight"]["problemCount"] == 1
     assert len(day["failsafe"]) == 2  # two messages (see test_m); each run tries every snapshot
+    failing = FLEET - 1
     for run in day["failsafe"]:
         within_limits(run)
         assert run.status == "FAILED" and run.result["error"] == "SomethingFailed", run.result.get("error")
         cause = run.result["cause"]
-        assert cause.startswith(f"{FLEET} failed: ") and f"and {FLEET - 10} more" in cause, cause[-300:]
+        assert cause.startswith(f"{failing} failed: ") and f"and {failing - 10} more" in cause, cause[-300:]
         assert "KmsKeyNotAccessible" in cause and d.share_key_arn in cause
-    assert failsafe_copies(d) == {}
+    assert [c["tags"]["rds-failsafe:source-id"] for c in failsafe_copies(d).values()] == [ids[0]]
 
 
 def test_o_1000_failed_copies_fail_the_live_run_with_a_bounded_cause(stack, accounts):

@@ -232,6 +232,16 @@ export function requestsFor(call) {
         { action: 'sns:Publish', resource: params.TopicArn, resourcePolicy: call.topic?.policy, context: { 'aws:SecureTransport': 'true' } },
         ...viaService(keys.TopicArn, ['kms:GenerateDataKey', 'kms:Decrypt'], 'sns', arnParts(params.TopicArn).region, account, 'topic key through SNS'),
       ];
+    case 'sns:GetTopicAttributes':
+      // the preflight reads a Failsafe topic's policy: the topic policy must allow it too
+      return [{ action: 'sns:GetTopicAttributes', resource: params.TopicArn, resourcePolicy: call.topic?.policy }];
+    case 'kms:DescribeKey':
+    case 'kms:GetKeyPolicy': {
+      // the preflight reads the share key directly (not through RDS): the key policy must allow it
+      const key = keys.KeyId;
+      if (!key) throw new Error(`${op}: no key recorded for ${params.KeyId}`);
+      return [{ action: `kms:${op}`, resource: key.arn, resourcePolicy: key.policy, context: { 'kms:CallerAccount': account } }];
+    }
     case 'sfn:StartExecution':
       return [{ action: 'states:StartExecution', resource: params.stateMachineArn }];
     default:

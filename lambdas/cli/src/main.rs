@@ -1,7 +1,8 @@
 //! `rdsf`: the operator's view of the Failsafe account. `rdsf status` says per source how old
 //! the newest verified copy is; `rdsf restore` picks a copy and restores it (or, with
-//! `--dry-run`, prints the AWS CLI commands that would). Glue only: the work is in
-//! `rdsf_core::operator` and the decisions in `rdsf_core::policy::restore`.
+//! `--dry-run`, prints the AWS CLI commands that would); `rdsf preflight` checks what every copy
+//! depends on, in either account. Glue only: the work is in `rdsf_core::operator` and
+//! `rdsf_core::preflight`, the decisions in `rdsf_core::policy`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
@@ -12,13 +13,15 @@ use rdsf_core::policy::tags::format_time;
 use rdsf_core::port::aws::AwsStore;
 use std::process::ExitCode;
 
+mod deployed;
 mod table;
 
 /// Exit codes scripts can rely on (clap exits 2 on a usage error of its own).
 mod exit {
     /// Everything fresh; the restore was started, or its commands printed.
     pub const OK: u8 = 0;
-    /// `status` found a problem (a stale or missing copy, a key or quota warning).
+    /// `status` found a problem (a stale or missing copy, a key or quota warning), or
+    /// `preflight` did (copies will fail).
     pub const PROBLEMS: u8 = 1;
     /// Bad input: an unknown source, no copy before `--at`, a missing option, no region.
     pub const USAGE: u8 = 2;
@@ -30,8 +33,8 @@ mod exit {
 #[command(
     name = "rdsf",
     version,
-    about = "rds-failsafe in the Failsafe account: how old is the newest good copy of each database, and restore one",
-    after_help = "Exit codes: 0 ok, 1 status found problems, 2 bad input, 3 an AWS call failed."
+    about = "rds-failsafe for an operator: how old is the newest good copy of each database, restore one, and check that the next run can work",
+    after_help = "Exit codes: 0 ok, 1 status or preflight found problems, 2 bad input, 3 an AWS call failed."
 )]
 struct Cli {
     /// AWS profile (default: AWS_PROFILE or the default chain). Use the Failsafe account's.
@@ -63,6 +66,17 @@ enum Command {
     },
     /// Restore the newest verified copy of a source (or the newest taken at or before --at).
     Restore(RestoreArgs),
+    /// Check what every copy depends on, with the configuration the deployed functions run with.
+    /// Live account: the share key (enabled, customer-managed, its policy lets each Failsafe
+    /// account use it), each Failsafe topic (exists, lets this account publish), the snapshot
+    /// quotas against the sources and LIVE_KEEP, sources without automated backups or with TDE
+    /// or permanent options. Failsafe account: its key, the quotas against the retention.
+    Preflight {
+        /// A deployed rds-failsafe task function (name or ARN) whose configuration to check;
+        /// default: every rds-failsafe configuration among this account's functions in the region.
+        #[arg(long)]
+        function: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -149,6 +163,51 @@ async fn wait_and_add_instance(
     }
 }
 
+/// Runs the preflight of each deployed configuration found (usually one: this account's side).
+async fn preflight(
+    store: &AwsStore,
+    lambda: &aws_sdk_lambda::Client,
+    function: Option<&str>,
+    json: bool,
+) -> Result<u8, FailsafeError> {
+    use deployed::Side;
+    use rdsf_core::policy::preflight::Level;
+    let mut reports = Vec::new();
+    for d in deployed::find(lambda, function).await? {
+        let report = match &d.config {
+            Side::Live(cfg) => {
+                let selection =
+                    rdsf_core::live::select_sources(cfg, store, Default::default()).await?;
+                rdsf_core::preflight::live_preflight(cfg, store, &selection.sources).await?
+            }
+            Side::Failsafe(cfg) => rdsf_core::preflight::failsafe_preflight(cfg, store).await?,
+            Side::Invalid(e) => rdsf_core::preflight::invalid_config(e),
+        };
+        reports.push((d.functions, report));
+    }
+    if json {
+        let out: Vec<_> = reports
+            .iter()
+            .map(|(functions, r)| serde_json::json!({"functions": functions, "report": r}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("report serializes")
+        );
+    } else {
+        for (functions, r) in &reports {
+            print!("{}", table::preflight(r, functions));
+        }
+    }
+    Ok(
+        if reports.iter().any(|(_, r)| r.worst() == Level::Problem) {
+            exit::PROBLEMS
+        } else {
+            exit::OK
+        },
+    )
+}
+
 fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     if let Some(t) = rdsf_core::policy::tags::parse_time(s) {
         return Ok(t);
@@ -174,7 +233,8 @@ async fn main() -> ExitCode {
     if let Some(r) = &cli.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
-    let store = AwsStore::from_loader(loader, "cli").await;
+    let conf = AwsStore::load(loader, "cli").await;
+    let store = AwsStore::from_conf(&conf);
     let Some(region) = store.region().filter(|r| !r.is_empty()) else {
         eprintln!("rdsf: no region: give --region, set AWS_REGION, or use a profile with a region");
         return ExitCode::from(exit::USAGE);
@@ -189,6 +249,10 @@ async fn main() -> ExitCode {
         .await
         .map(|report| show_status(&report, cli.json)),
         Command::Restore(a) => restore(&store, &region, a, cli.json).await,
+        Command::Preflight { function } => {
+            let lambda = aws_sdk_lambda::Client::new(&conf);
+            preflight(&store, &lambda, function.as_deref(), cli.json).await
+        }
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

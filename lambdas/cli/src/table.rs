@@ -1,6 +1,7 @@
 //! The human-readable form of `rdsf status`: one line per source, then quotas and problems.
 
 use rdsf_core::operator::StatusReport;
+use rdsf_core::preflight::PreflightReport;
 use rdsf_core::policy::restore::SourceStatus;
 
 /// Columns padded to their widest cell.
@@ -101,5 +102,43 @@ pub fn status(r: &StatusReport) -> String {
             out += &format!("  - {p}\n");
         }
     }
+    out
+}
+
+/// `rdsf preflight`: one line per finding, worst first, then the verdict.
+pub fn preflight(r: &PreflightReport, functions: &[String]) -> String {
+    use rdsf_core::policy::preflight::Level;
+    let mut out = format!(
+        "{} account {} ({}), {} source(s); configuration of {}\n",
+        r.side,
+        r.account,
+        r.region,
+        r.sources,
+        functions.join(", ")
+    );
+    let mut findings: Vec<_> = r.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.level.as_str().to_string() + if f.blocks { " (stops runs)" } else { "" },
+                f.check.to_string(),
+                f.subject.clone(),
+                f.message.clone(),
+            ]
+        })
+        .collect();
+    out += &render(&["LEVEL", "CHECK", "SUBJECT", "FINDING"], &rows);
+    let count = |l: Level| r.findings.iter().filter(|f| f.level == l).count();
+    out += &match r.worst() {
+        Level::Problem => format!(
+            "{} problem(s), {} warning(s): copies will fail until the problems are fixed\n",
+            count(Level::Problem),
+            count(Level::Warning)
+        ),
+        Level::Warning => format!("ready, {} warning(s)\n", count(Level::Warning)),
+        Level::Ok => "ready\n".to_string(),
+    };
     out
 }

@@ -244,6 +244,23 @@ async fn quota(
     )))
 }
 
+/// The report on a deployed configuration a cold start would refuse: nothing else is checked.
+pub fn invalid_config(e: &FailsafeError) -> PreflightReport {
+    PreflightReport {
+        side: "unknown",
+        account: String::new(),
+        region: String::new(),
+        sources: 0,
+        findings: vec![Finding {
+            check: "config",
+            subject: e.kind.to_string(),
+            level: Level::Problem,
+            message: format!("the deployed configuration is refused at cold start, so every run fails: {}", e.message),
+            blocks: true,
+        }],
+    }
+}
+
 fn unreadable(check: &'static str, arn: &str, error: &str, permission: &str) -> Finding {
     Finding {
         check,

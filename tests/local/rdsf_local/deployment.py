@@ -338,7 +338,39 @@ class _Side:
                                            roleArn=me.resolver.resolve(p["RoleArn"]))["stateMachineArn"]
             me.resolver.set(logical, arn, arn)
         me.env = environment(template, me.resolver)
+        me.register_functions()
         return me
+
+    def register_functions(self) -> None:
+        """Each task function's configuration as Lambda holds it (name, role, environment, task
+        tag), which is where `rdsf preflight` reads the deployed configuration from. The code
+        itself runs in `cargo lambda watch` (LambdaHost): the zip here is a placeholder, never
+        invoked."""
+        import io
+        import zipfile
+
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("bootstrap", "#!/bin/sh\n# runs in cargo lambda watch, not here\nexit 1\n")
+        iam, lam = self.account.client("iam"), self.account.client("lambda")
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        for task, (logical, r) in task_functions(self.template).items():
+            p = r["Properties"]
+            role_arn = self.resolver.resolve(p["Role"])
+            try:
+                iam.create_role(RoleName=role_arn.rsplit("/", 1)[1], AssumeRolePolicyDocument=trust)
+            except iam.exceptions.EntityAlreadyExistsException:
+                pass
+            name = self.resolver.resolve({"Ref": logical})
+            env = {k: str(v) for k, v in self.resolver.resolve(p.get("Environment", {}).get("Variables", {})).items()}
+            try:
+                lam.delete_function(FunctionName=name)  # a second deployment into the same account
+            except lam.exceptions.ResourceNotFoundException:
+                pass
+            lam.create_function(FunctionName=name, Runtime=p["Runtime"], Role=role_arn, Handler=p["Handler"],
+                                Code={"ZipFile": buf.getvalue()}, Environment={"Variables": env},
+                                Tags={"rds-failsafe:task": task})
 
     def output(self, name: str) -> str:
         """A stack output (`TopicArn`, `ShareKeyArn`, ...) as deployed here."""

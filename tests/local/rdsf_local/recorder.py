@@ -186,6 +186,8 @@ class Recorder:
                     keys[name] = _key(owner[4], owner[3], snap["kmsKeyId"])
         if params.get("KmsKeyId"):
             keys["KmsKeyId"] = _key(account, region, params["KmsKeyId"])
+        if entry["service"] == "kms" and params.get("KeyId"):  # the preflight's DescribeKey, GetKeyPolicy
+            keys["KeyId"] = _key(account, region, params["KeyId"])
         topic = _topic(params["TopicArn"]) if entry["service"] == "sns" and params.get("TopicArn") else None
         if topic is not None:
             owner = topic.arn.split(":")

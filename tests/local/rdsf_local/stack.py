@@ -33,6 +33,7 @@ RUNNER = Path(__file__).with_name("asl_runner.mjs")
 
 LIVE_FUNCTIONS = {
     "SelectSourcesFunctionArn": "select-sources",
+    "PreflightFunctionArn": "preflight",
     "DeleteOldCopiesFunctionArn": "delete-old-copies",
     "CopyLatestFunctionArn": "copy-latest",
     "WaitAvailableFunctionArn": "wait-available",

@@ -64,7 +64,13 @@ impl AwsStore {
 
     /// Clients from `loader` (the `rdsf` command line sets a profile or region on it), with
     /// the User-Agent's `app/rdsf-<task>` and the one HTTP client.
-    pub async fn from_loader(mut loader: aws_config::ConfigLoader, task: &str) -> AwsStore {
+    pub async fn from_loader(loader: aws_config::ConfigLoader, task: &str) -> AwsStore {
+        AwsStore::from_conf(&AwsStore::load(loader, task).await)
+    }
+
+    /// The SDK configuration `loader` gives, with the User-Agent's `app/rdsf-<task>` and the one
+    /// HTTP client (`rdsf` makes a client of another service from it too).
+    pub async fn load(mut loader: aws_config::ConfigLoader, task: &str) -> aws_config::SdkConfig {
         match aws_config::AppName::new(format!("rdsf-{task}")) {
             Ok(app) => loader = loader.app_name(app),
             Err(_) => tracing::warn!(
@@ -72,12 +78,15 @@ impl AwsStore {
                 "task name is not a valid SDK app name; User-Agent without it"
             ),
         }
-        let conf = loader.http_client(Self::https_client()).load().await;
+        loader.http_client(Self::https_client()).load().await
+    }
+
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> AwsStore {
         AwsStore::new(
-            aws_sdk_rds::Client::new(&conf),
-            aws_sdk_sns::Client::new(&conf),
-            aws_sdk_sfn::Client::new(&conf),
-            aws_sdk_kms::Client::new(&conf),
+            aws_sdk_rds::Client::new(conf),
+            aws_sdk_sns::Client::new(conf),
+            aws_sdk_sfn::Client::new(conf),
+            aws_sdk_kms::Client::new(conf),
         )
     }
 

@@ -1,0 +1,135 @@
+//! The configuration rds-failsafe runs with, read where it lives: the environment of the deployed
+//! task functions (CDK writes it there; each Lambda reads it at cold start). `rdsf preflight`
+//! checks that configuration, parsed and validated by the same `LiveConfig` / `FailsafeConfig`
+//! as a cold start, so the operator checks what the next run will use, not a copy of it.
+//!
+//! The one AWS call the task Lambdas never make (Lambda's `ListFunctions` /
+//! `GetFunctionConfiguration`) is made here, with the CLI's own client, so no task binary links
+//! the Lambda SDK.
+
+use rdsf_core::config::{FailsafeConfig, LiveConfig};
+use rdsf_core::error::{ErrorKind, FailsafeError};
+use std::collections::HashMap;
+
+/// One configuration found, and the functions that carry it.
+#[derive(Debug)]
+pub struct Deployed {
+    pub functions: Vec<String>,
+    pub config: Side,
+}
+
+#[derive(Debug)]
+pub enum Side {
+    Live(Box<LiveConfig>),
+    Failsafe(Box<FailsafeConfig>),
+    /// A function whose configuration a cold start would refuse.
+    Invalid(FailsafeError),
+}
+
+/// Which side a function's environment configures: the variable only that side's config needs.
+fn side_of(env: &HashMap<String, String>) -> Option<Side> {
+    if env.contains_key("SHARE_KMS_KEY_ARN") {
+        Some(match LiveConfig::from_env(env) {
+            Ok(c) => Side::Live(Box::new(c)),
+            Err(e) => Side::Invalid(e),
+        })
+    } else if env.contains_key("FAILSAFE_KMS_KEY_ARN") {
+        Some(match FailsafeConfig::from_env(env) {
+            // what one task alone reads (start-failsafe) does not make another deployment
+            Ok(c) => Side::Failsafe(Box::new(FailsafeConfig {
+                state_machine_arn: None,
+                max_concurrency: None,
+                ..c
+            })),
+            Err(e) => Side::Invalid(e),
+        })
+    } else {
+        None
+    }
+}
+
+fn same(a: &Side, b: &Side) -> bool {
+    match (a, b) {
+        (Side::Live(a), Side::Live(b)) => a == b,
+        (Side::Failsafe(a), Side::Failsafe(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Groups functions by the configuration they carry (every task of one deployment carries the
+/// same); functions that are not rds-failsafe's are left out.
+pub fn group(functions: Vec<(String, HashMap<String, String>)>) -> Vec<Deployed> {
+    let mut out: Vec<Deployed> = Vec::new();
+    for (name, env) in functions {
+        let Some(side) = side_of(&env) else { continue };
+        match out.iter_mut().find(|d| same(&d.config, &side)) {
+            Some(d) => d.functions.push(name),
+            None => out.push(Deployed {
+                functions: vec![name],
+                config: side,
+            }),
+        }
+    }
+    out
+}
+
+fn aws_error(op: &str, e: impl std::fmt::Display) -> FailsafeError {
+    FailsafeError::new(ErrorKind::AwsError, format!("{op}: {e}"))
+}
+
+/// The rds-failsafe configurations among this account's functions in the client's region, or
+/// the one `function` (name or ARN) carries.
+pub async fn find(
+    lambda: &aws_sdk_lambda::Client,
+    function: Option<&str>,
+) -> Result<Vec<Deployed>, FailsafeError> {
+    use aws_sdk_lambda::error::DisplayErrorContext;
+    let env_of = |c: &aws_sdk_lambda::types::FunctionConfiguration| {
+        c.environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let functions = match function {
+        Some(name) => {
+            let c = lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error("GetFunctionConfiguration", DisplayErrorContext(e)))?;
+            let env = c
+                .environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default();
+            let found = group(vec![(name.to_string(), env)]);
+            if found.is_empty() {
+                return Err(FailsafeError::input(format!(
+                    "--function {name}: its environment has neither SHARE_KMS_KEY_ARN (Live) nor FAILSAFE_KMS_KEY_ARN (Failsafe); name one of rds-failsafe's task functions (tag rds-failsafe:task)"
+                )));
+            }
+            return Ok(found);
+        }
+        None => lambda
+            .list_functions()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("ListFunctions", DisplayErrorContext(e)))?,
+    };
+    let found = group(
+        functions
+            .iter()
+            .map(|c| (c.function_name().unwrap_or_default().to_string(), env_of(c)))
+            .collect(),
+    );
+    if found.is_empty() {
+        return Err(FailsafeError::input(
+            "no rds-failsafe function in this account and region (none has SHARE_KMS_KEY_ARN or FAILSAFE_KMS_KEY_ARN in its environment): deploy the stack, pick the profile and --region it is deployed with, or name a function with --function",
+        ));
+    }
+    Ok(found)
+}
