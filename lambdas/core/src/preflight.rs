@@ -255,7 +255,10 @@ pub fn invalid_config(e: &FailsafeError) -> PreflightReport {
             check: "config",
             subject: e.kind.to_string(),
             level: Level::Problem,
-            message: format!("the deployed configuration is refused at cold start, so every run fails: {}", e.message),
+            message: format!(
+                "the deployed configuration is refused at cold start, so every run fails: {}",
+                e.message
+            ),
             blocks: true,
         }],
     }

@@ -191,7 +191,7 @@ pub fn share_key_findings(
         return vec![Finding::problem(
             CHECK,
             key_arn,
-            format!("the share key does not exist: SHARE_KMS_KEY_ARN must name the key the Live stack created (output ShareKeyArn); redeploy the Live stack"),
+            "the share key does not exist: SHARE_KMS_KEY_ARN must name the key the Live stack created (output ShareKeyArn); redeploy the Live stack".into(),
         )
         .blocking(used_by_every_copy)];
     };
@@ -732,7 +732,7 @@ mod tests {
 
     #[test]
     fn every_source_failing_blocks_and_the_message_says_it_once() {
-        let mut f = vec![
+        let mut f = [
             instance_findings(
                 &DbInstance {
                     id: "a".into(),

@@ -1,0 +1,291 @@
+//! Both preflights and the Live `preflight` Lambda on the in-memory fake.
+
+mod common;
+use common::*;
+use rdsf_core::error::ErrorKind;
+use rdsf_core::live::{preflight, PreflightInput};
+use rdsf_core::model::{KeyInfo, OptionGroup, OptionInfo, SnapshotKind, Source};
+use rdsf_core::policy::preflight::Level;
+use rdsf_core::port::fake::FakeStore;
+use rdsf_core::preflight::{failsafe_preflight, live_preflight};
+
+fn key(arn: &str, state: &str) -> KeyInfo {
+    KeyInfo {
+        arn: arn.into(),
+        state: state.into(),
+        manager: "CUSTOMER".into(),
+    }
+}
+
+/// The share key policy the Live stack deploys, granting `accounts`.
+fn share_key_policy(accounts: &[&str]) -> String {
+    let principals: Vec<String> = accounts
+        .iter()
+        .map(|a| format!("arn:aws:iam::{a}:root"))
+        .collect();
+    serde_json::json!({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{LIVE}:root")}, "Action": "kms:*"},
+        {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": ["kms:Decrypt", "kms:DescribeKey"],
+         "Condition": {"StringEquals": {"kms:ViaService": "rds.eu-west-1.amazonaws.com"}}},
+        {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "kms:CreateGrant",
+         "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+    ]})
+    .to_string()
+}
+
+fn topic_policy() -> String {
+    serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{LIVE}:root")},
+                                      "Action": "sns:Publish", "Resource": TOPIC}]})
+    .to_string()
+}
+
+/// A Live account as deployed: two encrypted sources, the share key granting the Failsafe
+/// account, the Failsafe topic letting the Live account publish.
+fn live_world() -> FakeStore {
+    let store = live_store();
+    {
+        let mut w = store.world();
+        w.instances = vec![instance("orders")];
+        w.clusters = vec![cluster("ledger")];
+        w.keys.insert(
+            SHARE_KEY.into(),
+            (
+                key(SHARE_KEY, "Enabled"),
+                Some(share_key_policy(&[FAILSAFE])),
+            ),
+        );
+        w.topics.insert(TOPIC.into(), Some(topic_policy()));
+    }
+    store
+}
+
+fn sources() -> Vec<Source> {
+    vec![
+        Source {
+            kind: SnapshotKind::Instance,
+            id: "orders".into(),
+        },
+        Source {
+            kind: SnapshotKind::Cluster,
+            id: "ledger".into(),
+        },
+    ]
+}
+
+fn input(dry_run: bool) -> PreflightInput {
+    PreflightInput {
+        sources: sources(),
+        dry_run,
+    }
+}
+
+#[tokio::test]
+async fn a_deployed_live_account_passes_every_check() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
+    assert_eq!(report.worst(), Level::Ok, "{:#?}", report.findings);
+    let checks: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.check, f.subject.as_str()))
+        .collect();
+    assert_eq!(
+        checks,
+        vec![
+            ("share-key", SHARE_KEY),
+            ("topic", TOPIC),
+            ("quota", "ManualSnapshots"),
+            ("quota", "ManualClusterSnapshots"),
+        ]
+    );
+    let out = preflight(&cfg, &store, input(false)).await.unwrap();
+    assert_eq!(
+        (out.problem_count, out.warning_count, out.ok_count),
+        (0, 0, 4)
+    );
+    assert!(
+        store.world().mutations.is_empty(),
+        "the preflight changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_share_key_no_failsafe_account_may_use_stops_the_run_with_one_message() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    store.world().keys.get_mut(SHARE_KEY).unwrap().1 = Some(share_key_policy(&[]));
+    let e = preflight(&cfg, &store, input(false)).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PreflightFailed);
+    assert!(
+        e.message.starts_with(&format!(
+            "preflight: every copy of this run would fail, nothing was copied: share-key {SHARE_KEY}: the share key's policy does not let Failsafe account {FAILSAFE} use it"
+        )),
+        "{}",
+        e.message
+    );
+    // a dry run says what would have stopped the run, and does not stop
+    let out = preflight(&cfg, &store, input(true)).await.unwrap();
+    assert_eq!(out.would_stop.as_deref(), Some(e.message.as_str()));
+    assert_eq!(out.problem_count, 1);
+}
+
+#[tokio::test]
+async fn a_key_problem_does_not_stop_a_run_with_a_source_copied_without_the_key() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    store.world().instances[0].encrypted = false;
+    store.world().keys.get_mut(SHARE_KEY).unwrap().0.state = "Disabled".into();
+    let out = preflight(&cfg, &store, input(false)).await.unwrap();
+    assert_eq!(out.problem_count, 1);
+    assert!(out.problems[0].message.contains("Disabled") && !out.problems[0].blocks);
+    // with ENCRYPT_UNENCRYPTED the instance is copied with the key too: nothing could be saved
+    let cfg = live_config(&[("ENCRYPT_UNENCRYPTED", "true")]);
+    let e = preflight(&cfg, &store, input(false)).await.unwrap_err();
+    assert!(
+        e.message.contains("the share key is Disabled"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn sources_that_cannot_give_a_copy_are_problems_and_stop_the_run_when_all_are() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    {
+        let mut w = store.world();
+        w.instances[0].option_groups = vec!["orders-og".into()];
+        w.option_groups = vec![OptionGroup {
+            name: "orders-og".into(),
+            options: vec![OptionInfo {
+                name: "TDE".into(),
+                permanent: true,
+                persistent: true,
+            }],
+        }];
+    }
+    let out = preflight(&cfg, &store, input(false)).await.unwrap();
+    assert_eq!(out.problem_count, 1);
+    assert_eq!(out.problems[0].subject, "instance orders");
+    store.world().clusters[0].backup_retention_days = 0;
+    let e = preflight(&cfg, &store, input(false)).await.unwrap_err();
+    assert!(
+        e.message.contains("(and 1 more like it)") && e.message.contains("2 problem(s)"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn a_missing_topic_is_a_problem_and_unreadable_policies_are_warnings() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    store.world().topics.clear();
+    let out = preflight(&cfg, &store, input(false)).await.unwrap();
+    assert_eq!(out.problem_count, 1);
+    assert!(out.problems[0].message.contains("does not exist") && !out.problems[0].blocks);
+
+    store.world().topics.insert(TOPIC.into(), None);
+    store.world().keys.get_mut(SHARE_KEY).unwrap().1 = None;
+    let out = preflight(&cfg, &store, input(false)).await.unwrap();
+    assert_eq!((out.problem_count, out.warning_count), (0, 2));
+    assert!(out.warnings[0].message.contains("kms:GetKeyPolicy"));
+}
+
+#[tokio::test]
+async fn throttling_is_an_error_the_state_machine_retries_not_a_finding() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    store
+        .world()
+        .throttle
+        .insert("GetTopicAttributes".into(), 1);
+    let e = preflight(&cfg, &store, input(false)).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Throttled);
+}
+
+#[tokio::test]
+async fn the_live_quota_counts_other_snapshots_and_live_keep_plus_one_per_source() {
+    let (cfg, store) = (live_config(&[("LIVE_KEEP", "2")]), live_world());
+    {
+        let mut w = store.world();
+        w.quota = Some(5);
+        // two manual snapshots that are not the tool's
+        for id in ["manual-1", "manual-2"] {
+            w.snapshots.push(snapshot(
+                LIVE,
+                REGION,
+                SnapshotKind::Instance,
+                id,
+                "orders",
+                "manual",
+                "2026-11-01T00:00:00Z",
+            ));
+        }
+    }
+    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
+    let quota = report
+        .findings
+        .iter()
+        .find(|f| f.subject == "ManualSnapshots")
+        .unwrap();
+    // 2 others + 1 instance source x 3 = 5 of 5: fits, above 90 %
+    assert_eq!(quota.level, Level::Warning, "{}", quota.message);
+    let cfg = live_config(&[("LIVE_KEEP", "3")]);
+    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
+    let quota = report
+        .findings
+        .iter()
+        .find(|f| f.subject == "ManualSnapshots")
+        .unwrap();
+    assert_eq!(quota.level, Level::Problem, "{}", quota.message);
+    assert!(quota.message.contains("1 over"), "{}", quota.message);
+}
+
+#[tokio::test]
+async fn the_failsafe_preflight_checks_its_key_and_the_quota_against_the_retention() {
+    let cfg = failsafe_config(&[("RETENTION", "3"), ("MIN_KEEP", "1")]);
+    let copies = vec![
+        failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-20T03:00:00Z",
+            true,
+        ),
+        failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-21T03:00:00Z",
+            true,
+        ),
+        failsafe_copy(
+            SnapshotKind::Cluster,
+            "ledger",
+            "2026-11-21T03:00:00Z",
+            true,
+        ),
+    ];
+    let store = failsafe_store_with(copies);
+    store
+        .world()
+        .keys
+        .insert(FAILSAFE_KEY.into(), (key(FAILSAFE_KEY, "Enabled"), None));
+    let report = failsafe_preflight(&cfg, &store).await.unwrap();
+    assert_eq!(report.sources, 2);
+    assert_eq!(report.worst(), Level::Ok, "{:#?}", report.findings);
+    let quota = &report.findings[1];
+    // 0 others + 1 source x (3 days + 1, then the copy being saved)
+    assert!(
+        quota.message.contains(
+            "steady state 5 = 0 other manual snapshots + 1 instance source(s) x 5 copies"
+        ),
+        "{}",
+        quota.message
+    );
+    store.world().keys.clear();
+    let report = failsafe_preflight(&cfg, &store).await.unwrap();
+    assert_eq!(report.findings[0].level, Level::Problem);
+    assert!(report.findings[0].message.contains("does not exist"));
+    // an account without copies is not "fine": the quota could not be judged
+    let empty = failsafe_store();
+    let report = failsafe_preflight(&cfg, &empty).await.unwrap();
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.level == Level::Warning && f.message.contains("no copies in this account yet")));
+}
