@@ -216,7 +216,7 @@ def test_f_a_share_key_no_failsafe_account_may_use_stops_the_live_run_before_cop
     cause = json.loads(run.result["cause"])
     assert cause["errorType"] == "PreflightFailed"
     message = cause["errorMessage"]
-    assert message.startswith("preflight: every copy of this run would fail, nothing was copied: "
+    assert message.startswith("preflight: no copy of this run could be saved in a Failsafe account, so nothing was copied: "
                               f"share-key {d.share_key_arn}: the share key's policy does not let "
                               f"Failsafe account {d.failsafe.id} use it"), message
     assert "redeploy the Live stack" in message and "rdsf preflight" in message

@@ -52,8 +52,29 @@ fn same(a: &Side, b: &Side) -> bool {
     match (a, b) {
         (Side::Live(a), Side::Live(b)) => a == b,
         (Side::Failsafe(a), Side::Failsafe(b)) => a == b,
+        (Side::Invalid(a), Side::Invalid(b)) => a == b,
         _ => false,
     }
+}
+
+/// A function's environment as Lambda returns it. Variables Lambda could not decrypt for this
+/// caller (a customer-managed key the profile may not use) come back as an error instead: that
+/// is a deployment the operator cannot check, not "no deployment".
+fn environment(
+    name: &str,
+    env: Option<&aws_sdk_lambda::types::EnvironmentResponse>,
+) -> Result<HashMap<String, String>, FailsafeError> {
+    if let Some(e) = env.and_then(|e| e.error()) {
+        return Err(FailsafeError::new(
+            ErrorKind::AwsError,
+            format!(
+                "function {name}: Lambda did not return its environment ({}: {}); the profile needs kms:Decrypt on the key that encrypts it",
+                e.error_code().unwrap_or("Error"),
+                e.message().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(env.and_then(|e| e.variables()).cloned().unwrap_or_default())
 }
 
 /// Groups functions by the configuration they carry (every task of one deployment carries the
@@ -84,12 +105,6 @@ pub async fn find(
     function: Option<&str>,
 ) -> Result<Vec<Deployed>, FailsafeError> {
     use aws_sdk_lambda::error::DisplayErrorContext;
-    let env_of = |c: &aws_sdk_lambda::types::FunctionConfiguration| {
-        c.environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default()
-    };
     let functions = match function {
         Some(name) => {
             let c = lambda
@@ -98,12 +113,10 @@ pub async fn find(
                 .send()
                 .await
                 .map_err(|e| aws_error("GetFunctionConfiguration", DisplayErrorContext(e)))?;
-            let env = c
-                .environment()
-                .and_then(|e| e.variables())
-                .cloned()
-                .unwrap_or_default();
-            let found = group(vec![(name.to_string(), env)]);
+            let found = group(vec![(
+                name.to_string(),
+                environment(name, c.environment())?,
+            )]);
             if found.is_empty() {
                 return Err(FailsafeError::input(format!(
                     "--function {name}: its environment has neither SHARE_KMS_KEY_ARN (Live) nor FAILSAFE_KMS_KEY_ARN (Failsafe); name one of rds-failsafe's task functions (tag rds-failsafe:task)"
@@ -120,16 +133,99 @@ pub async fn find(
             .await
             .map_err(|e| aws_error("ListFunctions", DisplayErrorContext(e)))?,
     };
-    let found = group(
-        functions
-            .iter()
-            .map(|c| (c.function_name().unwrap_or_default().to_string(), env_of(c)))
-            .collect(),
-    );
+    let (mut named, mut unreadable) = (Vec::new(), Vec::new());
+    for c in &functions {
+        let name = c.function_name().unwrap_or_default();
+        match environment(name, c.environment()) {
+            Ok(env) => named.push((name.to_string(), env)),
+            Err(e) => unreadable.push(e),
+        }
+    }
+    let found = group(named);
     if found.is_empty() {
+        // any function may be rds-failsafe's when its environment cannot be read
+        if let Some(e) = unreadable.into_iter().next() {
+            return Err(e);
+        }
         return Err(FailsafeError::input(
             "no rds-failsafe function in this account and region (none has SHARE_KMS_KEY_ARN or FAILSAFE_KMS_KEY_ARN in its environment): deploy the stack, pick the profile and --region it is deployed with, or name a function with --function",
         ));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const LIVE: &[(&str, &str)] = &[
+        ("ACCOUNT_ID", "111111111111"),
+        ("REGION", "eu-west-1"),
+        ("FAILSAFE_ACCOUNTS", "222222222222"),
+        (
+            "FAILSAFE_TOPIC_ARNS",
+            "arn:aws:sns:eu-west-1:222222222222:rds-failsafe",
+        ),
+        (
+            "SHARE_KMS_KEY_ARN",
+            "arn:aws:kms:eu-west-1:111111111111:key/share",
+        ),
+        ("SOURCES", "all"),
+    ];
+    const FAILSAFE: &[(&str, &str)] = &[
+        ("ACCOUNT_ID", "222222222222"),
+        ("REGION", "eu-west-1"),
+        ("SOURCE_ACCOUNTS", "111111111111"),
+        (
+            "FAILSAFE_KMS_KEY_ARN",
+            "arn:aws:kms:eu-west-1:222222222222:key/failsafe",
+        ),
+    ];
+
+    #[test]
+    fn one_deployment_per_configuration_whatever_one_task_adds() {
+        let mut start = env(FAILSAFE);
+        start.insert(
+            "STATE_MACHINE_ARN".into(),
+            "arn:aws:states:eu-west-1:222222222222:stateMachine:rds-failsafe".into(),
+        );
+        start.insert("MAX_CONCURRENCY".into(), "5".into());
+        let mut broken = env(LIVE);
+        broken.insert("LIVE_KEEP".into(), "many".into());
+        let found = group(vec![
+            ("live-copy".into(), env(LIVE)),
+            ("live-share".into(), env(LIVE)),
+            ("fs-save".into(), env(FAILSAFE)),
+            ("fs-start".into(), start),
+            ("someone-elses".into(), env(&[("TABLE", "orders")])),
+            ("broken-1".into(), broken.clone()),
+            ("broken-2".into(), broken),
+        ]);
+        let summary: Vec<(&str, Vec<&str>)> = found
+            .iter()
+            .map(|d| {
+                let side = match &d.config {
+                    Side::Live(_) => "live",
+                    Side::Failsafe(_) => "failsafe",
+                    Side::Invalid(_) => "invalid",
+                };
+                (side, d.functions.iter().map(String::as_str).collect())
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("live", vec!["live-copy", "live-share"]),
+                ("failsafe", vec!["fs-save", "fs-start"]),
+                ("invalid", vec!["broken-1", "broken-2"]),
+            ]
+        );
+    }
 }

@@ -37,10 +37,11 @@ mod exit {
     after_help = "Exit codes: 0 ok, 1 status or preflight found problems, 2 bad input, 3 an AWS call failed."
 )]
 struct Cli {
-    /// AWS profile (default: AWS_PROFILE or the default chain). Use the Failsafe account's.
+    /// AWS profile (default: AWS_PROFILE or the default chain). The Failsafe account's for
+    /// status and restore; either account's for preflight.
     #[arg(long, global = true)]
     profile: Option<String>,
-    /// Region of the Failsafe stack (default: AWS_REGION or the profile's).
+    /// Region of the stack (default: AWS_REGION or the profile's).
     #[arg(long, global = true)]
     region: Option<String>,
     /// JSON on stdout instead of a table, for scripts.

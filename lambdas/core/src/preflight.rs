@@ -130,18 +130,32 @@ pub async fn live_preflight(
             &cfg.account_id,
         ));
     }
+    // Only the selected sources' copies are kept to LIVE_KEEP (delete-old-copies); a managed copy
+    // of a source no longer selected stays, like any other manual snapshot.
+    let selected: BTreeSet<(&str, &str)> = sources
+        .iter()
+        .map(|s| (s.kind.as_str(), s.id.as_str()))
+        .collect();
     let managed = own_managed_copies(store).await?;
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         let n = sources.iter().filter(|s| s.kind == kind).count() as i64;
         if n == 0 {
             continue;
         }
+        let kept_to_live_keep = managed
+            .iter()
+            .filter(|s| s.kind == kind)
+            .filter(|s| match (s.tags.get(KIND), s.tags.get(SOURCE_ID)) {
+                (Some(k), Some(id)) => selected.contains(&(k.as_str(), id.as_str())),
+                _ => false,
+            })
+            .count() as i64;
         findings.extend(
             quota(
                 store,
                 kind,
                 n,
-                managed.iter().filter(|s| s.kind == kind).count() as i64,
+                kept_to_live_keep,
                 i64::from(cfg.live_keep) + 1,
                 "LIVE_KEEP",
             )

@@ -6,6 +6,7 @@ use rdsf_core::error::ErrorKind;
 use rdsf_core::live::{preflight, PreflightInput};
 use rdsf_core::model::{KeyInfo, OptionGroup, OptionInfo, SnapshotKind, Source};
 use rdsf_core::policy::preflight::Level;
+use rdsf_core::policy::tags;
 use rdsf_core::port::fake::FakeStore;
 use rdsf_core::preflight::{failsafe_preflight, live_preflight};
 
@@ -117,7 +118,7 @@ async fn a_share_key_no_failsafe_account_may_use_stops_the_run_with_one_message(
     assert_eq!(e.kind, ErrorKind::PreflightFailed);
     assert!(
         e.message.starts_with(&format!(
-            "preflight: every copy of this run would fail, nothing was copied: share-key {SHARE_KEY}: the share key's policy does not let Failsafe account {FAILSAFE} use it"
+            "preflight: no copy of this run could be saved in a Failsafe account, so nothing was copied: share-key {SHARE_KEY}: the share key's policy does not let Failsafe account {FAILSAFE} use it"
         )),
         "{}",
         e.message
@@ -226,6 +227,40 @@ async fn the_live_quota_counts_other_snapshots_and_live_keep_plus_one_per_source
         .unwrap();
     // 2 others + 1 instance source x 3 = 5 of 5: fits, above 90 %
     assert_eq!(quota.level, Level::Warning, "{}", quota.message);
+    // a share copy of a source no longer selected is never deleted by the tool: it counts as one
+    // of the others, and the steady state no longer fits
+    let mut old = snapshot(
+        LIVE,
+        REGION,
+        SnapshotKind::Instance,
+        "rdsf-gone-202611010300",
+        "gone",
+        "manual",
+        "2026-11-01T03:00:00Z",
+    );
+    old.tags = [
+        (tags::MANAGED, "true"),
+        (tags::SOURCE_ID, "gone"),
+        (tags::KIND, "instance"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    store.world().snapshots.push(old);
+    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
+    let quota = report
+        .findings
+        .iter()
+        .find(|f| f.subject == "ManualSnapshots")
+        .unwrap();
+    assert!(
+        quota
+            .message
+            .contains("steady state 6 = 3 other manual snapshots"),
+        "{}",
+        quota.message
+    );
+    store.world().snapshots.pop();
     let cfg = live_config(&[("LIVE_KEEP", "3")]);
     let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
     let quota = report

@@ -1,7 +1,7 @@
 """`make demo`: one day of rds-failsafe on the local two-account stack, narrated.
 
 Seeds a Live account (three instances and an Aurora cluster: unencrypted, on the AWS-managed
-aws/rds key, on a customer key), runs the Live state machine, delivers its SNS message through the
+aws/rds key, on a customer key), runs `rdsf preflight` there, runs the Live state machine, delivers its SNS message through the
 real trigger path, runs the Failsafe state machine it starts, prints what the Failsafe account
 now holds, and ends with the operator's `rdsf status` and `rdsf restore orders --dry-run`. Every process it starts is stopped before it exits.
 """
@@ -59,7 +59,11 @@ def main() -> int:
                 "topic + subscription, state machine; one `cargo lambda watch` per account")
         d = Deployment.create(stack, live, failsafe).start()
 
-        step(4, f"Live state machine (as the daily schedule starts it), at {live_at}")
+        step(4, "Before the first run: `rdsf preflight` in the Live account (README: Deploying, step 4)")
+        pre = rdsf(live, "preflight")
+        print("  $ rdsf preflight\n" + pre.stdout + pre.stderr, end="")
+
+        step(5, f"Live state machine (as the daily schedule starts it), at {live_at}")
         run = d.run_live(live_at)
         summary = (run.result.get("output") or {}).get("summary", {})
         for line in summary.get("copied", []):
@@ -68,13 +72,13 @@ def main() -> int:
             print(f"  FAILED: {line}")
         print(f"  execution {run.status}, {len(run.result['statesEntered'])} states entered")
 
-        step(5, "Trigger: notify published to the Failsafe topic -> SQS -> start-failsafe")
+        step(6, "Trigger: notify published to the Failsafe topic -> SQS -> start-failsafe")
         for t in d.deliver():
             body = t["body"] or {}
             print(f"  started {len(body.get('started', []))} execution(s), "
                   f"{len(body.get('duplicates', []))} duplicate(s), {len(body.get('rejected', []))} rejected")
 
-        step(6, f"Failsafe state machine (started by the trigger), at {failsafe_at}")
+        step(7, f"Failsafe state machine (started by the trigger), at {failsafe_at}")
         runs = d.run_started(failsafe_at)
         for r in runs:
             out = r.result.get("output") or {}
@@ -82,7 +86,7 @@ def main() -> int:
                 print(f"  saved and verified: {sid}")
             print(f"  execution {r.status}, {len(r.result['statesEntered'])} states entered")
 
-        step(7, "What the Failsafe account now holds")
+        step(8, "What the Failsafe account now holds")
         fs_key = d.failsafe_key_arn
         rows = []
         for s in d.snapshots(failsafe):
@@ -96,13 +100,13 @@ def main() -> int:
         ok = run.status == "SUCCEEDED" and runs and all(r.status == "SUCCEEDED" for r in runs) \
             and len(rows) == len(estate)
 
-        step(8, "The operator's view: `rdsf status` in the Failsafe account (README: restore)")
+        step(9, "The operator's view: `rdsf status` in the Failsafe account (README: restore)")
         status = rdsf(failsafe, "status", "--now", failsafe_at)
         print("  $ rdsf status\n" + status.stdout + status.stderr, end="")
-        step(9, "Restore one, dry run: `rdsf restore orders --dry-run` prints the AWS CLI call")
+        step(10, "Restore one, dry run: `rdsf restore orders --dry-run` prints the AWS CLI call")
         restore = rdsf(failsafe, "restore", "orders", "--dry-run")
         print("  $ rdsf restore orders --dry-run\n" + restore.stdout + restore.stderr, end="")
-        ok = ok and status.returncode == 0 and restore.returncode == 0
+        ok = ok and pre.returncode == 0 and status.returncode == 0 and restore.returncode == 0
         d.stop()
     print("\nAll processes stopped." if ok else "\nDemo did not complete as expected; see the logs.")
     return 0 if ok else 1

@@ -94,9 +94,11 @@ pub enum Grant {
 /// It reads `Effect`, `Principal` (`*`, the account id, or any ARN of the account: its root or
 /// one of its roles) and `Action`/`NotAction` with `*` and `?` wildcards. Conditions are taken as
 /// met on an `Allow` and as not met on a `Deny`: the tool's own statements are all conditional
-/// (`kms:ViaService`, `aws:SecureTransport`), and the tool's calls meet them. This is drift
-/// detection for the tool's resources, not IAM: the policy proof (tests/policy) evaluates them
-/// with the real rules.
+/// (`kms:ViaService`, `aws:SecureTransport`), and the tool's calls meet them. Not read:
+/// `Resource`/`NotResource`, `NotPrincipal` (such a statement is skipped), grants outside the
+/// policy, and which of an account's principals is named. This is drift detection for the tool's
+/// own key and topic, whose statements CDK writes with `arn:aws:iam::<account>:root` principals,
+/// not IAM: the policy proof (tests/policy) evaluates them with the real rules.
 pub fn resource_policy_grants(policy: &Value, account: &str, action: &str) -> Grant {
     let statements = match policy.get("Statement") {
         Some(Value::Array(list)) => list.iter().collect::<Vec<_>>(),
@@ -294,6 +296,11 @@ pub fn topic_findings(
             topic_arn,
             format!("the topic's policy could not be read ({e}); whether the Live account may publish was not checked"),
         ),
+        Ok(Some("")) => Finding::warning(
+            CHECK,
+            topic_arn,
+            "the topic exists but GetTopicAttributes returned no policy (SNS returns attributes by the caller's authorization); whether the Live account may publish was not checked".into(),
+        ),
         Ok(Some(text)) => match serde_json::from_str::<Value>(text) {
             Err(e) => Finding::warning(
                 CHECK,
@@ -304,7 +311,7 @@ pub fn topic_findings(
                 Grant::Allowed => Finding::ok(
                     CHECK,
                     topic_arn,
-                    format!("exists; its policy lets {live_account} publish"),
+                    format!("exists; its policy lets {live_account} publish (its KMS key's policy is not readable from this account)"),
                 ),
                 Grant::Denied(sid) => Finding::problem(
                     CHECK,
@@ -469,7 +476,7 @@ pub fn blocking_message(findings: &[Finding]) -> Option<String> {
         .filter(|f| f.level == Level::Problem)
         .count();
     let mut m = format!(
-        "preflight: every copy of this run would fail, nothing was copied: {} {}: {}",
+        "preflight: no copy of this run could be saved in a Failsafe account, so nothing was copied: {} {}: {}",
         first.check, first.subject, first.message
     );
     if blocking.len() > 1 {
@@ -694,6 +701,9 @@ mod tests {
             topic_findings(TOPIC, Err("AuthorizationError".into()), LIVE).level,
             Level::Warning
         );
+        let unreturned = topic_findings(TOPIC, Ok(Some("")), LIVE);
+        assert_eq!(unreturned.level, Level::Warning);
+        assert!(unreturned.message.contains("returned no policy"));
     }
 
     #[test]
@@ -754,7 +764,7 @@ mod tests {
         assert!(block_if_every_source_fails(&mut f, 2));
         let m = blocking_message(&f).unwrap();
         assert!(
-            m.starts_with("preflight: every copy of this run would fail, nothing was copied: source instance a: automated backups are off"),
+            m.starts_with("preflight: no copy of this run could be saved in a Failsafe account, so nothing was copied: source instance a: automated backups are off"),
             "{m}"
         );
         assert!(

@@ -208,7 +208,7 @@ pub trait SnapshotStore: Send + Sync {
     /// A KMS key's policy (`GetKeyPolicy`, the `default` policy) as JSON text.
     async fn key_policy(&self, key_arn: &str) -> StoreResult<String>;
     /// An SNS topic's access policy (`GetTopicAttributes` `Policy`, in the topic's region) as
-    /// JSON text; `Ok(None)` if the topic does not exist.
+    /// JSON text, empty if SNS did not return one; `Ok(None)` if the topic does not exist.
     async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>>;
 }
 
