@@ -315,6 +315,8 @@ export async function proveCalls(run, { mutate } = {}) {
   let calls = 0;
   let requests = 0;
   const faulted = {};
+  const exercised = new Set();
+  const unexercised = [];
   const deployments = mutate ? Object.fromEntries(Object.entries(run.deployments).map(([id, d]) => [id, mutate(structuredClone(d))])) : run.deployments;
   for await (const call of readCalls(run)) {
     const dep = deployments[call.deployment];
@@ -335,6 +337,9 @@ export async function proveCalls(run, { mutate } = {}) {
     }
     for (const r of reqs) {
       requests += 1;
+      if (dep.policyFault && call.account !== dep.sides.live.account && r.resource === dep.sides.live.outputs.ShareKeyArn) {
+        exercised.add(dep.id); // a Failsafe call reached the share key the fault is about
+      }
       // A resource the deployment made is judged by the deployment's policy (what a mutation
       // edits); unedited, it must equal what the emulator held at the call: one source of truth.
       const own = resourcesByArn(dep)[r.resource];
@@ -368,11 +373,14 @@ export async function proveCalls(run, { mutate } = {}) {
     }
   }
   for (const dep of Object.values(run.deployments)) {
-    if (dep.policyFault && !faulted[dep.id]) {
+    if (dep.policyFault && !faulted[dep.id] && exercised.has(dep.id)) {
       failures.push(`deployment ${dep.id} is deployed with ${dep.policyFault}, yet the simulation allowed every call it made`);
+    } else if (dep.policyFault && !exercised.has(dep.id)) {
+      // the Live preflight stopped the run before any copy, or the test ran none (rdsf preflight)
+      unexercised.push(`deployment ${dep.id} (${dep.policyFault}): no Failsafe call reached the share key, nothing to deny`);
     }
   }
-  return { calls, requests, perTask, faulted, failures };
+  return { calls, requests, perTask, faulted, unexercised, failures };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -638,6 +646,7 @@ async function main() {
   console.log(`policy proof: ${deps} deployments, ${calls.calls} recorded calls -> ${calls.requests} IAM requests; ${cases.promises} promises -> ${cases.requests} requests; ${cache.size} distinct simulations`);
   for (const [task, n] of Object.entries(calls.perTask).sort()) console.log(`  ${task}: ${n} calls`);
   for (const [id, f] of Object.entries(calls.faulted)) console.log(`  deployment ${id} (${f.fault}): ${f.denied.length} requests denied, as its fault means`);
+  for (const line of calls.unexercised) console.log(`  ${line}`);
   const failures = [...calls.failures, ...cases.failures];
   for (const f of failures.slice(0, 50)) console.log(`FAIL ${f}`);
   if (failures.length > 50) console.log(`... and ${failures.length - 50} more`);
