@@ -506,6 +506,18 @@ export function CASES(dep) {
       // the trigger topic's key, other than through SNS
       ...(topic.kmsKeyId ? ['kms:Decrypt', 'kms:GenerateDataKey'].map((action) => ({ ...asTask(L, task), action, resource: topic.kmsKeyId, resourcePolicy: keyByArn(F, topic.kmsKeyId)?.policy, context: {} })) : []),
     ]));
+  add('`preflight` (Live) only reads: it cannot delete, copy, share or tag a snapshot, publish to a topic, or change the share key or use it to decrypt (it may describe it and read its policy).', 'Denied', [
+    ...kinds.flatMap(([type, api]) => [
+      { ...asTask(L, 'preflight'), action: `rds:Delete${api}`, resource: lSnap(type, 'rdsf-orders-202611200300'), context: managed },
+      { ...asTask(L, 'preflight'), action: `rds:Modify${api}Attribute`, resource: lSnap(type, 'rdsf-orders-202611200300'), context: managed },
+      { ...asTask(L, 'preflight'), action: 'rds:AddTagsToResource', resource: lSnap(type, 'rdsf-orders-202611200300'), context: { ...managed, ...tagging(provenance) } },
+      { ...asTask(L, 'preflight'), action: `rds:Copy${api}`, resource: lSnap(type, 'rds:orders-2026-11-20-03-00'), context: tagging(provenance) },
+    ]),
+    { ...asTask(L, 'preflight'), action: 'sns:Publish', resource: topic.arn, resourcePolicy: topic.policy, context: { 'aws:SecureTransport': 'true' } },
+    ...['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DisableKey'].map((action) => ({ ...asTask(L, 'preflight'), action, resource: shareKey.arn, resourcePolicy: shareKey.policy, context: {} })),
+    // it may describe the key (and read its policy), not use it
+    ...kms(asTask(L, 'preflight'), shareKey, rdsKeyUse.filter((a) => a !== 'kms:DescribeKey'), 'rds', L.region),
+  ]);
   // The drill's promises are proved on the deployments that opt in to it (proveCases checks that
   // at least one did); elsewhere they have no requests.
   const drillTasks = DRILL_TASKS.filter((t) => F.functions[t]);
