@@ -40,15 +40,18 @@ sys.path.insert(0, str(ROOT / "tests" / "local"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rdsf_local.deployment import Deployment, create_source  # noqa: E402
-from rdsf_local.stack import FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, LocalStack  # noqa: E402
+from rdsf_local.stack import DRILL_FUNCTIONS, FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, LocalStack  # noqa: E402
 from runtime_api import cold_start, lambda_env  # noqa: E402
 
 import chart  # noqa: E402
 
 OUT = ROOT / "target" / "bench"
 LIVE_ID, FAILSAFE_ID, REGION = "111111111111", "222222222222", "us-east-1"
-TASKS_LIVE = ["select-sources", "delete-old-copies", "copy-latest", "wait-available", "share", "notify"]
-TASKS_FAILSAFE = ["start-failsafe", "find-shared", "save", "wait-available", "verify", "prune"]
+# the state machines' tasks as the local stack knows them (one list), and the trigger's
+TASKS_LIVE = list(LIVE_FUNCTIONS.values())
+TASKS_FAILSAFE = ["start-failsafe", *FAILSAFE_FUNCTIONS.values()]
+# the restore drill's zips are measured too; their cold starts are not (a day does not run them)
+TASKS_DRILL = list(DRILL_FUNCTIONS.values())
 TAKEN, LIVE_AT, FAILSAFE_AT = "2026-11-20T03:00:00Z", "2026-11-20T05:00:00Z", "2026-11-20T05:30:00Z"
 DURATIONS_MIN = [5, 10, 60, 360]
 SCALE_N = [1, 10, 100, 1000]
@@ -79,7 +82,7 @@ def package() -> dict:
                     "-p", "rdsf-lambdas"], cwd=ROOT, env=env, check=True)
     build_s = time.perf_counter() - start
     sizes = {}
-    for task in sorted(set(TASKS_LIVE + TASKS_FAILSAFE)):
+    for task in sorted(set(TASKS_LIVE + TASKS_FAILSAFE + TASKS_DRILL)):
         zpath = ROOT / "target" / "lambda" / task / "bootstrap.zip"
         if not zpath.exists():
             raise SystemExit(f"bench: {zpath} was not built: is {task} a bin of rdsf-lambdas?")
