@@ -25,12 +25,6 @@ fn store(rds: Client) -> AwsStore {
         aws_sdk_sfn::Client::from_conf(
             aws_sdk_sfn::Config::builder()
                 .behavior_version_latest()
-                .region(region.clone())
-                .build(),
-        ),
-        aws_sdk_kms::Client::from_conf(
-            aws_sdk_kms::Config::builder()
-                .behavior_version_latest()
                 .region(region)
                 .build(),
         ),

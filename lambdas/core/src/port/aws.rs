@@ -25,13 +25,23 @@ struct Regional {
     rds: aws_sdk_rds::Client,
     sns: aws_sdk_sns::Client,
     sfn: aws_sdk_sfn::Client,
-    kms: aws_sdk_kms::Client,
+}
+
+/// The KMS reads of the port (`describe_key`, `key_policy`), which only the Live preflight and
+/// `rdsf` make. They sit behind this trait, given to the store with [`AwsStore::with_keys`], so
+/// that only those binaries link the KMS client ([`crate::port::aws_kms::KmsKeys`]): with every
+/// port method in every binary's vtable, it would otherwise add about 170 KB to each zip.
+#[async_trait]
+pub trait KeyReader: Send + Sync {
+    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>>;
+    async fn key_policy(&self, key_arn: &str) -> StoreResult<String>;
 }
 
 pub struct AwsStore {
     home: Regional,
     /// Clients of other regions, made on first use from the home clients' configuration.
     others: Mutex<HashMap<String, Regional>>,
+    keys: Option<Box<dyn KeyReader>>,
 }
 
 impl AwsStore {
@@ -41,12 +51,28 @@ impl AwsStore {
         rds: aws_sdk_rds::Client,
         sns: aws_sdk_sns::Client,
         sfn: aws_sdk_sfn::Client,
-        kms: aws_sdk_kms::Client,
     ) -> Self {
         AwsStore {
-            home: Regional { rds, sns, sfn, kms },
+            home: Regional { rds, sns, sfn },
             others: Mutex::new(HashMap::new()),
+            keys: None,
         }
+    }
+
+    /// The store with KMS reads (the preflight's).
+    pub fn with_keys(mut self, keys: impl KeyReader + 'static) -> Self {
+        self.keys = Some(Box::new(keys));
+        self
+    }
+
+    fn keys(&self) -> StoreResult<&dyn KeyReader> {
+        self.keys.as_deref().ok_or_else(|| {
+            StoreError::new(
+                StoreErrorKind::Other,
+                "NoKmsClient",
+                "this task's store was made without KMS reads (AwsStore::with_keys)",
+            )
+        })
     }
 
     /// Clients from the standard chain: region, credentials and `AWS_ENDPOINT_URL` from the
@@ -86,7 +112,6 @@ impl AwsStore {
             aws_sdk_rds::Client::new(conf),
             aws_sdk_sns::Client::new(conf),
             aws_sdk_sfn::Client::new(conf),
-            aws_sdk_kms::Client::new(conf),
         )
     }
 
@@ -137,15 +162,7 @@ impl AwsStore {
                             .build(),
                     ),
                     sfn: aws_sdk_sfn::Client::from_conf(
-                        self.home
-                            .sfn
-                            .config()
-                            .to_builder()
-                            .region(r.clone())
-                            .build(),
-                    ),
-                    kms: aws_sdk_kms::Client::from_conf(
-                        self.home.kms.config().to_builder().region(r).build(),
+                        self.home.sfn.config().to_builder().region(r).build(),
                     ),
                 }
             })
@@ -221,7 +238,7 @@ pub fn classify(code: &str) -> StoreErrorKind {
 /// every fault shows in the execution history; what a new attempt can clear — a timeout, a
 /// dropped connection, an unreadable answer, any HTTP 5xx — is `Transient`, which every Task of
 /// the state machines retries.
-fn map_err<E>(op: &str, e: SdkError<E, HttpResponse>) -> StoreError
+pub(crate) fn map_err<E>(op: &str, e: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -832,43 +849,11 @@ impl SnapshotStore for AwsStore {
     }
 
     async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
-        match self
-            .clients_for_arn(key_arn)
-            .kms
-            .describe_key()
-            .key_id(key_arn)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.key_metadata().map(|k| KeyInfo {
-                arn: k.arn().unwrap_or(key_arn).to_string(),
-                state: k
-                    .key_state()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                manager: k
-                    .key_manager()
-                    .map(|m| m.as_str().to_string())
-                    .unwrap_or_default(),
-            })),
-            Err(e) => match map_err("DescribeKey", e) {
-                e if e.kind == StoreErrorKind::NotFound => Ok(None),
-                e => Err(e),
-            },
-        }
+        self.keys()?.describe_key(key_arn).await
     }
 
     async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
-        let out = self
-            .clients_for_arn(key_arn)
-            .kms
-            .get_key_policy()
-            .key_id(key_arn)
-            .policy_name("default")
-            .send()
-            .await
-            .map_err(|e| map_err("GetKeyPolicy", e))?;
-        Ok(out.policy().unwrap_or_default().to_string())
+        self.keys()?.key_policy(key_arn).await
     }
 
     async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>> {

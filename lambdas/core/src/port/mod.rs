@@ -2,6 +2,7 @@
 //! the AWS SDK; [`crate::port::fake::FakeStore`] in memory for tests.
 
 pub mod aws;
+pub mod aws_kms;
 pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};

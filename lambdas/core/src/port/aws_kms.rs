@@ -1,0 +1,81 @@
+//! The KMS reads of the port ([`KeyReader`]) with the AWS SDK: `DescribeKey` and `GetKeyPolicy`,
+//! in the key's region. Only the binaries that make them (the Live preflight, `rdsf`) construct
+//! [`KmsKeys`], so only they link the KMS client.
+
+use crate::arn::Arn;
+use crate::model::KeyInfo;
+use crate::port::aws::{map_err, KeyReader};
+use crate::port::{StoreErrorKind, StoreResult};
+use async_trait::async_trait;
+
+pub struct KmsKeys {
+    home: aws_sdk_kms::Client,
+}
+
+impl KmsKeys {
+    pub fn new(conf: &aws_config::SdkConfig) -> Self {
+        KmsKeys {
+            home: aws_sdk_kms::Client::new(conf),
+        }
+    }
+
+    /// A client in the key ARN's region (KMS keys are regional), else the home one.
+    fn client(&self, key_arn: &str) -> aws_sdk_kms::Client {
+        match Arn::parse(key_arn) {
+            Some(a)
+                if self.home.config().region().map(|r| r.as_ref()) != Some(a.region.as_str()) =>
+            {
+                aws_sdk_kms::Client::from_conf(
+                    self.home
+                        .config()
+                        .to_builder()
+                        .region(aws_config::Region::new(a.region))
+                        .build(),
+                )
+            }
+            _ => self.home.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl KeyReader for KmsKeys {
+    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
+        match self
+            .client(key_arn)
+            .describe_key()
+            .key_id(key_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.key_metadata().map(|k| KeyInfo {
+                arn: k.arn().unwrap_or(key_arn).to_string(),
+                state: k
+                    .key_state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                manager: k
+                    .key_manager()
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default(),
+            })),
+            Err(e) => match map_err("DescribeKey", e) {
+                e if e.kind == StoreErrorKind::NotFound => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
+        let out = self
+            .client(key_arn)
+            .get_key_policy()
+            .key_id(key_arn)
+            // the only policy name there is; older API versions require it
+            .policy_name("default")
+            .send()
+            .await
+            .map_err(|e| map_err("GetKeyPolicy", e))?;
+        Ok(out.policy().unwrap_or_default().to_string())
+    }
+}
