@@ -118,7 +118,7 @@ describe('ASL substitutions', () => {
   });
   test('both files have the placeholders the constructs fill', () => {
     assert.deepEqual(readAsl('live.asl.json').placeholders, [
-      'CopyLatestFunctionArn', 'DeleteOldCopiesFunctionArn', 'NotifyFunctionArn', 'SelectSourcesFunctionArn', 'ShareFunctionArn', 'WaitAvailableFunctionArn',
+      'CopyLatestFunctionArn', 'DeleteOldCopiesFunctionArn', 'NotifyFunctionArn', 'PreflightFunctionArn', 'SelectSourcesFunctionArn', 'ShareFunctionArn', 'WaitAvailableFunctionArn',
     ]);
     assert.deepEqual(readAsl('failsafe.asl.json').placeholders, [
       'FindSharedFunctionArn', 'PruneFunctionArn', 'SaveFunctionArn', 'VerifyFunctionArn', 'WaitAvailableFunctionArn',
