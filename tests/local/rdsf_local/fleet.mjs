@@ -59,6 +59,7 @@ const live = {
     sources: Array.from({ length: n }, (_, i) => ({ kind: kindOf(i), id: sourceId(i) })),
     skipped: [],
   }),
+  Preflight: () => ({ problems: [], problemCount: 0, warnings: [], warningCount: 0, okCount: 4 }),
   DeleteOldCopies: () => ({ deleted: [], deletedCount: 0, keptCount: 0 }),
   CopyLatest: ({ source }) => ({
     outcome: 'copied',
