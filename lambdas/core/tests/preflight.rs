@@ -200,6 +200,19 @@ async fn throttling_is_an_error_the_state_machine_retries_not_a_finding() {
     assert_eq!(e.kind, ErrorKind::Throttled);
 }
 
+/// The Live preflight's finding on the DB instance snapshot quota.
+async fn instance_quota(
+    cfg: &rdsf_core::config::LiveConfig,
+    store: &FakeStore,
+) -> rdsf_core::policy::preflight::Finding {
+    let report = live_preflight(cfg, store, &sources()).await.unwrap();
+    report
+        .findings
+        .into_iter()
+        .find(|f| f.subject == "ManualSnapshots")
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_live_quota_counts_other_snapshots_and_live_keep_plus_one_per_source() {
     let (cfg, store) = (live_config(&[("LIVE_KEEP", "2")]), live_world());
@@ -219,12 +232,7 @@ async fn the_live_quota_counts_other_snapshots_and_live_keep_plus_one_per_source
             ));
         }
     }
-    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
-    let quota = report
-        .findings
-        .iter()
-        .find(|f| f.subject == "ManualSnapshots")
-        .unwrap();
+    let quota = instance_quota(&cfg, &store).await;
     // 2 others + 1 instance source x 3 = 5 of 5: fits, above 90 %
     assert_eq!(quota.level, Level::Warning, "{}", quota.message);
     // a share copy of a source no longer selected is never deleted by the tool: it counts as one
@@ -247,12 +255,7 @@ async fn the_live_quota_counts_other_snapshots_and_live_keep_plus_one_per_source
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     store.world().snapshots.push(old);
-    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
-    let quota = report
-        .findings
-        .iter()
-        .find(|f| f.subject == "ManualSnapshots")
-        .unwrap();
+    let quota = instance_quota(&cfg, &store).await;
     assert!(
         quota
             .message
@@ -262,12 +265,7 @@ async fn the_live_quota_counts_other_snapshots_and_live_keep_plus_one_per_source
     );
     store.world().snapshots.pop();
     let cfg = live_config(&[("LIVE_KEEP", "3")]);
-    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
-    let quota = report
-        .findings
-        .iter()
-        .find(|f| f.subject == "ManualSnapshots")
-        .unwrap();
+    let quota = instance_quota(&cfg, &store).await;
     assert_eq!(quota.level, Level::Problem, "{}", quota.message);
     assert!(quota.message.contains("1 over"), "{}", quota.message);
 }
