@@ -18,6 +18,8 @@ export interface AslFile {
   readonly placeholders: string[];
   /** Placeholder -> the largest TimeoutSeconds of the Task states that use it as Resource. */
   readonly taskTimeouts: Record<string, number>;
+  /** The execution timeout: the file's top-level TimeoutSeconds. */
+  readonly timeoutSeconds: number;
 }
 
 /** Reads `statemachines/<name>` (or an absolute path). */
@@ -36,8 +38,17 @@ export function readAsl(name: string): AslFile {
       }
     }
   };
-  visit(JSON.parse(text).States);
-  return { file, text, placeholders: placeholders(text), taskTimeouts };
+  const definition = JSON.parse(text);
+  visit(definition.States);
+  // The execution timeout lives in the ASL: with a string definition, aws-cdk-lib's StateMachine
+  // ignores its `timeout` prop (it applies it to chainable definitions only; aws-cdk issue
+  // 37150), so a machine without a top-level TimeoutSeconds would deploy with none at all, run
+  // up to Step Functions' one year, overlap the next day's run, and never time out an alarm.
+  const timeoutSeconds = definition.TimeoutSeconds;
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
+    throw new Error(`${path.basename(file)}: no top-level TimeoutSeconds; every state machine must say when an execution gives up`);
+  }
+  return { file, text, placeholders: placeholders(text), taskTimeouts, timeoutSeconds };
 }
 
 /**

@@ -132,8 +132,8 @@ export function scheduleProps(
 
 /**
  * A state machine from one of the repository's ASL files with every `${...FunctionArn}`
- * substituted, logging ALL to its own log group, X-Ray tracing, an execution timeout shorter
- * than a day (so a stuck run ends, alarms, and does not overlap the next one) and a daily
+ * substituted, logging ALL to its own log group, X-Ray tracing, the execution timeout of the
+ * ASL's top-level TimeoutSeconds (a stuck run ends, alarms, and does not overlap the next) and a
  * EventBridge Scheduler schedule that starts it with the configured concurrency.
  */
 export class ScheduledMachine extends Construct {
@@ -147,7 +147,11 @@ export class ScheduledMachine extends Construct {
       Object.entries(props.functions).map(([placeholder, task]) => [placeholder, task.function.functionArn]),
     );
     checkSubstitutions(props.asl, substitutions);
+    // Under /aws/vendedlogs/: a log group elsewhere adds itself to the account's one CloudWatch
+    // Logs resource policy, which is limited to 5,120 characters (Step Functions Developer Guide,
+    // "Logging using CloudWatch Logs").
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${props.name}`,
       retention: logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -155,7 +159,7 @@ export class ScheduledMachine extends Construct {
       stateMachineName: props.name,
       definitionBody: sfn.DefinitionBody.fromString(props.asl.text),
       definitionSubstitutions: substitutions,
-      timeout: Duration.hours(23),
+      // no `timeout`: CDK ignores it for a string definition; the ASL's TimeoutSeconds decides
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -212,7 +216,7 @@ export function taskFunctionsFor(
   scope: Construct,
   asl: AslFile,
   tasks: Record<string, { task: string; description: string }>,
-  common: Pick<TaskFunctionProps, 'lambdaDir' | 'environment'>,
+  common: Pick<TaskFunctionProps, 'lambdaDir' | 'environment' | 'configFields'>,
 ): Record<string, TaskFunction> {
   return Object.fromEntries(
     Object.entries(tasks).map(([placeholder, t]) => {

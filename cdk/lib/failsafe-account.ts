@@ -266,7 +266,11 @@ export class FailsafeAccount extends Construct {
       ...retention,
       ...(retired.length > 0 ? { RETIRED_SOURCES: retired.join(',') } : {}),
     };
-    this.functions = taskFunctionsFor(this, asl, FAILSAFE_TASKS, { lambdaDir: props.lambdaDir, environment });
+    this.functions = taskFunctionsFor(this, asl, FAILSAFE_TASKS, {
+      lambdaDir: props.lambdaDir,
+      environment,
+      configFields: { SOURCE_ACCOUNTS: 'sourceAccounts', SOURCE_REGIONS: 'sourceRegions', RETIRED_SOURCES: 'retiredSources' },
+    });
     const f = this.functions;
     const ownCopies = ownCopyArns(this, account, region);
 

@@ -152,6 +152,7 @@ export class LiveAccount extends Construct {
         LIVE_KEEP: String(liveKeep),
         ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       },
+      configFields: { SOURCES: 'sources', FAILSAFE_ACCOUNTS: 'failsafe', FAILSAFE_TOPIC_ARNS: 'failsafe' },
     });
     const f = this.functions;
     const ownCopies = ownCopyArns(this, account, liveRegion);

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ConfigError } from './validation';
 
 /** The tag naming a task Lambda's binary (`copy-latest`, ...) on its function, role and log group. */
 export const TASK_TAG = 'rds-failsafe:task';
@@ -17,6 +18,36 @@ export interface TaskFunctionProps {
   readonly lambdaDir: string;
   readonly environment: Record<string, string>;
   readonly timeout: Duration;
+  /** Environment variable -> the configuration field it comes from, for the size error. */
+  readonly configFields?: Record<string, string>;
+}
+
+/** Lambda's limit on a function's environment variables: keys and values together, 4 KB
+ * (Lambda Developer Guide, "Lambda quotas": "Environment variables: 4 KB, for all environment
+ * variables associated with the function, in aggregate"). Past it the deployment fails, after
+ * `cdk synth` said nothing. */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+/** What a value CloudFormation fills in at deploy time (an ARN of the stack's own key, topic or
+ * state machine) is counted as: longer than any of those ARNs. */
+export const DEPLOY_TIME_VALUE_BYTES = 128;
+
+/** Bytes of an environment, keys and values, a deploy-time value counted as
+ * DEPLOY_TIME_VALUE_BYTES; with each variable's share, largest first. */
+export function environmentSize(scope: Construct, environment: Record<string, unknown>): { bytes: number; byVariable: [string, number][] } {
+  const stack = Stack.of(scope);
+  const valueBytes = (value: unknown): number => {
+    const resolved = stack.resolve(value);
+    if (typeof resolved === 'string') return Buffer.byteLength(resolved, 'utf8');
+    // Fn::Join of literal parts and deploy-time values, or one Ref / Fn::GetAtt
+    const join = resolved?.['Fn::Join'];
+    if (Array.isArray(join)) {
+      return (join[1] as unknown[]).reduce<number>((n, part, i) => n + valueBytes(part) + (i > 0 ? Buffer.byteLength(join[0], 'utf8') : 0), 0);
+    }
+    return DEPLOY_TIME_VALUE_BYTES;
+  };
+  const byVariable: [string, number][] = Object.entries(environment).map(([k, v]) => [k, Buffer.byteLength(k, 'utf8') + valueBytes(v)]);
+  byVariable.sort((a, b) => b[1] - a[1]);
+  return { bytes: byVariable.reduce((n, [, b]) => n + b, 0), byVariable };
 }
 
 /** Where `make package` (cargo lambda build --release --arm64 --output-format zip) leaves a task's zip. */
@@ -46,6 +77,26 @@ export class TaskFunction extends Construct {
     // The function, its role and log group say which task they are: an operator filters by it,
     // and the local stack maps each synthesized function to its binary by it.
     Tags.of(this).add(TASK_TAG, props.task);
+    const environment = {
+      ...props.environment,
+      ACCOUNT_ID: Stack.of(this).account,
+      // Retrying lives in the state machines (Retry on Throttled with backoff); one SDK attempt
+      // per call keeps a throttle visible in the execution history, as in the local stack.
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    const size = environmentSize(this, environment);
+    if (size.bytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
+      const [variable, bytes] = size.byVariable[0];
+      const field = props.configFields?.[variable] ?? `the ${variable} environment variable`;
+      throw new ConfigError(
+        field,
+        `the ${props.task} function's environment would be ${size.bytes} bytes, Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES} ` +
+          `for all variables together, and ${variable} alone is ${bytes}. ` +
+          (variable === 'SOURCES'
+            ? 'Select sources by tag ("tag:backup=failsafe") or by pattern ("orders-*") instead of listing each one, or split them over two deployments.'
+            : 'Shorten the list, or split it over two deployments.'),
+      );
+    }
     const code = lambda.Code.fromAsset(lambdaZip(props.lambdaDir, props.task));
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,
@@ -71,13 +122,7 @@ export class TaskFunction extends Construct {
       logGroup: this.logGroup,
       memorySize: 256,
       timeout: props.timeout,
-      environment: {
-        ...props.environment,
-        ACCOUNT_ID: Stack.of(this).account,
-        // Retrying lives in the state machines (Retry on Throttled with backoff); one SDK attempt
-        // per call keeps a throttle visible in the execution history, as in the local stack.
-        AWS_MAX_ATTEMPTS: '1',
-      },
+      environment,
     });
   }
 

@@ -257,3 +257,85 @@ def test_a_distributed_map_gives_each_item_a_history_of_its_own(tmp_path):
     report = json.loads(run(node_binary(), {"definition": _loop_machine(tmp_path, 1, 6500, "DISTRIBUTED"),
                                             "functions": {}, "input": {"items": [1]}}).stdout)
     assert report["status"] == "FAILED" and "child execution 0 of the Distributed Map" in report["cause"]
+
+
+# --------------------------------------------------------------------------------------------
+# A Distributed Map's failed children (limits.mjs). Step Functions Developer Guide, "Tolerated
+# failure threshold for Distributed Map state": the default tolerance is 0, so one failed child
+# fails the Map with States.ExceedToleratedFailureThreshold; ToleratedFailurePercentage /
+# ToleratedFailureCount raise it, and a tolerated failed child's result is its execution record
+# ("ResultWriter (Map)": Status FAILED, Error, Cause, Input). aws-local-stepfunctions alone
+# (RDSF_STOCK_MOTO=1) rethrows the child's own error and ignores the tolerance: these tests fail.
+
+
+def _failing_items_machine(tmp_path, **tolerance) -> str:
+    """A Distributed Map over $.items; an item {"fail": "<Error>"} fails its child with that error."""
+    definition = tmp_path / "tolerance.asl.json"
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Fails",
+        "States": {
+            "Fails": {"Type": "Choice", "Choices": [
+                {"Variable": "$.fail", "IsPresent": True, "Next": "Failed"}], "Default": "Ok"},
+            "Failed": {"Type": "Fail", "ErrorPath": "$.fail", "Cause": "this item failed"},
+            "Ok": {"Type": "Pass", "Parameters": {"done.$": "$.n"}, "End": True},
+        },
+    }
+    definition.write_text(json.dumps({
+        "StartAt": "Each",
+        "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": processor,
+                            "MaxConcurrency": 1, "ResultPath": "$.results", "Next": "After",
+                            **tolerance},
+                   "After": {"Type": "Pass", "End": True}},
+    }))
+    return str(definition)
+
+
+ITEMS = {"items": [{"n": 0}, {"n": 1, "fail": "States.Runtime"}, {"n": 2}, {"n": 3, "fail": "Boom"}]}
+
+
+def test_a_failed_child_fails_a_distributed_map_without_tolerance(tmp_path):
+    report = json.loads(run(node_binary(), {"definition": _failing_items_machine(tmp_path),
+                                            "functions": {}, "input": ITEMS}).stdout)
+    assert report["status"] == "FAILED", report
+    assert report["error"] == "States.ExceedToleratedFailureThreshold", report
+    assert "States.Runtime" in report["cause"]
+    assert "After" not in report["statesEntered"]
+
+
+def test_tolerated_children_leave_their_execution_record_in_the_maps_output(tmp_path):
+    report = json.loads(run(node_binary(), {
+        "definition": _failing_items_machine(tmp_path, ToleratedFailurePercentage=100),
+        "functions": {}, "input": ITEMS}).stdout)
+    assert report["status"] == "SUCCEEDED", report
+    results = report["output"]["results"]
+    assert results[0] == {"done": 0} and results[2] == {"done": 2}
+    for i, error in ((1, "States.Runtime"), (3, "Boom")):
+        record = results[i]
+        assert record["Status"] == "FAILED" and record["Error"] == error, record
+        assert record["Cause"] == "this item failed"
+        assert json.loads(record["Input"])["n"] == i
+
+
+@pytest.mark.parametrize("tolerance,status", [
+    ({"ToleratedFailureCount": 1}, "FAILED"),      # 2 failed > 1
+    ({"ToleratedFailureCount": 2}, "SUCCEEDED"),
+    ({"ToleratedFailurePercentage": 25}, "FAILED"),  # 50 % > 25 %
+    ({"ToleratedFailurePercentage": 50}, "SUCCEEDED"),
+    ({"ToleratedFailurePercentage": 100, "ToleratedFailureCount": 1}, "FAILED"),  # either one
+])
+def test_the_tolerated_failure_threshold_counts_and_percentages(tmp_path, tolerance, status):
+    report = json.loads(run(node_binary(), {
+        "definition": _failing_items_machine(tmp_path, **tolerance),
+        "functions": {}, "input": ITEMS}).stdout)
+    assert report["status"] == status, report
+    if status == "FAILED":
+        assert report["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_the_state_machines_tolerate_every_failed_child_so_the_other_sources_finish():
+    for side in ("live", "failsafe", "drill"):
+        definition = json.loads((ROOT / "statemachines" / f"{side}.asl.json").read_text())
+        maps = [s for s in definition["States"].values() if s["Type"] == "Map"]
+        assert len(maps) == 1 and maps[0]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+        assert maps[0].get("ToleratedFailurePercentage") == 100, side

@@ -16,6 +16,18 @@
 //   iteration 2 (MapIterationStarted/Succeeded) in an INLINE Map. A DISTRIBUTED Map adds 2 to its
 //   parent (MapRunStarted/Succeeded) and runs each item as a child execution with a history of
 //   its own (2 + its states).
+// - Distributed Map failures: a failed or timed-out child execution counts against the Map's
+//   tolerated failure threshold, ToleratedFailurePercentage / ToleratedFailureCount, both 0 by
+//   default (Step Functions Developer Guide, "Tolerated failure threshold for Distributed Map
+//   state": "The default percentage value is zero, which means that the workflow fails if any one
+//   of its child workflow executions fails or times out"; with both given, exceeding either
+//   fails it). Past the threshold the Map fails with States.ExceedToleratedFailureThreshold and
+//   the other children are stopped; within it the Map succeeds, and a failed child's place in the
+//   Map's output is its execution record, not a state output ("ResultWriter (Map)": a failed
+//   child's result is returned unchanged, as with Transformation NONE: ExecutionArn, Input (a
+//   JSON string), InputDetails, Name, Status FAILED, Error, Cause, StartDate, StopDate).
+//   aws-local-stepfunctions runs Distributed children like Inline iterations and rethrows the
+//   first child's own error; a bare engine (enforce: false) keeps that behaviour.
 import { StateMachine } from 'aws-local-stepfunctions';
 
 /** Exits with 2 on Node < 22: there every Task throws a TypeError (Promise.withResolvers) that a
@@ -42,13 +54,15 @@ export class LimitExceeded extends Error {
 
 const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
 
-/** Every state's type by name, and each Map's mode (INLINE or DISTRIBUTED), nested ones included. */
-function describeStates(states, found = { types: {}, modes: {} }) {
+/** Every state's type by name, and each Map's mode (INLINE or DISTRIBUTED), nested ones included;
+ * `processors` maps each Distributed Map's ItemProcessor object to its name and state. */
+function describeStates(states, found = { types: {}, modes: {}, processors: new Map() }) {
   for (const [name, state] of Object.entries(states)) {
     found.types[name] = state.Type;
     const inner = state.ItemProcessor || state.Iterator;
     if (state.Type === 'Map') {
       found.modes[name] = inner?.ProcessorConfig?.Mode === 'DISTRIBUTED' ? 'DISTRIBUTED' : 'INLINE';
+      if (found.modes[name] === 'DISTRIBUTED') found.processors.set(inner, { name, state });
     }
     if (inner) describeStates(inner.States, found);
     for (const branch of state.Branches || []) describeStates(branch.States, found);
@@ -71,7 +85,7 @@ export async function runWithLimits({
   context,
   enforce = true,
 }) {
-  const { types, modes } = describeStates(definition.States);
+  const { types, modes, processors } = describeStates(definition.States);
   const nested = Object.values(modes).filter((m) => m === 'DISTRIBUTED').length;
   if (Object.keys(modes).length > 1 && nested) {
     // Iteration events carry only their index; with one Map per machine the owner is known.
@@ -165,6 +179,7 @@ export async function runWithLimits({
         count(child, types[event.state.name] === 'Task' ? 5 : 2);
         if (types[event.state.name] === 'Map' && modes[event.state.name] === 'DISTRIBUTED') {
           count(undefined, 2); // MapRunStarted, MapRunSucceeded
+          if (isRoot) startMapRun(event.state.name, event.state.input);
         }
         break;
       case 'StateExited':
@@ -177,6 +192,64 @@ export async function runWithLimits({
         break;
     }
   };
+  // A Distributed Map's children, judged against its tolerated failure threshold (see the top).
+  const mapRuns = new Map();
+  const distributedState = (name) => [...processors.values()].find((p) => p.name === name)?.state;
+  function startMapRun(name, input) {
+    const state = distributedState(name);
+    let items = input;
+    for (const key of (state?.ItemsPath ?? '$').replace(/^\$\.?/, '').split('.').filter(Boolean)) {
+      items = items?.[key];
+    }
+    mapRuns.set(name, { total: Array.isArray(items) ? items.length : 0, failed: 0, started: 0 });
+  }
+  const exceedsThreshold = (state, run) => {
+    const pct = state.ToleratedFailurePercentage;
+    const cnt = state.ToleratedFailureCount;
+    if (pct === undefined && cnt === undefined) return run.failed > 0;
+    return (pct !== undefined && (run.failed * 100) / Math.max(run.total, 1) > pct) ||
+      (cnt !== undefined && run.failed > cnt);
+  };
+  const originalRun = StateMachine.prototype.run;
+  StateMachine.prototype.run = function run(childInput, options) {
+    const execution = originalRun.call(this, childInput, options);
+    const map = enforce ? processors.get(this.definition) : undefined;
+    if (!map) return execution;
+    if (!mapRuns.has(map.name)) mapRuns.set(map.name, { total: 0, failed: 0, started: 0 });
+    const mapRun = mapRuns.get(map.name);
+    const index = mapRun.started++;
+    const startDate = new Date().toISOString();
+    const label = map.state.Label ?? map.name;
+    execution.result = execution.result.catch((e) => {
+      const inner = e?.name === 'ExecutionError' && e.cause instanceof Error ? e.cause : e;
+      if (inner instanceof LimitExceeded || mapRun.exceeded) throw e; // the execution's own limits, or already over
+      mapRun.failed += 1;
+      if (exceedsThreshold(map.state, mapRun)) {
+        mapRun.exceeded = true;
+        const err = new Error(
+          `Map Run of ${map.name}: ${mapRun.failed} of ${mapRun.total} child executions failed ` +
+            `(ToleratedFailurePercentage ${map.state.ToleratedFailurePercentage ?? 0}, ` +
+            `ToleratedFailureCount ${map.state.ToleratedFailureCount ?? 0}); the first: ` +
+            `${inner?.name}: ${typeof inner?.cause === 'string' ? inner.cause : inner?.message}`,
+        );
+        err.name = 'States.ExceedToleratedFailureThreshold';
+        throw err;
+      }
+      return {
+        ExecutionArn: `${context?.Execution?.Id ?? 'arn:aws:states:local:000000000000:execution:local:run'}/${label}:${index}`,
+        Input: JSON.stringify(childInput),
+        InputDetails: { Included: true },
+        Name: String(index),
+        Status: 'FAILED',
+        Error: inner?.name ?? 'States.Runtime',
+        Cause: typeof inner?.cause === 'string' ? inner.cause : (inner?.message ?? ''),
+        StartDate: startDate,
+        StopDate: new Date().toISOString(),
+      };
+    });
+    return execution;
+  };
+
   const originalExecute = StateMachine.prototype.execute;
   StateMachine.prototype.execute = function execute(input, options, cleanup) {
     const logger = options.eventLogger;
@@ -216,6 +289,7 @@ export async function runWithLimits({
   }
   await draining.catch(() => {});
   StateMachine.prototype.execute = originalExecute;
+  StateMachine.prototype.run = originalRun;
   if (report.status === 'SUCCEEDED' && !violation) checkPayload('(execution)', 'output', report.output);
   if (violation) {
     delete report.output;

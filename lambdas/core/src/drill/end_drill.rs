@@ -24,6 +24,11 @@ pub struct EndDrillInput {
     #[serde(default)]
     pub error: Option<serde_json::Value>,
     pub now: DateTime<Utc>,
+    /// When this task was entered (`$$.State.EnteredTime`): the drill metric's timestamp. A drill
+    /// ends hours after the run's start (`now`), and a metric stamped with the start would fall
+    /// before the period the `DrillFailed` alarm is looking at. `now` when not given.
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,7 +140,12 @@ pub async fn end_drill(store: &dyn SnapshotStore, input: EndDrillInput) -> Resul
     }
     println!(
         "{}",
-        drill_metric(item, passed, input.restore_seconds, input.now)
+        drill_metric(
+            item,
+            passed,
+            input.restore_seconds,
+            input.ended_at.unwrap_or(input.now)
+        )
     );
     Ok(EndDrillOutput {
         outcome: input.outcome.clone(),

@@ -11,6 +11,7 @@ use crate::policy::retention::{plan_retention, CopyFacts, Kept};
 use crate::policy::tags::{is_managed, Provenance, VERIFIED};
 use crate::port::{delete_if_present, own_managed_copies, SnapshotStore};
 use chrono::{DateTime, Utc};
+use crate::policy::map_results::{self, ChildResult, FailedChild};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
@@ -66,11 +67,28 @@ pub struct ItemResult {
     pub cause: Option<String>,
 }
 
+/// An item whose child execution failed without a record of its own: `failed`, with the
+/// child's error; the item is the one the child's input (the Map's `ItemSelector`) names.
+impl ChildResult for ItemResult {
+    fn from_failed_child(child: &FailedChild) -> std::result::Result<Self, String> {
+        let input = child.input_json()?;
+        let item = serde_json::from_value(input["item"].clone())
+            .map_err(|e| format!("a failed child's input names no item ({e})"))?;
+        Ok(ItemResult {
+            outcome: "failed".into(),
+            item,
+            error: Some(child.error.clone().unwrap_or_else(|| "States.Runtime".into())),
+            cause: child.cause_with_execution(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PruneInput {
     pub now: DateTime<Utc>,
-    #[serde(default)]
+    /// Each item's result, or its failed child execution's record (`map_results`).
+    #[serde(default, deserialize_with = "map_results::deserialize")]
     pub results: Vec<ItemResult>,
     /// Announced snapshots `find-shared` could not find (runs a message started): failures.
     /// The first of them, and how many there are.

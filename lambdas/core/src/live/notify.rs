@@ -5,6 +5,7 @@ use crate::config::LiveConfig;
 use crate::error::{describe_failure, failure_cause, FailsafeError, Result};
 use crate::model::Source;
 use crate::policy::bounded::Bounded;
+use crate::policy::map_results::{self, ChildResult, FailedChild};
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::policy::naming::share_copy_id;
 use crate::port::SnapshotStore;
@@ -40,9 +41,29 @@ impl SourceResult {
     }
 }
 
+/// A source whose child execution failed without a record of its own: `failed`, with the
+/// child's error; the source is the one the child's input (the Map's `ItemSelector`) names.
+impl ChildResult for SourceResult {
+    fn from_failed_child(child: &FailedChild) -> std::result::Result<Self, String> {
+        let input = child.input_json()?;
+        let source = serde_json::from_value(input["source"].clone())
+            .map_err(|e| format!("a failed child's input names no source ({e})"))?;
+        Ok(SourceResult {
+            outcome: "failed".into(),
+            source,
+            source_create_time: None,
+            reason: None,
+            error: Some(child.error.clone().unwrap_or_else(|| "States.Runtime".into())),
+            cause: child.cause_with_execution(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyInput {
+    /// Each source's result, or its failed child execution's record (`map_results`).
+    #[serde(deserialize_with = "map_results::deserialize")]
     pub results: Vec<SourceResult>,
     #[serde(default)]
     pub dry_run: bool,

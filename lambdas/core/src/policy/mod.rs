@@ -3,6 +3,7 @@
 pub mod bounded;
 pub mod copy;
 pub mod drill;
+pub mod map_results;
 pub mod message;
 pub mod naming;
 pub mod polling;

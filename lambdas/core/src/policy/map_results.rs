@@ -1,0 +1,156 @@
+//! The results of a Distributed Map as a task reads them. Each state machine's Map tolerates
+//! failed children (`ToleratedFailurePercentage` 100), so one source's failure the child could
+//! not catch (`States.Runtime`, `States.DataLimitExceeded`, a child stopped by hand) does not
+//! stop the others. Such a child has no record of its own in the Map's output: its place holds
+//! its execution record — `Status` `FAILED`, `Error`, `Cause` and its `Input` as a JSON string
+//! (Step Functions Developer Guide, "ResultWriter (Map)": a failed child's result is returned
+//! unchanged, as with Transformation NONE). This module reads both shapes, so `notify` and
+//! `prune` count such a child as a failure of the source its input names.
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
+
+/// A failed child execution's record, as a Distributed Map's output holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FailedChild {
+    pub status: String,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// The child's input, a JSON string (the Map's `ItemSelector` result).
+    pub input: String,
+    #[serde(default)]
+    pub execution_arn: Option<String>,
+}
+
+impl FailedChild {
+    /// The child's input, parsed.
+    pub fn input_json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&self.input)
+            .map_err(|e| format!("a failed child's Input is not JSON ({e})"))
+    }
+    /// The error, with the child execution named so the operator can open it.
+    pub fn cause_with_execution(&self) -> Option<String> {
+        match (&self.cause, &self.execution_arn) {
+            (Some(c), Some(arn)) => Some(format!("{c} (child execution {arn})")),
+            (None, Some(arn)) => Some(format!("see child execution {arn}")),
+            (c, None) => c.clone(),
+        }
+    }
+}
+
+/// A task's per-item result that can also be made from a failed child's record.
+pub trait ChildResult: DeserializeOwned {
+    /// The result of an item whose child execution failed: `failed`, naming what the input names.
+    fn from_failed_child(child: &FailedChild) -> Result<Self, String>;
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Either<T> {
+    Result(T),
+    Failed(FailedChild),
+}
+
+/// `deserialize_with` for a `Vec` of a Map's results: each entry is the item's own result or a
+/// failed child's record; anything else is refused naming its position.
+pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: ChildResult,
+{
+    let raw = Vec::<serde_json::Value>::deserialize(deserializer)?;
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let either: Either<T> = serde_json::from_value(value).map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "results[{i}] is neither an item's result nor a failed child execution's record: {e}"
+                ))
+            })?;
+            match either {
+                Either::Result(r) => Ok(r),
+                Either::Failed(child) if child.status == "FAILED" || child.status == "TIMED_OUT" || child.status == "ABORTED" => {
+                    T::from_failed_child(&child)
+                        .map_err(|e| serde::de::Error::custom(format!("results[{i}]: {e}")))
+                }
+                Either::Failed(child) => Err(serde::de::Error::custom(format!(
+                    "results[{i}] is a child execution record with Status {:?}, not a failure",
+                    child.status
+                ))),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Item {
+        outcome: String,
+        name: String,
+    }
+
+    impl ChildResult for Item {
+        fn from_failed_child(child: &FailedChild) -> Result<Self, String> {
+            let input = child.input_json()?;
+            let name = input["name"].as_str().ok_or("the input names no item")?;
+            Ok(Item { outcome: format!("failed: {}", child.error.clone().unwrap_or_default()), name: name.into() })
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Results {
+        #[serde(deserialize_with = "deserialize")]
+        results: Vec<Item>,
+    }
+
+    #[test]
+    fn reads_own_results_and_failed_children() {
+        let json = r#"{"results": [
+            {"outcome": "copied", "name": "a"},
+            {"ExecutionArn": "arn:x/CopyEach:1", "Input": "{\"name\":\"b\"}", "InputDetails": {"Included": true},
+             "Name": "1", "Status": "FAILED", "Error": "States.Runtime", "Cause": "bad path"}
+        ]}"#;
+        let r: Results = serde_json::from_str(json).unwrap();
+        assert_eq!(r.results[0], Item { outcome: "copied".into(), name: "a".into() });
+        assert_eq!(r.results[1], Item { outcome: "failed: States.Runtime".into(), name: "b".into() });
+    }
+
+    #[test]
+    fn refuses_what_is_neither_naming_the_position() {
+        let err = serde_json::from_str::<Results>(r#"{"results": [{"outcome": "copied", "name": "a"}, {"x": 1}]}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("results[1] is neither"), "{err}");
+        let err = serde_json::from_str::<Results>(
+            r#"{"results": [{"Status": "SUCCEEDED", "Input": "{}"}]}"#,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("Status \"SUCCEEDED\""), "{err}");
+        let err = serde_json::from_str::<Results>(r#"{"results": [{"Status": "FAILED", "Input": "{}"}]}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("results[0]: the input names no item"), "{err}");
+    }
+
+    #[test]
+    fn a_cause_names_the_child_execution() {
+        let child = FailedChild {
+            status: "FAILED".into(),
+            error: Some("States.Runtime".into()),
+            cause: Some("x".into()),
+            input: "{}".into(),
+            execution_arn: Some("arn:e".into()),
+        };
+        assert_eq!(child.cause_with_execution().unwrap(), "x (child execution arn:e)");
+    }
+}
