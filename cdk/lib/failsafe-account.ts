@@ -439,7 +439,7 @@ export class FailsafeAccount extends Construct {
     });
     this.alerts.watchExecutions(machine.stateMachine, 'restore drill', 'Drill');
     const failedAlarm = new cloudwatch.Alarm(this.alerts, 'DrillFailed', {
-      alarmDescription: `rds-failsafe: a restore drill failed: a verified copy did not restore. The drill execution (${name}) names the copy and the status; its database was deleted (else DrillCleanupFailed names it).`,
+      alarmDescription: `rds-failsafe: a restore drill failed. The drill execution (${name}) ends with RestoreDrillFailed (a verified copy did not restore; its database was deleted), DrillCleanupFailed (the drill's database, named in the cause, is left behind: delete it) or DrillChildFailed (a drill stopped before its clean-up: look for rdsf-drill-* databases tagged rds-failsafe:drill=true); every drill was tried and each one's record is in the execution's output.`,
       metric: new cloudwatch.Metric({ namespace: DRILL_METRICS.namespace, metricName: DRILL_METRICS.failed, statistic: 'Sum', period: Duration.hours(1) }),
       threshold: 1,
       evaluationPeriods: 1,

@@ -300,6 +300,32 @@ def test_unencrypted_cluster_snapshot_cannot_be_encrypted_by_copy(stack, account
     assert code(e) == "InvalidParameterCombination"
 
 
+@pytest.mark.parametrize("kind,engine", [("cluster", "postgres"), ("cluster", "mysql"),
+                                          ("instance", "custom-sqlserver-ee")])
+def test_multi_az_cluster_and_rds_custom_snapshots_cannot_be_copied(stack, accounts, kind, engine):
+    # RDS User Guide, "Limitations of Multi-AZ DB clusters" (copying a snapshot of a Multi-AZ DB
+    # cluster is not supported); RDS Custom: CopyDBSnapshot does not apply. Stock moto copies both.
+    live, _ = accounts
+    create_source(live, kind, f"src-{engine}", engine=engine)
+    auto = stack.seed_automated(live, kind, f"src-{engine}", T0)
+    with pytest.raises(ClientError) as e:
+        if kind == "cluster":
+            live.client("rds").copy_db_cluster_snapshot(
+                SourceDBClusterSnapshotIdentifier=auto["id"], TargetDBClusterSnapshotIdentifier="c1")
+        else:
+            manual_copy(live, auto["id"], "c1")
+    assert code(e) == "InvalidParameterCombination"
+    assert "Multi-AZ DB cluster" in str(e.value) or "RDS Custom" in str(e.value)
+
+
+def test_an_aurora_cluster_snapshot_is_still_copied(stack, accounts):
+    live, _ = accounts
+    create_source(live, "cluster", "aurora1", engine="aurora-mysql")
+    auto = stack.seed_automated(live, "cluster", "aurora1", T0)
+    live.client("rds").copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=auto["id"], TargetDBClusterSnapshotIdentifier="c1")
+
+
 def test_world_report_names_key_tags_and_sharing(stack, world):
     live, failsafe, key, _ = world
     share(live, "db1-copy", failsafe.id)

@@ -1128,3 +1128,29 @@ fn share_item_for_summary() -> ItemRef {
         source_arn: None,
     }
 }
+
+/// An item whose child execution failed uncaught has only its execution record in the Map's
+/// output; prune reads the item from the child's input and counts it failed.
+#[tokio::test]
+async fn prune_counts_a_failed_child_execution_as_a_failure_of_its_item() {
+    let item = share_item_for_summary();
+    let child_input = serde_json::json!({"item": item, "index": 0, "dryRun": false});
+    let input: PruneInput = serde_json::from_value(serde_json::json!({
+        "now": "2026-11-22T06:00:00Z",
+        "results": [{
+            "ExecutionArn": "arn:aws:states:eu-west-1:222222222222:execution:rds-failsafe/SaveEach:0",
+            "Input": child_input.to_string(), "InputDetails": {"Included": true}, "Name": "0",
+            "Status": "FAILED", "Error": "States.DataLimitExceeded", "Cause": "too big"
+        }]
+    }))
+    .unwrap();
+    let s = summarize_items(&input.results, &[], 0);
+    assert_eq!(s.failed_count, 1);
+    assert!(
+        s.failed[0]
+            .contains(": States.DataLimitExceeded: too big (child execution arn:aws:states:"),
+        "{}",
+        s.failed[0]
+    );
+    assert_eq!(input.results[0].item, item);
+}

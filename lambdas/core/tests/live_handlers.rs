@@ -780,3 +780,47 @@ async fn a_dry_run_changes_nothing() {
     assert_eq!(w.snapshots, before);
     assert!(w.restore.is_empty() && w.published.is_empty());
 }
+
+/// A source whose child execution failed uncaught (States.Runtime, stopped by hand) has only its
+/// execution record in the Map's output; notify still publishes the others and counts it failed.
+#[tokio::test]
+async fn notify_counts_a_failed_child_execution_and_publishes_the_rest() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    store
+        .world()
+        .snapshots
+        .push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
+    let snap = SnapshotRef::from(&store.world().snapshots[0]);
+    let copied = result("copied", src(SnapshotKind::Instance, "orders"), Some(snap));
+    let child_input = serde_json::json!({
+        "source": src(SnapshotKind::Cluster, "ledger"), "index": 1, "dryRun": false,
+        "pollSeconds": 60, "maxWaitSeconds": 21600
+    });
+    let input: NotifyInput = serde_json::from_value(serde_json::json!({
+        "results": [copied, {
+            "ExecutionArn": "arn:aws:states:eu-west-1:111111111111:execution:rds-failsafe/CopyEach:1",
+            "Input": child_input.to_string(), "InputDetails": {"Included": true}, "Name": "1",
+            "Status": "FAILED", "Error": "States.Runtime",
+            "Cause": "The JSONPath '$.copy.snapshot' could not be found in the input",
+            "StartDate": "2026-11-22T05:00:00Z", "StopDate": "2026-11-22T05:01:00Z"
+        }],
+        "dryRun": false
+    }))
+    .unwrap();
+    let out = notify(&cfg, &store, input).await.unwrap();
+    assert_eq!(out.message_snapshots, 1);
+    assert_eq!(out.summary.copied_count, 1);
+    assert_eq!(out.summary.failed_count, 1);
+    assert!(
+        out.summary.failed[0].starts_with("cluster:ledger: States.Runtime: The JSONPath")
+            && out.summary.failed[0].contains("CopyEach:1"),
+        "{}",
+        out.summary.failed[0]
+    );
+    // what is neither a result nor a failed child's record is refused, naming its place
+    let err = serde_json::from_value::<NotifyInput>(serde_json::json!({"results": [{"nope": 1}]}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("results[0] is neither"), "{err}");
+}

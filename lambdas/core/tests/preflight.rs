@@ -76,8 +76,42 @@ fn sources() -> Vec<Source> {
 fn input(dry_run: bool) -> PreflightInput {
     PreflightInput {
         sources: sources(),
+        skipped: vec![],
         dry_run,
     }
+}
+
+/// A selected Multi-AZ DB cluster (or RDS Custom instance) is left out by the selection and is a
+/// problem here — it has no protection — but does not stop the other sources' copies.
+#[tokio::test]
+async fn a_source_rds_cannot_copy_is_a_problem_that_does_not_stop_the_run() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    let skipped: Vec<rdsf_core::policy::selection::SelectionSkip> = serde_json::from_value(serde_json::json!([
+        {"selector": "cluster:maz", "reason": "Multi-AZ DB cluster (engine postgres): RDS cannot copy its snapshots", "notCopyable": true},
+        {"selector": "tag:x=y", "reason": "matched no DB instance or cluster not already selected"}
+    ]))
+    .unwrap();
+    let out = preflight(
+        &cfg,
+        &store,
+        PreflightInput {
+            sources: sources(),
+            skipped,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.problem_count, out.ok_count), (1, 4));
+    assert_eq!(out.problems[0].subject, "cluster:maz");
+    assert!(
+        out.problems[0]
+            .message
+            .contains("not protected by rds-failsafe"),
+        "{}",
+        out.problems[0].message
+    );
+    assert!(out.would_stop.is_none());
 }
 
 #[tokio::test]

@@ -23,6 +23,12 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
 - SNS `Publish` to a topic of another region than the client's is `InvalidParameter`.
 - A DB snapshot names its origin (`SourceDBSnapshotIdentifier`) only when it is a cross-account or
   cross-Region copy; a DB cluster snapshot copy always names it (`SourceDBClusterSnapshotArn`).
+- A snapshot of a Multi-AZ DB cluster (engine `mysql` or `postgres`, not Aurora) cannot be copied
+  (RDS User Guide, "Limitations of Multi-AZ DB clusters": copying a snapshot of a Multi-AZ DB
+  cluster is not supported), nor can an RDS Custom DB snapshot (engine `custom-*`; RDS Custom
+  User Guide: CopyDBSnapshot does not apply). The docs name no error code for either: the
+  emulator answers `InvalidParameterCombination` naming the limitation, and the tool relies on
+  not selecting such sources, not on the code.
 - Snapshot identifiers follow the rules of their kind: a DB snapshot id 1-255 characters, a DB
   cluster snapshot id 1-63; a letter first; letters, digits and hyphens; no `--`, no trailing `-`.
 """
@@ -307,12 +313,25 @@ def _find_source(backend: RDSBackend, identifier: str, cluster: bool):
     return snap
 
 
+def refuse_uncopyable(source, cluster: bool) -> None:
+    """Multi-AZ DB cluster and RDS Custom snapshots cannot be copied (see the top)."""
+    engine = str(getattr(source.cluster if cluster else source.database, "engine", "") or "")
+    if cluster and not engine.startswith("aurora"):
+        raise InvalidParameterCombination(
+            f"Cannot copy a snapshot of a Multi-AZ DB cluster (engine {engine}): copying a snapshot "
+            "of a Multi-AZ DB cluster is not supported")
+    if not cluster and engine.startswith("custom-"):
+        raise InvalidParameterCombination(
+            f"Cannot copy an RDS Custom DB snapshot (engine {engine})")
+
+
 def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags, copy_tags, cluster):
     check_snapshot_id(target_id, cluster,
                       "TargetDBClusterSnapshotIdentifier" if cluster else "TargetDBSnapshotIdentifier")
     # The copy is made in the caller's (destination) region; the source may be in another
     # account and region, named by ARN (CopyDBSnapshot / CopyDBClusterSnapshot API reference).
     source = _find_source(backend, source_id, cluster)
+    refuse_uncopyable(source, cluster)
     store = backend.cluster_snapshots if cluster else backend.database_snapshots
     if target_id in store:
         raise (DBClusterSnapshotAlreadyExistsError if cluster else DBSnapshotAlreadyExistsError)(target_id)

@@ -7,11 +7,11 @@ use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{dated_after_run, is_failed_managed_copy, source_time};
+use crate::policy::map_results::{self, ChildResult, FailedChild};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
 use crate::policy::tags::{is_managed, Provenance, VERIFIED};
 use crate::port::{delete_if_present, own_managed_copies, SnapshotStore};
 use chrono::{DateTime, Utc};
-use crate::policy::map_results::{self, ChildResult, FailedChild};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
@@ -77,7 +77,12 @@ impl ChildResult for ItemResult {
         Ok(ItemResult {
             outcome: "failed".into(),
             item,
-            error: Some(child.error.clone().unwrap_or_else(|| "States.Runtime".into())),
+            error: Some(
+                child
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "States.Runtime".into()),
+            ),
             cause: child.cause_with_execution(),
         })
     }

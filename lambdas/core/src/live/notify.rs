@@ -53,7 +53,12 @@ impl ChildResult for SourceResult {
             source,
             source_create_time: None,
             reason: None,
-            error: Some(child.error.clone().unwrap_or_else(|| "States.Runtime".into())),
+            error: Some(
+                child
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "States.Runtime".into()),
+            ),
             cause: child.cause_with_execution(),
         })
     }

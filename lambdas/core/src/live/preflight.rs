@@ -7,7 +7,8 @@ use crate::config::LiveConfig;
 use crate::error::Result;
 use crate::model::Source;
 use crate::policy::bounded::Bounded;
-use crate::policy::preflight::{Finding, Level};
+use crate::policy::preflight::{not_copyable_findings, Finding, Level};
+use crate::policy::selection::SelectionSkip;
 use crate::port::SnapshotStore;
 use crate::preflight::live_preflight;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,10 @@ use tracing::{info, warn};
 pub struct PreflightInput {
     /// The run's selection (`select-sources`).
     pub sources: Vec<Source>,
+    /// What the selection left out (`select-sources`' `skipped`): sources RDS cannot copy are
+    /// problems here.
+    #[serde(default)]
+    pub skipped: Vec<SelectionSkip>,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -43,7 +48,8 @@ pub async fn preflight(
 ) -> Result<PreflightOutput> {
     let report = live_preflight(cfg, store, &input.sources).await?;
     let (mut problems, mut warnings, mut ok_count) = (Bounded::new(), Bounded::new(), 0);
-    for f in &report.findings {
+    let not_copyable = not_copyable_findings(&input.skipped);
+    for f in not_copyable.iter().chain(&report.findings) {
         match f.level {
             Level::Problem => {
                 warn!(action = "preflight", check = f.check, subject = %f.subject, blocks = f.blocks, "{}", f.message);

@@ -99,7 +99,10 @@ mod tests {
         fn from_failed_child(child: &FailedChild) -> Result<Self, String> {
             let input = child.input_json()?;
             let name = input["name"].as_str().ok_or("the input names no item")?;
-            Ok(Item { outcome: format!("failed: {}", child.error.clone().unwrap_or_default()), name: name.into() })
+            Ok(Item {
+                outcome: format!("failed: {}", child.error.clone().unwrap_or_default()),
+                name: name.into(),
+            })
         }
     }
 
@@ -117,16 +120,30 @@ mod tests {
              "Name": "1", "Status": "FAILED", "Error": "States.Runtime", "Cause": "bad path"}
         ]}"#;
         let r: Results = serde_json::from_str(json).unwrap();
-        assert_eq!(r.results[0], Item { outcome: "copied".into(), name: "a".into() });
-        assert_eq!(r.results[1], Item { outcome: "failed: States.Runtime".into(), name: "b".into() });
+        assert_eq!(
+            r.results[0],
+            Item {
+                outcome: "copied".into(),
+                name: "a".into()
+            }
+        );
+        assert_eq!(
+            r.results[1],
+            Item {
+                outcome: "failed: States.Runtime".into(),
+                name: "b".into()
+            }
+        );
     }
 
     #[test]
     fn refuses_what_is_neither_naming_the_position() {
-        let err = serde_json::from_str::<Results>(r#"{"results": [{"outcome": "copied", "name": "a"}, {"x": 1}]}"#)
-            .err()
-            .unwrap()
-            .to_string();
+        let err = serde_json::from_str::<Results>(
+            r#"{"results": [{"outcome": "copied", "name": "a"}, {"x": 1}]}"#,
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(err.contains("results[1] is neither"), "{err}");
         let err = serde_json::from_str::<Results>(
             r#"{"results": [{"Status": "SUCCEEDED", "Input": "{}"}]}"#,
@@ -135,10 +152,12 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(err.contains("Status \"SUCCEEDED\""), "{err}");
-        let err = serde_json::from_str::<Results>(r#"{"results": [{"Status": "FAILED", "Input": "{}"}]}"#)
-            .err()
-            .unwrap()
-            .to_string();
+        let err = serde_json::from_str::<Results>(
+            r#"{"results": [{"Status": "FAILED", "Input": "{}"}]}"#,
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(err.contains("results[0]: the input names no item"), "{err}");
     }
 
@@ -151,6 +170,9 @@ mod tests {
             input: "{}".into(),
             execution_arn: Some("arn:e".into()),
         };
-        assert_eq!(child.cause_with_execution().unwrap(), "x (child execution arn:e)");
+        assert_eq!(
+            child.cause_with_execution().unwrap(),
+            "x (child execution arn:e)"
+        );
     }
 }

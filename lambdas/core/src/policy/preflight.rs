@@ -54,6 +54,23 @@ pub struct Finding {
     pub blocks: bool,
 }
 
+/// A selected source RDS cannot copy (Multi-AZ DB cluster, RDS Custom) is a problem: it is
+/// not protected at all. Not blocking: the other sources are copied.
+pub fn not_copyable_findings(skips: &[crate::policy::selection::SelectionSkip]) -> Vec<Finding> {
+    skips
+        .iter()
+        .filter(|s| s.not_copyable)
+        .map(|s| {
+            Finding::new(
+                "source",
+                s.selector.clone(),
+                Level::Problem,
+                format!("{}; it is not protected by rds-failsafe: take it out of `sources` once it is protected otherwise", s.reason),
+            )
+        })
+        .collect()
+}
+
 impl Finding {
     fn new(check: &'static str, subject: impl Into<String>, level: Level, message: String) -> Self {
         Finding {

@@ -4,7 +4,7 @@
 
 use crate::error::{FailsafeError, Result};
 use crate::model::{DbCluster, DbInstance, SnapshotKind, Source};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -115,11 +115,15 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 /// A selector that could not select a database, reported in the run's summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SelectionSkip {
     pub selector: String,
     pub reason: String,
+    /// The selector matched a source RDS cannot copy (`not_copyable_reason`): `preflight`
+    /// reports it as a problem, since such a database has no protection at all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_copyable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -128,7 +132,26 @@ pub struct Selection {
     pub skipped: Vec<SelectionSkip>,
 }
 
-/// Applies the selectors to what exists in the region. Sources come out sorted and unique.
+/// Why RDS cannot copy a source's snapshots, if it cannot: a Multi-AZ DB cluster (engine `mysql`
+/// or `postgres`, not Aurora) — "Limitations of Multi-AZ DB clusters" in the RDS User Guide: its
+/// snapshots can be shared but not copied, and AWS Backup cannot copy them either — or an RDS
+/// Custom instance (engine `custom-*`), to which CopyDBSnapshot does not apply. Selected, such a
+/// source would fail every day; it is skipped with this reason instead (docs/aws-facts.md).
+pub fn not_copyable_reason(kind: SnapshotKind, engine: &str) -> Option<String> {
+    match kind {
+        SnapshotKind::Cluster if !engine.starts_with("aurora") => Some(format!(
+            "Multi-AZ DB cluster (engine {engine}): RDS cannot copy its snapshots (nor can AWS Backup); \
+             protect it another way, e.g. restore it in the Failsafe account and snapshot the restored cluster"
+        )),
+        SnapshotKind::Instance if engine.starts_with("custom-") => Some(format!(
+            "RDS Custom DB instance (engine {engine}): RDS cannot copy its snapshots (CopyDBSnapshot does not apply)"
+        )),
+        _ => None,
+    }
+}
+
+/// Applies the selectors to what exists in the region. Sources come out sorted and unique;
+/// a source RDS cannot copy (`not_copyable_reason`) is left out and reported as a skip.
 pub fn select(
     instances: &[DbInstance],
     clusters: &[DbCluster],
@@ -212,13 +235,32 @@ pub fn select(
             skipped.push(SelectionSkip {
                 selector: sel.to_string(),
                 reason,
+                not_copyable: false,
             });
         }
     }
-    Selection {
-        sources: chosen.into_iter().collect(),
-        skipped,
+    let engine_of = |s: &Source| match s.kind {
+        SnapshotKind::Instance => instances
+            .iter()
+            .find(|i| i.id == s.id)
+            .map(|i| i.engine.as_str()),
+        SnapshotKind::Cluster => clusters
+            .iter()
+            .find(|c| c.id == s.id)
+            .map(|c| c.engine.as_str()),
+    };
+    let mut sources = Vec::new();
+    for s in chosen {
+        match engine_of(&s).and_then(|e| not_copyable_reason(s.kind, e)) {
+            Some(reason) => skipped.push(SelectionSkip {
+                selector: format!("{}:{}", s.kind, s.id),
+                reason,
+                not_copyable: true,
+            }),
+            None => sources.push(s),
+        }
     }
+    Selection { sources, skipped }
 }
 
 /// Parses selectors given in a state machine input (`{"sources": [...]}`).
@@ -355,6 +397,54 @@ mod tests {
         assert_eq!(
             parse_input_selectors(&[]).unwrap_err().kind,
             crate::error::ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn sources_rds_cannot_copy_are_skipped_with_the_reason() {
+        let (mut instances, mut clusters) = world();
+        let mut multi_az = cluster("maz", &[]);
+        multi_az.engine = "postgres".into();
+        clusters.push(multi_az);
+        let mut custom = instance("custom1", None, &[]);
+        custom.engine = "custom-oracle-ee".into();
+        instances.push(custom);
+        let sel = select(&instances, &clusters, &[Selector::All]);
+        assert!(!sel
+            .sources
+            .iter()
+            .any(|s| s.id == "maz" || s.id == "custom1"));
+        let reasons: Vec<_> = sel
+            .skipped
+            .iter()
+            .map(|s| (s.selector.as_str(), s.reason.as_str()))
+            .collect();
+        assert!(
+            reasons.iter().any(|(sel, r)| *sel == "cluster:maz"
+                && r.starts_with("Multi-AZ DB cluster (engine postgres)")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|(sel, r)| *sel == "instance:custom1"
+                    && r.starts_with("RDS Custom DB instance")),
+            "{reasons:?}"
+        );
+        // named explicitly, the same
+        let sel = select(
+            &instances,
+            &clusters,
+            &[Selector::parse("cluster:maz").unwrap()],
+        );
+        assert!(sel.sources.is_empty() && sel.skipped.len() == 1);
+        assert_eq!(
+            not_copyable_reason(SnapshotKind::Cluster, "aurora-mysql"),
+            None
+        );
+        assert_eq!(
+            not_copyable_reason(SnapshotKind::Instance, "sqlserver-ee"),
+            None
         );
     }
 
