@@ -157,6 +157,11 @@ export async function runWithLimits({
   // engine forwards a Map iteration's events to the root logger asynchronously and drops those
   // still in flight when the run ends, so the root's log alone under-counts.
   const statesEntered = [];
+  // $$.State (Name, EnteredTime), which aws-local-stepfunctions does not fill: one object that
+  // every execution's context shares (the engine copies the run's context by reference), set as
+  // each state is entered. With concurrent children it may describe another child's state entered
+  // a moment later; the machines read only EnteredTime, as a timestamp.
+  const stateContext = {};
   let root = null;
   let nextChild = 0;
   const forwarded = (event) =>
@@ -173,6 +178,8 @@ export async function runWithLimits({
         }
         break;
       case 'StateEntered':
+        stateContext.Name = event.state.name;
+        stateContext.EnteredTime = new Date().toISOString();
         statesEntered.push(event.state.name);
         checkPayload(event.state.name, 'input', event.state.input);
         // entered + exited (or failed); a Task's first attempt: scheduled, started, done
@@ -270,7 +277,7 @@ export async function runWithLimits({
   const machine = new StateMachine(definition, { validationOptions: { checkPaths: true } });
   execution = machine.run(input, {
     overrides: { taskResourceLocalHandlers: guarded, waitTimeOverrides: waits, retryIntervalOverrides: retries },
-    context,
+    context: { ...context, State: stateContext },
   });
   const draining = (async () => {
     for await (const event of execution.eventLogs) void event; // keep the root log flowing
