@@ -133,6 +133,17 @@ function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> 
 }
 
 /** `<live-account>:<source-id>` entries, each of an allowed Live account. */
+/** Lets a task create RDS's service-linked role `AWSServiceRoleForRDS` and nothing else
+ * (`iam:AWSServiceName` = rds.amazonaws.com; IAM User Guide, "Service-linked role permissions"). */
+function createRdsServiceLinkedRole(task: TaskFunction): void {
+  const { account } = concreteEnv(task);
+  task.allow({
+    actions: ['iam:CreateServiceLinkedRole'],
+    resources: [`arn:${Stack.of(task).partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`],
+    conditions: { StringEquals: { 'iam:AWSServiceName': 'rds.amazonaws.com' } },
+  });
+}
+
 function retiredSourceList(value: string[] | undefined, sources: string[]): string[] {
   return (value ?? []).map((entry, i) => {
     const [account, id, ...rest] = String(entry).split(':');
@@ -299,6 +310,10 @@ export class FailsafeAccount extends Construct {
       resources: sources.map((a) => `arn:${partition}:kms:*:${a}:key/*`),
       conditions: { StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } },
     }, "The Live share keys' ids are not known in this account; only keys of the allowed Live accounts, only through RDS, and their key policies grant this account nothing else.");
+    // RDS's service-linked role, through which RDS authorises a cross-region copy; a Failsafe
+    // account that never had a DB instance has none, and the first caller that needs it must be
+    // allowed to create it — exactly it (RDS User Guide, "Using service-linked roles").
+    createRdsServiceLinkedRole(f.SaveFunctionArn);
     describeSnapshots(f.WaitAvailableFunctionArn);
     describeSnapshots(f.VerifyFunctionArn);
     f.VerifyFunctionArn.allow({
@@ -412,6 +427,8 @@ export class FailsafeAccount extends Construct {
       },
     }, why);
     readDbs(f.RestoreDrillFunctionArn);
+    // a restore needs RDS's service-linked role, which an account without databases lacks
+    createRdsServiceLinkedRole(f.RestoreDrillFunctionArn);
     f.RestoreDrillFunctionArn.allow({
       // RDS User Guide, "Authorizing use of a customer managed key": CreateGrant and DescribeKey
       // to create a resource under the key; Decrypt for the snapshot's data key

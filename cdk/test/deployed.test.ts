@@ -146,3 +146,23 @@ describe("a configuration Lambda's environment cannot hold is refused at synth",
     }
   });
 });
+
+describe("RDS's service-linked role", () => {
+  test('save and restore-drill may create exactly AWSServiceRoleForRDS; no other role may create any', () => {
+    const { stack, failsafe, template } = failsafeStack({ restoreDrill: DRILL });
+    const creators: string[] = [];
+    for (const [, r] of resources(template, 'AWS::IAM::Policy')) {
+      for (const s of r.Properties.PolicyDocument.Statement) {
+        const actions = [s.Action].flat();
+        if (!actions.some((a: string) => a.startsWith('iam:'))) continue;
+        assert.deepEqual(actions, ['iam:CreateServiceLinkedRole']);
+        assert.deepEqual(s.Condition, { StringEquals: { 'iam:AWSServiceName': 'rds.amazonaws.com' } });
+        assert.match(deployed(s.Resource), /^arn:[a-z-]+:iam::222222222222:role\/aws-service-role\/rds\.amazonaws\.com\/AWSServiceRoleForRDS$/);
+        creators.push(...r.Properties.Roles.map((role: any) => role.Ref));
+      }
+    }
+    const roleId = (t: any) => stack.getLogicalId(t.role.node.defaultChild);
+    const expected = [roleId(failsafe.functions.SaveFunctionArn), roleId(failsafe.drill!.functions.RestoreDrillFunctionArn)];
+    assert.deepEqual(creators.sort(), expected.sort());
+  });
+});

@@ -71,18 +71,10 @@ pub struct ItemResult {
 /// child's error; the item is the one the child's input (the Map's `ItemSelector`) names.
 impl ChildResult for ItemResult {
     fn from_failed_child(child: &FailedChild) -> std::result::Result<Self, String> {
-        let input = child.input_json()?;
-        let item = serde_json::from_value(input["item"].clone())
-            .map_err(|e| format!("a failed child's input names no item ({e})"))?;
         Ok(ItemResult {
             outcome: "failed".into(),
-            item,
-            error: Some(
-                child
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| "States.Runtime".into()),
-            ),
+            item: child.input_field("item")?,
+            error: Some(child.error_name()),
             cause: child.cause_with_execution(),
         })
     }

@@ -45,20 +45,12 @@ impl SourceResult {
 /// child's error; the source is the one the child's input (the Map's `ItemSelector`) names.
 impl ChildResult for SourceResult {
     fn from_failed_child(child: &FailedChild) -> std::result::Result<Self, String> {
-        let input = child.input_json()?;
-        let source = serde_json::from_value(input["source"].clone())
-            .map_err(|e| format!("a failed child's input names no source ({e})"))?;
         Ok(SourceResult {
             outcome: "failed".into(),
-            source,
+            source: child.input_field("source")?,
             source_create_time: None,
             reason: None,
-            error: Some(
-                child
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| "States.Runtime".into()),
-            ),
+            error: Some(child.error_name()),
             cause: child.cause_with_execution(),
         })
     }

@@ -31,6 +31,18 @@ impl FailedChild {
         serde_json::from_str(&self.input)
             .map_err(|e| format!("a failed child's Input is not JSON ({e})"))
     }
+    /// One field of the child's input (`source` of a Live item, `item` of a Failsafe one).
+    pub fn input_field<T: DeserializeOwned>(&self, field: &str) -> Result<T, String> {
+        let input = self.input_json()?;
+        serde_json::from_value(input[field].clone())
+            .map_err(|e| format!("a failed child's input names no {field} ({e})"))
+    }
+    /// The error name; `States.Runtime` when the record has none.
+    pub fn error_name(&self) -> String {
+        self.error
+            .clone()
+            .unwrap_or_else(|| "States.Runtime".into())
+    }
     /// The error, with the child execution named so the operator can open it.
     pub fn cause_with_execution(&self) -> Option<String> {
         match (&self.cause, &self.execution_arn) {
