@@ -132,7 +132,6 @@ function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> 
   return env;
 }
 
-/** `<live-account>:<source-id>` entries, each of an allowed Live account. */
 /** Lets a task create RDS's service-linked role `AWSServiceRoleForRDS` and nothing else
  * (`iam:AWSServiceName` = rds.amazonaws.com; IAM User Guide, "Service-linked role permissions"). */
 function createRdsServiceLinkedRole(task: TaskFunction): void {
@@ -144,6 +143,7 @@ function createRdsServiceLinkedRole(task: TaskFunction): void {
   });
 }
 
+/** `<live-account>:<source-id>` entries, each of an allowed Live account. */
 function retiredSourceList(value: string[] | undefined, sources: string[]): string[] {
   return (value ?? []).map((entry, i) => {
     const [account, id, ...rest] = String(entry).split(':');
@@ -280,7 +280,11 @@ export class FailsafeAccount extends Construct {
     this.functions = taskFunctionsFor(this, asl, FAILSAFE_TASKS, {
       lambdaDir: props.lambdaDir,
       environment,
-      configFields: { SOURCE_ACCOUNTS: 'sourceAccounts', SOURCE_REGIONS: 'sourceRegions', RETIRED_SOURCES: 'retiredSources' },
+      configFields: {
+        SOURCE_ACCOUNTS: { field: 'sourceAccounts' },
+        SOURCE_REGIONS: { field: 'sourceRegions' },
+        RETIRED_SOURCES: { field: 'retiredSources' },
+      },
     });
     const f = this.functions;
     const ownCopies = ownCopyArns(this, account, region);

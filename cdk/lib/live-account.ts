@@ -152,7 +152,14 @@ export class LiveAccount extends Construct {
         LIVE_KEEP: String(liveKeep),
         ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       },
-      configFields: { SOURCES: 'sources', FAILSAFE_ACCOUNTS: 'failsafe', FAILSAFE_TOPIC_ARNS: 'failsafe' },
+      configFields: {
+        SOURCES: {
+          field: 'sources',
+          fix: 'Select sources by tag ("tag:backup=failsafe") or by pattern ("orders-*") instead of listing each one, or split them over two deployments.',
+        },
+        FAILSAFE_ACCOUNTS: { field: 'failsafe' },
+        FAILSAFE_TOPIC_ARNS: { field: 'failsafe' },
+      },
     });
     const f = this.functions;
     const ownCopies = ownCopyArns(this, account, liveRegion);

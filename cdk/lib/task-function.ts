@@ -18,8 +18,9 @@ export interface TaskFunctionProps {
   readonly lambdaDir: string;
   readonly environment: Record<string, string>;
   readonly timeout: Duration;
-  /** Environment variable -> the configuration field it comes from, for the size error. */
-  readonly configFields?: Record<string, string>;
+  /** Environment variable -> the configuration field it comes from, and how to make it shorter,
+   * for the error when the environment is too large. */
+  readonly configFields?: Record<string, { field: string; fix?: string }>;
 }
 
 /** Lambda's limit on a function's environment variables: keys and values together, 4 KB
@@ -87,14 +88,12 @@ export class TaskFunction extends Construct {
     const size = environmentSize(this, environment);
     if (size.bytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
       const [variable, bytes] = size.byVariable[0];
-      const field = props.configFields?.[variable] ?? `the ${variable} environment variable`;
+      const origin = props.configFields?.[variable];
       throw new ConfigError(
-        field,
+        origin?.field ?? `the ${variable} environment variable`,
         `the ${props.task} function's environment would be ${size.bytes} bytes, Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES} ` +
           `for all variables together, and ${variable} alone is ${bytes}. ` +
-          (variable === 'SOURCES'
-            ? 'Select sources by tag ("tag:backup=failsafe") or by pattern ("orders-*") instead of listing each one, or split them over two deployments.'
-            : 'Shorten the list, or split it over two deployments.'),
+          (origin?.fix ?? 'Shorten the list, or split it over two deployments.'),
       );
     }
     const code = lambda.Code.fromAsset(lambdaZip(props.lambdaDir, props.task));

@@ -601,6 +601,17 @@ fn result(outcome: &str, s: Source, snap: Option<SnapshotRef>) -> SourceResult {
     }
 }
 
+/// A Live account holding the available share copy of `orders` from 2026-11-22 03:00.
+fn store_with_orders_share_copy() -> (rdsf_core::port::fake::FakeStore, SnapshotRef) {
+    let store = live_store();
+    store
+        .world()
+        .snapshots
+        .push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
+    let snap = SnapshotRef::from(&store.world().snapshots[0]);
+    (store, snap)
+}
+
 #[tokio::test]
 async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() {
     let cfg = live_config(&[
@@ -610,12 +621,7 @@ async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() 
             "arn:aws:sns:eu-west-1:222222222222:a,arn:aws:sns:eu-west-1:333333333333:b",
         ),
     ]);
-    let store = live_store();
-    store
-        .world()
-        .snapshots
-        .push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
-    let snap = SnapshotRef::from(&store.world().snapshots[0]);
+    let (store, snap) = store_with_orders_share_copy();
     // A Lambda error reaches the state machine with Cause = the JSON of the error.
     let mut failed = result("failed", src(SnapshotKind::Instance, "ledger"), None);
     failed.error = Some("SnapshotQuotaExceeded".into());
@@ -786,12 +792,7 @@ async fn a_dry_run_changes_nothing() {
 #[tokio::test]
 async fn notify_counts_a_failed_child_execution_and_publishes_the_rest() {
     let cfg = live_config(&[]);
-    let store = live_store();
-    store
-        .world()
-        .snapshots
-        .push(managed_copy("orders", "2026-11-22T03:00:00Z", "available"));
-    let snap = SnapshotRef::from(&store.world().snapshots[0]);
+    let (store, snap) = store_with_orders_share_copy();
     let copied = result("copied", src(SnapshotKind::Instance, "orders"), Some(snap));
     let child_input = serde_json::json!({
         "source": src(SnapshotKind::Cluster, "ledger"), "index": 1, "dryRun": false,
