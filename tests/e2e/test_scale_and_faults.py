@@ -69,19 +69,34 @@ def test_k_failed_copies_do_not_pile_up_in_either_account(stack, accounts):
     assert {s["tags"]["rds-failsafe:source-id"] for s in d.snapshots(failsafe)} == {"users", "ledger"}
 
 
-def test_l_a_full_quota_stops_the_run_before_any_copy_with_the_numbers(stack, accounts):
+def test_l_a_a_quota_too_small_protects_what_fits_and_fails_naming_the_rest(stack, accounts):
+    """Room for two of the three instance copies in Live and for one in Failsafe: each side
+    copies what fits, each source's newest first, and each run fails naming what it left out,
+    the numbers and the cdk.json field to change. (A quota one copy short used to copy nothing.)"""
     live, failsafe = accounts
     stack.faults(creatingPolls=1)
     mixed_estate(stack, live)  # 3 instances and 1 cluster
     d = Deployment.create(stack, live, failsafe).start()
-    stack.faults(quota=[{"account": live.id, "region": live.region, "limit": 2}])
-    run = d.run_live(LIVE_AT)
-    assert run.status == "FAILED" and run.result["error"] == "SnapshotQuotaExceeded", run.result
+    stack.faults(quota=[{"account": live.id, "region": live.region, "limit": 2},
+                        {"account": failsafe.id, "region": failsafe.region, "limit": 1}])
+    day = d.day(LIVE_AT, FAILSAFE_AT)
+    run = day["live"]
+    assert run.status == "FAILED" and run.result["error"] == "SomethingFailed", run.result
     cause = run.result["cause"]
-    assert "ManualSnapshots quota: 0 used of 2, this run needs 3 more" in cause, cause
-    assert "LIVE_KEEP" in cause and "quota increase" in cause
-    assert "CopyLatest" not in run.result["statesEntered"]
-    assert d.snapshots(live, type="manual") == []
+    assert re.match(r"1 failed: instance:(orders|billing|users): SnapshotQuotaExceeded: left out of this run: "
+                    r"ManualSnapshots quota: 0 used of 2, this run needs 3 more instance snapshot copies "
+                    r"\(1 too many\); 2 copied, each source's newest snapshot first, 1 left out\. Lower liveKeep", cause), cause
+    assert "quota increase" in cause
+    copies = d.snapshots(live, type="manual")
+    assert sorted(s["kind"] for s in copies) == ["cluster", "instance", "instance"], copies
+    # the two instance copies and the cluster's reach Failsafe; its quota holds one instance copy
+    [fs] = day["failsafe"]
+    assert fs.status == "FAILED" and fs.result["error"] == "SomethingFailed", fs.result
+    cause = fs.result["cause"]
+    assert cause.startswith("1 failed: arn:aws:rds:") and (
+        ": SnapshotQuotaExceeded: left out of this run: ManualSnapshots quota: 0 used of 1, this run needs 2 more") in cause, cause
+    assert "Lower retention.daily/weekly/monthly" in cause, cause
+    assert sorted(c["kind"] for c in failsafe_copies(d).values()) == ["cluster", "instance"]
 
 
 # 1,000 sources with 63-character identifiers (the longest RDS allows): the largest per-source

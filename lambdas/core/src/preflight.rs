@@ -157,7 +157,7 @@ pub async fn live_preflight(
                 n,
                 kept_to_live_keep,
                 i64::from(cfg.live_keep) + 1,
-                "LIVE_KEEP",
+                "liveKeep",
             )
             .await?,
         );
@@ -205,7 +205,7 @@ pub async fn failsafe_preflight(
                 sources.len() as i64,
                 copies.len() as i64,
                 per_source,
-                "the retention (RETENTION_* / MIN_KEEP)",
+                "retention (daily/weekly/monthly or days) or minKeep",
             )
             .await?,
         );

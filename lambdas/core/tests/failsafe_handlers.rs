@@ -659,8 +659,7 @@ async fn prune_run(
     let input = PruneInput {
         now,
         results,
-        missing: vec![],
-        missing_count: 0,
+        not_saved: NotSaved::default(),
         dry_run,
     };
     prune(cfg, store, input).await
@@ -1035,7 +1034,14 @@ async fn an_announced_snapshot_that_is_not_shared_or_ignored_is_missing_with_its
     assert!(reasons[1].1.contains("not shared with it"), "{reasons:?}");
     assert!(reasons[1].1.contains("share key"), "{reasons:?}");
     // prune turns them into failures, so the run fails after saving the rest
-    let summary = summarize_items(&[], &out.missing, out.missing_count);
+    let summary = summarize_items(
+        &[],
+        &NotSaved {
+            missing: out.missing.clone(),
+            missing_count: out.missing_count,
+            ..NotSaved::default()
+        },
+    );
     assert_eq!(summary.failed_count, 2);
     assert!(summary.failed[1].starts_with(&format!("{unshared}: AnnouncedSnapshotNotSaved: ")));
     // the execution's cause: plain text, one entry per failure
@@ -1110,7 +1116,7 @@ async fn failure_causes_are_read_from_the_lambda_error_json() {
                 .into(),
         ),
     }];
-    let s = summarize_items(&results, &[], 0);
+    let s = summarize_items(&results, &NotSaved::default());
     assert_eq!(s.failed.len(), 1);
     assert!(
         s.failed[0].ends_with(": KmsKeyNotAccessible: CopyDBSnapshot: key not accessible"),
@@ -1144,7 +1150,7 @@ async fn prune_counts_a_failed_child_execution_as_a_failure_of_its_item() {
         }]
     }))
     .unwrap();
-    let s = summarize_items(&input.results, &[], 0);
+    let s = summarize_items(&input.results, &NotSaved::default());
     assert_eq!(s.failed_count, 1);
     assert!(
         s.failed[0]
@@ -1153,4 +1159,80 @@ async fn prune_counts_a_failed_child_execution_as_a_failure_of_its_item() {
         s.failed[0]
     );
     assert_eq!(input.results[0].item, item);
+}
+
+/// A quota one copy short saves what fits, each source's newest snapshot before any source's
+/// second, and the run fails naming what was left out with the numbers and the cdk.json fields.
+#[tokio::test]
+async fn a_quota_too_small_for_the_run_saves_each_sources_newest_first() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let instance = SnapshotKind::Instance;
+    {
+        let mut w = store.world();
+        // orders has two days waiting (the Failsafe run missed a day), users and ledger one
+        for (source, day) in [
+            ("orders", "2026-11-21T03:00:00Z"),
+            ("orders", "2026-11-22T03:00:00Z"),
+            ("users", "2026-11-22T03:00:00Z"),
+            ("ledger", "2026-11-22T03:00:00Z"),
+        ] {
+            w.shared.push(shared(LIVE, REGION, instance, source, day));
+        }
+        w.quota = Some(3);
+    }
+    let out = find_shared(&cfg, &store, FindInput::default())
+        .await
+        .unwrap();
+    let mut saved: Vec<(String, String)> = out
+        .items
+        .iter()
+        .map(|i| (i.source_id().unwrap(), i.source_arn.clone()))
+        .collect();
+    saved.sort();
+    let newest = |source: &str| shared(LIVE, REGION, instance, source, "2026-11-22T03:00:00Z").arn;
+    assert_eq!(
+        saved,
+        ["ledger", "orders", "users"]
+            .map(|s| (s.to_string(), newest(s)))
+            .to_vec()
+    );
+    assert_eq!(out.left_out_count, 1);
+    let left = &out.left_out[0];
+    assert!(left.arn.contains("rdsf-orders-202611210300"), "{left:?}");
+    assert!(
+        left.reason
+            .contains("ManualSnapshots quota: 0 used of 3, this run needs 4 more")
+            && left
+                .reason
+                .contains("3 copied, each source's newest snapshot first, 1 left out")
+            && left.reason.contains("retention.daily/weekly/monthly"),
+        "{}",
+        left.reason
+    );
+    assert_eq!(out.quota[0].needed, 4);
+    // the run's summary fails it, naming the snapshot left out and why
+    let summary = summarize_items(
+        &[],
+        &NotSaved {
+            left_out: out.left_out.clone(),
+            left_out_count: out.left_out_count,
+            ..NotSaved::default()
+        },
+    );
+    assert_eq!(summary.failed_count, 1);
+    assert!(
+        summary.failure_cause.starts_with("1 failed: ")
+            && summary.failure_cause.contains("rdsf-orders-202611210300: SnapshotQuotaExceeded: left out of this run: ManualSnapshots quota"),
+        "{}",
+        summary.failure_cause
+    );
+
+    // no room at all: nothing to save, everything left out, so the run cannot look like success
+    store.world().quota = Some(0);
+    let out = find_shared(&cfg, &store, FindInput::default())
+        .await
+        .unwrap();
+    assert!(out.items.is_empty());
+    assert_eq!(out.left_out_count, 4);
 }

@@ -555,17 +555,17 @@ async fn delete_old_copies_never_touches_unmanaged_automated_or_in_progress() {
     };
     let dry = delete_old_copies(&cfg, &store, input(true)).await.unwrap();
     assert_eq!(
-        dry.would_delete,
+        dry.report.would_delete,
         vec!["rdsf-orders-202611200300", "rdsf-orders-202611180300"]
     );
-    assert!(dry.deleted.is_empty());
+    assert!(dry.report.deleted.is_empty());
     assert!(
         store.world().mutations.is_empty(),
         "dry run changed something"
     );
     let out = delete_old_copies(&cfg, &store, input(false)).await.unwrap();
     assert_eq!(
-        out.deleted,
+        out.report.deleted,
         vec!["rdsf-orders-202611200300", "rdsf-orders-202611180300"]
     );
     let left: Vec<String> = store
@@ -649,6 +649,7 @@ async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() 
         &store,
         NotifyInput {
             results: results.clone(),
+            deletion: QuotaLeftOut::default(),
             dry_run: true,
         },
     )
@@ -662,6 +663,7 @@ async fn notify_publishes_the_versioned_message_to_every_topic_and_summarizes() 
         &store,
         NotifyInput {
             results,
+            deletion: QuotaLeftOut::default(),
             dry_run: false,
         },
     )
@@ -705,6 +707,7 @@ async fn notify_with_nothing_shared_publishes_nothing() {
         &store,
         NotifyInput {
             results: vec![],
+            deletion: QuotaLeftOut::default(),
             dry_run: false,
         },
     )
@@ -745,7 +748,7 @@ async fn a_dry_run_changes_nothing() {
     )
     .await
     .unwrap();
-    assert_eq!(del.would_delete.len(), 1);
+    assert_eq!(del.report.would_delete.len(), 1);
     let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), true)
         .await
         .unwrap();
@@ -776,6 +779,7 @@ async fn a_dry_run_changes_nothing() {
         &store,
         NotifyInput {
             results,
+            deletion: QuotaLeftOut::default(),
             dry_run: true,
         },
     )
@@ -824,4 +828,48 @@ async fn notify_counts_a_failed_child_execution_and_publishes_the_rest() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("results[0] is neither"), "{err}");
+}
+
+/// Room for two of three sources' copies: the first two selected are copied, the third is left
+/// out and fails the run at `notify`, with the numbers and the cdk.json field to change.
+#[tokio::test]
+async fn a_quota_too_small_for_every_source_copies_what_fits_and_fails_naming_the_rest() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    store.world().quota = Some(2);
+    let sources = vec![
+        src(SnapshotKind::Instance, "orders"),
+        src(SnapshotKind::Cluster, "billing"),
+        src(SnapshotKind::Instance, "users"),
+        src(SnapshotKind::Instance, "ledger"),
+    ];
+    let out = delete_old_copies(
+        &cfg,
+        &store,
+        DeleteInput {
+            sources: sources.clone(),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    // instances: room for two of three; the cluster quota has its own room
+    assert_eq!(out.copies, sources[..3].to_vec());
+    assert_eq!(out.report.left_out, vec!["instance:ledger"]);
+    assert_eq!(out.report.left_out_count, 1);
+    let deletion: QuotaLeftOut =
+        serde_json::from_value(serde_json::to_value(&out.report).unwrap()).unwrap();
+    let summary = summarize(&[], &deletion);
+    assert_eq!(summary.failed_count, 1);
+    assert!(
+        summary.failure_cause.contains(
+            "instance:ledger: SnapshotQuotaExceeded: left out of this run: ManualSnapshots quota: 0 used of 2, this run needs 3 more"
+        ) && summary.failure_cause.contains("Lower liveKeep"),
+        "{}",
+        summary.failure_cause
+    );
+    // a clean-up that failed leaves its error in the state: notify reads no left-out sources
+    let failed_cleanup: QuotaLeftOut =
+        serde_json::from_value(serde_json::json!({"Error": "Transient", "Cause": "..."})).unwrap();
+    assert_eq!(summarize(&[], &failed_cleanup).failed_count, 0);
 }

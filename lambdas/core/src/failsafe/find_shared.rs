@@ -11,9 +11,11 @@ use crate::policy::bounded::Bounded;
 use crate::policy::copy::dated_after_run;
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::polling::Polling;
+use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::SOURCE_SNAPSHOT_ARN;
 use crate::port::{
-    check_snapshot_quota, count_by_kind, own_managed_copies, SnapshotQuery, SnapshotStore,
+    count_by_kind, own_managed_copies, quota_room, read_snapshot_quotas, QuotaUse, SnapshotQuery,
+    SnapshotStore,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -118,7 +120,8 @@ pub struct FindInput {
     /// When the run started (`$$.Execution.StartTime`): a share copy dated after it is ignored.
     #[serde(default)]
     pub now: Option<DateTime<Utc>>,
-    /// A dry run reports a quota shortfall instead of failing on it.
+    /// Accepted for the state machine's uniform input; a dry run plans the same cut to the
+    /// quota as a real run.
     #[serde(default)]
     pub dry_run: bool,
     #[serde(flatten)]
@@ -137,6 +140,13 @@ pub struct FindOutput {
     /// likely cause (every one is logged); the run fails after saving everything else.
     pub missing: Vec<Ignored>,
     pub missing_count: usize,
+    /// The first snapshots left out because the manual snapshot quota cannot hold every copy
+    /// this run needs (`policy::quota`: each source's newest first), with the numbers; the run
+    /// saves the rest and then fails naming these.
+    pub left_out: Vec<Ignored>,
+    pub left_out_count: usize,
+    /// The quota of each kind this run copies, read before the first copy.
+    pub quota: Vec<QuotaUse>,
     /// The regions looked in.
     pub regions: Vec<String>,
 }
@@ -230,6 +240,7 @@ pub async fn find_shared(
         ..FindOutput::default()
     };
     let mut seen_saved: BTreeSet<String> = BTreeSet::new();
+    let mut to_save: Vec<SaveItem> = Vec::new();
     for region in &cfg.source_regions {
         for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
             let q = SnapshotQuery {
@@ -261,7 +272,7 @@ pub async fn find_shared(
                     }
                     Ok(item) => {
                         info!(action = "find", source = %item.source_arn, target = %item.target_id, "to save");
-                        out.items.push(SharedItem::from(&item));
+                        to_save.push(item);
                     }
                 }
             }
@@ -271,6 +282,7 @@ pub async fn find_shared(
     for i in &out.ignored {
         info!(action = "find-ignore", snapshot = %i.arn, reason = %i.reason, "ignored shared snapshot");
     }
+    out.items = to_save.iter().map(SharedItem::from).collect();
     if let Some(trigger) = &input.execution_input.trigger {
         let missing = check_announced(cfg, trigger, &out, &seen_saved, &saved_arns);
         for m in &missing {
@@ -280,28 +292,62 @@ pub async fn find_shared(
         out.missing = missing.first;
         out.missing_count = missing.count;
     }
-    check_quota(cfg, store, &out.items, input.dry_run).await?;
+    let (fit, left_out) = cut_to_quota(cfg, store, to_save, &mut out).await?;
+    out.items = fit.iter().map(SharedItem::from).collect();
+    let left_out = Bounded::from(left_out);
+    out.left_out = left_out.first;
+    out.left_out_count = left_out.count;
     let ignored = Bounded::from(std::mem::take(&mut out.ignored));
     out.ignored = ignored.first;
     out.ignored_count = ignored.count;
     Ok(out)
 }
 
-/// Fails with `SnapshotQuotaExceeded` before anything is copied if this run's copies would not
-/// fit the Failsafe account's manual snapshot quota (retention deletes only after saving).
-async fn check_quota(
+/// Reads the Failsafe account's manual snapshot quotas before anything is copied (retention
+/// deletes only after saving) and keeps what fits: each source's newest snapshot before any
+/// source's second. Every item left out is logged and returned with the quota's message.
+async fn cut_to_quota(
     cfg: &FailsafeConfig,
     store: &dyn SnapshotStore,
-    items: &[SharedItem],
-    dry_run: bool,
-) -> Result<()> {
+    to_save: Vec<SaveItem>,
+    out: &mut FindOutput,
+) -> Result<(Vec<SaveItem>, Vec<Ignored>)> {
     let settings = match cfg.retention.policy {
-        RetentionPolicy::Days(_) => "RETENTION (days)",
-        RetentionPolicy::Gfs { .. } => "KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY",
+        RetentionPolicy::Days(_) => "retention.days",
+        RetentionPolicy::Gfs { .. } => "retention.daily/weekly/monthly",
     };
-    let needed = count_by_kind(items.iter().map(|i| i.kind));
-    check_snapshot_quota(store, &needed, settings, dry_run).await?;
-    Ok(())
+    let needed = count_by_kind(to_save.iter().map(|i| i.kind));
+    out.quota = read_snapshot_quotas(store, &needed, settings).await?;
+    let (fit, left_out) = fit_each_kind(
+        to_save,
+        |kind| quota_room(&out.quota, kind),
+        |i| i.kind,
+        |i| {
+            (
+                i.source_account.clone(),
+                i.source_region.clone(),
+                i.source_id.clone(),
+            )
+        },
+        |i| i.source_create_time,
+    );
+    let left_out = left_out
+        .into_iter()
+        .map(|item| {
+            let shortfall = out
+                .quota
+                .iter()
+                .find(|q| q.kind == item.kind)
+                .and_then(|q| q.shortfall.clone())
+                .unwrap_or_default();
+            warn!(action = "find-left-out", source = %item.source_arn, "left out: the manual snapshot quota is full");
+            Ignored {
+                arn: item.source_arn,
+                reason: format!("left out of this run: {shortfall}"),
+            }
+        })
+        .collect();
+    Ok((fit, left_out))
 }
 
 /// Every snapshot the message announced must be saved now or earlier. One that is neither to

@@ -87,12 +87,10 @@ pub struct PruneInput {
     /// Each item's result, or its failed child execution's record (`map_results`).
     #[serde(default, deserialize_with = "map_results::deserialize")]
     pub results: Vec<ItemResult>,
-    /// Announced snapshots `find-shared` could not find (runs a message started): failures.
-    /// The first of them, and how many there are.
-    #[serde(default)]
-    pub missing: Vec<Ignored>,
-    #[serde(default)]
-    pub missing_count: usize,
+    /// What `find-shared` found and this run cannot save (announced snapshots it could not
+    /// find, snapshots the quota left out): failures.
+    #[serde(flatten)]
+    pub not_saved: NotSaved,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -149,13 +147,25 @@ pub struct PruneOutput {
     pub summary: FailsafeSummary,
 }
 
+/// What the run could not save although it found it: announced snapshots that are missing
+/// (with their likely cause) and snapshots the quota left out (with its numbers), the first of
+/// each listed and both counted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotSaved {
+    #[serde(default)]
+    pub missing: Vec<Ignored>,
+    #[serde(default)]
+    pub missing_count: usize,
+    #[serde(default)]
+    pub left_out: Vec<Ignored>,
+    #[serde(default)]
+    pub left_out_count: usize,
+}
+
 /// `saved`/`planned`: target ids; `failed`: `target (from source): Error: message`, then every
-/// announced snapshot that is missing, with its likely cause.
-pub fn summarize_items(
-    results: &[ItemResult],
-    missing: &[Ignored],
-    missing_count: usize,
-) -> FailsafeSummary {
+/// announced snapshot that is missing, with its likely cause, and every snapshot the quota left out.
+pub fn summarize_items(results: &[ItemResult], not_saved: &NotSaved) -> FailsafeSummary {
     let (mut saved, mut planned, mut failed) = (Bounded::new(), Bounded::new(), Vec::new());
     for r in results {
         match r.outcome.as_str() {
@@ -171,13 +181,21 @@ pub fn summarize_items(
             )),
         }
     }
-    for m in missing {
+    for m in &not_saved.missing {
         failed.push(format!(
             "{}: AnnouncedSnapshotNotSaved: the trigger message announced it, but this run cannot save it: {}",
             m.arn, m.reason
         ));
     }
-    let unlisted_missing = missing_count.saturating_sub(missing.len());
+    for l in &not_saved.left_out {
+        failed.push(format!("{}: SnapshotQuotaExceeded: {}", l.arn, l.reason));
+    }
+    let unlisted_missing = not_saved
+        .missing_count
+        .saturating_sub(not_saved.missing.len())
+        + not_saved
+            .left_out_count
+            .saturating_sub(not_saved.left_out.len());
     let failure_cause = failure_cause(&failed, failed.len() + unlisted_missing);
     let failed_all = Bounded::from(failed);
     FailsafeSummary {
@@ -396,7 +414,7 @@ pub async fn prune(
     }
     report.source_count = sources.count;
     report.sources = sources.first;
-    let summary = summarize_items(&input.results, &input.missing, input.missing_count);
+    let summary = summarize_items(&input.results, &input.not_saved);
     if !input.dry_run {
         println!(
             "{}",

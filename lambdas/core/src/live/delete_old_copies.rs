@@ -8,14 +8,15 @@ use crate::error::Result;
 use crate::model::{Snapshot, SnapshotKind, Source};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{is_failed_managed_copy, live_deletions};
+use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::{KIND, SOURCE_ID};
 use crate::port::{
-    check_snapshot_quota, count_by_kind, delete_if_present, own_managed_copies, QuotaUse,
-    SnapshotStore,
+    count_by_kind, delete_if_present, own_managed_copies, quota_room, read_snapshot_quotas,
+    QuotaUse, SnapshotStore,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tracing::info;
+use tracing::{info, warn};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,16 +39,63 @@ pub struct DeleteOutput {
     pub would_delete: Vec<String>,
     pub would_delete_count: usize,
     pub kept_count: usize,
+    /// The quota of each kind this run copies, read after the deletions.
+    pub quota: Vec<QuotaUse>,
+    /// The first sources (`kind:id`) left out of today's copies because the manual snapshot
+    /// quota cannot hold one copy of every source; `notify` fails the run naming them.
+    pub left_out: Vec<String>,
+    pub left_out_count: usize,
+}
+
+/// What `notify` reads of this task's report, to fail the run naming the sources the quota
+/// left out. Empty when the clean-up itself failed (the state then holds its error instead).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaLeftOut {
+    #[serde(default)]
+    pub left_out: Vec<String>,
+    #[serde(default)]
+    pub left_out_count: usize,
+    #[serde(default)]
     pub quota: Vec<QuotaUse>,
 }
 
+impl QuotaLeftOut {
+    /// One failure line per listed source: `kind:id: SnapshotQuotaExceeded: ...` with its
+    /// kind's numbers and fix.
+    pub fn failure_lines(&self) -> Vec<String> {
+        self.left_out
+            .iter()
+            .map(|name| {
+                let kind = name.split(':').next().and_then(SnapshotKind::parse);
+                let shortfall = self
+                    .quota
+                    .iter()
+                    .find(|q| Some(q.kind) == kind)
+                    .and_then(|q| q.shortfall.as_deref())
+                    .unwrap_or("the manual snapshot quota is full");
+                format!("{name}: SnapshotQuotaExceeded: left out of this run: {shortfall}")
+            })
+            .collect()
+    }
+}
+
+/// The report, and the sources to copy today: every source, or those the quota holds.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteResult {
+    pub report: DeleteOutput,
+    pub copies: Vec<Source>,
+}
+
 /// Cleans up each source's share copies, then reads the quota: if today's copies (one per
-/// source) would not fit, fails with `SnapshotQuotaExceeded` before anything is copied.
+/// source) would not all fit, the sources that fit are copied, in the order selected, and the
+/// others are left out for `notify` to fail the run with.
 pub async fn delete_old_copies(
     cfg: &LiveConfig,
     store: &dyn SnapshotStore,
     input: DeleteInput,
-) -> Result<DeleteOutput> {
+) -> Result<DeleteResult> {
     let (mut deleted, mut deleted_failed, mut would_delete) =
         (Bounded::new(), Bounded::new(), Bounded::new());
     let mut kept_count = 0;
@@ -89,15 +137,34 @@ pub async fn delete_old_copies(
         }
     }
     let needed = count_by_kind(input.sources.iter().map(|s| s.kind));
-    let quota = check_snapshot_quota(store, &needed, "LIVE_KEEP", input.dry_run).await?;
-    Ok(DeleteOutput {
-        deleted_count: deleted.count,
-        deleted: deleted.first,
-        deleted_failed_count: deleted_failed.count,
-        deleted_failed: deleted_failed.first,
-        would_delete_count: would_delete.count,
-        would_delete: would_delete.first,
-        kept_count,
-        quota,
+    let quota = read_snapshot_quotas(store, &needed, "liveKeep").await?;
+    let (copies, left_out) = fit_each_kind(
+        input.sources,
+        |kind| quota_room(&quota, kind),
+        |s| s.kind,
+        |s| (s.kind, s.id.clone()),
+        |_| 0,
+    );
+    let left_out = Bounded::from(
+        left_out
+            .iter()
+            .inspect(|s| warn!(action = "quota-left-out", source = %s.id, kind = %s.kind, "left out of today's copies: the manual snapshot quota is full"))
+            .map(|s| format!("{}:{}", s.kind, s.id))
+            .collect::<Vec<_>>(),
+    );
+    Ok(DeleteResult {
+        report: DeleteOutput {
+            deleted_count: deleted.count,
+            deleted: deleted.first,
+            deleted_failed_count: deleted_failed.count,
+            deleted_failed: deleted_failed.first,
+            would_delete_count: would_delete.count,
+            would_delete: would_delete.first,
+            kept_count,
+            quota,
+            left_out: left_out.first,
+            left_out_count: left_out.count,
+        },
+        copies,
     })
 }

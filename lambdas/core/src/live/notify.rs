@@ -3,6 +3,7 @@
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::config::LiveConfig;
 use crate::error::{describe_failure, failure_cause, FailsafeError, Result};
+use crate::live::QuotaLeftOut;
 use crate::model::Source;
 use crate::policy::bounded::Bounded;
 use crate::policy::map_results::{self, ChildResult, FailedChild};
@@ -62,6 +63,9 @@ pub struct NotifyInput {
     /// Each source's result, or its failed child execution's record (`map_results`).
     #[serde(deserialize_with = "map_results::deserialize")]
     pub results: Vec<SourceResult>,
+    /// `delete-old-copies`' report (or its error): the sources the quota left out fail the run.
+    #[serde(default)]
+    pub deletion: QuotaLeftOut,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -102,8 +106,9 @@ fn skip_reason(r: &SourceResult) -> String {
     }
 }
 
-/// `copied: kind:id -> snapshot`, `skipped: kind:id (reason)`, `failed: kind:id: Error: cause`.
-pub fn summarize(results: &[SourceResult]) -> RunSummary {
+/// `copied: kind:id -> snapshot`, `skipped: kind:id (reason)`, `failed: kind:id: Error: cause`,
+/// then the sources the quota left out.
+pub fn summarize(results: &[SourceResult], left_out: &QuotaLeftOut) -> RunSummary {
     let (mut copied, mut skipped, mut planned) = (Bounded::new(), Bounded::new(), Bounded::new());
     let mut failed = Vec::new();
     for r in results {
@@ -122,7 +127,11 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
             )),
         }
     }
-    let failure_cause = failure_cause(&failed, failed.len());
+    failed.extend(left_out.failure_lines());
+    let unlisted = left_out
+        .left_out_count
+        .saturating_sub(left_out.left_out.len());
+    let failure_cause = failure_cause(&failed, failed.len() + unlisted);
     let failed = Bounded::from(failed);
     RunSummary {
         copied: copied.first,
@@ -132,7 +141,7 @@ pub fn summarize(results: &[SourceResult]) -> RunSummary {
         planned: planned.first,
         planned_count: planned.count,
         failed: failed.first,
-        failed_count: failed.count,
+        failed_count: failed.count + unlisted,
         failure_cause,
     }
 }
@@ -156,7 +165,7 @@ pub async fn notify(
     store: &dyn SnapshotStore,
     input: NotifyInput,
 ) -> Result<NotifyOutput> {
-    let summary = summarize(&input.results);
+    let summary = summarize(&input.results, &input.deletion);
     let partition = Arn::parse(&cfg.share_kms_key_arn)
         .map(|a| a.partition)
         .unwrap_or_else(|| "aws".into());

@@ -800,7 +800,7 @@ mod tests {
             sources: 10,
             per_source: 3,
         };
-        let f = quota_finding(&need, "LIVE_KEEP");
+        let f = quota_finding(&need, "liveKeep");
         assert_eq!(f.level, Level::Ok, "{}", f.message);
         assert!(
             f.message.contains("steady state 60 = 30 other"),
@@ -812,7 +812,7 @@ mod tests {
                 sources: 22,
                 ..need
             },
-            "LIVE_KEEP",
+            "liveKeep",
         );
         assert_eq!(f.level, Level::Warning, "{}", f.message); // 96 of 100
         let f = quota_finding(
@@ -820,10 +820,10 @@ mod tests {
                 sources: 30,
                 ..need
             },
-            "LIVE_KEEP",
+            "liveKeep",
         );
         assert_eq!(f.level, Level::Problem);
-        assert!(f.message.contains("20 over") && f.message.contains("LIVE_KEEP"));
+        assert!(f.message.contains("20 over") && f.message.contains("liveKeep"));
     }
 
     #[test]

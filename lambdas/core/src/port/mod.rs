@@ -260,24 +260,37 @@ pub async fn delete_if_present(
 }
 
 /// One kind's manual snapshot quota against what a run will copy.
-#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaUse {
     pub kind: SnapshotKind,
     pub used: i64,
     pub max: i64,
     pub needed: i64,
+    /// Set when the run's copies do not all fit: the numbers and the fix (`policy::quota`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<String>,
 }
 
-/// Reads the quota of each kind that `needed` names and fails with `SnapshotQuotaExceeded`
-/// (naming used, max, needed and `settings`, the account's own knobs) if the copies would not
-/// fit; a dry run only logs it. Called before the first copy, so a full quota stops a run at the
-/// start instead of halfway.
-pub async fn check_snapshot_quota(
+/// How many copies of `kind` fit, by the quotas read (`read_snapshot_quotas`); a kind without a
+/// reading is not limited here (RDS reported no quota for it, or the run needs none).
+pub fn quota_room(quotas: &[QuotaUse], kind: SnapshotKind) -> usize {
+    quotas
+        .iter()
+        .find(|q| q.kind == kind)
+        .map_or(usize::MAX, |q| {
+            crate::policy::quota::quota_room(q.used, q.max) as usize
+        })
+}
+
+/// Reads the quota of each kind that `needed` names, before the first copy. A kind whose
+/// copies would not all fit carries the shortfall (used, max, needed, what is left out and
+/// `settings`, the deployment's own fields), logged as a warning; the caller copies what fits
+/// (`policy::quota::fit_each_kind`) and fails the run at its end.
+pub async fn read_snapshot_quotas(
     store: &dyn SnapshotStore,
     needed: &[(SnapshotKind, i64)],
     settings: &str,
-    dry_run: bool,
 ) -> Result<Vec<QuotaUse>, FailsafeError> {
     let mut uses = Vec::new();
     for &(kind, needed) in needed.iter().filter(|(_, n)| *n > 0) {
@@ -286,22 +299,17 @@ pub async fn check_snapshot_quota(
             continue;
         };
         tracing::info!(action = "quota", kind = %kind, used = q.used, max = q.max, needed, "manual snapshot quota");
-        if let Some(message) =
-            crate::policy::quota::quota_shortfall(kind, q.used, q.max, needed, settings)
-        {
-            if !dry_run {
-                return Err(FailsafeError::new(
-                    ErrorKind::SnapshotQuotaExceeded,
-                    message,
-                ));
-            }
-            tracing::warn!(action = "quota", dry_run = true, "{message}");
+        let shortfall =
+            crate::policy::quota::quota_shortfall(kind, q.used, q.max, needed, settings);
+        if let Some(message) = &shortfall {
+            tracing::warn!(action = "quota", kind = %kind, "{message}");
         }
         uses.push(QuotaUse {
             kind,
             used: q.used,
             max: q.max,
             needed,
+            shortfall,
         });
     }
     Ok(uses)
