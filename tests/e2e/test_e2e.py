@@ -92,6 +92,21 @@ def test_a_mixed_encryption_estate_lands_in_failsafe_encrypted_with_its_key(depl
             assert s["kmsKeyId"] == d.share_key_arn
 
 
+def test_a_b_a_backup_window_inside_the_runs_copy_is_a_preflight_warning(deployed):
+    """RDS takes no automated backup of a database while a snapshot copy of it runs (RDS User
+    Guide, automated backups): users' window opens half an hour into the 05:00 run."""
+    d = deployed()
+    d.live.client("rds").modify_db_instance(DBInstanceIdentifier="users", PreferredBackupWindow="05:30-06:00",
+                                            ApplyImmediately=True)
+    run = d.run_live(LIVE_AT)
+    assert run.status == "SUCCEEDED", run.result.get("cause")
+    preflight = run.result["output"]["preflight"]
+    assert preflight["warningCount"] == 1, preflight
+    [w] = preflight["warnings"]
+    assert (w["check"], w["subject"]) == ("backup-window", "instance users"), w
+    assert "05:30-06:00 UTC" in w["message"] and "from 05:00 UTC" in w["message"] and "liveSchedule" in w["message"]
+
+
 def test_b_second_run_same_day_changes_nothing(deployed):
     d = deployed()
     d.day(LIVE_AT, FAILSAFE_AT)

@@ -179,7 +179,7 @@ async fn preflight(
             Side::Live(cfg) => {
                 let selection =
                     rdsf_core::live::select_sources(cfg, store, Default::default()).await?;
-                rdsf_core::preflight::live_preflight(cfg, store, &selection.sources).await?
+                rdsf_core::preflight::live_preflight(cfg, store, &selection.sources, None).await?
             }
             Side::Failsafe(cfg) => rdsf_core::preflight::failsafe_preflight(cfg, store).await?,
             Side::Invalid(e) => rdsf_core::preflight::invalid_config(e),

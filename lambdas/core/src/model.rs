@@ -60,6 +60,8 @@ pub struct DbInstance {
     pub encrypted: bool,
     /// The option groups the instance is a member of (`OptionGroupMemberships`).
     pub option_groups: Vec<String>,
+    /// `PreferredBackupWindow`: `hh24:mi-hh24:mi`, UTC.
+    pub backup_window: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use crate::config::{FailsafeConfig, LiveConfig};
 use crate::error::{FailsafeError, Result};
 use crate::model::{OptionGroup, SnapshotKind, Source};
 use crate::policy::preflight::{
-    block_if_every_source_fails, blocking_message, cluster_findings, failsafe_copies_per_source,
-    failsafe_key_finding, instance_findings, quota_finding, share_key_findings, topic_findings,
-    Finding, Level, QuotaNeed,
+    backup_window_finding, block_if_every_source_fails, blocking_message, cluster_findings,
+    failsafe_copies_per_source, failsafe_key_finding, instance_findings, quota_finding,
+    share_key_findings, topic_findings, CopyWindow, Finding, Level, QuotaNeed,
 };
 use crate::policy::tags::{KIND, SOURCE_ACCOUNT, SOURCE_ID};
 use crate::port::{own_managed_copies, SnapshotStore, StoreError, StoreErrorKind};
@@ -67,11 +67,13 @@ fn soft<T>(r: std::result::Result<T, StoreError>) -> Result<std::result::Result<
 
 /// The Live account's preflight for `sources` (the run's selection): the share key and its
 /// policy, each Failsafe topic, the manual snapshot quotas against the sources and `LIVE_KEEP`,
-/// and each source's automated backups and option groups.
+/// and each source's automated backups and option groups; with `run` (the Live run's own
+/// preflight), whether an instance's backup window opens while the run may be copying it.
 pub async fn live_preflight(
     cfg: &LiveConfig,
     store: &dyn SnapshotStore,
     sources: &[Source],
+    run: Option<&CopyWindow>,
 ) -> Result<PreflightReport> {
     let mut findings = Vec::new();
     let instances = store.list_instances().await?;
@@ -95,6 +97,9 @@ pub async fn live_preflight(
                     found.extend(groups[name].clone());
                 }
                 findings.extend(instance_findings(db, &found));
+                if let (Some(run), Some(window)) = (run, &db.backup_window) {
+                    findings.extend(backup_window_finding(&db.id, window, run));
+                }
             }
             SnapshotKind::Cluster => {
                 let Some(db) = clusters.iter().find(|d| d.id == source.id) else {

@@ -73,12 +73,48 @@ fn sources() -> Vec<Source> {
     ]
 }
 
+/// The run's input as the state machine passes it: started at 05:00, copies wait up to 6 hours.
 fn input(dry_run: bool) -> PreflightInput {
-    PreflightInput {
-        sources: sources(),
-        skipped: vec![],
-        dry_run,
-    }
+    serde_json::from_value(serde_json::json!({
+        "sources": sources(),
+        "skipped": [],
+        "now": "2026-11-20T05:00:00Z",
+        "maxWaitSeconds": 21600,
+        "dryRun": dry_run,
+    }))
+    .unwrap()
+}
+
+/// RDS takes no automated backup while a snapshot copy of the database runs: a backup window
+/// that opens while the run may be copying the source is a warning; one before the run is not.
+#[tokio::test]
+async fn a_backup_window_inside_the_runs_copy_is_a_warning() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    let out = preflight(&cfg, &store, input(false)).await.unwrap();
+    assert!(
+        out.warnings.iter().all(|w| w.check != "backup-window"),
+        "{:?}",
+        out.warnings
+    );
+    store.world().instances[0].backup_window = Some("05:30-06:00".into());
+    let out = preflight(&cfg, &store, input(false)).await.unwrap();
+    let w: Vec<_> = out
+        .warnings
+        .iter()
+        .filter(|w| w.check == "backup-window")
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", out.warnings);
+    assert_eq!(w[0].subject, "instance orders");
+    assert!(
+        w[0].message.contains("05:30-06:00 UTC") && w[0].message.contains("liveSchedule"),
+        "{}",
+        w[0].message
+    );
+    // rdsf preflight has no run to compare with: no such finding
+    let report = live_preflight(&cfg, &store, &sources(), None)
+        .await
+        .unwrap();
+    assert!(report.findings.iter().all(|f| f.check != "backup-window"));
 }
 
 /// A selected Multi-AZ DB cluster (or RDS Custom instance) is left out by the selection and is a
@@ -95,9 +131,8 @@ async fn a_source_rds_cannot_copy_is_a_problem_that_does_not_stop_the_run() {
         &cfg,
         &store,
         PreflightInput {
-            sources: sources(),
             skipped,
-            dry_run: false,
+            ..input(false)
         },
     )
     .await
@@ -117,7 +152,9 @@ async fn a_source_rds_cannot_copy_is_a_problem_that_does_not_stop_the_run() {
 #[tokio::test]
 async fn a_deployed_live_account_passes_every_check() {
     let (cfg, store) = (live_config(&[]), live_world());
-    let report = live_preflight(&cfg, &store, &sources()).await.unwrap();
+    let report = live_preflight(&cfg, &store, &sources(), None)
+        .await
+        .unwrap();
     assert_eq!(report.worst(), Level::Ok, "{:#?}", report.findings);
     let checks: Vec<(&str, &str)> = report
         .findings
@@ -239,7 +276,7 @@ async fn instance_quota(
     cfg: &rdsf_core::config::LiveConfig,
     store: &FakeStore,
 ) -> rdsf_core::policy::preflight::Finding {
-    let report = live_preflight(cfg, store, &sources()).await.unwrap();
+    let report = live_preflight(cfg, store, &sources(), None).await.unwrap();
     report
         .findings
         .into_iter()

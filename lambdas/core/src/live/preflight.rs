@@ -7,10 +7,11 @@ use crate::config::LiveConfig;
 use crate::error::Result;
 use crate::model::Source;
 use crate::policy::bounded::Bounded;
-use crate::policy::preflight::{not_copyable_findings, Finding, Level};
+use crate::policy::preflight::{not_copyable_findings, CopyWindow, Finding, Level};
 use crate::policy::selection::SelectionSkip;
 use crate::port::SnapshotStore;
 use crate::preflight::live_preflight;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -23,6 +24,12 @@ pub struct PreflightInput {
     /// problems here.
     #[serde(default)]
     pub skipped: Vec<SelectionSkip>,
+    /// When the run started (`$$.Execution.StartTime`) and how long a copy may take
+    /// (`maxWaitSeconds`): an instance's backup window inside that time is a warning.
+    #[serde(default)]
+    pub now: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub max_wait_seconds: Option<i64>,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -46,7 +53,11 @@ pub async fn preflight(
     store: &dyn SnapshotStore,
     input: PreflightInput,
 ) -> Result<PreflightOutput> {
-    let report = live_preflight(cfg, store, &input.sources).await?;
+    let run = match (input.now, input.max_wait_seconds) {
+        (Some(start), Some(seconds)) => Some(CopyWindow { start, seconds }),
+        _ => None,
+    };
+    let report = live_preflight(cfg, store, &input.sources, run.as_ref()).await?;
     let (mut problems, mut warnings, mut ok_count) = (Bounded::new(), Bounded::new(), 0);
     let not_copyable = not_copyable_findings(&input.skipped);
     for f in not_copyable.iter().chain(&report.findings) {

@@ -10,6 +10,7 @@ use crate::config::{Retention, RetentionPolicy};
 use crate::model::{DbCluster, DbInstance, KeyInfo, OptionGroup, SnapshotKind};
 use crate::policy::copy::not_shareable_reason;
 use crate::policy::quota::quota_name;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -363,6 +364,53 @@ pub fn instance_findings(db: &DbInstance, groups: &[OptionGroup]) -> Vec<Finding
         }
     }
     out
+}
+
+/// When a Live run copies: from its start, for at most `seconds` (its `maxWaitSeconds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyWindow {
+    pub start: DateTime<Utc>,
+    pub seconds: i64,
+}
+
+/// `hh24:mi-hh24:mi` (UTC, `PreferredBackupWindow`) as minutes after midnight, start and end.
+fn backup_window_minutes(window: &str) -> Option<(i64, i64)> {
+    let minutes = |hm: &str| -> Option<i64> {
+        let (h, m) = hm.trim().split_once(':')?;
+        let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+        ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 60 + m)
+    };
+    let (start, end) = window.split_once('-')?;
+    Some((minutes(start)?, minutes(end)?))
+}
+
+/// RDS takes no automated backup of a database while a snapshot copy of it runs in the same
+/// region (docs/aws-facts.md): a backup window that opens while the Live run may still be
+/// copying the source costs that day's automated snapshot, silently. A warning naming both
+/// times and what to move; `None` when they do not meet or the window is unreadable.
+pub fn backup_window_finding(db_id: &str, window: &str, run: &CopyWindow) -> Option<Finding> {
+    let (start, end) = backup_window_minutes(window)?;
+    let length = (end - start).rem_euclid(24 * 60).max(1);
+    let run_end = run.start + chrono::Duration::seconds(run.seconds);
+    let midnight = run.start.date_naive().and_hms_opt(0, 0, 0)?.and_utc();
+    // the windows of the day before the run to the day after its longest copy
+    let days = run.seconds / 86_400 + 2;
+    let overlaps = (-1..=days).any(|day| {
+        let opens = midnight + chrono::Duration::minutes(day * 24 * 60 + start);
+        let closes = opens + chrono::Duration::minutes(length);
+        opens < run_end && closes > run.start
+    });
+    overlaps.then(|| {
+        Finding::warning(
+            "backup-window",
+            format!("instance {db_id}"),
+            format!(
+                "its backup window {window} UTC falls inside the Live run's copy of it (from {} UTC, for up to {} s, maxWaitSeconds): RDS takes no automated backup of a database while a snapshot copy of it runs, so that day's automated snapshot may not be taken. Start the Live run (liveSchedule) after the window ends, or move the window (PreferredBackupWindow) before the run",
+                run.start.format("%H:%M"),
+                run.seconds
+            ),
+        )
+    })
 }
 
 pub fn cluster_findings(db: &DbCluster) -> Vec<Finding> {
@@ -788,6 +836,42 @@ mod tests {
             m.contains("(and 1 more like it)") && m.contains("2 problem(s) in all"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn a_backup_window_inside_the_copy_is_a_warning() {
+        let run = CopyWindow {
+            start: "2026-11-20T05:00:00Z".parse().unwrap(),
+            seconds: 6 * 3600,
+        };
+        // before the run, after the longest copy: nothing
+        assert_eq!(backup_window_finding("orders", "03:00-03:30", &run), None);
+        assert_eq!(backup_window_finding("orders", "11:00-11:30", &run), None);
+        // opens during the copy, or is still open when it starts
+        let f = backup_window_finding("orders", "05:10-05:40", &run).unwrap();
+        assert_eq!(
+            (f.level, f.check, f.subject.as_str()),
+            (Level::Warning, "backup-window", "instance orders")
+        );
+        assert!(
+            f.message.contains("05:10-05:40 UTC")
+                && f.message.contains("from 05:00 UTC")
+                && f.message.contains("liveSchedule"),
+            "{}",
+            f.message
+        );
+        assert!(backup_window_finding("orders", "04:45-05:15", &run).is_some());
+        assert!(backup_window_finding("orders", "10:59-11:29", &run).is_some());
+        // a window across midnight, and a run that crosses it
+        let late = CopyWindow {
+            start: "2026-11-20T23:00:00Z".parse().unwrap(),
+            seconds: 3 * 3600,
+        };
+        assert!(backup_window_finding("orders", "23:50-00:20", &late).is_some());
+        assert!(backup_window_finding("orders", "01:00-01:30", &late).is_some());
+        assert_eq!(backup_window_finding("orders", "03:00-03:30", &late), None);
+        // unreadable: no finding rather than a wrong one
+        assert_eq!(backup_window_finding("orders", "soon", &run), None);
     }
 
     #[test]

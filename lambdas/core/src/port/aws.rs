@@ -376,6 +376,7 @@ impl SnapshotStore for AwsStore {
                     .iter()
                     .filter_map(|m| m.option_group_name().map(str::to_string))
                     .collect(),
+                backup_window: i.preferred_backup_window().map(str::to_string),
             })
             .collect())
     }

@@ -72,6 +72,7 @@ pub fn instance(id: &str) -> DbInstance {
         backup_retention_days: 7,
         encrypted: true,
         option_groups: vec!["default:postgres-16".into()],
+        backup_window: Some("03:00-03:30".into()),
     }
 }
 
