@@ -73,6 +73,9 @@ def test_restore_dry_run_prints_the_command_and_changes_nothing(saved):
             f"--db-instance-identifier orders-restored-202611200300 --db-snapshot-identifier {copy} "
             "--no-publicly-accessible") in out.stdout
     assert "dry run: nothing restored" in out.stdout
+    # what the restore will not have that the source had: this account's defaults
+    assert "note: the restore gets this account's default DB parameter group" in out.stdout, out.stdout
+    assert "note: no --security-group given: the restore gets the VPC's default security group" in out.stdout
     assert state(d) == before
     assert rds_of(d.failsafe).describe_db_instances()["DBInstances"] == []
 

@@ -310,6 +310,9 @@ fn show_restore(r: &RestoreReport, json: bool) -> u8 {
     for c in &r.plan.commands {
         println!("  {c}");
     }
+    for n in &r.plan.notes {
+        println!("note: {n}");
+    }
     if r.dry_run {
         println!("dry run: nothing restored. Run the command(s) above, or this rdsf restore without --dry-run.");
     } else {

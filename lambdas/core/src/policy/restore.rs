@@ -278,6 +278,35 @@ pub struct RestorePlan {
     /// A restored Aurora cluster has no DB instance: this creates its first.
     pub cluster_instance: Option<ClusterInstanceRequest>,
     pub commands: Vec<String>,
+    /// What the restored database will not have that the source had (`restore_notes`).
+    pub notes: Vec<String>,
+}
+
+/// What a restore in the Failsafe account does not bring back: option groups, parameter groups
+/// and security groups belong to an account and region, so the source's stay in the Live
+/// account, and a restore that names none gets this account's defaults (RDS API reference,
+/// `RestoreDBInstanceFromDBSnapshot`: "the default security group and DB parameter group").
+pub fn restore_notes(copy: &Snapshot, opts: &RestoreOptions) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(group) = copy
+        .option_group_name
+        .as_deref()
+        .filter(|g| !g.is_empty() && !g.starts_with("default:"))
+    {
+        notes.push(format!(
+            "the source used option group {group}, which is the Live account's: this restore gets this account's default option group for {}. If the database needs its options (e.g. native backup, TDE, timezone), create an equivalent option group here and add --option-group-name to the command",
+            copy.engine
+        ));
+    }
+    notes.push(
+        "the restore gets this account's default DB parameter group: apply the source's parameter settings (--db-parameter-group-name) before the application relies on them".into(),
+    );
+    if opts.security_groups.is_empty() {
+        notes.push(
+            "no --security-group given: the restore gets the VPC's default security group; give the security groups the application connects through".into(),
+        );
+    }
+    notes
 }
 
 /// The restore of `copy` (of `source_id`, data taken at `data_time`) in `region`.
@@ -336,6 +365,7 @@ pub fn plan_restore(
         restore,
         cluster_instance,
         commands,
+        notes: restore_notes(copy, opts),
     })
 }
 
@@ -700,6 +730,41 @@ pub(crate) mod tests {
                 .unwrap_err()
                 .contains("--name")
         );
+    }
+
+    #[test]
+    fn a_restore_says_what_the_source_had_that_it_will_not() {
+        let mut c = copy(
+            "orders",
+            SnapshotKind::Instance,
+            "2026-11-20T03:00:00Z",
+            "available",
+            true,
+        );
+        c.engine = "sqlserver-se".into();
+        c.option_group_name = Some("orders-native-backup".into());
+        let opts = RestoreOptions::default();
+        let plan =
+            plan_restore(&c, "orders", t("2026-11-20T03:00:00Z"), "eu-west-1", &opts).unwrap();
+        assert_eq!(plan.notes.len(), 3, "{:?}", plan.notes);
+        assert!(
+            plan.notes[0]
+                .contains("option group orders-native-backup, which is the Live account's")
+                && plan.notes[0].contains("--option-group-name"),
+            "{}",
+            plan.notes[0]
+        );
+        assert!(plan.notes[1].contains("default DB parameter group"));
+        assert!(plan.notes[2].contains("default security group"));
+        // a default option group, and security groups given: only the parameter group remains
+        c.option_group_name = Some("default:sqlserver-se-15-00".into());
+        let opts = RestoreOptions {
+            security_groups: vec!["sg-0123".into()],
+            ..opts
+        };
+        let notes = restore_notes(&c, &opts);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("parameter group"));
     }
 
     #[test]
