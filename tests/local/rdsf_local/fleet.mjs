@@ -60,7 +60,10 @@ const live = {
     skipped: [],
   }),
   Preflight: () => ({ problems: [], problemCount: 0, warnings: [], warningCount: 0, okCount: 4 }),
-  DeleteOldCopies: () => ({ deleted: [], deletedCount: 0, keptCount: 0 }),
+  DeleteOldCopies: ({ sources }) => ({
+    report: { deleted: [], deletedCount: 0, keptCount: 0, quota: [], leftOut: [], leftOutCount: 0 },
+    copies: sources,
+  }),
   CopyLatest: ({ source }) => ({
     outcome: 'copied',
     source,
@@ -94,6 +97,9 @@ const failsafe = {
     ignoredCount: 0,
     missing: [],
     missingCount: 0,
+    leftOut: [],
+    leftOutCount: 0,
+    quota: [],
     regions: [REGION],
   }),
   Save: ({ item }) => {
