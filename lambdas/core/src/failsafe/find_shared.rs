@@ -14,8 +14,8 @@ use crate::policy::polling::Polling;
 use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::SOURCE_SNAPSHOT_ARN;
 use crate::port::{
-    count_by_kind, own_managed_copies, quota_room, read_snapshot_quotas, QuotaUse, SnapshotQuery,
-    SnapshotStore,
+    count_by_kind, own_managed_copies, quota_room, quota_shortfall_of, read_snapshot_quotas,
+    QuotaUse, SnapshotQuery, SnapshotStore,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,10 +120,6 @@ pub struct FindInput {
     /// When the run started (`$$.Execution.StartTime`): a share copy dated after it is ignored.
     #[serde(default)]
     pub now: Option<DateTime<Utc>>,
-    /// Accepted for the state machine's uniform input; a dry run plans the same cut to the
-    /// quota as a real run.
-    #[serde(default)]
-    pub dry_run: bool,
     #[serde(flatten)]
     pub polling: Polling,
 }
@@ -334,12 +330,7 @@ async fn cut_to_quota(
     let left_out = left_out
         .into_iter()
         .map(|item| {
-            let shortfall = out
-                .quota
-                .iter()
-                .find(|q| q.kind == item.kind)
-                .and_then(|q| q.shortfall.clone())
-                .unwrap_or_default();
+            let shortfall = quota_shortfall_of(&out.quota, item.kind).unwrap_or_default();
             warn!(action = "find-left-out", source = %item.source_arn, "left out: the manual snapshot quota is full");
             Ignored {
                 arn: item.source_arn,

@@ -11,8 +11,8 @@ use crate::policy::copy::{is_failed_managed_copy, live_deletions};
 use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::{KIND, SOURCE_ID};
 use crate::port::{
-    count_by_kind, delete_if_present, own_managed_copies, quota_room, read_snapshot_quotas,
-    QuotaUse, SnapshotStore,
+    count_by_kind, delete_if_present, own_managed_copies, quota_room, quota_shortfall_of,
+    read_snapshot_quotas, QuotaUse, SnapshotStore,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -68,11 +68,8 @@ impl QuotaLeftOut {
             .iter()
             .map(|name| {
                 let kind = name.split(':').next().and_then(SnapshotKind::parse);
-                let shortfall = self
-                    .quota
-                    .iter()
-                    .find(|q| Some(q.kind) == kind)
-                    .and_then(|q| q.shortfall.as_deref())
+                let shortfall = kind
+                    .and_then(|k| quota_shortfall_of(&self.quota, k))
                     .unwrap_or("the manual snapshot quota is full");
                 format!("{name}: SnapshotQuotaExceeded: left out of this run: {shortfall}")
             })

@@ -283,6 +283,14 @@ pub fn quota_room(quotas: &[QuotaUse], kind: SnapshotKind) -> usize {
         })
 }
 
+/// The shortfall message of `kind` in the quotas read, when its copies did not all fit.
+pub fn quota_shortfall_of(quotas: &[QuotaUse], kind: SnapshotKind) -> Option<&str> {
+    quotas
+        .iter()
+        .find(|q| q.kind == kind)
+        .and_then(|q| q.shortfall.as_deref())
+}
+
 /// Reads the quota of each kind that `needed` names, before the first copy. A kind whose
 /// copies would not all fit carries the shortfall (used, max, needed, what is left out and
 /// `settings`, the deployment's own fields), logged as a warning; the caller copies what fits
