@@ -81,8 +81,9 @@ export class TaskFunction extends Construct {
     const environment = {
       ...props.environment,
       ACCOUNT_ID: Stack.of(this).account,
-      // Retrying lives in the state machines (Retry on Throttled with backoff); one SDK attempt
-      // per call keeps a throttle visible in the execution history, as in the local stack.
+      // A write is retried by the state machines (Retry on Throttled with backoff): one SDK
+      // attempt keeps its throttle visible in the execution history, as in the local stack. RDS
+      // reads override this with the SDK's standard retries (rdsf_core::port::aws::READ_ATTEMPTS).
       AWS_MAX_ATTEMPTS: '1',
     };
     const size = environmentSize(this, environment);

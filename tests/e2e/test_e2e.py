@@ -180,6 +180,30 @@ def test_d_throttled_copy_succeeds_through_the_state_machine_retry(deployed, sta
     assert len(live.result["output"]["summary"]["copied"]) == 4
 
 
+def test_d_a_throttled_listing_is_retried_by_the_sdk_not_restarted_by_the_state_machine(deployed, stack):
+    # RDS's request rate is per account and region (docs/aws-facts.md): a busy account throttles
+    # some page of a listing. The SDK retries a read (port::aws::READ_ATTEMPTS) and says so in the
+    # function's log and an EMF metric; no task fails, so nothing is listed twice.
+    d = deployed()
+    log = d.live_host.process.log_path
+    before = len(log.read_text(errors="replace")) if log.exists() else 0
+    stack.faults(throttle={"DescribeDBInstances": 2, "DescribeDBSnapshots": 1})
+    live = d.run_live(LIVE_AT)
+    assert live.status == "SUCCEEDED", live.result
+    assert [c for c in live.result["taskCalls"] if "errorType" in c] == []
+    assert len(live.result["output"]["summary"]["copied"]) == 4
+    assert set(stack.faults()["throttle"].values()) == {0}
+    lines = log.read_text(errors="replace")[before:].splitlines()
+    retried = [ln for ln in lines if "rds-read-retry" in ln]
+    assert sum("DescribeDBInstances" in ln for ln in retried) == 2, retried
+    assert sum("DescribeDBSnapshots" in ln for ln in retried) == 1, retried
+    assert all("Throttling" in ln for ln in retried), retried
+    records = [json.loads(ln) for ln in lines if ln.startswith("{")]
+    metrics = [r for r in records if "_aws" in r and "RdsReadAttemptsFailed" in r]
+    assert sorted(m["Operation"] for m in metrics) == ["DescribeDBInstances"] * 2 + ["DescribeDBSnapshots"]
+    assert {m["Code"] for m in metrics} == {"Throttling"}
+
+
 def test_e_a_failed_copy_fails_the_run_naming_the_source_after_the_others_are_saved(deployed, stack):
     d = deployed()
     stack.faults(failCopiesOf=["billing"])

@@ -232,6 +232,30 @@ def test_throttling_is_injected_per_operation(stack, world):
     assert manual_copy(live, auto["id"], "t1")["DBSnapshotIdentifier"] == "t1"
 
 
+def test_rds_request_rate_is_a_token_bucket_per_account_and_region(stack, world):
+    # Stock moto never throttles. RDS User Guide, "Request throttling for the Amazon RDS API": one
+    # token bucket per account and region, shared by every caller; past it, "Rate exceeded".
+    live, failsafe, _, _ = world
+    state = stack.faults(rdsRate={"burst": 3, "perSecond": 0.001})
+    assert state["rdsRate"] == {"burst": 3.0, "perSecond": 0.001}
+    rds = live.client("rds")
+    for _ in range(3):
+        rds.describe_db_snapshots()
+    with pytest.raises(ClientError) as e:
+        rds.describe_db_instances()  # any operation: the rate is the account's
+    assert code(e) == "Throttling"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    failsafe.client("rds").describe_db_snapshots()  # another account has its own bucket
+    live.client("rds", region="eu-central-1").describe_db_snapshots()  # and another region
+    live.client("kms").list_keys()  # other services are not RDS's rate
+    stack.faults(rdsRate={"burst": 2, "perSecond": 1e6})  # refills at once
+    for _ in range(5):
+        rds.describe_db_snapshots()
+    stack.faults(rdsRate=None)
+    for _ in range(5):
+        rds.describe_db_snapshots()
+
+
 def test_internal_failure_is_injected_per_operation(stack, world):
     # Stock moto never answers 500 on purpose. AWS API references, "Common Errors":
     # InternalFailure, HTTP 500, "The request processing has failed because of an unknown error".

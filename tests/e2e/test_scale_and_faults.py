@@ -35,10 +35,14 @@ def test_j_a_500_on_every_operation_ends_in_success_and_shows_in_the_history(sta
     assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"], [f.result.get("cause") for f in day["failsafe"]]
     calls = day["live"].result["taskCalls"] + [c for f in day["failsafe"] for c in f.result["taskCalls"]]
     transient = {c["state"] for c in calls if c.get("errorType") == "Transient"}
-    # each injected 500 reached the state machine as Transient and was retried there; the first
-    # caller of an operation takes its fault (DescribeDBSnapshots and DescribeAccountAttributes:
-    # Preflight, which reads before DeleteOldCopies; GetTopicAttributes, DescribeKey: Preflight)
-    assert {"SelectSources", "Preflight", "CopyLatest", "Share", "Notify"} <= transient, transient
+    # each injected 500 on a write, and on a KMS or SNS read, reached the state machine as
+    # Transient and was retried there; the first caller of an operation takes its fault
+    # (GetTopicAttributes, DescribeKey: Preflight). A 500 on an RDS read is retried by the SDK
+    # (port::aws::READ_ATTEMPTS): SelectSources, which only reads RDS, never fails.
+    assert {"Preflight", "CopyLatest", "Share", "Notify"} <= transient, transient
+    assert "SelectSources" not in transient, transient
+    log = d.live_host.process.log_path.read_text(errors="replace")
+    assert "rds-read-retry" in log and "InternalFailure" in log
     left = stack.faults()["internalFailure"]
     assert set(left.values()) == {0}, f"faults never reached: {left}" 
     assert len(failsafe_copies(d)) == 4

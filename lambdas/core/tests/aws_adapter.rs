@@ -193,7 +193,7 @@ async fn describe_of_a_missing_snapshot_is_none() {
     );
 }
 
-/// Real sockets, the SDK's real HTTP client, one attempt: a connection closed without an answer,
+/// Real sockets, the SDK's real HTTP client, one attempt (a write's): a connection closed without an answer,
 /// an answer that never comes and an answer that is not HTTP all reach the handlers as
 /// `Transient`, which every Task of the state machines retries.
 #[tokio::test]
@@ -245,13 +245,15 @@ async fn timeouts_and_dropped_connections_are_transient() {
                     .build(),
             )
             .build();
-        let q = SnapshotQuery {
-            region: None,
-            source_id: None,
-            snapshot_type: None,
+        // A write: one attempt, as every write makes (a read would retry the fault first).
+        let req = rdsf_core::port::CopyRequest {
+            source: "rds:orders-1".into(),
+            target_id: "rdsf-orders-202601010300".into(),
+            kms_key_id: None,
+            tags: Default::default(),
         };
         let e = store(Client::from_conf(conf))
-            .list_snapshots(SnapshotKind::Instance, &q)
+            .copy_snapshot(SnapshotKind::Instance, &req)
             .await
             .unwrap_err();
         assert_eq!(e.kind, StoreErrorKind::Transient, "{behaviour}: {e}");
@@ -263,4 +265,89 @@ async fn timeouts_and_dropped_connections_are_transient() {
         let f: rdsf_core::error::FailsafeError = e.into();
         assert_eq!(f.kind.name(), "Transient", "{behaviour}");
     }
+}
+
+/// The SDK's backoff without the wait (the retried calls are what these tests count).
+#[derive(Debug)]
+struct NoSleep;
+
+impl aws_sdk_rds::config::AsyncSleep for NoSleep {
+    fn sleep(&self, _: std::time::Duration) -> aws_sdk_rds::config::Sleep {
+        aws_sdk_rds::config::Sleep::new(async {})
+    }
+}
+
+/// RDS's request rate is per account and region, shared with every other caller: a listing of
+/// many pages meets throttling on some page. The SDK retries that page (standard mode, up to
+/// `READ_ATTEMPTS`) and the listing goes on from it; a write is tried once, and its throttling
+/// reaches the state machine, whose Retry shows it in the execution history.
+#[tokio::test]
+async fn a_throttled_page_is_retried_by_the_sdk_and_a_throttled_write_is_not() {
+    let page = |start: usize, end: usize, more: bool| {
+        let mut out = DescribeDbSnapshotsOutput::builder()
+            .set_db_snapshots(Some((start..end).map(db_snapshot).collect()));
+        if more {
+            out = out.marker(end.to_string());
+        }
+        out.build()
+    };
+    let pages = mock!(Client::describe_db_snapshots)
+        .sequence()
+        .output(move || page(0, 100, true))
+        .http_response(|| xml_error(400, "Throttling"))
+        .times(2)
+        .http_response(|| xml_error(500, "InternalFailure"))
+        .output(move || page(100, 150, false))
+        .build();
+    let copy = mock!(Client::copy_db_snapshot).then_http_response(|| xml_error(400, "Throttling"));
+    // The client as the Lambdas' environment makes it: one attempt (AWS_MAX_ATTEMPTS=1).
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&pages, &copy], |c| c
+        .retry_config(aws_sdk_rds::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .sleep_impl(aws_sdk_rds::config::SharedAsyncSleep::new(NoSleep)));
+    let store = store(rds);
+    let q = SnapshotQuery {
+        region: None,
+        source_id: Some("orders".into()),
+        snapshot_type: Some("automated"),
+    };
+    let all = store
+        .list_snapshots(SnapshotKind::Instance, &q)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 150);
+    // the first page once, the second page four times: two throttles, a 500, then its answer
+    assert_eq!(pages.num_calls(), 5);
+    const { assert!(rdsf_core::port::aws::READ_ATTEMPTS >= 4) };
+
+    let req = rdsf_core::port::CopyRequest {
+        source: "rds:orders-1".into(),
+        target_id: "rdsf-orders-202601010300".into(),
+        kms_key_id: None,
+        tags: Default::default(),
+    };
+    let e = store
+        .copy_snapshot(SnapshotKind::Instance, &req)
+        .await
+        .unwrap_err();
+    assert_eq!((e.kind, copy.num_calls()), (StoreErrorKind::Throttled, 1));
+}
+
+/// A read that stays throttled past `READ_ATTEMPTS` still reaches the handler as `Throttled`
+/// (and the state machine retries the task), after exactly that many attempts.
+#[tokio::test]
+async fn a_read_throttled_on_every_attempt_fails_as_throttled_after_the_bounded_attempts() {
+    let rule =
+        mock!(Client::describe_db_snapshots).then_http_response(|| xml_error(400, "Throttling"));
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rule], |c| c
+        .retry_config(aws_sdk_rds::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .sleep_impl(aws_sdk_rds::config::SharedAsyncSleep::new(NoSleep)));
+    let e = store(rds)
+        .describe_snapshot(SnapshotKind::Instance, "rdsf-x-202601010300")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::Throttled);
+    assert_eq!(
+        rule.num_calls(),
+        rdsf_core::port::aws::READ_ATTEMPTS as usize
+    );
 }

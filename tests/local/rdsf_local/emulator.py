@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 
 from . import rds_rules
 from .rds_rules import STATE
-from .recorder import RECORDER
+from .recorder import CREDENTIAL_SCOPE, RECORDER
 
 
 def _json(start_response, status: str, body) -> list[bytes]:
@@ -52,6 +52,16 @@ def _operation(environ, body: bytes) -> str | None:
         action = parse_qs(body.decode(errors="replace")).get("Action")
         return action[0] if action else None
     return None
+
+
+def _rds_caller(environ) -> tuple[str, str] | None:
+    """(account, region) of a signed RDS request; None for any other service."""
+    scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not scope or scope.group(3) != "rds":
+        return None
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(scope.group(1)), scope.group(2)
 
 
 def _error(environ, start_response, status: str, json_type: str, code: str, kind: str,
@@ -132,6 +142,11 @@ class Emulator:
         if op and STATE.take_internal_failure(op):
             print(f"rdsf: injected InternalFailure on {op}", flush=True)
             return _internal_failure(environ, start_response, op)
+        caller = _rds_caller(environ)
+        if caller and not STATE.take_rds_token(*caller):
+            print(f"rdsf: {op} over the RDS request rate of {caller[0]} in {caller[1]}", flush=True)
+            return _error(environ, start_response, "400 Bad Request", "ThrottlingException",
+                          "Throttling", "Sender", "Rate exceeded")
         with self.moto_lock, self._inside_moto():
             return list(self.moto(environ, start_response))
 
@@ -173,12 +188,18 @@ class Emulator:
                 if "restorePolls" in req:
                     f.restore_polls = int(req["restorePolls"])
                 f.fail_restores_of.update(req.get("failRestoresOf") or [])
+                if "rdsRate" in req:  # {"burst": n, "perSecond": r}, or null: no limit
+                    rate = req["rdsRate"]
+                    f.rds_rate = None if rate is None else (float(rate["burst"]), float(rate["perSecond"]))
+                    STATE.buckets.clear()
                 for q in req.get("quota") or []:
                     f.quota[(q["account"], q["region"])] = int(q["limit"])
                 state = {"throttle": f.throttle, "internalFailure": f.internal_failure,
                          "creatingPolls": f.creating_polls, "copySeconds": f.copy_seconds,
                          "failCopiesOf": sorted(f.fail_copies_of), "restorePolls": f.restore_polls,
-                         "failRestoresOf": sorted(f.fail_restores_of)}
+                         "failRestoresOf": sorted(f.fail_restores_of),
+                         "rdsRate": None if f.rds_rate is None
+                         else {"burst": f.rds_rate[0], "perSecond": f.rds_rate[1]}}
             return _json(start_response, "200 OK", state)
         if command == "seed-automated":
             snap = rds_rules.seed_automated(

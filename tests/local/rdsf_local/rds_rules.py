@@ -88,6 +88,14 @@ class Faults:
     restore_polls: int = 0
     # restores of copies of these source ids end `incompatible-restore`
     fail_restores_of: set[str] = field(default_factory=set)
+    # RDS's request rate per account and region, as a token bucket: (burst, per second). RDS
+    # throttles every caller of an account and region together with a token bucket, 300 requests
+    # in a burst and 12 a second sustained (RDS User Guide, "Request throttling for the Amazon RDS
+    # API"; docs/aws-facts.md). Its example error is `ThrottlingException`, "Rate exceeded"; RDS's
+    # query API is seen answering `Throttling`, which the emulator answers (the tool maps both). Off unless a test sets it: the local stack shortens every Wait, so its
+    # request rate per second is not AWS's, and a bucket at AWS's numbers would throttle runs
+    # that are well within them on AWS. A test sets the rate it means to exceed.
+    rds_rate: tuple[float, float] | None = None
 
 
 @dataclass
@@ -106,12 +114,31 @@ class ExtState:
         self.faults = Faults()
         self.pending: dict[int, Pending] = {}  # id(snapshot object) -> progress
         self.restoring: dict[int, list] = {}  # id(DB object) -> [describes left, outcome]
+        self.buckets: dict[tuple[str, str], list[float]] = {}  # (account, region) -> [tokens, at]
 
     def reset(self) -> None:
         with self.lock:
             self.faults = Faults()
             self.pending.clear()
             self.restoring.clear()
+            self.buckets.clear()
+
+    def take_rds_token(self, account: str, region: str) -> bool:
+        """One RDS request of `account` in `region` against the account's request rate: False
+        when the bucket is empty (the request is answered `Throttling`). Every RDS operation
+        counts, the throttled ones included, as every caller of the account shares the rate."""
+        with self.lock:
+            if self.faults.rds_rate is None:
+                return True
+            burst, per_second = self.faults.rds_rate
+            now = time.monotonic()
+            tokens, at = self.buckets.get((account, region), [burst, now])
+            tokens = min(burst, tokens + (now - at) * per_second)
+            if tokens < 1:
+                self.buckets[(account, region)] = [tokens, now]
+                return False
+            self.buckets[(account, region)] = [tokens - 1, now]
+            return True
 
     def take_throttle(self, operation: str) -> bool:
         return self._take(self.faults.throttle, operation)

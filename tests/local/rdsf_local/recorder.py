@@ -22,7 +22,7 @@ from moto.rds.models import rds_backends
 from moto.sns.models import sns_backends
 
 _APP = re.compile(r"(?:^|\s)app/rdsf-([a-z-]+)(?:\s|$)")
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 
 # Parameters naming a snapshot: name -> cluster snapshot?
 SNAPSHOT_PARAMS = {
@@ -153,7 +153,7 @@ class Recorder:
         if not self.path or not operation:
             return
         task = task_of(environ.get("HTTP_USER_AGENT", ""))
-        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if not task or not scope:
             return
         from moto.iam.models import get_account_id_from

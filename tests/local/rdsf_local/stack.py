@@ -339,8 +339,8 @@ class LocalStack:
         env.update(account.env())
         env.update(config)
         env.setdefault("RUST_LOG", "info")
-        # Retrying is the state machine's job (Retry with backoff and jitter on Throttled): the
-        # SDK makes one attempt, so a throttle is visible in the execution history.
+        # As CDK sets it: a write makes one attempt, so its throttle is the state machine's to
+        # retry and shows in the execution history; RDS reads retry in the SDK (READ_ATTEMPTS).
         env.setdefault("AWS_MAX_ATTEMPTS", "1")
         env_file = self.workdir / f"lambda-{label}.env"
         env_file.write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in sorted(env.items())

@@ -11,8 +11,13 @@ use crate::port::{
 };
 use async_trait::async_trait;
 use aws_sdk_rds::config::http::HttpResponse;
+use aws_sdk_rds::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_rds::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::Tag;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,9 +27,115 @@ use std::sync::Mutex;
 /// state machines of its region.
 #[derive(Clone)]
 struct Regional {
+    /// RDS writes: one attempt each (`AWS_MAX_ATTEMPTS=1`); the state machines retry them.
     rds: aws_sdk_rds::Client,
+    /// RDS reads: the SDK's standard retries ([`read_client`]).
+    rds_read: aws_sdk_rds::Client,
     sns: aws_sdk_sns::Client,
     sfn: aws_sdk_sfn::Client,
+}
+
+/// How many times the SDK tries one RDS read (a describe call, one page of a listing) that is
+/// throttled or meets a transient fault, with the standard mode's exponential backoff and jitter.
+/// RDS's request rate is shared by everything in the account and region (docs/aws-facts.md), so
+/// a busy account throttles some pages of a 1,000-source listing: retried here, the listing goes
+/// on from that page; failed to the state machine, the whole task would start over. Writes keep
+/// one attempt and the state machines' Retry, where each shows in the execution history.
+pub const READ_ATTEMPTS: u32 = 5;
+
+/// The read client made from the write client's configuration: standard retries, and every
+/// failed attempt logged ([`FailedReadAttempts`]).
+fn read_client(rds: &aws_sdk_rds::Client) -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::from_conf(
+        rds.config()
+            .to_builder()
+            .retry_config(
+                aws_sdk_rds::config::retry::RetryConfig::standard()
+                    .with_max_attempts(READ_ATTEMPTS),
+            )
+            .interceptor(FailedReadAttempts)
+            .build(),
+    )
+}
+
+/// Makes a retried read visible: every attempt that failed with what the SDK retries
+/// (throttling, a 5xx, no answer) is a warning (`action = "rds-read-retry"`; the last of
+/// [`READ_ATTEMPTS`] is not retried but reaches the task as its error) and a CloudWatch EMF record
+/// (`RdsReadAttemptsFailed`, by operation and error code), so an account that throttles the
+/// tool shows on a graph even when every run succeeds.
+#[derive(Debug)]
+struct FailedReadAttempts;
+
+impl Intercept for FailedReadAttempts {
+    fn name(&self) -> &'static str {
+        "rdsf-failed-read-attempts"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !matches!(context.output_or_error(), Some(Err(_))) {
+            return Ok(());
+        }
+        let status = context.response().map(|r| r.status().as_u16());
+        let code = match (status, context.response().and_then(|r| r.body().bytes())) {
+            (Some(_), Some(body)) => aws_error_code(body).unwrap_or("Unknown").to_string(),
+            (Some(s), None) => format!("HTTP{s}"),
+            (None, _) => "NoResponse".to_string(),
+        };
+        // What the standard mode retries: throttling, a 5xx, no answer. A describe of what does
+        // not exist (404 ...NotFound) is an answer, not a fault.
+        let retried = status.is_none_or(|s| s >= 500)
+            || matches!(
+                classify(&code),
+                StoreErrorKind::Throttled | StoreErrorKind::Transient
+            );
+        if !retried {
+            return Ok(());
+        }
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "RDS".into());
+        let attempt = cfg.load::<RequestAttempts>().map_or(0, |a| a.attempts());
+        tracing::warn!(
+            action = "rds-read-retry",
+            operation = %operation,
+            attempt,
+            max_attempts = READ_ATTEMPTS,
+            code = %code,
+            status = status.unwrap_or(0),
+            "RDS read attempt failed; the SDK retries it until {READ_ATTEMPTS} attempts"
+        );
+        println!(
+            "{}",
+            serde_json::json!({
+                "_aws": {
+                    "Timestamp": Utc::now().timestamp_millis(),
+                    "CloudWatchMetrics": [{
+                        "Namespace": "RdsFailsafe",
+                        "Dimensions": [["Operation", "Code"]],
+                        "Metrics": [{"Name": "RdsReadAttemptsFailed", "Unit": "Count"}]
+                    }]
+                },
+                "Operation": operation,
+                "Code": code,
+                "RdsReadAttemptsFailed": 1
+            })
+        );
+        Ok(())
+    }
+}
+
+/// The `<Code>` of an RDS (AWS query protocol) error body.
+fn aws_error_code(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = start + text[start..].find("</Code>")?;
+    Some(text[start..end].trim())
 }
 
 /// The KMS reads of the port (`describe_key`, `key_policy`), which only the Live preflight and
@@ -53,7 +164,12 @@ impl AwsStore {
         sfn: aws_sdk_sfn::Client,
     ) -> Self {
         AwsStore {
-            home: Regional { rds, sns, sfn },
+            home: Regional {
+                rds_read: read_client(&rds),
+                rds,
+                sns,
+                sfn,
+            },
             others: Mutex::new(HashMap::new()),
             keys: None,
         }
@@ -153,6 +269,14 @@ impl AwsStore {
                             .region(r.clone())
                             .build(),
                     ),
+                    rds_read: aws_sdk_rds::Client::from_conf(
+                        self.home
+                            .rds_read
+                            .config()
+                            .to_builder()
+                            .region(r.clone())
+                            .build(),
+                    ),
                     sns: aws_sdk_sns::Client::from_conf(
                         self.home
                             .sns
@@ -234,10 +358,10 @@ pub fn classify(code: &str) -> StoreErrorKind {
     }
 }
 
-/// An SDK error as the handlers see it. The SDK makes one attempt (`AWS_MAX_ATTEMPTS=1`) so
-/// every fault shows in the execution history; what a new attempt can clear — a timeout, a
-/// dropped connection, an unreadable answer, any HTTP 5xx — is `Transient`, which every Task of
-/// the state machines retries.
+/// An SDK error as the handlers see it. A write makes one attempt (`AWS_MAX_ATTEMPTS=1`) so its
+/// faults show in the execution history; a read gets there after [`READ_ATTEMPTS`]. What a new
+/// attempt can clear — a timeout, a dropped connection, an unreadable answer, any HTTP 5xx — is
+/// `Transient`, which every Task of the state machines retries.
 pub(crate) fn map_err<E>(op: &str, e: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -352,7 +476,7 @@ impl SnapshotStore for AwsStore {
     async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
         let all: Vec<_> = self
             .home
-            .rds
+            .rds_read
             .describe_db_instances()
             .into_paginator()
             .items()
@@ -384,7 +508,7 @@ impl SnapshotStore for AwsStore {
     async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
         let all: Vec<_> = self
             .home
-            .rds
+            .rds_read
             .describe_db_clusters()
             .into_paginator()
             .items()
@@ -416,7 +540,7 @@ impl SnapshotStore for AwsStore {
             SnapshotKind::Instance => {
                 let all: Vec<_> = self
                     .clients(q.region.as_deref())
-                    .rds
+                    .rds_read
                     .describe_db_snapshots()
                     .set_db_instance_identifier(q.source_id.clone())
                     .set_snapshot_type(q.snapshot_type.map(str::to_string))
@@ -432,7 +556,7 @@ impl SnapshotStore for AwsStore {
             SnapshotKind::Cluster => {
                 let all: Vec<_> = self
                     .clients(q.region.as_deref())
-                    .rds
+                    .rds_read
                     .describe_db_cluster_snapshots()
                     .set_db_cluster_identifier(q.source_id.clone())
                     .set_snapshot_type(q.snapshot_type.map(str::to_string))
@@ -459,7 +583,7 @@ impl SnapshotStore for AwsStore {
         let found = match kind {
             SnapshotKind::Instance => self
                 .clients_for_arn(id)
-                .rds
+                .rds_read
                 .describe_db_snapshots()
                 .db_snapshot_identifier(id)
                 .include_shared(by_arn)
@@ -469,7 +593,7 @@ impl SnapshotStore for AwsStore {
                 .map_err(|e| map_err("DescribeDBSnapshots", e)),
             SnapshotKind::Cluster => self
                 .clients_for_arn(id)
-                .rds
+                .rds_read
                 .describe_db_cluster_snapshots()
                 .db_cluster_snapshot_identifier(id)
                 .include_shared(by_arn)
@@ -487,7 +611,7 @@ impl SnapshotStore for AwsStore {
     async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
         let out = self
             .home
-            .rds
+            .rds_read
             .describe_option_groups()
             .option_group_name(name)
             .send()
@@ -611,7 +735,7 @@ impl SnapshotStore for AwsStore {
         let found = match kind {
             SnapshotKind::Instance => self
                 .home
-                .rds
+                .rds_read
                 .describe_db_instances()
                 .db_instance_identifier(id)
                 .send()
@@ -629,7 +753,7 @@ impl SnapshotStore for AwsStore {
                 }),
             SnapshotKind::Cluster => self
                 .home
-                .rds
+                .rds_read
                 .describe_db_clusters()
                 .db_cluster_identifier(id)
                 .send()
@@ -747,7 +871,7 @@ impl SnapshotStore for AwsStore {
             SnapshotKind::Instance => {
                 let out = self
                     .home
-                    .rds
+                    .rds_read
                     .describe_db_snapshot_attributes()
                     .db_snapshot_identifier(id)
                     .send()
@@ -770,7 +894,7 @@ impl SnapshotStore for AwsStore {
             SnapshotKind::Cluster => {
                 let out = self
                     .home
-                    .rds
+                    .rds_read
                     .describe_db_cluster_snapshot_attributes()
                     .db_cluster_snapshot_identifier(id)
                     .send()
@@ -834,7 +958,7 @@ impl SnapshotStore for AwsStore {
         let name = crate::policy::quota::quota_name(kind);
         let out = self
             .home
-            .rds
+            .rds_read
             .describe_account_attributes()
             .send()
             .await
@@ -920,5 +1044,18 @@ impl SnapshotStore for AwsStore {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aws_error_code;
+
+    #[test]
+    fn reads_the_code_of_a_query_protocol_error() {
+        let body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>";
+        assert_eq!(aws_error_code(body), Some("Throttling"));
+        assert_eq!(aws_error_code(b"<html>502</html>"), None);
+        assert_eq!(aws_error_code(b"<Code>open"), None);
     }
 }
