@@ -256,6 +256,29 @@ def test_rds_request_rate_is_a_token_bucket_per_account_and_region(stack, world)
         rds.describe_db_snapshots()
 
 
+def test_no_automated_backup_of_an_instance_while_a_copy_of_it_is_in_progress(stack, world):
+    # Stock moto takes every snapshot it is asked for. RDS User Guide, "Introduction to backups":
+    # automated backups don't occur while a DB snapshot copy is running in the same Region for
+    # the same database.
+    live, failsafe, key, auto = world
+    create_source(live, "instance", "db2", key)
+    stack.faults(creatingPolls=3)
+    manual_copy(live, auto["id"], "db1-slow")  # a copy of db1, in progress
+    skipped = stack.seed_automated(live, "instance", "db1", "2026-11-21T03:00:00Z")
+    assert "db1-slow" in skipped["skipped"] and "id" not in skipped
+    assert "id" in stack.seed_automated(live, "instance", "db2", "2026-11-21T03:00:00Z")  # another DB
+    # the same DB in another account's copy, in the same region, holds it too
+    share(live, "db1-copy", failsafe.id)
+    available(live, "db1-slow")
+    fs_key = create_key(failsafe, "fs-auto")
+    manual_copy(failsafe, f"arn:aws:rds:{live.region}:{live.id}:snapshot:db1-copy", "fs-db1", fs_key)
+    skipped = stack.seed_automated(live, "instance", "db1", "2026-11-21T04:00:00Z")
+    assert "fs-db1" in skipped["skipped"] and failsafe.id in skipped["skipped"]
+    available(failsafe, "fs-db1")
+    taken = stack.seed_automated(live, "instance", "db1", "2026-11-21T05:00:00Z")
+    assert taken["id"] == "rds:db1-2026-11-21-05-00"
+
+
 def test_internal_failure_is_injected_per_operation(stack, world):
     # Stock moto never answers 500 on purpose. AWS API references, "Common Errors":
     # InternalFailure, HTTP 500, "The request processing has failed because of an unknown error".

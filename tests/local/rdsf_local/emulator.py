@@ -206,6 +206,9 @@ class Emulator:
                 req["account"], req["region"], req.get("kind", "instance"), req["sourceId"],
                 _time(req["createTime"]), req.get("snapshotId"),
             )
+            if isinstance(snap, str):  # RDS took no backup: a copy of the instance was running
+                print(f"rdsf: {snap}", flush=True)
+                return _json(start_response, "200 OK", {"skipped": snap})
             return _json(start_response, "200 OK", {"id": snap.resource_id, "arn": snap.arn})
         if command == "expire-automated":
             removed = rds_rules.expire_automated(_time(req["before"]))

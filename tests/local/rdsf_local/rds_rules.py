@@ -29,6 +29,8 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
   User Guide: CopyDBSnapshot does not apply). The docs name no error code for either: the
   emulator answers `InvalidParameterCombination` naming the limitation, and the tool relies on
   not selecting such sources, not on the code.
+- No automated snapshot of a DB instance is taken while a snapshot copy of it is in progress in
+  its region (`copy_in_progress`; RDS User Guide, "Introduction to backups").
 - Snapshot identifiers follow the rules of their kind: a DB snapshot id 1-255 characters, a DB
   cluster snapshot id 1-63; a letter first; letters, digits and hyphens; no `--`, no trailing `-`.
 """
@@ -661,9 +663,36 @@ def resp_describe_account_attributes(self):
 # seeding (control API)
 
 
+def copy_in_progress(account: str, region: str, source_id: str) -> str | None:
+    """The snapshot copy of DB instance `source_id` (of `account`) still being made in `region`,
+    in any account, if there is one. "Automated backups don't occur while a DB snapshot copy is
+    running in the same AWS Region for the same database" (RDS User Guide, "Introduction to
+    backups"; docs/aws-facts.md): a share copy in the Live account, or a copy of it that another
+    account makes in the same region. Aurora's backups are continuous: the rule is the
+    instances'."""
+    db = rds_backends[account][region].databases.get(source_id)
+    if db is None:
+        return None
+    for by_region in rds_backends.values():
+        backend = by_region.get(region)
+        if backend is None:
+            continue
+        for sid, snap in backend.database_snapshots.items():
+            # moto gives each snapshot a copy of its DB instance: match by the instance's ARN
+            if snap.status == "creating" and snap.database.db_instance_arn == db.db_instance_arn:
+                return f"{sid} (account {backend.account_id})"
+    return None
+
+
 def seed_automated(account: str, region: str, kind: str, source_id: str, created: datetime,
                    snapshot_id: str | None = None):
-    """An automated snapshot as RDS takes it: `rds:<source>-YYYY-MM-DD-HH-MM`, at `created`."""
+    """An automated snapshot as RDS takes it: `rds:<source>-YYYY-MM-DD-HH-MM`, at `created`; or,
+    for a DB instance with a snapshot copy in progress in its region, none: the reason, a str."""
+    if kind != "cluster":
+        copying = copy_in_progress(account, region, source_id)
+        if copying:
+            return (f"no automated backup of {source_id} at {created:%Y-%m-%d %H:%M}: the snapshot copy "
+                    f"{copying} was in progress")
     backend = rds_backends[account][region]
     sid = snapshot_id or f"rds:{source_id}-{created:%Y-%m-%d-%H-%M}"
     if kind == "cluster":

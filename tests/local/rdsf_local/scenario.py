@@ -133,12 +133,16 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
                                        Tags=tags)
         d.start()
         runs = s.get("runs", {})
+        skipped_backups: list[str] = []  # automated backups RDS did not take (a copy was running)
         for n in range(s["days"]):
             day = s["start"] + timedelta(days=n)
             say(f"day {n + 1}/{s['days']}: {day}")
             if s["daily"]["automated"]:
                 for src in s["sources"]:
-                    stack.seed_automated(live, src["kind"], src["id"], _at(day, s["daily"]["automatedAt"]))
+                    taken = stack.seed_automated(live, src["kind"], src["id"], _at(day, s["daily"]["automatedAt"]))
+                    if "skipped" in taken:
+                        say(f"  {taken['skipped']}")
+                        skipped_backups.append(taken["skipped"])
             keep = s["daily"]["backupRetentionDays"]
             stack.control("expire-automated", {"before": _at(day - timedelta(days=keep), "00:00")})
             for op, count in (faults.get("throttleOnDay", {}).get(str(n + 1), {}) or {}).items():
@@ -147,6 +151,7 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
             if s["daily"]["backstopAt"]:
                 d.run_failsafe(_at(day, s["daily"]["backstopAt"]), runs.get("failsafeInput"))
         report = build_report(s, d)
+        report["automatedBackupsSkipped"] = skipped_backups
         d.stop()
         return report
 
