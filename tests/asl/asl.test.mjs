@@ -19,14 +19,36 @@ function substitute(text) {
   return text.replace(/\$\{([A-Za-z]+)FunctionArn\}/g, (_, fn) => `arn:aws:lambda:eu-west-1:111111111111:function:rdsf-${fn}`);
 }
 
-/** Every state object, nested Map processors included. */
+/** Every state object, nested Map processors and Parallel branches included. */
 function allStates(def, out = []) {
   for (const [name, state] of Object.entries(def.States)) {
     out.push([name, state]);
     if (state.ItemProcessor) allStates(state.ItemProcessor, out);
     if (state.Iterator) allStates(state.Iterator, out);
+    for (const branch of state.Branches || []) allStates(branch, out);
   }
   return out;
+}
+
+/** The cluster lane's name for a state of the instance lane (state names are unique in a machine). */
+const CLUSTER_SUFFIX = "Cluster";
+
+/** `processor` with every state renamed `<name>Cluster`, and every transition to it. */
+function asClusterLane(processor) {
+  const names = new Set(Object.keys(processor.States));
+  const rename = (value) => {
+    if (Array.isArray(value)) return value.map(rename);
+    if (value && typeof value === "object") {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          names.has(k) && value === processor.States ? `${k}${CLUSTER_SUFFIX}` : k,
+          ["Next", "Default", "StartAt"].includes(k) && names.has(v) ? `${v}${CLUSTER_SUFFIX}` : rename(v),
+        ]),
+      );
+    }
+    return value;
+  };
+  return rename(processor);
 }
 
 for (const [name, functions] of Object.entries(MACHINES)) {
@@ -59,12 +81,16 @@ for (const [name, functions] of Object.entries(MACHINES)) {
 
   test(`${name}.asl.json: per-item failures are caught so the other items finish`, () => {
     const def = JSON.parse(load(name));
-    const map = allStates(def).find(([, s]) => s.Type === "Map")[1];
-    assert.equal(map.MaxConcurrencyPath, "$.config.maxConcurrency");
-    for (const [stateName, s] of allStates(map.ItemProcessor)) {
-      if (s.Type !== "Task") continue;
-      const catchAll = (s.Catch || []).find((c) => c.ErrorEquals.includes("States.ALL"));
-      assert.ok(catchAll, `${stateName} inside the Map has no States.ALL catcher`);
+    const maps = allStates(def).filter(([, s]) => s.Type === "Map");
+    assert.equal(maps.length, 2);
+    for (const [, map] of maps) {
+      assert.equal(map.ItemProcessor.ProcessorConfig.Mode, "DISTRIBUTED");
+      assert.equal(map.ToleratedFailurePercentage, 100);
+      for (const [stateName, s] of allStates(map.ItemProcessor)) {
+        if (s.Type !== "Task") continue;
+        const catchAll = (s.Catch || []).find((c) => c.ErrorEquals.includes("States.ALL"));
+        assert.ok(catchAll, `${stateName} inside the Map has no States.ALL catcher`);
+      }
     }
     const states = Object.fromEntries(allStates(def));
     assert.equal(states.Defaults.Result.maxConcurrency, 5);
@@ -72,6 +98,31 @@ for (const [name, functions] of Object.entries(MACHINES)) {
     assert.equal(states.Defaults.Result.maxWaitSeconds, 6 * 3600);
     assert.equal(states.Defaults.Result.dryRun, false);
     assert.equal(states.SomethingFailed.Type, "Fail");
+  });
+
+  test(`${name}.asl.json: two lanes of one workflow: instances up to maxConcurrency, clusters at most 5 at a time`, () => {
+    // RDS allows at most 5 DB cluster snapshot copies in progress per account and destination
+    // region (docs/aws-facts.md): the cluster lane's Map runs at most min(5, maxConcurrency).
+    const def = JSON.parse(load(name));
+    const parallel = Object.values(def.States).find((s) => s.Type === "Parallel");
+    const [instances, clusters] = parallel.Branches.map((b) => b.States[b.StartAt]);
+    assert.deepEqual(parallel.ResultSelector, { "instances.$": "$[0]", "clusters.$": "$[1]" });
+    assert.match(instances.ItemsPath, /\.instances$/);
+    assert.match(clusters.ItemsPath, /\.clusters$/);
+    assert.equal(instances.MaxConcurrencyPath, "$.config.maxConcurrency");
+    assert.equal(clusters.MaxConcurrencyPath, "$.config.clusterConcurrency");
+    // the same per-item workflow, its states renamed: one lane cannot drift from the other
+    assert.deepEqual(clusters.ItemProcessor, asClusterLane(instances.ItemProcessor));
+    const { Label: _a, ItemsPath: _b, MaxConcurrencyPath: _c, ItemProcessor: _d, ...instRest } = instances;
+    const { Label: _e, ItemsPath: _f, MaxConcurrencyPath: _g, ItemProcessor: _h, ...clusRest } = clusters;
+    assert.deepEqual(clusRest, instRest);
+    const states = Object.fromEntries(allStates(def));
+    const limit = states.ClusterCopyLimit;
+    assert.deepEqual(limit.Choices, [{ Variable: "$.config.maxConcurrency", NumericGreaterThan: 5, Next: "FiveClusterCopiesAtOnce" }]);
+    assert.equal(states.FiveClusterCopiesAtOnce.Result, 5);
+    assert.equal(states.FiveClusterCopiesAtOnce.ResultPath, "$.config.clusterConcurrency");
+    assert.equal(states.ClusterCopiesAsInstances.InputPath, "$.config.maxConcurrency");
+    assert.equal(states.ClusterCopiesAsInstances.ResultPath, "$.config.clusterConcurrency");
   });
 
   test(`${name}.asl.json: the poll loop waits what wait-available says, three states a look`, () => {

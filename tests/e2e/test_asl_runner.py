@@ -334,8 +334,13 @@ def test_the_tolerated_failure_threshold_counts_and_percentages(tmp_path, tolera
 
 
 def test_the_state_machines_tolerate_every_failed_child_so_the_other_sources_finish():
-    for side in ("live", "failsafe", "drill"):
+    for side, lanes in (("live", 2), ("failsafe", 2), ("drill", 1)):
         definition = json.loads((ROOT / "statemachines" / f"{side}.asl.json").read_text())
-        maps = [s for s in definition["States"].values() if s["Type"] == "Map"]
-        assert len(maps) == 1 and maps[0]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
-        assert maps[0].get("ToleratedFailurePercentage") == 100, side
+        top = list(definition["States"].values())
+        # the copy machines' Maps are the two lanes of one Parallel state (instances, clusters)
+        branches = [b["States"][b["StartAt"]] for s in top if s["Type"] == "Parallel" for b in s["Branches"]]
+        maps = [s for s in top + branches if s["Type"] == "Map"]
+        assert len(maps) == lanes, side
+        for m in maps:
+            assert m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED", side
+            assert m.get("ToleratedFailurePercentage") == 100, side

@@ -279,6 +279,31 @@ def test_no_automated_backup_of_an_instance_while_a_copy_of_it_is_in_progress(st
     assert taken["id"] == "rds:db1-2026-11-21-05-00"
 
 
+def test_at_most_five_cluster_snapshot_copies_in_progress_per_account_and_region(stack, world):
+    # Stock moto copies any number at once. Aurora User Guide, "DB cluster snapshot copying": "up to
+    # five snapshot copy requests in progress to a single destination Region per account". The
+    # guide names no error: the emulator answers SnapshotQuotaExceeded (rds_rules.py says why).
+    live, failsafe, _, _ = world
+    create_source(live, "cluster", "aur")
+    auto = stack.seed_automated(live, "cluster", "aur", T0)
+    rds = live.client("rds")
+    stack.faults(creatingPolls=2)
+    copy = lambda acct, target: acct.client("rds").copy_db_cluster_snapshot(  # noqa: E731
+        SourceDBClusterSnapshotIdentifier=auto["id"] if acct is live else auto["arn"],
+        TargetDBClusterSnapshotIdentifier=target)
+    for i in range(5):
+        copy(live, f"c{i}")
+    with pytest.raises(ClientError) as e:
+        copy(live, "c5")
+    assert code(e) == "SnapshotQuotaExceeded"
+    assert "5 DB cluster snapshot copies in progress" in str(e.value)
+    # an instance snapshot copy is not held by the cluster limit
+    assert manual_copy(live, world[3]["id"], "i-1")["DBSnapshotIdentifier"] == "i-1"
+    for _ in range(2):  # two looks: the five copies become available
+        rds.describe_db_cluster_snapshots(SnapshotType="manual")
+    assert copy(live, "c5")["DBClusterSnapshot"]["DBClusterSnapshotIdentifier"] == "c5"
+
+
 def test_internal_failure_is_injected_per_operation(stack, world):
     # Stock moto never answers 500 on purpose. AWS API references, "Common Errors":
     # InternalFailure, HTTP 500, "The request processing has failed because of an unknown error".

@@ -34,7 +34,7 @@ def test_j_a_500_on_every_operation_ends_in_success_and_shows_in_the_history(sta
     assert day["live"].status == "SUCCEEDED", day["live"].result.get("cause")
     assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"], [f.result.get("cause") for f in day["failsafe"]]
     calls = day["live"].result["taskCalls"] + [c for f in day["failsafe"] for c in f.result["taskCalls"]]
-    transient = {c["state"] for c in calls if c.get("errorType") == "Transient"}
+    transient = {c["task"] for c in calls if c.get("errorType") == "Transient"}
     # each injected 500 on a write, and on a KMS or SNS read, reached the state machine as
     # Transient and was retried there; the first caller of an operation takes its fault
     # (GetTopicAttributes, DescribeKey: Preflight). A 500 on an RDS read is retried by the SDK
@@ -73,7 +73,7 @@ def test_k_failed_copies_do_not_pile_up_in_either_account(stack, accounts):
     assert {s["tags"]["rds-failsafe:source-id"] for s in d.snapshots(failsafe)} == {"users", "ledger"}
 
 
-def test_l_a_a_quota_too_small_protects_what_fits_and_fails_naming_the_rest(stack, accounts):
+def test_l_a_quota_too_small_protects_what_fits_and_fails_naming_the_rest(stack, accounts):
     """Room for two of the three instance copies in Live and for one in Failsafe: each side
     copies what fits, each source's newest first, and each run fails naming what it left out,
     the numbers and the cdk.json field to change. (A quota one copy short used to copy nothing.)"""
@@ -131,6 +131,30 @@ def within_limits(run, children: int = FLEET) -> None:
     assert h["children"] == children and h["parent"] < 100
     assert biggest["bytes"] < 256 * 1024
     assert len(run.result.get("cause") or "") <= 32768
+
+
+def test_l_b_seven_aurora_clusters_copy_five_at_a_time_on_both_sides(stack, accounts):
+    """RDS allows 5 DB cluster snapshot copies in progress per account and destination region
+    (the emulator refuses a 6th). With maxConcurrency 20, the instances' lane copies them all at
+    once and the clusters' lane at most 5 at a time, in Live and in Failsafe: every copy is made."""
+    live, failsafe = accounts
+    stack.faults(creatingPolls=3)
+    clusters = [f"aur{i}" for i in range(7)]
+    for c in clusters:
+        create_source(live, "cluster", c)
+        stack.seed_automated(live, "cluster", c, "2026-11-20T03:00:00Z")
+    for i in range(6):
+        create_source(live, "instance", f"db{i}")
+        stack.seed_automated(live, "instance", f"db{i}", "2026-11-20T03:00:00Z")
+    d = Deployment.create(stack, live, failsafe).start()
+    run = d.run_live(LIVE_AT, {"maxConcurrency": 20})
+    assert run.status == "SUCCEEDED", run.result.get("cause")
+    assert len(run.result["output"]["summary"]["copied"]) == 13
+    lanes = {c["state"] for c in run.result["taskCalls"] if c["task"] == "CopyLatest"}
+    assert lanes == {"CopyLatest", "CopyLatestCluster"}, lanes
+    saved = d.run_failsafe(FAILSAFE_AT, {"maxConcurrency": 20})
+    assert saved.status == "SUCCEEDED", saved.result.get("cause")
+    assert sorted(s["kind"] for s in failsafe_copies(d).values()) == ["cluster"] * 7 + ["instance"] * 6
 
 
 def test_m_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
@@ -249,6 +273,6 @@ def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(
     cause = run.result["cause"]
     assert "instance:orders: CopyTimeout: share copy rdsf-orders-202611200300 was not available " \
            "after 300 seconds (maxWaitSeconds)" in cause, cause
-    looks = [c for c in run.result["taskCalls"] if c["state"] == "CheckCopy"]
+    looks = [c for c in run.result["taskCalls"] if c["task"] == "CheckCopy"]
     assert len(looks) == 5, looks
     assert "Share" not in run.result["statesEntered"]

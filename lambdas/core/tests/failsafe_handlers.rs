@@ -216,10 +216,15 @@ async fn find_shared_takes_only_allowed_accounts_our_naming_and_unsaved() {
     assert_eq!(sources, ["orders", "aurora"]);
     assert_eq!(out.already_saved, 1);
     assert_eq!(out.ignored.len(), 3);
-    assert!(out.items[0]
+    assert!(out.items.instances[0]
         .source_arn
         .ends_with(":snapshot:rdsf-orders-202611220300"));
-    assert_eq!(out.items[1].kind, SnapshotKind::Cluster);
+    // each kind in its lane (policy::copy::CopyLanes)
+    assert_eq!(out.items.clusters[0].kind, SnapshotKind::Cluster);
+    assert_eq!(
+        (out.items.instances.len(), out.items.clusters.len()),
+        (1, 1)
+    );
 }
 
 /// Shares `s` with the Failsafe account, finds it and saves it; the copy is then completed.
@@ -275,7 +280,10 @@ async fn share_and_find(
         .await
         .unwrap()
         .items
-        .remove(0);
+        .iter()
+        .next()
+        .cloned()
+        .expect("one item found");
     let listed = store
         .world()
         .shared
@@ -1006,7 +1014,7 @@ async fn shared_snapshots_are_found_only_in_the_configured_source_regions() {
     let out = find_shared(&both, &store, trigger(&[&arn])).await.unwrap();
     assert_eq!(out.regions, ["us-east-1", "eu-west-1"]);
     assert_eq!(out.items.len(), 1);
-    assert_eq!(out.items[0].source_arn, arn);
+    assert_eq!(out.items.iter().next().unwrap().source_arn, arn);
     assert!(out.missing.is_empty(), "{:?}", out.missing);
 }
 
@@ -1143,11 +1151,11 @@ async fn prune_counts_a_failed_child_execution_as_a_failure_of_its_item() {
     let child_input = serde_json::json!({"item": item, "index": 0, "dryRun": false});
     let input: PruneInput = serde_json::from_value(serde_json::json!({
         "now": "2026-11-22T06:00:00Z",
-        "results": [{
-            "ExecutionArn": "arn:aws:states:eu-west-1:222222222222:execution:rds-failsafe/SaveEach:0",
+        "results": {"instances": [{
+            "ExecutionArn": "arn:aws:states:eu-west-1:222222222222:execution:rds-failsafe/SaveInstances:0",
             "Input": child_input.to_string(), "InputDetails": {"Included": true}, "Name": "0",
             "Status": "FAILED", "Error": "States.DataLimitExceeded", "Cause": "too big"
-        }]
+        }], "clusters": []}
     }))
     .unwrap();
     let s = summarize_items(&input.results, &NotSaved::default());

@@ -803,13 +803,13 @@ async fn notify_counts_a_failed_child_execution_and_publishes_the_rest() {
         "pollSeconds": 60, "maxWaitSeconds": 21600
     });
     let input: NotifyInput = serde_json::from_value(serde_json::json!({
-        "results": [copied, {
-            "ExecutionArn": "arn:aws:states:eu-west-1:111111111111:execution:rds-failsafe/CopyEach:1",
+        "results": {"instances": [copied], "clusters": [{
+            "ExecutionArn": "arn:aws:states:eu-west-1:111111111111:execution:rds-failsafe/CopyClusters:1",
             "Input": child_input.to_string(), "InputDetails": {"Included": true}, "Name": "1",
             "Status": "FAILED", "Error": "States.Runtime",
             "Cause": "The JSONPath '$.copy.snapshot' could not be found in the input",
             "StartDate": "2026-11-22T05:00:00Z", "StopDate": "2026-11-22T05:01:00Z"
-        }],
+        }]},
         "dryRun": false
     }))
     .unwrap();
@@ -819,15 +819,17 @@ async fn notify_counts_a_failed_child_execution_and_publishes_the_rest() {
     assert_eq!(out.summary.failed_count, 1);
     assert!(
         out.summary.failed[0].starts_with("cluster:ledger: States.Runtime: The JSONPath")
-            && out.summary.failed[0].contains("CopyEach:1"),
+            && out.summary.failed[0].contains("CopyClusters:1"),
         "{}",
         out.summary.failed[0]
     );
     // what is neither a result nor a failed child's record is refused, naming its place
-    let err = serde_json::from_value::<NotifyInput>(serde_json::json!({"results": [{"nope": 1}]}))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("results[0] is neither"), "{err}");
+    let err = serde_json::from_value::<NotifyInput>(
+        serde_json::json!({"results": {"instances": [{"nope": 1}], "clusters": []}}),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("results.instances[0] is neither"), "{err}");
 }
 
 /// Room for two of three sources' copies: the first two selected are copied, the third is left
@@ -853,8 +855,12 @@ async fn a_quota_too_small_for_every_source_copies_what_fits_and_fails_naming_th
     )
     .await
     .unwrap();
-    // instances: room for two of three; the cluster quota has its own room
-    assert_eq!(out.copies, sources[..3].to_vec());
+    // instances: room for two of three; the cluster quota has its own room; each in its lane
+    assert_eq!(
+        out.copies.instances,
+        vec![sources[0].clone(), sources[2].clone()]
+    );
+    assert_eq!(out.copies.clusters, vec![sources[1].clone()]);
     assert_eq!(out.report.left_out, vec!["instance:ledger"]);
     assert_eq!(out.report.left_out_count, 1);
     let deletion: QuotaLeftOut =

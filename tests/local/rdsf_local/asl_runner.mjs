@@ -85,8 +85,9 @@ async function simulatedWait(input) {
 }
 
 async function invoke(stateName, fn, payload) {
+  const task = laneTask(stateName);
   if (request.captureInputs && !(fn.function in inputs)) inputs[fn.function] = payload;
-  if (stateName === 'CheckCopy') await simulatedWait(payload);
+  if (task === 'CheckCopy') await simulatedWait(payload);
   const url = `${fn.endpoint}/2015-03-31/functions/${fn.function}/invocations`;
   const res = await fetch(url, { method: 'POST', body: JSON.stringify(payload) });
   const body = await res.text();
@@ -102,7 +103,7 @@ async function invoke(stateName, fn, payload) {
   if (functionError) {
     const errorType = parsed?.errorType || `Lambda.Http${res.status}`;
     const errorMessage = parsed?.errorMessage ?? body;
-    taskCalls.push({ state: stateName, function: fn.function, errorType });
+    taskCalls.push({ state: stateName, task, function: fn.function, errorType });
     // As Step Functions hands a Lambda error to the state machine: Error = the errorType, Cause =
     // the JSON string of the function's error (Step Functions Developer Guide, "Handling errors
     // in Lambda"; what a Catch's ResultPath receives). Whatever reads a cause must parse it.
@@ -112,8 +113,26 @@ async function invoke(stateName, fn, payload) {
     err.name = errorType;
     throw err;
   }
-  taskCalls.push({ state: stateName, function: fn.function });
+  taskCalls.push({ state: stateName, task, function: fn.function });
   return parsed;
+}
+
+// Every state name of the machine, to tell the cluster lane's states (the instance lane's, with
+// the suffix 'Cluster'; statemachines/*.asl.json CopyEach, SaveEach) from the others.
+const stateNames = new Set();
+(function collect(states) {
+  for (const [name, state] of Object.entries(states)) {
+    stateNames.add(name);
+    const inner = state.ItemProcessor || state.Iterator;
+    if (inner) collect(inner.States);
+    for (const branch of state.Branches || []) collect(branch.States);
+  }
+})(definition.States);
+
+/** The task a state runs as the instance lane names it: `CheckCopyCluster` is `CheckCopy`. */
+function laneTask(stateName) {
+  const base = stateName.endsWith('Cluster') ? stateName.slice(0, -'Cluster'.length) : null;
+  return base && stateNames.has(base) ? base : stateName;
 }
 
 function visit(states) {

@@ -43,16 +43,24 @@ const waitAvailable = ({ snapshot, elapsedSeconds }) => ({
   nextWaitSeconds: pollSeconds,
 });
 const calls = {};
+// Each Task's stand-in, also under the name it has in the cluster lane (the instance lane's state
+// name + 'Cluster'), counted under the one name.
 const counted = (handlers) =>
   Object.fromEntries(
-    Object.entries(handlers).map(([name, fn]) => [
-      name,
-      async (input) => {
+    Object.entries(handlers).flatMap(([name, fn]) => {
+      const handler = async (input) => {
         calls[name] = (calls[name] ?? 0) + 1;
         return fn(input);
-      },
-    ]),
+      };
+      return [[name, handler], [`${name}Cluster`, handler]];
+    }),
   );
+/** Items into the two lanes of policy::copy::CopyLanes. */
+const lanes = (items) => ({
+  instances: items.filter((i) => i.kind === 'instance'),
+  clusters: items.filter((i) => i.kind === 'cluster'),
+});
+const allResults = (results) => [...results.instances, ...results.clusters];
 
 const live = {
   SelectSources: () => ({
@@ -62,7 +70,7 @@ const live = {
   Preflight: () => ({ problems: [], problemCount: 0, warnings: [], warningCount: 0, okCount: 4 }),
   DeleteOldCopies: ({ sources }) => ({
     report: { deleted: [], deletedCount: 0, keptCount: 0, quota: [], leftOut: [], leftOutCount: 0 },
-    copies: sources,
+    copies: lanes(sources),
   }),
   CopyLatest: ({ source }) => ({
     outcome: 'copied',
@@ -79,7 +87,8 @@ const live = {
   }),
   CheckCopy: waitAvailable,
   Share: () => ({ shared: true }),
-  Notify: ({ results }) => {
+  Notify: ({ results: laneResults }) => {
+    const results = allResults(laneResults);
     const copied = results.filter((r) => r.outcome === 'copied').length;
     return {
       summary: { copiedCount: copied, failedCount: results.length - copied, failureCause: '' },
@@ -91,7 +100,7 @@ const live = {
 
 const failsafe = {
   FindShared: () => ({
-    items: Array.from({ length: n }, (_, i) => ({ kind: kindOf(i), sourceArn: shareArn(i) })),
+    items: lanes(Array.from({ length: n }, (_, i) => ({ kind: kindOf(i), sourceArn: shareArn(i) }))),
     alreadySaved: 0,
     ignored: [],
     ignoredCount: 0,
@@ -113,7 +122,8 @@ const failsafe = {
   },
   CheckCopy: waitAvailable,
   Verify: () => ({ verified: true }),
-  Prune: ({ results }) => {
+  Prune: ({ results: laneResults }) => {
+    const results = allResults(laneResults);
     const saved = results.filter((r) => r.outcome === 'saved').length;
     return {
       summary: { savedCount: saved, failedCount: results.length - saved, failureCause: '' },
@@ -135,7 +145,7 @@ const report = await runWithLimits({
   input,
   handlers: counted(side === 'live' ? live : failsafe),
   // no real waiting or retry back-off: the simulated time is in the poll count
-  waits: { WaitForCopy: 0 },
+  waits: { WaitForCopy: 0, WaitForCopyCluster: 0 },
   retries: {},
   context: { Execution: { Id: `fleet-${side}`, Name: `fleet-${side}`, Input: input } },
 });

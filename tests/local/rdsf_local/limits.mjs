@@ -52,11 +52,15 @@ export class LimitExceeded extends Error {
   }
 }
 
+/** Marks an event a Parallel branch has counted, before the engine forwards it to the root. */
+const COUNTED = Symbol('counted');
+
 const bytes = (value) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
 
 /** Every state's type by name, and each Map's mode (INLINE or DISTRIBUTED), nested ones included;
- * `processors` maps each Distributed Map's ItemProcessor object to its name and state. */
-function describeStates(states, found = { types: {}, modes: {}, processors: new Map() }) {
+ * `processors` maps each Distributed Map's ItemProcessor object to its name and state, `branches`
+ * holds each Parallel state's branch objects (their states run in the parent's history). */
+function describeStates(states, found = { types: {}, modes: {}, processors: new Map(), branches: new Set() }) {
   for (const [name, state] of Object.entries(states)) {
     found.types[name] = state.Type;
     const inner = state.ItemProcessor || state.Iterator;
@@ -65,7 +69,10 @@ function describeStates(states, found = { types: {}, modes: {}, processors: new 
       if (found.modes[name] === 'DISTRIBUTED') found.processors.set(inner, { name, state });
     }
     if (inner) describeStates(inner.States, found);
-    for (const branch of state.Branches || []) describeStates(branch.States, found);
+    for (const branch of state.Branches || []) {
+      found.branches.add(branch);
+      describeStates(branch.States, found);
+    }
   }
   return found;
 }
@@ -85,11 +92,13 @@ export async function runWithLimits({
   context,
   enforce = true,
 }) {
-  const { types, modes, processors } = describeStates(definition.States);
+  const { types, modes, processors, branches } = describeStates(definition.States);
   const nested = Object.values(modes).filter((m) => m === 'DISTRIBUTED').length;
-  if (Object.keys(modes).length > 1 && nested) {
-    // Iteration events carry only their index; with one Map per machine the owner is known.
-    throw new Error('limits: a machine with a DISTRIBUTED Map may have no other Map');
+  if (Object.keys(modes).length > nested && nested) {
+    // An INLINE iteration's events carry only their index and count in the history of whichever
+    // execution runs it: beside DISTRIBUTED Maps (each child an execution of its own) that owner
+    // is not known.
+    throw new Error('limits: a machine with a DISTRIBUTED Map may have no INLINE Map');
   }
   const distributed = nested > 0;
 
@@ -165,14 +174,17 @@ export async function runWithLimits({
   let root = null;
   let nextChild = 0;
   const forwarded = (event) =>
-    event.index !== undefined || /^(MapIteration|ParallelBranch)/.test(event.type);
+    event.index !== undefined || /^(MapIteration|ParallelBranch)/.test(event.type) || event[COUNTED];
+  // owner: 'root'; 'branch', a Parallel state's branch, whose states are the parent's history
+  // (its events are counted as it runs, marked, and not again when forwarded to the root); or the
+  // number of a Map iteration (a Distributed Map's child execution).
   const observe = (owner, event) => {
-    const isRoot = owner === 'root';
-    if (isRoot && forwarded(event)) return; // counted where it happened
-    const child = isRoot || !distributed ? undefined : owner;
+    const isParent = owner === 'root' || owner === 'branch';
+    if (isParent && forwarded(event)) return; // counted where it happened
+    const child = isParent || !distributed ? undefined : owner;
     switch (event.type) {
       case 'ExecutionStarted':
-        if (!isRoot) {
+        if (owner !== 'root') {
           if (distributed) count(child, 2); // the child's ExecutionStarted and final event
           else count(undefined, 2); // MapIterationStarted, MapIterationSucceeded
         }
@@ -186,7 +198,7 @@ export async function runWithLimits({
         count(child, types[event.state.name] === 'Task' ? 5 : 2);
         if (types[event.state.name] === 'Map' && modes[event.state.name] === 'DISTRIBUTED') {
           count(undefined, 2); // MapRunStarted, MapRunSucceeded
-          if (isRoot) startMapRun(event.state.name, event.state.input);
+          if (isParent) startMapRun(event.state.name, event.state.input);
         }
         break;
       case 'StateExited':
@@ -260,15 +272,17 @@ export async function runWithLimits({
   const originalExecute = StateMachine.prototype.execute;
   StateMachine.prototype.execute = function execute(input, options, cleanup) {
     const logger = options.eventLogger;
-    const owner = root === null ? 'root' : nextChild++;
+    const owner = root === null ? 'root' : branches.has(this.definition) ? 'branch' : nextChild++;
     if (root === null) root = logger;
     const dispatch = logger.dispatch.bind(logger);
     logger.dispatch = (event) => {
       observe(owner, event);
+      if (owner === 'branch' && event && typeof event === 'object') event[COUNTED] = true;
       // The root's queue would hold every iteration's events (millions at 1,000 sources with
       // 6-hour copies) and the engine takes them with Array.shift(): quadratic. Nothing reads
-      // forwarded events but the drain below, so they are not queued.
-      if (owner === 'root' && forwarded(event)) return;
+      // forwarded events but the drain below (and, for a Parallel branch's, the engine passing
+      // them on to the root, which ignores them), so they are not queued.
+      if ((owner === 'root' || owner === 'branch') && forwarded(event)) return;
       dispatch(event);
     };
     return originalExecute.call(this, input, options, cleanup);

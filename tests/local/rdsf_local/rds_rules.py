@@ -29,6 +29,8 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
   User Guide: CopyDBSnapshot does not apply). The docs name no error code for either: the
   emulator answers `InvalidParameterCombination` naming the limitation, and the tool relies on
   not selecting such sources, not on the code.
+- At most 5 DB cluster snapshot copies in progress per account and destination region: a 6th is
+  refused (`MAX_CLUSTER_COPIES_IN_PROGRESS`).
 - No automated snapshot of a DB instance is taken while a snapshot copy of it is in progress in
   its region (`copy_in_progress`; RDS User Guide, "Introduction to backups").
 - Snapshot identifiers follow the rules of their kind: a DB snapshot id 1-255 characters, a DB
@@ -65,6 +67,12 @@ from moto.sns import models as sns_models
 from moto.sns.exceptions import InvalidParameterValue as SnsInvalidParameterValue
 
 KMS_GRANT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
+# "You can have up to five snapshot copy requests in progress to a single destination Region per
+# account" (Aurora User Guide, "DB cluster snapshot copying", limitations). The guide names no
+# error; users report `SnapshotQuotaExceeded` ("Cannot copy more than 5 snapshots across
+# regions") for RDS's like limit on DB snapshot copies, which the emulator answers. The tool keeps
+# under the limit (its cluster lanes run at most 5), it does not rely on the code.
+MAX_CLUSTER_COPIES_IN_PROGRESS = 5
 
 
 @dataclass
@@ -369,6 +377,13 @@ def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags,
         raise RDSClientError(code, f"Snapshot {source_id} is {source.status}, not available")
     if _manual_count(store) >= _quota(backend):
         raise SnapshotQuotaExceededFault()
+    if cluster:
+        in_progress = sorted(sid for sid, s in store.items() if s.status == "creating")
+        if len(in_progress) >= MAX_CLUSTER_COPIES_IN_PROGRESS:
+            raise RDSClientError(
+                "SnapshotQuotaExceeded",
+                f"Cannot have more than {MAX_CLUSTER_COPIES_IN_PROGRESS} DB cluster snapshot copies in "
+                f"progress in {backend.region_name}: {', '.join(in_progress)}")
     cross_account = source.account_id != backend.account_id
     cross_region = source.region != backend.region_name
     encrypted = bool(source.encrypted)
@@ -512,6 +527,13 @@ def _admit_manual(backend: RDSBackend, identifier: str, cluster: bool) -> None:
     store = backend.cluster_snapshots if cluster else backend.database_snapshots
     if _manual_count(store) >= _quota(backend):
         raise SnapshotQuotaExceededFault()
+    if cluster:
+        in_progress = sorted(sid for sid, s in store.items() if s.status == "creating")
+        if len(in_progress) >= MAX_CLUSTER_COPIES_IN_PROGRESS:
+            raise RDSClientError(
+                "SnapshotQuotaExceeded",
+                f"Cannot have more than {MAX_CLUSTER_COPIES_IN_PROGRESS} DB cluster snapshot copies in "
+                f"progress in {backend.region_name}: {', '.join(in_progress)}")
 
 
 def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, snapshot_type="manual",

@@ -8,7 +8,7 @@ use crate::config::RetentionPolicy;
 use crate::error::Result;
 use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
-use crate::policy::copy::dated_after_run;
+use crate::policy::copy::{dated_after_run, CopyLanes};
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::polling::Polling;
 use crate::policy::quota::fit_each_kind;
@@ -127,7 +127,8 @@ pub struct FindInput {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FindOutput {
-    pub items: Vec<SharedItem>,
+    /// What to save, in the lanes the state machine copies them in.
+    pub items: CopyLanes<SharedItem>,
     pub already_saved: usize,
     /// The first snapshots ignored, with the reason (every one is logged).
     pub ignored: Vec<Ignored>,
@@ -278,9 +279,8 @@ pub async fn find_shared(
     for i in &out.ignored {
         info!(action = "find-ignore", snapshot = %i.arn, reason = %i.reason, "ignored shared snapshot");
     }
-    out.items = to_save.iter().map(SharedItem::from).collect();
     if let Some(trigger) = &input.execution_input.trigger {
-        let missing = check_announced(cfg, trigger, &out, &seen_saved, &saved_arns);
+        let missing = check_announced(cfg, trigger, &to_save, &out, &seen_saved, &saved_arns);
         for m in &missing {
             warn!(action = "find-missing", snapshot = %m.arn, reason = %m.reason, "announced snapshot cannot be saved");
         }
@@ -289,7 +289,7 @@ pub async fn find_shared(
         out.missing_count = missing.count;
     }
     let (fit, left_out) = cut_to_quota(cfg, store, to_save, &mut out).await?;
-    out.items = fit.iter().map(SharedItem::from).collect();
+    out.items = CopyLanes::by_kind(fit.iter().map(SharedItem::from), |i| i.kind);
     let left_out = Bounded::from(left_out);
     out.left_out = left_out.first;
     out.left_out_count = left_out.count;
@@ -347,14 +347,15 @@ async fn cut_to_quota(
 fn check_announced(
     cfg: &FailsafeConfig,
     trigger: &Trigger,
+    to_save: &[SaveItem],
     found: &FindOutput,
     seen_saved: &BTreeSet<String>,
     saved_arns: &BTreeSet<&str>,
 ) -> Vec<Ignored> {
     let mut missing = Vec::new();
     for arn in &trigger.snapshots {
-        let to_save = found.items.iter().any(|i| &i.source_arn == arn);
-        if to_save || seen_saved.contains(arn) || saved_arns.contains(arn.as_str()) {
+        let saving = to_save.iter().any(|i| &i.source_arn == arn);
+        if saving || seen_saved.contains(arn) || saved_arns.contains(arn.as_str()) {
             continue;
         }
         let reason = match found.ignored.iter().find(|i| &i.arn == arn) {

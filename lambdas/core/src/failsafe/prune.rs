@@ -84,7 +84,8 @@ impl ChildResult for ItemResult {
 #[serde(rename_all = "camelCase")]
 pub struct PruneInput {
     pub now: DateTime<Utc>,
-    /// Each item's result, or its failed child execution's record (`map_results`).
+    /// Each item's result, or its failed child execution's record (`map_results`), from the
+    /// two copy lanes (`policy::copy::CopyLanes`), read as one list.
     #[serde(default, deserialize_with = "map_results::deserialize")]
     pub results: Vec<ItemResult>,
     /// What `find-shared` found and this run cannot save (announced snapshots it could not

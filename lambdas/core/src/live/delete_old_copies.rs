@@ -7,7 +7,7 @@ use crate::config::LiveConfig;
 use crate::error::Result;
 use crate::model::{Snapshot, SnapshotKind, Source};
 use crate::policy::bounded::Bounded;
-use crate::policy::copy::{is_failed_managed_copy, live_deletions};
+use crate::policy::copy::{is_failed_managed_copy, live_deletions, CopyLanes};
 use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::{KIND, SOURCE_ID};
 use crate::port::{
@@ -77,12 +77,13 @@ impl QuotaLeftOut {
     }
 }
 
-/// The report, and the sources to copy today: every source, or those the quota holds.
+/// The report, and the sources to copy today (every source, or those the quota holds), in the
+/// lanes the state machine copies them in.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteResult {
     pub report: DeleteOutput,
-    pub copies: Vec<Source>,
+    pub copies: CopyLanes<Source>,
 }
 
 /// Cleans up each source's share copies, then reads the quota: if today's copies (one per
@@ -162,6 +163,6 @@ pub async fn delete_old_copies(
             left_out: left_out.first,
             left_out_count: left_out.count,
         },
-        copies,
+        copies: CopyLanes::by_kind(copies, |s| s.kind),
     })
 }

@@ -60,7 +60,8 @@ impl ChildResult for SourceResult {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyInput {
-    /// Each source's result, or its failed child execution's record (`map_results`).
+    /// Each source's result, or its failed child execution's record (`map_results`), from the
+    /// two copy lanes (`policy::copy::CopyLanes`), read as one list.
     #[serde(deserialize_with = "map_results::deserialize")]
     pub results: Vec<SourceResult>,
     /// `delete-old-copies`' report (or its error): the sources the quota left out fail the run.

@@ -3,6 +3,50 @@
 
 use crate::model::{OptionGroup, Snapshot, SnapshotKind};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Today's copies in two lanes, each run by a Map of its own: RDS allows at most 5 DB cluster
+/// snapshot copies in progress per account and destination region, and 20 DB snapshot copies
+/// (docs/aws-facts.md, "RDS"), so the cluster lane runs at most 5 at a time and the instance lane
+/// up to `maxConcurrency`. Each lane keeps the order it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyLanes<T> {
+    pub instances: Vec<T>,
+    pub clusters: Vec<T>,
+}
+
+impl<T> Default for CopyLanes<T> {
+    fn default() -> Self {
+        CopyLanes {
+            instances: Vec::new(),
+            clusters: Vec::new(),
+        }
+    }
+}
+
+impl<T> CopyLanes<T> {
+    /// Each item into the lane of its kind.
+    pub fn by_kind(items: impl IntoIterator<Item = T>, kind: impl Fn(&T) -> SnapshotKind) -> Self {
+        let mut lanes = CopyLanes::default();
+        for item in items {
+            match kind(&item) {
+                SnapshotKind::Instance => lanes.instances.push(item),
+                SnapshotKind::Cluster => lanes.clusters.push(item),
+            }
+        }
+        lanes
+    }
+    /// Every item, instances first.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.instances.iter().chain(self.clusters.iter())
+    }
+    pub fn len(&self) -> usize {
+        self.instances.len() + self.clusters.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// The newest `available` automated snapshot (by creation time; ties broken by identifier so
 /// the choice is deterministic).
@@ -219,6 +263,28 @@ pub fn not_from_automated(shared: &Snapshot) -> Option<String> {
 pub(crate) mod tests {
     use super::*;
     use crate::model::{OptionInfo, Tags};
+
+    #[test]
+    fn copy_lanes_split_by_kind_and_keep_the_order() {
+        let items = [
+            ("a", SnapshotKind::Cluster),
+            ("b", SnapshotKind::Instance),
+            ("c", SnapshotKind::Cluster),
+            ("d", SnapshotKind::Instance),
+        ];
+        let lanes = CopyLanes::by_kind(items, |i| i.1);
+        fn names<'a>(v: &[(&'a str, SnapshotKind)]) -> Vec<&'a str> {
+            v.iter().map(|i| i.0).collect()
+        }
+        assert_eq!(names(&lanes.instances), ["b", "d"]);
+        assert_eq!(names(&lanes.clusters), ["a", "c"]);
+        assert_eq!(lanes.iter().map(|i| i.0).collect::<String>(), "bdac");
+        assert_eq!(lanes.len(), 4);
+        assert_eq!(
+            serde_json::to_value(CopyLanes::by_kind([1u8], |_| SnapshotKind::Cluster)).unwrap(),
+            serde_json::json!({"instances": [], "clusters": [1]})
+        );
+    }
 
     #[test]
     fn only_this_tools_copy_of_this_automated_snapshot_is_reused() {

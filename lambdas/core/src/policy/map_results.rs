@@ -7,6 +7,7 @@
 //! unchanged, as with Transformation NONE). This module reads both shapes, so `notify` and
 //! `prune` count such a child as a failure of the source its input names.
 
+use crate::policy::copy::CopyLanes;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 
@@ -66,32 +67,39 @@ enum Either<T> {
     Failed(FailedChild),
 }
 
-/// `deserialize_with` for a `Vec` of a Map's results: each entry is the item's own result or a
-/// failed child's record; anything else is refused naming its position.
+/// `deserialize_with` for the results of the two copy lanes (`policy::copy::CopyLanes`: the
+/// instance Map's and the cluster Map's), read as one list, instances first. Each entry is the
+/// item's own result or a failed child's record; anything else is refused naming its position.
 pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: ChildResult,
 {
-    let raw = Vec::<serde_json::Value>::deserialize(deserializer)?;
+    let lanes = CopyLanes::<serde_json::Value>::deserialize(deserializer)?;
+    let mut all =
+        read_all(lanes.instances, "results.instances").map_err(serde::de::Error::custom)?;
+    all.extend(read_all(lanes.clusters, "results.clusters").map_err(serde::de::Error::custom)?);
+    Ok(all)
+}
+
+fn read_all<T: ChildResult>(raw: Vec<serde_json::Value>, field: &str) -> Result<Vec<T>, String> {
     raw.into_iter()
         .enumerate()
         .map(|(i, value)| {
             let either: Either<T> = serde_json::from_value(value).map_err(|e| {
-                serde::de::Error::custom(format!(
-                    "results[{i}] is neither an item's result nor a failed child execution's record: {e}"
-                ))
+                format!(
+                    "{field}[{i}] is neither an item's result nor a failed child execution's record: {e}"
+                )
             })?;
             match either {
                 Either::Result(r) => Ok(r),
                 Either::Failed(child) if child.status == "FAILED" || child.status == "TIMED_OUT" || child.status == "ABORTED" => {
-                    T::from_failed_child(&child)
-                        .map_err(|e| serde::de::Error::custom(format!("results[{i}]: {e}")))
+                    T::from_failed_child(&child).map_err(|e| format!("{field}[{i}]: {e}"))
                 }
-                Either::Failed(child) => Err(serde::de::Error::custom(format!(
-                    "results[{i}] is a child execution record with Status {:?}, not a failure",
+                Either::Failed(child) => Err(format!(
+                    "{field}[{i}] is a child execution record with Status {:?}, not a failure",
                     child.status
-                ))),
+                )),
             }
         })
         .collect()
@@ -126,11 +134,11 @@ mod tests {
 
     #[test]
     fn reads_own_results_and_failed_children() {
-        let json = r#"{"results": [
+        let json = r#"{"results": {"instances": [
             {"outcome": "copied", "name": "a"},
-            {"ExecutionArn": "arn:x/CopyEach:1", "Input": "{\"name\":\"b\"}", "InputDetails": {"Included": true},
+            {"ExecutionArn": "arn:x/CopyInstances:1", "Input": "{\"name\":\"b\"}", "InputDetails": {"Included": true},
              "Name": "1", "Status": "FAILED", "Error": "States.Runtime", "Cause": "bad path"}
-        ]}"#;
+        ], "clusters": []}}"#;
         let r: Results = serde_json::from_str(json).unwrap();
         assert_eq!(
             r.results[0],
@@ -151,26 +159,47 @@ mod tests {
     #[test]
     fn refuses_what_is_neither_naming_the_position() {
         let err = serde_json::from_str::<Results>(
-            r#"{"results": [{"outcome": "copied", "name": "a"}, {"x": 1}]}"#,
+            r#"{"results": {"instances": [{"outcome": "copied", "name": "a"}, {"x": 1}], "clusters": []}}"#,
         )
         .err()
         .unwrap()
         .to_string();
-        assert!(err.contains("results[1] is neither"), "{err}");
+        assert!(err.contains("results.instances[1] is neither"), "{err}");
         let err = serde_json::from_str::<Results>(
-            r#"{"results": [{"Status": "SUCCEEDED", "Input": "{}"}]}"#,
+            r#"{"results": {"instances": [], "clusters": [{"Status": "SUCCEEDED", "Input": "{}"}]}}"#,
         )
         .err()
         .unwrap()
         .to_string();
         assert!(err.contains("Status \"SUCCEEDED\""), "{err}");
         let err = serde_json::from_str::<Results>(
-            r#"{"results": [{"Status": "FAILED", "Input": "{}"}]}"#,
+            r#"{"results": {"instances": [{"Status": "FAILED", "Input": "{}"}], "clusters": []}}"#,
         )
         .err()
         .unwrap()
         .to_string();
-        assert!(err.contains("results[0]: the input names no item"), "{err}");
+        assert!(
+            err.contains("results.instances[0]: the input names no item"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reads_both_lanes_instances_first_naming_the_lane_of_a_bad_entry() {
+        let json = r#"{"results": {"instances": [{"outcome": "copied", "name": "i"}],
+            "clusters": [{"Status": "FAILED", "Input": "{\"name\":\"c\"}", "Error": "States.Runtime"}]}}"#;
+        let r: Results = serde_json::from_str(json).unwrap();
+        let names: Vec<_> = r.results.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["i", "c"]);
+        assert_eq!(r.results[1].outcome, "failed: States.Runtime");
+        let err = serde_json::from_str::<Results>(
+            r#"{"results": {"instances": [], "clusters": [{"x": 1}]}}"#,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("results.clusters[0] is neither"), "{err}");
+        assert!(serde_json::from_str::<Results>(r#"{"results": []}"#).is_err());
     }
 
     #[test]
