@@ -135,7 +135,17 @@ def test_preflight_reads_the_deployed_configuration_in_each_account_and_passes(s
     assert failsafe.returncode == 0, failsafe.stderr + failsafe.stdout
     assert f"failsafe account {d.failsafe.id}" in failsafe.stdout
     assert "failsafe-key" in failsafe.stdout and "4 source(s)" in failsafe.stdout
-    assert failsafe.stdout.rstrip().endswith("ready")
+    # This Failsafe account never had a DB instance: no RDS service-linked role, which a restore
+    # needs and only a role allowed iam:CreateServiceLinkedRole gets created. A warning, with the fix.
+    assert "service-linked-role" in failsafe.stdout and "AWSServiceRoleForRDS does not exist" in failsafe.stdout
+    assert "aws iam create-service-linked-role --aws-service-name rds.amazonaws.com" in failsafe.stdout
+    assert failsafe.stdout.rstrip().endswith("ready, 1 warning(s)")
+    restored = rdsf(d.failsafe, "restore", "orders", "--name", "orders-dr")  # RDS creates the role
+    assert restored.returncode == 0, restored.stderr
+    again = rdsf(d.failsafe, "preflight", "--json")
+    [entry] = json.loads(again.stdout)
+    assert [f["level"] for f in entry["report"]["findings"] if f["check"] == "service-linked-role"] == ["ok"]
+    assert again.returncode == 0
 
 
 def test_preflight_exits_1_naming_a_source_without_backups_and_a_share_key_closed_to_failsafe(

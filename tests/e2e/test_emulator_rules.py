@@ -304,6 +304,19 @@ def test_at_most_five_cluster_snapshot_copies_in_progress_per_account_and_region
     assert copy(live, "c5")["DBClusterSnapshot"]["DBClusterSnapshotIdentifier"] == "c5"
 
 
+def test_rds_creates_its_service_linked_role_with_the_first_db_instance(stack, world):
+    # Stock moto never creates it. RDS User Guide, "Using service-linked roles for Amazon RDS":
+    # RDS creates AWSServiceRoleForRDS when the account's first DB instance is created.
+    live, failsafe, _, _ = world
+    role = live.client("iam").get_role(RoleName="AWSServiceRoleForRDS")["Role"]  # the world made db1
+    assert role["Path"] == "/aws-service-role/rds.amazonaws.com/"
+    with pytest.raises(ClientError) as e:
+        failsafe.client("iam").get_role(RoleName="AWSServiceRoleForRDS")
+    assert code(e) == "NoSuchEntity"
+    create_source(failsafe, "cluster", "first-db")
+    assert failsafe.client("iam").get_role(RoleName="AWSServiceRoleForRDS")["Role"]["RoleName"] == "AWSServiceRoleForRDS"
+
+
 def test_internal_failure_is_injected_per_operation(stack, world):
     # Stock moto never answers 500 on purpose. AWS API references, "Common Errors":
     # InternalFailure, HTTP 500, "The request processing has failed because of an unknown error".

@@ -164,10 +164,32 @@ async fn wait_and_add_instance(
     }
 }
 
+/// Whether RDS's service-linked role exists in this account (IAM GetRole; only `rdsf`, run by an
+/// operator, reads IAM: the task roles are not given `iam:GetRole`). `NoSuchEntity` is `false`;
+/// any other error is the reason it could not be read.
+async fn service_linked_role_exists(iam: &aws_sdk_iam::Client) -> Result<bool, String> {
+    use aws_sdk_iam::error::ProvideErrorMetadata;
+    match iam
+        .get_role()
+        .role_name(rdsf_core::policy::preflight::RDS_SERVICE_LINKED_ROLE)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(false),
+        Err(e) => Err(format!(
+            "{}: {}",
+            e.code().unwrap_or("Unknown"),
+            e.message().unwrap_or("GetRole failed")
+        )),
+    }
+}
+
 /// Runs the preflight of each deployed configuration found (usually one: this account's side).
 async fn preflight(
     store: &AwsStore,
     lambda: &aws_sdk_lambda::Client,
+    iam: &aws_sdk_iam::Client,
     function: Option<&str>,
     json: bool,
 ) -> Result<u8, FailsafeError> {
@@ -181,7 +203,17 @@ async fn preflight(
                     rdsf_core::live::select_sources(cfg, store, Default::default()).await?;
                 rdsf_core::preflight::live_preflight(cfg, store, &selection.sources, None).await?
             }
-            Side::Failsafe(cfg) => rdsf_core::preflight::failsafe_preflight(cfg, store).await?,
+            Side::Failsafe(cfg) => {
+                let mut report = rdsf_core::preflight::failsafe_preflight(cfg, store).await?;
+                let exists = service_linked_role_exists(iam).await;
+                report
+                    .findings
+                    .push(rdsf_core::policy::preflight::service_linked_role_finding(
+                        &cfg.account_id,
+                        exists,
+                    ));
+                report
+            }
             Side::Invalid(e) => rdsf_core::preflight::invalid_config(e),
         };
         reports.push((d.functions, report));
@@ -252,7 +284,8 @@ async fn main() -> ExitCode {
         Command::Restore(a) => restore(&store, &region, a, cli.json).await,
         Command::Preflight { function } => {
             let lambda = aws_sdk_lambda::Client::new(&conf);
-            preflight(&store, &lambda, function.as_deref(), cli.json).await
+            let iam = aws_sdk_iam::Client::new(&conf);
+            preflight(&store, &lambda, &iam, function.as_deref(), cli.json).await
         }
     };
     match outcome {

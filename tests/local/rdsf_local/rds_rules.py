@@ -29,6 +29,8 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
   User Guide: CopyDBSnapshot does not apply). The docs name no error code for either: the
   emulator answers `InvalidParameterCombination` naming the limitation, and the tool relies on
   not selecting such sources, not on the code.
+- RDS's service-linked role `AWSServiceRoleForRDS` exists in an account once a DB instance or
+  cluster was created there (`_ensure_service_linked_role`), not before.
 - At most 5 DB cluster snapshot copies in progress per account and destination region: a 6th is
   refused (`MAX_CLUSTER_COPIES_IN_PROGRESS`).
 - No automated snapshot of a DB instance is taken while a snapshot copy of it is in progress in
@@ -566,7 +568,30 @@ def _with_key_arn(backend: RDSBackend, kwargs: dict) -> dict:
     return kwargs
 
 
+RDS_SERVICE_LINKED_ROLE = "AWSServiceRoleForRDS"
+
+
+def _ensure_service_linked_role(account: str) -> None:
+    """RDS creates its service-linked role when an account's first DB instance or cluster is
+    created (RDS User Guide, "Using service-linked roles for Amazon RDS"); stock moto never does.
+    An account that never had one — a new Failsafe account — has none."""
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[account]["aws"]
+    if any(r.name == RDS_SERVICE_LINKED_ROLE for r in iam.roles.values()):
+        return
+    iam.create_role(
+        RDS_SERVICE_LINKED_ROLE,
+        json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": ["rds.amazonaws.com"]},
+            "Action": ["sts:AssumeRole"]}]}),
+        "/aws-service-role/rds.amazonaws.com/", permissions_boundary=None,
+        description="Allows Amazon RDS to manage AWS resources on your behalf", tags=[],
+        max_session_duration="3600", linked_service="rds.amazonaws.com")
+
+
 def create_db_instance(self, db_kwargs):
+    _ensure_service_linked_role(self.account_id)
     db = _stock["create_db_instance"](self, _with_key_arn(self, db_kwargs))
     _drop_automated(self.database_snapshots, db.db_instance_identifier)
     return db
@@ -579,6 +604,7 @@ def create_db_cluster(self, kwargs):
     identifier = kwargs.get("db_cluster_identifier")
     if identifier in self.clusters:
         raise RDSClientError("DBClusterAlreadyExistsFault", f"DB cluster {identifier} already exists")
+    _ensure_service_linked_role(self.account_id)
     cluster = _stock["create_db_cluster"](self, _with_key_arn(self, kwargs))
     _drop_automated(self.cluster_snapshots, cluster.db_cluster_identifier)
     return cluster

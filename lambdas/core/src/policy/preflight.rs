@@ -512,6 +512,37 @@ pub fn failsafe_key_finding(key_arn: &str, key: Option<&KeyInfo>, account: &str)
     }
 }
 
+/// RDS's service-linked role, which RDS creates with an account's first DB instance: a Failsafe
+/// account that never ran a database has none. A restore needs it (RDS User Guide, "Using
+/// service-linked roles for Amazon RDS"); RDS creates it then, for a caller allowed
+/// `iam:CreateServiceLinkedRole` for `rds.amazonaws.com` — the `save` and `restore-drill` roles
+/// are, an operator's role on the worst day may not be. `exists`: what IAM's GetRole said, or
+/// why it could not be read.
+pub fn service_linked_role_finding(account: &str, exists: Result<bool, String>) -> Finding {
+    const CHECK: &str = "service-linked-role";
+    let arn = format!(
+        "arn:aws:iam::{account}:role/aws-service-role/rds.amazonaws.com/{RDS_SERVICE_LINKED_ROLE}"
+    );
+    match exists {
+        Ok(true) => Finding::ok(CHECK, arn, "exists: RDS can restore and copy in this account".into()),
+        Ok(false) => Finding::warning(
+            CHECK,
+            arn,
+            format!(
+                "{RDS_SERVICE_LINKED_ROLE} does not exist in this account (it never had a DB instance): a restore needs it, and RDS creates it only for a caller allowed iam:CreateServiceLinkedRole for rds.amazonaws.com. The save and restore-drill roles are; to restore on the worst day with any other role, create it now: aws iam create-service-linked-role --aws-service-name rds.amazonaws.com"
+            ),
+        ),
+        Err(e) => Finding::warning(
+            CHECK,
+            arn,
+            format!("could not be read ({e}); not checked: allow iam:GetRole on it"),
+        ),
+    }
+}
+
+/// The name of RDS's service-linked role (IAM path `/aws-service-role/rds.amazonaws.com/`).
+pub const RDS_SERVICE_LINKED_ROLE: &str = "AWSServiceRoleForRDS";
+
 /// Marks each source's problems as blocking when every source has one: then no copy of the run
 /// can succeed. Returns whether that is so.
 pub fn block_if_every_source_fails(findings: &mut [Finding], sources: usize) -> bool {
@@ -555,6 +586,22 @@ pub fn blocking_message(findings: &[Finding]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_missing_service_linked_role_is_a_warning_saying_how_to_create_it() {
+        let f = service_linked_role_finding("222222222222", Ok(false));
+        assert_eq!((f.check, f.level), ("service-linked-role", Level::Warning));
+        assert!(f
+            .subject
+            .ends_with(":role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS"));
+        assert!(f
+            .message
+            .contains("aws iam create-service-linked-role --aws-service-name rds.amazonaws.com"));
+        assert_eq!(service_linked_role_finding("2", Ok(true)).level, Level::Ok);
+        let denied = service_linked_role_finding("2", Err("AccessDenied".into()));
+        assert_eq!(denied.level, Level::Warning);
+        assert!(denied.message.contains("iam:GetRole"));
+    }
+
     use super::*;
     use serde_json::json;
 
