@@ -9,7 +9,7 @@ import subprocess
 from datetime import date, timedelta
 
 import pytest
-from rdsf_local.deployment import Deployment, create_source
+from rdsf_local.deployment import Deployment, create_key, create_source
 from rdsf_local.stack import ROOT, node_binary
 
 from test_e2e import FAILSAFE_AT, LIVE_AT, failsafe_copies, mixed_estate
@@ -276,3 +276,45 @@ def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(
     looks = [c for c in run.result["taskCalls"] if c["task"] == "CheckCopy"]
     assert len(looks) == 5, looks
     assert "Share" not in run.result["statesEntered"]
+
+
+def test_r_two_live_accounts_in_two_regions_send_to_one_failsafe_account_two_days(stack, accounts):
+    """Several Live accounts into one Failsafe account (README: `additionalLiveAccounts`), each
+    deployed from its own copy of the app: Live 111… in us-east-1 and Live 333… in eu-west-1, with
+    an instance on aws/rds, a customer-key cluster and an unencrypted instance between them. Two
+    days: every source of both accounts is saved in the Failsafe account each day, on its key,
+    each under its own account's name, and nothing of one is taken for the other's."""
+    live, failsafe = accounts
+    other = stack.account("333333333333", "eu-west-1")
+    stack.faults(creatingPolls=1)
+    create_source(live, "instance", "orders", "aws-rds")
+    create_source(live, "cluster", "ledger", create_key(live, "app-data"))
+    create_source(other, "instance", "orders", "none", region="eu-west-1")  # the same id, elsewhere
+    create_source(other, "cluster", "stock", create_key(other, "stock-data", region="eu-west-1"),
+                  region="eu-west-1")
+    d = Deployment.create(stack, live, failsafe, context={
+        "additionalLiveAccounts": [other.id], "additionalLiveRegions": ["eu-west-1"]}).start()
+    second = d.add_live(other)
+    days = ["2026-11-20", "2026-11-21"]
+    for day in days:
+        for acct, kind, sid in ((live, "instance", "orders"), (live, "cluster", "ledger"),
+                                (other, "instance", "orders"), (other, "cluster", "stock")):
+            stack.seed_automated(acct, kind, sid, f"{day}T03:00:00Z", region=acct.region)
+        first_run = d.run_live(f"{day}T05:00:00Z")
+        second_run = second.run_live(f"{day}T05:30:00Z")
+        assert first_run.status == second_run.status == "SUCCEEDED", (first_run.result.get("cause"),
+                                                                      second_run.result.get("cause"))
+        triggers = d.deliver()
+        assert len(triggers) == 2 and all(t["ok"] and len(t["body"]["started"]) == 1 for t in triggers), triggers
+        runs = d.run_started(f"{day}T06:00:00Z")
+        assert [r.status for r in runs] == ["SUCCEEDED", "SUCCEEDED"], [r.result.get("cause") for r in runs]
+    saved = failsafe_copies(d)
+    stamps = [day.replace("-", "") + "0300" for day in days]
+    expected = sorted(f"rdsf-{acct.id}-{sid}-{stamp}" for stamp in stamps for acct, sid in (
+        (live, "orders"), (live, "ledger"), (other, "orders"), (other, "stock")))
+    assert sorted(saved) == expected, sorted(saved)
+    for sid, s in saved.items():
+        assert s["region"] == failsafe.region and s["kmsKeyId"] == d.failsafe_key_arn, s
+        owner = live.id if sid.startswith(f"rdsf-{live.id}-") else other.id
+        assert s["tags"]["rds-failsafe:source-account"] == owner, s["tags"]
+        assert s["tags"]["rds-failsafe:verified"][:10] in days, s["tags"]  # verified on its day

@@ -111,6 +111,9 @@ class Deployment:
     executions: list[Execution] = field(default_factory=list)
     triggers: list[dict] = field(default_factory=list)
     deployment_id: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    failsafe_side: dict | None = None  # the Failsafe stack as the policy proof reads it
+    other_lives: list["OtherLive"] = field(default_factory=list)
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -152,18 +155,55 @@ class Deployment:
         failsafe_config = {**fs.env, **overrides.get("failsafe", {})}
         d = cls(stack, live, failsafe, live_config, failsafe_config, queue_url, topic,
                 fs.output("StateMachineArn"), lv.output("ShareKeyArn"), fs.output("FailsafeKeyArn"))
+        d.context = ctx
+        d.failsafe_side = fs.describe()
         d.deployment_id = stack.record_deployment({
             "context": ctx,
-            "sides": {"live": lv.describe(), "failsafe": fs.describe()},
+            "sides": {"live": lv.describe(), "failsafe": d.failsafe_side},
             "policyFault": None if share_key_grants_failsafe else
             "the share key's policy without its statements for the Failsafe account (case f)",
             "envOverrides": overrides,
         })
         return d
 
+    def add_live(self, other: Account) -> "OtherLive":
+        """Another Live account sending to this Failsafe account, deployed from its own copy of
+        the app (README: `additionalLiveAccounts`): its context names this deployment's Live
+        account and region as the additional ones, and this deployment's context must name it
+        (`Deployment.create(..., context={"additionalLiveAccounts": [...], "additionalLiveRegions":
+        [...]})`), so that the Failsafe side deployed here lets it publish and looks in its region.
+        Only its Live template is deployed; it is recorded as a deployment of its own (its Live
+        side and this Failsafe side) for the policy proof. Call after start()."""
+        assert self.live_host, "call start() first"
+        allowed = self.context.get("additionalLiveAccounts") or []
+        assert other.id in allowed, f"this deployment's additionalLiveAccounts must name {other.id}"
+        ctx = {
+            **self.context,
+            "liveAccount": other.id, "liveRegion": other.region,
+            "additionalLiveAccounts": [self.live.id] + [a for a in allowed if a != other.id],
+            "additionalLiveRegions": sorted({self.live.region} | set(self.context.get("additionalLiveRegions") or [])
+                                            - {other.region}),
+        }
+        lv = _Side.deploy("live", synthesize(ctx)["live"], other)
+        ident = self.stack.record_deployment({
+            "context": ctx, "sides": {"live": lv.describe(), "failsafe": self.failsafe_side},
+            "policyFault": None, "envOverrides": {},
+        })
+        o = OtherLive(self, other, lv.env, ident)
+        self.other_lives.append(o)
+        self._record()
+        o.host = self.stack.start_lambdas(other, lv.env, f"live-{other.id}")
+        return o
+
+    def _record(self) -> None:
+        self.stack.control("record", {
+            "file": str(self.stack.calls_file), "deployment": self.deployment_id,
+            "byAccount": {o.account.id: o.deployment_id for o in self.other_lives},
+        })
+
     def start(self, release: bool = False) -> "Deployment":
         self.stop()
-        self.stack.control("record", {"file": str(self.stack.calls_file), "deployment": self.deployment_id})
+        self._record()
         self.live_host = self.stack.start_lambdas(self.live, self.live_config, "live", release=release)
         self.failsafe_host = self.stack.start_lambdas(self.failsafe, self.failsafe_config, "failsafe",
                                                       release=release)
@@ -259,6 +299,26 @@ class Deployment:
         if account is not None:
             out = [s for s in out if s["account"] == account.id]
         return [s for s in out if all(s.get(k) == v for k, v in match.items())]
+
+
+@dataclass
+class OtherLive:
+    """A further Live account of a Deployment (`Deployment.add_live`): its Lambdas and its runs."""
+
+    deployment: Deployment
+    account: Account
+    config: dict[str, str]
+    deployment_id: str
+    host: LambdaHost | None = None
+
+    def run_live(self, start_time: str, input: Any = None) -> Execution:
+        d = self.deployment
+        name = f"live-{self.account.id}-{start_time[:16].replace(':', '')}-{len(d.executions)}"
+        res = d.stack.run_state_machine("statemachines/live.asl.json", LIVE_FUNCTIONS, self.host,
+                                        input, start_time, name, None)
+        ex = Execution("live", name, start_time, input, res)
+        d.executions.append(ex)
+        return ex
 
 
 def sns_event(envelope: dict) -> dict:

@@ -141,12 +141,16 @@ class Recorder:
         self.lock = threading.Lock()
         self.path: str | None = None
         self.deployment: str | None = None
+        # account -> deployment, for the accounts of a further Live deployment (several Live
+        # accounts sending to one Failsafe account); the others' calls go to `deployment`
+        self.by_account: dict[str, str] = {}
 
     def configure(self, req: dict) -> dict:
         with self.lock:
             self.path = req.get("file") or None
             self.deployment = req.get("deployment")
-            return {"file": self.path, "deployment": self.deployment}
+            self.by_account = dict(req.get("byAccount") or {})
+            return {"file": self.path, "deployment": self.deployment, "byAccount": self.by_account}
 
     def record(self, environ, body: bytes, operation: str | None) -> None:
         """Called inside the emulator's lock, before moto answers: the world as the call found it."""
@@ -162,7 +166,8 @@ class Recorder:
         region, service = scope.group(2), scope.group(3)
         params = _params(environ, body)
         entry: dict[str, Any] = {
-            "deployment": self.deployment, "task": task, "account": account, "region": region,
+            "deployment": self.by_account.get(account, self.deployment), "task": task,
+            "account": account, "region": region,
             "service": "sfn" if service == "states" else service, "operation": operation,
             "params": params,
         }
