@@ -16,6 +16,8 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   sources: 'selectors of the databases to protect (required)',
   additionalLiveAccounts: 'other Live accounts (deployed from their own app) that send to this Failsafe account',
   additionalLiveRegions: 'regions those other Live accounts share from, besides liveRegion; the Failsafe side looks for shared snapshots in liveRegion and each of these',
+  additionalFailsafeAccounts: 'other Failsafe accounts this Live account also shares with and notifies, each deployed from its own copy of this app: [{"account", "region", "topicName"}]',
+
   liveSchedule: 'Live run schedule; default cron(0 5 * * ? *)',
   failsafeSchedule: 'Failsafe backstop schedule; default cron(0 11 * * ? *)',
   scheduleTimeZone: 'IANA time zone of both schedules; default UTC',
@@ -58,6 +60,47 @@ function list(field: string, v: unknown): string[] | undefined {
 }
 
 /**
+ * `additionalFailsafeAccounts`: further Failsafe accounts of the Live account, each `{account,
+ * region (default failsafeRegion), topicName (default rds-failsafe)}`, none the Live account or
+ * named twice.
+ */
+function failsafeTargets(
+  v: unknown,
+  liveAccount: string,
+  failsafeAccount: string,
+  failsafeRegion: string,
+): { account: string; region: string; topicName?: string }[] {
+  const field = `${CONTEXT_KEY}.additionalFailsafeAccounts`;
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    throw new ConfigError(field, `${JSON.stringify(v)} must be a list of {"account": "...", "region": "...", "topicName": "..."}`);
+  }
+  const seen = new Set([failsafeAccount]);
+  return v.map((e, i) => {
+    const at = `${field}[${i}]`;
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) {
+      throw new ConfigError(at, `${JSON.stringify(e)} must be an object such as {"account": "333333333333", "region": "eu-west-1"}`);
+    }
+    const o = e as Record<string, unknown>;
+    const extra = Object.keys(o).filter((k) => !['account', 'region', 'topicName'].includes(k));
+    if (extra.length > 0) throw new ConfigError(`${at}.${extra[0]}`, 'unknown field; the fields are account, region, topicName');
+    const account = accountId(`${at}.account`, o.account);
+    if (account === liveAccount) {
+      throw new ConfigError(`${at}.account`, `equals liveAccount (${liveAccount}); a Failsafe account must be separate from the Live account`);
+    }
+    if (seen.has(account)) {
+      throw new ConfigError(`${at}.account`, `${account} is named twice (failsafeAccount or an earlier entry); name each Failsafe account once`);
+    }
+    seen.add(account);
+    return {
+      account,
+      region: region(`${at}.region`, o.region ?? failsafeRegion),
+      topicName: o.topicName as string | undefined,
+    };
+  });
+}
+
+/**
  * Turns the `rds-failsafe` context object into the two constructs' props. Field names in errors
  * are the context paths, so the message points at the line of cdk.json to fix; the constructs
  * validate the values themselves.
@@ -81,6 +124,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
   if (failsafeAccount === liveAccount) {
     throw new ConfigError(f('failsafeAccount'), `equals liveAccount (${liveAccount}); the copies must live in a separate account that the Live account's users cannot reach`);
   }
+  const additionalFailsafe = failsafeTargets(get('additionalFailsafeAccounts'), liveAccount, failsafeAccount, failsafeRegion);
   const emails = list('alertEmails', get('alertEmails')) ?? [];
   const alerts = (topicArn: unknown): AlertProps => ({ emails, topicArn: topicArn as string | undefined });
   // RDSF_LAMBDA_DIR lets a build pipeline (and the tests) point at its own zips without editing cdk.json.
@@ -98,7 +142,10 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         ...shared,
         schedule: get('liveSchedule') as string | undefined,
         sources: list('sources', get('sources')) ?? [],
-        failsafe: [{ account: failsafeAccount, region: failsafeRegion, topicName: get('topicName') as string | undefined }],
+        failsafe: [
+          { account: failsafeAccount, region: failsafeRegion, topicName: get('topicName') as string | undefined },
+          ...additionalFailsafe,
+        ],
         liveKeep: get('liveKeep') as number | undefined,
         encryptUnencrypted: get('liveEncryptUnencrypted') as boolean | undefined,
         alerts: alerts(get('liveAlertTopicArn')),

@@ -96,6 +96,17 @@ describe('the ready app\'s context', () => {
     fails(() => appConfig({ ...base(), sorces: ['x'] }, CDK_DIR, {}), 'rds-failsafe.sorces', 'unknown field', 'sources');
     fails(() => appConfig(undefined, CDK_DIR, {}), 'rds-failsafe', 'cdk/cdk.json');
   });
+  test('additionalFailsafeAccounts: each a Failsafe target of the Live stack, bad entries refused by path', () => {
+    const c = appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', region: 'us-east-1' }] }, CDK_DIR, {});
+    assert.deepEqual(c.live.props.failsafe.map((t) => [t.account, t.region]), [
+      ['222222222222', 'eu-west-1'], ['333333333333', 'us-east-1']]);
+    const f = 'rds-failsafe.additionalFailsafeAccounts';
+    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: '333333333333' }, CDK_DIR, {}), f, 'must be a list');
+    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '111111111111' }] }, CDK_DIR, {}), `${f}[0].account`, 'equals liveAccount');
+    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '222222222222' }] }, CDK_DIR, {}), `${f}[0].account`, 'named twice');
+    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', regoin: 'x' }] }, CDK_DIR, {}), `${f}[0].regoin`, 'unknown field');
+    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', region: 'mars-1' }] }, CDK_DIR, {}), `${f}[0].region`);
+  });
   test('the README documents every context field', () => {
     const readme = readFileSync(path.join(CDK_DIR, '..', 'README.md'), 'utf8');
     for (const field of Object.keys(CONTEXT_FIELDS)) assert.ok(readme.includes(`| \`${field}\` |`), field);

@@ -318,3 +318,40 @@ def test_r_two_live_accounts_in_two_regions_send_to_one_failsafe_account_two_day
         owner = live.id if sid.startswith(f"rdsf-{live.id}-") else other.id
         assert s["tags"]["rds-failsafe:source-account"] == owner, s["tags"]
         assert s["tags"]["rds-failsafe:verified"][:10] in days, s["tags"]  # verified on its day
+
+
+def test_s_one_live_account_sends_to_two_failsafe_accounts_two_days(stack, accounts):
+    """One Live account with two Failsafe accounts (README: `additionalFailsafeAccounts`), the
+    second in another region and deployed from its own copy of the app: each day every source is
+    shared with both, both topics get the message, and each Failsafe account saves every source
+    on its own key, in its own region."""
+    live, failsafe = accounts
+    second = stack.account("444444444444", "eu-west-1")
+    stack.faults(creatingPolls=1)
+    mixed_estate(stack, live)  # 3 instances and 1 cluster, automated snapshots on 2026-11-20
+    d = Deployment.create(stack, live, failsafe, context={
+        "additionalFailsafeAccounts": [{"account": second.id, "region": second.region}]}).start()
+    other = d.add_failsafe(second)
+    days = ["2026-11-20", "2026-11-21"]
+    for n, day in enumerate(days):
+        if n:
+            for kind, sid in (("instance", "orders"), ("instance", "billing"), ("instance", "users"),
+                              ("cluster", "ledger")):
+                stack.seed_automated(live, kind, sid, f"{day}T03:00:00Z")
+        run = d.run_live(f"{day}T05:00:00Z")
+        assert run.status == "SUCCEEDED", run.result.get("cause")
+        for side in (d, other):
+            triggers = side.deliver()
+            assert len(triggers) == 1 and triggers[0]["ok"] and len(triggers[0]["body"]["started"]) == 1, triggers
+            runs = side.run_started(f"{day}T06:00:00Z")
+            assert [r.status for r in runs] == ["SUCCEEDED"], [r.result.get("cause") for r in runs]
+    stamps = [day.replace("-", "") + "0300" for day in days]
+    expected = sorted(f"rdsf-{live.id}-{sid}-{stamp}" for stamp in stamps
+                      for sid in ("orders", "billing", "users", "ledger"))
+    for side, acct in ((d, failsafe), (other, second)):
+        saved = {s["id"]: s for s in side.snapshots(acct)}
+        assert sorted(saved) == expected, (acct.id, sorted(saved))
+        assert {(s["region"], s["kmsKeyId"]) for s in saved.values()} == {(acct.region, side.failsafe_key_arn)}
+    # each share copy was shared with both Failsafe accounts
+    shared = [s for s in d.snapshots(live, type="manual")]
+    assert shared and all(sorted(s["sharedWith"]) == sorted([failsafe.id, second.id]) for s in shared), shared

@@ -9,6 +9,7 @@ executions that starts (recorded by the emulated Step Functions) run through fai
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -113,6 +114,8 @@ class Deployment:
     deployment_id: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     failsafe_side: dict | None = None  # the Failsafe stack as the policy proof reads it
+    live_side: dict | None = None  # the Live stack as the policy proof reads it
+    other_failsafes: list["Deployment"] = field(default_factory=list)
     other_lives: list["OtherLive"] = field(default_factory=list)
 
     # -- setup ----------------------------------------------------------------------------
@@ -157,9 +160,10 @@ class Deployment:
                 fs.output("StateMachineArn"), lv.output("ShareKeyArn"), fs.output("FailsafeKeyArn"))
         d.context = ctx
         d.failsafe_side = fs.describe()
+        d.live_side = lv.describe()
         d.deployment_id = stack.record_deployment({
             "context": ctx,
-            "sides": {"live": lv.describe(), "failsafe": d.failsafe_side},
+            "sides": {"live": d.live_side, "failsafe": d.failsafe_side},
             "policyFault": None if share_key_grants_failsafe else
             "the share key's policy without its statements for the Failsafe account (case f)",
             "envOverrides": overrides,
@@ -195,10 +199,52 @@ class Deployment:
         o.host = self.stack.start_lambdas(other, lv.env, f"live-{other.id}")
         return o
 
+    def add_failsafe(self, other: Account) -> "Deployment":
+        """Another Failsafe account of this Live account, deployed from its own copy of the app
+        (README: `additionalFailsafeAccounts`; this deployment's context must name it, so the Live
+        stack deployed here shares with it and notifies its topic): its Failsafe stack, trigger
+        queue and Lambdas. Returns a view of this deployment on that account (its `deliver`,
+        `run_started`, `run_failsafe`, `snapshots`; the executions are this deployment's list),
+        recorded as a deployment of its own for the policy proof. Call after start(), before the
+        Live run that should reach it."""
+        assert self.failsafe_host, "call start() first"
+        targets = self.context.get("additionalFailsafeAccounts") or []
+        assert any(t["account"] == other.id for t in targets), \
+            f"this deployment's additionalFailsafeAccounts must name {other.id}"
+        ctx = {
+            **self.context,
+            "failsafeAccount": other.id, "failsafeRegion": other.region,
+            "additionalFailsafeAccounts": [{"account": self.failsafe.id, "region": self.failsafe.region}]
+            + [t for t in targets if t["account"] != other.id],
+        }
+        fs = _Side.deploy("failsafe", synthesize(ctx)["failsafe"], other)
+        topic = fs.output("TopicArn")
+        sqs = other.client("sqs")
+        queue_url = sqs.create_queue(QueueName="rds-failsafe-trigger")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        other.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        ident = self.stack.record_deployment({
+            "context": ctx, "sides": {"live": self.live_side, "failsafe": fs.describe()},
+            "policyFault": None, "envOverrides": {},
+        })
+        view = dataclasses.replace(
+            self, failsafe=other, failsafe_config=fs.env, queue_url=queue_url, topic_arn=topic,
+            state_machine_arn=fs.output("StateMachineArn"), failsafe_key_arn=fs.output("FailsafeKeyArn"),
+            deployment_id=ident, executions=self.executions, triggers=self.triggers,
+            other_lives=[], other_failsafes=[],
+        )
+        self.other_failsafes.append(view)
+        self._record()
+        view.failsafe_host = self.stack.start_lambdas(other, fs.env, f"failsafe-{other.id}")
+        return view
+
     def _record(self) -> None:
+        by_account = {o.account.id: o.deployment_id for o in self.other_lives}
+        by_account.update({f.failsafe.id: f.deployment_id for f in self.other_failsafes})
         self.stack.control("record", {
             "file": str(self.stack.calls_file), "deployment": self.deployment_id,
-            "byAccount": {o.account.id: o.deployment_id for o in self.other_lives},
+            "byAccount": by_account,
         })
 
     def start(self, release: bool = False) -> "Deployment":
