@@ -54,6 +54,32 @@ def validate(s: dict) -> dict:
             raise ScenarioError(f"accounts.{side}.id must be a 12-digit account id, got {a['id']!r}")
     if accounts["live"]["id"] == accounts["failsafe"]["id"]:
         raise ScenarioError("accounts.failsafe.id must differ from accounts.live.id")
+    # Further Live accounts sending to the Failsafe account(s), each with its region and sources,
+    # and further Failsafe accounts of the Live accounts: each deployed from its own copy of the
+    # app (cdk.json additionalLiveAccounts/Regions, additionalFailsafeAccounts, set from these).
+    ids = [accounts["live"]["id"], accounts["failsafe"]["id"]]
+    for group in ("moreLive", "moreFailsafe"):
+        entries = accounts.setdefault(group, [])
+        if not isinstance(entries, list):
+            raise ScenarioError(f"accounts.{group} must be a list of {{id, region}}")
+        for i, a in enumerate(entries):
+            where = f"accounts.{group}[{i}]"
+            if not isinstance(a, dict):
+                raise ScenarioError(f"{where} must be an object {{id, region}}")
+            a.setdefault("region", "us-east-1")
+            if not (isinstance(a.get("id"), str) and a["id"].isdigit() and len(a["id"]) == 12):
+                raise ScenarioError(f"{where}.id must be a 12-digit account id, got {a.get('id')!r}")
+            if a["id"] in ids:
+                raise ScenarioError(f"{where}.id {a['id']} is already another account of the scenario")
+            ids.append(a["id"])
+            if group == "moreLive":
+                srcs = _need(a, "sources", where, list)
+                for j, src in enumerate(srcs):
+                    _need(src, "id", f"{where}.sources[{j}]", str)
+                    if src.setdefault("kind", "instance") not in ("instance", "cluster"):
+                        raise ScenarioError(f"{where}.sources[{j}].kind must be instance or cluster")
+                    if src.setdefault("encryption", "none") not in ("none", "aws-rds"):
+                        raise ScenarioError(f"{where}.sources[{j}].encryption must be none or aws-rds")
     sources = _need(s, "sources", "scenario", list)
     if not sources:
         raise ScenarioError("sources must list at least one instance or cluster")
@@ -70,7 +96,8 @@ def validate(s: dict) -> dict:
     context = s.setdefault("context", {})
     if not isinstance(context, dict):
         raise ScenarioError("context must be an object of cdk.json's rds-failsafe fields, e.g. {\"liveKeep\": 1}")
-    placed = sorted({"liveAccount", "liveRegion", "failsafeAccount", "failsafeRegion"} & set(context))
+    placed = sorted({"liveAccount", "liveRegion", "failsafeAccount", "failsafeRegion", "additionalLiveAccounts",
+                     "additionalLiveRegions", "additionalFailsafeAccounts"} & set(context))
     if placed:
         raise ScenarioError(f"context.{placed[0]}: the accounts and regions come from accounts; set them there")
     for i, a in enumerate(s.get("automatedSnapshots", [])):
@@ -111,8 +138,20 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
             enc = src["encryption"]
             create_source(live, src["kind"], src["id"], keys[enc[4:]] if enc.startswith("key:") else enc,
                           engine=src.get("engine"), tags=src.get("tags"))
+        more_live = [(stack.account(a["id"], a["region"]), a["sources"]) for a in s["accounts"]["moreLive"]]
+        more_failsafe = [stack.account(a["id"], a["region"]) for a in s["accounts"]["moreFailsafe"]]
+        for acct, srcs in more_live:
+            for src in srcs:
+                create_source(acct, src["kind"], src["id"], src["encryption"], engine=src.get("engine"),
+                              region=acct.region)
+        context = dict(s.get("context", {}))
+        if more_live:
+            context["additionalLiveAccounts"] = [a.id for a, _ in more_live]
+            context["additionalLiveRegions"] = sorted({a.region for a, _ in more_live} - {live.region})
+        if more_failsafe:
+            context["additionalFailsafeAccounts"] = [{"account": a.id, "region": a.region} for a in more_failsafe]
         d = Deployment.create(
-            stack, live, failsafe, context=s.get("context", {}),
+            stack, live, failsafe, context=context,
             share_key_grants_failsafe=s.get("shareKey", {}).get("grantFailsafe", True),
         )
         first_live = datetime.fromisoformat(_at(s["start"], s["daily"]["liveAt"]).replace("Z", "+00:00"))
@@ -132,24 +171,33 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
                 rds.create_db_snapshot(DBInstanceIdentifier=p["source"], DBSnapshotIdentifier=p["id"],
                                        Tags=tags)
         d.start()
+        failsafes = [d] + [d.add_failsafe(a) for a in more_failsafe]
+        lives = [(d, live, s["sources"])] + [(d.add_live(a), a, srcs) for a, srcs in more_live]
         runs = s.get("runs", {})
         skipped_backups: list[str] = []  # automated backups RDS did not take (a copy was running)
         for n in range(s["days"]):
             day = s["start"] + timedelta(days=n)
             say(f"day {n + 1}/{s['days']}: {day}")
             if s["daily"]["automated"]:
-                for src in s["sources"]:
-                    taken = stack.seed_automated(live, src["kind"], src["id"], _at(day, s["daily"]["automatedAt"]))
-                    if "skipped" in taken:
-                        say(f"  {taken['skipped']}")
-                        skipped_backups.append(taken["skipped"])
+                for _, acct, srcs in lives:
+                    for src in srcs:
+                        taken = stack.seed_automated(acct, src["kind"], src["id"],
+                                                     _at(day, s["daily"]["automatedAt"]), region=acct.region)
+                        if "skipped" in taken:
+                            say(f"  {taken['skipped']}")
+                            skipped_backups.append(taken["skipped"])
             keep = s["daily"]["backupRetentionDays"]
             stack.control("expire-automated", {"before": _at(day - timedelta(days=keep), "00:00")})
             for op, count in (faults.get("throttleOnDay", {}).get(str(n + 1), {}) or {}).items():
                 stack.faults(throttle={op: count})
-            d.day(_at(day, s["daily"]["liveAt"]), _at(day, s["daily"]["failsafeAt"]), runs.get("liveInput"))
+            for runner, _, _ in lives:
+                runner.run_live(_at(day, s["daily"]["liveAt"]), runs.get("liveInput"))
+            for f in failsafes:
+                f.deliver()
+                f.run_started(_at(day, s["daily"]["failsafeAt"]))
             if s["daily"]["backstopAt"]:
-                d.run_failsafe(_at(day, s["daily"]["backstopAt"]), runs.get("failsafeInput"))
+                for f in failsafes:
+                    f.run_failsafe(_at(day, s["daily"]["backstopAt"]), runs.get("failsafeInput"))
         report = build_report(s, d)
         report["automatedBackupsSkipped"] = skipped_backups
         d.stop()
@@ -158,7 +206,8 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
 
 def build_report(s: dict, d: Deployment) -> dict:
     aliases: dict[str, str] = {}
-    for acct in (d.live, d.failsafe):
+    others = [o.account for o in d.other_lives] + [f.failsafe for f in d.other_failsafes]
+    for acct in (d.live, d.failsafe, *others):
         for a in acct.client("kms").list_aliases()["Aliases"]:
             if a.get("TargetKeyId"):
                 arn = f"arn:aws:kms:{acct.region}:{acct.id}:key/{a['TargetKeyId']}"
@@ -176,12 +225,15 @@ def build_report(s: dict, d: Deployment) -> dict:
     world = d.stack.world()
     return {
         "scenario": s["name"],
-        "accounts": {"live": d.live.id, "failsafe": d.failsafe.id},
+        "accounts": {"live": d.live.id, "failsafe": d.failsafe.id,
+                     "moreLive": [o.account.id for o in d.other_lives],
+                     "moreFailsafe": [f.failsafe.id for f in d.other_failsafes]},
         "executions": [e.summary() for e in d.executions],
         "triggers": [t["body"] for t in d.triggers],
         "snapshots": {
             "live": [snap(r) for r in world if r["account"] == d.live.id],
             "failsafe": [snap(r) for r in world if r["account"] == d.failsafe.id],
+            **{acct.id: [snap(r) for r in world if r["account"] == acct.id] for acct in others},
         },
     }
 
@@ -194,6 +246,10 @@ def check(expect: dict, report: dict) -> list[str]:
         got = sorted(x["id"] for x in fs)
         if got != sorted(expect["failsafeSnapshots"]):
             problems.append(f"failsafeSnapshots: expected {sorted(expect['failsafeSnapshots'])}, got {got}")
+    for acct, want in (expect.get("snapshotsOf") or {}).items():
+        got = sorted(x["id"] for x in report["snapshots"].get(acct, []) if x["type"] == "manual")
+        if got != sorted(want):
+            problems.append(f"snapshotsOf.{acct}: expected {sorted(want)}, got {got}")
     if "failsafeKey" in expect:
         wrong = [x["id"] for x in fs if x["key"] != expect["failsafeKey"]]
         if wrong:
