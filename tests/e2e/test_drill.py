@@ -101,5 +101,6 @@ def test_a_database_the_drill_did_not_make_is_never_deleted(drilled):
     text = str(run.result)
     assert "has no rds-failsafe:drill=true tag: not deleted" in text, text[:3000]
     assert run.result["error"] == "DrillCleanupFailed"
-    assert {"state": "RestoreDrill", "function": "restore-drill", "errorType": "InvalidInput"} in run.result["taskCalls"]
+    assert {"state": "RestoreDrill", "task": "RestoreDrill", "function": "restore-drill",
+            "errorType": "InvalidInput"} in run.result["taskCalls"]
     assert drill_dbs(d) == ["rdsf-drill-billing-202611220600"]
