@@ -148,11 +148,7 @@ class Deployment:
                                                           failsafe.id)
         lv = _Side.deploy("live", templates["live"], live, strip_principal=without)
         topic = fs.output("TopicArn")
-        sqs = failsafe.client("sqs")
-        queue_url = sqs.create_queue(QueueName="rds-failsafe-trigger")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
-        failsafe.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        queue_url = _trigger_queue(failsafe, topic)
         overrides = env_overrides or {}
         live_config = {**lv.env, **overrides.get("live", {})}
         failsafe_config = {**fs.env, **overrides.get("failsafe", {})}
@@ -219,11 +215,7 @@ class Deployment:
         }
         fs = _Side.deploy("failsafe", synthesize(ctx)["failsafe"], other)
         topic = fs.output("TopicArn")
-        sqs = other.client("sqs")
-        queue_url = sqs.create_queue(QueueName="rds-failsafe-trigger")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
-        other.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        queue_url = _trigger_queue(other, topic)
         ident = self.stack.record_deployment({
             "context": ctx, "sides": {"live": self.live_side, "failsafe": fs.describe()},
             "policyFault": None, "envOverrides": {},
@@ -345,6 +337,17 @@ class Deployment:
         if account is not None:
             out = [s for s in out if s["account"] == account.id]
         return [s for s in out if all(s.get(k) == v for k, v in match.items())]
+
+
+def _trigger_queue(failsafe: Account, topic: str) -> str:
+    """An SQS queue subscribed to the trigger topic, in place of the Lambda subscription
+    (`Deployment.deliver` hands its messages to start-failsafe); its URL."""
+    sqs = failsafe.client("sqs")
+    queue_url = sqs.create_queue(QueueName="rds-failsafe-trigger")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    failsafe.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
 
 
 @dataclass

@@ -364,6 +364,16 @@ def refuse_uncopyable(source, cluster: bool) -> None:
             f"Cannot copy an RDS Custom DB snapshot (engine {engine})")
 
 
+def _refuse_cluster_copy_over_limit(backend: RDSBackend, store) -> None:
+    """A 6th DB cluster snapshot copy in progress in this account and region (see the top)."""
+    in_progress = sorted(sid for sid, s in store.items() if s.status == "creating")
+    if len(in_progress) >= MAX_CLUSTER_COPIES_IN_PROGRESS:
+        raise RDSClientError(
+            "SnapshotQuotaExceeded",
+            f"Cannot have more than {MAX_CLUSTER_COPIES_IN_PROGRESS} DB cluster snapshot copies in "
+            f"progress in {backend.region_name}: {', '.join(in_progress)}")
+
+
 def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags, copy_tags, cluster):
     check_snapshot_id(target_id, cluster,
                       "TargetDBClusterSnapshotIdentifier" if cluster else "TargetDBSnapshotIdentifier")
@@ -380,12 +390,7 @@ def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags,
     if _manual_count(store) >= _quota(backend):
         raise SnapshotQuotaExceededFault()
     if cluster:
-        in_progress = sorted(sid for sid, s in store.items() if s.status == "creating")
-        if len(in_progress) >= MAX_CLUSTER_COPIES_IN_PROGRESS:
-            raise RDSClientError(
-                "SnapshotQuotaExceeded",
-                f"Cannot have more than {MAX_CLUSTER_COPIES_IN_PROGRESS} DB cluster snapshot copies in "
-                f"progress in {backend.region_name}: {', '.join(in_progress)}")
+        _refuse_cluster_copy_over_limit(backend, store)
     cross_account = source.account_id != backend.account_id
     cross_region = source.region != backend.region_name
     encrypted = bool(source.encrypted)
@@ -529,13 +534,6 @@ def _admit_manual(backend: RDSBackend, identifier: str, cluster: bool) -> None:
     store = backend.cluster_snapshots if cluster else backend.database_snapshots
     if _manual_count(store) >= _quota(backend):
         raise SnapshotQuotaExceededFault()
-    if cluster:
-        in_progress = sorted(sid for sid, s in store.items() if s.status == "creating")
-        if len(in_progress) >= MAX_CLUSTER_COPIES_IN_PROGRESS:
-            raise RDSClientError(
-                "SnapshotQuotaExceeded",
-                f"Cannot have more than {MAX_CLUSTER_COPIES_IN_PROGRESS} DB cluster snapshot copies in "
-                f"progress in {backend.region_name}: {', '.join(in_progress)}")
 
 
 def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, snapshot_type="manual",
