@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "local"))
 
-from rdsf_local.stack import LocalStack  # noqa: E402
+from rdsf_local.stack import ENGINES, LocalStack  # noqa: E402
 
 LIVE_ID = "111111111111"
 FAILSAFE_ID = "222222222222"
@@ -28,3 +28,12 @@ def accounts(stack):
     stack.reset()
     yield stack.account(LIVE_ID, REGION), stack.account(FAILSAFE_ID, REGION)
     stack.stop_lambdas()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, stack):
+    """Runs a test once on each ASL engine (docs/asl-engines.md): the cases that name this
+    fixture are the ones whose outcome both engines must agree on, as AWS decides it."""
+    stack.asl_engine = request.param
+    yield request.param
+    stack.asl_engine = ENGINES[0]

@@ -30,6 +30,10 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[3]
 RUNNER = Path(__file__).with_name("asl_runner.mjs")
+# The two ASL engines a state machine runs on (docs/asl-engines.md): aws-local-stepfunctions
+# through asl_runner.mjs, and moto's interpreter through moto_engine.py; same request, same report.
+ENGINES = ("aws-local-stepfunctions", "moto")
+MOTO_RUNNER = Path(__file__).with_name("moto_engine.py")
 
 LIVE_FUNCTIONS = {
     "SelectSourcesFunctionArn": "select-sources",
@@ -201,6 +205,15 @@ class LambdaHost:
         return (not failed, parsed)
 
 
+def engine_command(engine: str) -> list[str]:
+    """The command that runs one execution on `engine`: a request on stdin, a report on stdout."""
+    if engine == "moto":
+        return [sys.executable, str(MOTO_RUNNER)]
+    if engine == "aws-local-stepfunctions":
+        return [node_binary(), str(RUNNER)]
+    raise StackError(f"ASL engine {engine!r}: expected one of {ENGINES}")
+
+
 class LocalStack:
     def __init__(self, workdir: Path, quiet: bool = False):
         self.workdir = Path(workdir)
@@ -209,6 +222,8 @@ class LocalStack:
         self.processes: list[Process] = []
         self.endpoint = ""
         self.hosts: list[LambdaHost] = []
+        # which engine run_state_machine uses; the end-to-end cases marked for both set it
+        self.asl_engine = ENGINES[0]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -381,9 +396,10 @@ class LocalStack:
     def run_state_machine(self, definition: str, functions: dict[str, str], host: LambdaHost,
                           input: Any = None, start_time: str | None = None,
                           name: str = "run", runner: dict | None = None) -> dict:
-        """Runs `definition` (a path under the repo) on aws-local-stepfunctions; each Task goes to
-        `host`. `runner` adds asl_runner.mjs options (make bench: msPerSimulatedSecond,
-        captureInputs). Returns {status, output, error, cause, statesEntered, taskCalls}."""
+        """Runs `definition` (a path under the repo) on the ASL engine `self.asl_engine`; each Task
+        goes to `host`. `runner` adds asl_runner.mjs options (make bench: msPerSimulatedSecond,
+        captureInputs; the first engine only). Returns {status, output, error, cause,
+        statesEntered, taskCalls}, and from the first engine also history and largestPayload."""
         acct = host.account
         request = {
             "definition": str(ROOT / definition),
@@ -402,7 +418,9 @@ class LocalStack:
             "retryMs": 5,
             **(runner or {}),
         }
-        res = subprocess.run([node_binary(), str(RUNNER)], input=json.dumps(request).encode(),
+        if runner and self.asl_engine != ENGINES[0]:
+            raise StackError(f"runner options {sorted(runner)} are asl_runner.mjs's only")
+        res = subprocess.run(engine_command(self.asl_engine), input=json.dumps(request).encode(),
                              capture_output=True, cwd=ROOT, timeout=1800)
         if res.returncode != 0:
             raise StackError(f"ASL runner failed ({res.returncode}): {res.stderr.decode()}")
