@@ -388,3 +388,97 @@ def test_states_all_does_not_catch_a_missing_path_in_a_tasks_parameters(tmp_path
     assert report["error"] == "States.Runtime", report
     assert "Caught" not in report["statesEntered"], report
     assert report["taskCalls"] == [], report
+
+
+# --------------------------------------------------------------------------------------------
+# One source's uncatchable failure costs the others nothing (issue 22, Part 2.2): in the real
+# live machine, a copy-latest answer without `sourceCreateTime` fails that source's child in
+# the Pass state RecordCopied (States.Runtime: a Pass state has no Catch, and States.ALL would
+# not catch it). The Map tolerates it (ToleratedFailurePercentage 100), its place in the
+# results is the child's execution record, Notify runs with every source, and the run fails
+# naming the source. Stand-in Lambdas, shaped as the Rust handlers answer.
+
+
+def _live_fleet(seen: dict):
+    sources = [{"kind": "instance", "id": "db-good"}, {"kind": "instance", "id": "db-bad"},
+               {"kind": "cluster", "id": "aurora-c"}]
+
+    def lanes(items):
+        return {"instances": [i for i in items if i["kind"] == "instance"],
+                "clusters": [i for i in items if i["kind"] == "cluster"]}
+
+    def copy_latest(p):
+        source = p["source"]
+        snapshot = {"kind": source["kind"], "id": f"rdsf-{source['id']}-202611200300", "arn": "",
+                    "status": "creating", "sourceId": source["id"], "encrypted": True}
+        if source["id"] != "db-bad":
+            snapshot["sourceCreateTime"] = "2026-11-20T03:00:00Z"
+        return {"outcome": "copied", "source": source, "snapshot": snapshot}
+
+    def notify(p):
+        results = p["results"]["instances"] + p["results"]["clusters"]
+        failed = [r for r in results if r.get("Status") == "FAILED"]
+        named = [json.loads(r["Input"])["source"]["id"] for r in failed]
+        return {"summary": {"copiedCount": len(results) - len(failed), "failedCount": len(failed),
+                            "failureCause": f"{len(failed)} failed: {', '.join(named)}"},
+                "published": [], "messageSnapshots": len(results) - len(failed)}
+
+    handlers = {
+        "select-sources": lambda p: {"sources": sources, "skipped": []},
+        "preflight": lambda p: {"problems": [], "problemCount": 0, "warnings": [], "warningCount": 0,
+                                "okCount": 4},
+        "delete-old-copies": lambda p: {"report": {"deleted": [], "deletedCount": 0, "keptCount": 0,
+                                                   "quota": [], "leftOut": [], "leftOutCount": 0},
+                                        "copies": lanes(p["sources"])},
+        "copy-latest": copy_latest,
+        "wait-available": lambda p: {"available": True, "snapshot": p["snapshot"],
+                                     "elapsedSeconds": p["elapsedSeconds"], "percentProgress": 100,
+                                     "nextWaitSeconds": 60},
+        "share": lambda p: {"shared": True},
+        "notify": notify,
+    }
+
+    def answer(path, payload):
+        name = path.split("/")[-2]
+        seen.setdefault(name, []).append(payload)
+        return 200, handlers[name](payload)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            status, body = answer(self.path, payload)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+@on_both_engines
+def test_a_sources_uncatchable_failure_leaves_the_others_copied_and_notified(engine):
+    from rdsf_local.stack import LIVE_FUNCTIONS
+
+    seen: dict = {}
+    for endpoint in _serve(_live_fleet(seen)):
+        report = run_on(engine, {
+            "definition": "statemachines/live.asl.json",
+            "functions": {p: {"endpoint": endpoint, "function": f,
+                              "arn": f"arn:aws:lambda:us-east-1:111111111111:function:{f}"}
+                          for p, f in LIVE_FUNCTIONS.items()},
+            "input": {},
+        })
+    assert report["status"] == "FAILED", report
+    assert report["error"] == "SomethingFailed" and report["cause"] == "1 failed: db-bad", report
+    assert len(seen["share"]) == 3 and len(seen["notify"]) == 1
+    results = seen["notify"][0]["results"]
+    good, bad = results["instances"]
+    assert good == {"outcome": "copied", "source": {"kind": "instance", "id": "db-good"},
+                    "sourceCreateTime": "2026-11-20T03:00:00Z"}, good
+    assert bad["Status"] == "FAILED" and bad["Error"] == "States.Runtime", bad
+    assert json.loads(bad["Input"])["source"]["id"] == "db-bad"
+    assert results["clusters"][0]["outcome"] == "copied"

@@ -50,7 +50,7 @@ def copy_tags(d: Deployment, source: str) -> dict:
     return copy["tags"]
 
 
-def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(drilled):
+def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine, drilled):
     d = drilled
     first = d.run_drill(DRILL_AT)
     assert first.status == "SUCCEEDED", first.result
@@ -79,7 +79,7 @@ def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(drilled
     assert drills == {"billing": DRILL_AT, "ledger": "2026-11-29T06:00:00Z", "orders": None, "users": None}
 
 
-def test_a_restore_that_fails_is_cleaned_up_and_fails_the_run_naming_the_status(drilled, stack):
+def test_a_restore_that_fails_is_cleaned_up_and_fails_the_run_naming_the_status(engine, drilled, stack):
     d = drilled
     stack.faults(failRestoresOf=["billing"])
     run = d.run_drill(DRILL_AT)

@@ -169,7 +169,7 @@ def test_c_duplicate_and_forged_messages_overwrite_and_delete_nothing(deployed):
     assert state(d) == before
 
 
-def test_d_throttled_copy_succeeds_through_the_state_machine_retry(deployed, stack):
+def test_d_throttled_copy_succeeds_through_the_state_machine_retry(deployed, stack, engine):
     d = deployed()
     stack.faults(throttle={"CopyDBSnapshot": 2})
     live = d.run_live(LIVE_AT)
@@ -204,7 +204,7 @@ def test_d_a_throttled_listing_is_retried_by_the_sdk_not_restarted_by_the_state_
     assert {m["Code"] for m in metrics} == {"Throttling"}
 
 
-def test_e_a_failed_copy_fails_the_run_naming_the_source_after_the_others_are_saved(deployed, stack):
+def test_e_a_failed_copy_fails_the_run_naming_the_source_after_the_others_are_saved(deployed, stack, engine):
     d = deployed()
     stack.faults(failCopiesOf=["billing"])
     day = d.day(LIVE_AT, FAILSAFE_AT)
@@ -267,7 +267,7 @@ def test_f_a_share_key_no_failsafe_account_may_use_stops_the_live_run_before_cop
     assert state(d) == before
 
 
-def test_g_dry_run_changes_nothing_in_either_account(deployed):
+def test_g_dry_run_changes_nothing_in_either_account(deployed, engine):
     d = deployed()
     before = state(d)
     live = d.run_live(LIVE_AT, {"dryRun": True})

@@ -259,7 +259,7 @@ def test_p_one_copy_polled_past_the_quota_fails_the_run():
     assert reached and 25000 < int(reached.group(1)) <= 25000 + 9, report["cause"]  # one look's events
 
 
-def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(stack, accounts):
+def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(stack, accounts, engine):
     """Adaptive polling (policy::polling::next_wait_seconds) with the real wait-available: a copy
     that shows no progress is looked at after 0, 60, 120, 240 s and once more at maxWaitSeconds
     exactly, then the item fails with CopyTimeout naming the seconds waited."""

@@ -10,8 +10,9 @@
 //     "msPerSimulatedSecond": 5,   (make bench: see below)
 //     "captureInputs": true }      (report each function's first input, under "inputs")
 // Response (JSON on stdout):
-//   { "status": "SUCCEEDED" | "FAILED", "output", "error", "cause" (a Lambda error's cause is the
-//     JSON {"errorMessage", "errorType", "trace"}, as in Step Functions),
+//   { "engine": "aws-local-stepfunctions", "status": "SUCCEEDED" | "FAILED", "output", "error",
+//     "cause" (a Lambda error's cause is the JSON {"errorMessage", "errorType", "trace"}, as in
+//     Step Functions),
 //     "statesEntered": ["Defaults", ...], "taskCalls": [{ "state", "function", "errorType"? }],
 //     "history": { "parent", "children", "largestChild", "largestChildItem" },
 //     "largestPayload": { "bytes", "state" } }
@@ -166,6 +167,7 @@ const report = await runWithLimits({
     },
   },
 });
+report.engine = 'aws-local-stepfunctions';
 report.taskCalls = taskCalls;
 if (request.captureInputs) report.inputs = inputs;
 process.stdout.write(JSON.stringify(report));

@@ -424,4 +424,7 @@ class LocalStack:
                              capture_output=True, cwd=ROOT, timeout=1800)
         if res.returncode != 0:
             raise StackError(f"ASL runner failed ({res.returncode}): {res.stderr.decode()}")
-        return json.loads(res.stdout)
+        report = json.loads(res.stdout)
+        if report.get("engine") != self.asl_engine:  # a case marked for both engines ran on both
+            raise StackError(f"asked for ASL engine {self.asl_engine}, ran on {report.get('engine')}")
+        return report
