@@ -54,7 +54,7 @@ export interface RestoreDrillProps {
   readonly schedule?: string;
   /** `one` (default): the source drilled least recently, each run; `all`: every source, one after the other. */
   readonly sources?: 'one' | 'all';
-  /** One class for every drill, instead of the smallest class per engine. */
+  /** One class for every drill, instead of the smallest class RDS offers each copy's engine version. */
   readonly instanceClass?: string;
 }
 
@@ -405,6 +405,10 @@ export class FailsafeAccount extends Construct {
     const drillTagged = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } };
     const why = 'Only databases named rdsf-drill-* (every database a drill makes) in this account and region; deletes are further conditioned on the rds-failsafe:drill=true tag, creation on carrying it.';
     describeSnapshots(f.SelectDrillsFunctionArn);
+    f.SelectDrillsFunctionArn.allow(
+      { actions: ['rds:DescribeOrderableDBInstanceOptions'], resources: ['*'] },
+      'Read-only: rds:DescribeOrderableDBInstanceOptions (which DB instance classes RDS offers a copy\'s engine version here, so that a drill restores as the smallest one) has no resource type; RDS authorises it against "*".',
+    );
     const readDbs = (t: TaskFunction) =>
       t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
     // restore: from the tool's own copies, into rdsf-drill-* tagged drill=true, in the drill's subnet group

@@ -534,3 +534,38 @@ def test_manual_snapshot_quotas_default_to_100_per_kind_failed_copies_included(s
     # another region has its own quota
     west = {q["AccountQuotaName"]: q for q in live.client("rds", WEST).describe_account_attributes()["AccountQuotas"]}
     assert west["ManualSnapshots"]["Used"] == 0
+
+
+def test_rds_offers_db_instance_classes_per_engine_and_refuses_the_others(stack, accounts):
+    # RDS User Guide, "Supported DB engines for DB instance classes"; API reference,
+    # DescribeOrderableDBInstanceOptions (MaxRecords 20-100, Marker). Stock moto answers nothing
+    # for RDS for PostgreSQL and creates a DB instance in any class.
+    live, _ = accounts
+    rds = live.client("rds")
+    pages = list(rds.get_paginator("describe_orderable_db_instance_options").paginate(
+        Engine="postgres", EngineVersion="16.4", Vpc=True, PaginationConfig={"PageSize": 20}))
+    assert len(pages) > 1 and all(len(p["OrderableDBInstanceOptions"]) <= 20 for p in pages)
+    offered = {o["DBInstanceClass"] for p in pages for o in p["OrderableDBInstanceOptions"]}
+    assert {"db.t4g.micro", "db.t3.micro", "db.m6g.large"} <= offered
+    assert all(o["Vpc"] and o["SupportsStorageEncryption"] for p in pages
+               for o in p["OrderableDBInstanceOptions"])
+    aurora = {o["DBInstanceClass"] for o in rds.describe_orderable_db_instance_options(
+        Engine="aurora-mysql")["OrderableDBInstanceOptions"]}
+    assert "db.t4g.medium" in aurora and "db.t4g.micro" not in aurora
+    with pytest.raises(ClientError) as e:
+        rds.describe_orderable_db_instance_options(Engine="postgres", MaxRecords=10)
+    assert code(e) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        rds.create_db_instance(DBInstanceIdentifier="old", Engine="postgres", DBInstanceClass="db.t2.micro",
+                               AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="not-a-secret-1")
+    assert code(e) == "InvalidParameterCombination"
+    assert "DBInstanceClass=db.t2.micro, Engine=postgres" in str(e.value)
+    # a restore, too: the class must be one RDS offers the snapshot's engine
+    create_source(live, "instance", "db1")
+    auto = stack.seed_automated(live, "instance", "db1", T0)
+    with pytest.raises(ClientError) as e:
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="r1", DBSnapshotIdentifier=auto["id"],
+                                                 DBInstanceClass="db.t4g.medium.huge")
+    assert code(e) == "InvalidParameterCombination"
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="r1", DBSnapshotIdentifier=auto["id"],
+                                             DBInstanceClass="db.t4g.micro")

@@ -164,7 +164,8 @@ export function requestsFor(call) {
     case 'rds:DeleteDBClusterSnapshot':
       return [onSnapshot('DBClusterSnapshotIdentifier', `rds:${op}`)];
     case 'rds:DescribeAccountAttributes':
-      return [{ action: 'rds:DescribeAccountAttributes', resource: '*' }];
+    case 'rds:DescribeOrderableDBInstanceOptions':
+      return [{ action: `rds:${op}`, resource: '*' }];
     case 'rds:DescribeOptionGroups':
       return [{ action: 'rds:DescribeOptionGroups', resource: rdsArn(region, account, 'og', params.OptionGroupName ?? '*') }];
     case 'rds:AddTagsToResource':

@@ -446,7 +446,8 @@ pub struct DrillConfig {
     pub security_groups: Vec<String>,
     /// `DRILL_SOURCES`: `one` (default) or `all` sources a run.
     pub scope: crate::policy::drill::DrillScope,
-    /// `DRILL_INSTANCE_CLASS`: one class for every drill instead of the smallest per engine.
+    /// `DRILL_INSTANCE_CLASS`: one class for every drill instead of the smallest RDS offers for
+    /// each copy's engine version.
     pub instance_class: Option<String>,
 }
 

@@ -173,3 +173,14 @@ pub struct OptionGroup {
     pub name: String,
     pub options: Vec<OptionInfo>,
 }
+
+/// A DB instance class RDS offers for an engine version in a region
+/// (`DescribeOrderableDBInstanceOptions`; one entry per class, whatever its storage types).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderableClass {
+    pub class: String,
+    /// Offered inside a VPC (a drill restores into the deployment's subnet group).
+    pub vpc: bool,
+    /// Can hold encrypted storage (every Failsafe copy is encrypted).
+    pub storage_encryption: bool,
+}

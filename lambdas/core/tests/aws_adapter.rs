@@ -351,3 +351,49 @@ async fn a_read_throttled_on_every_attempt_fails_as_throttled_after_the_bounded_
         rdsf_core::port::aws::READ_ATTEMPTS as usize
     );
 }
+
+/// RDS lists an offer per class and storage type, 100 a page: the adapter reads every page, asks
+/// for VPC offers of the engine version, and gives each class once, as its best offer has it.
+#[tokio::test]
+async fn orderable_classes_are_read_past_a_page_and_listed_once_per_class() {
+    use aws_sdk_rds::operation::describe_orderable_db_instance_options::DescribeOrderableDbInstanceOptionsOutput;
+    use aws_sdk_rds::types::OrderableDbInstanceOption;
+    // 60 classes x 2 storage types; the gp2 offer of db.c0.large cannot be encrypted
+    let option = |i: usize| {
+        let class = format!("db.c{}.large", i / 2);
+        OrderableDbInstanceOption::builder()
+            .engine("postgres")
+            .engine_version("16.4")
+            .db_instance_class(class)
+            .vpc(true)
+            .supports_storage_encryption(i != 0)
+            .storage_type(if i % 2 == 0 { "gp2" } else { "gp3" })
+            .build()
+    };
+    let pages = mock!(Client::describe_orderable_db_instance_options)
+        .match_requests(|req| {
+            req.engine() == Some("postgres")
+                && req.engine_version() == Some("16.4")
+                && req.vpc() == Some(true)
+                && req.max_records() == Some(100)
+        })
+        .then_compute_output(move |req| {
+            let start: usize = req.marker().map(|m| m.parse().unwrap()).unwrap_or(0);
+            let end = (start + 100).min(120);
+            let mut out = DescribeOrderableDbInstanceOptionsOutput::builder()
+                .set_orderable_db_instance_options(Some((start..end).map(option).collect()));
+            if end < 120 {
+                out = out.marker(end.to_string());
+            }
+            out.build()
+        });
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&pages]);
+    let classes = store(rds)
+        .orderable_classes("postgres", Some("16.4"))
+        .await
+        .unwrap();
+    assert_eq!(pages.num_calls(), 2);
+    assert_eq!(classes.len(), 60);
+    assert_eq!(classes[0].class, "db.c0.large");
+    assert!(classes.iter().all(|c| c.vpc && c.storage_encryption));
+}

@@ -82,6 +82,8 @@ async fn a_passed_drill_restores_waits_deletes_and_tags_the_copy() {
     assert_eq!(sel.skipped, [format!("{LIVE}:billing: no verified copy")]);
     let item = sel.items[0].clone();
     assert_eq!(item.db_id, "rdsf-drill-orders-202611220600");
+    // the smallest class RDS offers for the copy's engine
+    assert_eq!(item.instance_class, "db.t4g.micro");
 
     let out = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
         .await
@@ -232,6 +234,45 @@ async fn a_drill_never_deletes_a_database_it_did_not_make() {
         .mutations
         .iter()
         .all(|m| !m.starts_with("delete-db")));
+}
+
+#[tokio::test]
+async fn a_source_rds_offers_no_class_for_is_skipped_naming_the_fix() {
+    let mut mysql = failsafe_copy(SnapshotKind::Instance, "billing", TAKEN, true);
+    mysql.engine = "mysql".into();
+    let store = failsafe_store_with(vec![
+        failsafe_copy(SnapshotKind::Instance, "orders", TAKEN, true),
+        mysql,
+    ]);
+    let sel = select(&drill_config(&[("DRILL_SOURCES", "all")]), &store).await;
+    assert_eq!(sel.items.len(), 1);
+    assert_eq!(sel.items[0].source_id, "orders");
+    assert_eq!(sel.skipped.len(), 1);
+    assert!(
+        sel.skipped[0].starts_with(&format!(
+            "{LIVE}:billing: RDS offers no DB instance class for mysql 16.4"
+        )) && sel.skipped[0].ends_with("set restoreDrill.instanceClass"),
+        "{:?}",
+        sel.skipped
+    );
+    // the deployment's class is taken as it is, and RDS is not asked
+    store
+        .world()
+        .throttle
+        .insert("DescribeOrderableDBInstanceOptions".into(), 99);
+    let named = select(
+        &drill_config(&[
+            ("DRILL_SOURCES", "all"),
+            ("DRILL_INSTANCE_CLASS", "db.m6i.large"),
+        ]),
+        &store,
+    )
+    .await;
+    assert_eq!(named.items.len(), 2);
+    assert!(named
+        .items
+        .iter()
+        .all(|i| i.instance_class == "db.m6i.large"));
 }
 
 #[tokio::test]

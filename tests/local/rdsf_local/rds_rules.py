@@ -35,6 +35,11 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
   refused (`MAX_CLUSTER_COPIES_IN_PROGRESS`).
 - No automated snapshot of a DB instance is taken while a snapshot copy of it is in progress in
   its region (`copy_in_progress`; RDS User Guide, "Introduction to backups").
+- `DescribeOrderableDBInstanceOptions` answers the DB instance classes of `ORDERABLE_CLASSES` for
+  RDS for PostgreSQL, MySQL and MariaDB and Aurora (stock moto knows Aurora PostgreSQL and
+  Neptune only, at versions the local stack does not create), `MaxRecords` 20-100 with a
+  `Marker`; a DB instance (created, restored, or a cluster's) of one of those engines in a class
+  not offered is refused with `InvalidParameterCombination`, as RDS refuses it.
 - Snapshot identifiers follow the rules of their kind: a DB snapshot id 1-255 characters, a DB
   cluster snapshot id 1-63; a letter first; letters, digits and hyphens; no `--`, no trailing `-`.
 """
@@ -588,7 +593,89 @@ def _ensure_service_linked_role(account: str) -> None:
         max_session_duration="3600", linked_service="rds.amazonaws.com")
 
 
+# --------------------------------------------------------------------------------------------
+# DB instance classes. RDS offers each engine a set of classes that varies by engine version and
+# region (RDS User Guide and Aurora User Guide, "Supported DB engines for DB instance classes"),
+# answered by DescribeOrderableDBInstanceOptions (API reference: Engine required; EngineVersion,
+# DBInstanceClass, LicenseModel, Vpc filters; MaxRecords 20-100, default 100, with a Marker).
+# A DB instance in a class RDS does not offer is refused: "InvalidParameterCombination: RDS does
+# not support creating a DB instance with the following combination: DBInstanceClass=…, Engine=…,
+# EngineVersion=…, LicenseModel=…" (as users report it). The table holds a few small and
+# mid-size classes each engine's guide lists; assumption: the local offer does not vary by
+# engine version or region (AWS's does), so the tool must ask with the copy's engine version,
+# and what it relies on - ask, then use what was offered - is held to here.
+
+_RDS_CLASSES = ("db.t3.micro", "db.t3.small", "db.t3.medium", "db.t4g.micro", "db.t4g.small",
+                "db.t4g.medium", "db.m5.large", "db.m6g.large", "db.m6i.large", "db.r5.large",
+                "db.r6g.large")
+_AURORA_CLASSES = ("db.t3.medium", "db.t4g.medium", "db.r5.large", "db.r6g.large", "db.r6i.large",
+                   "db.serverless")
+ORDERABLE_CLASSES: dict[str, tuple[str, ...]] = {
+    "postgres": _RDS_CLASSES, "mysql": _RDS_CLASSES, "mariadb": _RDS_CLASSES,
+    "aurora-postgresql": _AURORA_CLASSES, "aurora-mysql": _AURORA_CLASSES,
+}
+_LICENSE = {"postgres": "postgresql-license", "aurora-postgresql": "postgresql-license"}
+
+
+def orderable_options(region: str, engine: str, engine_version: str | None,
+                      instance_class: str | None, vpc: bool | None) -> list[dict[str, Any]]:
+    """One option per class and storage type, as RDS lists them."""
+    aurora = engine.startswith("aurora")
+    version = engine_version or {"postgres": "16.4", "mysql": "8.0.39", "mariadb": "10.11.9",
+                                 "aurora-postgresql": "16.4",
+                                 "aurora-mysql": "8.0.mysql_aurora.3.08.0"}.get(engine, "")
+    out = []
+    for cls in ORDERABLE_CLASSES.get(engine, ()):
+        if instance_class and cls != instance_class:
+            continue
+        for storage in (("aurora", "aurora-iopt1") if aurora else ("gp2", "gp3")):
+            if vpc is False:
+                continue  # every offer is a VPC offer (EC2-Classic is gone)
+            out.append({
+                "Engine": engine, "EngineVersion": version, "DBInstanceClass": cls,
+                "LicenseModel": _LICENSE.get(engine, "general-public-license"),
+                "AvailabilityZones": [{"Name": f"{region}{z}"} for z in "abc"],
+                "MultiAZCapable": True, "ReadReplicaCapable": True, "Vpc": True,
+                "SupportsStorageEncryption": True, "StorageType": storage,
+                "SupportsIops": storage != "gp2",
+            })
+    return out
+
+
+def resp_describe_orderable_db_instance_options(self):
+    engine = self.params.get("Engine")
+    if not engine:
+        raise InvalidParameterValue("The parameter Engine must be provided.")
+    max_records = int(self.params.get("MaxRecords") or 100)
+    if not 20 <= max_records <= 100:
+        raise InvalidParameterValue(
+            f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
+    vpc = self.params.get("Vpc")
+    options = orderable_options(self.region, engine, self.params.get("EngineVersion"),
+                                self.params.get("DBInstanceClass"),
+                                None if vpc is None else _bool(vpc))
+    start = int(self.params.get("Marker") or 0)
+    page = options[start:start + max_records]
+    result: dict[str, Any] = {"OrderableDBInstanceOptions": page}
+    if start + max_records < len(options):
+        result["Marker"] = str(start + max_records)
+    return rds_responses.ActionResult(result)
+
+
+def refuse_unoffered_class(db_kwargs: dict) -> None:
+    engine = db_kwargs.get("engine")
+    cls = db_kwargs.get("db_instance_class")
+    if engine in ORDERABLE_CLASSES and cls not in ORDERABLE_CLASSES[engine]:
+        version = db_kwargs.get("engine_version") or ""
+        raise InvalidParameterCombination(
+            "RDS does not support creating a DB instance with the following combination: "
+            f"DBInstanceClass={cls}, Engine={engine}, EngineVersion={version}, "
+            f"LicenseModel={_LICENSE.get(engine, 'general-public-license')}. For supported "
+            "combinations of instance class and database engine version, see the documentation.")
+
+
 def create_db_instance(self, db_kwargs):
+    refuse_unoffered_class(db_kwargs)
     _ensure_service_linked_role(self.account_id)
     db = _stock["create_db_instance"](self, _with_key_arn(self, db_kwargs))
     _drop_automated(self.database_snapshots, db.db_instance_identifier)
@@ -859,6 +946,8 @@ def install() -> None:
     rds_responses.RDSResponse.describe_db_cluster_snapshots = resp_describe_db_cluster_snapshots
     sns_models.SNSBackend.publish = sns_publish
     rds_responses.RDSResponse.describe_account_attributes = resp_describe_account_attributes
+    rds_responses.RDSResponse.describe_orderable_db_instance_options = (
+        resp_describe_orderable_db_instance_options)
     # The serializer reads these off the model; give every snapshot a value.
     DBSnapshot.percent_progress = 100
     DBSnapshot.source_db_snapshot_identifier = None

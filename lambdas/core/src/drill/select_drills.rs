@@ -1,9 +1,10 @@
-//! The handler of `select-drills`: per source the newest verified copy; with `DRILL_SOURCES=one`
-//! only the source drilled least recently.
+//! The handler of `select-drills`: per source the newest verified copy, as the smallest DB
+//! instance class RDS offers for its engine version (unless the deployment names one); with
+//! `DRILL_SOURCES=one` only the source drilled least recently.
 
 use crate::config::DrillConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::policy::drill::{pick_drills, DrillItem};
+use crate::policy::drill::{drill_engines, pick_drills, DrillItem, Offers};
 use crate::policy::restore::group_by_source;
 use crate::port::{own_managed_copies, SnapshotStore};
 use chrono::{DateTime, Utc};
@@ -32,11 +33,19 @@ pub async fn select_drills(
 ) -> Result<SelectDrillsOutput> {
     let copies = own_managed_copies(store).await?;
     let grouped = group_by_source(&copies);
+    let mut offers = Offers::new();
+    if cfg.instance_class.is_none() {
+        for (engine, version) in drill_engines(&grouped) {
+            let offered = store.orderable_classes(&engine, version.as_deref()).await?;
+            offers.insert((engine, version), offered);
+        }
+    }
     // A run that finds nothing to restore must not look like a passed drill.
     let (items, skipped) = pick_drills(
         &grouped,
         cfg.scope,
         cfg.instance_class.as_deref(),
+        &offers,
         input.now,
     )
     .map_err(|e| FailsafeError::new(ErrorKind::SnapshotNotFound, e))?;

@@ -2,12 +2,13 @@
 //! database's status. Pure; the `select-drills`, `restore-drill`, `check-drill` and `end-drill`
 //! handlers do the I/O.
 
-use crate::model::SnapshotKind;
+use crate::model::{OrderableClass, SnapshotKind};
 use crate::policy::naming;
 use crate::policy::restore::{pick_copy, Grouped};
 use crate::policy::tags::RESTORE_TESTED;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use crate::policy::naming::{drill_db_id, DRILL_PREFIX};
 
@@ -45,27 +46,98 @@ pub struct DrillItem {
     pub last_drill: Option<String>,
 }
 
-/// The smallest class a drill restores an engine's snapshot as: the drill proves the data
-/// restores, not that it serves load. `None` for an engine without a known class (the
-/// deployment's `instanceClass` then decides).
-pub fn smallest_class(kind: SnapshotKind, engine: &str) -> Option<&'static str> {
-    match (kind, engine) {
-        (SnapshotKind::Cluster, "aurora-postgresql" | "aurora-mysql") => Some("db.t4g.medium"),
-        (SnapshotKind::Instance, "postgres" | "mysql" | "mariadb") => Some("db.t4g.micro"),
-        (SnapshotKind::Instance, e) if e.starts_with("oracle-se2") => Some("db.t3.small"),
-        (SnapshotKind::Instance, "sqlserver-ex" | "sqlserver-web") => Some("db.t3.small"),
-        (SnapshotKind::Instance, "sqlserver-se" | "sqlserver-ee") => Some("db.t3.xlarge"),
-        _ => None,
-    }
+/// The DB instance classes RDS offers per engine and engine version in the region
+/// (`DescribeOrderableDBInstanceOptions`), as `select-drills` asked for them.
+pub type Offers = BTreeMap<(String, Option<String>), Vec<OrderableClass>>;
+
+/// The engine and engine version of each source's copy a drill would restore: what
+/// `select-drills` asks RDS about.
+pub fn drill_engines(grouped: &Grouped<'_>) -> BTreeSet<(String, Option<String>)> {
+    grouped
+        .sources
+        .values()
+        .filter_map(|copies| pick_copy(copies, None).ok())
+        .map(|(copy, _)| (copy.engine.clone(), copy.engine_version.clone()))
+        .collect()
 }
 
-/// What a run drills: per source the newest verified copy; with [`DrillScope::One`] only the
-/// source drilled least recently. Sources without a verified copy are listed by name in the
-/// second value. An account with nothing to drill is an error naming why.
+/// The class a drill restores a copy as: the smallest RDS offers for its engine version in the
+/// region, inside a VPC, with encrypted storage (every Failsafe copy is encrypted) — the drill
+/// proves the data restores, not that it serves load. Offers vary by engine, version and
+/// region (RDS User Guide and Aurora User Guide, "Supported DB engines for DB instance
+/// classes"), so they are asked for, not assumed. `db.serverless` needs a scaling
+/// configuration on the cluster: not a drill's. `Err` names what is missing and the fix.
+pub fn drill_class(
+    engine: &str,
+    engine_version: Option<&str>,
+    offered: &[OrderableClass],
+) -> std::result::Result<String, String> {
+    offered
+        .iter()
+        .filter(|o| o.vpc && o.storage_encryption && o.class != "db.serverless")
+        .map(|o| o.class.as_str())
+        .min_by_key(|class| class_rank(class))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            let version = engine_version.map(|v| format!(" {v}")).unwrap_or_default();
+            format!(
+                "RDS offers no DB instance class for {engine}{version} in a VPC with encrypted \
+                 storage here (DescribeOrderableDBInstanceOptions); set restoreDrill.instanceClass"
+            )
+        })
+}
+
+/// Smallest first: by size (`micro` < `small` < … < `xlarge` < `2xlarge` …), then burstable
+/// (`t`) before general purpose (`m`) before memory optimised (`r`) before the rest, then the
+/// newest generation, then the shortest name (Oracle's `.tpc2.mem4x` variants after the base
+/// class).
+fn class_rank(class: &str) -> (u32, u8, std::cmp::Reverse<u32>, usize, String) {
+    let parts: Vec<&str> = class.split('.').collect();
+    let family = parts.get(1).copied().unwrap_or_default();
+    let size = match parts.get(2).copied().unwrap_or_default() {
+        "nano" => 0,
+        "micro" => 1,
+        "small" => 2,
+        "medium" => 3,
+        "large" => 4,
+        "xlarge" => 5,
+        s => s
+            .strip_suffix("xlarge")
+            .and_then(|n| n.parse::<u32>().ok())
+            .map_or(u32::MAX, |n| 5 + n),
+    };
+    let family_rank = match family.chars().next() {
+        Some('t') => 0,
+        Some('m') => 1,
+        Some('r') => 2,
+        _ => 3,
+    };
+    let generation: u32 = family
+        .chars()
+        .skip(1)
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0);
+    (
+        size,
+        family_rank,
+        std::cmp::Reverse(generation),
+        parts.len(),
+        class.to_string(),
+    )
+}
+
+/// What a run drills: per source the newest verified copy, as the deployment's class or the
+/// smallest `offers` has for its engine version ([`drill_class`]); with [`DrillScope::One`]
+/// only the source drilled least recently. Sources without a verified copy or a class are
+/// listed with the reason in the second value. An account with nothing to drill is an error
+/// naming why.
 pub fn pick_drills(
     grouped: &Grouped<'_>,
     scope: DrillScope,
     class_override: Option<&str>,
+    offers: &Offers,
     run: DateTime<Utc>,
 ) -> std::result::Result<(Vec<DrillItem>, Vec<String>), String> {
     let mut items = Vec::new();
@@ -76,12 +148,19 @@ pub fn pick_drills(
             skipped.push(format!("{name}: no verified copy"));
             continue;
         };
-        let Some(class) = class_override.or_else(|| smallest_class(*kind, &copy.engine)) else {
-            skipped.push(format!(
-                "{name}: no drill class known for engine {}; set restoreDrill.instanceClass",
-                copy.engine
-            ));
-            continue;
+        let class = match class_override {
+            Some(class) => class.to_string(),
+            None => {
+                let key = (copy.engine.clone(), copy.engine_version.clone());
+                let offered = offers.get(&key).map(Vec::as_slice).unwrap_or_default();
+                match drill_class(&copy.engine, copy.engine_version.as_deref(), offered) {
+                    Ok(class) => class,
+                    Err(why) => {
+                        skipped.push(format!("{name}: {why}"));
+                        continue;
+                    }
+                }
+            }
         };
         let db_id = drill_db_id(source_id, run).map_err(|e| e.message)?;
         items.push(DrillItem {
@@ -95,7 +174,7 @@ pub fn pick_drills(
             engine_version: copy.engine_version.clone(),
             member_id: (*kind == SnapshotKind::Cluster).then(|| naming::cluster_member_id(&db_id)),
             db_id,
-            instance_class: class.to_string(),
+            instance_class: class,
             last_drill: copies
                 .iter()
                 .filter_map(|s| s.tags.get(RESTORE_TESTED))
@@ -199,6 +278,45 @@ mod tests {
         s
     }
 
+    fn offer(class: &str) -> OrderableClass {
+        OrderableClass {
+            class: class.into(),
+            vpc: true,
+            storage_encryption: true,
+        }
+    }
+
+    /// What RDS offers the test copies' engines (no engine version on them).
+    fn offers() -> Offers {
+        let of = |engine: &str, classes: &[&str]| {
+            (
+                (engine.to_string(), None),
+                classes.iter().map(|c| offer(c)).collect::<Vec<_>>(),
+            )
+        };
+        Offers::from([
+            of(
+                "postgres",
+                &[
+                    "db.m6g.large",
+                    "db.t4g.micro",
+                    "db.t3.micro",
+                    "db.r6g.large",
+                ],
+            ),
+            of("mysql", &["db.t3.small", "db.t4g.small", "db.m5.large"]),
+            of(
+                "aurora-postgresql",
+                &[
+                    "db.r6g.large",
+                    "db.serverless",
+                    "db.t4g.medium",
+                    "db.t3.medium",
+                ],
+            ),
+        ])
+    }
+
     #[test]
     fn one_a_run_drills_the_source_never_drilled_then_the_least_recently_drilled() {
         let run = t("2026-11-22T06:00:00Z");
@@ -218,7 +336,7 @@ mod tests {
             copy("ledger", SnapshotKind::Cluster, "aurora-postgresql", None),
         ];
         let g = group_by_source(&copies);
-        let (one, skipped) = pick_drills(&g, DrillScope::One, None, run).unwrap();
+        let (one, skipped) = pick_drills(&g, DrillScope::One, None, &offers(), run).unwrap();
         assert!(skipped.is_empty());
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].source_id, "ledger");
@@ -230,40 +348,119 @@ mod tests {
         assert_eq!(one[0].instance_class, "db.t4g.medium");
         let g = group_by_source(&copies[..2]);
         assert_eq!(
-            pick_drills(&g, DrillScope::One, None, run).unwrap().0[0].source_id,
+            pick_drills(&g, DrillScope::One, None, &offers(), run)
+                .unwrap()
+                .0[0]
+                .source_id,
             "orders"
         );
-        let (all, _) = pick_drills(&group_by_source(&copies), DrillScope::All, None, run).unwrap();
+        let (all, _) = pick_drills(
+            &group_by_source(&copies),
+            DrillScope::All,
+            None,
+            &offers(),
+            run,
+        )
+        .unwrap();
         assert_eq!(
             all.iter().map(|i| i.source_id.as_str()).collect::<Vec<_>>(),
             ["billing", "ledger", "orders"]
         );
         assert_eq!(all[0].instance_class, "db.t4g.micro");
         assert_eq!(all[0].member_id, None);
+        assert_eq!(all[2].instance_class, "db.t4g.small");
     }
 
     #[test]
-    fn an_engine_without_a_known_class_is_skipped_unless_the_deployment_names_one() {
+    fn an_engine_rds_offers_no_class_for_is_skipped_unless_the_deployment_names_one() {
         let run = t("2026-11-22T06:00:00Z");
         let copies = [copy("legacy", SnapshotKind::Instance, "db2-se", None)];
-        let e = pick_drills(&group_by_source(&copies), DrillScope::All, None, run).unwrap_err();
+        let e = pick_drills(
+            &group_by_source(&copies),
+            DrillScope::All,
+            None,
+            &offers(),
+            run,
+        )
+        .unwrap_err();
         assert!(
-            e.contains("no drill class known for engine db2-se; set restoreDrill.instanceClass"),
+            e.contains(
+                "RDS offers no DB instance class for db2-se in a VPC with encrypted storage"
+            ) && e.contains("set restoreDrill.instanceClass"),
             "{e}"
         );
         let (items, _) = pick_drills(
             &group_by_source(&copies),
             DrillScope::All,
             Some("db.m6i.large"),
+            &Offers::new(),
             run,
         )
         .unwrap();
         assert_eq!(items[0].instance_class, "db.m6i.large");
         let none: [Snapshot; 0] = [];
+        assert!(pick_drills(
+            &group_by_source(&none),
+            DrillScope::One,
+            None,
+            &offers(),
+            run
+        )
+        .unwrap_err()
+        .contains("nothing to drill"));
+    }
+
+    #[test]
+    fn the_drill_class_is_the_smallest_offered_in_a_vpc_with_encrypted_storage() {
+        let pick = |classes: &[OrderableClass]| drill_class("postgres", Some("16.4"), classes);
+        assert_eq!(
+            pick(&[
+                offer("db.m5.large"),
+                offer("db.t3.small"),
+                offer("db.t3.micro")
+            ])
+            .unwrap(),
+            "db.t3.micro"
+        );
+        // same size: burstable first, then the newest generation
+        assert_eq!(
+            pick(&[
+                offer("db.m6g.large"),
+                offer("db.t3.large"),
+                offer("db.t4g.large")
+            ])
+            .unwrap(),
+            "db.t4g.large"
+        );
+        assert_eq!(
+            pick(&[
+                offer("db.r5.2xlarge"),
+                offer("db.r5.xlarge"),
+                offer("db.r5.12xlarge")
+            ])
+            .unwrap(),
+            "db.r5.xlarge"
+        );
+        assert_eq!(
+            pick(&[offer("db.r5.large.tpc2.mem4x"), offer("db.r5.large")]).unwrap(),
+            "db.r5.large"
+        );
+        let outside_vpc = OrderableClass {
+            vpc: false,
+            ..offer("db.t3.micro")
+        };
+        let unencrypted = OrderableClass {
+            storage_encryption: false,
+            ..offer("db.t4g.micro")
+        };
+        assert_eq!(
+            pick(&[outside_vpc, unencrypted, offer("db.t3.medium")]).unwrap(),
+            "db.t3.medium"
+        );
+        let e = pick(&[offer("db.serverless")]).unwrap_err();
         assert!(
-            pick_drills(&group_by_source(&none), DrillScope::One, None, run)
-                .unwrap_err()
-                .contains("nothing to drill")
+            e.starts_with("RDS offers no DB instance class for postgres 16.4 in a VPC"),
+            "{e}"
         );
     }
 

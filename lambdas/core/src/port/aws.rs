@@ -3,7 +3,8 @@
 
 use crate::arn::Arn;
 use crate::model::{
-    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OptionInfo, Snapshot, SnapshotKind, Tags,
+    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OptionInfo, OrderableClass, Snapshot,
+    SnapshotKind, Tags,
 };
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
@@ -632,6 +633,47 @@ impl SnapshotStore for AwsStore {
                 })
                 .collect(),
         }))
+    }
+
+    async fn orderable_classes(
+        &self,
+        engine: &str,
+        engine_version: Option<&str>,
+    ) -> StoreResult<Vec<OrderableClass>> {
+        // One entry per class and storage type and more: 100 a page, the most RDS allows.
+        let all: Vec<_> = self
+            .home
+            .rds_read
+            .describe_orderable_db_instance_options()
+            .engine(engine)
+            .set_engine_version(engine_version.map(str::to_string))
+            .vpc(true)
+            .max_records(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_err("DescribeOrderableDBInstanceOptions", e))?;
+        let mut classes: Vec<OrderableClass> = Vec::new();
+        for o in &all {
+            let class = o.db_instance_class().unwrap_or_default();
+            let offer = OrderableClass {
+                class: class.to_string(),
+                vpc: o.vpc().unwrap_or(false),
+                storage_encryption: o.supports_storage_encryption().unwrap_or(false),
+            };
+            match classes.iter_mut().find(|c| c.class == class) {
+                // a class counts as offered as its best storage type offers it
+                Some(c) => {
+                    c.vpc |= offer.vpc;
+                    c.storage_encryption |= offer.storage_encryption;
+                }
+                None if !class.is_empty() => classes.push(offer),
+                None => {}
+            }
+        }
+        Ok(classes)
     }
 
     async fn copy_snapshot(&self, kind: SnapshotKind, r: &CopyRequest) -> StoreResult<Snapshot> {

@@ -3,7 +3,8 @@
 
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{
-    status, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, Snapshot, SnapshotKind, Tags,
+    status, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OrderableClass, Snapshot,
+    SnapshotKind, Tags,
 };
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
@@ -24,6 +25,8 @@ pub struct FakeWorld {
     /// Snapshots of other accounts shared with this one (as `IncludeShared` shows them).
     pub shared: Vec<Snapshot>,
     pub option_groups: Vec<OptionGroup>,
+    /// DB instance classes RDS offers per engine (any version), in the region.
+    pub orderable: BTreeMap<String, Vec<OrderableClass>>,
     /// `restore` attribute per own snapshot id.
     pub restore: BTreeMap<String, Vec<String>>,
     /// The AWS-managed `aws/rds` key of this account: snapshots encrypted with it cannot be shared.
@@ -172,6 +175,20 @@ impl SnapshotStore for FakeStore {
             .iter()
             .find(|g| g.name == name)
             .cloned())
+    }
+
+    async fn orderable_classes(
+        &self,
+        engine: &str,
+        _engine_version: Option<&str>,
+    ) -> StoreResult<Vec<OrderableClass>> {
+        self.check_throttle("DescribeOrderableDBInstanceOptions")?;
+        Ok(self
+            .world()
+            .orderable
+            .get(engine)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn copy_snapshot(&self, kind: SnapshotKind, req: &CopyRequest) -> StoreResult<Snapshot> {

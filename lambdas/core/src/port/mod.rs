@@ -7,7 +7,8 @@ pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};
 use crate::model::{
-    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, Snapshot, SnapshotKind, Tags,
+    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OrderableClass, Snapshot, SnapshotKind,
+    Tags,
 };
 use async_trait::async_trait;
 use std::fmt;
@@ -165,6 +166,13 @@ pub trait SnapshotStore: Send + Sync {
         id: &str,
     ) -> StoreResult<Option<Snapshot>>;
     async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>>;
+    /// The DB instance classes RDS offers in the store's region for `engine` at
+    /// `engine_version` (every version if `None`), VPC offers only, each class once.
+    async fn orderable_classes(
+        &self,
+        engine: &str,
+        engine_version: Option<&str>,
+    ) -> StoreResult<Vec<OrderableClass>>;
     async fn copy_snapshot(
         &self,
         kind: SnapshotKind,

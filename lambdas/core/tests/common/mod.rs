@@ -145,8 +145,26 @@ pub fn live_store() -> FakeStore {
     FakeStore::new(LIVE, REGION)
 }
 
+/// The Failsafe account's fake; RDS offers a few small classes for PostgreSQL and Aurora
+/// PostgreSQL there (the drills ask).
 pub fn failsafe_store() -> FakeStore {
-    FakeStore::new(FAILSAFE, REGION)
+    let store = FakeStore::new(FAILSAFE, REGION);
+    let offer = |class: &str| rdsf_core::model::OrderableClass {
+        class: class.into(),
+        vpc: true,
+        storage_encryption: true,
+    };
+    store.world().orderable = [
+        ("postgres", ["db.m6g.large", "db.t4g.micro", "db.t3.micro"]),
+        (
+            "aurora-postgresql",
+            ["db.r6g.large", "db.t4g.medium", "db.serverless"],
+        ),
+    ]
+    .into_iter()
+    .map(|(engine, classes)| (engine.to_string(), classes.map(offer).to_vec()))
+    .collect();
+    store
 }
 
 /// A verified (or not) Failsafe copy of the Live account's `source`, data taken at `taken`, on
