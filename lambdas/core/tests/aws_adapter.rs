@@ -367,7 +367,7 @@ async fn orderable_classes_are_read_past_a_page_and_listed_once_per_class() {
             .db_instance_class(class)
             .vpc(true)
             .supports_storage_encryption(i != 0)
-            .storage_type(if i % 2 == 0 { "gp2" } else { "gp3" })
+            .storage_type(if i.is_multiple_of(2) { "gp2" } else { "gp3" })
             .build()
     };
     let pages = mock!(Client::describe_orderable_db_instance_options)
