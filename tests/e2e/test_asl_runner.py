@@ -26,6 +26,32 @@ def run_on(engine: str, request: dict) -> dict:
 on_both_engines = pytest.mark.parametrize("engine", ENGINES)
 
 
+def local_functions(endpoint: str, functions: dict[str, str]) -> dict:
+    """A runner request's `functions`: each placeholder's function name served at `endpoint`."""
+    return {p: {"endpoint": endpoint, "function": f,
+                "arn": f"arn:aws:lambda:us-east-1:111111111111:function:{f}"}
+            for p, f in functions.items()}
+
+
+def work_then_caught(tmp_path, name: str, work: dict) -> str:
+    """A machine of one Task `Work` (${WorkFunctionArn}, `work` merged in) whose States.ALL Catch
+    leads to `Caught`, a Pass state that parses the caught cause."""
+    definition = tmp_path / f"{name}.asl.json"
+    definition.write_text(json.dumps({
+        "StartAt": "Work",
+        "States": {
+            "Work": {"Type": "Task", "Resource": "${WorkFunctionArn}", **work,
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                     "End": True},
+            # what a summary does with a cause: parse it, read errorMessage
+            "Caught": {"Type": "Pass", "Parameters": {"error.$": "$.error.Error",
+                                                      "cause.$": "States.StringToJson($.error.Cause)"},
+                       "End": True},
+        },
+    }))
+    return str(definition)
+
+
 def test_a_missing_placeholder_is_refused_by_name():
     res = run(node_binary(), {"definition": "statemachines/live.asl.json", "functions": {}})
     assert res.returncode == 2
@@ -57,12 +83,14 @@ def test_the_local_stack_node_is_new_enough():
 
 
 def _json_lambda(answer):
-    """A local Lambda endpoint: `answer(request JSON)` gives (HTTP status, response JSON)."""
+    """A local Lambda endpoint: `answer(request JSON, function name)` gives (HTTP status,
+    response JSON)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming
             req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            status, answer_body = answer(req)
+            # the Invoke API's path: /2015-03-31/functions/<name>/invocations
+            status, answer_body = answer(req, self.path.split("/")[-2])
             body = json.dumps(answer_body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -78,7 +106,7 @@ def _json_lambda(answer):
 
 # Answers every invocation the way `cargo lambda watch` answers a function error.
 _FailingLambda = _json_lambda(
-    lambda req: (500, {"errorType": "CopyFailed", "errorMessage": "copy rdsf-x ended failed"}))
+    lambda req, _: (500, {"errorType": "CopyFailed", "errorMessage": "copy rdsf-x ended failed"}))
 
 
 @pytest.fixture
@@ -97,23 +125,9 @@ def _serve(handler):
 
 @on_both_engines
 def test_a_lambda_error_arrives_with_its_json_cause(tmp_path, failing_lambda, engine):
-    definition = tmp_path / "catch.asl.json"
-    definition.write_text(json.dumps({
-        "StartAt": "Work",
-        "States": {
-            "Work": {"Type": "Task", "Resource": "${WorkFunctionArn}", "TimeoutSeconds": 10,
-                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Read"}],
-                     "End": True},
-            # what a summary does with a cause: parse it, read errorMessage
-            "Read": {"Type": "Pass", "Parameters": {"error.$": "$.error.Error",
-                                                    "cause.$": "States.StringToJson($.error.Cause)"},
-                     "End": True},
-        },
-    }))
     report = run_on(engine, {
-        "definition": str(definition),
-        "functions": {"WorkFunctionArn": {"endpoint": failing_lambda, "function": "work",
-                                          "arn": "arn:aws:lambda:us-east-1:111111111111:function:work"}},
+        "definition": work_then_caught(tmp_path, "catch", {"TimeoutSeconds": 10}),
+        "functions": local_functions(failing_lambda, {"WorkFunctionArn": "work"}),
     })
     assert report["status"] == "SUCCEEDED", report
     assert report["output"]["error"] == "CopyFailed"
@@ -135,9 +149,7 @@ def overrides_run(side: str, execution_input: dict, engine: str = ENGINES[0]) ->
     functions = LIVE_FUNCTIONS if side == "live" else FAILSAFE_FUNCTIONS
     return run_on(engine, {
         "definition": f"statemachines/{side}.asl.json",
-        "functions": {p: {"endpoint": NO_LAMBDAS, "function": f,
-                          "arn": f"arn:aws:lambda:us-east-1:111111111111:function:{f}"}
-                      for p, f in functions.items()},
+        "functions": local_functions(NO_LAMBDAS, functions),
         "input": execution_input,
     })
 
@@ -174,7 +186,7 @@ def test_whole_number_overrides_pass_the_checks(side, engine):
 
 
 # Answers {"text": <N characters>} where N is the invocation's {"size": N}.
-_BigAnswerLambda = _json_lambda(lambda req: (200, {"text": "x" * int(req.get("size", 0))}))
+_BigAnswerLambda = _json_lambda(lambda req, _: (200, {"text": "x" * int(req.get("size", 0))}))
 
 
 @pytest.fixture
@@ -368,20 +380,9 @@ def test_the_state_machines_tolerate_every_failed_child_so_the_other_sources_fin
 
 @on_both_engines
 def test_states_all_does_not_catch_a_missing_path_in_a_tasks_parameters(tmp_path, failing_lambda, engine):
-    definition = tmp_path / "runtime.asl.json"
-    definition.write_text(json.dumps({
-        "StartAt": "Work",
-        "States": {
-            "Work": {"Type": "Task", "Resource": "${WorkFunctionArn}", "Parameters": {"x.$": "$.missing"},
-                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
-                     "End": True},
-            "Caught": {"Type": "Pass", "End": True},
-        },
-    }))
     report = run_on(engine, {
-        "definition": str(definition),
-        "functions": {"WorkFunctionArn": {"endpoint": failing_lambda, "function": "work",
-                                          "arn": "arn:aws:lambda:us-east-1:111111111111:function:work"}},
+        "definition": work_then_caught(tmp_path, "runtime", {"Parameters": {"x.$": "$.missing"}}),
+        "functions": local_functions(failing_lambda, {"WorkFunctionArn": "work"}),
         "input": {"present": 1},
     })
     assert report["status"] == "FAILED", report
@@ -438,25 +439,11 @@ def _live_fleet(seen: dict):
         "notify": notify,
     }
 
-    def answer(path, payload):
-        name = path.split("/")[-2]
+    def answer(payload, name):
         seen.setdefault(name, []).append(payload)
         return 200, handlers[name](payload)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
-            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            status, body = answer(self.path, payload)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
+    return _json_lambda(answer)
 
 
 @on_both_engines
@@ -465,13 +452,8 @@ def test_a_sources_uncatchable_failure_leaves_the_others_copied_and_notified(eng
 
     seen: dict = {}
     for endpoint in _serve(_live_fleet(seen)):
-        report = run_on(engine, {
-            "definition": "statemachines/live.asl.json",
-            "functions": {p: {"endpoint": endpoint, "function": f,
-                              "arn": f"arn:aws:lambda:us-east-1:111111111111:function:{f}"}
-                          for p, f in LIVE_FUNCTIONS.items()},
-            "input": {},
-        })
+        report = run_on(engine, {"definition": "statemachines/live.asl.json",
+                                 "functions": local_functions(endpoint, LIVE_FUNCTIONS), "input": {}})
     assert report["status"] == "FAILED", report
     assert report["error"] == "SomethingFailed" and report["cause"] == "1 failed: db-bad", report
     assert len(seen["share"]) == 3 and len(seen["notify"]) == 1
