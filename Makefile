@@ -13,14 +13,21 @@ SCENARIO ?= tests/scenarios/mixed-estate.json
 .PHONY: help test lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench demo scenario venv npm npm-cdk
 
 help:
-	@echo "make demo       - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
-	@echo "make test       - fmt + clippy, Rust tests, ASL checks, CDK, emulator rules, end-to-end tests, scenarios, policy proof"
-	@echo "make scenario SCENARIO=tests/scenarios/x.json - run a scenario file, print its JSON report"
-	@echo "make build      - build the fifteen task Lambda binaries and rdsf (release)"
-	@echo "make package    - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
-	@echo "make test-cdk   - CDK: tsc --noEmit, construct tests, cdk synth with cdk-nag, cfn-lint"
+	@echo "make demo        - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
+	@echo "make test        - everything below from lint to test-bench-tools, in that order"
+	@echo "make lint        - cargo fmt --check, cargo clippy -D warnings"
+	@echo "make test-rust   - cargo test of the workspace"
+	@echo "make test-asl    - asl-validator and the state machines' invariants"
+	@echo "make test-cdk    - CDK: tsc --noEmit, construct tests, cdk synth with cdk-nag, cfn-lint"
+	@echo "make test-e2e    - emulator rules, end-to-end cases (two ASL engines), scenarios, on the local stack"
 	@echo "make test-policy - after test-e2e: lint and simulate the synthesized policies against the recorded calls"
-	@echo "make bench      - cold start, memory, zip sizes, state transitions, scale: target/bench/results.json, README, docs/bench.svg"
+	@echo "make test-bench-tools - the bench's own tools"
+	@echo "make scenario SCENARIO=tests/scenarios/x.json - run a scenario file, print its JSON report"
+	@echo "make build       - build the sixteen task Lambda binaries and rdsf (release)"
+	@echo "make build-debug - the debug binaries the local stack runs"
+	@echo "make package     - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
+	@echo "make bench       - cold start, memory, zip sizes, state transitions, scale: target/bench/results.json, docs/benchmarks.md, docs/bench.svg"
+	@echo "make venv / npm / npm-cdk - the project-local tooling (.venv/, node_modules/, cdk/node_modules/)"
 
 test: lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools
 
@@ -107,7 +114,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed tests/bench/requirements.txt
 	@touch $@
 
 # Figures, never assertions: builds the release binaries itself (timed), runs the local stack.
-# BENCH_ARGS e.g. "--scale 1,10 --runs 3" for a quick look (then the README is still rewritten).
+# BENCH_ARGS e.g. "--scale 1,10 --runs 3" for a quick look (then docs/benchmarks.md is still rewritten).
 bench: venv npm npm-cdk $(VENV)/.bench-installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tests/bench/bench.py $(BENCH_ARGS)
 

@@ -7,7 +7,7 @@ import { accountId, ConfigError, region } from './validation';
 /** The context key holding the ready app's configuration (cdk.json, or `-c rds-failsafe='{...}'`). */
 export const CONTEXT_KEY = 'rds-failsafe';
 
-/** Field -> what it is; the README's table is this list. */
+/** Field -> what it is; the table of docs/configuration.md is this list. */
 export const CONTEXT_FIELDS: Record<string, string> = {
   liveAccount: 'Live account id (required)',
   liveRegion: 'region of the databases (required)',

@@ -16,7 +16,7 @@ export const DEFAULT_TOPIC_NAME = 'rds-failsafe';
 export const MANAGED_TAG = 'rds-failsafe:managed';
 /** The one tag `verify` adds to a managed copy. */
 export const VERIFIED_TAG = 'rds-failsafe:verified';
-/** The tags a copy is created with (DESIGN §3, the Lambdas' `Provenance`): IAM lets `copy-latest`
+/** The tags a copy is created with (docs/contracts.md, the Lambdas' `Provenance`): IAM lets `copy-latest`
  * and `save` add these keys and no other — `rds-failsafe:verified` above all. */
 export const PROVENANCE_TAGS = [
   MANAGED_TAG,
@@ -27,7 +27,7 @@ export const PROVENANCE_TAGS = [
   'rds-failsafe:source-create-time',
   'rds-failsafe:kind',
 ];
-/** Every snapshot the tool creates is named rdsf-... (DESIGN §3), so IAM can narrow by name too. */
+/** Every snapshot the tool creates is named rdsf-... (docs/contracts.md), so IAM can narrow by name too. */
 export const COPY_PREFIX = 'rdsf-';
 /** Step Functions' Map limit and what the ASL accepts as maxConcurrency. */
 export const MAX_CONCURRENCY = 20;
@@ -48,7 +48,7 @@ export interface ScheduledRunProps {
 
 /** The wildcard reason of every statement on the tool's own rdsf-* snapshots. */
 export const OWN_COPIES =
-  'Only snapshots named rdsf-* (every copy this tool makes, DESIGN §3 naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
+  'Only snapshots named rdsf-* (every copy this tool makes, docs/contracts.md naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
 
 /** The task both state machines use. */
 export const WAIT_AVAILABLE_TASK = { task: 'wait-available', description: 'rds-failsafe: report whether a copy is available yet' };

@@ -50,7 +50,7 @@ describe('cdk synth of the ready app from cdk.json', () => {
     for (const stack of [LIVE_STACK, FAILSAFE_STACK]) {
       assert.ok(existsSync(path.join(ok.out, `${stack}.template.json`)), stack);
     }
-    // the outputs the README's runbook reads
+    // the outputs docs/security.md and docs/operations.md read
     const outputs = (stack: string) => Object.keys(JSON.parse(readFileSync(path.join(ok.out, `${stack}.template.json`), 'utf8')).Outputs).sort();
     assert.deepEqual(outputs(LIVE_STACK), ['FailsafeTopicArns', 'ShareKeyArn', 'StateMachineArn']);
     assert.deepEqual(outputs(FAILSAFE_STACK), ['FailsafeKeyArn', 'StateMachineArn', 'TopicArn']);

@@ -107,8 +107,8 @@ describe('the ready app\'s context', () => {
     fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', regoin: 'x' }] }, CDK_DIR, {}), `${f}[0].regoin`, 'unknown field');
     fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', region: 'mars-1' }] }, CDK_DIR, {}), `${f}[0].region`);
   });
-  test('the README documents every context field', () => {
-    const readme = readFileSync(path.join(CDK_DIR, '..', 'README.md'), 'utf8');
+  test('docs/configuration.md documents every context field', () => {
+    const readme = readFileSync(path.join(CDK_DIR, '..', 'docs', 'configuration.md'), 'utf8');
     for (const field of Object.keys(CONTEXT_FIELDS)) assert.ok(readme.includes(`| \`${field}\` |`), field);
   });
   test('a JSON object given with -c is parsed; lists may be comma-separated', () => {

@@ -15,7 +15,7 @@ waits its seconds × m ms (asl_runner.mjs, msPerSimulatedSecond), so a run's wal
 its time in simulated seconds (m: --ms-per-second, 10, at scale; 2 for the transition counts). The Lambdas and the emulator
 run at their real speed, so their overhead counts against the ratio, magnified by the time scale.
 
-Writes target/bench/results.json, prints the tables, rewrites the README's results section (between
+Writes target/bench/results.json, prints the tables, rewrites the results section of docs/benchmarks.md (between
 the bench markers) and docs/bench.svg. Figures are reported, never asserted.
 """
 
@@ -347,13 +347,13 @@ def fmt_dur(seconds: float) -> str:
 
 
 def report(results: dict) -> str:
-    """The README's results section (Markdown), from results.json."""
+    """The results section of docs/benchmarks.md (Markdown), from results.json."""
     lines = []
     pkg = results["package"]
     lines.append(f"Measured {results['date']} on {results['machine']} by `make bench` "
                  f"(`target/bench/results.json`; chart `docs/bench.svg`).")
     lines.append("")
-    lines.append("| Target (issue 13) | Measured | Met |")
+    lines.append("| Target | Measured | Met |")
     lines.append("|---|---|---|")
     for target, measured, met in targets(results):
         lines.append(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
@@ -429,7 +429,7 @@ def report(results: dict) -> str:
 
 
 def targets(results: dict) -> list[tuple[str, str, bool]]:
-    """(target, measured, met) for each of issue 13's targets."""
+    """(target, measured, met) for each of the bench's targets."""
     cs = results["coldStart"]
     cold = statistics.median(v["python"]["seconds"]["median"] / v["rust"]["seconds"]["median"]
                              for v in cs.values())
@@ -455,11 +455,11 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
 
 
 def update_readme(section: str) -> None:
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "benchmarks.md"
     text = readme.read_text()
     begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
     if begin not in text or end not in text:
-        raise SystemExit("bench: README.md has no bench markers (<!-- bench:begin --> ... end)")
+        raise SystemExit("bench: docs/benchmarks.md has no bench markers (<!-- bench:begin --> ... end)")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
     readme.write_text(f"{head}{begin}\n{section}\n{end}{tail}")
@@ -473,7 +473,7 @@ def main() -> int:
     ap.add_argument("--transitions-ms-per-second", type=float, default=2.0,
                     help="wall-clock ms per simulated second for the transition counts (6-hour copies)")
     ap.add_argument("--scale", default=",".join(map(str, SCALE_N)), help="N values, comma-separated")
-    ap.add_argument("--no-readme", action="store_true", help="do not rewrite README.md and docs/bench.svg")
+    ap.add_argument("--no-readme", action="store_true", help="do not rewrite docs/benchmarks.md and docs/bench.svg")
     args = ap.parse_args()
     # The simulated wait is slept inside CheckCopy (asl_runner.mjs), under its 60-second
     # TimeoutSeconds: the longest wait, a 6-hour copy's last, must fit with room for the call.
@@ -516,7 +516,7 @@ def main() -> int:
         update_readme(section)
         (ROOT / "docs").mkdir(exist_ok=True)
         (ROOT / "docs" / "bench.svg").write_text(chart.svg(results))
-        say("\nREADME.md (Benchmarks) and docs/bench.svg updated")
+        say("\ndocs/benchmarks.md and docs/bench.svg updated")
     return 0
 
 

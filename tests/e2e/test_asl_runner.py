@@ -392,7 +392,7 @@ def test_states_all_does_not_catch_a_missing_path_in_a_tasks_parameters(tmp_path
 
 
 # --------------------------------------------------------------------------------------------
-# One source's uncatchable failure costs the others nothing (issue 22, Part 2.2): in the real
+# One source's uncatchable failure costs the others nothing: in the real
 # live machine, a copy-latest answer without `sourceCreateTime` fails that source's child in
 # the Pass state RecordCopied (States.Runtime: a Pass state has no Catch, and States.ALL would
 # not catch it). The Map tolerates it (ToleratedFailurePercentage 100), its place in the

@@ -1,6 +1,6 @@
 """End-to-end: the real state machines and the real Lambda binaries against the emulated
 two-account AWS, with the trigger path Live notify -> SNS -> SQS -> start-failsafe -> Failsafe run.
-Cases (a)-(h) of issue 4."""
+Cases (a)-(i)."""
 
 import json
 from datetime import date, datetime, timedelta
@@ -286,7 +286,7 @@ def test_g_dry_run_changes_nothing_in_either_account(deployed, engine):
 
 def expected_gfs(days: list[date], today: date, daily: int, weekly: int, monthly: int,
                  floor: int) -> set[date]:
-    """The README's retention rule, written independently of the Rust code: keep the newest copy
+    """The retention rule of docs/configuration.md, written independently of the Rust code: keep the newest copy
     of each of the last `daily` days, `weekly` ISO weeks and `monthly` months, and the newest
     `floor` copies whatever their age."""
     def newest(key, wanted):
@@ -346,7 +346,7 @@ LONG_CLUSTER = "payments-ledger-aurora-cluster-payments-ledger-aurora-clus-a"  #
 def test_i_cross_region_failsafe_saves_instances_and_clusters_and_cannot_succeed_silently(stack, accounts):
     """Live us-east-1, Failsafe eu-west-1: an instance on aws/rds, an unencrypted instance, a
     cluster on a customer key whose id is 60 characters long, an unencrypted cluster; two days.
-    First with the Failsafe side looking only in its own region (the mistake of issue 10): the
+    First with the Failsafe side looking only in its own region (a mistake a deployment can make): the
     triggered run fails naming what it could not see. Then as CDK configures it."""
     assert len(LONG_CLUSTER) == 60
     live_east, _ = accounts

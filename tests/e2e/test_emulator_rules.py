@@ -1,4 +1,4 @@
-"""Each rule the emulator adds to stock moto (DESIGN §5), through the real AWS API (boto3).
+"""Each rule the emulator adds to stock moto (docs/development.md, docs/aws-facts.md), through the real AWS API (boto3).
 Every test here fails on stock moto 5.2; the comment on each says how."""
 
 import json
@@ -427,7 +427,7 @@ def test_world_report_names_key_tags_and_sharing(stack, world):
 
 
 # --------------------------------------------------------------------------------------------
-# Regions, identifiers, SNS and quotas (issue 10). Each cites the AWS documentation it follows.
+# Regions, identifiers, SNS and quotas. Each cites the AWS documentation it follows.
 
 EAST, WEST = "us-east-1", "eu-west-1"
 

@@ -1,4 +1,4 @@
-"""End-to-end at scale and under faults (issue 11): transient 500s on every call the runs make,
+"""End-to-end at scale and under faults: transient 500s on every call the runs make,
 failed copies that must not pile up, the quota checked before copying, and 1,000 sources in one
 run under Step Functions' limits (enforced by the ASL runner, tests/local/rdsf_local/limits.mjs):
 all saved, every save failing, every copy failing."""
@@ -279,7 +279,7 @@ def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(
 
 
 def test_r_two_live_accounts_in_two_regions_send_to_one_failsafe_account_two_days(stack, accounts):
-    """Several Live accounts into one Failsafe account (README: `additionalLiveAccounts`), each
+    """Several Live accounts into one Failsafe account (docs/configuration.md: `additionalLiveAccounts`), each
     deployed from its own copy of the app: Live 111… in us-east-1 and Live 333… in eu-west-1, with
     an instance on aws/rds, a customer-key cluster and an unencrypted instance between them. Two
     days: every source of both accounts is saved in the Failsafe account each day, on its key,
@@ -321,7 +321,7 @@ def test_r_two_live_accounts_in_two_regions_send_to_one_failsafe_account_two_day
 
 
 def test_s_one_live_account_sends_to_two_failsafe_accounts_two_days(stack, accounts):
-    """One Live account with two Failsafe accounts (README: `additionalFailsafeAccounts`), the
+    """One Live account with two Failsafe accounts (docs/configuration.md: `additionalFailsafeAccounts`), the
     second in another region and deployed from its own copy of the app: each day every source is
     shared with both, both topics get the message, and each Failsafe account saves every source
     on its own key, in its own region."""

@@ -84,10 +84,10 @@ test("a broken key policy turns the recorded calls red: the share key without it
   assert.ok(r.failures.some((f) => f.includes('save') && f.includes('kms:') && f.includes('source key')), r.failures.slice(0, 3).join('\n'));
 });
 
-test("the README's 'Who may do what' lists exactly the promises the simulation proves", () => {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('#### Who may do what');
-  assert.ok(start >= 0, "README has no '#### Who may do what' section");
+test("docs/security.md's 'Who may do what' lists exactly the promises the simulation proves", () => {
+  const readme = readFileSync(path.join(ROOT, 'docs', 'security.md'), 'utf8');
+  const start = readme.indexOf('## Who may do what');
+  assert.ok(start >= 0, "docs/security.md has no '## Who may do what' section");
   const section = readme.slice(start).split('\n').slice(1);
   const end = section.findIndex((l) => /^#{1,4} /.test(l));
   const bullets = section.slice(0, end < 0 ? undefined : end).filter((l) => l.startsWith('- ')).map((l) => l.slice(2));

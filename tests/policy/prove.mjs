@@ -1,6 +1,6 @@
 // The policy proof: IAM, KMS and SNS policies of the synthesized templates, evaluated offline by
 // @cloud-copilot/iam-simulate (identity and resource policies together, cross-account rules
-// included; DESIGN §5a).
+// included; docs/aws-facts.md).
 //
 // Input: what an end-to-end run of the local stack leaves under target/e2e/policy/ and
 // target/e2e/scenarios/<name>/policy/ —
@@ -12,7 +12,7 @@
 // Two checks, both of which must hold for every deployment:
 //   1. every recorded call, and every KMS call RDS or SNS makes on its behalf, is allowed for the
 //      role of the task that made it (`requestsFor` maps a call to the IAM requests AWS evaluates);
-//   2. every promise of the README's "Who may do what" (`CASES`) holds: the forbidden requests are
+//   2. every promise of docs/security.md's "Who may do what" (`CASES`) holds: the forbidden requests are
 //      denied, the few allowed ones allowed.
 //
 //   node tests/policy/prove.mjs [target/e2e]      prints a summary; exit 1 on any failure
@@ -182,7 +182,7 @@ export function requestsFor(call) {
         { action: `rds:${op}`, resource: snap(dst).arn, context: tags, why: 'target' },
         { action: `rds:${op}`, resource: source.arn, context: { ...resourceTags(source.tags), ...tags }, why: 'source' },
       ];
-      // RDS needs AddTagsToResource too when a copy is created with tags (DESIGN §5a)
+      // RDS needs AddTagsToResource too when a copy is created with tags (docs/aws-facts.md)
       if (Object.keys(requested).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: snap(dst).arn, context: tags, why: 'tags on create' });
       // (across regions RDS checks rds:CrossRegionCommunication on its service-linked role, not on
       // the caller: RDS User Guide, "Authorizing the snapshot copy")
@@ -385,7 +385,7 @@ export async function proveCalls(run, { mutate } = {}) {
 }
 
 // ------------------------------------------------------------------------------------------
-// the README's promises
+// docs/security.md's promises
 
 /** A role in the stranger account allowed everything by its own account: only the resource
  * policies stand between it and the tool's resources. */
@@ -406,7 +406,7 @@ const managed = { [`aws:ResourceTag/${MANAGED}`]: 'true' };
 const provenance = Object.fromEntries(PROVENANCE.map((k) => [k, k === MANAGED ? 'true' : 'x']));
 
 /**
- * The README's "Who may do what", one entry per line there: `promise` is the line's text; each
+ * docs/security.md's "Who may do what", one entry per line there: `promise` is the line's text; each
  * request must come out as `expect` ('Allowed' or 'Denied').
  */
 export function CASES(dep) {

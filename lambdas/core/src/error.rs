@@ -1,4 +1,4 @@
-//! The stable error contract of DESIGN §3.
+//! The stable error contract (docs/contracts.md).
 //!
 //! Every task Lambda returns a [`FailsafeError`]; its [`ErrorKind`] becomes the Lambda's
 //! `errorType`, which the ASL files match in `Retry` and `Catch`. The names are a contract:

@@ -59,7 +59,7 @@ def main() -> int:
                 "topic + subscription, state machine; one `cargo lambda watch` per account")
         d = Deployment.create(stack, live, failsafe).start()
 
-        step(4, "Before the first run: `rdsf preflight` in the Live account (README: Deploying, step 4)")
+        step(4, "Before the first run: `rdsf preflight` in the Live account (docs/deploying.md, step 4)")
         pre = rdsf(live, "preflight")
         print("  $ rdsf preflight\n" + pre.stdout + pre.stderr, end="")
 
@@ -100,7 +100,7 @@ def main() -> int:
         ok = run.status == "SUCCEEDED" and runs and all(r.status == "SUCCEEDED" for r in runs) \
             and len(rows) == len(estate)
 
-        step(9, "The operator's view: `rdsf status` in the Failsafe account (README: restore)")
+        step(9, "The operator's view: `rdsf status` in the Failsafe account (docs/operations.md: restoring)")
         status = rdsf(failsafe, "status", "--now", failsafe_at)
         print("  $ rdsf status\n" + status.stdout + status.stderr, end="")
         step(10, "Restore one, dry run: `rdsf restore orders --dry-run` prints the AWS CLI call")

@@ -168,7 +168,7 @@ class Deployment:
 
     def add_live(self, other: Account) -> "OtherLive":
         """Another Live account sending to this Failsafe account, deployed from its own copy of
-        the app (README: `additionalLiveAccounts`): its context names this deployment's Live
+        the app (docs/configuration.md: `additionalLiveAccounts`): its context names this deployment's Live
         account and region as the additional ones, and this deployment's context must name it
         (`Deployment.create(..., context={"additionalLiveAccounts": [...], "additionalLiveRegions":
         [...]})`), so that the Failsafe side deployed here lets it publish and looks in its region.
@@ -197,7 +197,7 @@ class Deployment:
 
     def add_failsafe(self, other: Account) -> "Deployment":
         """Another Failsafe account of this Live account, deployed from its own copy of the app
-        (README: `additionalFailsafeAccounts`; this deployment's context must name it, so the Live
+        (docs/configuration.md: `additionalFailsafeAccounts`; this deployment's context must name it, so the Live
         stack deployed here shares with it and notifies its topic): its Failsafe stack, trigger
         queue and Lambdas. Returns a view of this deployment on that account (its `deliver`,
         `run_started`, `run_failsafe`, `snapshots`; the executions are this deployment's list),

@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port-file", required=True)
     args = ap.parse_args(argv)
     if os.environ.get("RDSF_STOCK_MOTO") == "1":
-        # Only to show the rule tests fail without the rules (tests/README.md); never in CI.
+        # Only to show the rule tests fail without the rules (docs/development.md); never in CI.
         print("rdsf: RDSF_STOCK_MOTO=1, rules NOT installed", flush=True)
     else:
         rds_rules.install()

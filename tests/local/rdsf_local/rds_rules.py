@@ -1,5 +1,5 @@
 """The rules of real RDS and KMS that stock moto 5.2 does not keep, patched into moto's classes in
-the emulator process (nothing on disk is edited). DESIGN §4 and §5 list them; every rule here has a
+the emulator process (nothing on disk is edited). docs/aws-facts.md lists the facts; every rule here has a
 test in tests/e2e/test_emulator_rules.py that fails on stock moto.
 
 - Copy by ARN from another account and region reads *that* account's snapshot, and only if the

@@ -1,6 +1,6 @@
 """Scenario runner: a declarative JSON file seeds the emulated world, injects faults, performs
 daily runs over simulated days, and prints a JSON report of both accounts' snapshots and every
-execution's outcome. The schema is in tests/README.md; a new scenario needs no code.
+execution's outcome. The schema is in docs/development.md (Scenario files); a new scenario needs no code.
 
     python -m rdsf_local.scenario tests/scenarios/mixed-estate.json [--out report.json]
 

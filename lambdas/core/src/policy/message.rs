@@ -1,4 +1,4 @@
-//! The versioned Live → Failsafe SNS message (DESIGN §3). The Failsafe side treats it only as a
+//! The versioned Live → Failsafe SNS message (docs/contracts.md). The Failsafe side treats it only as a
 //! wake-up hint: it is validated, and at most it starts an execution that looks for itself.
 
 use crate::arn::{is_account_id, is_region, Arn};

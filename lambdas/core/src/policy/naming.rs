@@ -1,4 +1,4 @@
-//! Deterministic snapshot identifiers (DESIGN §3): a re-run computes the same name and so finds
+//! Deterministic snapshot identifiers (docs/contracts.md): a re-run computes the same name and so finds
 //! what an earlier run made instead of making a second copy.
 
 use crate::error::{FailsafeError, Result};

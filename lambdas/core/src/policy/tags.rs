@@ -1,4 +1,4 @@
-//! The provenance tags of DESIGN §3, written explicitly on every snapshot the tool creates.
+//! The provenance tags of docs/contracts.md, written explicitly on every snapshot the tool creates.
 //! `rds-failsafe:managed=true` is what the one deletion rule (and the IAM condition) keys on.
 
 use crate::model::{SnapshotKind, Tags};
