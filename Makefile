@@ -10,11 +10,12 @@ VPY := $(VENV)/bin/python
 PY_REQS := tests/local/requirements.txt
 SCENARIO ?= tests/scenarios/mixed-estate.json
 
-.PHONY: help test lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench demo scenario venv npm npm-cdk
+.PHONY: help test check lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench demo scenario venv npm npm-cdk
 
 help:
 	@echo "make demo        - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
-	@echo "make test        - everything below from lint to test-bench-tools, in that order"
+	@echo "make test        - everything below from lint to test-bench-tools, in that order, each stage timed"
+	@echo "make check       - the inner loop: lint, test-rust, test-asl (a few minutes once built)"
 	@echo "make lint        - cargo fmt --check, cargo clippy -D warnings"
 	@echo "make test-rust   - cargo test of the workspace"
 	@echo "make test-asl    - asl-validator and the state machines' invariants"
@@ -29,7 +30,20 @@ help:
 	@echo "make bench       - cold start, memory, zip sizes, state transitions, scale: target/bench/results.json, docs/benchmarks.md, docs/bench.svg"
 	@echo "make venv / npm / npm-cdk - the project-local tooling (.venv/, node_modules/, cdk/node_modules/)"
 
-test: lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools
+# Each stage in turn, timed; the times go to target/stage-times.txt and are printed at the end
+# (also when a stage fails).
+TEST_STAGES := lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools
+test:
+	@mkdir -p target && : > target/stage-times.txt
+	@for stage in $(TEST_STAGES); do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$stage; status=$$?; \
+	  echo "$$stage $$(( $$(date +%s) - start )) s" >> target/stage-times.txt; \
+	  if [ $$status -ne 0 ]; then echo "==> stage times (failed in $$stage)"; cat target/stage-times.txt; exit $$status; fi; \
+	done; echo "==> stage times"; cat target/stage-times.txt
+
+# The inner loop: lint, unit and integration tests of the Rust code, the ASL checks (minutes).
+check: lint test-rust test-asl
 
 lint:
 	@echo "==> cargo fmt --check"
@@ -84,7 +98,8 @@ build-debug:
 # The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.
 test-e2e: venv npm npm-cdk build-debug
 	@echo "==> emulator rules, end-to-end cases, scenarios (logs under target/e2e/; recorded calls under target/e2e/policy/ and target/e2e/scenarios/*/policy/)"
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=5
+	rm -rf target/e2e/policy target/e2e/workers target/e2e/scenarios
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=10 -n auto
 
 # Reads what test-e2e recorded: the deployments (templates as deployed) and every task Lambda call.
 test-policy: venv npm

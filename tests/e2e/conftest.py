@@ -1,6 +1,9 @@
-"""Fixtures for the end-to-end tests: one local stack (emulator process) for the session, a fresh
-emulated world and fresh Lambda hosts for each test. Logs stay under target/e2e/ for diagnosis."""
+"""Fixtures for the end-to-end tests: one local stack (emulator process) for the session — for
+each worker, when pytest-xdist runs them in parallel (make test-e2e) — and a fresh emulated world
+and fresh Lambda hosts for each test. Logs stay under target/e2e/ (a worker's under
+target/e2e/workers/<worker>/) for diagnosis, with the recorded calls the policy proof reads."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,9 +19,16 @@ FAILSAFE_ID = "222222222222"
 REGION = "us-east-1"
 
 
+def pytest_collection_modifyitems(items):
+    """The longest cases first, so that no worker is left with one of them at the end."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("long") else 1)
+
+
 @pytest.fixture(scope="session")
 def stack():
-    with LocalStack(ROOT / "target" / "e2e", quiet=True) as s:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    workdir = ROOT / "target" / "e2e" / ("workers/" + worker if worker else "")
+    with LocalStack(workdir, quiet=True) as s:
         yield s
 
 

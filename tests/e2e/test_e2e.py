@@ -310,6 +310,7 @@ def expected_gfs(days: list[date], today: date, daily: int, weekly: int, monthly
     return keep
 
 
+@pytest.mark.long
 def test_h_forty_days_leave_exactly_the_retention_set(stack, accounts):
     live, failsafe = accounts
     stack.faults(creatingPolls=1)

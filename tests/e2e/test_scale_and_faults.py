@@ -157,6 +157,7 @@ def test_l_b_seven_aurora_clusters_copy_five_at_a_time_on_both_sides(stack, acco
     assert sorted(s["kind"] for s in failsafe_copies(d).values()) == ["cluster"] * 7 + ["instance"] * 6
 
 
+@pytest.mark.long
 def test_m_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
     live, failsafe = accounts
     fleet(stack, live, failsafe)
@@ -179,6 +180,7 @@ def test_m_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
     within_limits(fs_runs[1], children=0)
 
 
+@pytest.mark.long
 def test_n_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
     """The likeliest way for every save to fail at once: the share key does not grant the Failsafe
     account. Each failure is recorded; the first 25 keep their cause (the key). One source is
@@ -204,6 +206,7 @@ def test_n_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
     assert [c["tags"]["rds-failsafe:source-id"] for c in failsafe_copies(d).values()] == [ids[0]]
 
 
+@pytest.mark.long
 def test_o_1000_failed_copies_fail_the_live_run_with_a_bounded_cause(stack, accounts):
     live, failsafe = accounts
     ids = fleet(stack, live, failsafe)
@@ -236,6 +239,7 @@ def simulate(side: str, copy_minutes: int, poll_seconds: int = 60) -> dict:
     return report
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("side", ["live", "failsafe"])
 def test_p_1000_sources_with_6_hour_copies_stay_within_the_history_quota(side):
     """The real state machines with stand-in handlers (fleet.mjs): 360 polls per copy, 1,000

@@ -12,14 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.json"))
 # Each scenario's stack records its deployment and calls under <workdir>/policy/ for the policy
-# proof (make test-policy reads target/e2e/scenarios/*/policy too).
+# proof (make test-policy reads target/e2e/scenarios/*/policy too); make test-e2e empties the
+# folder first, and each scenario starts from an empty one of its own (workers run in parallel).
 WORKDIRS = ROOT / "target" / "e2e" / "scenarios"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def fresh_workdirs():
-    shutil.rmtree(WORKDIRS, ignore_errors=True)
-    WORKDIRS.mkdir(parents=True)
 
 
 def run(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -34,6 +29,7 @@ def test_there_are_example_scenarios():
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_scenario(path):
+    shutil.rmtree(WORKDIRS / path.stem, ignore_errors=True)
     res = run(path, WORKDIRS / path.stem)
     assert res.returncode == 0, res.stderr[-3000:]
     report = json.loads(res.stdout)

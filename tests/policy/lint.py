@@ -114,8 +114,10 @@ def service_reference(out: Path, per_action_keys: bool) -> Path:
 
 
 def run_dirs(root: Path) -> list[Path]:
-    """The record folders of an end-to-end run: the tests' stack and each scenario's."""
-    dirs = [root / "policy", *sorted((root / "scenarios").glob("*/policy"))]
+    """The record folders of an end-to-end run: the tests' stack (one per parallel worker) and each
+    scenario's."""
+    dirs = [root / "policy", *sorted((root / "workers").glob("*/policy")),
+            *sorted((root / "scenarios").glob("*/policy"))]
     return [d for d in dirs if (d / "deployments").is_dir()]
 
 

@@ -44,13 +44,16 @@ export const PROVENANCE = [
   .map(([, , key]) => key);
 if (!PROVENANCE.includes(MANAGED) || PROVENANCE.length < 2) throw new Error(`provenance tag keys not found in tags.rs: ${PROVENANCE}`);
 
-/** The record folders of an end-to-end run: the tests' stack and each scenario's. */
+/** The record folders of an end-to-end run: the tests' stack (one per parallel worker, under
+ * workers/) and each scenario's. */
 export function runDirs(root) {
-  const scenarios = path.join(root, 'scenarios');
-  return [
-    path.join(root, 'policy'),
-    ...(existsSync(scenarios) ? readdirSync(scenarios).sort().map((s) => path.join(scenarios, s, 'policy')) : []),
-  ].filter((d) => existsSync(path.join(d, 'deployments')));
+  const under = (folder) => {
+    const dir = path.join(root, folder);
+    return existsSync(dir) ? readdirSync(dir).sort().map((s) => path.join(dir, s, 'policy')) : [];
+  };
+  return [path.join(root, 'policy'), ...under('workers'), ...under('scenarios')].filter((d) =>
+    existsSync(path.join(d, 'deployments')),
+  );
 }
 
 /** The deployments and calls recorded in `dirs`; ids are prefixed with the folder's index, as

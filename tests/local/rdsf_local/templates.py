@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,7 +58,7 @@ def synthesize(context: dict[str, Any]) -> dict[str, dict]:
             raise ConfigRejected(message)
         raise StackError(f"cdk synth of {text} failed ({res.returncode}): {message}")
     CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers synthesize too
     tmp.write_bytes(res.stdout)
     tmp.replace(cached)
     return json.loads(res.stdout)
