@@ -407,7 +407,7 @@ export class FailsafeAccount extends Construct {
     describeSnapshots(f.SelectDrillsFunctionArn);
     f.SelectDrillsFunctionArn.allow(
       { actions: ['rds:DescribeOrderableDBInstanceOptions'], resources: ['*'] },
-      'Read-only: rds:DescribeOrderableDBInstanceOptions (which DB instance classes RDS offers a copy\'s engine version here, so that a drill restores as the smallest one) has no resource type; RDS authorises it against "*".',
+      'Read-only Describe calls: rds:DescribeOrderableDBInstanceOptions (which DB instance classes RDS offers a copy\'s engine version here, so that a drill restores as the smallest one) has no resource type; RDS authorises it against "*".',
     );
     const readDbs = (t: TaskFunction) =>
       t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
