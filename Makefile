@@ -88,7 +88,9 @@ $(VENV)/.installed: $(PY_REQS)
 venv: $(VENV)/.installed
 
 # The debug binaries `cargo lambda watch` runs; built up front so the build shows its progress
-# here rather than inside the first invocation's timeout.
+# here rather than inside the first invocation's timeout. As `cargo lambda watch --package
+# rdsf-lambdas` builds them: `cargo test`'s build of the same binaries (for their integration
+# tests) unifies the dev-dependencies' features, so the watcher would rebuild.
 # rdsf is built on its own: built together, cargo would give the Lambdas the CLI's SSO features.
 build-debug:
 	@echo "==> cargo build (debug) of the Lambda binaries and rdsf for the local stack"
@@ -99,7 +101,7 @@ build-debug:
 test-e2e: venv npm npm-cdk build-debug
 	@echo "==> emulator rules, end-to-end cases, scenarios (logs under target/e2e/; recorded calls under target/e2e/policy/ and target/e2e/scenarios/*/policy/)"
 	rm -rf target/e2e/policy target/e2e/workers target/e2e/scenarios
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=10 -n auto
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=10 -n auto --dist loadgroup
 
 # Reads what test-e2e recorded: the deployments (templates as deployed) and every task Lambda call.
 test-policy: venv npm

@@ -1,27 +1,35 @@
 """The operator's `rdsf` against the local stack, after a real day of Live -> trigger -> Failsafe:
 `status` (table and --json, exit codes), `restore --dry-run` (prints, changes nothing) and
-`restore` (the emulator's RDS restores the Failsafe copy into a new instance or cluster)."""
+`restore` (the emulator's RDS restores the Failsafe copy into a new instance or cluster).
+
+The cases that use `saved` share one day: they read, and the one that restores runs last of them
+(it adds databases, no snapshot). Their group keeps them on one parallel worker, in order."""
 
 import json
 
 import pytest
+from conftest import FAILSAFE_ID, LIVE_ID, REGION
 from test_e2e import FAILSAFE_AT, LIVE_AT, mixed_estate, state
 from rdsf_local.deployment import Deployment
 from rdsf_local.stack import rdsf
+
+pytestmark = pytest.mark.xdist_group("cli-day")
 
 # The day's copies are of 03:00 on 2026-11-20; the operator looks at 09:00 that day.
 NOW = "2026-11-20T09:00:00Z"
 
 
-@pytest.fixture
-def saved(stack, accounts) -> Deployment:
-    live, failsafe = accounts
+@pytest.fixture(scope="module")
+def saved(stack) -> Deployment:
+    stack.reset()
+    live, failsafe = stack.account(LIVE_ID, REGION), stack.account(FAILSAFE_ID, REGION)
     stack.faults(creatingPolls=2)
     mixed_estate(stack, live)
     d = Deployment.create(stack, live, failsafe).start()
     day = d.day(LIVE_AT, FAILSAFE_AT)
     assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"], day
-    return d
+    yield d
+    stack.stop_lambdas()
 
 
 def rds_of(account):
@@ -80,35 +88,6 @@ def test_restore_dry_run_prints_the_command_and_changes_nothing(saved):
     assert rds_of(d.failsafe).describe_db_instances()["DBInstances"] == []
 
 
-def test_restore_makes_the_instance_and_the_cluster_from_the_failsafe_copies(saved):
-    d = saved
-    out = rdsf(d.failsafe, "restore", "users", "--json")
-    assert out.returncode == 0, out.stderr + out.stdout
-    report = json.loads(out.stdout)
-    copy_arn = report["copy"]["arn"]
-    assert copy_arn.endswith(f":snapshot:rdsf-{d.live.id}-users-202611200300")
-    rds = rds_of(d.failsafe)
-    db = rds.describe_db_instances(DBInstanceIdentifier="users-restored-202611200300")["DBInstances"][0]
-    # restored from the Failsafe copy: readable with the key the Failsafe account owns
-    assert db["StorageEncrypted"] and db["KmsKeyId"] == d.failsafe_key_arn, db
-    tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"]}
-    assert tags["rds-failsafe:restored-from"] == copy_arn
-
-    # a cluster needs its first instance's class; without it, exit 2 naming the option
-    no_class = rdsf(d.failsafe, "restore", "ledger")
-    assert no_class.returncode == 2 and "--instance-class" in no_class.stderr, no_class.stderr
-    out = rdsf(d.failsafe, "restore", "ledger", "--instance-class", "db.r6g.large", "--name", "ledger-dr")
-    assert out.returncode == 0, out.stderr + out.stdout
-    cluster = rds.describe_db_clusters(DBClusterIdentifier="ledger-dr")["DBClusters"][0]
-    assert cluster["Engine"] == "aurora-postgresql"
-    assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == ["ledger-dr-1"]
-
-    # the same name again: RDS refuses, the operator sees why (exit 3)
-    again = rdsf(d.failsafe, "restore", "users")
-    assert again.returncode == 3, again.stderr
-    assert "AlreadyExists" in again.stderr
-
-
 def test_restore_of_an_unknown_source_or_time_exits_2_naming_what_is_there(saved):
     d = saved
     out = rdsf(d.failsafe, "restore", "nosuch", "--dry-run")
@@ -146,6 +125,35 @@ def test_preflight_reads_the_deployed_configuration_in_each_account_and_passes(s
     [entry] = json.loads(again.stdout)
     assert [f["level"] for f in entry["report"]["findings"] if f["check"] == "service-linked-role"] == ["ok"]
     assert again.returncode == 0
+
+
+def test_restore_makes_the_instance_and_the_cluster_from_the_failsafe_copies(saved):
+    d = saved
+    out = rdsf(d.failsafe, "restore", "users", "--json")
+    assert out.returncode == 0, out.stderr + out.stdout
+    report = json.loads(out.stdout)
+    copy_arn = report["copy"]["arn"]
+    assert copy_arn.endswith(f":snapshot:rdsf-{d.live.id}-users-202611200300")
+    rds = rds_of(d.failsafe)
+    db = rds.describe_db_instances(DBInstanceIdentifier="users-restored-202611200300")["DBInstances"][0]
+    # restored from the Failsafe copy: readable with the key the Failsafe account owns
+    assert db["StorageEncrypted"] and db["KmsKeyId"] == d.failsafe_key_arn, db
+    tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"]}
+    assert tags["rds-failsafe:restored-from"] == copy_arn
+
+    # a cluster needs its first instance's class; without it, exit 2 naming the option
+    no_class = rdsf(d.failsafe, "restore", "ledger")
+    assert no_class.returncode == 2 and "--instance-class" in no_class.stderr, no_class.stderr
+    out = rdsf(d.failsafe, "restore", "ledger", "--instance-class", "db.r6g.large", "--name", "ledger-dr")
+    assert out.returncode == 0, out.stderr + out.stdout
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="ledger-dr")["DBClusters"][0]
+    assert cluster["Engine"] == "aurora-postgresql"
+    assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == ["ledger-dr-1"]
+
+    # the same name again: RDS refuses, the operator sees why (exit 3)
+    again = rdsf(d.failsafe, "restore", "users")
+    assert again.returncode == 3, again.stderr
+    assert "AlreadyExists" in again.stderr
 
 
 def test_preflight_exits_1_naming_a_source_without_backups_and_a_share_key_closed_to_failsafe(
