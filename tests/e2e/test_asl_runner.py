@@ -33,15 +33,15 @@ def local_functions(endpoint: str, functions: dict[str, str]) -> dict:
             for p, f in functions.items()}
 
 
-def work_then_caught(tmp_path, name: str, work: dict) -> str:
-    """A machine of one Task `Work` (${WorkFunctionArn}, `work` merged in) whose States.ALL Catch
+def work_then_caught(tmp_path, name: str, work: dict, catch: tuple[str, ...] = ("States.ALL",)) -> str:
+    """A machine of one Task `Work` (${WorkFunctionArn}, `work` merged in) whose Catch of `catch`
     leads to `Caught`, a Pass state that parses the caught cause."""
     definition = tmp_path / f"{name}.asl.json"
     definition.write_text(json.dumps({
         "StartAt": "Work",
         "States": {
             "Work": {"Type": "Task", "Resource": "${WorkFunctionArn}", **work,
-                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                     "Catch": [{"ErrorEquals": list(catch), "ResultPath": "$.error", "Next": "Caught"}],
                      "End": True},
             # what a summary does with a cause: parse it, read errorMessage
             "Caught": {"Type": "Pass", "Parameters": {"error.$": "$.error.Error",
@@ -347,6 +347,9 @@ def test_tolerated_children_leave_their_execution_record_in_the_maps_output(tmp_
     ({"ToleratedFailurePercentage": 25}, "FAILED"),  # 50 % > 25 %
     ({"ToleratedFailurePercentage": 50}, "SUCCEEDED"),
     ({"ToleratedFailurePercentage": 100, "ToleratedFailureCount": 1}, "FAILED"),  # either one
+    ({"ToleratedFailurePercentage": 100, "ToleratedFailureCount": 0}, "FAILED"),  # a declared 0 too
+    ({"ToleratedFailureCount": 0}, "FAILED"),
+    ({"ToleratedFailurePercentage": 0}, "FAILED"),
 ])
 @on_both_engines
 def test_the_tolerated_failure_threshold_counts_and_percentages(tmp_path, tolerance, status, engine):
@@ -379,9 +382,12 @@ def test_the_state_machines_tolerate_every_failed_child_so_the_other_sources_fin
 
 
 @on_both_engines
-def test_states_all_does_not_catch_a_missing_path_in_a_tasks_parameters(tmp_path, failing_lambda, engine):
+@pytest.mark.parametrize("catch", [("States.ALL",), ("States.Runtime",), ("States.Runtime", "States.TaskFailed")])
+def test_no_catch_takes_a_missing_path_in_a_tasks_parameters(tmp_path, failing_lambda, engine, catch):
+    # "A States.Runtime error is not retriable, and will always cause the execution to fail":
+    # not even a Catch that names it takes it
     report = run_on(engine, {
-        "definition": work_then_caught(tmp_path, "runtime", {"Parameters": {"x.$": "$.missing"}}),
+        "definition": work_then_caught(tmp_path, "runtime", {"Parameters": {"x.$": "$.missing"}}, catch),
         "functions": local_functions(failing_lambda, {"WorkFunctionArn": "work"}),
         "input": {"present": 1},
     })

@@ -538,7 +538,7 @@ def test_manual_snapshot_quotas_default_to_100_per_kind_failed_copies_included(s
 
 def test_rds_offers_db_instance_classes_per_engine_and_refuses_the_others(stack, accounts):
     # RDS User Guide, "Supported DB engines for DB instance classes"; API reference,
-    # DescribeOrderableDBInstanceOptions (MaxRecords 20-100, Marker). Stock moto answers nothing
+    # DescribeOrderableDBInstanceOptions (MaxRecords 20-1000, Marker). Stock moto answers nothing
     # for RDS for PostgreSQL and creates a DB instance in any class.
     live, _ = accounts
     rds = live.client("rds")

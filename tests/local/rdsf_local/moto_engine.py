@@ -58,6 +58,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration impo
     distributed_iteration_component as distributed_iteration)
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (  # noqa: E402
     iteration_worker)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map import (  # noqa: E402
+    state_map, tolerated_failure)
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (  # noqa: E402
     distributed_item_processor_worker as distributed_worker)
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl  # noqa: E402
@@ -80,6 +82,14 @@ ACCOUNT = "123456789012"  # moto's default account: where the interpreter's own 
 def aws_time(moment: datetime.datetime) -> str:
     """A timestamp as Step Functions writes $$.Execution.StartTime: UTC, milliseconds, `Z`."""
     return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _AwsClockTime(datetime.datetime):
+    """A moment whose isoformat() is Step Functions' (`…T05:30:00.123Z`)."""
+
+    def isoformat(self, *args, **kwargs) -> str:
+        utc = datetime.datetime.fromtimestamp(self.timestamp(), datetime.timezone.utc)
+        return datetime.datetime.isoformat(utc, timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Run:
@@ -187,19 +197,22 @@ def install_hooks(run: Run) -> None:
 # INT, refused as "no viable alternative at input"); AWS takes an integer 0-100. The definition
 # is rewritten to the same number as a decimal.
 TOLERANCE_AS_INTEGER = re.compile(r'("ToleratedFailurePercentage"\s*:\s*)(\d+)(?![.\d])')
-# The Developer Guide, "Error handling in Step Functions": States.ALL does not catch these
-# (docs/aws-facts.md). moto's ErrorEqualsDecl lets States.ALL match every error.
-NOT_CAUGHT_BY_STATES_ALL = {StatesErrorNameType.StatesRuntime, StatesErrorNameType.StatesStatesDataLimitExceeded}
+# The Developer Guide, "Error handling in Step Functions" (docs/aws-facts.md): States.ALL does not
+# catch States.DataLimitExceeded (only an ErrorEquals naming it does), and "a States.Runtime error
+# is not retriable, and will always cause the execution to fail": no Retry or Catch takes it.
+# moto's ErrorEqualsDecl lets States.ALL match every error, and a name match anything named.
 
 
 def _error_equals(self, env) -> None:
-    """ErrorEqualsDecl._eval_body with AWS's States.ALL: it matches every error but the two
-    terminal ones, which only an ErrorEquals naming them matches."""
+    """ErrorEqualsDecl._eval_body (used by Retry and Catch) with AWS's terminal errors."""
     error_name = env.stack.pop()
-    names = self.error_names
-    if isinstance(error_name, StatesErrorName) and error_name.typ in NOT_CAUGHT_BY_STATES_ALL:
-        env.stack.append(error_name in names)
-        return
+    if isinstance(error_name, StatesErrorName):
+        if error_name.typ == StatesErrorNameType.StatesRuntime:
+            env.stack.append(False)
+            return
+        if error_name.typ == StatesErrorNameType.StatesStatesDataLimitExceeded:
+            env.stack.append(error_name in self.error_names)
+            return
     env.stack.append(_ORIGINAL_ERROR_EQUALS_RESULT(self, error_name))
 
 
@@ -319,14 +332,13 @@ def _map_run(self, env, eval_input) -> None:
     failed = getattr(eval_input.map_run_record, "rdsf_failed", 0)
     if not failed:
         return
-    percentage = eval_input.tolerated_failure_percentage or 0.0
-    count = eval_input.tolerated_failure_count or 0
-    # moto keeps an absent field as 0, AWS's default, so a declared 0 reads as absent: the same
-    # outcome unless the other field is declared too (then AWS fails on the declared 0).
+    percentage = eval_input.tolerated_failure_percentage  # None: not declared (_declared_only)
+    count = eval_input.tolerated_failure_count
+    # each declared threshold applies; with neither, the tolerance is 0
     exceeded = []
-    if percentage > 0:
+    if percentage is not None:
         exceeded.append(failed * 100.0 / max(len(outputs), 1) > percentage)
-    if count > 0:
+    if count is not None:
         exceeded.append(failed > count)
     if exceeded and not any(exceeded):
         return
@@ -341,6 +353,30 @@ def _map_run(self, env, eval_input) -> None:
             error=name.to_name(), cause=cause))))
 
 
+class _Undeclared:
+    """A Map's tolerance field the state does not declare: evaluates to None, so that _map_run
+    tells it from a declared 0 (moto puts its default, 0, in both places)."""
+
+    def __init__(self, default_decl):
+        self.default_decl = default_decl
+
+    def eval(self, env) -> None:
+        self.default_decl.eval(env)
+        env.stack.pop()
+        env.stack.append(None)
+
+
+_MAP_FROM_STATE_PROPS = state_map.StateMap.from_state_props
+
+
+def _map_from_state_props(self, state_props) -> None:
+    _MAP_FROM_STATE_PROPS(self, state_props)
+    if state_props.get(tolerated_failure.ToleratedFailureCountDecl) is None:
+        self.tolerated_failure_count_decl = _Undeclared(self.tolerated_failure_count_decl)
+    if state_props.get(tolerated_failure.ToleratedFailurePercentageDecl) is None:
+        self.tolerated_failure_percentage_decl = _Undeclared(self.tolerated_failure_percentage_decl)
+
+
 def correct_to_aws() -> None:
     error_equals_decl.ErrorEqualsDecl._eval_body = _error_equals
     state_task_lambda.StateTaskLambda._from_error = _task_from_error
@@ -349,6 +385,12 @@ def correct_to_aws() -> None:
     state_fail.CustomErrorName = _error_name
     distributed_worker.DistributedItemProcessorWorker._eval_job = _eval_job
     distributed_iteration.DistributedIterationComponent._map_run = _map_run
+    state_map.StateMap.from_state_props = _map_from_state_props
+    # $$.State.EnteredTime as Step Functions writes it (the drill machine hands it on as
+    # `endedAt`); moto's CommonStateField writes datetime.now(...).isoformat()
+    state_module.datetime = types.SimpleNamespace(
+        datetime=types.SimpleNamespace(now=lambda tz=None: _AwsClockTime.fromtimestamp(time.time(), tz)),
+        timezone=datetime.timezone)
 
 
 def definition_text(request: dict) -> str:

@@ -37,7 +37,7 @@ test in tests/e2e/test_emulator_rules.py that fails on stock moto.
   its region (`copy_in_progress`; RDS User Guide, "Introduction to backups").
 - `DescribeOrderableDBInstanceOptions` answers the DB instance classes of `ORDERABLE_CLASSES` for
   RDS for PostgreSQL, MySQL and MariaDB and Aurora (stock moto knows Aurora PostgreSQL and
-  Neptune only, at versions the local stack does not create), `MaxRecords` 20-100 with a
+  Neptune only, at versions the local stack does not create), `MaxRecords` 20-1000 with a
   `Marker`; a DB instance (created, restored, or a cluster's) of one of those engines in a class
   not offered is refused with `InvalidParameterCombination`, as RDS refuses it.
 - Snapshot identifiers follow the rules of their kind: a DB snapshot id 1-255 characters, a DB
@@ -597,7 +597,7 @@ def _ensure_service_linked_role(account: str) -> None:
 # DB instance classes. RDS offers each engine a set of classes that varies by engine version and
 # region (RDS User Guide and Aurora User Guide, "Supported DB engines for DB instance classes"),
 # answered by DescribeOrderableDBInstanceOptions (API reference: Engine required; EngineVersion,
-# DBInstanceClass, LicenseModel, Vpc filters; MaxRecords 20-100, default 100, with a Marker).
+# DBInstanceClass, LicenseModel, Vpc filters; MaxRecords 20-1000, default 100, with a Marker).
 # A DB instance in a class RDS does not offer is refused: "InvalidParameterCombination: RDS does
 # not support creating a DB instance with the following combination: DBInstanceClass=…, Engine=…,
 # EngineVersion=…, LicenseModel=…" (as users report it). The table holds a few small and
@@ -647,9 +647,9 @@ def resp_describe_orderable_db_instance_options(self):
     if not engine:
         raise InvalidParameterValue("The parameter Engine must be provided.")
     max_records = int(self.params.get("MaxRecords") or 100)
-    if not 20 <= max_records <= 100:
+    if not 20 <= max_records <= 1000:
         raise InvalidParameterValue(
-            f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
+            f"Invalid value {max_records} for MaxRecords. Must be between 20 and 1000")
     vpc = self.params.get("Vpc")
     options = orderable_options(self.region, engine, self.params.get("EngineVersion"),
                                 self.params.get("DBInstanceClass"),

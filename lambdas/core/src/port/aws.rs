@@ -640,7 +640,7 @@ impl SnapshotStore for AwsStore {
         engine: &str,
         engine_version: Option<&str>,
     ) -> StoreResult<Vec<OrderableClass>> {
-        // One entry per class and storage type and more: 100 a page, the most RDS allows.
+        // One entry per class and storage type and more, 100 a page (RDS allows 20 to 1,000).
         let all: Vec<_> = self
             .home
             .rds_read
