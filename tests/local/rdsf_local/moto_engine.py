@@ -81,15 +81,16 @@ ACCOUNT = "123456789012"  # moto's default account: where the interpreter's own 
 
 def aws_time(moment: datetime.datetime) -> str:
     """A timestamp as Step Functions writes $$.Execution.StartTime: UTC, milliseconds, `Z`."""
-    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    utc = moment.astimezone(datetime.timezone.utc)
+    # datetime's own isoformat, also for an _AwsClockTime (whose isoformat is this function)
+    return datetime.datetime.isoformat(utc, timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _AwsClockTime(datetime.datetime):
     """A moment whose isoformat() is Step Functions' (`…T05:30:00.123Z`)."""
 
     def isoformat(self, *args, **kwargs) -> str:
-        utc = datetime.datetime.fromtimestamp(self.timestamp(), datetime.timezone.utc)
-        return datetime.datetime.isoformat(utc, timespec="milliseconds").replace("+00:00", "Z")
+        return aws_time(self)
 
 
 class Run:
@@ -133,19 +134,17 @@ class Run:
         except json.JSONDecodeError:
             parsed = {"errorType": "Lambda.Unknown", "errorMessage": body}
         call = {"state": state, "task": self.lane_task(state), "function": fn["function"]}
+        answer = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": parsed}
         # cargo-lambda's emulator answers a function error with HTTP 500 and no
         # X-Amz-Function-Error header; real Lambda answers 200 with it (as asl_runner.mjs).
         if header or status >= 400:
             error_type = (parsed or {}).get("errorType") or f"Lambda.Http{status}"
-            message = (parsed or {}).get("errorMessage", body)
             call["errorType"] = error_type
-            with self.lock:
-                self.task_calls.append(call)
-            return {"StatusCode": 200, "FunctionError": "Unhandled",
-                    "Payload": {"errorMessage": message, "errorType": error_type, "trace": []}}
+            answer = {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": {
+                "errorMessage": (parsed or {}).get("errorMessage", body), "errorType": error_type, "trace": []}}
         with self.lock:
             self.task_calls.append(call)
-        return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": parsed}
+        return answer
 
 
 def install_hooks(run: Run) -> None:
@@ -203,27 +202,22 @@ TOLERANCE_AS_INTEGER = re.compile(r'("ToleratedFailurePercentage"\s*:\s*)(\d+)(?
 # moto's ErrorEqualsDecl lets States.ALL match every error, and a name match anything named.
 
 
+_ERROR_EQUALS = error_equals_decl.ErrorEqualsDecl._eval_body
+
+
 def _error_equals(self, env) -> None:
-    """ErrorEqualsDecl._eval_body (used by Retry and Catch) with AWS's terminal errors."""
-    error_name = env.stack.pop()
-    if isinstance(error_name, StatesErrorName):
-        if error_name.typ == StatesErrorNameType.StatesRuntime:
-            env.stack.append(False)
-            return
-        if error_name.typ == StatesErrorNameType.StatesStatesDataLimitExceeded:
-            env.stack.append(error_name in self.error_names)
-            return
-    env.stack.append(_ORIGINAL_ERROR_EQUALS_RESULT(self, error_name))
-
-
-def _ORIGINAL_ERROR_EQUALS_RESULT(decl, error_name) -> bool:
-    """moto's own matching (error_equals_decl.py), for every other error."""
-    decl_cls = error_equals_decl.ErrorEqualsDecl
-    if decl_cls._STATE_ALL_ERROR in decl.error_names:
-        return True
-    if decl_cls._STATE_TASK_ERROR in decl.error_names and not isinstance(error_name, StatesErrorName):
-        return True
-    return error_name in decl.error_names
+    """ErrorEqualsDecl._eval_body (used by Retry and Catch) with AWS's terminal errors; moto's
+    own matching for every other error."""
+    error_name = env.stack[-1]
+    typ = error_name.typ if isinstance(error_name, StatesErrorName) else None
+    if typ == StatesErrorNameType.StatesRuntime:
+        env.stack.pop()
+        env.stack.append(False)
+    elif typ == StatesErrorNameType.StatesStatesDataLimitExceeded:
+        env.stack.pop()
+        env.stack.append(error_name in self.error_names)
+    else:
+        _ERROR_EQUALS(self, env)
 
 
 def _error_name(error_name):
@@ -314,12 +308,9 @@ def _eval_job(self, env, job) -> None:
                 output["Error"] = error
             if cause is not None:
                 output["Cause"] = cause
-            with _FAILED_LOCK:
-                record.rdsf_failed = getattr(record, "rdsf_failed", 0) + 1
         job.job_output = output
 
 
-_FAILED_LOCK = threading.Lock()
 _MAP_RUN = distributed_iteration.DistributedIterationComponent._map_run
 
 
@@ -329,10 +320,11 @@ def _map_run(self, env, eval_input) -> None:
     States.ExceedToleratedFailureThreshold). moto parses both fields and ignores them."""
     _MAP_RUN(self, env, eval_input)
     outputs = env.stack[-1]
-    failed = getattr(eval_input.map_run_record, "rdsf_failed", 0)
+    children = eval_input.map_run_record.execution_counter  # as _eval_job counted them
+    failed = children.failed.get() + children.aborted.get() + children.timed_out.get()
     if not failed:
         return
-    percentage = eval_input.tolerated_failure_percentage  # None: not declared (_declared_only)
+    percentage = eval_input.tolerated_failure_percentage  # None: not declared (_Undeclared)
     count = eval_input.tolerated_failure_count
     # each declared threshold applies; with neither, the tolerance is 0
     exceeded = []
@@ -393,13 +385,16 @@ def correct_to_aws() -> None:
         timezone=datetime.timezone)
 
 
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+
+
 def definition_text(request: dict) -> str:
     with open(request["definition"], encoding="utf-8") as f:
         text = f.read()
-    missing = sorted({m for m in re.findall(r"\$\{([A-Za-z0-9]+)\}", text) if m not in request["functions"]})
+    missing = sorted({m for m in PLACEHOLDER.findall(text) if m not in request["functions"]})
     if missing:
         raise SystemExit(f"moto_engine: no function for placeholder(s) {', '.join(missing)}")
-    text = re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: request["functions"][m.group(1)]["arn"], text)
+    text = PLACEHOLDER.sub(lambda m: request["functions"][m.group(1)]["arn"], text)
     return TOLERANCE_AS_INTEGER.sub(r"\g<1>\2.0", text)
 
 
