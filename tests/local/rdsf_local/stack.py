@@ -32,8 +32,12 @@ ROOT = Path(__file__).resolve().parents[3]
 RUNNER = Path(__file__).with_name("asl_runner.mjs")
 # The two ASL engines a state machine runs on (docs/asl-engines.md): aws-local-stepfunctions
 # through asl_runner.mjs, and moto's interpreter through moto_engine.py; same request, same report.
-ENGINES = ("aws-local-stepfunctions", "moto")
-MOTO_RUNNER = Path(__file__).with_name("moto_engine.py")
+# Each engine's command: a request on stdin, a report on stdout.
+ENGINE_COMMANDS = {
+    "aws-local-stepfunctions": lambda: [node_binary(), str(RUNNER)],
+    "moto": lambda: [sys.executable, str(Path(__file__).with_name("moto_engine.py"))],
+}
+ENGINES = tuple(ENGINE_COMMANDS)
 
 LIVE_FUNCTIONS = {
     "SelectSourcesFunctionArn": "select-sources",
@@ -206,12 +210,10 @@ class LambdaHost:
 
 
 def engine_command(engine: str) -> list[str]:
-    """The command that runs one execution on `engine`: a request on stdin, a report on stdout."""
-    if engine == "moto":
-        return [sys.executable, str(MOTO_RUNNER)]
-    if engine == "aws-local-stepfunctions":
-        return [node_binary(), str(RUNNER)]
-    raise StackError(f"ASL engine {engine!r}: expected one of {ENGINES}")
+    """The command that runs one execution on `engine`."""
+    if engine not in ENGINE_COMMANDS:
+        raise StackError(f"ASL engine {engine!r}: expected one of {ENGINES}")
+    return ENGINE_COMMANDS[engine]()
 
 
 class LocalStack:
