@@ -7,30 +7,21 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AlertProps } from './alerts';
 import { AslFile, checkSubstitutions } from './asl';
+import { CONTRACT, Machine, PROVENANCE_TAGS, tasksOf } from './contract';
 import { TaskFunction, TaskFunctionProps } from './task-function';
-import { ConfigError, integer, scheduleExpression } from './validation';
+import { ConfigError, scheduleExpression, setting } from './validation';
 
 /** The Failsafe account's trigger topic, unless a construct is told otherwise. */
 export const DEFAULT_TOPIC_NAME = 'rds-failsafe';
 /** The tag every snapshot the tool creates carries; IAM conditions deletes and changes on it. */
-export const MANAGED_TAG = 'rds-failsafe:managed';
+export const MANAGED_TAG = CONTRACT.tags.managed;
 /** The one tag `verify` adds to a managed copy. */
-export const VERIFIED_TAG = 'rds-failsafe:verified';
-/** The tags a copy is created with (docs/contracts.md, the Lambdas' `Provenance`): IAM lets `copy-latest`
- * and `save` add these keys and no other — `rds-failsafe:verified` above all. */
-export const PROVENANCE_TAGS = [
-  MANAGED_TAG,
-  'rds-failsafe:source-account',
-  'rds-failsafe:source-region',
-  'rds-failsafe:source-id',
-  'rds-failsafe:source-snapshot-arn',
-  'rds-failsafe:source-create-time',
-  'rds-failsafe:kind',
-];
+export const VERIFIED_TAG = CONTRACT.tags.verified;
+/** The tags a copy is created with (the Lambdas' `Provenance`): IAM lets `copy-latest` and `save`
+ * add these keys and no other — `rds-failsafe:verified` above all. */
+export { PROVENANCE_TAGS };
 /** Every snapshot the tool creates is named rdsf-... (docs/contracts.md), so IAM can narrow by name too. */
-export const COPY_PREFIX = 'rdsf-';
-/** Step Functions' Map limit and what the ASL accepts as maxConcurrency. */
-export const MAX_CONCURRENCY = 20;
+export const COPY_PREFIX = CONTRACT.names.copyPrefix;
 
 /** Props both account constructs take. */
 export interface ScheduledRunProps {
@@ -50,8 +41,6 @@ export interface ScheduledRunProps {
 export const OWN_COPIES =
   'Only snapshots named rdsf-* (every copy this tool makes, docs/contracts.md naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
 
-/** The task both state machines use. */
-export const WAIT_AVAILABLE_TASK = { task: 'wait-available', description: 'rds-failsafe: report whether a copy is available yet' };
 
 /** The stack's account and region, which must be concrete: policies name them. */
 export function concreteEnv(scope: Construct): { account: string; region: string } {
@@ -126,7 +115,7 @@ export function scheduleProps(
   return {
     scheduleExpression: scheduleExpression('schedule', schedule ?? defaultSchedule),
     scheduleTimeZone: tz,
-    maxConcurrency: integer('maxConcurrency', maxConcurrency ?? 5, 1, MAX_CONCURRENCY, 'sources copied at once; RDS allows 20 copies in flight per region, 5 for Aurora cross-region'),
+    maxConcurrency: setting('maxConcurrency', maxConcurrency, CONTRACT.settings.maxConcurrency, 'sources copied at once; RDS allows 20 copies in flight per region, 5 for Aurora cross-region'),
   };
 }
 
@@ -211,15 +200,16 @@ export class ScheduledMachine extends Construct {
   }
 }
 
-/** One TaskFunction per ASL placeholder, its Lambda timeout equal to the ASL's TimeoutSeconds. */
+/** One TaskFunction per task of the machine (contract/contract.json), keyed by its ASL
+ * placeholder, its Lambda timeout equal to the ASL's TimeoutSeconds. */
 export function taskFunctionsFor(
   scope: Construct,
   asl: AslFile,
-  tasks: Record<string, { task: string; description: string }>,
+  machine: Machine,
   common: Pick<TaskFunctionProps, 'lambdaDir' | 'environment' | 'configFields'>,
 ): Record<string, TaskFunction> {
   return Object.fromEntries(
-    Object.entries(tasks).map(([placeholder, t]) => {
+    Object.entries(tasksOf(machine)).map(([placeholder, t]) => {
       const seconds = asl.taskTimeouts[placeholder];
       if (seconds === undefined) {
         throw new Error(`${asl.file}: no Task with Resource \${${placeholder}} and a TimeoutSeconds`);

@@ -18,14 +18,14 @@ import {
   ownCopyArns,
   readSnapshotQuota,
   ScheduledRunProps,
-  WAIT_AVAILABLE_TASK,
   ScheduledMachine,
   scheduleProps,
   taskFunctionsFor,
   VERIFIED_TAG,
 } from './common';
 import { TaskFunction } from './task-function';
-import { accountList, boolean, ConfigError, integer, regionList, topicName } from './validation';
+import { CONTRACT, task } from './contract';
+import { accountList, boolean, ConfigError, integer, regionList, setting, topicName } from './validation';
 
 /**
  * Which Failsafe copies retention keeps per source. Either grandfather-father-son counts
@@ -93,21 +93,14 @@ export interface FailsafeAccountProps extends ScheduledRunProps {
   readonly restoreDrill?: RestoreDrillProps;
 }
 
-const DRILL_TASKS = {
-  SelectDrillsFunctionArn: { task: 'select-drills', description: 'rds-failsafe: pick the verified copies a restore drill restores' },
-  RestoreDrillFunctionArn: { task: 'restore-drill', description: 'rds-failsafe: restore a copy into an rdsf-drill-* database tagged rds-failsafe:drill=true' },
-  CheckDrillFunctionArn: { task: 'check-drill', description: "rds-failsafe: read a drill database's status" },
-  EndDrillFunctionArn: { task: 'end-drill', description: "rds-failsafe: delete a drill's database, tag the copy restore-tested, write the drill metric" },
-};
-
 /** The tag on every database a drill makes; the drill's roles may delete only what carries it. */
-export const DRILL_TAG = 'rds-failsafe:drill';
+export const DRILL_TAG = CONTRACT.tags.drill;
 /** The other tag on a drill's database: the ARN of the copy it was restored from. */
-export const RESTORED_FROM_TAG = 'rds-failsafe:restored-from';
+export const RESTORED_FROM_TAG = CONTRACT.tags.restoredFrom;
 /** The one tag `end-drill` adds to a copy. */
-export const RESTORE_TESTED_TAG = 'rds-failsafe:restore-tested';
+export const RESTORE_TESTED_TAG = CONTRACT.tags.restoreTested;
 /** What `end-drill` writes (EMF) per source and rolled up. */
-export const DRILL_METRICS = { namespace: 'RdsFailsafe', passed: 'DrillPassed', failed: 'DrillFailed', seconds: 'RestoreSeconds' };
+export const DRILL_METRICS = { namespace: CONTRACT.metrics.namespace, passed: CONTRACT.metrics.drillPassed, failed: CONTRACT.metrics.drillFailed, seconds: CONTRACT.metrics.restoreSeconds };
 
 function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> {
   const subnet = String(d.subnetGroupName ?? '');
@@ -157,32 +150,24 @@ function retiredSourceList(value: string[] | undefined, sources: string[]): stri
   });
 }
 
-const FAILSAFE_TASKS = {
-  FindSharedFunctionArn: { task: 'find-shared', description: 'rds-failsafe: find snapshots shared by allowed Live accounts that are not saved yet' },
-  SaveFunctionArn: { task: 'save', description: 'rds-failsafe: copy a shared snapshot into a Failsafe-owned copy under the Failsafe key' },
-  WaitAvailableFunctionArn: WAIT_AVAILABLE_TASK,
-  VerifyFunctionArn: { task: 'verify', description: 'rds-failsafe: check a saved copy and tag it verified' },
-  PruneFunctionArn: { task: 'prune', description: 'rds-failsafe: apply retention to managed copies and report the newest copy age' },
-};
-
 /** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
-export const COPY_AGE_METRIC = { namespace: 'RdsFailsafe', metricName: 'NewestVerifiedCopyAgeHours' };
+export const COPY_AGE_METRIC = { namespace: CONTRACT.metrics.namespace, metricName: CONTRACT.metrics.newestVerifiedCopyAgeHours };
 /** What `prune` writes (EMF, no dimensions) once per run that is not a dry run. */
-export const RUN_OUTCOME_METRICS = { namespace: 'RdsFailsafe', saved: 'CopiesSaved', failed: 'CopiesFailed' };
+export const RUN_OUTCOME_METRICS = { namespace: CONTRACT.metrics.namespace, saved: CONTRACT.metrics.copiesSaved, failed: CONTRACT.metrics.copiesFailed };
 
-function retentionEnv(r: RetentionProps | undefined, minKeep: number): Record<string, string> {
-  const env: Record<string, string> = { MIN_KEEP: String(integer('minKeep', minKeep, 1, 1000, 'the floor: this many newest verified copies per source are never pruned')) };
+function retentionEnv(r: RetentionProps | undefined, minKeep: number | undefined): Record<string, string> {
+  const env: Record<string, string> = { MIN_KEEP: String(setting('minKeep', minKeep, CONTRACT.settings.minKeep, 'the floor: this many newest verified copies per source are never pruned')) };
   const gfs = (['daily', 'weekly', 'monthly'] as const).filter((k) => r?.[k] !== undefined);
   if (r?.days !== undefined) {
     if (gfs.length > 0) {
       throw new ConfigError('retention', `days and ${gfs.join(', ')} are both set; use either days (keep every copy up to that many days old) or daily/weekly/monthly counts`);
     }
-    env.RETENTION = String(integer('retention.days', r.days, 1, 36500, 'copies whose source is at most this many days old are kept'));
+    env.RETENTION = String(setting('retention.days', r.days, CONTRACT.settings.retentionDays, 'copies whose source is at most this many days old are kept'));
     return env;
   }
-  const daily = integer('retention.daily', r?.daily ?? 7, 0, 3660);
-  const weekly = integer('retention.weekly', r?.weekly ?? 4, 0, 520);
-  const monthly = integer('retention.monthly', r?.monthly ?? 12, 0, 1200);
+  const daily = setting('retention.daily', r?.daily, CONTRACT.settings.keepDaily);
+  const weekly = setting('retention.weekly', r?.weekly, CONTRACT.settings.keepWeekly);
+  const monthly = setting('retention.monthly', r?.monthly, CONTRACT.settings.keepMonthly);
   if (daily + weekly + monthly === 0) {
     throw new ConfigError('retention', 'daily, weekly and monthly are all 0, which keeps nothing beyond minKeep; keep at least one daily copy');
   }
@@ -217,7 +202,7 @@ export class FailsafeAccount extends Construct {
     const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 11 * * ? *)');
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? true);
     const maxAge = integer('newestCopyMaxAgeHours', props.newestCopyMaxAgeHours ?? 30, 24, 720, 'copies are daily, so below 24 h the alarm fires every day');
-    const retention = retentionEnv(props.retention, props.minKeep ?? 3);
+    const retention = retentionEnv(props.retention, props.minKeep);
     const retired = retiredSourceList(props.retiredSources, sources);
     this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
 
@@ -277,7 +262,7 @@ export class FailsafeAccount extends Construct {
       ...retention,
       ...(retired.length > 0 ? { RETIRED_SOURCES: retired.join(',') } : {}),
     };
-    this.functions = taskFunctionsFor(this, asl, FAILSAFE_TASKS, {
+    this.functions = taskFunctionsFor(this, asl, 'failsafe', {
       lambdaDir: props.lambdaDir,
       environment,
       configFields: {
@@ -342,8 +327,7 @@ export class FailsafeAccount extends Construct {
     });
 
     this.startFailsafe = new TaskFunction(this, 'StartFailsafe', {
-      task: 'start-failsafe',
-      description: 'rds-failsafe: validate a Live message and start the Failsafe state machine',
+      ...task('start-failsafe'),
       lambdaDir: props.lambdaDir,
       // A triggered run copies as many at once as the backstop schedule's runs (maxConcurrency);
       // without it the state machine's default, 5, would apply to every triggered run.
@@ -400,7 +384,7 @@ export class FailsafeAccount extends Construct {
     const environment = drillEnv(d, region);
     const asl = readAsl('drill.asl.json');
     const scope = new Construct(this, 'Drill');
-    const f = taskFunctionsFor(scope, asl, DRILL_TASKS, { lambdaDir: props.lambdaDir, environment });
+    const f = taskFunctionsFor(scope, asl, 'drill', { lambdaDir: props.lambdaDir, environment });
     const drillDbs = [rdsArn(this, account, region, 'db:rdsf-drill-*'), rdsArn(this, account, region, 'cluster:rdsf-drill-*')];
     const drillTagged = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } };
     const why = 'Only databases named rdsf-drill-* (every database a drill makes) in this account and region; deletes are further conditioned on the rds-failsafe:drill=true tag, creation on carrying it.';

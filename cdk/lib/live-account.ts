@@ -13,7 +13,6 @@ import {
   OWN_COPIES,
   ownCopyArns,
   ScheduledRunProps,
-  WAIT_AVAILABLE_TASK,
   rdsArn,
   readSnapshotQuota,
   ScheduledMachine,
@@ -21,7 +20,8 @@ import {
   taskFunctionsFor,
 } from './common';
 import { TaskFunction } from './task-function';
-import { accountId, boolean, ConfigError, integer, region, topicName } from './validation';
+import { CONTRACT } from './contract';
+import { accountId, boolean, ConfigError, region, setting, topicName } from './validation';
 
 /** A Failsafe account the share copies go to, and where its trigger topic lives. */
 export interface FailsafeTarget {
@@ -49,16 +49,6 @@ export interface LiveAccountProps extends ScheduledRunProps {
   /** Default `rds-failsafe-live`. */
   readonly stateMachineName?: string;
 }
-
-const LIVE_TASKS = {
-  SelectSourcesFunctionArn: { task: 'select-sources', description: 'rds-failsafe: resolve the configured sources to DB instances and clusters' },
-  PreflightFunctionArn: { task: 'preflight', description: 'rds-failsafe: check the share key, the Failsafe topics, the quotas and the sources before copying' },
-  DeleteOldCopiesFunctionArn: { task: 'delete-old-copies', description: 'rds-failsafe: delete managed share copies beyond LIVE_KEEP' },
-  CopyLatestFunctionArn: { task: 'copy-latest', description: 'rds-failsafe: copy the newest automated snapshot to a share copy under the share key' },
-  WaitAvailableFunctionArn: WAIT_AVAILABLE_TASK,
-  ShareFunctionArn: { task: 'share', description: 'rds-failsafe: share a managed share copy with the Failsafe account(s)' },
-  NotifyFunctionArn: { task: 'notify', description: "rds-failsafe: tell the Failsafe account(s)' topics what was shared" },
-};
 
 /**
  * Everything rds-failsafe needs in a Live account: the seven task Lambdas with a role each, the share
@@ -103,7 +93,7 @@ export class LiveAccount extends Construct {
       throw new ConfigError('failsafe', 'an account is listed twice; list each Failsafe account once');
     }
     const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 5 * * ? *)');
-    const liveKeep = integer('liveKeep', props.liveKeep ?? 2, 1, 50, 'older share copies kept per source in the Live account');
+    const liveKeep = setting('liveKeep', props.liveKeep, CONTRACT.settings.liveKeep, 'older share copies kept per source in the Live account');
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? false);
     this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
 
@@ -141,7 +131,7 @@ export class LiveAccount extends Construct {
     );
 
     const asl = readAsl('live.asl.json');
-    this.functions = taskFunctionsFor(this, asl, LIVE_TASKS, {
+    this.functions = taskFunctionsFor(this, asl, 'live', {
       lambdaDir: props.lambdaDir,
       environment: {
         REGION: liveRegion,

@@ -5,10 +5,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CONTRACT } from './contract';
 import { ConfigError } from './validation';
 
 /** The tag naming a task Lambda's binary (`copy-latest`, ...) on its function, role and log group. */
-export const TASK_TAG = 'rds-failsafe:task';
+export const TASK_TAG = CONTRACT.tags.task;
 
 export interface TaskFunctionProps {
   /** The binary's name, as everywhere else: `copy-latest`, `prune`, ... */

@@ -4,6 +4,8 @@
  * instead of deploying something that fails at 3 a.m.
  */
 
+import type { Setting } from './contract';
+
 export class ConfigError extends Error {
   constructor(field: string, problem: string) {
     super(`invalid rds-failsafe configuration: ${field}: ${problem}`);
@@ -43,6 +45,12 @@ export function integer(field: string, value: unknown, min: number, max: number,
     throw new ConfigError(field, `${JSON.stringify(value)} must be a whole number from ${min} to ${max}${why ? ` (${why})` : ''}`);
   }
   return value;
+}
+
+/** A whole-number setting of the contract (contract/contract.json `settings`): its range and
+ * default are the ones the Lambdas' configuration enforces. */
+export function setting(field: string, value: unknown, s: Setting, why = ''): number {
+  return integer(field, value ?? s.default, s.min, s.max, why);
 }
 
 export function boolean(field: string, value: unknown): boolean {

@@ -1,13 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
-import { COPY_PREFIX, MANAGED_TAG } from '../lib/common';
+import { MANAGED_TAG } from '../lib/common';
 import { COPY_AGE_METRIC, RUN_OUTCOME_METRICS } from '../lib/failsafe-account';
+import { CONTRACT } from '../lib/contract';
 import { TASK_TAG } from '../lib/task-function';
-import { actionsOf, allowing, CDK_DIR, FAILSAFE, failsafeStack, LIVE, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
+import { actionsOf, allowing, FAILSAFE, failsafeStack, LIVE, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
 
 const OTHER_LIVE = '333333333333';
 
@@ -244,29 +243,14 @@ describe('FailsafeAccount', () => {
     assert.match(JSON.stringify(other.Properties.DashboardBody), /\\"value\\":36,/);
   });
 
-  test('the alarm watches what prune writes, and IAM conditions on the tags the core sets (contract with the Rust side)', () => {
-    const core = (file: string) => readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', file), 'utf8');
-    const failsafeRs = core('failsafe/prune.rs');
-    assert.match(failsafeRs, new RegExp(`"Namespace": "${COPY_AGE_METRIC.namespace}"`));
-    assert.match(failsafeRs, new RegExp(`"${COPY_AGE_METRIC.metricName}"`));
-    assert.match(failsafeRs, /"Dimensions": \[\["SourceAccount", "SourceId"\], \[\]\]/, 'the roll-up without dimensions');
-    for (const name of [RUN_OUTCOME_METRICS.saved, RUN_OUTCOME_METRICS.failed]) assert.match(failsafeRs, new RegExp(`"Name": "${name}"`), 'the dashboard graphs what prune writes');
-    const tags = core('policy/tags.rs');
-    assert.match(tags, new RegExp(`MANAGED: &str = "${MANAGED_TAG}"`));
-    assert.match(tags, /VERIFIED: &str = "rds-failsafe:verified"/);
-    assert.match(core('policy/naming.rs'), new RegExp(`PREFIX: &str = "${COPY_PREFIX}"`));
-  });
-
-  test('every variable either stack sets is one the Rust config reads (or the SDK: AWS_MAX_ATTEMPTS)', () => {
-    const config = readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', 'config.rs'), 'utf8');
+  test('every variable either stack sets is one the contract lists, which is where the Lambdas read their names (or the SDK: AWS_MAX_ATTEMPTS)', () => {
     const names = new Set<string>();
     for (const t of [template, liveStack().template]) {
       for (const fn of Object.values(t.findResources('AWS::Lambda::Function')) as any[]) {
         for (const name of Object.keys(fn.Properties.Environment.Variables)) names.add(name);
       }
     }
-    names.delete('AWS_MAX_ATTEMPTS');
     assert.ok(names.size >= 14);
-    for (const name of names) assert.ok(config.includes(`"${name}"`), `${name} is not read by lambdas/core/src/config.rs`);
+    for (const name of names) assert.ok(name in CONTRACT.environment, `${name} is not in contract/contract.json environment`);
   });
 });

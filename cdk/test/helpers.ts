@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { CONTRACT, Machine, tasksOf } from '../lib/contract';
 import { FailsafeAccount, FailsafeAccountProps } from '../lib/failsafe-account';
 import { LiveAccount, LiveAccountProps } from '../lib/live-account';
 import { TaskFunction } from '../lib/task-function';
@@ -16,9 +17,12 @@ export const LIVE = '111111111111';
 export const FAILSAFE = '222222222222';
 export const REGION = 'eu-west-1';
 
-export const LIVE_TASKS = ['select-sources', 'preflight', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'];
-export const FAILSAFE_TASKS = ['start-failsafe', 'find-shared', 'save', 'wait-available', 'verify', 'prune'];
-export const DRILL_TASKS = ['select-drills', 'restore-drill', 'check-drill', 'end-drill'];
+/** The tasks each stack deploys, as the contract lists them: a machine's tasks, and in the
+ * Failsafe account also the tasks no machine invokes (`start-failsafe`, on the trigger topic). */
+const tasksIn = (machine: Machine) => Object.keys(tasksOf(machine)).map((placeholder) => tasksOf(machine)[placeholder].task);
+export const LIVE_TASKS = tasksIn('live');
+export const FAILSAFE_TASKS = [...Object.keys(CONTRACT.tasks).filter((t) => CONTRACT.tasks[t].machines.length === 0), ...tasksIn('failsafe')];
+export const DRILL_TASKS = tasksIn('drill');
 
 /** A folder shaped like `make package` output, holding empty zips: the tests need no Rust. */
 export function fakeLambdaDir(tasks: string[] = [...new Set([...LIVE_TASKS, ...FAILSAFE_TASKS, ...DRILL_TASKS])]): string {
@@ -94,19 +98,7 @@ export function allowing(statements: Statement[], ...actions: string[]): Stateme
   return statements.filter((s) => s.Effect === 'Allow' && actionsOf([s]).some((a) => actions.includes(a)));
 }
 
-/** The tag keys a copy is created with, read from the Lambdas' own constants
- * (`lambdas/core/src/policy/tags.rs`: every `rds-failsafe:*` key but `verify`'s), so the IAM
- * condition and the tags the code writes cannot drift apart. */
-export const PROVENANCE = [...readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', 'policy', 'tags.rs'), 'utf8')
-  .matchAll(/^pub const (\w+): &str = "(rds-failsafe:[a-z-]+)";$/gm)]
-  .filter(([, name]) => !['VERIFIED', 'RESTORE_TESTED', 'DRILL'].includes(name)) // written later, or on databases
-  .map(([, , key]) => key);
-
-/** The actions the Live preflight checks each Failsafe account has on the share key, read from
- * the Lambdas' own constant (`policy/preflight.rs` `SHARE_KEY_ACTIONS`), so the key policy CDK
- * writes and what the preflight expects of it cannot drift apart. */
-export const SHARE_KEY_ACTIONS = [...readFileSync(path.join(CDK_DIR, '..', 'lambdas', 'core', 'src', 'policy', 'preflight.rs'), 'utf8')
-  .match(/pub const SHARE_KEY_ACTIONS: \[&str; \d+\] = \[([^\]]*)\]/)![1]
-  .matchAll(/"([a-z]+:[A-Za-z]+)"/g)]
-  .map(([, action]) => action)
-  .sort();
+/** The tag keys a copy is created with, and the actions each Failsafe account has on the share
+ * key: the contract's (contract/contract.json), which the Lambdas read too. */
+export { PROVENANCE_TAGS as PROVENANCE } from '../lib/contract';
+export const SHARE_KEY_ACTIONS = [...CONTRACT.shareKeyActions].sort();

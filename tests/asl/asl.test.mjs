@@ -8,10 +8,12 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const validate = require("asl-validator");
 
-const MACHINES = {
-  live: ["SelectSources", "Preflight", "DeleteOldCopies", "CopyLatest", "WaitAvailable", "Share", "Notify"],
-  failsafe: ["FindShared", "Save", "WaitAvailable", "Verify", "Prune"],
-};
+/** The names that cross languages (contract/contract.json): which tasks each machine invokes,
+ * under which placeholder, and the error types the Lambdas raise. */
+const CONTRACT = JSON.parse(readFileSync(new URL("../../contract/contract.json", import.meta.url), "utf8"));
+const placeholdersOf = (machine) =>
+  Object.values(CONTRACT.tasks).filter((t) => t.machines.includes(machine)).map((t) => t.placeholder);
+const MACHINES = { live: placeholdersOf("live"), failsafe: placeholdersOf("failsafe") };
 
 const load = (name) => readFileSync(new URL(`../../statemachines/${name}.asl.json`, import.meta.url), "utf8");
 
@@ -61,7 +63,7 @@ for (const [name, functions] of Object.entries(MACHINES)) {
   test(`${name}.asl.json uses exactly the expected placeholders, all substitutable`, () => {
     const text = load(name);
     const found = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
-    assert.deepEqual([...found].sort(), functions.map((f) => `${f}FunctionArn`).sort());
+    assert.deepEqual([...found].sort(), [...functions].sort());
     assert.doesNotMatch(substitute(text), /\$\{/);
   });
 
@@ -146,7 +148,7 @@ for (const [name, functions] of Object.entries(MACHINES)) {
 
 // The restore drill (Failsafe account, opt-in): its own invariants, chiefly that no way out of a
 // drill skips the clean-up that deletes what it restored.
-const DRILL_FUNCTIONS = ["SelectDrills", "RestoreDrill", "CheckDrill", "EndDrill"];
+const DRILL_FUNCTIONS = placeholdersOf("drill");
 
 test("live.asl.json: the preflight runs before anything is changed; a blocking finding stops the run, a failed preflight fails it at the end", () => {
   const s = JSON.parse(load("live"), null).States;
@@ -169,7 +171,7 @@ test("drill.asl.json is valid ASL and uses exactly its four placeholders", () =>
   const { isValid, errors } = validate(def, { checkPaths: true, checkArn: true });
   assert.ok(isValid, JSON.stringify(errors, null, 2));
   const found = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
-  assert.deepEqual([...found].sort(), DRILL_FUNCTIONS.map((f) => `${f}FunctionArn`).sort());
+  assert.deepEqual([...found].sort(), [...DRILL_FUNCTIONS].sort());
 });
 
 test("every machine has an execution timeout, and every Task retries all of Lambda's transient errors", () => {
@@ -244,4 +246,29 @@ test("drill.asl.json: one drill at a time, and every way out of a drill goes thr
   // a restored cluster's instance waits for the cluster: restore-drill is retried until then
   const ready = states.RestoreDrill.Retry.find((r) => r.ErrorEquals.includes("ClusterNotReady"));
   assert.ok(ready && ready.MaxAttempts * ready.MaxDelaySeconds >= 4 * 3600, "a cluster restore may take hours");
+});
+
+test("every error a Retry or Catch names is a Lambda error type of the contract, one the machine raises itself, or AWS's", () => {
+  // A misspelt or renamed errorType matches nothing: the retry or the catch silently stops working.
+  for (const name of ["live", "failsafe", "drill"]) {
+    const states = allStates(JSON.parse(load(name)));
+    const raised = new Set(states.filter(([, s]) => s.Type === "Fail" && s.Error).map(([, s]) => s.Error));
+    for (const [stateName, s] of states) {
+      for (const rule of [...(s.Retry || []), ...(s.Catch || [])]) {
+        for (const error of rule.ErrorEquals) {
+          const known = error.startsWith("States.") || error.startsWith("Lambda.") || CONTRACT.errorTypes.includes(error) || raised.has(error);
+          assert.ok(known, `${name}.asl.json ${stateName}: ${error} is not in contract/contract.json errorTypes nor raised by a Fail state`);
+        }
+      }
+    }
+  }
+});
+
+test("every outcome a machine records is one of the contract's outcomes for it, and each is recorded", () => {
+  // notify and prune read the Map's results by these names (SourceOutcome, ItemOutcome): one
+  // misspelt in the ASL would fail the run's last task.
+  for (const name of ["live", "failsafe", "drill"]) {
+    const used = new Set([...load(name).matchAll(/"outcome": "([^"]*)"/g)].map((m) => m[1]));
+    assert.deepEqual([...used].sort(), [...CONTRACT.outcomes[name]].sort(), `${name}.asl.json`);
+  }
 });

@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "tests" / "local"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rdsf_local.deployment import Deployment, create_source  # noqa: E402
+from rdsf_local.contract import triggered_tasks  # noqa: E402
 from rdsf_local.stack import DRILL_FUNCTIONS, FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, LocalStack  # noqa: E402
 from runtime_api import cold_start, lambda_env  # noqa: E402
 
@@ -49,7 +50,7 @@ OUT = ROOT / "target" / "bench"
 LIVE_ID, FAILSAFE_ID, REGION = "111111111111", "222222222222", "us-east-1"
 # the state machines' tasks as the local stack knows them (one list), and the trigger's
 TASKS_LIVE = list(LIVE_FUNCTIONS.values())
-TASKS_FAILSAFE = ["start-failsafe", *FAILSAFE_FUNCTIONS.values()]
+TASKS_FAILSAFE = [*triggered_tasks(), *FAILSAFE_FUNCTIONS.values()]
 # the restore drill's zips are measured too; their cold starts are not (a day does not run them)
 TASKS_DRILL = list(DRILL_FUNCTIONS.values())
 TAKEN, LIVE_AT, FAILSAFE_AT = "2026-11-20T03:00:00Z", "2026-11-20T05:00:00Z", "2026-11-20T05:30:00Z"

@@ -22,27 +22,22 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 
-/** Every task Lambda; each must have made calls in the recorded run. */
+/** The names that cross languages (contract/contract.json): the Lambdas and the CDK app read it too. */
+const CONTRACT = JSON.parse(readFileSync(new URL('../../contract/contract.json', import.meta.url), 'utf8'));
+const tasksIn = (machine) => Object.keys(CONTRACT.tasks).filter((t) => CONTRACT.tasks[t].machines.includes(machine));
+/** Every task Lambda; each must have made calls in the recorded run. A task no state machine
+ * invokes is the Failsafe trigger topic's (`start-failsafe`). */
 export const TASKS = {
-  live: ['select-sources', 'preflight', 'delete-old-copies', 'copy-latest', 'wait-available', 'share', 'notify'],
-  failsafe: ['start-failsafe', 'find-shared', 'save', 'wait-available', 'verify', 'prune'],
+  live: tasksIn('live'),
+  failsafe: [...Object.keys(CONTRACT.tasks).filter((t) => CONTRACT.tasks[t].machines.length === 0), ...tasksIn('failsafe')],
 };
 /** The restore drill's tasks (Failsafe account), in deployments that opt in to it. */
-export const DRILL_TASKS = ['select-drills', 'restore-drill', 'check-drill', 'end-drill'];
-const DRILL = 'rds-failsafe:drill';
-const RESTORE_TESTED = 'rds-failsafe:restore-tested';
+export const DRILL_TASKS = tasksIn('drill');
+const { drill: DRILL, restoreTested: RESTORE_TESTED, managed: MANAGED, verified: VERIFIED } = CONTRACT.tags;
 /** An account no deployment uses: the stranger of the deny cases. */
 export const STRANGER = '999999999999';
-const MANAGED = 'rds-failsafe:managed';
-const VERIFIED = 'rds-failsafe:verified';
-/** The tag keys a copy is created with: the Lambdas' own constants (every `rds-failsafe:*` key of
- * `policy/tags.rs` but `verify`'s), as the CDK tests read them too. */
-export const PROVENANCE = [
-  ...readFileSync(new URL('../../lambdas/core/src/policy/tags.rs', import.meta.url), 'utf8').matchAll(/^pub const (\w+): &str = "(rds-failsafe:[a-z-]+)";$/gm),
-]
-  .filter(([, name]) => !['VERIFIED', 'RESTORE_TESTED', 'DRILL'].includes(name)) // written later, or on databases
-  .map(([, , key]) => key);
-if (!PROVENANCE.includes(MANAGED) || PROVENANCE.length < 2) throw new Error(`provenance tag keys not found in tags.rs: ${PROVENANCE}`);
+/** The tag keys a copy is created with, and no other. */
+export const PROVENANCE = CONTRACT.provenanceTags.map((k) => CONTRACT.tags[k]);
 
 /** The record folders of an end-to-end run: the tests' stack (one per parallel worker, under
  * workers/) and each scenario's. */

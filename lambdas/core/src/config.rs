@@ -3,6 +3,7 @@
 //! fails on its first invocation instead of doing something half-right.
 
 use crate::arn::{is_account_id, is_region, Arn};
+use crate::contract::{setting, var, Setting};
 use crate::error::{FailsafeError, Result};
 use crate::policy::selection::{Selector, SELECTOR_HELP};
 use std::collections::BTreeSet;
@@ -61,7 +62,7 @@ fn required(env: &dyn Env, names: &[&str], what: &str) -> Result<(String, String
 fn account_id(env: &dyn Env) -> Result<String> {
     let (name, v) = required(
         env,
-        &["ACCOUNT_ID"],
+        var::ACCOUNT_ID,
         "set it to this account's 12-digit AWS account id",
     )?;
     if !is_account_id(&v) {
@@ -75,7 +76,7 @@ fn account_id(env: &dyn Env) -> Result<String> {
 fn region(env: &dyn Env) -> Result<String> {
     let (name, v) = required(
         env,
-        &["REGION", "AWS_REGION"],
+        var::REGION,
         "set it to the region of the databases, e.g. eu-west-1",
     )?;
     if !is_region(&v) {
@@ -89,7 +90,7 @@ fn region(env: &dyn Env) -> Result<String> {
 /// `SOURCE_REGIONS`: the distinct regions the Live accounts share from; this account's own
 /// region if unset.
 fn region_list(env: &dyn Env, own: &str) -> Result<Vec<String>> {
-    let Some((name, raw)) = lookup(env, &["SOURCE_REGIONS"]) else {
+    let Some((name, raw)) = lookup(env, var::SOURCE_REGIONS) else {
         return Ok(vec![own.to_string()]);
     };
     let mut out: Vec<String> = Vec::new();
@@ -165,22 +166,37 @@ fn kms_key_arn(name: &str, raw: &str, account: &str, region: &str, whose: &str) 
     Ok(raw.to_string())
 }
 
-fn bounded_int(env: &dyn Env, names: &[&str], default: u32, min: u32, max: u32) -> Result<u32> {
-    match lookup(env, names) {
-        None => Ok(default),
-        Some((name, v)) => match v.parse::<u32>() {
+/// A whole-number setting, its range and default from the contract (contract/contract.json
+/// `settings`), which the CDK app validates against too.
+fn bounded_int(env: &dyn Env, setting: &Setting) -> Result<u32> {
+    let Setting {
+        env: name,
+        default,
+        min,
+        max,
+        ..
+    } = *setting;
+    match (lookup(env, &[name]), default) {
+        (None, Some(default)) => Ok(default),
+        (None, None) => Err(FailsafeError::config(format!(
+            "{name} is not set: give a whole number from {min} to {max}"
+        ))),
+        (Some((name, v)), _) => match v.parse::<u32>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
             _ => Err(FailsafeError::config(format!(
-                "{name}={v:?} must be a whole number from {min} to {max} (default {default})"
+                "{name}={v:?} must be a whole number from {min} to {max}{}",
+                default
+                    .map(|d| format!(" (default {d})"))
+                    .unwrap_or_default()
             ))),
         },
     }
 }
 
-fn boolean(env: &dyn Env, name: &str, default: bool) -> Result<bool> {
-    match lookup(env, &[name]) {
+fn boolean(env: &dyn Env, names: &[&str], default: bool) -> Result<bool> {
+    match lookup(env, names) {
         None => Ok(default),
-        Some((_, v)) => match v.to_ascii_lowercase().as_str() {
+        Some((name, v)) => match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Ok(true),
             "false" | "0" | "no" => Ok(false),
             _ => Err(FailsafeError::config(format!(
@@ -216,7 +232,7 @@ impl LiveConfig {
         let region = region(env)?;
         let (name, raw) = required(
             env,
-            &["FAILSAFE_ACCOUNTS", "SHAREWITH"],
+            var::FAILSAFE_ACCOUNTS,
             "set it to the comma-separated 12-digit id(s) of the Failsafe account(s)",
         )?;
         let failsafe_accounts = account_list(
@@ -229,7 +245,7 @@ impl LiveConfig {
 
         let (name, raw) = required(
             env,
-            &["FAILSAFE_TOPIC_ARNS", "SNSARN"],
+            var::FAILSAFE_TOPIC_ARNS,
             "set it to the comma-separated ARN(s) of the Failsafe account's SNS topic",
         )?;
         let mut failsafe_topic_arns = Vec::new();
@@ -252,12 +268,12 @@ impl LiveConfig {
 
         let (name, raw) = required(
             env,
-            &["SHARE_KMS_KEY_ARN"],
+            var::SHARE_KMS_KEY_ARN,
             "set it to the ARN of the customer-managed key that share copies are encrypted with",
         )?;
         let share_kms_key_arn = kms_key_arn(&name, &raw, &account_id, &region, "the Live account")?;
 
-        let (name, raw) = required(env, &["SOURCES", "INSTANCES"], SELECTOR_HELP)?;
+        let (name, raw) = required(env, var::SOURCES, SELECTOR_HELP)?;
         let sources = Selector::parse_list(&raw)
             .map_err(|e| FailsafeError::config(format!("{name}: {e}")))?;
 
@@ -268,8 +284,8 @@ impl LiveConfig {
             failsafe_topic_arns,
             share_kms_key_arn,
             sources,
-            live_keep: bounded_int(env, &["LIVE_KEEP"], 2, 1, 50)?,
-            encrypt_unencrypted: boolean(env, "ENCRYPT_UNENCRYPTED", false)?,
+            live_keep: bounded_int(env, &setting::LIVE_KEEP)?,
+            encrypt_unencrypted: boolean(env, var::ENCRYPT_UNENCRYPTED, false)?,
         })
     }
 }
@@ -325,7 +341,7 @@ fn retired_sources(
     env: &dyn Env,
     source_accounts: &[String],
 ) -> Result<std::collections::BTreeSet<(String, String)>> {
-    let Some((name, raw)) = lookup(env, &["RETIRED_SOURCES"]) else {
+    let Some((name, raw)) = lookup(env, var::RETIRED_SOURCES) else {
         return Ok(Default::default());
     };
     raw.split(',')
@@ -361,40 +377,45 @@ impl FailsafeConfig {
         let region = region(env)?;
         let (name, raw) = required(
             env,
-            &["SOURCE_ACCOUNTS"],
+            var::SOURCE_ACCOUNTS,
             "set it to the comma-separated 12-digit id(s) of the Live account(s) allowed to send snapshots",
         )?;
         let source_accounts = account_list(&name, &raw, &account_id, 100, "the Failsafe account")?;
         let source_regions = region_list(env, &region)?;
         let (name, raw) = required(
             env,
-            &["FAILSAFE_KMS_KEY_ARN"],
+            var::FAILSAFE_KMS_KEY_ARN,
             "set it to the ARN of the Failsafe account's own KMS key that copies are encrypted with",
         )?;
         let failsafe_kms_key_arn =
             kms_key_arn(&name, &raw, &account_id, &region, "the Failsafe account")?;
 
-        let min_keep = bounded_int(env, &["MIN_KEEP"], 3, 1, 1000)?;
-        let gfs_set: Vec<&str> = ["KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY"]
-            .into_iter()
-            .filter(|n| lookup(env, &[n]).is_some())
-            .collect();
-        let policy = match lookup(env, &["RETENTION"]) {
+        let min_keep = bounded_int(env, &setting::MIN_KEEP)?;
+        let gfs_set: Vec<&str> = [
+            setting::KEEP_DAILY,
+            setting::KEEP_WEEKLY,
+            setting::KEEP_MONTHLY,
+        ]
+        .into_iter()
+        .map(|s| s.env)
+        .filter(|n| lookup(env, &[n]).is_some())
+        .collect();
+        let policy = match lookup(env, var::RETENTION) {
             Some(_) if !gfs_set.is_empty() => {
                 return Err(FailsafeError::config(format!(
                     "RETENTION and {} are both set; use either RETENTION (keep every copy up to that many days old) or the KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY policy",
                     gfs_set.join(", ")
                 )))
             }
-            Some(_) => RetentionPolicy::Days(bounded_int(env, &["RETENTION"], 0, 1, 36500)?),
+            Some(_) => RetentionPolicy::Days(bounded_int(env, &setting::RETENTION_DAYS)?),
             None => RetentionPolicy::Gfs {
-                daily: bounded_int(env, &["KEEP_DAILY"], 7, 0, 3660)?,
-                weekly: bounded_int(env, &["KEEP_WEEKLY"], 4, 0, 520)?,
-                monthly: bounded_int(env, &["KEEP_MONTHLY"], 12, 0, 1200)?,
+                daily: bounded_int(env, &setting::KEEP_DAILY)?,
+                weekly: bounded_int(env, &setting::KEEP_WEEKLY)?,
+                monthly: bounded_int(env, &setting::KEEP_MONTHLY)?,
             },
         };
 
-        let state_machine_arn = match lookup(env, &["STATE_MACHINE_ARN"]) {
+        let state_machine_arn = match lookup(env, var::STATE_MACHINE_ARN) {
             None => None,
             Some((name, v)) => {
                 let ok = Arn::parse(&v)
@@ -410,10 +431,10 @@ impl FailsafeConfig {
         };
 
         let retired_sources = retired_sources(env, &source_accounts)?;
-        let max_concurrency = match lookup(env, &["MAX_CONCURRENCY"]) {
+        let max_concurrency = match lookup(env, var::MAX_CONCURRENCY) {
             None => None,
             // Step Functions' Map and RDS's 20 copies in flight per region bound it.
-            Some(_) => Some(bounded_int(env, &["MAX_CONCURRENCY"], 5, 1, 20)?),
+            Some(_) => Some(bounded_int(env, &setting::MAX_CONCURRENCY)?),
         };
         Ok(FailsafeConfig {
             account_id,
@@ -424,7 +445,7 @@ impl FailsafeConfig {
             retention: Retention { policy, min_keep },
             state_machine_arn,
             max_concurrency,
-            encrypt_unencrypted: boolean(env, "ENCRYPT_UNENCRYPTED", true)?,
+            encrypt_unencrypted: boolean(env, var::ENCRYPT_UNENCRYPTED, true)?,
             retired_sources,
         })
     }
@@ -457,7 +478,7 @@ impl DrillConfig {
         let region = region(env)?;
         let (name, subnet_group) = required(
             env,
-            &["DRILL_SUBNET_GROUP"],
+            var::DRILL_SUBNET_GROUP,
             "set it to the name of a DB subnet group in this account that drills restore into",
         )?;
         let valid_name = !subnet_group.is_empty()
@@ -472,7 +493,7 @@ impl DrillConfig {
         }
         let (name, raw) = required(
             env,
-            &["DRILL_SECURITY_GROUPS"],
+            var::DRILL_SECURITY_GROUPS,
             "set it to 1-5 comma-separated VPC security group ids (sg-...) for the restored databases",
         )?;
         let security_groups: Vec<String> = raw
@@ -493,7 +514,7 @@ impl DrillConfig {
                 "{name}={raw:?} must be 1-5 comma-separated security group ids such as sg-0123456789abcdef0"
             )));
         }
-        let scope = match lookup(env, &["DRILL_SOURCES"]) {
+        let scope = match lookup(env, var::DRILL_SOURCES) {
             None => DrillScope::One,
             Some((_, v)) if v == "one" => DrillScope::One,
             Some((_, v)) if v == "all" => DrillScope::All,
@@ -503,7 +524,7 @@ impl DrillConfig {
                 )))
             }
         };
-        let instance_class = match lookup(env, &["DRILL_INSTANCE_CLASS"]) {
+        let instance_class = match lookup(env, var::DRILL_INSTANCE_CLASS) {
             None => None,
             Some((name, v)) => {
                 let parts: Vec<&str> = v.split('.').collect();

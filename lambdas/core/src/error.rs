@@ -42,6 +42,25 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind; their names are the contract's `errorTypes` (contract/contract.json), in order.
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::Throttled,
+        ErrorKind::Transient,
+        ErrorKind::SnapshotNotFound,
+        ErrorKind::KmsKeyNotAccessible,
+        ErrorKind::SnapshotQuotaExceeded,
+        ErrorKind::CopyFailed,
+        ErrorKind::NotShareable,
+        ErrorKind::InvalidConfig,
+        ErrorKind::InvalidInput,
+        ErrorKind::VerifyFailed,
+        ErrorKind::RestoreFailed,
+        ErrorKind::CleanupPending,
+        ErrorKind::ClusterNotReady,
+        ErrorKind::PreflightFailed,
+        ErrorKind::AwsError,
+    ];
+
     pub const fn name(self) -> &'static str {
         match self {
             ErrorKind::Throttled => "Throttled",
@@ -184,6 +203,12 @@ pub fn code_names_kind(code: &str, kind: ErrorKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_kinds_are_the_contracts_error_types() {
+        let names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names, crate::contract::ERROR_TYPES);
+    }
 
     #[test]
     fn the_message_of_a_lambda_cause_is_read_from_its_json() {

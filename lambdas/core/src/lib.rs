@@ -14,6 +14,7 @@
 
 pub mod arn;
 pub mod config;
+pub mod contract;
 pub mod drill;
 pub mod error;
 pub mod failsafe;

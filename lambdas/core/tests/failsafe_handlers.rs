@@ -309,7 +309,7 @@ async fn save_copies_with_the_failsafe_key_and_explicit_tags_then_verify_marks_i
     let store = failsafe_store();
     let item = share_and_find(&cfg, &store, live_orders()).await;
     let out = save_item(&cfg, &store, item.clone()).await.unwrap();
-    assert_eq!(out.outcome, "copying");
+    assert_eq!(out.outcome, SaveOutcome::Copying);
     assert!(!out.cross_region);
     assert_eq!(out.snapshot.kms_key_id.as_deref(), Some(FAILSAFE_KEY));
     let copy = store.world().snapshots[0].clone();
@@ -357,7 +357,7 @@ async fn an_existing_failsafe_copy_is_never_replaced() {
     store.world().snapshots.push(good.clone());
     // A forged or repeated run asks to save it again.
     let out = save_item(&cfg, &store, item).await.unwrap();
-    assert_eq!(out.outcome, "exists");
+    assert_eq!(out.outcome, SaveOutcome::Exists);
     let w = store.world();
     assert!(w.mutations.is_empty(), "{:?}", w.mutations);
     assert_eq!(w.snapshots, vec![good]);
@@ -555,7 +555,7 @@ async fn save_refuses_a_share_copy_not_copied_from_an_automated_snapshot() {
         store.world().shared.push(s);
         let got = save_cluster_at_0530(&cfg, &store, arn).await;
         match refused {
-            None => assert_eq!(got.unwrap().outcome, "copying", "{from}"),
+            None => assert_eq!(got.unwrap().outcome, SaveOutcome::Copying, "{from}"),
             Some(why) => {
                 let e = got.unwrap_err();
                 assert_eq!(e.kind, ErrorKind::VerifyFailed, "{from}");
@@ -791,7 +791,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         w.snapshots.push(hand_made);
     }
     let results = vec![ItemResult {
-        outcome: "failed".into(),
+        outcome: ItemOutcome::Failed,
         item: item_for("billing"),
         error: Some("CopyFailed".into()),
         cause: Some("status failed".into()),
@@ -894,7 +894,7 @@ async fn save_dry_run_changes_nothing() {
     )
     .await
     .unwrap();
-    assert_eq!(out.outcome, "planned");
+    assert_eq!(out.outcome, SaveOutcome::Planned);
     assert!(store.world().mutations.is_empty() && store.world().snapshots.is_empty());
 }
 
@@ -1116,7 +1116,7 @@ async fn a_sixty_character_cluster_id_gives_names_within_63_characters() {
 async fn failure_causes_are_read_from_the_lambda_error_json() {
     let item = share_item_for_summary();
     let results = vec![ItemResult {
-        outcome: "failed".into(),
+        outcome: ItemOutcome::Failed,
         item,
         error: Some("KmsKeyNotAccessible".into()),
         cause: Some(

@@ -592,7 +592,7 @@ async fn delete_old_copies_never_touches_unmanaged_automated_or_in_progress() {
 
 fn result(outcome: &str, s: Source, snap: Option<SnapshotRef>) -> SourceResult {
     SourceResult {
-        outcome: outcome.into(),
+        outcome: serde_json::from_value(serde_json::json!(outcome)).unwrap(),
         source: s,
         source_create_time: snap.and_then(|r| r.source_create_time),
         reason: None,

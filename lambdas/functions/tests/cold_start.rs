@@ -1,39 +1,22 @@
-//! Every task binary, run as Lambda would start it but without its configuration, stops at
-//! cold start instead of serving: a bad deployment fails loudly, before any event is taken. The
-//! binaries that take configuration name the missing variable and the fix.
+//! Every task binary is a task of the contract (contract/contract.json) and the other way round;
+//! run as Lambda would start it but without its configuration, each stops at cold start instead
+//! of serving: a bad deployment fails loudly, before any event is taken. The binaries that take
+//! configuration name the missing variable and the fix.
 
+use rdsf_core::contract::TASKS;
+use std::path::PathBuf;
 use std::process::Command;
 
-/// Each task binary, and whether it reads configuration at cold start.
-const BINARIES: [(&str, &str, bool); 16] = [
-    ("check-drill", env!("CARGO_BIN_EXE_check-drill"), false),
-    ("copy-latest", env!("CARGO_BIN_EXE_copy-latest"), true),
-    (
-        "delete-old-copies",
-        env!("CARGO_BIN_EXE_delete-old-copies"),
-        true,
-    ),
-    ("end-drill", env!("CARGO_BIN_EXE_end-drill"), false),
-    ("find-shared", env!("CARGO_BIN_EXE_find-shared"), true),
-    ("notify", env!("CARGO_BIN_EXE_notify"), true),
-    ("preflight", env!("CARGO_BIN_EXE_preflight"), true),
-    ("prune", env!("CARGO_BIN_EXE_prune"), true),
-    ("restore-drill", env!("CARGO_BIN_EXE_restore-drill"), true),
-    ("save", env!("CARGO_BIN_EXE_save"), true),
-    ("select-drills", env!("CARGO_BIN_EXE_select-drills"), true),
-    ("select-sources", env!("CARGO_BIN_EXE_select-sources"), true),
-    ("share", env!("CARGO_BIN_EXE_share"), true),
-    ("start-failsafe", env!("CARGO_BIN_EXE_start-failsafe"), true),
-    ("verify", env!("CARGO_BIN_EXE_verify"), true),
-    (
-        "wait-available",
-        env!("CARGO_BIN_EXE_wait-available"),
-        false,
-    ),
-];
+/// The tasks that read no configuration at cold start (they act on their event alone).
+const UNCONFIGURED: [&str; 3] = ["check-drill", "end-drill", "wait-available"];
+
+/// Where cargo put a task binary: beside any other of the package's binaries.
+fn binary(task: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wait-available")).with_file_name(task)
+}
 
 #[test]
-fn every_task_binary_is_listed() {
+fn every_task_binary_is_a_task_of_the_contract_and_every_task_a_binary() {
     let mut on_disk: Vec<String> =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/bin"))
             .unwrap()
@@ -46,20 +29,25 @@ fn every_task_binary_is_listed() {
             })
             .collect();
     on_disk.sort();
-    let listed: Vec<&str> = BINARIES.iter().map(|(name, _, _)| *name).collect();
+    let mut listed: Vec<&str> = TASKS.iter().map(|t| t.name).collect();
+    listed.sort();
     assert_eq!(on_disk, listed);
+    for task in UNCONFIGURED {
+        assert!(listed.contains(&task), "{task} is not a task");
+    }
 }
 
 #[test]
 fn without_configuration_every_binary_stops_at_cold_start() {
-    for (name, path, configured) in BINARIES {
-        let out = Command::new(path).env_clear().output().unwrap();
+    for task in TASKS {
+        let name = task.name;
+        let out = Command::new(binary(name)).env_clear().output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success(),
             "{name} started without configuration"
         );
-        if configured {
+        if !UNCONFIGURED.contains(&name) {
             assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
             assert!(
                 stderr.starts_with("InvalidConfig: ") && stderr.contains(" is not set: set it to "),

@@ -28,6 +28,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from .contract import functions_of
+
 ROOT = Path(__file__).resolve().parents[3]
 RUNNER = Path(__file__).with_name("asl_runner.mjs")
 # The two ASL engines a state machine runs on (docs/asl-engines.md): aws-local-stepfunctions
@@ -39,28 +41,10 @@ ENGINE_COMMANDS = {
 }
 ENGINES = tuple(ENGINE_COMMANDS)
 
-LIVE_FUNCTIONS = {
-    "SelectSourcesFunctionArn": "select-sources",
-    "PreflightFunctionArn": "preflight",
-    "DeleteOldCopiesFunctionArn": "delete-old-copies",
-    "CopyLatestFunctionArn": "copy-latest",
-    "WaitAvailableFunctionArn": "wait-available",
-    "ShareFunctionArn": "share",
-    "NotifyFunctionArn": "notify",
-}
-DRILL_FUNCTIONS = {
-    "SelectDrillsFunctionArn": "select-drills",
-    "RestoreDrillFunctionArn": "restore-drill",
-    "CheckDrillFunctionArn": "check-drill",
-    "EndDrillFunctionArn": "end-drill",
-}
-FAILSAFE_FUNCTIONS = {
-    "FindSharedFunctionArn": "find-shared",
-    "SaveFunctionArn": "save",
-    "WaitAvailableFunctionArn": "wait-available",
-    "VerifyFunctionArn": "verify",
-    "PruneFunctionArn": "prune",
-}
+# Each state machine's tasks, ASL placeholder -> binary (contract/contract.json).
+LIVE_FUNCTIONS = functions_of("live")
+DRILL_FUNCTIONS = functions_of("drill")
+FAILSAFE_FUNCTIONS = functions_of("failsafe")
 
 
 class StackError(RuntimeError):

@@ -18,13 +18,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from .contract import TAGS
 from .stack import ROOT, StackError
 
 CDK_DIR = ROOT / "cdk"
 SYNTH = CDK_DIR / "test" / "synth-templates.ts"
 CACHE = ROOT / "target" / "templates"
 # The tag TaskFunction puts on each task's function, role and log group (cdk/lib/task-function.ts).
-TASK_TAG = "rds-failsafe:task"
+TASK_TAG = TAGS["task"]
 
 
 class ConfigRejected(StackError):

@@ -2,6 +2,7 @@
 //! `rds-failsafe:drill=true`; a cluster's instance first), then records the result: the copy's
 //! `rds-failsafe:restore-tested` tag when it passed, and the drill metric either way.
 
+use crate::contract::metric;
 use crate::error::{describe_failure, ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
 use crate::policy::drill::DrillItem;
@@ -11,12 +12,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+/// How a drill's restore ended, as drill.asl.json tells `end-drill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DrillOutcome {
+    Passed,
+    Failed,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndDrillInput {
     pub item: DrillItem,
-    /// `passed` or `failed`.
-    pub outcome: String,
+    pub outcome: DrillOutcome,
     /// Seconds from the restore's start to available (passed drills).
     #[serde(default)]
     pub restore_seconds: Option<u64>,
@@ -34,7 +42,7 @@ pub struct EndDrillInput {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndDrillOutput {
-    pub outcome: String,
+    pub outcome: DrillOutcome,
     pub source: String,
     pub copy_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,23 +61,23 @@ pub fn drill_metric(
     now: DateTime<Utc>,
 ) -> serde_json::Value {
     let mut metrics = vec![
-        serde_json::json!({"Name": "DrillPassed", "Unit": "Count"}),
-        serde_json::json!({"Name": "DrillFailed", "Unit": "Count"}),
+        serde_json::json!({"Name": metric::DRILL_PASSED, "Unit": "Count"}),
+        serde_json::json!({"Name": metric::DRILL_FAILED, "Unit": "Count"}),
     ];
     let mut record = serde_json::json!({
         "SourceAccount": item.source_account,
         "SourceId": item.source_id,
-        "DrillPassed": u8::from(passed),
-        "DrillFailed": u8::from(!passed),
+        (metric::DRILL_PASSED): u8::from(passed),
+        (metric::DRILL_FAILED): u8::from(!passed),
     });
     if let (true, Some(s)) = (passed, restore_seconds) {
-        metrics.push(serde_json::json!({"Name": "RestoreSeconds", "Unit": "Seconds"}));
-        record["RestoreSeconds"] = s.into();
+        metrics.push(serde_json::json!({"Name": metric::RESTORE_SECONDS, "Unit": "Seconds"}));
+        record[metric::RESTORE_SECONDS] = s.into();
     }
     record["_aws"] = serde_json::json!({
         "Timestamp": now.timestamp_millis(),
         "CloudWatchMetrics": [{
-            "Namespace": "RdsFailsafe",
+            "Namespace": metric::NAMESPACE,
             "Dimensions": [["SourceAccount", "SourceId"], []],
             "Metrics": metrics
         }]
@@ -107,15 +115,7 @@ async fn delete_drill_db(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str
 
 pub async fn end_drill(store: &dyn SnapshotStore, input: EndDrillInput) -> Result<EndDrillOutput> {
     let item = &input.item;
-    let passed = match input.outcome.as_str() {
-        "passed" => true,
-        "failed" => false,
-        other => {
-            return Err(FailsafeError::input(format!(
-                "outcome {other:?} must be passed or failed"
-            )))
-        }
-    };
+    let passed = input.outcome == DrillOutcome::Passed;
     let mut deleted = Vec::new();
     if let Some(member) = &item.member_id {
         if delete_drill_db(store, SnapshotKind::Instance, member).await? {
@@ -148,7 +148,7 @@ pub async fn end_drill(store: &dyn SnapshotStore, input: EndDrillInput) -> Resul
         )
     );
     Ok(EndDrillOutput {
-        outcome: input.outcome.clone(),
+        outcome: input.outcome,
         source: format!("{}:{}", item.source_account, item.source_id),
         copy_id: item.copy_id.clone(),
         restore_seconds: input.restore_seconds.filter(|_| passed),

@@ -8,8 +8,15 @@ mod save;
 mod start_failsafe;
 mod verify;
 
-pub use find_shared::*;
-pub use prune::*;
-pub use save::*;
-pub use start_failsafe::*;
-pub use verify::*;
+pub use find_shared::{
+    claimed_times, find_shared, missing_reason, plan_item, source_id_in_name, ExecutionInput,
+    FindInput, FindOutput, Ignored, SaveItem, SharedItem, Trigger,
+};
+pub use prune::{
+    copy_age_record, newest_copy_age_metric, prune, run_outcome_metric, summarize_items,
+    FailsafeSummary, ItemOutcome, ItemRef, ItemResult, NotSaved, PruneInput, PruneOutput,
+    RetentionReport, SourceRetention,
+};
+pub use save::{save, SaveInput, SaveOutcome, SaveOutput};
+pub use start_failsafe::{start_failsafe, Rejected, StartOutput};
+pub use verify::{verification_problems, verify, VerifyInput, VerifyOutput};

@@ -3,6 +3,7 @@
 use super::{source_id_in_name, Ignored};
 use crate::arn::Arn;
 use crate::config::FailsafeConfig;
+use crate::contract::metric;
 use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
@@ -54,12 +55,20 @@ impl ItemRef {
     }
 }
 
+/// How an item of the Failsafe Map ended (its `Result*` states in failsafe.asl.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemOutcome {
+    Saved,
+    Planned,
+    Failed,
+}
+
 /// One item's result, as the Failsafe Map iteration leaves it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemResult {
-    /// `saved`, `planned` or `failed`.
-    pub outcome: String,
+    pub outcome: ItemOutcome,
     pub item: ItemRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -72,7 +81,7 @@ pub struct ItemResult {
 impl ChildResult for ItemResult {
     fn from_failed_child(child: &FailedChild) -> std::result::Result<Self, String> {
         Ok(ItemResult {
-            outcome: "failed".into(),
+            outcome: ItemOutcome::Failed,
             item: child.input_field("item")?,
             error: Some(child.error_name()),
             cause: child.cause_with_execution(),
@@ -169,10 +178,10 @@ pub struct NotSaved {
 pub fn summarize_items(results: &[ItemResult], not_saved: &NotSaved) -> FailsafeSummary {
     let (mut saved, mut planned, mut failed) = (Bounded::new(), Bounded::new(), Vec::new());
     for r in results {
-        match r.outcome.as_str() {
-            "saved" => saved.push(r.item.name()),
-            "planned" => planned.push(r.item.name()),
-            _ => failed.push(format!(
+        match r.outcome {
+            ItemOutcome::Saved => saved.push(r.item.name()),
+            ItemOutcome::Planned => planned.push(r.item.name()),
+            ItemOutcome::Failed => failed.push(format!(
                 "{} ({}:{} of {}): {}",
                 r.item.name(),
                 r.item.kind,
@@ -222,14 +231,14 @@ pub fn newest_copy_age_metric(
         "_aws": {
             "Timestamp": now.timestamp_millis(),
             "CloudWatchMetrics": [{
-                "Namespace": "RdsFailsafe",
+                "Namespace": metric::NAMESPACE,
                 "Dimensions": [["SourceAccount", "SourceId"], []],
-                "Metrics": [{"Name": "NewestVerifiedCopyAgeHours", "Unit": "None"}]
+                "Metrics": [{"Name": metric::NEWEST_VERIFIED_COPY_AGE_HOURS, "Unit": "None"}]
             }]
         },
         "SourceAccount": source_account,
         "SourceId": source_id,
-        "NewestVerifiedCopyAgeHours": age_hours
+        (metric::NEWEST_VERIFIED_COPY_AGE_HOURS): age_hours
     })
 }
 
@@ -240,13 +249,13 @@ pub fn run_outcome_metric(saved: usize, failed: usize, now: DateTime<Utc>) -> se
         "_aws": {
             "Timestamp": now.timestamp_millis(),
             "CloudWatchMetrics": [{
-                "Namespace": "RdsFailsafe",
+                "Namespace": metric::NAMESPACE,
                 "Dimensions": [[]],
-                "Metrics": [{"Name": "CopiesSaved", "Unit": "Count"}, {"Name": "CopiesFailed", "Unit": "Count"}]
+                "Metrics": [{"Name": metric::COPIES_SAVED, "Unit": "Count"}, {"Name": metric::COPIES_FAILED, "Unit": "Count"}]
             }]
         },
-        "CopiesSaved": saved,
-        "CopiesFailed": failed
+        (metric::COPIES_SAVED): saved,
+        (metric::COPIES_FAILED): failed
     })
 }
 
@@ -281,7 +290,7 @@ pub async fn prune(
     let failed: BTreeSet<GroupKey> = input
         .results
         .iter()
-        .filter(|r| r.outcome == "failed")
+        .filter(|r| r.outcome == ItemOutcome::Failed)
         .map(|r| (r.item.account(), r.item.source_id(), r.item.kind))
         .collect();
     let mut groups: BTreeMap<GroupKey, Vec<Snapshot>> = BTreeMap::new();

@@ -23,11 +23,21 @@ pub struct SaveInput {
     pub now: Option<DateTime<Utc>>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SaveOutcome {
+    /// A copy was started in this run.
+    Copying,
+    /// The Failsafe copy exists already (any status).
+    Exists,
+    /// Dry run: what would be copied.
+    Planned,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SaveOutput {
-    /// `copying`, `exists` or `planned`.
-    pub outcome: String,
+    pub outcome: SaveOutcome,
     pub item: SaveItem,
     pub snapshot: SnapshotRef,
     pub cross_region: bool,
@@ -82,7 +92,7 @@ pub async fn save(
         // Never deleted and re-copied: an existing copy is kept whatever a message says.
         info!(action = "save-exists", target = %existing.id, status = %existing.status, "Failsafe copy exists already");
         return Ok(SaveOutput {
-            outcome: "exists".into(),
+            outcome: SaveOutcome::Exists,
             snapshot: SnapshotRef::from(&existing),
             item: planned,
             cross_region,
@@ -117,7 +127,7 @@ pub async fn save(
     if input.dry_run {
         info!(action = "save", dry_run = true, source = %planned.source_arn, target = %planned.target_id, "would save");
         return Ok(SaveOutput {
-            outcome: "planned".into(),
+            outcome: SaveOutcome::Planned,
             item: planned,
             snapshot: planned_ref,
             cross_region,
@@ -138,7 +148,7 @@ pub async fn save(
                 .await?
                 .ok_or_else(|| FailsafeError::from(e))?;
             return Ok(SaveOutput {
-                outcome: "exists".into(),
+                outcome: SaveOutcome::Exists,
                 snapshot: SnapshotRef::from(&existing),
                 item: planned,
                 cross_region,
@@ -156,7 +166,7 @@ pub async fn save(
         "Failsafe copy started"
     );
     Ok(SaveOutput {
-        outcome: "copying".into(),
+        outcome: SaveOutcome::Copying,
         snapshot: SnapshotRef::from(&copy),
         item: planned,
         cross_region,

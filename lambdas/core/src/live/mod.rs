@@ -16,13 +16,18 @@ mod select_sources;
 mod share;
 mod wait_available;
 
-pub use copy_latest::*;
-pub use delete_old_copies::*;
-pub use notify::*;
-pub use preflight::*;
-pub use select_sources::*;
-pub use share::*;
-pub use wait_available::*;
+pub use copy_latest::{copy_latest, CopyInput, CopyOutcome, CopyOutput};
+pub use delete_old_copies::{
+    delete_old_copies, DeleteInput, DeleteOutput, DeleteResult, QuotaLeftOut,
+};
+pub use notify::{
+    notify, summarize, NotifyInput, NotifyOutput, Published, RunSummary, SourceOutcome,
+    SourceResult,
+};
+pub use preflight::{preflight, PreflightInput, PreflightOutput};
+pub use select_sources::{select_sources, SelectInput, SelectOutput};
+pub use share::{share, ShareInput, ShareOutput};
+pub use wait_available::{wait_available, PreviousLook, WaitInput, WaitOutput};
 
 /// What the state machine passes around about one snapshot the tool made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,11 +17,20 @@ use tracing::info;
 /// One source's result, as the Live Map iteration leaves it. Small, so 1,000 results with
 /// 63-character identifiers fit in a state: the share copy's name is not repeated, it follows
 /// from the source and `sourceCreateTime` by the naming rule `copy-latest` used.
+/// How a source of the Live Map ended (its `Result*` states in live.asl.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceOutcome {
+    Copied,
+    Skipped,
+    Planned,
+    Failed,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceResult {
-    /// `copied`, `skipped`, `planned` or `failed`.
-    pub outcome: String,
+    pub outcome: SourceOutcome,
     pub source: Source,
     /// When the automated snapshot the share copy was made from was taken (copied, planned).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,7 +56,7 @@ impl SourceResult {
 impl ChildResult for SourceResult {
     fn from_failed_child(child: &FailedChild) -> std::result::Result<Self, String> {
         Ok(SourceResult {
-            outcome: "failed".into(),
+            outcome: SourceOutcome::Failed,
             source: child.input_field("source")?,
             source_create_time: None,
             reason: None,
@@ -118,11 +127,11 @@ pub fn summarize(results: &[SourceResult], left_out: &QuotaLeftOut) -> RunSummar
             Some(Ok(id)) => format!("{name} -> {id}"),
             _ => name,
         };
-        match r.outcome.as_str() {
-            "copied" => copied.push(with_snapshot(name)),
-            "skipped" => skipped.push(format!("{name} ({})", skip_reason(r))),
-            "planned" => planned.push(with_snapshot(name)),
-            _ => failed.push(format!(
+        match r.outcome {
+            SourceOutcome::Copied => copied.push(with_snapshot(name)),
+            SourceOutcome::Skipped => skipped.push(format!("{name} ({})", skip_reason(r))),
+            SourceOutcome::Planned => planned.push(with_snapshot(name)),
+            SourceOutcome::Failed => failed.push(format!(
                 "{name}: {}",
                 describe_failure(r.error.as_deref(), r.cause.as_deref())
             )),
@@ -173,7 +182,7 @@ pub async fn notify(
     let snapshots: Vec<MessageSnapshot> = input
         .results
         .iter()
-        .filter(|r| r.outcome == "copied")
+        .filter(|r| r.outcome == SourceOutcome::Copied)
         .map(|r| {
             let Some(created) = r.source_create_time else {
                 return Err(FailsafeError::input(format!(

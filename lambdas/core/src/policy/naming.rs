@@ -6,7 +6,8 @@ use crate::model::SnapshotKind;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
-pub const PREFIX: &str = "rdsf-";
+/// Every copy this tool makes is named with it (contract/contract.json `names.copyPrefix`).
+pub use crate::contract::name::COPY_PREFIX as PREFIX;
 /// RDS limit for DB snapshot identifiers (CopyDBSnapshot `TargetDBSnapshotIdentifier`).
 pub const MAX_INSTANCE_SNAPSHOT_ID_LEN: usize = 255;
 /// RDS limit for DB *cluster* snapshot identifiers (CopyDBClusterSnapshot
@@ -154,7 +155,7 @@ pub fn restored_db_id(source_id: &str, data_time: DateTime<Utc>) -> Result<Strin
 
 /// Every identifier a restore drill gives a database starts with this; with the drill tag it
 /// tells anyone looking at the account what may be deleted.
-pub const DRILL_PREFIX: &str = "rdsf-drill-";
+pub use crate::contract::name::DRILL_PREFIX;
 
 /// `rdsf-drill-<source-id>-<yyyymmddhhmm of the run>`: deterministic within a run, so a retried
 /// restore finds what the first attempt made.

@@ -17,7 +17,7 @@ use serde_json::Value;
 /// What a Failsafe account does with the share key, always through RDS (the key policy's
 /// `FailsafeAccounts…` statements): describe it, decrypt the share copy, and let RDS create the
 /// grant its copy needs.
-pub const SHARE_KEY_ACTIONS: [&str; 3] = ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt"];
+pub use crate::contract::SHARE_KEY_ACTIONS;
 
 /// A quota filled beyond this share in the steady state is a warning: a few more sources or a
 /// manual snapshot someone keeps would fill it.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Tag on a database `rdsf restore` made: the ARN of the copy it was restored from.
-pub const RESTORED_FROM: &str = "rds-failsafe:restored-from";
+pub use crate::contract::tag::RESTORED_FROM;
 
 /// A copy as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -4,20 +4,15 @@
 use crate::model::{SnapshotKind, Tags};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-pub const MANAGED: &str = "rds-failsafe:managed";
-pub const SOURCE_ACCOUNT: &str = "rds-failsafe:source-account";
-pub const SOURCE_REGION: &str = "rds-failsafe:source-region";
-pub const SOURCE_ID: &str = "rds-failsafe:source-id";
-pub const SOURCE_SNAPSHOT_ARN: &str = "rds-failsafe:source-snapshot-arn";
-pub const SOURCE_CREATE_TIME: &str = "rds-failsafe:source-create-time";
-pub const KIND: &str = "rds-failsafe:kind";
-/// Written by `verify` on a Failsafe copy that passed every check (value: the time it passed).
-pub const VERIFIED: &str = "rds-failsafe:verified";
-/// On every DB instance and cluster a restore drill creates (value `true`): the drill's roles may
-/// delete only what carries it (IAM `aws:ResourceTag` condition), and the drill checks it too.
-pub const DRILL: &str = "rds-failsafe:drill";
-/// Written by a restore drill on a copy it restored (value: the time the restore was available).
-pub const RESTORE_TESTED: &str = "rds-failsafe:restore-tested";
+// The keys (contract/contract.json): `VERIFIED` is written by `verify` on a Failsafe copy that
+// passed every check (value: the time it passed); `DRILL` is on every database a restore drill
+// creates (value `true`: the drill's roles may delete only what carries it, an IAM
+// `aws:ResourceTag` condition, and the drill checks it too); `RESTORE_TESTED` is written by a
+// drill on a copy it restored (value: the time the restore was available).
+pub use crate::contract::tag::{
+    DRILL, KIND, MANAGED, RESTORE_TESTED, SOURCE_ACCOUNT, SOURCE_CREATE_TIME, SOURCE_ID,
+    SOURCE_REGION, SOURCE_SNAPSHOT_ARN, VERIFIED,
+};
 
 /// Where a copy's data came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
