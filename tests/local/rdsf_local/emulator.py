@@ -20,6 +20,7 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
+from moto import backends as moto_backends
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -30,6 +31,20 @@ from werkzeug.serving import make_server
 from . import rds_rules
 from .rds_rules import STATE
 from .recorder import CREDENTIAL_SCOPE, RECORDER
+
+# Speed, not behaviour: moto's server lists its own package directory on every request to map a
+# host to a backend; the list does not change while it runs.
+_MOTO_MODULES = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _MOTO_MODULES
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """Logs only the requests that did not succeed: a 1,000-source day makes some 30,000
+    requests, and a line for each cost the emulator a tenth of its time."""
+
+    def log_request(self, code="-", size="-"):
+        if not str(code).startswith("2"):
+            super().log_request(code, size)
 
 
 def _json(start_response, status: str, body) -> list[bytes]:
@@ -241,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rds_rules.install()
     server = make_server("127.0.0.1", args.port, Emulator(), threaded=True,
-                         request_handler=MotoRequestHandler)
+                         request_handler=QuietRequestHandler)
     port = server.server_port
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
