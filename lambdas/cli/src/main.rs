@@ -267,7 +267,7 @@ async fn main() -> ExitCode {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
     let conf = AwsStore::load(loader, "cli").await;
-    let store = AwsStore::from_conf(&conf).with_keys(rdsf_core::port::aws_kms::KmsKeys::new(&conf));
+    let store = AwsStore::from_conf(&conf);
     let Some(region) = store.region().filter(|r| !r.is_empty()) else {
         eprintln!("rdsf: no region: give --region, set AWS_REGION, or use a profile with a region");
         return ExitCode::from(exit::USAGE);

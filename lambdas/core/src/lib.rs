@@ -1,8 +1,11 @@
 //! rds-failsafe core, in three layers:
 //! - [`policy`]: pure functions (naming, selection, copy and retention policy, tags, the message
 //!   schema), tested without I/O;
-//! - [`port`]: the [`port::SnapshotStore`] trait — every AWS call the task Lambdas make — with its
-//!   AWS SDK adapter ([`port::aws`]) and an in-memory fake ([`port::fake`]);
+//! - [`port`]: every AWS call the task Lambdas make, one trait per capability ([`port::Snapshots`],
+//!   [`port::SnapshotWrites`], [`port::Sharing`], [`port::Databases`], [`port::Restores`],
+//!   [`port::Publishing`], [`port::Executions`], [`port::PolicyReads`]), with the AWS SDK adapter
+//!   ([`port::aws`]) and an in-memory fake ([`port::fake`]) implementing them all; [`store`] holds
+//!   what several tasks do over them;
 //! - the handlers: one file per task Lambda under [`live`] and [`failsafe`], named after it
 //!   (the Lambda `copy-latest` is `live/copy_latest.rs`);
 //! - [`drill`]: the restore drill's handlers (third state machine, Failsafe account);
@@ -24,3 +27,4 @@ pub mod operator;
 pub mod policy;
 pub mod port;
 pub mod preflight;
+pub mod store;

@@ -9,7 +9,8 @@ use crate::policy::restore::{
     group_by_source, match_source, pick_copy, plan_restore, source_statuses, CopyRef, Freshness,
     RestoreOptions, RestorePlan, SourceKey, SourceStatus,
 };
-use crate::port::{own_managed_copies, ClusterInstanceRequest, SnapshotStore};
+use crate::port::{ClusterInstanceRequest, Databases, Restores, Snapshots};
+use crate::store::own_managed_copies;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -45,8 +46,8 @@ impl StatusReport {
 /// Per source, the newest verified copy against `max_age_hours`; the account's quota use. An
 /// account with no copies at all is a problem, not an empty success: the profile or region is
 /// likely wrong, or nothing was ever saved.
-pub async fn status(
-    store: &dyn SnapshotStore,
+pub async fn status<S: Snapshots>(
+    store: &S,
     region: &str,
     now: DateTime<Utc>,
     max_age_hours: f64,
@@ -125,8 +126,8 @@ pub struct RestoreReport {
 /// Picks the copy of `source` (newest verified, or newest verified at or before `at`), plans
 /// its restore and, unless `dry_run`, makes the calls. A source or copy that cannot be found is
 /// `InvalidInput` naming what is there instead.
-pub async fn restore(
-    store: &dyn SnapshotStore,
+pub async fn restore<S: Snapshots + Restores>(
+    store: &S,
     region: &str,
     source: &str,
     at: Option<DateTime<Utc>>,
@@ -157,8 +158,8 @@ pub async fn restore(
 }
 
 /// Where a restored cluster stands: RDS adds a DB instance to it only once it is available.
-pub async fn cluster_progress(
-    store: &dyn SnapshotStore,
+pub async fn cluster_progress<S: Databases>(
+    store: &S,
     cluster_id: &str,
 ) -> Result<(RestoreProgress, String)> {
     crate::drill::db_progress(store, SnapshotKind::Cluster, cluster_id)
@@ -172,8 +173,8 @@ pub async fn cluster_progress(
 }
 
 /// Creates a restored cluster's first DB instance (the plan's second command).
-pub async fn add_cluster_instance(
-    store: &dyn SnapshotStore,
+pub async fn add_cluster_instance<S: Restores>(
+    store: &S,
     request: &ClusterInstanceRequest,
 ) -> Result<String> {
     store.create_cluster_instance(request).await.map_err(|e| {

@@ -12,7 +12,8 @@ use crate::policy::preflight::{
     share_key_findings, topic_findings, CopyWindow, Finding, Level, QuotaNeed,
 };
 use crate::policy::tags::{KIND, SOURCE_ACCOUNT, SOURCE_ID};
-use crate::port::{own_managed_copies, SnapshotStore, StoreError, StoreErrorKind};
+use crate::port::{Databases, PolicyReads, Snapshots, StoreError, StoreErrorKind};
+use crate::store::own_managed_copies;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,9 +70,9 @@ fn soft<T>(r: std::result::Result<T, StoreError>) -> Result<std::result::Result<
 /// policy, each Failsafe topic, the manual snapshot quotas against the sources and `LIVE_KEEP`,
 /// and each source's automated backups and option groups; with `run` (the Live run's own
 /// preflight), whether an instance's backup window opens while the run may be copying it.
-pub async fn live_preflight(
+pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
     cfg: &LiveConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     sources: &[Source],
     run: Option<&CopyWindow>,
 ) -> Result<PreflightReport> {
@@ -179,9 +180,9 @@ pub async fn live_preflight(
 
 /// The Failsafe account's preflight: its key, and the manual snapshot quotas against the
 /// retention policy for every source it holds copies of.
-pub async fn failsafe_preflight(
+pub async fn failsafe_preflight<S: Snapshots + PolicyReads>(
     cfg: &FailsafeConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
 ) -> Result<PreflightReport> {
     let mut findings = Vec::new();
     let key_arn = &cfg.failsafe_kms_key_arn;
@@ -233,8 +234,8 @@ pub async fn failsafe_preflight(
     })
 }
 
-async fn quota(
-    store: &dyn SnapshotStore,
+async fn quota<S: Snapshots>(
+    store: &S,
     kind: SnapshotKind,
     sources: i64,
     managed: i64,

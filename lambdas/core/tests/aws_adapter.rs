@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use rdsf_core::model::SnapshotKind;
 use rdsf_core::port::aws::AwsStore;
-use rdsf_core::port::{SnapshotQuery, SnapshotStore, StoreErrorKind};
+use rdsf_core::port::{Databases, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind};
 
 fn store(rds: Client) -> AwsStore {
     let region = aws_config::Region::new("eu-west-1");
@@ -24,6 +24,12 @@ fn store(rds: Client) -> AwsStore {
         ),
         aws_sdk_sfn::Client::from_conf(
             aws_sdk_sfn::Config::builder()
+                .behavior_version_latest()
+                .region(region.clone())
+                .build(),
+        ),
+        aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::Config::builder()
                 .behavior_version_latest()
                 .region(region)
                 .build(),

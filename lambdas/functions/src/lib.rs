@@ -78,18 +78,6 @@ pub async fn aws_store(task: &str) -> &'static AwsStore {
     Box::leak(Box::new(AwsStore::from_env(task).await))
 }
 
-/// [`aws_store`] with the KMS reads, for the one task that makes them (`preflight`); the other
-/// binaries do not link the KMS client.
-pub async fn aws_store_with_keys(task: &str) -> &'static AwsStore {
-    let conf = AwsStore::load(
-        aws_config::defaults(aws_config::BehaviorVersion::latest()),
-        task,
-    )
-    .await;
-    let store = AwsStore::from_conf(&conf).with_keys(rdsf_core::port::aws_kms::KmsKeys::new(&conf));
-    Box::leak(Box::new(store))
-}
-
 /// Runs the Lambda event loop for one task: JSON in, `handler`, JSON out.
 pub async fn serve<I, O, F, Fut>(task: &'static str, handler: F) -> Result<(), Error>
 where

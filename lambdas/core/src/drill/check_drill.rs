@@ -6,7 +6,7 @@ use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
 use crate::policy::drill::{DrillItem, RestoreProgress};
 use crate::policy::polling::{next_wait_seconds, Look};
-use crate::port::SnapshotStore;
+use crate::port::Databases;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -33,8 +33,8 @@ pub struct CheckDrillOutput {
     pub next_wait_seconds: u64,
 }
 
-pub async fn check_drill(
-    store: &dyn SnapshotStore,
+pub async fn check_drill<S: Databases>(
+    store: &S,
     input: CheckDrillInput,
 ) -> Result<CheckDrillOutput> {
     let item = &input.item;

@@ -7,7 +7,7 @@ use crate::error::{describe_failure, ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
 use crate::policy::drill::DrillItem;
 use crate::policy::tags::{format_time, is_drill, DRILL, RESTORE_TESTED};
-use crate::port::{SnapshotStore, StoreErrorKind};
+use crate::port::{Databases, Restores, SnapshotWrites, StoreErrorKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -86,7 +86,11 @@ pub fn drill_metric(
 }
 
 /// Deletes one database if it is there and a drill made it; `Ok(false)` if it was not there.
-async fn delete_drill_db(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str) -> Result<bool> {
+async fn delete_drill_db<S: Databases + Restores>(
+    store: &S,
+    kind: SnapshotKind,
+    id: &str,
+) -> Result<bool> {
     let Some(db) = store.describe_db(kind, id).await? else {
         return Ok(false);
     };
@@ -113,7 +117,10 @@ async fn delete_drill_db(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str
     }
 }
 
-pub async fn end_drill(store: &dyn SnapshotStore, input: EndDrillInput) -> Result<EndDrillOutput> {
+pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
+    store: &S,
+    input: EndDrillInput,
+) -> Result<EndDrillOutput> {
     let item = &input.item;
     let passed = input.outcome == DrillOutcome::Passed;
     let mut deleted = Vec::new();

@@ -11,12 +11,12 @@ mod select_drills;
 use crate::error::Result;
 use crate::model::SnapshotKind;
 use crate::policy::drill::{restore_progress, RestoreProgress};
-use crate::port::SnapshotStore;
+use crate::port::Databases;
 
 /// How a restored DB instance or cluster stands, with its status; `None` if it is not there.
 /// `check-drill`, `restore-drill` (a cluster's instance waits for it) and `rdsf restore` read it.
-pub async fn db_progress(
-    store: &dyn SnapshotStore,
+pub async fn db_progress<S: Databases>(
+    store: &S,
     kind: SnapshotKind,
     id: &str,
 ) -> Result<Option<(RestoreProgress, String)>> {

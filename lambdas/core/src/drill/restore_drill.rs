@@ -8,7 +8,7 @@ use crate::model::SnapshotKind;
 use crate::policy::drill::{DrillItem, RestoreProgress};
 use crate::policy::restore::RESTORED_FROM;
 use crate::policy::tags::{is_drill, DRILL};
-use crate::port::{ClusterInstanceRequest, RestoreRequest, SnapshotStore, StoreErrorKind};
+use crate::port::{ClusterInstanceRequest, Databases, RestoreRequest, Restores, StoreErrorKind};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -53,7 +53,7 @@ pub fn drill_restore_request(cfg: &DrillConfig, item: &DrillItem) -> RestoreRequ
 
 /// A database of that name that a drill made (tagged) is this run's earlier attempt; any other is
 /// not the drill's to use, and the drill stops rather than touch it.
-async fn ours(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str) -> Result<()> {
+async fn ours<S: Databases>(store: &S, kind: SnapshotKind, id: &str) -> Result<()> {
     let db = store.describe_db(kind, id).await?;
     match db {
         Some(d) if is_drill(&d.tags) => Ok(()),
@@ -64,9 +64,9 @@ async fn ours(store: &dyn SnapshotStore, kind: SnapshotKind, id: &str) -> Result
     }
 }
 
-pub async fn restore_drill(
+pub async fn restore_drill<S: Databases + Restores>(
     cfg: &DrillConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: RestoreDrillInput,
 ) -> Result<RestoreDrillOutput> {
     let item = &input.item;

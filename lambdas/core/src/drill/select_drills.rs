@@ -6,7 +6,8 @@ use crate::config::DrillConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::policy::drill::{drill_engines, pick_drills, DrillItem, Offers};
 use crate::policy::restore::group_by_source;
-use crate::port::{own_managed_copies, SnapshotStore};
+use crate::port::{Databases, Snapshots};
+use crate::store::own_managed_copies;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -26,9 +27,9 @@ pub struct SelectDrillsOutput {
     pub skipped: Vec<String>,
 }
 
-pub async fn select_drills(
+pub async fn select_drills<S: Snapshots + Databases>(
     cfg: &DrillConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: SelectDrillsInput,
 ) -> Result<SelectDrillsOutput> {
     let copies = own_managed_copies(store).await?;

@@ -13,9 +13,10 @@ use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::polling::Polling;
 use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::SOURCE_SNAPSHOT_ARN;
-use crate::port::{
+use crate::port::{SnapshotQuery, Snapshots};
+use crate::store::{
     count_by_kind, own_managed_copies, quota_room, quota_shortfall_of, read_snapshot_quotas,
-    QuotaUse, SnapshotQuery, SnapshotStore,
+    QuotaUse,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -218,9 +219,9 @@ pub fn missing_reason(cfg: &FailsafeConfig, arn: &str) -> String {
     )
 }
 
-pub async fn find_shared(
+pub async fn find_shared<S: Snapshots>(
     cfg: &FailsafeConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: FindInput,
 ) -> Result<FindOutput> {
     input.polling.check()?;
@@ -302,9 +303,9 @@ pub async fn find_shared(
 /// Reads the Failsafe account's manual snapshot quotas before anything is copied (retention
 /// deletes only after saving) and keeps what fits: each source's newest snapshot before any
 /// source's second. Every item left out is logged and returned with the quota's message.
-async fn cut_to_quota(
+async fn cut_to_quota<S: Snapshots>(
     cfg: &FailsafeConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     to_save: Vec<SaveItem>,
     out: &mut FindOutput,
 ) -> Result<(Vec<SaveItem>, Vec<Ignored>)> {

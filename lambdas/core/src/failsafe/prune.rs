@@ -11,7 +11,8 @@ use crate::policy::copy::{dated_after_run, is_failed_managed_copy, source_time};
 use crate::policy::map_results::{self, ChildResult, FailedChild};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
 use crate::policy::tags::{is_managed, Provenance, VERIFIED};
-use crate::port::{delete_if_present, own_managed_copies, SnapshotStore};
+use crate::port::{SnapshotWrites, Snapshots};
+use crate::store::{delete_if_present, own_managed_copies};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -281,9 +282,9 @@ pub fn copy_age_record(
 
 type GroupKey = (String, String, SnapshotKind);
 
-pub async fn prune(
+pub async fn prune<S: Snapshots + SnapshotWrites>(
     cfg: &FailsafeConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: PruneInput,
 ) -> Result<PruneOutput> {
     let now = input.now;

@@ -7,7 +7,8 @@ use crate::live::SnapshotRef;
 use crate::policy::copy::copy_encryption;
 use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::tags::Provenance;
-use crate::port::{describe_required, CopyRequest, SnapshotStore, StoreErrorKind};
+use crate::port::{CopyRequest, SnapshotWrites, Snapshots, StoreErrorKind};
+use crate::store::describe_required;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -45,9 +46,9 @@ pub struct SaveOutput {
     pub note: Option<String>,
 }
 
-pub async fn save(
+pub async fn save<S: Snapshots + SnapshotWrites>(
     cfg: &FailsafeConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: SaveInput,
 ) -> Result<SaveOutput> {
     let item = input.item;

@@ -5,7 +5,7 @@
 use crate::config::FailsafeConfig;
 use crate::error::Result;
 use crate::policy::message::FailsafeMessage;
-use crate::port::{SnapshotStore, StartOutcome};
+use crate::port::{Executions, StartOutcome};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -27,9 +27,9 @@ pub struct StartOutput {
 /// Handles an SNS event. A malformed or foreign message is logged and rejected without an
 /// error, so SNS does not redeliver it forever; only a failure to reach Step Functions is an
 /// error (and is retried).
-pub async fn start_failsafe(
+pub async fn start_failsafe<S: Executions>(
     cfg: &FailsafeConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     event: serde_json::Value,
 ) -> Result<StartOutput> {
     let state_machine = cfg.require_state_machine_arn()?;

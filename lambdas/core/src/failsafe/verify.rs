@@ -7,7 +7,8 @@ use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::tags::{format_time, tag_mismatches, Provenance, VERIFIED};
-use crate::port::{describe_required, SnapshotStore};
+use crate::port::{SnapshotWrites, Snapshots};
+use crate::store::describe_required;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -109,9 +110,9 @@ pub fn verification_problems(
     (problems, note)
 }
 
-pub async fn verify(
+pub async fn verify<S: Snapshots + SnapshotWrites>(
     cfg: &FailsafeConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: VerifyInput,
 ) -> Result<VerifyOutput> {
     let r = &input.snapshot;

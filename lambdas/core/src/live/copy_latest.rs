@@ -9,7 +9,9 @@ use crate::policy::copy::{
 };
 use crate::policy::naming::share_copy_id;
 use crate::policy::tags::Provenance;
-use crate::port::{CopyRequest, SnapshotQuery, SnapshotStore, StoreErrorKind};
+use crate::port::{
+    CopyRequest, Databases, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind,
+};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -67,9 +69,9 @@ fn reusable(existing: &Snapshot, source: &Source, automated_arn: &str, found: &s
     ))
 }
 
-pub async fn copy_latest(
+pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
     cfg: &LiveConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: CopyInput,
 ) -> Result<CopyOutput> {
     let source = input.source;

@@ -10,9 +10,10 @@ use crate::policy::bounded::Bounded;
 use crate::policy::copy::{is_failed_managed_copy, live_deletions, CopyLanes};
 use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::{KIND, SOURCE_ID};
-use crate::port::{
+use crate::port::{SnapshotWrites, Snapshots};
+use crate::store::{
     count_by_kind, delete_if_present, own_managed_copies, quota_room, quota_shortfall_of,
-    read_snapshot_quotas, QuotaUse, SnapshotStore,
+    read_snapshot_quotas, QuotaUse,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -89,9 +90,9 @@ pub struct DeleteResult {
 /// Cleans up each source's share copies, then reads the quota: if today's copies (one per
 /// source) would not all fit, the sources that fit are copied, in the order selected, and the
 /// others are left out for `notify` to fail the run with.
-pub async fn delete_old_copies(
+pub async fn delete_old_copies<S: Snapshots + SnapshotWrites>(
     cfg: &LiveConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: DeleteInput,
 ) -> Result<DeleteResult> {
     let (mut deleted, mut deleted_failed, mut would_delete) =

@@ -9,7 +9,7 @@ use crate::policy::bounded::Bounded;
 use crate::policy::map_results::{self, ChildResult, FailedChild};
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::policy::naming::share_copy_id;
-use crate::port::SnapshotStore;
+use crate::port::Publishing;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -170,9 +170,9 @@ pub struct NotifyOutput {
 
 /// Publishes the versioned message naming every snapshot shared in this run to every Failsafe
 /// topic — in several parts when one would pass SNS's size limit — and returns the run's summary.
-pub async fn notify(
+pub async fn notify<S: Publishing>(
     cfg: &LiveConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: NotifyInput,
 ) -> Result<NotifyOutput> {
     let summary = summarize(&input.results, &input.deletion);

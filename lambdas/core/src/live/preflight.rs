@@ -9,7 +9,7 @@ use crate::model::Source;
 use crate::policy::bounded::Bounded;
 use crate::policy::preflight::{not_copyable_findings, CopyWindow, Finding, Level};
 use crate::policy::selection::SelectionSkip;
-use crate::port::SnapshotStore;
+use crate::port::{Databases, PolicyReads, Snapshots};
 use crate::preflight::live_preflight;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -48,9 +48,9 @@ pub struct PreflightOutput {
     pub would_stop: Option<String>,
 }
 
-pub async fn preflight(
+pub async fn preflight<S: Snapshots + Databases + PolicyReads>(
     cfg: &LiveConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: PreflightInput,
 ) -> Result<PreflightOutput> {
     let run = match (input.now, input.max_wait_seconds) {

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::model::Source;
 use crate::policy::polling::Polling;
 use crate::policy::selection::{parse_input_selectors, select, SelectionSkip};
-use crate::port::SnapshotStore;
+use crate::port::Databases;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -26,9 +26,9 @@ pub struct SelectOutput {
     pub skipped: Vec<SelectionSkip>,
 }
 
-pub async fn select_sources(
+pub async fn select_sources<S: Databases>(
     cfg: &LiveConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: SelectInput,
 ) -> Result<SelectOutput> {
     input.polling.check()?;

@@ -4,7 +4,8 @@ use super::SnapshotRef;
 use crate::config::LiveConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::policy::tags::is_managed;
-use crate::port::{describe_required, SnapshotStore};
+use crate::port::{Sharing, Snapshots};
+use crate::store::describe_required;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -25,9 +26,9 @@ pub struct ShareOutput {
 }
 
 /// Adds every Failsafe account to the share copy's `restore` attribute (idempotent).
-pub async fn share(
+pub async fn share<S: Snapshots + Sharing>(
     cfg: &LiveConfig,
-    store: &dyn SnapshotStore,
+    store: &S,
     input: ShareInput,
 ) -> Result<ShareOutput> {
     let r = &input.snapshot;

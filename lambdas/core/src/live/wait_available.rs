@@ -6,7 +6,8 @@ use super::SnapshotRef;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::status;
 use crate::policy::polling::{next_wait_seconds, Look};
-use crate::port::{describe_required, SnapshotStore};
+use crate::port::Snapshots;
+use crate::store::describe_required;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -46,7 +47,7 @@ pub struct WaitOutput {
 }
 
 /// One look at a copy in progress; the ASL's Wait/Choice loop calls it until `available`.
-pub async fn wait_available(store: &dyn SnapshotStore, input: WaitInput) -> Result<WaitOutput> {
+pub async fn wait_available<S: Snapshots>(store: &S, input: WaitInput) -> Result<WaitOutput> {
     let r = &input.snapshot;
     let s = describe_required(store, r.kind, &r.id, || {
         format!(

@@ -1,4 +1,4 @@
-//! The AWS SDK adapter of [`SnapshotStore`]: complete pagination, SDK types mapped to the
+//! The AWS SDK adapter of the port's capability traits: complete pagination, SDK types mapped to the
 //! model, AWS error codes mapped to [`StoreErrorKind`]. No policy lives here.
 
 use crate::arn::Arn;
@@ -7,8 +7,9 @@ use crate::model::{
     SnapshotKind, Tags,
 };
 use crate::port::{
-    ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
-    SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult,
+    ClusterInstanceRequest, CopyRequest, Databases, Executions, PolicyReads, Publishing,
+    RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots,
+    StartOutcome, StoreError, StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::config::http::HttpResponse;
@@ -139,21 +140,13 @@ fn aws_error_code(body: &[u8]) -> Option<&str> {
     Some(text[start..end].trim())
 }
 
-/// The KMS reads of the port (`describe_key`, `key_policy`), which only the Live preflight and
-/// `rdsf` make. They sit behind this trait, given to the store with [`AwsStore::with_keys`], so
-/// that only those binaries link the KMS client ([`crate::port::aws_kms::KmsKeys`]): with every
-/// port method in every binary's vtable, it would otherwise add about 170 KB to each zip.
-#[async_trait]
-pub trait KeyReader: Send + Sync {
-    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>>;
-    async fn key_policy(&self, key_arn: &str) -> StoreResult<String>;
-}
-
 pub struct AwsStore {
     home: Regional,
     /// Clients of other regions, made on first use from the home clients' configuration.
     others: Mutex<HashMap<String, Regional>>,
-    keys: Option<Box<dyn KeyReader>>,
+    /// KMS is read by the preflight only; with static dispatch, only the binaries that call
+    /// [`PolicyReads`] link its operations.
+    kms: crate::port::aws_kms::KmsKeys,
 }
 
 impl AwsStore {
@@ -163,6 +156,7 @@ impl AwsStore {
         rds: aws_sdk_rds::Client,
         sns: aws_sdk_sns::Client,
         sfn: aws_sdk_sfn::Client,
+        kms: aws_sdk_kms::Client,
     ) -> Self {
         AwsStore {
             home: Regional {
@@ -172,24 +166,8 @@ impl AwsStore {
                 sfn,
             },
             others: Mutex::new(HashMap::new()),
-            keys: None,
+            kms: crate::port::aws_kms::KmsKeys::new(kms),
         }
-    }
-
-    /// The store with KMS reads (the preflight's).
-    pub fn with_keys(mut self, keys: impl KeyReader + 'static) -> Self {
-        self.keys = Some(Box::new(keys));
-        self
-    }
-
-    fn keys(&self) -> StoreResult<&dyn KeyReader> {
-        self.keys.as_deref().ok_or_else(|| {
-            StoreError::new(
-                StoreErrorKind::Other,
-                "NoKmsClient",
-                "this task's store was made without KMS reads (AwsStore::with_keys)",
-            )
-        })
     }
 
     /// Clients from the standard chain: region, credentials and `AWS_ENDPOINT_URL` from the
@@ -229,6 +207,7 @@ impl AwsStore {
             aws_sdk_rds::Client::new(conf),
             aws_sdk_sns::Client::new(conf),
             aws_sdk_sfn::Client::new(conf),
+            aws_sdk_kms::Client::new(conf),
         )
     }
 
@@ -473,64 +452,7 @@ pub fn cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> Snapshot {
 }
 
 #[async_trait]
-impl SnapshotStore for AwsStore {
-    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
-        let all: Vec<_> = self
-            .home
-            .rds_read
-            .describe_db_instances()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| map_err("DescribeDBInstances", e))?;
-        Ok(all
-            .iter()
-            .filter(|i| !foreign_engine(i.engine().unwrap_or_default()))
-            .map(|i| DbInstance {
-                id: i.db_instance_identifier().unwrap_or_default().to_string(),
-                arn: i.db_instance_arn().unwrap_or_default().to_string(),
-                cluster_id: i.db_cluster_identifier().map(str::to_string),
-                engine: i.engine().unwrap_or_default().to_string(),
-                tags: tags(i.tag_list()),
-                backup_retention_days: i.backup_retention_period().unwrap_or_default(),
-                encrypted: i.storage_encrypted().unwrap_or(false),
-                option_groups: i
-                    .option_group_memberships()
-                    .iter()
-                    .filter_map(|m| m.option_group_name().map(str::to_string))
-                    .collect(),
-                backup_window: i.preferred_backup_window().map(str::to_string),
-            })
-            .collect())
-    }
-
-    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
-        let all: Vec<_> = self
-            .home
-            .rds_read
-            .describe_db_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| map_err("DescribeDBClusters", e))?;
-        Ok(all
-            .iter()
-            .filter(|c| !foreign_engine(c.engine().unwrap_or_default()))
-            .map(|c| DbCluster {
-                id: c.db_cluster_identifier().unwrap_or_default().to_string(),
-                arn: c.db_cluster_arn().unwrap_or_default().to_string(),
-                engine: c.engine().unwrap_or_default().to_string(),
-                tags: tags(c.tag_list()),
-                backup_retention_days: c.backup_retention_period().unwrap_or_default(),
-                encrypted: c.storage_encrypted().unwrap_or(false),
-            })
-            .collect())
-    }
-
+impl Snapshots for AwsStore {
     async fn list_snapshots(
         &self,
         kind: SnapshotKind,
@@ -609,73 +531,28 @@ impl SnapshotStore for AwsStore {
         }
     }
 
-    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
+    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>> {
+        let name = crate::policy::quota::quota_name(kind);
         let out = self
             .home
             .rds_read
-            .describe_option_groups()
-            .option_group_name(name)
+            .describe_account_attributes()
             .send()
-            .await;
-        let out = match out.map_err(|e| map_err("DescribeOptionGroups", e)) {
-            Err(e) if e.kind == StoreErrorKind::NotFound => return Ok(None),
-            other => other?,
-        };
-        Ok(out.option_groups_list().first().map(|g| OptionGroup {
-            name: g.option_group_name().unwrap_or(name).to_string(),
-            options: g
-                .options()
-                .iter()
-                .map(|o| OptionInfo {
-                    name: o.option_name().unwrap_or_default().to_string(),
-                    permanent: o.permanent().unwrap_or(false),
-                    persistent: o.persistent().unwrap_or(false),
-                })
-                .collect(),
-        }))
-    }
-
-    async fn orderable_classes(
-        &self,
-        engine: &str,
-        engine_version: Option<&str>,
-    ) -> StoreResult<Vec<OrderableClass>> {
-        // One entry per class and storage type and more, 100 a page (RDS allows 20 to 1,000).
-        let all: Vec<_> = self
-            .home
-            .rds_read
-            .describe_orderable_db_instance_options()
-            .engine(engine)
-            .set_engine_version(engine_version.map(str::to_string))
-            .vpc(true)
-            .max_records(100)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
             .await
-            .map_err(|e| map_err("DescribeOrderableDBInstanceOptions", e))?;
-        let mut classes: Vec<OrderableClass> = Vec::new();
-        for o in &all {
-            let class = o.db_instance_class().unwrap_or_default();
-            let offer = OrderableClass {
-                class: class.to_string(),
-                vpc: o.vpc().unwrap_or(false),
-                storage_encryption: o.supports_storage_encryption().unwrap_or(false),
-            };
-            match classes.iter_mut().find(|c| c.class == class) {
-                // a class counts as offered as its best storage type offers it
-                Some(c) => {
-                    c.vpc |= offer.vpc;
-                    c.storage_encryption |= offer.storage_encryption;
-                }
-                None if !class.is_empty() => classes.push(offer),
-                None => {}
-            }
-        }
-        Ok(classes)
+            .map_err(|e| map_err("DescribeAccountAttributes", e))?;
+        Ok(out
+            .account_quotas()
+            .iter()
+            .find(|q| q.account_quota_name() == Some(name))
+            .map(|q| SnapshotQuota {
+                used: q.used().unwrap_or_default(),
+                max: q.max().unwrap_or_default(),
+            }))
     }
+}
 
+#[async_trait]
+impl SnapshotWrites for AwsStore {
     async fn copy_snapshot(&self, kind: SnapshotKind, r: &CopyRequest) -> StoreResult<Snapshot> {
         match kind {
             SnapshotKind::Instance => {
@@ -725,154 +602,6 @@ impl SnapshotStore for AwsStore {
         }
     }
 
-    async fn restore_snapshot(&self, r: &RestoreRequest) -> StoreResult<String> {
-        let arn = match r.kind {
-            SnapshotKind::Instance => self
-                .home
-                .rds
-                .restore_db_instance_from_db_snapshot()
-                .db_instance_identifier(&r.target_id)
-                .db_snapshot_identifier(&r.snapshot_id)
-                .set_db_instance_class(r.instance_class.clone())
-                .set_db_subnet_group_name(r.subnet_group.clone())
-                .set_vpc_security_group_ids(
-                    Some(r.security_groups.clone()).filter(|v| !v.is_empty()),
-                )
-                .publicly_accessible(false)
-                .set_tags(Some(sdk_tags(&r.tags)))
-                .send()
-                .await
-                .map_err(|e| map_err("RestoreDBInstanceFromDBSnapshot", e))?
-                .db_instance()
-                .and_then(|d| d.db_instance_arn().map(str::to_string)),
-            SnapshotKind::Cluster => self
-                .home
-                .rds
-                .restore_db_cluster_from_snapshot()
-                .db_cluster_identifier(&r.target_id)
-                .snapshot_identifier(&r.snapshot_id)
-                .engine(&r.engine)
-                .set_engine_version(r.engine_version.clone())
-                .set_db_subnet_group_name(r.subnet_group.clone())
-                .set_vpc_security_group_ids(
-                    Some(r.security_groups.clone()).filter(|v| !v.is_empty()),
-                )
-                .set_tags(Some(sdk_tags(&r.tags)))
-                .send()
-                .await
-                .map_err(|e| map_err("RestoreDBClusterFromSnapshot", e))?
-                .db_cluster()
-                .and_then(|d| d.db_cluster_arn().map(str::to_string)),
-        };
-        arn.ok_or_else(|| {
-            StoreError::new(
-                StoreErrorKind::Other,
-                "EmptyResponse",
-                format!("the restore of {} returned no ARN", r.target_id),
-            )
-        })
-    }
-
-    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
-        let found = match kind {
-            SnapshotKind::Instance => self
-                .home
-                .rds_read
-                .describe_db_instances()
-                .db_instance_identifier(id)
-                .send()
-                .await
-                .map_err(|e| map_err("DescribeDBInstances", e))
-                .map(|out| {
-                    out.db_instances().first().map(|d| DbState {
-                        kind,
-                        id: d.db_instance_identifier().unwrap_or_default().to_string(),
-                        arn: d.db_instance_arn().unwrap_or_default().to_string(),
-                        status: d.db_instance_status().unwrap_or_default().to_string(),
-                        tags: tags(d.tag_list()),
-                        members: vec![],
-                    })
-                }),
-            SnapshotKind::Cluster => self
-                .home
-                .rds_read
-                .describe_db_clusters()
-                .db_cluster_identifier(id)
-                .send()
-                .await
-                .map_err(|e| map_err("DescribeDBClusters", e))
-                .map(|out| {
-                    out.db_clusters().first().map(|d| DbState {
-                        kind,
-                        id: d.db_cluster_identifier().unwrap_or_default().to_string(),
-                        arn: d.db_cluster_arn().unwrap_or_default().to_string(),
-                        status: d.status().unwrap_or_default().to_string(),
-                        tags: tags(d.tag_list()),
-                        members: d
-                            .db_cluster_members()
-                            .iter()
-                            .filter_map(|m| m.db_instance_identifier().map(str::to_string))
-                            .collect(),
-                    })
-                }),
-        };
-        match found {
-            Err(e) if e.kind == StoreErrorKind::NotFound => Ok(None),
-            other => other,
-        }
-    }
-
-    async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
-        match kind {
-            SnapshotKind::Instance => self
-                .home
-                .rds
-                .delete_db_instance()
-                .db_instance_identifier(id)
-                .skip_final_snapshot(true)
-                .delete_automated_backups(true)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| map_err("DeleteDBInstance", e)),
-            SnapshotKind::Cluster => self
-                .home
-                .rds
-                .delete_db_cluster()
-                .db_cluster_identifier(id)
-                .skip_final_snapshot(true)
-                .delete_automated_backups(true)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| map_err("DeleteDBCluster", e)),
-        }
-    }
-
-    async fn create_cluster_instance(&self, r: &ClusterInstanceRequest) -> StoreResult<String> {
-        self.home
-            .rds
-            .create_db_instance()
-            .db_instance_identifier(&r.instance_id)
-            .db_cluster_identifier(&r.cluster_id)
-            .engine(&r.engine)
-            .db_instance_class(&r.instance_class)
-            .publicly_accessible(false)
-            .set_tags(Some(sdk_tags(&r.tags)))
-            .send()
-            .await
-            .map_err(|e| map_err("CreateDBInstance", e))?
-            .db_instance()
-            .and_then(|d| d.db_instance_arn().map(str::to_string))
-            .ok_or_else(|| {
-                StoreError::new(
-                    StoreErrorKind::Other,
-                    "EmptyResponse",
-                    format!("CreateDBInstance of {} returned no ARN", r.instance_id),
-                )
-            })
-    }
-
     async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
         match kind {
             SnapshotKind::Instance => self
@@ -907,7 +636,10 @@ impl SnapshotStore for AwsStore {
             .map(|_| ())
             .map_err(|e| map_err("AddTagsToResource", e))
     }
+}
 
+#[async_trait]
+impl Sharing for AwsStore {
     async fn shared_with(&self, kind: SnapshotKind, id: &str) -> StoreResult<Vec<String>> {
         let attrs: Vec<(String, Vec<String>)> = match kind {
             SnapshotKind::Instance => {
@@ -995,56 +727,288 @@ impl SnapshotStore for AwsStore {
                 .map_err(|e| map_err("ModifyDBClusterSnapshotAttribute", e)),
         }
     }
+}
 
-    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>> {
-        let name = crate::policy::quota::quota_name(kind);
+#[async_trait]
+impl Databases for AwsStore {
+    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
+        let all: Vec<_> = self
+            .home
+            .rds_read
+            .describe_db_instances()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_err("DescribeDBInstances", e))?;
+        Ok(all
+            .iter()
+            .filter(|i| !foreign_engine(i.engine().unwrap_or_default()))
+            .map(|i| DbInstance {
+                id: i.db_instance_identifier().unwrap_or_default().to_string(),
+                arn: i.db_instance_arn().unwrap_or_default().to_string(),
+                cluster_id: i.db_cluster_identifier().map(str::to_string),
+                engine: i.engine().unwrap_or_default().to_string(),
+                tags: tags(i.tag_list()),
+                backup_retention_days: i.backup_retention_period().unwrap_or_default(),
+                encrypted: i.storage_encrypted().unwrap_or(false),
+                option_groups: i
+                    .option_group_memberships()
+                    .iter()
+                    .filter_map(|m| m.option_group_name().map(str::to_string))
+                    .collect(),
+                backup_window: i.preferred_backup_window().map(str::to_string),
+            })
+            .collect())
+    }
+
+    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
+        let all: Vec<_> = self
+            .home
+            .rds_read
+            .describe_db_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_err("DescribeDBClusters", e))?;
+        Ok(all
+            .iter()
+            .filter(|c| !foreign_engine(c.engine().unwrap_or_default()))
+            .map(|c| DbCluster {
+                id: c.db_cluster_identifier().unwrap_or_default().to_string(),
+                arn: c.db_cluster_arn().unwrap_or_default().to_string(),
+                engine: c.engine().unwrap_or_default().to_string(),
+                tags: tags(c.tag_list()),
+                backup_retention_days: c.backup_retention_period().unwrap_or_default(),
+                encrypted: c.storage_encrypted().unwrap_or(false),
+            })
+            .collect())
+    }
+
+    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
         let out = self
             .home
             .rds_read
-            .describe_account_attributes()
+            .describe_option_groups()
+            .option_group_name(name)
             .send()
-            .await
-            .map_err(|e| map_err("DescribeAccountAttributes", e))?;
-        Ok(out
-            .account_quotas()
-            .iter()
-            .find(|q| q.account_quota_name() == Some(name))
-            .map(|q| SnapshotQuota {
-                used: q.used().unwrap_or_default(),
-                max: q.max().unwrap_or_default(),
-            }))
+            .await;
+        let out = match out.map_err(|e| map_err("DescribeOptionGroups", e)) {
+            Err(e) if e.kind == StoreErrorKind::NotFound => return Ok(None),
+            other => other?,
+        };
+        Ok(out.option_groups_list().first().map(|g| OptionGroup {
+            name: g.option_group_name().unwrap_or(name).to_string(),
+            options: g
+                .options()
+                .iter()
+                .map(|o| OptionInfo {
+                    name: o.option_name().unwrap_or_default().to_string(),
+                    permanent: o.permanent().unwrap_or(false),
+                    persistent: o.persistent().unwrap_or(false),
+                })
+                .collect(),
+        }))
     }
 
-    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
-        self.keys()?.describe_key(key_arn).await
-    }
-
-    async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
-        self.keys()?.key_policy(key_arn).await
-    }
-
-    async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>> {
-        match self
-            .clients_for_arn(topic_arn)
-            .sns
-            .get_topic_attributes()
-            .topic_arn(topic_arn)
+    async fn orderable_classes(
+        &self,
+        engine: &str,
+        engine_version: Option<&str>,
+    ) -> StoreResult<Vec<OrderableClass>> {
+        // One entry per class and storage type and more, 100 a page (RDS allows 20 to 1,000).
+        let all: Vec<_> = self
+            .home
+            .rds_read
+            .describe_orderable_db_instance_options()
+            .engine(engine)
+            .set_engine_version(engine_version.map(str::to_string))
+            .vpc(true)
+            .max_records(100)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
-        {
-            Ok(out) => Ok(Some(
-                out.attributes()
-                    .and_then(|a| a.get("Policy"))
-                    .cloned()
-                    .unwrap_or_default(),
-            )),
-            Err(e) => match map_err("GetTopicAttributes", e) {
-                e if e.kind == StoreErrorKind::NotFound => Ok(None),
-                e => Err(e),
-            },
+            .map_err(|e| map_err("DescribeOrderableDBInstanceOptions", e))?;
+        let mut classes: Vec<OrderableClass> = Vec::new();
+        for o in &all {
+            let class = o.db_instance_class().unwrap_or_default();
+            let offer = OrderableClass {
+                class: class.to_string(),
+                vpc: o.vpc().unwrap_or(false),
+                storage_encryption: o.supports_storage_encryption().unwrap_or(false),
+            };
+            match classes.iter_mut().find(|c| c.class == class) {
+                // a class counts as offered as its best storage type offers it
+                Some(c) => {
+                    c.vpc |= offer.vpc;
+                    c.storage_encryption |= offer.storage_encryption;
+                }
+                None if !class.is_empty() => classes.push(offer),
+                None => {}
+            }
+        }
+        Ok(classes)
+    }
+
+    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
+        let found = match kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds_read
+                .describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| map_err("DescribeDBInstances", e))
+                .map(|out| {
+                    out.db_instances().first().map(|d| DbState {
+                        kind,
+                        id: d.db_instance_identifier().unwrap_or_default().to_string(),
+                        arn: d.db_instance_arn().unwrap_or_default().to_string(),
+                        status: d.db_instance_status().unwrap_or_default().to_string(),
+                        tags: tags(d.tag_list()),
+                        members: vec![],
+                    })
+                }),
+            SnapshotKind::Cluster => self
+                .home
+                .rds_read
+                .describe_db_clusters()
+                .db_cluster_identifier(id)
+                .send()
+                .await
+                .map_err(|e| map_err("DescribeDBClusters", e))
+                .map(|out| {
+                    out.db_clusters().first().map(|d| DbState {
+                        kind,
+                        id: d.db_cluster_identifier().unwrap_or_default().to_string(),
+                        arn: d.db_cluster_arn().unwrap_or_default().to_string(),
+                        status: d.status().unwrap_or_default().to_string(),
+                        tags: tags(d.tag_list()),
+                        members: d
+                            .db_cluster_members()
+                            .iter()
+                            .filter_map(|m| m.db_instance_identifier().map(str::to_string))
+                            .collect(),
+                    })
+                }),
+        };
+        match found {
+            Err(e) if e.kind == StoreErrorKind::NotFound => Ok(None),
+            other => other,
         }
     }
+}
 
+#[async_trait]
+impl Restores for AwsStore {
+    async fn restore_snapshot(&self, r: &RestoreRequest) -> StoreResult<String> {
+        let arn = match r.kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds
+                .restore_db_instance_from_db_snapshot()
+                .db_instance_identifier(&r.target_id)
+                .db_snapshot_identifier(&r.snapshot_id)
+                .set_db_instance_class(r.instance_class.clone())
+                .set_db_subnet_group_name(r.subnet_group.clone())
+                .set_vpc_security_group_ids(
+                    Some(r.security_groups.clone()).filter(|v| !v.is_empty()),
+                )
+                .publicly_accessible(false)
+                .set_tags(Some(sdk_tags(&r.tags)))
+                .send()
+                .await
+                .map_err(|e| map_err("RestoreDBInstanceFromDBSnapshot", e))?
+                .db_instance()
+                .and_then(|d| d.db_instance_arn().map(str::to_string)),
+            SnapshotKind::Cluster => self
+                .home
+                .rds
+                .restore_db_cluster_from_snapshot()
+                .db_cluster_identifier(&r.target_id)
+                .snapshot_identifier(&r.snapshot_id)
+                .engine(&r.engine)
+                .set_engine_version(r.engine_version.clone())
+                .set_db_subnet_group_name(r.subnet_group.clone())
+                .set_vpc_security_group_ids(
+                    Some(r.security_groups.clone()).filter(|v| !v.is_empty()),
+                )
+                .set_tags(Some(sdk_tags(&r.tags)))
+                .send()
+                .await
+                .map_err(|e| map_err("RestoreDBClusterFromSnapshot", e))?
+                .db_cluster()
+                .and_then(|d| d.db_cluster_arn().map(str::to_string)),
+        };
+        arn.ok_or_else(|| {
+            StoreError::new(
+                StoreErrorKind::Other,
+                "EmptyResponse",
+                format!("the restore of {} returned no ARN", r.target_id),
+            )
+        })
+    }
+
+    async fn create_cluster_instance(&self, r: &ClusterInstanceRequest) -> StoreResult<String> {
+        self.home
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(&r.instance_id)
+            .db_cluster_identifier(&r.cluster_id)
+            .engine(&r.engine)
+            .db_instance_class(&r.instance_class)
+            .publicly_accessible(false)
+            .set_tags(Some(sdk_tags(&r.tags)))
+            .send()
+            .await
+            .map_err(|e| map_err("CreateDBInstance", e))?
+            .db_instance()
+            .and_then(|d| d.db_instance_arn().map(str::to_string))
+            .ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::Other,
+                    "EmptyResponse",
+                    format!("CreateDBInstance of {} returned no ARN", r.instance_id),
+                )
+            })
+    }
+
+    async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
+        match kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds
+                .delete_db_instance()
+                .db_instance_identifier(id)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(true)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("DeleteDBInstance", e)),
+            SnapshotKind::Cluster => self
+                .home
+                .rds
+                .delete_db_cluster()
+                .db_cluster_identifier(id)
+                .skip_final_snapshot(true)
+                .delete_automated_backups(true)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("DeleteDBCluster", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Publishing for AwsStore {
     async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {
         let out = self
             .clients_for_arn(topic_arn)
@@ -1057,7 +1021,10 @@ impl SnapshotStore for AwsStore {
             .map_err(|e| map_err("Publish", e))?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
+}
 
+#[async_trait]
+impl Executions for AwsStore {
     async fn start_execution(
         &self,
         sm: &str,
@@ -1085,6 +1052,39 @@ impl SnapshotStore for AwsStore {
                     Err(e)
                 }
             }
+        }
+    }
+}
+
+#[async_trait]
+impl PolicyReads for AwsStore {
+    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
+        self.kms.describe_key(key_arn).await
+    }
+
+    async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
+        self.kms.key_policy(key_arn).await
+    }
+
+    async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>> {
+        match self
+            .clients_for_arn(topic_arn)
+            .sns
+            .get_topic_attributes()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.attributes()
+                    .and_then(|a| a.get("Policy"))
+                    .cloned()
+                    .unwrap_or_default(),
+            )),
+            Err(e) => match map_err("GetTopicAttributes", e) {
+                e if e.kind == StoreErrorKind::NotFound => Ok(None),
+                e => Err(e),
+            },
         }
     }
 }

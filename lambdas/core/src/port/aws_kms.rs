@@ -1,22 +1,18 @@
-//! The KMS reads of the port ([`KeyReader`]) with the AWS SDK: `DescribeKey` and `GetKeyPolicy`,
-//! in the key's region. Only the binaries that make them (the Live preflight, `rdsf`) construct
-//! [`KmsKeys`], so only they link the KMS client.
+//! The KMS reads of [`crate::port::PolicyReads`] with the AWS SDK: `DescribeKey` and
+//! `GetKeyPolicy`, in the key's region.
 
 use crate::arn::Arn;
 use crate::model::KeyInfo;
-use crate::port::aws::{map_err, KeyReader};
+use crate::port::aws::map_err;
 use crate::port::{StoreErrorKind, StoreResult};
-use async_trait::async_trait;
 
 pub struct KmsKeys {
     home: aws_sdk_kms::Client,
 }
 
 impl KmsKeys {
-    pub fn new(conf: &aws_config::SdkConfig) -> Self {
-        KmsKeys {
-            home: aws_sdk_kms::Client::new(conf),
-        }
+    pub fn new(home: aws_sdk_kms::Client) -> Self {
+        KmsKeys { home }
     }
 
     /// A client in the key ARN's region (KMS keys are regional), else the home one.
@@ -36,11 +32,8 @@ impl KmsKeys {
             _ => self.home.clone(),
         }
     }
-}
 
-#[async_trait]
-impl KeyReader for KmsKeys {
-    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
+    pub async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
         match self
             .client(key_arn)
             .describe_key()
@@ -66,7 +59,7 @@ impl KeyReader for KmsKeys {
         }
     }
 
-    async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
+    pub async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
         let out = self
             .client(key_arn)
             .get_key_policy()

@@ -1,5 +1,5 @@
-//! In-memory [`SnapshotStore`] for unit tests: one account's view of RDS, SNS and Step
-//! Functions, with the AWS rules the handlers rely on and fault injection.
+//! In-memory implementation of every capability of the port, for unit tests: one account's view
+//! of RDS, SNS and Step Functions, with the AWS rules the handlers rely on and fault injection.
 
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{
@@ -7,8 +7,9 @@ use crate::model::{
     SnapshotKind, Tags,
 };
 use crate::port::{
-    ClusterInstanceRequest, CopyRequest, RestoreRequest, SnapshotQuery, SnapshotQuota,
-    SnapshotStore, StartOutcome, StoreError, StoreErrorKind, StoreResult,
+    ClusterInstanceRequest, CopyRequest, Databases, Executions, PolicyReads, Publishing,
+    RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots,
+    StartOutcome, StoreError, StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -123,17 +124,7 @@ impl FakeWorld {
 }
 
 #[async_trait]
-impl SnapshotStore for FakeStore {
-    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
-        self.check_throttle("DescribeDBInstances")?;
-        Ok(self.world().instances.clone())
-    }
-
-    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
-        self.check_throttle("DescribeDBClusters")?;
-        Ok(self.world().clusters.clone())
-    }
-
+impl Snapshots for FakeStore {
     async fn list_snapshots(
         &self,
         kind: SnapshotKind,
@@ -168,29 +159,22 @@ impl SnapshotStore for FakeStore {
         Ok(self.world().find(kind, id).cloned())
     }
 
-    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
-        Ok(self
-            .world()
-            .option_groups
+    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>> {
+        let w = self.world();
+        let used = w
+            .snapshots
             .iter()
-            .find(|g| g.name == name)
-            .cloned())
+            .filter(|s| s.kind == kind && s.snapshot_type == "manual")
+            .count() as i64;
+        Ok(Some(SnapshotQuota {
+            used,
+            max: w.quota.map_or(100, |q| q as i64),
+        }))
     }
+}
 
-    async fn orderable_classes(
-        &self,
-        engine: &str,
-        _engine_version: Option<&str>,
-    ) -> StoreResult<Vec<OrderableClass>> {
-        self.check_throttle("DescribeOrderableDBInstanceOptions")?;
-        Ok(self
-            .world()
-            .orderable
-            .get(engine)
-            .cloned()
-            .unwrap_or_default())
-    }
-
+#[async_trait]
+impl SnapshotWrites for FakeStore {
     async fn copy_snapshot(&self, kind: SnapshotKind, req: &CopyRequest) -> StoreResult<Snapshot> {
         self.check_throttle("CopyDBSnapshot")?;
         let mut w = self.world();
@@ -291,7 +275,10 @@ impl SnapshotStore for FakeStore {
         s.tags.extend(tags.clone());
         Ok(())
     }
+}
 
+#[async_trait]
+impl Sharing for FakeStore {
     async fn shared_with(&self, kind: SnapshotKind, id: &str) -> StoreResult<Vec<String>> {
         let w = self.world();
         w.own_index(kind, id).ok_or_else(|| not_found(kind, id))?;
@@ -339,46 +326,80 @@ impl SnapshotStore for FakeStore {
         }
         Ok(())
     }
+}
 
-    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>> {
-        let w = self.world();
-        let used = w
-            .snapshots
+#[async_trait]
+impl Databases for FakeStore {
+    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>> {
+        self.check_throttle("DescribeDBInstances")?;
+        Ok(self.world().instances.clone())
+    }
+
+    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>> {
+        self.check_throttle("DescribeDBClusters")?;
+        Ok(self.world().clusters.clone())
+    }
+
+    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>> {
+        Ok(self
+            .world()
+            .option_groups
             .iter()
-            .filter(|s| s.kind == kind && s.snapshot_type == "manual")
-            .count() as i64;
-        Ok(Some(SnapshotQuota {
-            used,
-            max: w.quota.map_or(100, |q| q as i64),
-        }))
+            .find(|g| g.name == name)
+            .cloned())
     }
 
-    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {
-        self.check_throttle("Publish")?;
-        let mut w = self.world();
-        w.mutations.push(format!("publish {topic_arn}"));
-        w.published.push((topic_arn.into(), message.into()));
-        Ok(format!("msg-{}", w.published.len()))
-    }
-
-    async fn start_execution(
+    async fn orderable_classes(
         &self,
-        sm: &str,
-        name: &str,
-        input: &str,
-    ) -> StoreResult<StartOutcome> {
-        self.check_throttle("StartExecution")?;
-        let mut w = self.world();
-        if w.executions.iter().any(|(n, _)| n == name) {
-            return Ok(StartOutcome::AlreadyExists);
-        }
-        w.mutations.push(format!("start {name}"));
-        w.executions.push((name.into(), input.into()));
-        Ok(StartOutcome::Started {
-            execution_arn: format!("{}:{name}", sm.replace(":stateMachine:", ":execution:")),
+        engine: &str,
+        _engine_version: Option<&str>,
+    ) -> StoreResult<Vec<OrderableClass>> {
+        self.check_throttle("DescribeOrderableDBInstanceOptions")?;
+        Ok(self
+            .world()
+            .orderable
+            .get(engine)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
+        self.check_throttle("DescribeDB")?;
+        let w = self.world();
+        let status = |id: &str| {
+            w.db_status
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| "available".into())
+        };
+        Ok(match kind {
+            SnapshotKind::Instance => w.instances.iter().find(|d| d.id == id).map(|d| DbState {
+                kind,
+                id: d.id.clone(),
+                arn: d.arn.clone(),
+                status: status(&d.id),
+                tags: d.tags.clone(),
+                members: vec![],
+            }),
+            SnapshotKind::Cluster => w.clusters.iter().find(|d| d.id == id).map(|d| DbState {
+                kind,
+                id: d.id.clone(),
+                arn: d.arn.clone(),
+                status: status(&d.id),
+                tags: d.tags.clone(),
+                members: w
+                    .instances
+                    .iter()
+                    .filter(|i| i.cluster_id.as_deref() == Some(id))
+                    .map(|i| i.id.clone())
+                    .collect(),
+            }),
         })
     }
+}
 
+#[async_trait]
+impl Restores for FakeStore {
     async fn restore_snapshot(&self, r: &RestoreRequest) -> StoreResult<String> {
         self.check_throttle("RestoreFromSnapshot")?;
         let mut w = self.world();
@@ -477,40 +498,6 @@ impl SnapshotStore for FakeStore {
         Ok(arn)
     }
 
-    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
-        self.check_throttle("DescribeDB")?;
-        let w = self.world();
-        let status = |id: &str| {
-            w.db_status
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| "available".into())
-        };
-        Ok(match kind {
-            SnapshotKind::Instance => w.instances.iter().find(|d| d.id == id).map(|d| DbState {
-                kind,
-                id: d.id.clone(),
-                arn: d.arn.clone(),
-                status: status(&d.id),
-                tags: d.tags.clone(),
-                members: vec![],
-            }),
-            SnapshotKind::Cluster => w.clusters.iter().find(|d| d.id == id).map(|d| DbState {
-                kind,
-                id: d.id.clone(),
-                arn: d.arn.clone(),
-                status: status(&d.id),
-                tags: d.tags.clone(),
-                members: w
-                    .instances
-                    .iter()
-                    .filter(|i| i.cluster_id.as_deref() == Some(id))
-                    .map(|i| i.id.clone())
-                    .collect(),
-            }),
-        })
-    }
-
     async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
         self.check_throttle("DeleteDB")?;
         let mut w = self.world();
@@ -554,7 +541,42 @@ impl SnapshotStore for FakeStore {
         w.mutations.push(format!("delete-db {id}"));
         Ok(())
     }
+}
 
+#[async_trait]
+impl Publishing for FakeStore {
+    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {
+        self.check_throttle("Publish")?;
+        let mut w = self.world();
+        w.mutations.push(format!("publish {topic_arn}"));
+        w.published.push((topic_arn.into(), message.into()));
+        Ok(format!("msg-{}", w.published.len()))
+    }
+}
+
+#[async_trait]
+impl Executions for FakeStore {
+    async fn start_execution(
+        &self,
+        sm: &str,
+        name: &str,
+        input: &str,
+    ) -> StoreResult<StartOutcome> {
+        self.check_throttle("StartExecution")?;
+        let mut w = self.world();
+        if w.executions.iter().any(|(n, _)| n == name) {
+            return Ok(StartOutcome::AlreadyExists);
+        }
+        w.mutations.push(format!("start {name}"));
+        w.executions.push((name.into(), input.into()));
+        Ok(StartOutcome::Started {
+            execution_arn: format!("{}:{name}", sm.replace(":stateMachine:", ":execution:")),
+        })
+    }
+}
+
+#[async_trait]
+impl PolicyReads for FakeStore {
     async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
         self.check_throttle("DescribeKey")?;
         Ok(self.world().keys.get(key_arn).map(|(k, _)| k.clone()))

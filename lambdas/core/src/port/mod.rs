@@ -1,5 +1,9 @@
-//! The port: every AWS call the task Lambdas make. [`crate::port::aws::AwsStore`] implements it with
-//! the AWS SDK; [`crate::port::fake::FakeStore`] in memory for tests.
+//! The port: every AWS call the task Lambdas make, as one trait per capability (snapshots,
+//! snapshot writes, sharing, databases, restores, publishing, executions, policy reads). A
+//! handler's signature names the capabilities it uses (`save<S: Snapshots + SnapshotWrites>`)
+//! and is statically dispatched, so each binary links only the calls it makes.
+//! [`crate::port::aws::AwsStore`] implements them all with the AWS SDK, [`crate::port::fake::FakeStore`]
+//! in memory for tests.
 
 pub mod aws;
 pub mod aws_kms;
@@ -149,10 +153,9 @@ pub struct SnapshotQuota {
     pub max: i64,
 }
 
+/// Reads snapshots and the manual snapshot quota (RDS).
 #[async_trait]
-pub trait SnapshotStore: Send + Sync {
-    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>>;
-    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>>;
+pub trait Snapshots: Send + Sync {
     async fn list_snapshots(
         &self,
         kind: SnapshotKind,
@@ -165,14 +168,15 @@ pub trait SnapshotStore: Send + Sync {
         kind: SnapshotKind,
         id: &str,
     ) -> StoreResult<Option<Snapshot>>;
-    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>>;
-    /// The DB instance classes RDS offers in the store's region for `engine` at
-    /// `engine_version` (every version if `None`), VPC offers only, each class once.
-    async fn orderable_classes(
-        &self,
-        engine: &str,
-        engine_version: Option<&str>,
-    ) -> StoreResult<Vec<OrderableClass>>;
+    /// The account's manual snapshot quota for `kind` in the store's region
+    /// (`DescribeAccountAttributes`: `ManualSnapshots` / `ManualClusterSnapshots`); `None` if
+    /// RDS does not report it.
+    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>>;
+}
+
+/// Creates, deletes and tags snapshots (RDS).
+#[async_trait]
+pub trait SnapshotWrites: Send + Sync {
     async fn copy_snapshot(
         &self,
         kind: SnapshotKind,
@@ -180,6 +184,11 @@ pub trait SnapshotStore: Send + Sync {
     ) -> StoreResult<Snapshot>;
     async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
     async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()>;
+}
+
+/// Reads and changes who may restore a snapshot (RDS).
+#[async_trait]
+pub trait Sharing: Send + Sync {
     /// Accounts in the snapshot's `restore` attribute.
     async fn shared_with(&self, kind: SnapshotKind, id: &str) -> StoreResult<Vec<String>>;
     async fn share_with(
@@ -188,19 +197,28 @@ pub trait SnapshotStore: Send + Sync {
         id: &str,
         accounts: &[String],
     ) -> StoreResult<()>;
-    /// Publishes with a client in the topic's region (SNS refuses a topic of another region).
-    /// Returns the message id.
-    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String>;
-    /// The account's manual snapshot quota for `kind` in the store's region
-    /// (`DescribeAccountAttributes`: `ManualSnapshots` / `ManualClusterSnapshots`); `None` if
-    /// RDS does not report it.
-    async fn snapshot_quota(&self, kind: SnapshotKind) -> StoreResult<Option<SnapshotQuota>>;
-    async fn start_execution(
+}
+
+/// Reads DB instances, clusters, option groups and the classes RDS offers.
+#[async_trait]
+pub trait Databases: Send + Sync {
+    async fn list_instances(&self) -> StoreResult<Vec<DbInstance>>;
+    async fn list_clusters(&self) -> StoreResult<Vec<DbCluster>>;
+    async fn describe_option_group(&self, name: &str) -> StoreResult<Option<OptionGroup>>;
+    /// The DB instance classes RDS offers in the store's region for `engine` at
+    /// `engine_version` (every version if `None`), VPC offers only, each class once.
+    async fn orderable_classes(
         &self,
-        state_machine_arn: &str,
-        name: &str,
-        input: &str,
-    ) -> StoreResult<StartOutcome>;
+        engine: &str,
+        engine_version: Option<&str>,
+    ) -> StoreResult<Vec<OrderableClass>>;
+    /// A DB instance or cluster of this account by identifier; `Ok(None)` if there is none.
+    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>>;
+}
+
+/// Restores snapshots into new databases and deletes them (RDS).
+#[async_trait]
+pub trait Restores: Send + Sync {
     /// Restores a snapshot of this account into a new DB instance or cluster; returns its ARN.
     async fn restore_snapshot(&self, request: &RestoreRequest) -> StoreResult<String>;
     /// Adds a DB instance to a cluster (a restored cluster has none); returns its ARN.
@@ -208,10 +226,32 @@ pub trait SnapshotStore: Send + Sync {
         &self,
         request: &ClusterInstanceRequest,
     ) -> StoreResult<String>;
-    /// A DB instance or cluster of this account by identifier; `Ok(None)` if there is none.
-    async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>>;
     /// Deletes a DB instance or cluster without a final snapshot and with its automated backups.
     async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
+}
+
+/// Publishes to SNS topics.
+#[async_trait]
+pub trait Publishing: Send + Sync {
+    /// Publishes with a client in the topic's region (SNS refuses a topic of another region).
+    /// Returns the message id.
+    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String>;
+}
+
+/// Starts Step Functions executions.
+#[async_trait]
+pub trait Executions: Send + Sync {
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> StoreResult<StartOutcome>;
+}
+
+/// Reads the KMS keys and SNS topic policies the preflight judges.
+#[async_trait]
+pub trait PolicyReads: Send + Sync {
     /// A KMS key by ARN (`DescribeKey`, in the ARN's region); `Ok(None)` if there is none.
     async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>>;
     /// A KMS key's policy (`GetKeyPolicy`, the `default` policy) as JSON text.
@@ -219,123 +259,4 @@ pub trait SnapshotStore: Send + Sync {
     /// An SNS topic's access policy (`GetTopicAttributes` `Policy`, in the topic's region) as
     /// JSON text, empty if SNS did not return one; `Ok(None)` if the topic does not exist.
     async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>>;
-}
-
-/// Describes a snapshot the caller needs to exist; absence is `SnapshotNotFound` with the
-/// caller's message.
-pub async fn describe_required(
-    store: &dyn SnapshotStore,
-    kind: SnapshotKind,
-    id: &str,
-    missing: impl FnOnce() -> String,
-) -> Result<Snapshot, FailsafeError> {
-    store
-        .describe_snapshot(kind, id)
-        .await?
-        .ok_or_else(|| FailsafeError::new(ErrorKind::SnapshotNotFound, missing()))
-}
-
-/// The `rds-failsafe:managed` copies this account owns in the store's region, both kinds (every
-/// page): what `find-shared`, `prune`, the drill and `rdsf` read.
-pub async fn own_managed_copies(store: &dyn SnapshotStore) -> StoreResult<Vec<Snapshot>> {
-    let mut out = Vec::new();
-    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-        let q = SnapshotQuery {
-            snapshot_type: Some(crate::model::snapshot_type::MANUAL),
-            ..SnapshotQuery::default()
-        };
-        out.extend(
-            store
-                .list_snapshots(kind, &q)
-                .await?
-                .into_iter()
-                .filter(|s| crate::policy::tags::is_managed(&s.tags)),
-        );
-    }
-    Ok(out)
-}
-
-/// Deletes a snapshot; one that is gone already (a parallel run, an operator) counts as deleted.
-pub async fn delete_if_present(
-    store: &dyn SnapshotStore,
-    kind: SnapshotKind,
-    id: &str,
-) -> StoreResult<()> {
-    match store.delete_snapshot(kind, id).await {
-        Err(e) if e.kind == StoreErrorKind::NotFound => Ok(()),
-        other => other,
-    }
-}
-
-/// One kind's manual snapshot quota against what a run will copy.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct QuotaUse {
-    pub kind: SnapshotKind,
-    pub used: i64,
-    pub max: i64,
-    pub needed: i64,
-    /// Set when the run's copies do not all fit: the numbers and the fix (`policy::quota`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shortfall: Option<String>,
-}
-
-/// How many copies of `kind` fit, by the quotas read (`read_snapshot_quotas`); a kind without a
-/// reading is not limited here (RDS reported no quota for it, or the run needs none).
-pub fn quota_room(quotas: &[QuotaUse], kind: SnapshotKind) -> usize {
-    quotas
-        .iter()
-        .find(|q| q.kind == kind)
-        .map_or(usize::MAX, |q| {
-            crate::policy::quota::quota_room(q.used, q.max) as usize
-        })
-}
-
-/// The shortfall message of `kind` in the quotas read, when its copies did not all fit.
-pub fn quota_shortfall_of(quotas: &[QuotaUse], kind: SnapshotKind) -> Option<&str> {
-    quotas
-        .iter()
-        .find(|q| q.kind == kind)
-        .and_then(|q| q.shortfall.as_deref())
-}
-
-/// Reads the quota of each kind that `needed` names, before the first copy. A kind whose
-/// copies would not all fit carries the shortfall (used, max, needed, what is left out and
-/// `settings`, the deployment's own fields), logged as a warning; the caller copies what fits
-/// (`policy::quota::fit_each_kind`) and fails the run at its end.
-pub async fn read_snapshot_quotas(
-    store: &dyn SnapshotStore,
-    needed: &[(SnapshotKind, i64)],
-    settings: &str,
-) -> Result<Vec<QuotaUse>, FailsafeError> {
-    let mut uses = Vec::new();
-    for &(kind, needed) in needed.iter().filter(|(_, n)| *n > 0) {
-        let Some(q) = store.snapshot_quota(kind).await? else {
-            tracing::warn!(action = "quota", kind = %kind, "RDS reports no manual snapshot quota; not checked");
-            continue;
-        };
-        tracing::info!(action = "quota", kind = %kind, used = q.used, max = q.max, needed, "manual snapshot quota");
-        let shortfall =
-            crate::policy::quota::quota_shortfall(kind, q.used, q.max, needed, settings);
-        if let Some(message) = &shortfall {
-            tracing::warn!(action = "quota", kind = %kind, "{message}");
-        }
-        uses.push(QuotaUse {
-            kind,
-            used: q.used,
-            max: q.max,
-            needed,
-            shortfall,
-        });
-    }
-    Ok(uses)
-}
-
-/// How many new copies of each kind `kinds` asks for (one per entry).
-pub fn count_by_kind(kinds: impl Iterator<Item = SnapshotKind>) -> Vec<(SnapshotKind, i64)> {
-    let all: Vec<SnapshotKind> = kinds.collect();
-    [SnapshotKind::Instance, SnapshotKind::Cluster]
-        .into_iter()
-        .map(|k| (k, all.iter().filter(|x| **x == k).count() as i64))
-        .collect()
 }

@@ -1,9 +1,7 @@
 //! `preflight`: the Live run's first step: checks the share key, the Failsafe topics, the quotas and the selected sources, and stops the run if every copy would fail.
 
 use rdsf_core::live;
-use rdsf_lambdas::{
-    at_cold_start, aws_store_with_keys, init_tracing, serve, LiveConfig, ProcessEnv,
-};
+use rdsf_lambdas::{at_cold_start, aws_store, init_tracing, serve, LiveConfig, ProcessEnv};
 
 const TASK: &str = "preflight";
 
@@ -11,7 +9,7 @@ const TASK: &str = "preflight";
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let config = at_cold_start(LiveConfig::from_env(&ProcessEnv));
-    let store = aws_store_with_keys(TASK).await;
+    let store = aws_store(TASK).await;
     serve(TASK, |input: live::PreflightInput| {
         live::preflight(config, store, input)
     })
