@@ -1,5 +1,4 @@
 //! World-building helpers shared by the handler tests.
-#![allow(dead_code)]
 
 use chrono::{DateTime, Utc};
 use rdsf_core::config::{FailsafeConfig, LiveConfig};

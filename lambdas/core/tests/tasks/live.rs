@@ -1,7 +1,6 @@
 //! Every Live handler on the in-memory fake.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::live::*;
 use rdsf_core::model::{OptionGroup, OptionInfo, SnapshotKind, Source};

@@ -1,8 +1,6 @@
 //! `rdsf status` and `rdsf restore` over the in-memory fake of the Failsafe account.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::model::SnapshotKind;
 use rdsf_core::operator::{add_cluster_instance, cluster_progress, restore, status};

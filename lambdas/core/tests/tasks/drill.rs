@@ -1,9 +1,7 @@
 //! The restore drill's handlers on the in-memory fake: select, restore, check, end (passed,
 //! failed, and the one deletion rule of drills).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rdsf_core::config::DrillConfig;
 use rdsf_core::drill::*;
 use rdsf_core::error::ErrorKind;

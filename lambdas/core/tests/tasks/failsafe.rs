@@ -1,7 +1,6 @@
 //! Every Failsafe handler on the in-memory fake, with a hostile Live account in mind.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::failsafe::*;
 use rdsf_core::live::SnapshotRef;
@@ -624,38 +623,6 @@ async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_
     assert!(e.message.contains("not encrypted"));
 }
 
-fn failsafe_copy(source: &str, created: &str, verified: bool) -> Snapshot {
-    let id = rdsf_core::policy::naming::failsafe_copy_id(
-        SnapshotKind::Instance,
-        LIVE,
-        source,
-        t(created),
-    )
-    .unwrap();
-    let mut s = snapshot(
-        FAILSAFE,
-        REGION,
-        SnapshotKind::Instance,
-        &id,
-        source,
-        "manual",
-        created,
-    );
-    s.tags = tags::Provenance {
-        source_account: LIVE.into(),
-        source_region: REGION.into(),
-        source_id: source.into(),
-        source_snapshot_arn: format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:x"),
-        source_create_time: t(created),
-        kind: SnapshotKind::Instance,
-    }
-    .tags();
-    if verified {
-        s.tags.insert(tags::VERIFIED.into(), created.into());
-    }
-    s
-}
-
 /// One prune run with no missing announced snapshots.
 async fn prune_run(
     cfg: &rdsf_core::config::FailsafeConfig,
@@ -682,12 +649,24 @@ async fn prune_does_not_count_a_copy_dated_after_the_run() {
     let store = failsafe_store();
     {
         let mut w = store.world();
-        w.snapshots
-            .push(failsafe_copy("ledger", "2099-12-31T23:59:00Z", true));
-        w.snapshots
-            .push(failsafe_copy("ledger", "2026-11-10T03:00:00Z", true));
-        w.snapshots
-            .push(failsafe_copy("ledger", "2026-11-21T03:00:00Z", true));
+        w.snapshots.push(failsafe_copy(
+            SnapshotKind::Instance,
+            "ledger",
+            "2099-12-31T23:59:00Z",
+            true,
+        ));
+        w.snapshots.push(failsafe_copy(
+            SnapshotKind::Instance,
+            "ledger",
+            "2026-11-10T03:00:00Z",
+            true,
+        ));
+        w.snapshots.push(failsafe_copy(
+            SnapshotKind::Instance,
+            "ledger",
+            "2026-11-21T03:00:00Z",
+            true,
+        ));
     }
     let out = prune_run(&cfg, &store, t("2026-11-22T06:00:00Z"), vec![], false)
         .await
@@ -727,10 +706,18 @@ async fn a_retired_source_keeps_its_copies_but_writes_no_copy_age() {
     let store = failsafe_store();
     {
         let mut w = store.world();
-        w.snapshots
-            .push(failsafe_copy("ledger", "2026-10-01T03:00:00Z", true));
-        w.snapshots
-            .push(failsafe_copy("ledger", "2026-10-02T03:00:00Z", true));
+        w.snapshots.push(failsafe_copy(
+            SnapshotKind::Instance,
+            "ledger",
+            "2026-10-01T03:00:00Z",
+            true,
+        ));
+        w.snapshots.push(failsafe_copy(
+            SnapshotKind::Instance,
+            "ledger",
+            "2026-10-02T03:00:00Z",
+            true,
+        ));
     }
     let out = prune_run(&cfg, &store, now, vec![], false).await.unwrap();
     let ledger = &out.retention.sources[0];
@@ -763,19 +750,30 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         let mut w = store.world();
         for d in 10..=22 {
             w.snapshots.push(failsafe_copy(
+                SnapshotKind::Instance,
                 "orders",
                 &format!("2026-11-{d}T03:00:00Z"),
                 true,
             ));
             w.snapshots.push(failsafe_copy(
+                SnapshotKind::Instance,
                 "billing",
                 &format!("2026-11-{d}T03:00:00Z"),
                 true,
             ));
         }
-        w.snapshots
-            .push(failsafe_copy("orders", "2026-11-01T03:00:00Z", false)); // unverified: kept
-        let mut unmanaged = failsafe_copy("orders", "2026-10-01T03:00:00Z", true);
+        w.snapshots.push(failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-11-01T03:00:00Z",
+            false,
+        )); // unverified: kept
+        let mut unmanaged = failsafe_copy(
+            SnapshotKind::Instance,
+            "orders",
+            "2026-10-01T03:00:00Z",
+            true,
+        );
         unmanaged.tags.remove(tags::MANAGED);
         w.snapshots.push(unmanaged);
         let mut hand_made = snapshot(

@@ -1,7 +1,6 @@
 //! Both preflights and the Live `preflight` Lambda on the in-memory fake.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::live::{preflight, PreflightInput};
 use rdsf_core::model::{KeyInfo, OptionGroup, OptionInfo, SnapshotKind, Source};
