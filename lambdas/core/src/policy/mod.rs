@@ -3,12 +3,14 @@
 pub mod bounded;
 pub mod copy;
 pub mod drill;
+pub mod glob;
 pub mod map_results;
 pub mod message;
 pub mod naming;
 pub mod polling;
 pub mod preflight;
 pub mod quota;
+pub mod resource_policy;
 pub mod restore;
 pub mod retention;
 pub mod selection;

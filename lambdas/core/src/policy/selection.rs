@@ -4,6 +4,7 @@
 
 use crate::error::{FailsafeError, Result};
 use crate::model::{DbCluster, DbInstance, SnapshotKind, Source};
+use crate::policy::glob::glob_match;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -88,30 +89,6 @@ impl Selector {
     pub fn parse_list(raw: &str) -> Result<Vec<Selector>, String> {
         raw.split(',').map(Selector::parse).collect()
     }
-}
-
-/// `*` matches any run of characters, `?` one character; everything else literally.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// A selector that could not select a database, reported in the run's summary.
@@ -446,16 +423,5 @@ mod tests {
             not_copyable_reason(SnapshotKind::Instance, "sqlserver-ee"),
             None
         );
-    }
-
-    #[test]
-    fn glob() {
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*c", "abbbc"));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("a?c", "ac"));
-        assert!(glob_match("*-prod", "orders-prod"));
-        assert!(!glob_match("*-prod", "orders-prod-2"));
-        assert!(glob_match("a*b*c", "aXbYbZc"));
     }
 }
