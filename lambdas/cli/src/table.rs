@@ -1,7 +1,7 @@
 //! The human-readable form of `rdsf status`: one line per source, then quotas and problems.
 
 use rdsf_core::operator::StatusReport;
-use rdsf_core::policy::restore::SourceStatus;
+use rdsf_core::policy::status::SourceStatus;
 use rdsf_core::preflight::PreflightReport;
 
 /// Columns padded to their widest cell.

@@ -5,9 +5,10 @@
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
 use crate::policy::drill::RestoreProgress;
-use crate::policy::restore::{
-    group_by_source, match_source, pick_copy, plan_restore, source_statuses, CopyRef, Freshness,
-    RestoreOptions, RestorePlan, SourceKey, SourceStatus,
+use crate::policy::restore::{plan_restore, RestoreOptions, RestorePlan};
+use crate::policy::status::{
+    group_by_source, match_source, pick_copy, source_statuses, CopyRef, Freshness, SourceKey,
+    SourceStatus,
 };
 use crate::port::{ClusterInstanceRequest, Databases, Restores, Snapshots};
 use crate::store::own_managed_copies;

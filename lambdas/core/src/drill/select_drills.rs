@@ -5,7 +5,7 @@
 use crate::config::DrillConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::policy::drill::{drill_engines, pick_drills, DrillItem, Offers};
-use crate::policy::restore::group_by_source;
+use crate::policy::status::group_by_source;
 use crate::port::{Databases, Snapshots};
 use crate::store::own_managed_copies;
 use chrono::{DateTime, Utc};

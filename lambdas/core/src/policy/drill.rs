@@ -4,7 +4,7 @@
 
 use crate::model::{OrderableClass, SnapshotKind};
 use crate::policy::naming;
-use crate::policy::restore::{pick_copy, Grouped};
+use crate::policy::status::{pick_copy, Grouped};
 use crate::policy::tags::RESTORE_TESTED;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -254,7 +254,7 @@ pub fn restore_progress(status: &str) -> RestoreProgress {
 mod tests {
     use super::*;
     use crate::model::Snapshot;
-    use crate::policy::restore::group_by_source;
+    use crate::policy::status::group_by_source;
     use crate::policy::tags::parse_time;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -264,7 +264,7 @@ mod tests {
     /// A verified Failsafe copy of `source` (data of 03:00 on 2026-11-20) on `engine`, last
     /// drilled at `drilled`.
     fn copy(source: &str, kind: SnapshotKind, engine: &str, drilled: Option<&str>) -> Snapshot {
-        let mut s = crate::policy::restore::tests::copy(
+        let mut s = crate::policy::status::tests::copy(
             source,
             kind,
             "2026-11-20T03:00:00Z",

@@ -14,4 +14,6 @@ pub mod resource_policy;
 pub mod restore;
 pub mod retention;
 pub mod selection;
+pub mod shell;
+pub mod status;
 pub mod tags;

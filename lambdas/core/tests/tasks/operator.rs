@@ -5,7 +5,8 @@ use rdsf_core::error::ErrorKind;
 use rdsf_core::model::SnapshotKind;
 use rdsf_core::operator::{add_cluster_instance, cluster_progress, restore, status};
 use rdsf_core::policy::drill::RestoreProgress;
-use rdsf_core::policy::restore::{Freshness, RestoreOptions, RESTORED_FROM};
+use rdsf_core::policy::restore::{RestoreOptions, RESTORED_FROM};
+use rdsf_core::policy::status::Freshness;
 
 #[tokio::test]
 async fn status_lists_each_source_and_names_the_stale_ones() {
