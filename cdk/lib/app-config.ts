@@ -15,8 +15,10 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   failsafeRegion: 'region of the Failsafe copies; default liveRegion',
   sources: 'selectors of the databases to protect (required)',
   additionalLiveAccounts: 'other Live accounts (deployed from their own app) that send to this Failsafe account',
-  additionalLiveRegions: 'regions those other Live accounts share from, besides liveRegion; the Failsafe side looks for shared snapshots in liveRegion and each of these',
-  additionalFailsafeAccounts: 'other Failsafe accounts this Live account also shares with and notifies, each deployed from its own copy of this app: [{"account", "region", "topicName"}]',
+  additionalLiveRegions:
+    'regions those other Live accounts share from, besides liveRegion; the Failsafe side looks for shared snapshots in liveRegion and each of these',
+  additionalFailsafeAccounts:
+    'other Failsafe accounts this Live account also shares with and notifies, each deployed from its own copy of this app: [{"account", "region", "topicName"}]',
 
   liveSchedule: 'Live run schedule; default cron(0 5 * * ? *)',
   failsafeSchedule: 'Failsafe backstop schedule; default cron(0 11 * * ? *)',
@@ -26,15 +28,18 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   retention: '{daily, weekly, monthly} (default 7/4/12) or {days}',
   minKeep: 'newest verified copies per source never pruned, >= 1; default 3',
   newestCopyMaxAgeHours: "dead-man's switch threshold in hours, 24-720; default 30",
-  retiredSources: "sources retired on purpose, as <live-account>:<source-id>: copies kept under retention, no copy age, so the dead-man's switch stops watching them",
-  alertEmails: 'e-mail addresses subscribed to both stacks\' alert topics',
+  retiredSources:
+    "sources retired on purpose, as <live-account>:<source-id>: copies kept under retention, no copy age, so the dead-man's switch stops watching them",
+  alertEmails: "e-mail addresses subscribed to both stacks' alert topics",
   liveAlertTopicArn: 'existing topic in the Live account that alarms also notify',
   failsafeAlertTopicArn: 'existing topic in the Failsafe account that alarms also notify',
   topicName: 'name of the Failsafe trigger topic; default rds-failsafe',
   liveEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the share key; default false',
   failsafeEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the Failsafe key; default true',
-  restoreDrill: 'opt-in restore drill in the Failsafe account: {subnetGroupName, securityGroupIds, schedule (default weekly, cron(0 6 ? * SUN *)), sources ("one" or "all"), instanceClass}',
-  lambdaDir: 'folder of <task>/bootstrap.zip, relative to cdk/; default ../target/lambda (make package); the RDSF_LAMBDA_DIR environment variable overrides it',
+  restoreDrill:
+    'opt-in restore drill in the Failsafe account: {subnetGroupName, securityGroupIds, schedule (default weekly, cron(0 6 ? * SUN *)), sources ("one" or "all"), instanceClass}',
+  lambdaDir:
+    'folder of <task>/bootstrap.zip, relative to cdk/; default ../target/lambda (make package); the RDSF_LAMBDA_DIR environment variable overrides it',
 };
 
 export interface AppConfig {
@@ -54,7 +59,11 @@ function fromCli(value: unknown): unknown {
 
 function list(field: string, v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
   throw new ConfigError(`${CONTEXT_KEY}.${field}`, `${JSON.stringify(v)} must be a list of strings, e.g. ["a", "b"]`);
 }
@@ -86,10 +95,16 @@ function failsafeTargets(
     if (extra.length > 0) throw new ConfigError(`${at}.${extra[0]}`, 'unknown field; the fields are account, region, topicName');
     const account = accountId(`${at}.account`, o.account);
     if (account === liveAccount) {
-      throw new ConfigError(`${at}.account`, `equals liveAccount (${liveAccount}); a Failsafe account must be separate from the Live account`);
+      throw new ConfigError(
+        `${at}.account`,
+        `equals liveAccount (${liveAccount}); a Failsafe account must be separate from the Live account`,
+      );
     }
     if (seen.has(account)) {
-      throw new ConfigError(`${at}.account`, `${account} is named twice (failsafeAccount or an earlier entry); name each Failsafe account once`);
+      throw new ConfigError(
+        `${at}.account`,
+        `${account} is named twice (failsafeAccount or an earlier entry); name each Failsafe account once`,
+      );
     }
     seen.add(account);
     return {
@@ -108,7 +123,10 @@ function failsafeTargets(
 export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv = process.env): AppConfig {
   const c = fromCli(raw);
   if (c === undefined || c === null || typeof c !== 'object' || Array.isArray(c)) {
-    throw new ConfigError(CONTEXT_KEY, `context key missing or not an object; add "${CONTEXT_KEY}": { "liveAccount": ..., ... } to the context of cdk/cdk.json`);
+    throw new ConfigError(
+      CONTEXT_KEY,
+      `context key missing or not an object; add "${CONTEXT_KEY}": { "liveAccount": ..., ... } to the context of cdk/cdk.json`,
+    );
   }
   const cfg = c as Record<string, unknown>;
   const unknown = Object.keys(cfg).filter((k) => !(k in CONTEXT_FIELDS));
@@ -122,7 +140,10 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
   const failsafeAccount = accountId(f('failsafeAccount'), get('failsafeAccount'));
   const failsafeRegion = region(f('failsafeRegion'), get('failsafeRegion') ?? liveRegion);
   if (failsafeAccount === liveAccount) {
-    throw new ConfigError(f('failsafeAccount'), `equals liveAccount (${liveAccount}); the copies must live in a separate account that the Live account's users cannot reach`);
+    throw new ConfigError(
+      f('failsafeAccount'),
+      `equals liveAccount (${liveAccount}); the copies must live in a separate account that the Live account's users cannot reach`,
+    );
   }
   const additionalFailsafe = failsafeTargets(get('additionalFailsafeAccounts'), liveAccount, failsafeAccount, failsafeRegion);
   const emails = list('alertEmails', get('alertEmails')) ?? [];

@@ -41,7 +41,6 @@ export interface ScheduledRunProps {
 export const OWN_COPIES =
   'Only snapshots named rdsf-* (every copy this tool makes, docs/contracts.md naming) in this account and region; deletes and attribute changes are further conditioned on the rds-failsafe:managed=true tag, creation on carrying that tag.';
 
-
 /** The stack's account and region, which must be concrete: policies name them. */
 export function concreteEnv(scope: Construct): { account: string; region: string } {
   const { account, region } = Stack.of(scope);
@@ -60,10 +59,7 @@ export function rdsArn(scope: Construct, account: string, region: string, resour
 
 /** The names of snapshots (instance and cluster) this tool creates in an account and region. */
 export function ownCopyArns(scope: Construct, account: string, region: string): string[] {
-  return [
-    rdsArn(scope, account, region, `snapshot:${COPY_PREFIX}*`),
-    rdsArn(scope, account, region, `cluster-snapshot:${COPY_PREFIX}*`),
-  ];
+  return [rdsArn(scope, account, region, `snapshot:${COPY_PREFIX}*`), rdsArn(scope, account, region, `cluster-snapshot:${COPY_PREFIX}*`)];
 }
 
 export const managedOnly = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } };
@@ -115,7 +111,12 @@ export function scheduleProps(
   return {
     scheduleExpression: scheduleExpression('schedule', schedule ?? defaultSchedule),
     scheduleTimeZone: tz,
-    maxConcurrency: setting('maxConcurrency', maxConcurrency, CONTRACT.settings.maxConcurrency, 'sources copied at once; RDS allows 20 copies in flight per region, 5 for Aurora cross-region'),
+    maxConcurrency: setting(
+      'maxConcurrency',
+      maxConcurrency,
+      CONTRACT.settings.maxConcurrency,
+      'sources copied at once; RDS allows 20 copies in flight per region, 5 for Aurora cross-region',
+    ),
   };
 }
 
@@ -165,7 +166,14 @@ export class ScheduledMachine extends Construct {
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:StartExecution'],
-        resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: props.name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        resources: [
+          stack.formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: props.name,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
       }),
     );
     const childExecutions = stack.formatArn({
@@ -183,11 +191,13 @@ export class ScheduledMachine extends Construct {
     const env = concreteEnv(this);
     Validations.of(this.stateMachine.role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:states:${env.region}:${env.account}:execution:${props.name}/*]`,
-      reason: "The Distributed Map's child executions are named by Step Functions at run time (execution:<machine>/<map run>:<id>); the wildcard is limited to this state machine's own executions.",
+      reason:
+        "The Distributed Map's child executions are named by Step Functions at run time (execution:<machine>/<map run>:<id>); the wildcard is limited to this state machine's own executions.",
     });
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'Added by CDK for logging ALL and X-Ray: logs:*LogDelivery and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* do not support resource-level permissions.',
+      reason:
+        'Added by CDK for logging ALL and X-Ray: logs:*LogDelivery and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* do not support resource-level permissions.',
     });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: props.scheduleDescription,

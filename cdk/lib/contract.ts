@@ -26,8 +26,18 @@ export interface Setting {
 export interface Contract {
   readonly tasks: Record<string, ContractTask>;
   readonly tags: Record<
-    | 'managed' | 'sourceAccount' | 'sourceRegion' | 'sourceId' | 'sourceSnapshotArn' | 'sourceCreateTime' | 'kind'
-    | 'verified' | 'drill' | 'restoredFrom' | 'restoreTested' | 'task',
+    | 'managed'
+    | 'sourceAccount'
+    | 'sourceRegion'
+    | 'sourceId'
+    | 'sourceSnapshotArn'
+    | 'sourceCreateTime'
+    | 'kind'
+    | 'verified'
+    | 'drill'
+    | 'restoredFrom'
+    | 'restoreTested'
+    | 'task',
     string
   >;
   readonly provenanceTags: string[];
@@ -40,7 +50,10 @@ export interface Contract {
   readonly errorTypes: string[];
   /** The environment variables the Lambdas read (and the older names they also answer to). */
   readonly environment: Record<string, { aliases?: string[]; description: string }>;
-  readonly settings: Record<'liveKeep' | 'minKeep' | 'retentionDays' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'maxConcurrency', Setting>;
+  readonly settings: Record<
+    'liveKeep' | 'minKeep' | 'retentionDays' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'maxConcurrency',
+    Setting
+  >;
 }
 
 export const CONTRACT_FILE = path.resolve(__dirname, '..', '..', 'contract', 'contract.json');

@@ -100,25 +100,52 @@ export const RESTORED_FROM_TAG = CONTRACT.tags.restoredFrom;
 /** The one tag `end-drill` adds to a copy. */
 export const RESTORE_TESTED_TAG = CONTRACT.tags.restoreTested;
 /** What `end-drill` writes (EMF) per source and rolled up. */
-export const DRILL_METRICS = { namespace: CONTRACT.metrics.namespace, passed: CONTRACT.metrics.drillPassed, failed: CONTRACT.metrics.drillFailed, seconds: CONTRACT.metrics.restoreSeconds };
+export const DRILL_METRICS = {
+  namespace: CONTRACT.metrics.namespace,
+  passed: CONTRACT.metrics.drillPassed,
+  failed: CONTRACT.metrics.drillFailed,
+  seconds: CONTRACT.metrics.restoreSeconds,
+};
 
 function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> {
   const subnet = String(d.subnetGroupName ?? '');
   if (!/^[A-Za-z0-9 ._-]{1,255}$/.test(subnet) || subnet.toLowerCase() === 'default') {
-    throw new ConfigError('restoreDrill.subnetGroupName', `${JSON.stringify(d.subnetGroupName)} must name a DB subnet group of the Failsafe account (private subnets), not "default"`);
+    throw new ConfigError(
+      'restoreDrill.subnetGroupName',
+      `${JSON.stringify(d.subnetGroupName)} must name a DB subnet group of the Failsafe account (private subnets), not "default"`,
+    );
   }
   const groups = d.securityGroupIds;
-  if (!Array.isArray(groups) || groups.length < 1 || groups.length > 5 || !groups.every((g) => /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(String(g)))) {
-    throw new ConfigError('restoreDrill.securityGroupIds', `${JSON.stringify(groups)} must be 1-5 security group ids such as sg-0123456789abcdef0`);
+  if (
+    !Array.isArray(groups) ||
+    groups.length < 1 ||
+    groups.length > 5 ||
+    !groups.every((g) => /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(String(g)))
+  ) {
+    throw new ConfigError(
+      'restoreDrill.securityGroupIds',
+      `${JSON.stringify(groups)} must be 1-5 security group ids such as sg-0123456789abcdef0`,
+    );
   }
   const sources = d.sources ?? 'one';
   if (sources !== 'one' && sources !== 'all') {
-    throw new ConfigError('restoreDrill.sources', `${JSON.stringify(sources)} must be "one" (the source drilled least recently, each run) or "all"`);
+    throw new ConfigError(
+      'restoreDrill.sources',
+      `${JSON.stringify(sources)} must be "one" (the source drilled least recently, each run) or "all"`,
+    );
   }
-  const env: Record<string, string> = { REGION: region, DRILL_SUBNET_GROUP: subnet, DRILL_SECURITY_GROUPS: groups.join(','), DRILL_SOURCES: sources };
+  const env: Record<string, string> = {
+    REGION: region,
+    DRILL_SUBNET_GROUP: subnet,
+    DRILL_SECURITY_GROUPS: groups.join(','),
+    DRILL_SOURCES: sources,
+  };
   if (d.instanceClass !== undefined) {
     if (!/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(String(d.instanceClass))) {
-      throw new ConfigError('restoreDrill.instanceClass', `${JSON.stringify(d.instanceClass)} must be a DB instance class such as db.t4g.medium`);
+      throw new ConfigError(
+        'restoreDrill.instanceClass',
+        `${JSON.stringify(d.instanceClass)} must be a DB instance class such as db.t4g.medium`,
+      );
     }
     env.DRILL_INSTANCE_CLASS = d.instanceClass;
   }
@@ -153,23 +180,39 @@ function retiredSourceList(value: string[] | undefined, sources: string[]): stri
 /** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
 export const COPY_AGE_METRIC = { namespace: CONTRACT.metrics.namespace, metricName: CONTRACT.metrics.newestVerifiedCopyAgeHours };
 /** What `prune` writes (EMF, no dimensions) once per run that is not a dry run. */
-export const RUN_OUTCOME_METRICS = { namespace: CONTRACT.metrics.namespace, saved: CONTRACT.metrics.copiesSaved, failed: CONTRACT.metrics.copiesFailed };
+export const RUN_OUTCOME_METRICS = {
+  namespace: CONTRACT.metrics.namespace,
+  saved: CONTRACT.metrics.copiesSaved,
+  failed: CONTRACT.metrics.copiesFailed,
+};
 
 function retentionEnv(r: RetentionProps | undefined, minKeep: number | undefined): Record<string, string> {
-  const env: Record<string, string> = { MIN_KEEP: String(setting('minKeep', minKeep, CONTRACT.settings.minKeep, 'the floor: this many newest verified copies per source are never pruned')) };
+  const env: Record<string, string> = {
+    MIN_KEEP: String(
+      setting('minKeep', minKeep, CONTRACT.settings.minKeep, 'the floor: this many newest verified copies per source are never pruned'),
+    ),
+  };
   const gfs = (['daily', 'weekly', 'monthly'] as const).filter((k) => r?.[k] !== undefined);
   if (r?.days !== undefined) {
     if (gfs.length > 0) {
-      throw new ConfigError('retention', `days and ${gfs.join(', ')} are both set; use either days (keep every copy up to that many days old) or daily/weekly/monthly counts`);
+      throw new ConfigError(
+        'retention',
+        `days and ${gfs.join(', ')} are both set; use either days (keep every copy up to that many days old) or daily/weekly/monthly counts`,
+      );
     }
-    env.RETENTION = String(setting('retention.days', r.days, CONTRACT.settings.retentionDays, 'copies whose source is at most this many days old are kept'));
+    env.RETENTION = String(
+      setting('retention.days', r.days, CONTRACT.settings.retentionDays, 'copies whose source is at most this many days old are kept'),
+    );
     return env;
   }
   const daily = setting('retention.daily', r?.daily, CONTRACT.settings.keepDaily);
   const weekly = setting('retention.weekly', r?.weekly, CONTRACT.settings.keepWeekly);
   const monthly = setting('retention.monthly', r?.monthly, CONTRACT.settings.keepMonthly);
   if (daily + weekly + monthly === 0) {
-    throw new ConfigError('retention', 'daily, weekly and monthly are all 0, which keeps nothing beyond minKeep; keep at least one daily copy');
+    throw new ConfigError(
+      'retention',
+      'daily, weekly and monthly are all 0, which keeps nothing beyond minKeep; keep at least one daily copy',
+    );
   }
   return { ...env, KEEP_DAILY: String(daily), KEEP_WEEKLY: String(weekly), KEEP_MONTHLY: String(monthly) };
 }
@@ -201,7 +244,13 @@ export class FailsafeAccount extends Construct {
     const sourceRegions = regionList('sourceRegions', props.sourceRegions ?? [region]);
     const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 11 * * ? *)');
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? true);
-    const maxAge = integer('newestCopyMaxAgeHours', props.newestCopyMaxAgeHours ?? 30, 24, 720, 'copies are daily, so below 24 h the alarm fires every day');
+    const maxAge = integer(
+      'newestCopyMaxAgeHours',
+      props.newestCopyMaxAgeHours ?? 30,
+      24,
+      720,
+      'copies are daily, so below 24 h the alarm fires every day',
+    );
     const retention = retentionEnv(props.retention, props.minKeep);
     const retired = retiredSourceList(props.retiredSources, sources);
     this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
@@ -277,46 +326,61 @@ export class FailsafeAccount extends Construct {
     describeSnapshots(f.FindSharedFunctionArn);
     readSnapshotQuota(f.FindSharedFunctionArn);
     describeSnapshots(f.SaveFunctionArn);
-    f.SaveFunctionArn.allow({
-      // from a share copy (rdsf-...) of an allowed Live account, any region, to a managed copy here
-      actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
-      resources: [...sources.flatMap((a) => ownCopyArns(this, a, '*')), ...ownCopies],
-      conditions: createdManaged,
-    }, 'From the rdsf-* share copies of the allowed Live accounts (in any region: Live may copy cross-region) to a new rdsf-* copy here; the request must tag it rds-failsafe:managed=true.');
+    f.SaveFunctionArn.allow(
+      {
+        // from a share copy (rdsf-...) of an allowed Live account, any region, to a managed copy here
+        actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
+        resources: [...sources.flatMap((a) => ownCopyArns(this, a, '*')), ...ownCopies],
+        conditions: createdManaged,
+      },
+      'From the rdsf-* share copies of the allowed Live accounts (in any region: Live may copy cross-region) to a new rdsf-* copy here; the request must tag it rds-failsafe:managed=true.',
+    );
     f.SaveFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
     // A cross-region copy needs no rds:CrossRegionCommunication here: RDS verifies its
     // authorisation to the source region with that permission of its own service-linked role
     // (Amazon RDS User Guide, copying a snapshot, "Authorizing the snapshot copy"); the caller
     // needs the copy permission on the source and the target, granted above.
-    f.SaveFunctionArn.allow({
-      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
-      resources: [this.failsafeKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
-    }, 'GenerateDataKey* and ReEncrypt* are the action families RDS uses to encrypt a copy under the Failsafe key; only that key, only through RDS.');
-    f.SaveFunctionArn.allow({
-      // the Live share keys, whose key policies let this account use them through RDS
-      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'],
-      resources: sources.map((a) => `arn:${partition}:kms:*:${a}:key/*`),
-      conditions: { StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } },
-    }, "The Live share keys' ids are not known in this account; only keys of the allowed Live accounts, only through RDS, and their key policies grant this account nothing else.");
+    f.SaveFunctionArn.allow(
+      {
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+        resources: [this.failsafeKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
+      },
+      'GenerateDataKey* and ReEncrypt* are the action families RDS uses to encrypt a copy under the Failsafe key; only that key, only through RDS.',
+    );
+    f.SaveFunctionArn.allow(
+      {
+        // the Live share keys, whose key policies let this account use them through RDS
+        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'],
+        resources: sources.map((a) => `arn:${partition}:kms:*:${a}:key/*`),
+        conditions: { StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } },
+      },
+      "The Live share keys' ids are not known in this account; only keys of the allowed Live accounts, only through RDS, and their key policies grant this account nothing else.",
+    );
     // RDS's service-linked role, through which RDS authorises a cross-region copy; a Failsafe
     // account that never had a DB instance has none, and the first caller that needs it must be
     // allowed to create it — exactly it (RDS User Guide, "Using service-linked roles").
     createRdsServiceLinkedRole(f.SaveFunctionArn);
     describeSnapshots(f.WaitAvailableFunctionArn);
     describeSnapshots(f.VerifyFunctionArn);
-    f.VerifyFunctionArn.allow({
-      // adds the verified tag to a managed copy, nothing else
-      actions: ['rds:AddTagsToResource'],
-      resources: ownCopies,
-      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': [VERIFIED_TAG] }, Null: { 'aws:TagKeys': 'false' } },
-    }, OWN_COPIES);
+    f.VerifyFunctionArn.allow(
+      {
+        // adds the verified tag to a managed copy, nothing else
+        actions: ['rds:AddTagsToResource'],
+        resources: ownCopies,
+        conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': [VERIFIED_TAG] }, Null: { 'aws:TagKeys': 'false' } },
+      },
+      OWN_COPIES,
+    );
     describeSnapshots(f.PruneFunctionArn);
-    f.PruneFunctionArn.allow({
-      actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
-      resources: ownCopies,
-      conditions: managedOnly,
-    }, OWN_COPIES);
+    f.PruneFunctionArn.allow(
+      {
+        actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
+        resources: ownCopies,
+        conditions: managedOnly,
+      },
+      OWN_COPIES,
+    );
 
     this.machine = new ScheduledMachine(this, 'Machine', {
       asl,
@@ -366,15 +430,31 @@ export class FailsafeAccount extends Construct {
 
   /** Drill results per source (passed / failed) and restore times. */
   private drillWidgets(): cloudwatch.IWidget[] {
-    const search = (metric: string, stat: string) => new cloudwatch.MathExpression({
-      expression: `SEARCH('{${DRILL_METRICS.namespace},SourceAccount,SourceId} MetricName="${metric}"', '${stat}', 86400)`,
-      label: '',
-      period: Duration.days(1),
-    });
+    const search = (metric: string, stat: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${DRILL_METRICS.namespace},SourceAccount,SourceId} MetricName="${metric}"', '${stat}', 86400)`,
+        label: '',
+        period: Duration.days(1),
+      });
     return [
-      new cloudwatch.GraphWidget({ title: 'Restore drills failed per source', width: 8, left: [search(DRILL_METRICS.failed, 'Sum')], leftYAxis: { min: 0 } }),
-      new cloudwatch.GraphWidget({ title: 'Restore drills passed per source', width: 8, left: [search(DRILL_METRICS.passed, 'Sum')], leftYAxis: { min: 0 } }),
-      new cloudwatch.GraphWidget({ title: 'Restore time per source (seconds)', width: 8, left: [search(DRILL_METRICS.seconds, 'Maximum')], leftYAxis: { min: 0 } }),
+      new cloudwatch.GraphWidget({
+        title: 'Restore drills failed per source',
+        width: 8,
+        left: [search(DRILL_METRICS.failed, 'Sum')],
+        leftYAxis: { min: 0 },
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Restore drills passed per source',
+        width: 8,
+        left: [search(DRILL_METRICS.passed, 'Sum')],
+        leftYAxis: { min: 0 },
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Restore time per source (seconds)',
+        width: 8,
+        left: [search(DRILL_METRICS.seconds, 'Maximum')],
+        leftYAxis: { min: 0 },
+      }),
     ];
   }
 
@@ -387,7 +467,8 @@ export class FailsafeAccount extends Construct {
     const f = taskFunctionsFor(scope, asl, 'drill', { lambdaDir: props.lambdaDir, environment });
     const drillDbs = [rdsArn(this, account, region, 'db:rdsf-drill-*'), rdsArn(this, account, region, 'cluster:rdsf-drill-*')];
     const drillTagged = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } };
-    const why = 'Only databases named rdsf-drill-* (every database a drill makes) in this account and region; deletes are further conditioned on the rds-failsafe:drill=true tag, creation on carrying it.';
+    const why =
+      'Only databases named rdsf-drill-* (every database a drill makes) in this account and region; deletes are further conditioned on the rds-failsafe:drill=true tag, creation on carrying it.';
     describeSnapshots(f.SelectDrillsFunctionArn);
     f.SelectDrillsFunctionArn.allow(
       { actions: ['rds:DescribeOrderableDBInstanceOptions'], resources: ['*'] },
@@ -396,28 +477,34 @@ export class FailsafeAccount extends Construct {
     const readDbs = (t: TaskFunction) =>
       t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
     // restore: from the tool's own copies, into rdsf-drill-* tagged drill=true, in the drill's subnet group
-    f.RestoreDrillFunctionArn.allow({
-      actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance'],
-      resources: [
-        ...drillDbs,
-        ...ownCopies,
-        rdsArn(this, account, region, `subgrp:${environment.DRILL_SUBNET_GROUP.toLowerCase()}`),
-        rdsArn(this, account, region, 'pg:default.*'),
-        rdsArn(this, account, region, 'og:default:*'),
-        rdsArn(this, account, region, 'cluster-pg:default.*'),
-      ],
-      conditions: { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } },
-    }, `${why} The snapshots are this tool's rdsf-* copies; the parameter and option groups are RDS's defaults for the engine.`);
-    // tags on create: only on the drill's own databases, only its two keys (never on a copy)
-    f.RestoreDrillFunctionArn.allow({
-      actions: ['rds:AddTagsToResource'],
-      resources: drillDbs,
-      conditions: {
-        StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG, RESTORED_FROM_TAG] },
-        Null: { 'aws:TagKeys': 'false' },
+    f.RestoreDrillFunctionArn.allow(
+      {
+        actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance'],
+        resources: [
+          ...drillDbs,
+          ...ownCopies,
+          rdsArn(this, account, region, `subgrp:${environment.DRILL_SUBNET_GROUP.toLowerCase()}`),
+          rdsArn(this, account, region, 'pg:default.*'),
+          rdsArn(this, account, region, 'og:default:*'),
+          rdsArn(this, account, region, 'cluster-pg:default.*'),
+        ],
+        conditions: { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } },
       },
-    }, why);
+      `${why} The snapshots are this tool's rdsf-* copies; the parameter and option groups are RDS's defaults for the engine.`,
+    );
+    // tags on create: only on the drill's own databases, only its two keys (never on a copy)
+    f.RestoreDrillFunctionArn.allow(
+      {
+        actions: ['rds:AddTagsToResource'],
+        resources: drillDbs,
+        conditions: {
+          StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG, RESTORED_FROM_TAG] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      },
+      why,
+    );
     readDbs(f.RestoreDrillFunctionArn);
     // a restore needs RDS's service-linked role, which an account without databases lacks
     createRdsServiceLinkedRole(f.RestoreDrillFunctionArn);
@@ -430,12 +517,22 @@ export class FailsafeAccount extends Construct {
     });
     readDbs(f.CheckDrillFunctionArn);
     readDbs(f.EndDrillFunctionArn);
-    f.EndDrillFunctionArn.allow({ actions: ['rds:DeleteDBInstance', 'rds:DeleteDBCluster'], resources: drillDbs, conditions: drillTagged }, why);
-    f.EndDrillFunctionArn.allow({
-      actions: ['rds:AddTagsToResource'],
-      resources: ownCopies,
-      conditions: { ...managedOnly, 'ForAllValues:StringEquals': { 'aws:TagKeys': [RESTORE_TESTED_TAG] }, Null: { 'aws:TagKeys': 'false' } },
-    }, OWN_COPIES);
+    f.EndDrillFunctionArn.allow(
+      { actions: ['rds:DeleteDBInstance', 'rds:DeleteDBCluster'], resources: drillDbs, conditions: drillTagged },
+      why,
+    );
+    f.EndDrillFunctionArn.allow(
+      {
+        actions: ['rds:AddTagsToResource'],
+        resources: ownCopies,
+        conditions: {
+          ...managedOnly,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [RESTORE_TESTED_TAG] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      },
+      OWN_COPIES,
+    );
 
     const sched = scheduleProps(d.schedule, props.scheduleTimeZone, 1, 'cron(0 6 ? * SUN *)');
     const name = `${props.stateMachineName ?? 'rds-failsafe'}-drill`;
@@ -449,7 +546,12 @@ export class FailsafeAccount extends Construct {
     this.alerts.watchExecutions(machine.stateMachine, 'restore drill', 'Drill');
     const failedAlarm = new cloudwatch.Alarm(this.alerts, 'DrillFailed', {
       alarmDescription: `rds-failsafe: a restore drill failed. The drill execution (${name}) ends with RestoreDrillFailed (a verified copy did not restore; its database was deleted), DrillCleanupFailed (the drill's database, named in the cause, is left behind: delete it) or DrillChildFailed (a drill stopped before its clean-up: look for rdsf-drill-* databases tagged rds-failsafe:drill=true); every drill was tried and each one's record is in the execution's output.`,
-      metric: new cloudwatch.Metric({ namespace: DRILL_METRICS.namespace, metricName: DRILL_METRICS.failed, statistic: 'Sum', period: Duration.hours(1) }),
+      metric: new cloudwatch.Metric({
+        namespace: DRILL_METRICS.namespace,
+        metricName: DRILL_METRICS.failed,
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -468,7 +570,14 @@ export class FailsafeAccount extends Construct {
     const { namespace, metricName } = COPY_AGE_METRIC;
     const threshold = { value: maxAge, label: `newestCopyMaxAgeHours (${maxAge} h)`, color: '#d62728' };
     const perRun = (metric: string, label: string, color: string) =>
-      new cloudwatch.Metric({ namespace: RUN_OUTCOME_METRICS.namespace, metricName: metric, statistic: 'Sum', period: Duration.days(1), label, color });
+      new cloudwatch.Metric({
+        namespace: RUN_OUTCOME_METRICS.namespace,
+        metricName: metric,
+        statistic: 'Sum',
+        period: Duration.days(1),
+        label,
+        color,
+      });
     const m = this.machine.stateMachine;
     return new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${name}-failsafe`,
@@ -509,7 +618,11 @@ export class FailsafeAccount extends Construct {
         ],
         ...(this.drill ? [this.drillWidgets()] : []),
         [
-          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: [this.copyAgeAlarm, ...(this.drill ? [this.drill.failedAlarm] : [])] }),
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarms',
+            width: 24,
+            alarms: [this.copyAgeAlarm, ...(this.drill ? [this.drill.failedAlarm] : [])],
+          }),
         ],
       ],
     });

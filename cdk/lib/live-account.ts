@@ -68,20 +68,32 @@ export class LiveAccount extends Construct {
     const partition = Stack.of(this).partition;
 
     if (!Array.isArray(props.sources) || props.sources.length === 0) {
-      throw new ConfigError('sources', 'no sources given; list what to protect, e.g. ["orders", "cluster:billing", "tag:backup=failsafe"] or ["all"]');
+      throw new ConfigError(
+        'sources',
+        'no sources given; list what to protect, e.g. ["orders", "cluster:billing", "tag:backup=failsafe"] or ["all"]',
+      );
     }
     props.sources.forEach((s, i) => {
       if (typeof s !== 'string' || s.trim() === '' || s.includes(',')) {
-        throw new ConfigError(`sources[${i}]`, `${JSON.stringify(s)} must be one non-empty selector without commas (one array entry per selector)`);
+        throw new ConfigError(
+          `sources[${i}]`,
+          `${JSON.stringify(s)} must be one non-empty selector without commas (one array entry per selector)`,
+        );
       }
     });
     if (!Array.isArray(props.failsafe) || props.failsafe.length === 0 || props.failsafe.length > 20) {
-      throw new ConfigError('failsafe', 'give 1 to 20 Failsafe accounts, e.g. [{ account: "222222222222" }] (RDS shares a snapshot with at most 20 accounts)');
+      throw new ConfigError(
+        'failsafe',
+        'give 1 to 20 Failsafe accounts, e.g. [{ account: "222222222222" }] (RDS shares a snapshot with at most 20 accounts)',
+      );
     }
     const targets = props.failsafe.map((t, i) => {
       const acct = accountId(`failsafe[${i}].account`, t.account);
       if (acct === account) {
-        throw new ConfigError(`failsafe[${i}].account`, `${acct} is the Live account itself; the Failsafe account must be a different account, or whoever can delete the databases can delete the copies`);
+        throw new ConfigError(
+          `failsafe[${i}].account`,
+          `${acct} is the Live account itself; the Failsafe account must be a different account, or whoever can delete the databases can delete the copies`,
+        );
       }
       return {
         account: acct,
@@ -93,7 +105,12 @@ export class LiveAccount extends Construct {
       throw new ConfigError('failsafe', 'an account is listed twice; list each Failsafe account once');
     }
     const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 5 * * ? *)');
-    const liveKeep = setting('liveKeep', props.liveKeep, CONTRACT.settings.liveKeep, 'older share copies kept per source in the Live account');
+    const liveKeep = setting(
+      'liveKeep',
+      props.liveKeep,
+      CONTRACT.settings.liveKeep,
+      'older share copies kept per source in the Live account',
+    );
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? false);
     this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
 
@@ -155,69 +172,96 @@ export class LiveAccount extends Construct {
     const ownCopies = ownCopyArns(this, account, liveRegion);
     const viaRds = { StringEquals: { 'kms:ViaService': `rds.${liveRegion}.amazonaws.com` } };
 
-    f.SelectSourcesFunctionArn.allow({
-      actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'],
-      resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
-    }, 'Read-only: the sources are chosen by selectors (all, tags, patterns) at run time, so every instance and cluster of this account and region is listed.');
+    f.SelectSourcesFunctionArn.allow(
+      {
+        actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'],
+        resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
+      },
+      'Read-only: the sources are chosen by selectors (all, tags, patterns) at run time, so every instance and cluster of this account and region is listed.',
+    );
     // preflight reads, never changes: the sources (backups, option groups), this account's share
     // copies and quota, the share key's state and policy, the Failsafe topics' policies
-    f.PreflightFunctionArn.allow({
-      actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'],
-      resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
-    }, 'Read-only: the selected sources are read back (automated backups, option groups); every instance and cluster of this account and region is listed.');
+    f.PreflightFunctionArn.allow(
+      {
+        actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'],
+        resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*')],
+      },
+      'Read-only: the selected sources are read back (automated backups, option groups); every instance and cluster of this account and region is listed.',
+    );
     describeSnapshots(f.PreflightFunctionArn, 'rds:DescribeOptionGroups');
     readSnapshotQuota(f.PreflightFunctionArn);
     f.PreflightFunctionArn.allow({ actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [this.shareKey.keyArn] });
     f.PreflightFunctionArn.allow({ actions: ['sns:GetTopicAttributes'], resources: this.failsafeTopicArns });
     describeSnapshots(f.DeleteOldCopiesFunctionArn);
     readSnapshotQuota(f.DeleteOldCopiesFunctionArn);
-    f.DeleteOldCopiesFunctionArn.allow({
-      actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
-      resources: ownCopies,
-      conditions: managedOnly,
-    }, OWN_COPIES);
+    f.DeleteOldCopiesFunctionArn.allow(
+      {
+        actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
+        resources: ownCopies,
+        conditions: managedOnly,
+      },
+      OWN_COPIES,
+    );
     describeSnapshots(f.CopyLatestFunctionArn, 'rds:DescribeOptionGroups');
-    f.CopyLatestFunctionArn.allow({
-      // from an automated snapshot (rds:...) of this account to a new managed share copy
-      actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
-      resources: [
-        rdsArn(this, account, liveRegion, 'snapshot:rds:*'),
-        rdsArn(this, account, liveRegion, 'cluster-snapshot:rds:*'),
-        ...ownCopies,
-      ],
-      conditions: createdManaged,
-    }, 'From any automated snapshot (rds:*) of this account and region, the sources being chosen at run time, to a new rdsf-* share copy; the request must tag it rds-failsafe:managed=true.');
+    f.CopyLatestFunctionArn.allow(
+      {
+        // from an automated snapshot (rds:...) of this account to a new managed share copy
+        actions: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
+        resources: [
+          rdsArn(this, account, liveRegion, 'snapshot:rds:*'),
+          rdsArn(this, account, liveRegion, 'cluster-snapshot:rds:*'),
+          ...ownCopies,
+        ],
+        conditions: createdManaged,
+      },
+      'From any automated snapshot (rds:*) of this account and region, the sources being chosen at run time, to a new rdsf-* share copy; the request must tag it rds-failsafe:managed=true.',
+    );
     f.CopyLatestFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
-    f.CopyLatestFunctionArn.allow({
-      // the source snapshots' keys (aws/rds or the databases' own keys), used only by RDS
-      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'],
-      resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`],
-      conditions: viaRds,
-    }, "The databases' own keys (aws/rds or customer keys) are not known at deploy time; only this account and region, and only through RDS (kms:ViaService).");
-    f.CopyLatestFunctionArn.allow({
-      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
-      resources: [this.shareKey.keyArn],
-      conditions: viaRds,
-    }, 'GenerateDataKey* and ReEncrypt* are the action families RDS uses to re-encrypt a copy under the share key; only that key, only through RDS.');
+    f.CopyLatestFunctionArn.allow(
+      {
+        // the source snapshots' keys (aws/rds or the databases' own keys), used only by RDS
+        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'],
+        resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`],
+        conditions: viaRds,
+      },
+      "The databases' own keys (aws/rds or customer keys) are not known at deploy time; only this account and region, and only through RDS (kms:ViaService).",
+    );
+    f.CopyLatestFunctionArn.allow(
+      {
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+        resources: [this.shareKey.keyArn],
+        conditions: viaRds,
+      },
+      'GenerateDataKey* and ReEncrypt* are the action families RDS uses to re-encrypt a copy under the share key; only that key, only through RDS.',
+    );
     describeSnapshots(f.WaitAvailableFunctionArn);
     describeSnapshots(f.ShareFunctionArn);
-    f.ShareFunctionArn.allow({
-      actions: ['rds:DescribeDBSnapshotAttributes', 'rds:DescribeDBClusterSnapshotAttributes'],
-      resources: ownCopies,
-    }, OWN_COPIES);
-    f.ShareFunctionArn.allow({
-      actions: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
-      resources: ownCopies,
-      conditions: managedOnly,
-    }, OWN_COPIES);
+    f.ShareFunctionArn.allow(
+      {
+        actions: ['rds:DescribeDBSnapshotAttributes', 'rds:DescribeDBClusterSnapshotAttributes'],
+        resources: ownCopies,
+      },
+      OWN_COPIES,
+    );
+    f.ShareFunctionArn.allow(
+      {
+        actions: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
+        resources: ownCopies,
+        conditions: managedOnly,
+      },
+      OWN_COPIES,
+    );
     f.NotifyFunctionArn.allow({ actions: ['sns:Publish'], resources: this.failsafeTopicArns });
     for (const t of targets) {
-      f.NotifyFunctionArn.allow({
-        // the Failsafe topics are encrypted with a key of the Failsafe account
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: [`arn:${partition}:kms:${t.region}:${t.account}:key/*`],
-        conditions: { StringEquals: { 'kms:ViaService': `sns.${t.region}.amazonaws.com` } },
-      }, "The Failsafe topic's key is created in the Failsafe account and its id is not known here; only that account's keys in the topic's region, only through SNS. GenerateDataKey* is what SNS uses to encrypt a message.");
+      f.NotifyFunctionArn.allow(
+        {
+          // the Failsafe topics are encrypted with a key of the Failsafe account
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: [`arn:${partition}:kms:${t.region}:${t.account}:key/*`],
+          conditions: { StringEquals: { 'kms:ViaService': `sns.${t.region}.amazonaws.com` } },
+        },
+        "The Failsafe topic's key is created in the Failsafe account and its id is not known here; only that account's keys in the topic's region, only through SNS. GenerateDataKey* is what SNS uses to encrypt a message.",
+      );
     }
 
     this.machine = new ScheduledMachine(this, 'Machine', {

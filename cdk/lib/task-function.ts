@@ -43,7 +43,10 @@ export function environmentSize(scope: Construct, environment: Record<string, un
     // Fn::Join of literal parts and deploy-time values, or one Ref / Fn::GetAtt
     const join = resolved?.['Fn::Join'];
     if (Array.isArray(join)) {
-      return (join[1] as unknown[]).reduce<number>((n, part, i) => n + valueBytes(part) + (i > 0 ? Buffer.byteLength(join[0], 'utf8') : 0), 0);
+      return (join[1] as unknown[]).reduce<number>(
+        (n, part, i) => n + valueBytes(part) + (i > 0 ? Buffer.byteLength(join[0], 'utf8') : 0),
+        0,
+      );
     }
     return DEPLOY_TIME_VALUE_BYTES;
   };

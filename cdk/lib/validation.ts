@@ -68,7 +68,10 @@ export function accountList(field: string, value: unknown, max: number, own: str
   const ids = value.map((v, i) => accountId(`${field}[${i}]`, v));
   for (const id of ids) {
     if (id === own) {
-      throw new ConfigError(field, `${id} is ${ownRole} itself; the Failsafe account must be a different account from every Live account, or a compromise of one reaches the copies`);
+      throw new ConfigError(
+        field,
+        `${id} is ${ownRole} itself; the Failsafe account must be a different account from every Live account, or a compromise of one reaches the copies`,
+      );
     }
   }
   const distinct = [...new Set(ids)];
@@ -82,10 +85,12 @@ export function accountList(field: string, value: unknown, max: number, own: str
 export function scheduleExpression(field: string, value: unknown): string {
   const ok =
     typeof value === 'string' &&
-    (/^cron\((\S+\s){5}\S+\)$/.test(value) ||
-      /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/.test(value));
+    (/^cron\((\S+\s){5}\S+\)$/.test(value) || /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/.test(value));
   if (!ok) {
-    throw new ConfigError(field, `${JSON.stringify(value)} is not a schedule expression; use e.g. "cron(0 5 * * ? *)" (05:00 daily, six fields) or "rate(1 day)"`);
+    throw new ConfigError(
+      field,
+      `${JSON.stringify(value)} is not a schedule expression; use e.g. "cron(0 5 * * ? *)" (05:00 daily, six fields) or "rate(1 day)"`,
+    );
   }
   return value;
 }

@@ -51,7 +51,8 @@ describe('cdk synth of the ready app from cdk.json', () => {
       assert.ok(existsSync(path.join(ok.out, `${stack}.template.json`)), stack);
     }
     // the outputs docs/security.md and docs/operations.md read
-    const outputs = (stack: string) => Object.keys(JSON.parse(readFileSync(path.join(ok.out, `${stack}.template.json`), 'utf8')).Outputs).sort();
+    const outputs = (stack: string) =>
+      Object.keys(JSON.parse(readFileSync(path.join(ok.out, `${stack}.template.json`), 'utf8')).Outputs).sort();
     assert.deepEqual(outputs(LIVE_STACK), ['FailsafeTopicArns', 'ShareKeyArn', 'StateMachineArn']);
     assert.deepEqual(outputs(FAILSAFE_STACK), ['FailsafeKeyArn', 'StateMachineArn', 'TopicArn']);
   });
@@ -75,9 +76,13 @@ describe('cdk synth of the ready app from cdk.json', () => {
   });
 
   test('cfn-lint finds nothing in either template (W3005 ignored)', () => {
-    const lint = spawnSync(cfnLint(), ['--ignore-checks', 'W3005', '--', ...[LIVE_STACK, FAILSAFE_STACK].map((s) => path.join(ok.out, `${s}.template.json`))], {
-      encoding: 'utf8',
-    });
+    const lint = spawnSync(
+      cfnLint(),
+      ['--ignore-checks', 'W3005', '--', ...[LIVE_STACK, FAILSAFE_STACK].map((s) => path.join(ok.out, `${s}.template.json`))],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(lint.status, 0, `cfn-lint:\n${lint.stdout}${lint.stderr}`);
   });
 });

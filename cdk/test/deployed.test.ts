@@ -32,7 +32,8 @@ function deployed(value: any): any {
     const [k] = keys;
     const v = value[k];
     if (k === 'Ref') return PSEUDO[v] ?? 'x'.repeat(DEPLOY_TIME_VALUE_BYTES);
-    if (k === 'Fn::GetAtt' || k === 'Fn::ImportValue' || k === 'Fn::Select' || k === 'Fn::GetAZs') return 'x'.repeat(DEPLOY_TIME_VALUE_BYTES);
+    if (k === 'Fn::GetAtt' || k === 'Fn::ImportValue' || k === 'Fn::Select' || k === 'Fn::GetAZs')
+      return 'x'.repeat(DEPLOY_TIME_VALUE_BYTES);
     if (k === 'Fn::Join') return (deployed(v[1]) as string[]).join(v[0]);
     if (k === 'Fn::Sub') {
       const text = typeof v === 'string' ? v : v[0];
@@ -53,12 +54,20 @@ function bigStacks() {
   const failsafeAccounts = Array.from({ length: 20 }, (_, i) => ({ account: String(400000000000 + i) }));
   return {
     live: liveStack({ failsafe: failsafeAccounts, sources: ['all'] }).template,
-    failsafe: failsafeStack({ sourceAccounts: liveAccounts, sourceRegions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'], restoreDrill: DRILL }).template,
+    failsafe: failsafeStack({
+      sourceAccounts: liveAccounts,
+      sourceRegions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'],
+      restoreDrill: DRILL,
+    }).template,
   };
 }
 
 describe('what the templates deploy', () => {
-  const stacks = { ...bigStacks(), 'live (defaults)': liveStack().template, 'failsafe (defaults)': failsafeStack({ restoreDrill: DRILL }).template };
+  const stacks = {
+    ...bigStacks(),
+    'live (defaults)': liveStack().template,
+    'failsafe (defaults)': failsafeStack({ restoreDrill: DRILL }).template,
+  };
 
   test('every state machine has an execution timeout in its DefinitionString, as the ASL file says', () => {
     const seen: Record<string, number> = {};
@@ -75,9 +84,13 @@ describe('what the templates deploy', () => {
     assert.ok(seen['rds-failsafe-drill'] < 7 * DAY, JSON.stringify(seen));
     for (const name of ['live', 'failsafe', 'drill']) {
       const file = JSON.parse(readFileSync(path.join(CDK_DIR, '..', 'statemachines', `${name}.asl.json`), 'utf8'));
-      const longestWait = file.States.CheckOverrides.Choices.flatMap((c: any) => c.Or ?? [])
-        .find((o: any) => o.Variable === '$.config.maxWaitSeconds' && 'NumericGreaterThan' in o).NumericGreaterThan;
-      assert.ok(longestWait < file.TimeoutSeconds, `${name}: maxWaitSeconds may be ${longestWait}, the execution times out at ${file.TimeoutSeconds}`);
+      const longestWait = file.States.CheckOverrides.Choices.flatMap((c: any) => c.Or ?? []).find(
+        (o: any) => o.Variable === '$.config.maxWaitSeconds' && 'NumericGreaterThan' in o,
+      ).NumericGreaterThan;
+      assert.ok(
+        longestWait < file.TimeoutSeconds,
+        `${name}: maxWaitSeconds may be ${longestWait}, the execution times out at ${file.TimeoutSeconds}`,
+      );
     }
   });
 
@@ -114,7 +127,8 @@ describe('what the templates deploy', () => {
         for (const role of r.Properties.Roles) byRole[role.Ref] = (byRole[role.Ref] ?? 0) + chars;
       }
       for (const [, r] of resources(template, 'AWS::IAM::Role')) {
-        for (const p of r.Properties.Policies ?? []) assert.fail(`${stackName}: inline Policies on a role are not counted here: ${p.PolicyName}`);
+        for (const p of r.Properties.Policies ?? [])
+          assert.fail(`${stackName}: inline Policies on a role are not counted here: ${p.PolicyName}`);
       }
       for (const [role, chars] of Object.entries(byRole)) {
         assert.ok(chars < ROLE_INLINE_POLICY_MAX_CHARS, `${stackName} ${role}: ${chars} characters`);
@@ -129,12 +143,15 @@ describe("a configuration Lambda's environment cannot hold is refused at synth",
   test('150 sources of 40 characters: names sources and the fix', () => {
     const sources = Array.from({ length: 150 }, (_, i) => `orders-eu-west-1-production-db-${String(i).padStart(9, '0')}`);
     assert.equal(sources[0].length, 40);
-    assert.throws(() => liveStack({ sources }), (e: Error) => {
-      for (const part of ['sources', 'environment would be', 'allows 4096', 'tag:backup=failsafe', 'orders-*']) {
-        assert.ok(e.message.includes(part), `"${e.message}" should mention "${part}"`);
-      }
-      return true;
-    });
+    assert.throws(
+      () => liveStack({ sources }),
+      (e: Error) => {
+        for (const part of ['sources', 'environment would be', 'allows 4096', 'tag:backup=failsafe', 'orders-*']) {
+          assert.ok(e.message.includes(part), `"${e.message}" should mention "${part}"`);
+        }
+        return true;
+      },
+    );
   });
   test('80 sources of 40 characters fit', () => {
     const sources = Array.from({ length: 80 }, (_, i) => `orders-eu-west-1-production-db-${String(i).padStart(9, '0')}`);
@@ -157,7 +174,10 @@ describe("RDS's service-linked role", () => {
         if (!actions.some((a: string) => a.startsWith('iam:'))) continue;
         assert.deepEqual(actions, ['iam:CreateServiceLinkedRole']);
         assert.deepEqual(s.Condition, { StringEquals: { 'iam:AWSServiceName': 'rds.amazonaws.com' } });
-        assert.match(deployed(s.Resource), /^arn:[a-z-]+:iam::222222222222:role\/aws-service-role\/rds\.amazonaws\.com\/AWSServiceRoleForRDS$/);
+        assert.match(
+          deployed(s.Resource),
+          /^arn:[a-z-]+:iam::222222222222:role\/aws-service-role\/rds\.amazonaws\.com\/AWSServiceRoleForRDS$/,
+        );
         creators.push(...r.Properties.Roles.map((role: any) => role.Ref));
       }
     }

@@ -31,18 +31,25 @@ describe('FailsafeAccount restoreDrill', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'rds-failsafe-drill' });
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 6 ? * SUN *)' });
     const env = template.toJSON().Resources[id(f.SelectDrillsFunctionArn.function)].Properties.Environment.Variables;
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('DRILL_'))),
-      { DRILL_SUBNET_GROUP: 'Restore-Subnets', DRILL_SECURITY_GROUPS: 'sg-0123456789abcdef0', DRILL_SOURCES: 'one' },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('DRILL_'))), {
+      DRILL_SUBNET_GROUP: 'Restore-Subnets',
+      DRILL_SECURITY_GROUPS: 'sg-0123456789abcdef0',
+      DRILL_SOURCES: 'one',
+    });
   });
 
-  test('restore-drill creates only rdsf-drill-* databases that the request tags drill=true, from the tool\'s copies, in the drill\'s subnet group', () => {
+  test("restore-drill creates only rdsf-drill-* databases that the request tags drill=true, from the tool's copies, in the drill's subnet group", () => {
     const st = taskStatements(template, f.RestoreDrillFunctionArn);
     const [restore] = allowing(st, 'rds:RestoreDBInstanceFromDBSnapshot');
     assert.deepEqual(restore.Condition, { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } });
     const resources = JSON.stringify(Stack.of(stack).resolve(restore.Resource));
-    for (const r of [':db:rdsf-drill-*', ':cluster:rdsf-drill-*', ':snapshot:rdsf-*', ':cluster-snapshot:rdsf-*', ':subgrp:restore-subnets']) {
+    for (const r of [
+      ':db:rdsf-drill-*',
+      ':cluster:rdsf-drill-*',
+      ':snapshot:rdsf-*',
+      ':cluster-snapshot:rdsf-*',
+      ':subgrp:restore-subnets',
+    ]) {
       assert.ok(resources.includes(r), `${r} not in ${resources}`);
     }
     assert.equal(allowing(st, 'rds:DeleteDBInstance', 'rds:DeleteDBCluster').length, 0, 'restore-drill deletes nothing');
@@ -66,16 +73,28 @@ describe('FailsafeAccount restoreDrill', () => {
     assert.equal(allowing(st, 'rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot').length, 0);
     for (const t of [f.SelectDrillsFunctionArn, f.CheckDrillFunctionArn]) {
       const acts = actionsOf(taskStatements(template, t)).filter((a) => !a.startsWith('logs:'));
-      assert.ok(acts.every((a) => a.startsWith('rds:Describe')), `${acts}`);
+      assert.ok(
+        acts.every((a) => a.startsWith('rds:Describe')),
+        `${acts}`,
+      );
     }
   });
 
   test('a failed drill alarms, the drill executions are watched, and the dashboard shows drills', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: DRILL_METRICS.failed, Namespace: DRILL_METRICS.namespace, Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: DRILL_METRICS.failed,
+      Namespace: DRILL_METRICS.namespace,
+      Threshold: 1,
+    });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
-    assert.ok(alarms.some((a) => a.Properties.MetricName === 'ExecutionsFailed' && JSON.stringify(a.Properties.Dimensions).includes('DrillMachine')));
+    assert.ok(
+      alarms.some(
+        (a) => a.Properties.MetricName === 'ExecutionsFailed' && JSON.stringify(a.Properties.Dimensions).includes('DrillMachine'),
+      ),
+    );
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
-    for (const m of [DRILL_METRICS.passed, DRILL_METRICS.failed, DRILL_METRICS.seconds]) assert.ok(body.includes(`MetricName=\\\\\\"${m}\\\\\\"`), m);
+    for (const m of [DRILL_METRICS.passed, DRILL_METRICS.failed, DRILL_METRICS.seconds])
+      assert.ok(body.includes(`MetricName=\\\\\\"${m}\\\\\\"`), m);
   });
 
   test('bad drill settings fail at synth, naming the field and the fix', () => {

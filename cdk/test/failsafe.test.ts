@@ -14,11 +14,13 @@ describe('FailsafeAccount', () => {
   const { stack, failsafe, template } = failsafeStack({ sourceAccounts: [LIVE, OTHER_LIVE] });
   const f = failsafe.functions;
   const id = (c: any) => stack.getLogicalId(c.node.defaultChild);
-  const allStatements = () => Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  const allStatements = () =>
+    Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
 
   test('each task function, its role and its log group are tagged with the task (the local stack and operators find them by it)', () => {
     // FindSharedFunctionArn -> find-shared
-    const taskOf = (placeholder: string) => placeholder.replace(/FunctionArn$/, '').replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase());
+    const taskOf = (placeholder: string) =>
+      placeholder.replace(/FunctionArn$/, '').replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase());
     for (const [placeholder, task] of [...Object.entries(f), ['StartFailsafeFunctionArn', failsafe.startFailsafe]] as const) {
       for (const construct of [task.function, task.role, task.logGroup]) {
         const tags = template.toJSON().Resources[id(construct)].Properties.Tags;
@@ -55,7 +57,11 @@ describe('FailsafeAccount', () => {
         Resource: { Ref: id(failsafe.topic) },
       },
     ]);
-    assert.ok(policy.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition.Bool['aws:SecureTransport'] === 'false'));
+    assert.ok(
+      policy.Properties.PolicyDocument.Statement.some(
+        (s: any) => s.Effect === 'Deny' && s.Condition.Bool['aws:SecureTransport'] === 'false',
+      ),
+    );
     const key = template.findResources('AWS::KMS::Key')[id(failsafe.topicKey)];
     const live = key.Properties.KeyPolicy.Statement.filter((s: any) => s.Sid === 'LiveAccountsPublishThroughSns');
     assert.deepEqual(actionsOf(live), ['kms:Decrypt', 'kms:GenerateDataKey*']);
@@ -81,10 +87,16 @@ describe('FailsafeAccount', () => {
     const vars = template.findResources('AWS::Lambda::Function')[fn].Properties.Environment.Variables;
     assert.equal(vars.MAX_CONCURRENCY, '5');
     const twenty = failsafeStack({ maxConcurrency: 20 });
-    const started = twenty.template.findResources('AWS::Lambda::Function')[twenty.stack.getLogicalId(twenty.failsafe.startFailsafe.function.node.defaultChild as any)];
+    const started =
+      twenty.template.findResources('AWS::Lambda::Function')[
+        twenty.stack.getLogicalId(twenty.failsafe.startFailsafe.function.node.defaultChild as any)
+      ];
     assert.equal(started.Properties.Environment.Variables.MAX_CONCURRENCY, '20');
     const start = taskStatements(template, failsafe.startFailsafe).filter((s) => !actionsOf([s]).includes('logs:PutLogEvents'));
-    assert.deepEqual(start.map((s) => [s.Action, s.Resource]), [['states:StartExecution', { Ref: id(failsafe.machine.stateMachine) }]]);
+    assert.deepEqual(
+      start.map((s) => [s.Action, s.Resource]),
+      [['states:StartExecution', { Ref: id(failsafe.machine.stateMachine) }]],
+    );
   });
 
   test('the Failsafe key: owned by this account alone, rotated, retained, 30-day deletion window', () => {
@@ -93,7 +105,10 @@ describe('FailsafeAccount', () => {
     assert.equal(key.UpdateReplacePolicy, 'Retain');
     assert.equal(key.Properties.PendingWindowInDays, 30);
     assert.equal(key.Properties.EnableKeyRotation, true);
-    assert.deepEqual(key.Properties.KeyPolicy.Statement.map((s: any) => s.Principal), [{ AWS: `arn:aws:iam::${FAILSAFE}:root` }]);
+    assert.deepEqual(
+      key.Properties.KeyPolicy.Statement.map((s: any) => s.Principal),
+      [{ AWS: `arn:aws:iam::${FAILSAFE}:root` }],
+    );
   });
 
   test('the functions read the configuration the Lambdas expect, defaults included', () => {
@@ -118,7 +133,9 @@ describe('FailsafeAccount', () => {
     });
     const { template: days } = failsafeStack({ retention: { days: 35 }, minKeep: 5 });
     days.allResourcesProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ RETENTION: '35', MIN_KEEP: '5', KEEP_DAILY: Match.absent(), RETIRED_SOURCES: Match.absent() }) },
+      Environment: {
+        Variables: Match.objectLike({ RETENTION: '35', MIN_KEEP: '5', KEEP_DAILY: Match.absent(), RETIRED_SOURCES: Match.absent() }),
+      },
     });
     const { template: retired } = failsafeStack({ retiredSources: [`${LIVE}:orders`, `${LIVE}:old-billing`] });
     retired.allResourcesProperties('AWS::Lambda::Function', {
@@ -157,7 +174,7 @@ describe('FailsafeAccount', () => {
     assert.ok(!allStatements().some((s: any) => actionsOf([s]).some((a) => a === '*' || a.endsWith(':*') || a.startsWith('rds:Modify'))));
   });
 
-  test('save copies only from the allowed Live accounts\' rdsf-* share copies, creating managed copies, via RDS keys', () => {
+  test("save copies only from the allowed Live accounts' rdsf-* share copies, creating managed copies, via RDS keys", () => {
     const save = taskStatements(template, f.SaveFunctionArn);
     const copy = allowing(save, 'rds:CopyDBSnapshot')[0];
     // created managed, with the provenance keys only: save can never add rds-failsafe:verified
@@ -219,23 +236,39 @@ describe('FailsafeAccount', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: COPY_AGE_METRIC.metricName, Threshold: 36 });
   });
 
-  test('the dashboard shows every source\'s copy age against the threshold, copies saved and failed per run, executions and the alarm', () => {
+  test("the dashboard shows every source's copy age against the threshold, copies saved and failed per run, executions and the alarm", () => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as any[];
     assert.equal(dashboards.length, 1);
     assert.equal(dashboards[0].Properties.DashboardName, 'rds-failsafe-failsafe');
     // the body is a Fn::Join of text and tokens; its text parts are enough to read the widgets
     const text = JSON.stringify(dashboards[0].Properties.DashboardBody);
-    const body = JSON.parse(stack.resolve(dashboards[0].Properties.DashboardBody)['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : 'X')).join(''));
+    const body = JSON.parse(
+      stack
+        .resolve(dashboards[0].Properties.DashboardBody)
+        ['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : 'X'))
+        .join(''),
+    );
     const widgets = body.widgets.map((w: any) => w.properties);
     const age = widgets.find((w: any) => w.title?.startsWith('Newest verified copy age'));
     assert.ok(age, text);
-    assert.deepEqual(age.metrics[0][0].expression,
-      `SEARCH('{${COPY_AGE_METRIC.namespace},SourceAccount,SourceId} MetricName="${COPY_AGE_METRIC.metricName}"', 'Maximum', 3600)`);
+    assert.deepEqual(
+      age.metrics[0][0].expression,
+      `SEARCH('{${COPY_AGE_METRIC.namespace},SourceAccount,SourceId} MetricName="${COPY_AGE_METRIC.metricName}"', 'Maximum', 3600)`,
+    );
     assert.equal(age.annotations.horizontal[0].value, 30, 'the threshold is newestCopyMaxAgeHours');
     const perRun = widgets.find((w: any) => w.title === 'Copies saved and failed per day');
-    assert.deepEqual(perRun.metrics.map((m: any) => m.slice(0, 2)), [[RUN_OUTCOME_METRICS.namespace, 'CopiesSaved'], [RUN_OUTCOME_METRICS.namespace, 'CopiesFailed']]);
+    assert.deepEqual(
+      perRun.metrics.map((m: any) => m.slice(0, 2)),
+      [
+        [RUN_OUTCOME_METRICS.namespace, 'CopiesSaved'],
+        [RUN_OUTCOME_METRICS.namespace, 'CopiesFailed'],
+      ],
+    );
     const runs = widgets.find((w: any) => w.title === 'Failsafe executions per day');
-    assert.deepEqual(runs.metrics.map((m: any) => m[1]), ['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    assert.deepEqual(
+      runs.metrics.map((m: any) => m[1]),
+      ['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut'],
+    );
     assert.ok(widgets.some((w: any) => w.title === 'Alarms' && w.alarms.length === 1));
     const { template: t } = failsafeStack({ newestCopyMaxAgeHours: 36, stateMachineName: 'db.backups' });
     const other = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any;

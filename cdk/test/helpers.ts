@@ -21,7 +21,10 @@ export const REGION = 'eu-west-1';
  * Failsafe account also the tasks no machine invokes (`start-failsafe`, on the trigger topic). */
 const tasksIn = (machine: Machine) => Object.keys(tasksOf(machine)).map((placeholder) => tasksOf(machine)[placeholder].task);
 export const LIVE_TASKS = tasksIn('live');
-export const FAILSAFE_TASKS = [...Object.keys(CONTRACT.tasks).filter((t) => CONTRACT.tasks[t].machines.length === 0), ...tasksIn('failsafe')];
+export const FAILSAFE_TASKS = [
+  ...Object.keys(CONTRACT.tasks).filter((t) => CONTRACT.tasks[t].machines.length === 0),
+  ...tasksIn('failsafe'),
+];
 export const DRILL_TASKS = tasksIn('drill');
 
 /** A folder shaped like `make package` output, holding empty zips: the tests need no Rust. */
@@ -77,7 +80,14 @@ export function failsafeStack(overrides: Partial<FailsafeAccountProps> = {}, acc
   return { stack, failsafe, template: Template.fromStack(stack) };
 }
 
-export type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, any>; Principal?: unknown; Sid?: string };
+export type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, any>;
+  Principal?: unknown;
+  Sid?: string;
+};
 
 /** The IAM statements of a task's role, as synthesized. */
 export function taskStatements(template: Template, task: TaskFunction): Statement[] {

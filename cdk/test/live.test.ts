@@ -2,7 +2,18 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
-import { actionsOf, allowing, FAILSAFE, LIVE, LIVE_TASKS, liveStack, PROVENANCE, REGION, SHARE_KEY_ACTIONS, taskStatements } from './helpers';
+import {
+  actionsOf,
+  allowing,
+  FAILSAFE,
+  LIVE,
+  LIVE_TASKS,
+  liveStack,
+  PROVENANCE,
+  REGION,
+  SHARE_KEY_ACTIONS,
+  taskStatements,
+} from './helpers';
 
 describe('LiveAccount', () => {
   const { stack, live, template } = liveStack();
@@ -51,7 +62,10 @@ describe('LiveAccount', () => {
     const key = template.findResources('AWS::KMS::Key')[id(live.shareKey)];
     const statements = key.Properties.KeyPolicy.Statement as any[];
     const foreign = statements.filter((s) => JSON.stringify(s.Principal) !== JSON.stringify({ AWS: `arn:aws:iam::${LIVE}:root` }));
-    assert.deepEqual(foreign.map((s) => s.Principal), [{ AWS: `arn:aws:iam::${FAILSAFE}:root` }, { AWS: `arn:aws:iam::${FAILSAFE}:root` }]);
+    assert.deepEqual(
+      foreign.map((s) => s.Principal),
+      [{ AWS: `arn:aws:iam::${FAILSAFE}:root` }, { AWS: `arn:aws:iam::${FAILSAFE}:root` }],
+    );
     assert.deepEqual(actionsOf(foreign), ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey']);
     // exactly what the preflight checks the key policy for
     assert.deepEqual(actionsOf(foreign), SHARE_KEY_ACTIONS);
@@ -61,13 +75,18 @@ describe('LiveAccount', () => {
     assert.equal(allowing(foreign, 'kms:CreateGrant')[0].Condition!.Bool['kms:GrantIsForAWSResource'], 'true');
   });
 
-  test('preflight only reads: the sources, snapshots and quota, the share key (state and policy), the Failsafe topics\' policies', () => {
+  test("preflight only reads: the sources, snapshots and quota, the share key (state and policy), the Failsafe topics' policies", () => {
     const statements = taskStatements(template, f.PreflightFunctionArn);
     const actions = actionsOf(statements).filter((a) => !a.startsWith('logs:'));
     assert.deepEqual(actions, [
-      'kms:DescribeKey', 'kms:GetKeyPolicy',
-      'rds:DescribeAccountAttributes', 'rds:DescribeDBClusterSnapshots', 'rds:DescribeDBClusters', 'rds:DescribeDBInstances',
-      'rds:DescribeDBSnapshots', 'rds:DescribeOptionGroups',
+      'kms:DescribeKey',
+      'kms:GetKeyPolicy',
+      'rds:DescribeAccountAttributes',
+      'rds:DescribeDBClusterSnapshots',
+      'rds:DescribeDBClusters',
+      'rds:DescribeDBInstances',
+      'rds:DescribeDBSnapshots',
+      'rds:DescribeOptionGroups',
       'sns:GetTopicAttributes',
     ]);
     assert.deepEqual(allowing(statements, 'kms:GetKeyPolicy')[0].Resource, { 'Fn::GetAtt': [id(live.shareKey), 'Arn'] });
@@ -76,7 +95,13 @@ describe('LiveAccount', () => {
 
   test('deletes and share-attribute changes only on rdsf-* snapshots tagged rds-failsafe:managed=true', () => {
     const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
-    const writes = allowing(all, 'rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot', 'rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute');
+    const writes = allowing(
+      all,
+      'rds:DeleteDBSnapshot',
+      'rds:DeleteDBClusterSnapshot',
+      'rds:ModifyDBSnapshotAttribute',
+      'rds:ModifyDBClusterSnapshotAttribute',
+    );
     assert.equal(writes.length, 2);
     for (const s of writes) {
       assert.deepEqual(s.Condition, { StringEquals: { 'aws:ResourceTag/rds-failsafe:managed': 'true' } });
@@ -85,30 +110,63 @@ describe('LiveAccount', () => {
         `arn:aws:rds:${REGION}:${LIVE}:snapshot:rdsf-*`,
       ]);
     }
-    assert.deepEqual(actionsOf(allowing(taskStatements(template, f.DeleteOldCopiesFunctionArn), 'rds:DeleteDBSnapshot')), ['rds:DeleteDBClusterSnapshot', 'rds:DeleteDBSnapshot']);
+    assert.deepEqual(actionsOf(allowing(taskStatements(template, f.DeleteOldCopiesFunctionArn), 'rds:DeleteDBSnapshot')), [
+      'rds:DeleteDBClusterSnapshot',
+      'rds:DeleteDBSnapshot',
+    ]);
     assert.equal(allowing(taskStatements(template, f.ShareFunctionArn), 'rds:ModifyDBSnapshotAttribute').length, 1);
     assert.ok(!all.some((s: any) => actionsOf([s]).some((a) => a === '*' || a.endsWith(':*'))), 'no service-wide action');
   });
 
-  test('the Distributed Map may start, describe and stop only this machine\'s own child executions', () => {
+  test("the Distributed Map may start, describe and stop only this machine's own child executions", () => {
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    assert.ok(policies.includes(`{"Action":"states:StartExecution","Effect":"Allow","Resource":"arn:aws:states:${REGION}:${LIVE}:stateMachine:rds-failsafe-live"}`));
-    assert.ok(policies.includes(`{"Action":["states:DescribeExecution","states:StopExecution"],"Effect":"Allow","Resource":"arn:aws:states:${REGION}:${LIVE}:execution:rds-failsafe-live/*"}`));
+    assert.ok(
+      policies.includes(
+        `{"Action":"states:StartExecution","Effect":"Allow","Resource":"arn:aws:states:${REGION}:${LIVE}:stateMachine:rds-failsafe-live"}`,
+      ),
+    );
+    assert.ok(
+      policies.includes(
+        `{"Action":["states:DescribeExecution","states:StopExecution"],"Effect":"Allow","Resource":"arn:aws:states:${REGION}:${LIVE}:execution:rds-failsafe-live/*"}`,
+      ),
+    );
   });
 
   test('each task gets only its own calls', () => {
     const expected: Record<string, string[]> = {
       SelectSourcesFunctionArn: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'],
-      DeleteOldCopiesFunctionArn: ['rds:DeleteDBClusterSnapshot', 'rds:DeleteDBSnapshot', 'rds:DescribeAccountAttributes', 'rds:DescribeDBClusterSnapshots', 'rds:DescribeDBSnapshots'],
+      DeleteOldCopiesFunctionArn: [
+        'rds:DeleteDBClusterSnapshot',
+        'rds:DeleteDBSnapshot',
+        'rds:DescribeAccountAttributes',
+        'rds:DescribeDBClusterSnapshots',
+        'rds:DescribeDBSnapshots',
+      ],
       CopyLatestFunctionArn: [
-        'kms:CreateGrant', 'kms:CreateGrant', 'kms:Decrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:DescribeKey', 'kms:Encrypt',
-        'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'rds:AddTagsToResource', 'rds:CopyDBClusterSnapshot', 'rds:CopyDBSnapshot',
-        'rds:DescribeDBClusterSnapshots', 'rds:DescribeDBSnapshots', 'rds:DescribeOptionGroups',
+        'kms:CreateGrant',
+        'kms:CreateGrant',
+        'kms:Decrypt',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey*',
+        'kms:ReEncrypt*',
+        'rds:AddTagsToResource',
+        'rds:CopyDBClusterSnapshot',
+        'rds:CopyDBSnapshot',
+        'rds:DescribeDBClusterSnapshots',
+        'rds:DescribeDBSnapshots',
+        'rds:DescribeOptionGroups',
       ],
       WaitAvailableFunctionArn: ['rds:DescribeDBClusterSnapshots', 'rds:DescribeDBSnapshots'],
       ShareFunctionArn: [
-        'rds:DescribeDBClusterSnapshotAttributes', 'rds:DescribeDBClusterSnapshots', 'rds:DescribeDBSnapshotAttributes',
-        'rds:DescribeDBSnapshots', 'rds:ModifyDBClusterSnapshotAttribute', 'rds:ModifyDBSnapshotAttribute',
+        'rds:DescribeDBClusterSnapshotAttributes',
+        'rds:DescribeDBClusterSnapshots',
+        'rds:DescribeDBSnapshotAttributes',
+        'rds:DescribeDBSnapshots',
+        'rds:ModifyDBClusterSnapshotAttribute',
+        'rds:ModifyDBSnapshotAttribute',
       ],
       NotifyFunctionArn: ['kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish'],
     };
@@ -136,7 +194,10 @@ describe('LiveAccount', () => {
 
   test('notify publishes only to the Failsafe topic, and uses its key only through SNS', () => {
     const notify = taskStatements(template, f.NotifyFunctionArn);
-    assert.deepEqual(allowing(notify, 'sns:Publish').map((s) => s.Resource), [`arn:aws:sns:${REGION}:${FAILSAFE}:rds-failsafe`]);
+    assert.deepEqual(
+      allowing(notify, 'sns:Publish').map((s) => s.Resource),
+      [`arn:aws:sns:${REGION}:${FAILSAFE}:rds-failsafe`],
+    );
     const kms = allowing(notify, 'kms:GenerateDataKey*')[0];
     assert.equal(kms.Resource, `arn:aws:kms:${REGION}:${FAILSAFE}:key/*`);
     assert.deepEqual(kms.Condition, { StringEquals: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` } });
@@ -160,7 +221,9 @@ describe('LiveAccount', () => {
     assert.equal(invoke.length, 1);
     assert.deepEqual(
       (invoke[0].Resource as any[]).map((r) => r['Fn::GetAtt'][0]).sort(),
-      Object.values(f).map((t) => id(t.function)).sort(),
+      Object.values(f)
+        .map((t) => id(t.function))
+        .sort(),
       'the unqualified function ARNs and nothing else',
     );
   });
@@ -188,26 +251,29 @@ describe('LiveAccount', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 
-  test('CloudWatch may publish to the alert topic, for this account\'s alarms only, beside the SSL-only deny', () => {
+  test("CloudWatch may publish to the alert topic, for this account's alarms only, beside the SSL-only deny", () => {
     const alertTopic = id(live.alerts.topics[0]);
     const policy = Object.values(template.findResources('AWS::SNS::TopicPolicy')).find((p: any) =>
       p.Properties.Topics.some((t: any) => t.Ref === alertTopic),
     ) as any;
     assert.ok(policy, 'the alert topic has a topic policy');
     const statements = policy.Properties.PolicyDocument.Statement;
-    assert.deepEqual(statements.filter((s: any) => s.Effect === 'Allow'), [
-      {
-        Sid: 'CloudWatchAlarmsPublish',
-        Effect: 'Allow',
-        Action: 'sns:Publish',
-        Principal: { Service: 'cloudwatch.amazonaws.com' },
-        Resource: { Ref: alertTopic },
-        Condition: {
-          StringEquals: { 'aws:SourceAccount': LIVE },
-          ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${LIVE}:alarm:*` },
+    assert.deepEqual(
+      statements.filter((s: any) => s.Effect === 'Allow'),
+      [
+        {
+          Sid: 'CloudWatchAlarmsPublish',
+          Effect: 'Allow',
+          Action: 'sns:Publish',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Resource: { Ref: alertTopic },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': LIVE },
+            ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${LIVE}:alarm:*` },
+          },
         },
-      },
-    ]);
+      ],
+    );
     assert.ok(statements.some((s: any) => s.Effect === 'Deny' && s.Condition.Bool['aws:SecureTransport'] === 'false'));
   });
 
@@ -227,10 +293,22 @@ describe('LiveAccount', () => {
       Target: { Input: '{"maxConcurrency":12}' },
     });
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ FAILSAFE_TOPIC_ARNS: `arn:aws:sns:eu-central-1:${FAILSAFE}:rdsf-trigger`, LIVE_KEEP: '4', ENCRYPT_UNENCRYPTED: 'true' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          FAILSAFE_TOPIC_ARNS: `arn:aws:sns:eu-central-1:${FAILSAFE}:rdsf-trigger`,
+          LIVE_KEEP: '4',
+          ENCRYPT_UNENCRYPTED: 'true',
+        }),
+      },
     });
     t.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Condition: { StringEquals: { 'kms:ViaService': [`rds.${REGION}.amazonaws.com`, 'rds.eu-central-1.amazonaws.com'] } } })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Condition: { StringEquals: { 'kms:ViaService': [`rds.${REGION}.amazonaws.com`, 'rds.eu-central-1.amazonaws.com'] } },
+          }),
+        ]),
+      },
     });
     t.resourceCountIs('AWS::SNS::Topic', 0);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [`arn:aws:sns:${REGION}:${LIVE}:pager`] });

@@ -25,7 +25,8 @@ describe('LiveAccount props are validated at synth, naming the field and the fix
     fails(() => liveStack({ sources: ['a,b'] }), 'sources[0]', 'one array entry per selector');
   });
   test('concurrency above 20', () => fails(() => liveStack({ maxConcurrency: 21 }), 'maxConcurrency', 'from 1 to 20'));
-  test('Failsafe account equal to the Live account', () => fails(() => liveStack({ failsafe: [{ account: LIVE }] }), 'failsafe[0].account', 'is the Live account itself'));
+  test('Failsafe account equal to the Live account', () =>
+    fails(() => liveStack({ failsafe: [{ account: LIVE }] }), 'failsafe[0].account', 'is the Live account itself'));
   test('more than 20 Failsafe accounts, or one twice', () => {
     const many = Array.from({ length: 21 }, (_, i) => ({ account: String(300000000000 + i) }));
     fails(() => liveStack({ failsafe: many }), 'failsafe', 'at most 20');
@@ -77,9 +78,9 @@ describe('FailsafeAccount props are validated at synth', () => {
   });
 });
 
-describe('the ready app\'s context', () => {
+describe("the ready app's context", () => {
   const base = () => structuredClone(cdkJsonContext()['rds-failsafe']) as Record<string, unknown>;
-  test('cdk.json parses into both stacks\' props', () => {
+  test("cdk.json parses into both stacks' props", () => {
     const c = appConfig(base(), CDK_DIR, {});
     assert.equal(c.live.account, '111111111111');
     assert.equal(c.failsafe.account, '222222222222');
@@ -88,7 +89,11 @@ describe('the ready app\'s context', () => {
     assert.equal(appConfig(base(), CDK_DIR, { RDSF_LAMBDA_DIR: '/zips' }).live.props.lambdaDir, '/zips');
   });
   test('Failsafe account equal to Live', () => {
-    fails(() => appConfig({ ...base(), failsafeAccount: '111111111111' }, CDK_DIR, {}), 'rds-failsafe.failsafeAccount', 'equals liveAccount');
+    fails(
+      () => appConfig({ ...base(), failsafeAccount: '111111111111' }, CDK_DIR, {}),
+      'rds-failsafe.failsafeAccount',
+      'equals liveAccount',
+    );
   });
   test('an account id written as a number, a missing region, a typo in a field name', () => {
     fails(() => appConfig({ ...base(), liveAccount: 111111111111 }, CDK_DIR, {}), 'rds-failsafe.liveAccount', 'as a string');
@@ -98,14 +103,34 @@ describe('the ready app\'s context', () => {
   });
   test('additionalFailsafeAccounts: each a Failsafe target of the Live stack, bad entries refused by path', () => {
     const c = appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', region: 'us-east-1' }] }, CDK_DIR, {});
-    assert.deepEqual(c.live.props.failsafe.map((t) => [t.account, t.region]), [
-      ['222222222222', 'eu-west-1'], ['333333333333', 'us-east-1']]);
+    assert.deepEqual(
+      c.live.props.failsafe.map((t) => [t.account, t.region]),
+      [
+        ['222222222222', 'eu-west-1'],
+        ['333333333333', 'us-east-1'],
+      ],
+    );
     const f = 'rds-failsafe.additionalFailsafeAccounts';
     fails(() => appConfig({ ...base(), additionalFailsafeAccounts: '333333333333' }, CDK_DIR, {}), f, 'must be a list');
-    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '111111111111' }] }, CDK_DIR, {}), `${f}[0].account`, 'equals liveAccount');
-    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '222222222222' }] }, CDK_DIR, {}), `${f}[0].account`, 'named twice');
-    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', regoin: 'x' }] }, CDK_DIR, {}), `${f}[0].regoin`, 'unknown field');
-    fails(() => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', region: 'mars-1' }] }, CDK_DIR, {}), `${f}[0].region`);
+    fails(
+      () => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '111111111111' }] }, CDK_DIR, {}),
+      `${f}[0].account`,
+      'equals liveAccount',
+    );
+    fails(
+      () => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '222222222222' }] }, CDK_DIR, {}),
+      `${f}[0].account`,
+      'named twice',
+    );
+    fails(
+      () => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', regoin: 'x' }] }, CDK_DIR, {}),
+      `${f}[0].regoin`,
+      'unknown field',
+    );
+    fails(
+      () => appConfig({ ...base(), additionalFailsafeAccounts: [{ account: '333333333333', region: 'mars-1' }] }, CDK_DIR, {}),
+      `${f}[0].region`,
+    );
   });
   test('docs/configuration.md documents every context field', () => {
     const readme = readFileSync(path.join(CDK_DIR, '..', 'docs', 'configuration.md'), 'utf8');
@@ -129,10 +154,20 @@ describe('ASL substitutions', () => {
   });
   test('both files have the placeholders the constructs fill', () => {
     assert.deepEqual(readAsl('live.asl.json').placeholders, [
-      'CopyLatestFunctionArn', 'DeleteOldCopiesFunctionArn', 'NotifyFunctionArn', 'PreflightFunctionArn', 'SelectSourcesFunctionArn', 'ShareFunctionArn', 'WaitAvailableFunctionArn',
+      'CopyLatestFunctionArn',
+      'DeleteOldCopiesFunctionArn',
+      'NotifyFunctionArn',
+      'PreflightFunctionArn',
+      'SelectSourcesFunctionArn',
+      'ShareFunctionArn',
+      'WaitAvailableFunctionArn',
     ]);
     assert.deepEqual(readAsl('failsafe.asl.json').placeholders, [
-      'FindSharedFunctionArn', 'PruneFunctionArn', 'SaveFunctionArn', 'VerifyFunctionArn', 'WaitAvailableFunctionArn',
+      'FindSharedFunctionArn',
+      'PruneFunctionArn',
+      'SaveFunctionArn',
+      'VerifyFunctionArn',
+      'WaitAvailableFunctionArn',
     ]);
   });
 });
