@@ -55,7 +55,7 @@ def deployed(stack, accounts):
     return make
 
 
-def test_a_mixed_encryption_estate_lands_in_failsafe_encrypted_with_its_key(deployed, engine):
+def test_mixed_encryption_estate_lands_in_failsafe_encrypted_with_its_key(deployed, engine):
     d = deployed()
     day = d.day(LIVE_AT, FAILSAFE_AT)
     assert day["live"].status == "SUCCEEDED", json.dumps(day["live"].result)[:6000]
@@ -92,7 +92,7 @@ def test_a_mixed_encryption_estate_lands_in_failsafe_encrypted_with_its_key(depl
             assert s["kmsKeyId"] == d.share_key_arn
 
 
-def test_a_b_a_backup_window_inside_the_runs_copy_is_a_preflight_warning(deployed):
+def test_a_backup_window_inside_the_runs_copy_is_a_preflight_warning(deployed):
     """RDS takes no automated backup of a database while a snapshot copy of it runs (RDS User
     Guide, automated backups): users' window opens half an hour into the 05:00 run."""
     d = deployed()
@@ -107,7 +107,7 @@ def test_a_b_a_backup_window_inside_the_runs_copy_is_a_preflight_warning(deploye
     assert "05:30-06:00 UTC" in w["message"] and "from 05:00 UTC" in w["message"] and "liveSchedule" in w["message"]
 
 
-def test_b_second_run_same_day_changes_nothing(deployed):
+def test_second_run_same_day_changes_nothing(deployed):
     d = deployed()
     d.day(LIVE_AT, FAILSAFE_AT)
     before = state(d)
@@ -120,7 +120,7 @@ def test_b_second_run_same_day_changes_nothing(deployed):
     assert state(d) == before
 
 
-def test_c_duplicate_and_forged_messages_overwrite_and_delete_nothing(deployed):
+def test_duplicate_and_forged_messages_overwrite_and_delete_nothing(deployed):
     d = deployed()
     sqs = d.failsafe.client("sqs")
     d.run_live(LIVE_AT)
@@ -169,7 +169,7 @@ def test_c_duplicate_and_forged_messages_overwrite_and_delete_nothing(deployed):
     assert state(d) == before
 
 
-def test_d_throttled_copy_succeeds_through_the_state_machine_retry(deployed, stack, engine):
+def test_throttled_copy_succeeds_through_the_state_machine_retry(deployed, stack, engine):
     d = deployed()
     stack.faults(throttle={"CopyDBSnapshot": 2})
     live = d.run_live(LIVE_AT)
@@ -180,7 +180,7 @@ def test_d_throttled_copy_succeeds_through_the_state_machine_retry(deployed, sta
     assert len(live.result["output"]["summary"]["copied"]) == 4
 
 
-def test_d_a_throttled_listing_is_retried_by_the_sdk_not_restarted_by_the_state_machine(deployed, stack):
+def test_throttled_listing_is_retried_by_the_sdk_not_restarted_by_the_state_machine(deployed, stack):
     # RDS's request rate is per account and region (docs/aws-facts.md): a busy account throttles
     # some page of a listing. The SDK retries a read (port::aws::READ_ATTEMPTS) and says so in the
     # function's log and an EMF metric; no task fails, so nothing is listed twice.
@@ -204,7 +204,7 @@ def test_d_a_throttled_listing_is_retried_by_the_sdk_not_restarted_by_the_state_
     assert {m["Code"] for m in metrics} == {"Throttling"}
 
 
-def test_e_a_failed_copy_fails_the_run_naming_the_source_after_the_others_are_saved(deployed, stack, engine):
+def test_failed_copy_fails_the_run_naming_the_source_after_the_others_are_saved(deployed, stack, engine):
     d = deployed()
     stack.faults(failCopiesOf=["billing"])
     day = d.day(LIVE_AT, FAILSAFE_AT)
@@ -219,7 +219,7 @@ def test_e_a_failed_copy_fails_the_run_naming_the_source_after_the_others_are_sa
     assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"]
 
 
-def test_f_share_key_without_failsafe_grant_is_a_clear_kms_error(deployed):
+def test_share_key_without_failsafe_grant_is_a_clear_kms_error(deployed):
     d = deployed(share_key_grants_failsafe=False)
     day = d.day(LIVE_AT, FAILSAFE_AT)
     assert day["live"].status == "SUCCEEDED"
@@ -239,7 +239,7 @@ def test_f_share_key_without_failsafe_grant_is_a_clear_kms_error(deployed):
     assert sorted(failsafe_copies(d)) == [f"rdsf-{d.live.id}-orders-202611200300"]
 
 
-def test_f_a_share_key_no_failsafe_account_may_use_stops_the_live_run_before_copying(stack, accounts):
+def test_share_key_no_failsafe_account_may_use_stops_the_live_run_before_copying(stack, accounts):
     """Every source encrypted, so every copy is made with the share key, and its policy grants no
     Failsafe account: the preflight stops the run with one message and nothing is copied."""
     live, failsafe = accounts
@@ -267,7 +267,7 @@ def test_f_a_share_key_no_failsafe_account_may_use_stops_the_live_run_before_cop
     assert state(d) == before
 
 
-def test_g_dry_run_changes_nothing_in_either_account(deployed, engine):
+def test_dry_run_changes_nothing_in_either_account(deployed, engine):
     d = deployed()
     before = state(d)
     live = d.run_live(LIVE_AT, {"dryRun": True})
@@ -311,7 +311,7 @@ def expected_gfs(days: list[date], today: date, daily: int, weekly: int, monthly
 
 
 @pytest.mark.long
-def test_h_forty_days_leave_exactly_the_retention_set(stack, accounts):
+def test_forty_days_leave_exactly_the_retention_set(stack, accounts):
     live, failsafe = accounts
     stack.faults(creatingPolls=1)
     create_source(live, "instance", "orders", "aws-rds")
@@ -344,7 +344,7 @@ def test_h_forty_days_leave_exactly_the_retention_set(stack, accounts):
 LONG_CLUSTER = "payments-ledger-aurora-cluster-payments-ledger-aurora-clus-a"  # 60 characters
 
 
-def test_i_cross_region_failsafe_saves_instances_and_clusters_and_cannot_succeed_silently(stack, accounts):
+def test_cross_region_failsafe_saves_instances_and_clusters_and_cannot_succeed_silently(stack, accounts):
     """Live us-east-1, Failsafe eu-west-1: an instance on aws/rds, an unencrypted instance, a
     cluster on a customer key whose id is 60 characters long, an unencrypted cluster; two days.
     First with the Failsafe side looking only in its own region (a mistake a deployment can make): the

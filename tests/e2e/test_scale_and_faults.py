@@ -24,7 +24,7 @@ OPERATIONS = ["DescribeDBInstances", "DescribeDBClusters", "DescribeDBSnapshots"
               "DescribeKey", "GetKeyPolicy", "GetTopicAttributes"]
 
 
-def test_j_a_500_on_every_operation_ends_in_success_and_shows_in_the_history(stack, accounts):
+def test_500_on_every_operation_ends_in_success_and_shows_in_the_history(stack, accounts):
     live, failsafe = accounts
     stack.faults(creatingPolls=1)
     mixed_estate(stack, live)
@@ -48,7 +48,7 @@ def test_j_a_500_on_every_operation_ends_in_success_and_shows_in_the_history(sta
     assert len(failsafe_copies(d)) == 4
 
 
-def test_k_failed_copies_do_not_pile_up_in_either_account(stack, accounts):
+def test_failed_copies_do_not_pile_up_in_either_account(stack, accounts):
     live, failsafe = accounts
     stack.faults(creatingPolls=1, failCopiesOf=["billing"])
     mixed_estate(stack, live)
@@ -73,7 +73,7 @@ def test_k_failed_copies_do_not_pile_up_in_either_account(stack, accounts):
     assert {s["tags"]["rds-failsafe:source-id"] for s in d.snapshots(failsafe)} == {"users", "ledger"}
 
 
-def test_l_a_quota_too_small_protects_what_fits_and_fails_naming_the_rest(stack, accounts):
+def test_quota_too_small_protects_what_fits_and_fails_naming_the_rest(stack, accounts):
     """Room for two of the three instance copies in Live and for one in Failsafe: each side
     copies what fits, each source's newest first, and each run fails naming what it left out,
     the numbers and the cdk.json field to change. (A quota one copy short used to copy nothing.)"""
@@ -133,7 +133,7 @@ def within_limits(run, children: int = FLEET) -> None:
     assert len(run.result.get("cause") or "") <= 32768
 
 
-def test_l_b_seven_aurora_clusters_copy_five_at_a_time_on_both_sides(stack, accounts):
+def test_seven_aurora_clusters_copy_five_at_a_time_on_both_sides(stack, accounts):
     """RDS allows 5 DB cluster snapshot copies in progress per account and destination region
     (the emulator refuses a 6th). With maxConcurrency 20, the instances' lane copies them all at
     once and the clusters' lane at most 5 at a time, in Live and in Failsafe: every copy is made."""
@@ -158,7 +158,7 @@ def test_l_b_seven_aurora_clusters_copy_five_at_a_time_on_both_sides(stack, acco
 
 
 @pytest.mark.long
-def test_m_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
+def test_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
     live, failsafe = accounts
     fleet(stack, live, failsafe)
     d = Deployment.create(stack, live, failsafe).start()
@@ -181,11 +181,11 @@ def test_m_1000_sources_in_one_run_stay_under_the_limits(stack, accounts):
 
 
 @pytest.mark.long
-def test_n_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
+def test_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
     """The likeliest way for every save to fail at once: the share key does not grant the Failsafe
     account. Each failure is recorded; the first 25 keep their cause (the key). One source is
     unencrypted, so its copy needs no key: the Live preflight reports the key without stopping
-    the run (when every copy needs the key it stops it: test_f_a_share_key_no_failsafe_...)."""
+    the run (when every copy needs the key it stops it: test_share_key_no_failsafe_...)."""
     live, failsafe = accounts
     ids = fleet(stack, live, failsafe, "aws-rds", unencrypted=1)
     d = Deployment.create(stack, live, failsafe, share_key_grants_failsafe=False).start()
@@ -195,7 +195,7 @@ def test_n_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
     # the key, and the quota: 800 instances x (LIVE_KEEP 2 + 1) copies will not fit 2,000 for long
     assert sorted((p["check"], p["subject"]) for p in preflight["problems"]) == [
         ("quota", "ManualSnapshots"), ("share-key", d.share_key_arn)], preflight
-    assert len(day["failsafe"]) == 2  # two messages (see test_m); each run tries every snapshot
+    assert len(day["failsafe"]) == 2  # two messages (see test_1000_sources_in_one_run_stay_under_the_limits); each run tries every snapshot
     failing = FLEET - 1
     for i, run in enumerate(day["failsafe"]):
         within_limits(run, children=FLEET if i == 0 else failing)  # the first saved the unencrypted one
@@ -207,7 +207,7 @@ def test_n_1000_failed_saves_fail_the_run_with_a_bounded_cause(stack, accounts):
 
 
 @pytest.mark.long
-def test_o_1000_failed_copies_fail_the_live_run_with_a_bounded_cause(stack, accounts):
+def test_1000_failed_copies_fail_the_live_run_with_a_bounded_cause(stack, accounts):
     live, failsafe = accounts
     ids = fleet(stack, live, failsafe)
     stack.faults(failCopiesOf=ids)
@@ -241,7 +241,7 @@ def simulate(side: str, copy_minutes: int, poll_seconds: int = 60) -> dict:
 
 @pytest.mark.long
 @pytest.mark.parametrize("side", ["live", "failsafe"])
-def test_p_1000_sources_with_6_hour_copies_stay_within_the_history_quota(side):
+def test_1000_sources_with_6_hour_copies_stay_within_the_history_quota(side):
     """The real state machines with stand-in handlers (fleet.mjs): 360 polls per copy, 1,000
     copies. Every poll is in the copy's own child execution; the parent does not grow with either."""
     report = simulate(side, copy_minutes=360)
@@ -253,7 +253,7 @@ def test_p_1000_sources_with_6_hour_copies_stay_within_the_history_quota(side):
     assert report["largestPayload"]["bytes"] < 256 * 1024
 
 
-def test_p_one_copy_polled_past_the_quota_fails_the_run():
+def test_one_copy_polled_past_the_quota_fails_the_run():
     # 1-second polls of a 1-hour copy: 3,601 polls, about 32,400 events in one child execution.
     # What select-sources and find-shared refuse up front (policy::polling, at most 2,000 checks);
     # the stand-ins here do not check, so the run shows what AWS would do.
@@ -263,7 +263,7 @@ def test_p_one_copy_polled_past_the_quota_fails_the_run():
     assert reached and 25000 < int(reached.group(1)) <= 25000 + 9, report["cause"]  # one look's events
 
 
-def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(stack, accounts, engine):
+def test_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(stack, accounts, engine):
     """Adaptive polling (policy::polling::next_wait_seconds) with the real wait-available: a copy
     that shows no progress is looked at after 0, 60, 120, 240 s and once more at maxWaitSeconds
     exactly, then the item fails with CopyTimeout naming the seconds waited."""
@@ -282,7 +282,7 @@ def test_q_a_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(
     assert "Share" not in run.result["statesEntered"]
 
 
-def test_r_two_live_accounts_in_two_regions_send_to_one_failsafe_account_two_days(stack, accounts):
+def test_two_live_accounts_in_two_regions_send_to_one_failsafe_account_two_days(stack, accounts):
     """Several Live accounts into one Failsafe account (docs/configuration.md: `additionalLiveAccounts`), each
     deployed from its own copy of the app: Live 111… in us-east-1 and Live 333… in eu-west-1, with
     an instance on aws/rds, a customer-key cluster and an unencrypted instance between them. Two
@@ -324,7 +324,7 @@ def test_r_two_live_accounts_in_two_regions_send_to_one_failsafe_account_two_day
         assert s["tags"]["rds-failsafe:verified"][:10] in days, s["tags"]  # verified on its day
 
 
-def test_s_one_live_account_sends_to_two_failsafe_accounts_two_days(stack, accounts):
+def test_one_live_account_sends_to_two_failsafe_accounts_two_days(stack, accounts):
     """One Live account with two Failsafe accounts (docs/configuration.md: `additionalFailsafeAccounts`), the
     second in another region and deployed from its own copy of the app: each day every source is
     shared with both, both topics get the message, and each Failsafe account saves every source
