@@ -704,28 +704,6 @@ def _drop_automated(store, source_id: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Speed, not behaviour: a describe by snapshot identifier looks the snapshot up by its key
-# instead of moto's scan of every snapshot of the account (each call was linear in the account's
-# snapshots, so a 1,000-source day was quadratic). moto keys its snapshot stores by identifier;
-# the stock filter then runs on what is left, so every other filter, and the identifier check
-# itself, apply exactly as before.
-
-_stock_filter_resources = RDSBackend._filter_resources
-_ID_FILTERS = ("db-snapshot-id", "db-cluster-snapshot-id")
-
-
-def _filter_resources(resources, filters, resource_class):
-    for name in _ID_FILTERS:
-        values = filters.get(name)
-        if values and len(values) == 1 and isinstance(resources, dict):
-            filter_def = resource_class.SUPPORTED_FILTERS.get(name)
-            key = values[0].lower() if filter_def is not None and filter_def.case_insensitive else values[0]
-            resources = {key: resources[key]} if key in resources else {}
-            break
-    return _stock_filter_resources(resources, filters, resource_class)
-
-
-# --------------------------------------------------------------------------------------------
 # describe: IncludeShared, ARN identifiers, progress
 
 
@@ -950,7 +928,6 @@ def describe_db_clusters(self, db_cluster_identifier=None, filters=None):
 
 
 def install() -> None:
-    RDSBackend._filter_resources = staticmethod(_filter_resources)
     RDSBackend.copy_db_snapshot = copy_db_snapshot
     RDSBackend.copy_db_cluster_snapshot = copy_db_cluster_snapshot
     RDSBackend.delete_db_snapshot = delete_db_snapshot
