@@ -19,7 +19,7 @@ export const REGION = 'eu-west-1';
 
 /** The tasks each stack deploys, as the contract lists them: a machine's tasks, and in the
  * Failsafe account also the tasks no machine invokes (`start-failsafe`, on the trigger topic). */
-const tasksIn = (machine: Machine) => Object.keys(tasksOf(machine)).map((placeholder) => tasksOf(machine)[placeholder].task);
+const tasksIn = (machine: Machine) => Object.values(tasksOf(machine)).map((t) => t.task);
 export const LIVE_TASKS = tasksIn('live');
 export const FAILSAFE_TASKS = [
   ...Object.keys(CONTRACT.tasks).filter((t) => CONTRACT.tasks[t].machines.length === 0),

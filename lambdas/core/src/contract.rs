@@ -1,23 +1,9 @@
 //! The names that cross languages, generated from `contract/contract.json` by `build.rs`: the
 //! CDK app, the policy proof and the local stack read the same file (docs/contracts.md).
 
-/// A task Lambda as the contract lists it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Task {
-    /// The binary's name, as everywhere else: `copy-latest`, `prune`, ...
-    pub name: &'static str,
-    /// The state machines (`live`, `failsafe`, `drill`: `statemachines/<machine>.asl.json`)
-    /// whose Task states invoke it; none for `start-failsafe`, which the trigger topic invokes.
-    pub machines: &'static [&'static str],
-    /// The ASL placeholder its function's ARN fills in.
-    pub placeholder: Option<&'static str>,
-    pub description: &'static str,
-}
-
-/// A whole-number setting: its configuration field, environment variable and range.
+/// A whole-number setting: its environment variable and range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
-    pub field: &'static str,
     pub env: &'static str,
     /// `None`: the setting has no default (it applies only when it is set).
     pub default: Option<u32>,
@@ -26,11 +12,6 @@ pub struct Setting {
 }
 
 include!(concat!(env!("OUT_DIR"), "/contract.rs"));
-
-/// The task of this name.
-pub fn task(name: &str) -> Option<&'static Task> {
-    TASKS.iter().find(|t| t.name == name)
-}
 
 #[cfg(test)]
 mod tests {

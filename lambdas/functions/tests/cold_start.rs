@@ -29,7 +29,7 @@ fn every_task_binary_is_a_task_of_the_contract_and_every_task_a_binary() {
             })
             .collect();
     on_disk.sort();
-    let mut listed: Vec<&str> = TASKS.iter().map(|t| t.name).collect();
+    let mut listed: Vec<&str> = TASKS.to_vec();
     listed.sort();
     assert_eq!(on_disk, listed);
     for task in UNCONFIGURED {
@@ -39,8 +39,7 @@ fn every_task_binary_is_a_task_of_the_contract_and_every_task_a_binary() {
 
 #[test]
 fn without_configuration_every_binary_stops_at_cold_start() {
-    for task in TASKS {
-        let name = task.name;
+    for name in TASKS {
         let out = Command::new(binary(name)).env_clear().output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(

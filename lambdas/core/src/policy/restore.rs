@@ -127,12 +127,7 @@ pub fn plan_restore(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::status::tests::copy;
-    use crate::policy::tags::parse_time;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        parse_time(s).unwrap()
-    }
+    use crate::policy::status::tests::{copy, t};
 
     #[test]
     fn an_instance_restore_is_one_call_with_the_copy_and_no_public_access() {

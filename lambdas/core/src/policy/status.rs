@@ -259,7 +259,7 @@ pub(crate) mod tests {
     use crate::policy::copy::tests::snap;
     use crate::policy::tags::parse_time;
 
-    fn t(s: &str) -> DateTime<Utc> {
+    pub(crate) fn t(s: &str) -> DateTime<Utc> {
         parse_time(s).unwrap()
     }
 

@@ -108,6 +108,24 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_is_created_with_exactly_the_contracts_provenance_tags() {
+        // the IAM condition on copy-latest and save allows these keys and no other
+        let p = Provenance {
+            source_account: "111111111111".into(),
+            source_region: "eu-west-1".into(),
+            source_id: "orders".into(),
+            source_snapshot_arn: "arn".into(),
+            source_create_time: parse_time("2026-01-01T03:00:00Z").unwrap(),
+            kind: SnapshotKind::Cluster,
+        };
+        let mut keys: Vec<String> = p.tags().into_keys().collect();
+        let mut contract: Vec<&str> = crate::contract::PROVENANCE_TAGS.to_vec();
+        keys.sort();
+        contract.sort();
+        assert_eq!(keys, contract);
+    }
+
+    #[test]
     fn managed_means_exactly_true() {
         let mut tags = Tags::new();
         assert!(!is_managed(&tags));
