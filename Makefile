@@ -89,16 +89,13 @@ $(VENV)/.installed: $(PY_REQS)
 	@touch $@
 venv: $(VENV)/.installed
 
-# The debug binaries the local stack runs, built up front so the build shows its progress here
-# rather than inside the first invocation's timeout. rdsf is the one `cargo test --workspace`
-# builds for its integration tests (nothing to do after test-rust; a `cargo build -p rdsf-cli`
-# would compile the SDK again with the CLI's features alone). The task binaries are built as
-# `cargo lambda watch --package rdsf-lambdas` builds them: `cargo test`'s build of the same
-# binaries unifies the dev-dependencies' features, so the watcher would rebuild.
+# The debug binaries the local stack runs (target/debug/<task>, and rdsf for the CLI cases):
+# the ones `cargo test --workspace` builds for the Lambdas' and the CLI's integration tests, so
+# nothing is compiled twice (after test-rust there is nothing left to do). Its Lambda hosts start
+# these binaries themselves (tests/local/rdsf_local/stack.py, LambdaHost): rebuild after a change.
 build-debug:
 	@echo "==> cargo build (debug) of rdsf and the Lambda binaries for the local stack"
 	$(CARGO) test --workspace --no-run
-	$(CARGO) build -p rdsf-lambdas --bins
 
 # The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.
 test-e2e: venv npm npm-cdk build-debug

@@ -132,8 +132,8 @@ def deploy(stack: LocalStack, n: int, release: bool = True):
     # (start-failsafe passes the deployment's setting)
     d = Deployment.create(stack, live, failsafe, context={"maxConcurrency": CONCURRENCY}).start(
         release=release)
-    # `cargo lambda watch` starts a function's process (and checks its build) at its first
-    # invocation, which would count as run time: each gets one first, an event that is not an
+    # A function instance's first event pays for its cold start (the SDK's clients, the first
+    # connection), which would count as run time: each gets one first, an event that is not an
     # input (a bare string), which it refuses (start-failsafe: rejects as not an SNS event)
     # without calling AWS.
     for host, functions in ((d.live_host, LIVE_FUNCTIONS), (d.failsafe_host, FAILSAFE_FUNCTIONS)):

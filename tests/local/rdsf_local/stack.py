@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +29,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from .contract import functions_of
+from .contract import functions_of, triggered_tasks
 
 ROOT = Path(__file__).resolve().parents[3]
 RUNNER = Path(__file__).with_name("asl_runner.mjs")
@@ -164,18 +165,88 @@ def rdsf(account: Account, *args: str, timeout: float = 120) -> subprocess.Compl
                           timeout=timeout)
 
 
+# Instances of a task a host keeps: Lambda gives each instance one event at a time, so a task
+# inside a Map (up to maxConcurrency at once) gets several; every other task one.
+MAP_INSTANCES = 4
+
+
+def host_tasks(side: str) -> dict[str, int]:
+    """The tasks a side's host serves (the Failsafe account's: its state machine's, the drill's
+    and the trigger's), each with how many instances: MAP_INSTANCES for a task some Map of the
+    side's state machines runs, else 1."""
+    machines = ["live"] if side == "live" else ["failsafe", "drill"]
+    tasks: dict[str, int] = {}
+    for machine in machines:
+        functions = functions_of(machine)
+        in_maps = set()
+
+        def walk(node: Any, in_map: bool) -> None:
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    walk(v, in_map or (k in ("ItemProcessor", "Iterator") and node.get("Type") == "Map"))
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v, in_map)
+            elif isinstance(node, str) and in_map and node.startswith("${") and node[2:-1] in functions:
+                in_maps.add(functions[node[2:-1]])
+
+        walk(json.loads((ROOT / "statemachines" / f"{machine}.asl.json").read_text()), False)
+        for task in functions.values():
+            tasks[task] = max(tasks.get(task, 1), MAP_INSTANCES if task in in_maps else 1)
+    if side == "failsafe":
+        tasks.update({task: 1 for task in triggered_tasks()})
+    return tasks
+
+
 @dataclass
 class LambdaHost:
-    """`cargo lambda watch` serving one account's functions on one port."""
+    """One account's Lambda service: `cargo lambda watch --only-lambda-apis` answers the invoke
+    API and the Runtime API; the task binaries are its function instances, each taking one event
+    at a time from the Runtime API as on Lambda. An instance that exits (a cold start that
+    failed, a crash) is started again, as Lambda starts a new one for the next event."""
 
     account: Account
     port: int
     process: Process
     config: dict[str, str] = field(default_factory=dict)
+    instances: list[tuple[Process, Path, dict[str, str]]] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _supervisor: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def add_instances(self, task: str, binary: Path, count: int, env: dict[str, str], log: Path) -> None:
+        # what cargo-lambda sets for the instances it starts itself (cargo-lambda-watch, watcher.rs)
+        instance_env = {**env, "AWS_LAMBDA_FUNCTION_NAME": task, "AWS_LAMBDA_FUNCTION_VERSION": "1",
+                        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "4096", "AWS_LAMBDA_MAX_CONCURRENCY": "1",
+                        "AWS_LAMBDA_RUNTIME_API": f"{self.endpoint}/.rt/{task}"}
+        for n in range(count):
+            proc = Process(f"{task}-{n}", [str(binary)], log, env=instance_env, cwd=ROOT)
+            self.instances.append((proc, binary, instance_env))
+        if self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+            self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            for i, (proc, binary, env) in enumerate(list(self.instances)):
+                if not proc.alive() and not self._stopping.is_set():
+                    with open(proc.log_path, "ab") as f:
+                        f.write(f"rdsf-local: instance {proc.name} exited ({proc.proc.returncode}); "
+                                f"a new one takes the next event\n".encode())
+                    proc.stop()
+                    self.instances[i] = (Process(proc.name, [str(binary)], proc.log_path, env=env, cwd=ROOT),
+                                         binary, env)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
+        for proc, _, _ in self.instances:
+            proc.stop()
+        self.process.stop()
 
     def invoke(self, function: str, payload: Any, timeout: float = 600) -> tuple[bool, Any]:
         """(ok, body). A function error comes back as HTTP 500 with {errorType, errorMessage}."""
@@ -246,6 +317,7 @@ class LocalStack:
         self.close()
 
     def close(self) -> None:
+        self.stop_lambdas()
         for p in reversed(self.processes):
             p.stop()
         self.processes.clear()
@@ -328,9 +400,13 @@ class LocalStack:
 
     def start_lambdas(self, account: Account, config: dict[str, str], label: str,
                       timeout: float = 120, release: bool = False) -> LambdaHost:
-        """One `cargo lambda watch` for an account: its credentials, the emulator endpoint and the
-        function configuration (the same variables CDK sets) in the functions' environment.
-        `release`: the release binaries (make bench) instead of the debug ones."""
+        """One Lambda host for an account (LambdaHost): `cargo lambda watch` serving the invoke and
+        Runtime APIs, and the side's task binaries (target/debug, or target/release for make
+        bench) as its function instances, with the account's credentials, the emulator endpoint
+        and the function configuration (the same variables CDK sets) in their environment.
+        `label` starts with the side: "live..." or "failsafe..."."""
+        side = "live" if label.startswith("live") else "failsafe"
+        binaries = ROOT / "target" / ("release" if release else "debug")
         port = free_port()
         env = dict(os.environ)
         # Inherited AWS settings of the developer's shell must not leak into the emulated account.
@@ -343,17 +419,15 @@ class LocalStack:
         # As CDK sets it: a write makes one attempt, so its throttle is the state machine's to
         # retry and shows in the execution history; RDS reads retry in the SDK (READ_ATTEMPTS).
         env.setdefault("AWS_MAX_ATTEMPTS", "1")
-        env_file = self.workdir / f"lambda-{label}.env"
-        env_file.write_text("".join(f"{k}={json.dumps(v)}\n" for k, v in sorted(env.items())
-                                    if k in config or k.startswith("AWS_") or k in ("RUST_LOG",)))
-        argv = [cargo_lambda_binary(), "lambda", "watch", "--ignore-changes", "--quiet",
-                "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
-                "--concurrency", "4", "--env-file", str(env_file),
-                "--package", "rdsf-lambdas"] + (["--release"] if release else [])
-        proc = Process(f"lambdas-{label}", argv, self.workdir / f"lambdas-{label}.log", env=env,
-                       cwd=ROOT)
+        # --only-lambda-apis: cargo-lambda serves the APIs and starts no function itself (it would
+        # start each through `cargo run`, one build check per instance, some 10 s of a small
+        # day's first run); the host starts the binaries the build left.
+        argv = [cargo_lambda_binary(), "lambda", "watch", "--only-lambda-apis", "--ignore-changes",
+                "--quiet", "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
+                "--package", "rdsf-lambdas"]
+        log = self.workdir / f"lambdas-{label}.log"
+        proc = Process(f"lambdas-{label}", argv, log, env=env, cwd=ROOT)
         self.processes.append(proc)
-        host = LambdaHost(account, port, proc, config)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -365,14 +439,23 @@ class LocalStack:
                 raise StackError(f"cargo lambda watch ({label}) exited:\n{proc.tail()}")
             if time.monotonic() > deadline:
                 raise StackError(f"cargo lambda watch ({label}) not listening:\n{proc.tail()}")
-            time.sleep(0.2)
+            time.sleep(0.1)
+        host = LambdaHost(account, port, proc, config)
+        for task, count in host_tasks(side).items():
+            binary = binaries / task
+            if not binary.exists():
+                host.stop()
+                raise StackError(f"{binary} is missing: `make build-debug` builds the task binaries"
+                                 + (" (make bench: `cargo build --release -p rdsf-lambdas --bins`)"
+                                    if release else ""))
+            host.add_instances(task, binary, count, env, log)
         self.hosts.append(host)
-        self.say(f"  {label} Lambdas on {host.endpoint} (account {account.id}, log: {proc.log_path})")
+        self.say(f"  {label} Lambdas on {host.endpoint} (account {account.id}, log: {log})")
         return host
 
     def stop_lambdas(self) -> None:
         for host in self.hosts:
-            host.process.stop()
+            host.stop()
             if host.process in self.processes:
                 self.processes.remove(host.process)
         self.hosts.clear()
