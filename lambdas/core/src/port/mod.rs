@@ -6,7 +6,6 @@
 //! in memory for tests.
 
 pub mod aws;
-pub mod aws_kms;
 pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};

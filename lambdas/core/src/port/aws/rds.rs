@@ -1,41 +1,26 @@
-//! The AWS SDK adapter of the port's capability traits: complete pagination, SDK types mapped to the
-//! model, AWS error codes mapped to [`StoreErrorKind`]. No policy lives here.
+//! RDS with the AWS SDK: the port's snapshots, snapshot writes, sharing, databases and restores,
+//! SDK types mapped to the model, every listing paginated to its end. Reads retry in the SDK
+//! ([`READ_ATTEMPTS`]); writes make one attempt, and the state machines retry them.
 
-use crate::arn::Arn;
+use super::error::{aws_error_code, classify, map_err};
+use super::AwsStore;
 use crate::model::{
-    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OptionInfo, OrderableClass, Snapshot,
+    DbCluster, DbInstance, DbState, OptionGroup, OptionInfo, OrderableClass, Snapshot,
     SnapshotKind, Tags,
 };
 use crate::port::{
-    ClusterInstanceRequest, CopyRequest, Databases, Executions, PolicyReads, Publishing,
-    RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots,
-    StartOutcome, StoreError, StoreErrorKind, StoreResult,
+    ClusterInstanceRequest, CopyRequest, Databases, RestoreRequest, Restores, Sharing,
+    SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots, StoreError, StoreErrorKind,
+    StoreResult,
 };
 use async_trait::async_trait;
-use aws_sdk_rds::config::http::HttpResponse;
 use aws_sdk_rds::config::interceptors::FinalizerInterceptorContextRef;
 use aws_sdk_rds::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::Tag;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// The clients of one region. AWS APIs are regional: a shared snapshot is listed only in its
-/// own region, SNS publishes only to topics of the client's region, Step Functions starts only
-/// state machines of its region.
-#[derive(Clone)]
-struct Regional {
-    /// RDS writes: one attempt each (`AWS_MAX_ATTEMPTS=1`); the state machines retry them.
-    rds: aws_sdk_rds::Client,
-    /// RDS reads: the SDK's standard retries ([`read_client`]).
-    rds_read: aws_sdk_rds::Client,
-    sns: aws_sdk_sns::Client,
-    sfn: aws_sdk_sfn::Client,
-}
 
 /// How many times the SDK tries one RDS read (a describe call, one page of a listing) that is
 /// throttled or meets a transient fault, with the standard mode's exponential backoff and jitter.
@@ -47,7 +32,7 @@ pub const READ_ATTEMPTS: u32 = 5;
 
 /// The read client made from the write client's configuration: standard retries, and every
 /// failed attempt logged ([`FailedReadAttempts`]).
-fn read_client(rds: &aws_sdk_rds::Client) -> aws_sdk_rds::Client {
+pub(super) fn read_client(rds: &aws_sdk_rds::Client) -> aws_sdk_rds::Client {
     aws_sdk_rds::Client::from_conf(
         rds.config()
             .to_builder()
@@ -130,246 +115,6 @@ impl Intercept for FailedReadAttempts {
         );
         Ok(())
     }
-}
-
-/// The `<Code>` of an RDS (AWS query protocol) error body.
-fn aws_error_code(body: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("<Code>")? + "<Code>".len();
-    let end = start + text[start..].find("</Code>")?;
-    Some(text[start..end].trim())
-}
-
-pub struct AwsStore {
-    home: Regional,
-    /// Clients of other regions, made on first use from the home clients' configuration.
-    others: Mutex<HashMap<String, Regional>>,
-    /// KMS is read by the preflight only; with static dispatch, only the binaries that call
-    /// [`PolicyReads`] link its operations.
-    kms: crate::port::aws_kms::KmsKeys,
-}
-
-impl AwsStore {
-    /// The home region's clients; clients of other regions are derived from them on demand
-    /// (same credentials, retry and endpoint settings, another region).
-    pub fn new(
-        rds: aws_sdk_rds::Client,
-        sns: aws_sdk_sns::Client,
-        sfn: aws_sdk_sfn::Client,
-        kms: aws_sdk_kms::Client,
-    ) -> Self {
-        AwsStore {
-            home: Regional {
-                rds_read: read_client(&rds),
-                rds,
-                sns,
-                sfn,
-            },
-            others: Mutex::new(HashMap::new()),
-            kms: crate::port::aws_kms::KmsKeys::new(kms),
-        }
-    }
-
-    /// Clients from the standard chain: region, credentials and `AWS_ENDPOINT_URL` from the
-    /// environment (the local stack sets the latter; production code has no emulator branch).
-    /// Every request's User-Agent carries `app/rdsf-<task>`, so CloudTrail's `userAgent` says
-    /// which task made a call (and the local stack attributes each recorded call to its task
-    /// for the policy simulation).
-    pub async fn from_env(task: &str) -> AwsStore {
-        AwsStore::from_loader(
-            aws_config::defaults(aws_config::BehaviorVersion::latest()),
-            task,
-        )
-        .await
-    }
-
-    /// Clients from `loader` (the `rdsf` command line sets a profile or region on it), with
-    /// the User-Agent's `app/rdsf-<task>` and the one HTTP client.
-    pub async fn from_loader(loader: aws_config::ConfigLoader, task: &str) -> AwsStore {
-        AwsStore::from_conf(&AwsStore::load(loader, task).await)
-    }
-
-    /// The SDK configuration `loader` gives, with the User-Agent's `app/rdsf-<task>` and the one
-    /// HTTP client (`rdsf` makes a client of another service from it too).
-    pub async fn load(mut loader: aws_config::ConfigLoader, task: &str) -> aws_config::SdkConfig {
-        match aws_config::AppName::new(format!("rdsf-{task}")) {
-            Ok(app) => loader = loader.app_name(app),
-            Err(_) => tracing::warn!(
-                task,
-                "task name is not a valid SDK app name; User-Agent without it"
-            ),
-        }
-        loader.http_client(Self::https_client()).load().await
-    }
-
-    pub fn from_conf(conf: &aws_config::SdkConfig) -> AwsStore {
-        AwsStore::new(
-            aws_sdk_rds::Client::new(conf),
-            aws_sdk_sns::Client::new(conf),
-            aws_sdk_sfn::Client::new(conf),
-            aws_sdk_kms::Client::new(conf),
-        )
-    }
-
-    /// The home region (from the environment, the profile or the loader), if there is one.
-    pub fn region(&self) -> Option<String> {
-        self.home.rds.config().region().map(|r| r.to_string())
-    }
-
-    /// The one HTTP client every SDK client uses: hyper 1 with rustls and the `ring` provider.
-    /// The SDK crates' default features would link a second stack and aws-lc as well (see the
-    /// workspace Cargo.toml); with them off, a client without this one has no way to send.
-    pub fn https_client() -> aws_sdk_rds::config::SharedHttpClient {
-        use aws_smithy_http_client::{tls, Builder};
-        Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https()
-    }
-
-    /// The clients for `region` (`None` or the home region: the home clients).
-    fn clients(&self, region: Option<&str>) -> Regional {
-        let home = self.home.rds.config().region().map(|r| r.as_ref());
-        let region = match region {
-            Some(r) if !r.is_empty() && Some(r) != home => r,
-            _ => return self.home.clone(),
-        };
-        let mut others = self.others.lock().expect("regional clients lock");
-        others
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                let r = aws_config::Region::new(region.to_string());
-                Regional {
-                    rds: aws_sdk_rds::Client::from_conf(
-                        self.home
-                            .rds
-                            .config()
-                            .to_builder()
-                            .region(r.clone())
-                            .build(),
-                    ),
-                    rds_read: aws_sdk_rds::Client::from_conf(
-                        self.home
-                            .rds_read
-                            .config()
-                            .to_builder()
-                            .region(r.clone())
-                            .build(),
-                    ),
-                    sns: aws_sdk_sns::Client::from_conf(
-                        self.home
-                            .sns
-                            .config()
-                            .to_builder()
-                            .region(r.clone())
-                            .build(),
-                    ),
-                    sfn: aws_sdk_sfn::Client::from_conf(
-                        self.home.sfn.config().to_builder().region(r).build(),
-                    ),
-                }
-            })
-            .clone()
-    }
-
-    /// The clients for the region an ARN names (the home clients for a plain identifier).
-    fn clients_for_arn(&self, id: &str) -> Regional {
-        self.clients(Arn::parse(id).as_ref().map(|a| a.region.as_str()))
-    }
-}
-
-/// Maps an AWS error code to the kind the handlers act on.
-pub fn classify(code: &str) -> StoreErrorKind {
-    match code {
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException"
-        | "RequestThrottled"
-        | "RequestThrottledException"
-        | "SlowDown"
-        | "PriorRequestNotComplete" => StoreErrorKind::Throttled,
-        "InternalFailure"
-        | "InternalError"
-        | "InternalErrorException"
-        | "InternalServerError"
-        | "ServiceUnavailable"
-        | "ServiceUnavailableException"
-        | "KMSInternalException" => StoreErrorKind::Transient,
-        "DBSnapshotNotFound"
-        | "DBSnapshotNotFoundFault"
-        | "DBClusterSnapshotNotFoundFault"
-        | "DBClusterSnapshotNotFound"
-        | "OptionGroupNotFoundFault"
-        | "NotFound"
-        | "ExecutionDoesNotExist"
-        | "DBInstanceNotFound"
-        | "DBInstanceNotFoundFault"
-        | "DBClusterNotFoundFault"
-        | "NotFoundException" => StoreErrorKind::NotFound,
-        "DBSnapshotAlreadyExists"
-        | "DBSnapshotAlreadyExistsFault"
-        | "DBClusterSnapshotAlreadyExistsFault"
-        | "DBInstanceAlreadyExists"
-        | "DBInstanceAlreadyExistsFault"
-        | "DBClusterAlreadyExistsFault"
-        | "ExecutionAlreadyExists" => StoreErrorKind::AlreadyExists,
-        "KMSKeyNotAccessibleFault"
-        | "KMSKeyNotAccessible"
-        | "KMSAccessDenied"
-        | "KMSDisabled"
-        | "KMSInvalidState"
-        | "KMSNotFound" => StoreErrorKind::KmsKeyNotAccessible,
-        "SnapshotQuotaExceeded"
-        | "SnapshotQuotaExceededFault"
-        | "SharedSnapshotQuotaExceeded"
-        | "SharedSnapshotQuotaExceededFault" => StoreErrorKind::QuotaExceeded,
-        "InvalidDBSnapshotState"
-        | "InvalidDBSnapshotStateFault"
-        | "InvalidDBClusterSnapshotStateFault"
-        | "InvalidDBInstanceState"
-        | "InvalidDBInstanceStateFault"
-        | "InvalidDBClusterStateFault" => StoreErrorKind::InvalidState,
-        "InvalidParameterValue" | "InvalidParameterCombination" | "InvalidParameter" => {
-            StoreErrorKind::InvalidParameter
-        }
-        _ => StoreErrorKind::Other,
-    }
-}
-
-/// An SDK error as the handlers see it. A write makes one attempt (`AWS_MAX_ATTEMPTS=1`) so its
-/// faults show in the execution history; a read gets there after [`READ_ATTEMPTS`]. What a new
-/// attempt can clear — a timeout, a dropped connection, an unreadable answer, any HTTP 5xx — is
-/// `Transient`, which every Task of the state machines retries.
-pub(crate) fn map_err<E>(op: &str, e: SdkError<E, HttpResponse>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let transport = match &e {
-        SdkError::TimeoutError(_) => Some("Timeout"),
-        SdkError::DispatchFailure(_) => Some("DispatchFailure"),
-        SdkError::ResponseError(_) => Some("ResponseError"),
-        _ => None,
-    };
-    if let Some(code) = transport {
-        return StoreError::new(
-            StoreErrorKind::Transient,
-            code,
-            format!("{op}: {}", DisplayErrorContext(&e)),
-        );
-    }
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let code = e.code().unwrap_or("Unknown").to_string();
-    let message = e
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| DisplayErrorContext(&e).to_string());
-    let kind = match classify(&code) {
-        StoreErrorKind::Other if status.is_some_and(|s| s >= 500) => StoreErrorKind::Transient,
-        kind => kind,
-    };
-    StoreError::new(kind, code, format!("{op}: {message}"))
 }
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -1004,100 +749,5 @@ impl Restores for AwsStore {
                 .map(|_| ())
                 .map_err(|e| map_err("DeleteDBCluster", e)),
         }
-    }
-}
-
-#[async_trait]
-impl Publishing for AwsStore {
-    async fn publish(&self, topic_arn: &str, message: &str) -> StoreResult<String> {
-        let out = self
-            .clients_for_arn(topic_arn)
-            .sns
-            .publish()
-            .topic_arn(topic_arn)
-            .message(message)
-            .send()
-            .await
-            .map_err(|e| map_err("Publish", e))?;
-        Ok(out.message_id().unwrap_or_default().to_string())
-    }
-}
-
-#[async_trait]
-impl Executions for AwsStore {
-    async fn start_execution(
-        &self,
-        sm: &str,
-        name: &str,
-        input: &str,
-    ) -> StoreResult<StartOutcome> {
-        match self
-            .clients_for_arn(sm)
-            .sfn
-            .start_execution()
-            .state_machine_arn(sm)
-            .name(name)
-            .input(input)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(StartOutcome::Started {
-                execution_arn: out.execution_arn().to_string(),
-            }),
-            Err(e) => {
-                let e = map_err("StartExecution", e);
-                if e.kind == StoreErrorKind::AlreadyExists {
-                    Ok(StartOutcome::AlreadyExists)
-                } else {
-                    Err(e)
-                }
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl PolicyReads for AwsStore {
-    async fn describe_key(&self, key_arn: &str) -> StoreResult<Option<KeyInfo>> {
-        self.kms.describe_key(key_arn).await
-    }
-
-    async fn key_policy(&self, key_arn: &str) -> StoreResult<String> {
-        self.kms.key_policy(key_arn).await
-    }
-
-    async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>> {
-        match self
-            .clients_for_arn(topic_arn)
-            .sns
-            .get_topic_attributes()
-            .topic_arn(topic_arn)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(
-                out.attributes()
-                    .and_then(|a| a.get("Policy"))
-                    .cloned()
-                    .unwrap_or_default(),
-            )),
-            Err(e) => match map_err("GetTopicAttributes", e) {
-                e if e.kind == StoreErrorKind::NotFound => Ok(None),
-                e => Err(e),
-            },
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::aws_error_code;
-
-    #[test]
-    fn reads_the_code_of_a_query_protocol_error() {
-        let body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>";
-        assert_eq!(aws_error_code(body), Some("Throttling"));
-        assert_eq!(aws_error_code(b"<html>502</html>"), None);
-        assert_eq!(aws_error_code(b"<Code>open"), None);
     }
 }

@@ -1,9 +1,9 @@
-//! The KMS reads of [`crate::port::PolicyReads`] with the AWS SDK: `DescribeKey` and
+//! KMS with the AWS SDK: the key reads of [`crate::port::PolicyReads`]: `DescribeKey` and
 //! `GetKeyPolicy`, in the key's region.
 
+use super::error::map_err;
 use crate::arn::Arn;
 use crate::model::KeyInfo;
-use crate::port::aws::map_err;
 use crate::port::{StoreErrorKind, StoreResult};
 
 pub struct KmsKeys {
