@@ -2,6 +2,7 @@
 Every test here fails on stock moto 5.2; the comment on each says how."""
 
 import json
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -569,3 +570,71 @@ def test_rds_offers_db_instance_classes_per_engine_and_refuses_the_others(stack,
     assert code(e) == "InvalidParameterCombination"
     rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="r1", DBSnapshotIdentifier=auto["id"],
                                              DBInstanceClass="db.t4g.micro")
+
+
+# The shared rule list: the same rules on the fake of the Rust tests
+# (lambdas/core/tests/tasks/rds_rules.rs), so the two test doubles cannot drift apart.
+RULES = json.loads((Path(__file__).resolve().parents[2] / "contract" / "rds-rules.json").read_text())["rules"]
+
+
+def apply_rule(stack, live, failsafe, rule) -> None:
+    kind = rule["kind"]
+    enc = {"none": "none", "aws-rds": "aws-rds", "cmk": None}[rule["encryption"]]
+    create_source(live, kind, "orders", enc or create_key(live, "rule-cmk"))
+    auto = stack.seed_automated(live, kind, "orders", T0)["id"]
+    stack.faults(creatingPolls=0)
+    if "quota" in rule:
+        stack.faults(quota=[{"account": live.id, "region": live.region, "limit": rule["quota"]}])
+    rds = live.client("rds")
+    cluster = kind == "cluster"
+
+    def copy(key=None):
+        kw = {"KmsKeyId": key} if key else {}
+        if cluster:
+            rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=auto,
+                                         TargetDBClusterSnapshotIdentifier="rule-copy", **kw)
+        else:
+            rds.copy_db_snapshot(SourceDBSnapshotIdentifier=auto, TargetDBSnapshotIdentifier="rule-copy", **kw)
+
+    def delete(sid):
+        if cluster:
+            rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=sid)
+        else:
+            rds.delete_db_snapshot(DBSnapshotIdentifier=sid)
+
+    def share_with_failsafe(sid):
+        if cluster:
+            rds.modify_db_cluster_snapshot_attribute(DBClusterSnapshotIdentifier=sid, AttributeName="restore",
+                                                     ValuesToAdd=[failsafe.id])
+        else:
+            share(live, sid, failsafe.id)
+
+    action = rule["action"]
+    if action == "delete-automated":
+        delete(auto)
+    elif action == "share-automated":
+        share_with_failsafe(auto)
+    elif action == "share-copy":
+        copy()
+        share_with_failsafe("rule-copy")
+    elif action == "copy":
+        copy()
+    elif action == "copy-with-key":
+        copy(create_key(live, "rule-copy-key"))
+    elif action == "copy-twice":
+        copy()
+        copy()
+    elif action == "delete-missing":
+        delete("no-such-snapshot")
+    else:
+        raise AssertionError(f"{rule['rule']}: unknown action {action}")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r["rule"] for r in RULES])
+def test_the_emulator_keeps_every_rule_of_the_shared_list(stack, accounts, rule):
+    # Stock moto deletes and shares automated snapshots, shares aws/rds ones, counts no quota and
+    # encrypts an unencrypted cluster snapshot by copying (the tests above, one rule each).
+    live, failsafe = accounts
+    with pytest.raises(ClientError) as e:
+        apply_rule(stack, live, failsafe, rule)
+    assert code(e) == rule["error"], (rule["rule"], e.value.response["Error"])

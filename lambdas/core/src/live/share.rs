@@ -4,7 +4,7 @@ use super::SnapshotRef;
 use crate::config::LiveConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::policy::tags::is_managed;
-use crate::port::{Sharing, Snapshots};
+use crate::port::{Sharing, Snapshots, StoreErrorKind};
 use crate::store::describe_required;
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -59,16 +59,21 @@ pub async fn share<S: Snapshots + Sharing>(
         if input.dry_run {
             info!(action = "share", dry_run = true, snapshot = %s.id, accounts = %added.join(","), "would share");
         } else {
-            store
-                .share_with(r.kind, &r.id, &added)
-                .await
-                .map_err(|e| match e.code.as_str() {
-                    // RDS answers a share of an aws/rds-encrypted snapshot like this
-                    "InvalidParameterValue" if e.message.to_ascii_lowercase().contains("kms") => {
-                        FailsafeError::new(ErrorKind::KmsKeyNotAccessible, e.to_string())
-                    }
-                    _ => e.into(),
-                })?;
+            store.share_with(r.kind, &r.id, &added).await.map_err(|e| {
+                // A share of a snapshot on the aws/rds key: the User Guide names no code
+                // (the local stack and the fake answer the state error, as
+                // contract/rds-rules.json says): a refusal that names the key is the key's.
+                let message = e.message.to_ascii_lowercase();
+                let refused = matches!(
+                    e.kind,
+                    StoreErrorKind::InvalidParameter | StoreErrorKind::InvalidState
+                );
+                if refused && (message.contains("kms") || message.contains("aws/rds")) {
+                    FailsafeError::new(ErrorKind::KmsKeyNotAccessible, e.to_string())
+                } else {
+                    e.into()
+                }
+            })?;
             info!(action = "share", snapshot = %s.id, accounts = %added.join(","), "shared with Failsafe accounts");
         }
     }

@@ -103,6 +103,15 @@ fn not_found(kind: SnapshotKind, id: &str) -> StoreError {
     StoreError::new(StoreErrorKind::NotFound, code, format!("{id} not found"))
 }
 
+/// The state error of each kind's API (contract/rds-rules.json).
+fn invalid_state(kind: SnapshotKind, message: &str) -> StoreError {
+    let code = match kind {
+        SnapshotKind::Instance => "InvalidDBSnapshotState",
+        SnapshotKind::Cluster => "InvalidDBClusterSnapshotStateFault",
+    };
+    StoreError::new(StoreErrorKind::InvalidState, code, message)
+}
+
 impl FakeWorld {
     fn own_index(&self, kind: SnapshotKind, id: &str) -> Option<usize> {
         self.snapshots
@@ -247,11 +256,7 @@ impl SnapshotWrites for FakeStore {
         let mut w = self.world();
         let i = w.own_index(kind, id).ok_or_else(|| not_found(kind, id))?;
         if w.snapshots[i].is_automated() {
-            return Err(StoreError::new(
-                StoreErrorKind::InvalidState,
-                "InvalidDBSnapshotState",
-                "automated snapshots cannot be deleted",
-            ));
+            return Err(invalid_state(kind, "automated snapshots cannot be deleted"));
         }
         w.mutations.push(format!("delete {id}"));
         w.snapshots.remove(i);
@@ -296,17 +301,12 @@ impl Sharing for FakeStore {
         let i = w.own_index(kind, id).ok_or_else(|| not_found(kind, id))?;
         let s = &w.snapshots[i];
         if s.is_automated() {
-            return Err(StoreError::new(
-                StoreErrorKind::InvalidState,
-                "InvalidDBSnapshotState",
-                "automated snapshots cannot be shared",
-            ));
+            return Err(invalid_state(kind, "automated snapshots cannot be shared"));
         }
         if s.kms_key_id.as_deref() == Some(w.default_kms_key.as_str()) {
-            return Err(StoreError::new(
-                StoreErrorKind::InvalidParameter,
-                "InvalidParameterValue",
-                "snapshots encrypted with the default KMS key cannot be shared",
+            return Err(invalid_state(
+                kind,
+                "snapshots encrypted with the AWS managed KMS key aws/rds cannot be shared",
             ));
         }
         w.mutations

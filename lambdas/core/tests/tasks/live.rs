@@ -878,3 +878,45 @@ async fn a_quota_too_small_for_every_source_copies_what_fits_and_fails_naming_th
         serde_json::from_value(serde_json::json!({"Error": "Transient", "Cause": "..."})).unwrap();
     assert_eq!(summarize(&[], &failed_cleanup).failed_count, 0);
 }
+
+#[tokio::test]
+async fn a_share_rds_refuses_for_the_aws_rds_key_is_a_key_error_naming_it() {
+    // a managed copy left on the aws/rds key (made by hand, or by an older release): RDS refuses
+    // to share it (contract/rds-rules.json), and the run says it is the key
+    let cfg = live_config(&[]);
+    let store = live_store();
+    let default_key = store.world().default_kms_key.clone();
+    {
+        let mut w = store.world();
+        let mut a = automated(SnapshotKind::Instance, "orders", "2026-11-22T03:05:00Z");
+        a.encrypted = true;
+        a.kms_key_id = Some(default_key.clone());
+        w.snapshots.push(a);
+    }
+    let snap = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+        .await
+        .unwrap()
+        .snapshot
+        .unwrap();
+    store.complete_copies();
+    for s in store
+        .world()
+        .snapshots
+        .iter_mut()
+        .filter(|s| s.id == snap.id)
+    {
+        s.kms_key_id = Some(default_key.clone());
+    }
+    let e = share(
+        &cfg,
+        &store,
+        ShareInput {
+            snapshot: snap,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::KmsKeyNotAccessible, "{e}");
+    assert!(e.to_string().contains("aws/rds"), "{e}");
+}

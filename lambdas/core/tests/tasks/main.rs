@@ -10,3 +10,4 @@ mod failsafe;
 mod live;
 mod operator;
 mod preflight;
+mod rds_rules;
