@@ -7,7 +7,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
-PY_REQS := tests/local/requirements.txt
+PY_REQS := tools/local/requirements.txt
 SCENARIO ?= tests/scenarios/mixed-estate.json
 
 .PHONY: help test check lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench demo scenario venv npm npm-cdk
@@ -92,7 +92,7 @@ venv: $(VENV)/.installed
 # The debug binaries the local stack runs (target/debug/<task>, and rdsf for the CLI cases):
 # the ones `cargo test --workspace` builds for the Lambdas' and the CLI's integration tests, so
 # nothing is compiled twice (after test-rust there is nothing left to do). Its Lambda hosts start
-# these binaries themselves (tests/local/rdsf_local/stack.py, LambdaHost): rebuild after a change.
+# these binaries themselves (tools/local/rdsf_local/stack.py, LambdaHost): rebuild after a change.
 build-debug:
 	@echo "==> cargo build (debug) of rdsf and the Lambda binaries for the local stack"
 	$(CARGO) test --workspace --no-run
@@ -113,10 +113,10 @@ test-policy: venv npm
 	  wait $$tests; tested=$$?; cat target/policy-tests.log; test $$proved -eq 0 -a $$tested -eq 0
 
 demo: venv npm npm-cdk build-debug
-	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.demo
+	@cd tools/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.demo
 
 scenario: venv npm npm-cdk build-debug
-	@cd tests/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.scenario $(abspath $(SCENARIO))
+	@cd tools/local && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../../$(VPY) -m rdsf_local.scenario $(abspath $(SCENARIO))
 
 build:
 	$(CARGO) build --release --bins
@@ -127,14 +127,14 @@ test-bench-tools: venv
 	$(VPY) -m pytest tests/bench -q
 
 # The Python baseline's runtime interface client, on top of the test venv.
-$(VENV)/.bench-installed: $(VENV)/.installed tests/bench/requirements.txt
-	$(VPY) -m pip install --disable-pip-version-check --progress-bar off -r tests/bench/requirements.txt | grep -E "^(Collecting|Successfully)"; test $${PIPESTATUS[0]} -eq 0
+$(VENV)/.bench-installed: $(VENV)/.installed tools/bench/requirements.txt
+	$(VPY) -m pip install --disable-pip-version-check --progress-bar off -r tools/bench/requirements.txt | grep -E "^(Collecting|Successfully)"; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
 # Figures, never assertions: builds the release binaries itself (timed), runs the local stack.
 # BENCH_ARGS e.g. "--scale 1,10 --runs 3" for a quick look (then docs/benchmarks.md is still rewritten).
 bench: venv npm npm-cdk $(VENV)/.bench-installed
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tests/bench/bench.py $(BENCH_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tools/bench/bench.py $(BENCH_ARGS)
 
 # What `cdk deploy` uploads: one zip per task Lambda for provided.al2023 on arm64. cargo-lambda
 # and zig (its cross-linker) come from the venv; the aarch64 standard library from rustup.

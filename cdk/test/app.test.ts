@@ -34,7 +34,7 @@ function cfnLint(): string {
   const venv = path.join(CDK_DIR, '..', '.venv', 'bin', 'cfn-lint');
   if (existsSync(venv)) return venv;
   const which = spawnSync('sh', ['-c', 'command -v cfn-lint'], { encoding: 'utf8' });
-  assert.equal(which.status, 0, 'cfn-lint is not installed: run `make venv` (it is pinned in tests/local/requirements.txt)');
+  assert.equal(which.status, 0, 'cfn-lint is not installed: run `make venv` (it is pinned in tools/local/requirements.txt)');
   return which.stdout.trim();
 }
 

@@ -1,5 +1,5 @@
 // Both stacks' CloudFormation templates for one configuration, as JSON on stdout: what the local
-// stack deploys from (tests/local/rdsf_local/templates.py), so its key policies, topic policy,
+// stack deploys from (tools/local/rdsf_local/templates.py), so its key policies, topic policy,
 // function environment and role policies are the synthesized ones, not a second copy.
 //
 //   echo '{"liveAccount": "111111111111", ...}' | node --import tsx test/synth-templates.ts

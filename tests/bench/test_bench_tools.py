@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "bench"))
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # baseline makes its client at import
 
 from baseline import params_for  # noqa: E402

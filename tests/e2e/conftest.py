@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "local"))
+sys.path.insert(0, str(ROOT / "tools" / "local"))
 
 from rdsf_local.stack import ENGINES, LocalStack  # noqa: E402
 

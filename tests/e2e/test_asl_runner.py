@@ -178,7 +178,7 @@ def test_whole_number_overrides_pass_the_checks(side, engine):
 
 
 # --------------------------------------------------------------------------------------------
-# Step Functions' hard limits (tests/local/rdsf_local/limits.mjs). Step Functions Developer
+# Step Functions' hard limits (tools/local/rdsf_local/limits.mjs). Step Functions Developer
 # Guide, "Step Functions service quotas": 256 KiB for a state's or task's input or output,
 # 25,000 events in a Standard execution's history; "Error handling in Step Functions":
 # States.DataLimitExceeded is terminal and "can't be caught by the States.ALL error type"; a

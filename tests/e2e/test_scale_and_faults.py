@@ -1,6 +1,6 @@
 """End-to-end at scale and under faults: transient 500s on every call the runs make,
 failed copies that must not pile up, the quota checked before copying, and 1,000 sources in one
-run under Step Functions' limits (enforced by the ASL runner, tests/local/rdsf_local/limits.mjs):
+run under Step Functions' limits (enforced by the ASL runner, tools/local/rdsf_local/limits.mjs):
 all saved, every save failing, every copy failing."""
 
 import json
@@ -221,7 +221,7 @@ def test_1000_failed_copies_fail_the_live_run_with_a_bounded_cause(stack, accoun
     assert f"instance:{ids[1]}: CopyFailed: instance snapshot rdsf-{ids[1]}-202611200300 ended in status failed" in cause
 
 
-FLEET_SIM = ROOT / "tests" / "local" / "rdsf_local" / "fleet.mjs"
+FLEET_SIM = ROOT / "tools" / "local" / "rdsf_local" / "fleet.mjs"
 
 
 def simulate(side: str, copy_minutes: int, poll_seconds: int = 60) -> dict:

@@ -20,7 +20,7 @@ WORKDIRS = ROOT / "target" / "e2e" / "scenarios"
 def run(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "rdsf_local.scenario", str(path), "--quiet", "--workdir", str(tmp_path)],
-        cwd=ROOT / "tests" / "local", capture_output=True, text=True, timeout=1800)
+        cwd=ROOT / "tools" / "local", capture_output=True, text=True, timeout=1800)
 
 
 def test_there_are_example_scenarios():

@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "local"))
+sys.path.insert(0, str(ROOT / "tools" / "local"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rdsf_local.deployment import Deployment, create_source  # noqa: E402

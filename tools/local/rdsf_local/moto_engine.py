@@ -4,7 +4,7 @@ interpreter (moto's port of LocalStack's, `mock_aws(config={"stepfunctions":
 asl_runner.mjs (the first engine, aws-local-stepfunctions), so that the end-to-end cases run
 either engine against the same local stack and the same real Lambdas:
 
-    python tests/local/rdsf_local/moto_engine.py < request.json > report.json
+    python tools/local/rdsf_local/moto_engine.py < request.json > report.json
 
 Request: as asl_runner.mjs (definition, functions {placeholder: {endpoint, function, arn}}, input,
 startTime, name, waitMs, retryMs). Report: {engine, status, output, error, cause,
@@ -16,7 +16,7 @@ moto's interpreter is wrong against AWS where docs/asl-engines.md says; where th
 rely on the rule, this module makes it AWS's (each correction names its docs/aws-facts.md row).
 RDSF_STOCK_MOTO=1 runs the bare interpreter, as it does for asl_runner.mjs: the rule tests in
 tests/e2e/test_asl_runner.py fail on it. The corrections patch moto internals, so moto is pinned
-(tests/local/requirements.txt).
+(tools/local/requirements.txt).
 """
 
 from __future__ import annotations
