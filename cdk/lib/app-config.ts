@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { AlertProps } from './alerts';
-import { FailsafeAccountProps, RestoreDrillProps, RetentionProps } from './failsafe-account';
+import { FailsafeAccountProps, RetentionProps } from './failsafe-account';
+import { RestoreDrillProps } from './restore-drill';
 import { LiveAccountProps } from './live-account';
 import { accountId, ConfigError, region } from './validation';
 

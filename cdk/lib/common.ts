@@ -234,3 +234,14 @@ export function taskFunctionsFor(
 function idOf(task: string): string {
   return task.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 }
+
+/** Lets a task create RDS's service-linked role `AWSServiceRoleForRDS` and nothing else
+ * (`iam:AWSServiceName` = rds.amazonaws.com; IAM User Guide, "Service-linked role permissions"). */
+export function createRdsServiceLinkedRole(task: TaskFunction): void {
+  const { account } = concreteEnv(task);
+  task.allow({
+    actions: ['iam:CreateServiceLinkedRole'],
+    resources: [`arn:${Stack.of(task).partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`],
+    conditions: { StringEquals: { 'iam:AWSServiceName': 'rds.amazonaws.com' } },
+  });
+}

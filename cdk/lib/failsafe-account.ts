@@ -9,7 +9,7 @@ import { AlertChannel } from './alerts';
 import { readAsl } from './asl';
 import {
   concreteEnv,
-  rdsArn,
+  createRdsServiceLinkedRole,
   createdManaged,
   DEFAULT_TOPIC_NAME,
   describeSnapshots,
@@ -24,6 +24,8 @@ import {
   VERIFIED_TAG,
 } from './common';
 import { TaskFunction } from './task-function';
+import { COPY_AGE_METRIC, FailsafeDashboard } from './failsafe-dashboard';
+import { RestoreDrill, RestoreDrillProps } from './restore-drill';
 import { CONTRACT, task } from './contract';
 import { accountList, boolean, ConfigError, integer, regionList, setting, topicName } from './validation';
 
@@ -37,25 +39,6 @@ export interface RetentionProps {
   readonly weekly?: number;
   readonly monthly?: number;
   readonly days?: number;
-}
-
-/**
- * The opt-in restore drill: a third state machine that restores the newest verified copy of a
- * source into `rdsf-drill-<source>-<stamp>` (tagged `rds-failsafe:drill=true`, never publicly
- * accessible), waits until it is available, deletes it without a final snapshot (on failure too),
- * tags the copy `rds-failsafe:restore-tested` and writes the drill metric.
- */
-export interface RestoreDrillProps {
-  /** A DB subnet group of this account (private subnets) the drills restore into. */
-  readonly subnetGroupName: string;
-  /** 1–5 security groups of that VPC for the restored databases; no inbound rule is needed. */
-  readonly securityGroupIds: string[];
-  /** Default weekly, `cron(0 6 ? * SUN *)`, in `scheduleTimeZone`. */
-  readonly schedule?: string;
-  /** `one` (default): the source drilled least recently, each run; `all`: every source, one after the other. */
-  readonly sources?: 'one' | 'all';
-  /** One class for every drill, instead of the smallest class RDS offers each copy's engine version. */
-  readonly instanceClass?: string;
 }
 
 export interface FailsafeAccountProps extends ScheduledRunProps {
@@ -93,76 +76,6 @@ export interface FailsafeAccountProps extends ScheduledRunProps {
   readonly restoreDrill?: RestoreDrillProps;
 }
 
-/** The tag on every database a drill makes; the drill's roles may delete only what carries it. */
-export const DRILL_TAG = CONTRACT.tags.drill;
-/** The other tag on a drill's database: the ARN of the copy it was restored from. */
-export const RESTORED_FROM_TAG = CONTRACT.tags.restoredFrom;
-/** The one tag `end-drill` adds to a copy. */
-export const RESTORE_TESTED_TAG = CONTRACT.tags.restoreTested;
-/** What `end-drill` writes (EMF) per source and rolled up. */
-export const DRILL_METRICS = {
-  namespace: CONTRACT.metrics.namespace,
-  passed: CONTRACT.metrics.drillPassed,
-  failed: CONTRACT.metrics.drillFailed,
-  seconds: CONTRACT.metrics.restoreSeconds,
-};
-
-function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> {
-  const subnet = String(d.subnetGroupName ?? '');
-  if (!/^[A-Za-z0-9 ._-]{1,255}$/.test(subnet) || subnet.toLowerCase() === 'default') {
-    throw new ConfigError(
-      'restoreDrill.subnetGroupName',
-      `${JSON.stringify(d.subnetGroupName)} must name a DB subnet group of the Failsafe account (private subnets), not "default"`,
-    );
-  }
-  const groups = d.securityGroupIds;
-  if (
-    !Array.isArray(groups) ||
-    groups.length < 1 ||
-    groups.length > 5 ||
-    !groups.every((g) => /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(String(g)))
-  ) {
-    throw new ConfigError(
-      'restoreDrill.securityGroupIds',
-      `${JSON.stringify(groups)} must be 1-5 security group ids such as sg-0123456789abcdef0`,
-    );
-  }
-  const sources = d.sources ?? 'one';
-  if (sources !== 'one' && sources !== 'all') {
-    throw new ConfigError(
-      'restoreDrill.sources',
-      `${JSON.stringify(sources)} must be "one" (the source drilled least recently, each run) or "all"`,
-    );
-  }
-  const env: Record<string, string> = {
-    REGION: region,
-    DRILL_SUBNET_GROUP: subnet,
-    DRILL_SECURITY_GROUPS: groups.join(','),
-    DRILL_SOURCES: sources,
-  };
-  if (d.instanceClass !== undefined) {
-    if (!/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(String(d.instanceClass))) {
-      throw new ConfigError(
-        'restoreDrill.instanceClass',
-        `${JSON.stringify(d.instanceClass)} must be a DB instance class such as db.t4g.medium`,
-      );
-    }
-    env.DRILL_INSTANCE_CLASS = d.instanceClass;
-  }
-  return env;
-}
-
-/** Lets a task create RDS's service-linked role `AWSServiceRoleForRDS` and nothing else
- * (`iam:AWSServiceName` = rds.amazonaws.com; IAM User Guide, "Service-linked role permissions"). */
-function createRdsServiceLinkedRole(task: TaskFunction): void {
-  const { account } = concreteEnv(task);
-  task.allow({
-    actions: ['iam:CreateServiceLinkedRole'],
-    resources: [`arn:${Stack.of(task).partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`],
-    conditions: { StringEquals: { 'iam:AWSServiceName': 'rds.amazonaws.com' } },
-  });
-}
-
 /** `<live-account>:<source-id>` entries, each of an allowed Live account. */
 function retiredSourceList(value: string[] | undefined, sources: string[]): string[] {
   return (value ?? []).map((entry, i) => {
@@ -176,15 +89,6 @@ function retiredSourceList(value: string[] | undefined, sources: string[]): stri
     return `${account}:${id}`;
   });
 }
-
-/** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
-export const COPY_AGE_METRIC = { namespace: CONTRACT.metrics.namespace, metricName: CONTRACT.metrics.newestVerifiedCopyAgeHours };
-/** What `prune` writes (EMF, no dimensions) once per run that is not a dry run. */
-export const RUN_OUTCOME_METRICS = {
-  namespace: CONTRACT.metrics.namespace,
-  saved: CONTRACT.metrics.copiesSaved,
-  failed: CONTRACT.metrics.copiesFailed,
-};
 
 function retentionEnv(r: RetentionProps | undefined, minKeep: number | undefined): Record<string, string> {
   const env: Record<string, string> = {
@@ -232,9 +136,9 @@ export class FailsafeAccount extends Construct {
   readonly startFailsafe: TaskFunction;
   readonly alerts: AlertChannel;
   readonly copyAgeAlarm: cloudwatch.Alarm;
-  readonly dashboard: cloudwatch.Dashboard;
+  readonly dashboard: FailsafeDashboard;
   /** The restore drill, when `restoreDrill` is set. */
-  readonly drill?: { machine: ScheduledMachine; functions: Record<string, TaskFunction>; failedAlarm: cloudwatch.Alarm };
+  readonly drill?: RestoreDrill;
 
   constructor(scope: Construct, id: string, props: FailsafeAccountProps) {
     super(scope, id);
@@ -423,208 +327,22 @@ export class FailsafeAccount extends Construct {
     });
     this.alerts.notify(this.copyAgeAlarm);
     if (props.restoreDrill) {
-      this.drill = this.buildDrill(props.restoreDrill, props, ownCopies);
+      this.drill = new RestoreDrill(this, 'Drill', {
+        drill: props.restoreDrill,
+        failsafeKey: this.failsafeKey,
+        ownCopies,
+        alerts: this.alerts,
+        lambdaDir: props.lambdaDir,
+        scheduleTimeZone: props.scheduleTimeZone,
+        stateMachineName: props.stateMachineName,
+      });
     }
-    this.dashboard = this.buildDashboard(maxAge, (props.stateMachineName ?? 'rds-failsafe').replace(/[^-_A-Za-z0-9]/g, '-'));
-  }
-
-  /** Drill results per source (passed / failed) and restore times. */
-  private drillWidgets(): cloudwatch.IWidget[] {
-    const search = (metric: string, stat: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${DRILL_METRICS.namespace},SourceAccount,SourceId} MetricName="${metric}"', '${stat}', 86400)`,
-        label: '',
-        period: Duration.days(1),
-      });
-    return [
-      new cloudwatch.GraphWidget({
-        title: 'Restore drills failed per source',
-        width: 8,
-        left: [search(DRILL_METRICS.failed, 'Sum')],
-        leftYAxis: { min: 0 },
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Restore drills passed per source',
-        width: 8,
-        left: [search(DRILL_METRICS.passed, 'Sum')],
-        leftYAxis: { min: 0 },
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Restore time per source (seconds)',
-        width: 8,
-        left: [search(DRILL_METRICS.seconds, 'Maximum')],
-        leftYAxis: { min: 0 },
-      }),
-    ];
-  }
-
-  /** The drill's functions, their narrow roles, its state machine, schedule and alarms. */
-  private buildDrill(d: RestoreDrillProps, props: FailsafeAccountProps, ownCopies: string[]) {
-    const { account, region } = concreteEnv(this);
-    const environment = drillEnv(d, region);
-    const asl = readAsl('drill.asl.json');
-    const scope = new Construct(this, 'Drill');
-    const f = taskFunctionsFor(scope, asl, 'drill', { lambdaDir: props.lambdaDir, environment });
-    const drillDbs = [rdsArn(this, account, region, 'db:rdsf-drill-*'), rdsArn(this, account, region, 'cluster:rdsf-drill-*')];
-    const drillTagged = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } };
-    const why =
-      'Only databases named rdsf-drill-* (every database a drill makes) in this account and region; deletes are further conditioned on the rds-failsafe:drill=true tag, creation on carrying it.';
-    describeSnapshots(f.SelectDrillsFunctionArn);
-    f.SelectDrillsFunctionArn.allow(
-      { actions: ['rds:DescribeOrderableDBInstanceOptions'], resources: ['*'] },
-      'Read-only Describe calls: rds:DescribeOrderableDBInstanceOptions (which DB instance classes RDS offers a copy\'s engine version here, so that a drill restores as the smallest one) has no resource type; RDS authorises it against "*".',
-    );
-    const readDbs = (t: TaskFunction) =>
-      t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
-    // restore: from the tool's own copies, into rdsf-drill-* tagged drill=true, in the drill's subnet group
-    f.RestoreDrillFunctionArn.allow(
-      {
-        actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance'],
-        resources: [
-          ...drillDbs,
-          ...ownCopies,
-          rdsArn(this, account, region, `subgrp:${environment.DRILL_SUBNET_GROUP.toLowerCase()}`),
-          rdsArn(this, account, region, 'pg:default.*'),
-          rdsArn(this, account, region, 'og:default:*'),
-          rdsArn(this, account, region, 'cluster-pg:default.*'),
-        ],
-        conditions: { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } },
-      },
-      `${why} The snapshots are this tool's rdsf-* copies; the parameter and option groups are RDS's defaults for the engine.`,
-    );
-    // tags on create: only on the drill's own databases, only its two keys (never on a copy)
-    f.RestoreDrillFunctionArn.allow(
-      {
-        actions: ['rds:AddTagsToResource'],
-        resources: drillDbs,
-        conditions: {
-          StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG, RESTORED_FROM_TAG] },
-          Null: { 'aws:TagKeys': 'false' },
-        },
-      },
-      why,
-    );
-    readDbs(f.RestoreDrillFunctionArn);
-    // a restore needs RDS's service-linked role, which an account without databases lacks
-    createRdsServiceLinkedRole(f.RestoreDrillFunctionArn);
-    f.RestoreDrillFunctionArn.allow({
-      // RDS User Guide, "Authorizing use of a customer managed key": CreateGrant and DescribeKey
-      // to create a resource under the key; Decrypt for the snapshot's data key
-      actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
-      resources: [this.failsafeKey.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
-    });
-    readDbs(f.CheckDrillFunctionArn);
-    readDbs(f.EndDrillFunctionArn);
-    f.EndDrillFunctionArn.allow(
-      { actions: ['rds:DeleteDBInstance', 'rds:DeleteDBCluster'], resources: drillDbs, conditions: drillTagged },
-      why,
-    );
-    f.EndDrillFunctionArn.allow(
-      {
-        actions: ['rds:AddTagsToResource'],
-        resources: ownCopies,
-        conditions: {
-          ...managedOnly,
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [RESTORE_TESTED_TAG] },
-          Null: { 'aws:TagKeys': 'false' },
-        },
-      },
-      OWN_COPIES,
-    );
-
-    const sched = scheduleProps(d.schedule, props.scheduleTimeZone, 1, 'cron(0 6 ? * SUN *)');
-    const name = `${props.stateMachineName ?? 'rds-failsafe'}-drill`;
-    const machine = new ScheduledMachine(scope, 'Machine', {
-      asl,
-      name,
-      functions: f,
-      ...sched,
-      scheduleDescription: 'rds-failsafe: restore drill, proves the newest verified copies restore',
-    });
-    this.alerts.watchExecutions(machine.stateMachine, 'restore drill', 'Drill');
-    const failedAlarm = new cloudwatch.Alarm(this.alerts, 'DrillFailed', {
-      alarmDescription: `rds-failsafe: a restore drill failed. The drill execution (${name}) ends with RestoreDrillFailed (a verified copy did not restore; its database was deleted), DrillCleanupFailed (the drill's database, named in the cause, is left behind: delete it) or DrillChildFailed (a drill stopped before its clean-up: look for rdsf-drill-* databases tagged rds-failsafe:drill=true); every drill was tried and each one's record is in the execution's output.`,
-      metric: new cloudwatch.Metric({
-        namespace: DRILL_METRICS.namespace,
-        metricName: DRILL_METRICS.failed,
-        statistic: 'Sum',
-        period: Duration.hours(1),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.alerts.notify(failedAlarm);
-    return { machine, functions: f, failedAlarm };
-  }
-
-  /**
-   * One page for the operator: every source's newest verified copy age against the threshold
-   * (a SEARCH, so a new source appears without a deploy), copies saved and failed per run, the
-   * executions, the alarms, and the drills when they are on.
-   */
-  private buildDashboard(maxAge: number, name: string): cloudwatch.Dashboard {
-    const { namespace, metricName } = COPY_AGE_METRIC;
-    const threshold = { value: maxAge, label: `newestCopyMaxAgeHours (${maxAge} h)`, color: '#d62728' };
-    const perRun = (metric: string, label: string, color: string) =>
-      new cloudwatch.Metric({
-        namespace: RUN_OUTCOME_METRICS.namespace,
-        metricName: metric,
-        statistic: 'Sum',
-        period: Duration.days(1),
-        label,
-        color,
-      });
-    const m = this.machine.stateMachine;
-    return new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `${name}-failsafe`,
-      defaultInterval: Duration.days(14),
-      widgets: [
-        [
-          new cloudwatch.GraphWidget({
-            title: 'Newest verified copy age per source (hours)',
-            width: 24,
-            left: [
-              new cloudwatch.MathExpression({
-                expression: `SEARCH('{${namespace},SourceAccount,SourceId} MetricName="${metricName}"', 'Maximum', 3600)`,
-                label: '',
-                period: Duration.hours(1),
-              }),
-            ],
-            leftAnnotations: [threshold],
-            leftYAxis: { min: 0, label: 'hours' },
-          }),
-        ],
-        [
-          new cloudwatch.GraphWidget({
-            title: 'Copies saved and failed per day',
-            width: 12,
-            left: [perRun(RUN_OUTCOME_METRICS.saved, 'saved', '#2ca02c'), perRun(RUN_OUTCOME_METRICS.failed, 'failed', '#d62728')],
-            leftYAxis: { min: 0 },
-          }),
-          new cloudwatch.GraphWidget({
-            title: 'Failsafe executions per day',
-            width: 12,
-            left: [
-              m.metricSucceeded({ statistic: 'Sum', period: Duration.days(1), label: 'succeeded', color: '#2ca02c' }),
-              m.metricFailed({ statistic: 'Sum', period: Duration.days(1), label: 'failed', color: '#d62728' }),
-              m.metricTimedOut({ statistic: 'Sum', period: Duration.days(1), label: 'timed out', color: '#ff7f0e' }),
-            ],
-            leftYAxis: { min: 0 },
-          }),
-        ],
-        ...(this.drill ? [this.drillWidgets()] : []),
-        [
-          new cloudwatch.AlarmStatusWidget({
-            title: 'Alarms',
-            width: 24,
-            alarms: [this.copyAgeAlarm, ...(this.drill ? [this.drill.failedAlarm] : [])],
-          }),
-        ],
-      ],
+    this.dashboard = new FailsafeDashboard(this, 'Dashboard', {
+      maxAge,
+      name: (props.stateMachineName ?? 'rds-failsafe').replace(/[^-_A-Za-z0-9]/g, '-'),
+      stateMachine: this.machine.stateMachine,
+      copyAgeAlarm: this.copyAgeAlarm,
+      drill: this.drill,
     });
   }
 }

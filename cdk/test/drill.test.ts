@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { Stack } from 'aws-cdk-lib';
-import { DRILL_METRICS, DRILL_TAG, RESTORE_TESTED_TAG, RestoreDrillProps } from '../lib/failsafe-account';
+import { DRILL_METRICS, DRILL_TAG, RESTORE_TESTED_TAG, RestoreDrillProps } from '../lib/restore-drill';
 import { actionsOf, allowing, failsafeStack, taskStatements } from './helpers';
 
 const DRILL: RestoreDrillProps = { subnetGroupName: 'Restore-Subnets', securityGroupIds: ['sg-0123456789abcdef0'] };
@@ -104,5 +104,45 @@ describe('FailsafeAccount restoreDrill', () => {
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, sources: 'some' as any } }), 'restoreDrill.sources', '"one"');
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, instanceClass: 'm5.large' } }), 'restoreDrill.instanceClass', 'db.t4g.medium');
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, schedule: 'weekly' } }), 'schedule');
+  });
+});
+
+// A changed logical ID makes CloudFormation replace the resource, and a resource with a fixed name
+// (the state machines, the dashboard, the schedules) or with state (the keys, the topics) cannot be
+// replaced in place: the drill and the dashboard became constructs of their own
+// (lib/restore-drill.ts, lib/failsafe-dashboard.ts) with the IDs they had inside FailsafeAccount.
+describe('FailsafeAccount logical IDs', () => {
+  test('of its named and stateful resources stay what deployed stacks hold', () => {
+    const { template } = failsafeStack({ restoreDrill: DRILL });
+    const kinds = [
+      'AWS::KMS::Key',
+      'AWS::SNS::Topic',
+      'AWS::StepFunctions::StateMachine',
+      'AWS::Scheduler::Schedule',
+      'AWS::CloudWatch::Dashboard',
+      'AWS::CloudWatch::Alarm',
+    ];
+    const ids = Object.entries(template.toJSON().Resources as Record<string, { Type: string }>)
+      .filter(([, r]) => kinds.includes(r.Type))
+      .map(([logicalId, r]) => `${r.Type} ${logicalId}`)
+      .sort();
+    assert.deepEqual(ids, [
+      'AWS::CloudWatch::Alarm RdsFailsafeAlertsDrillExecutionsFailedF3E76C1A',
+      'AWS::CloudWatch::Alarm RdsFailsafeAlertsDrillExecutionsTimedOut0959C3F5',
+      'AWS::CloudWatch::Alarm RdsFailsafeAlertsDrillFailed41186FF9',
+      'AWS::CloudWatch::Alarm RdsFailsafeAlertsExecutionsFailedAA94D457',
+      'AWS::CloudWatch::Alarm RdsFailsafeAlertsExecutionsTimedOut5A338772',
+      'AWS::CloudWatch::Alarm RdsFailsafeAlertsNewestCopyAge1DCAACE7',
+      'AWS::CloudWatch::Dashboard RdsFailsafeDashboardC41A8714',
+      'AWS::KMS::Key RdsFailsafeAlertsKeyF24E9F5F',
+      'AWS::KMS::Key RdsFailsafeFailsafeKeyDE58C7D3',
+      'AWS::KMS::Key RdsFailsafeTopicKey0DE865A6',
+      'AWS::SNS::Topic RdsFailsafeAlertsTopicB4E888D5',
+      'AWS::SNS::Topic RdsFailsafeTopic6CC9CABC',
+      'AWS::Scheduler::Schedule RdsFailsafeDrillMachineSchedule92EF8C60',
+      'AWS::Scheduler::Schedule RdsFailsafeMachineSchedule6B61F9BA',
+      'AWS::StepFunctions::StateMachine RdsFailsafeDrillMachineStateMachine82B93E3C',
+      'AWS::StepFunctions::StateMachine RdsFailsafeMachineStateMachine14872B0C',
+    ]);
   });
 });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
 import { MANAGED_TAG } from '../lib/common';
-import { COPY_AGE_METRIC, RUN_OUTCOME_METRICS } from '../lib/failsafe-account';
+import { COPY_AGE_METRIC, RUN_OUTCOME_METRICS } from '../lib/failsafe-dashboard';
 import { CONTRACT } from '../lib/contract';
 import { TASK_TAG } from '../lib/task-function';
 import { actionsOf, allowing, FAILSAFE, failsafeStack, LIVE, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';

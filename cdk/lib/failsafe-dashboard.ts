@@ -1,0 +1,99 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { CONTRACT } from './contract';
+import { RestoreDrill } from './restore-drill';
+
+/** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
+export const COPY_AGE_METRIC = { namespace: CONTRACT.metrics.namespace, metricName: CONTRACT.metrics.newestVerifiedCopyAgeHours };
+/** What `prune` writes (EMF, no dimensions) once per run that is not a dry run. */
+export const RUN_OUTCOME_METRICS = {
+  namespace: CONTRACT.metrics.namespace,
+  saved: CONTRACT.metrics.copiesSaved,
+  failed: CONTRACT.metrics.copiesFailed,
+};
+
+export interface FailsafeDashboardProps {
+  /** `newestCopyMaxAgeHours`: the threshold line on the copy-age graph. */
+  readonly maxAge: number;
+  /** The dashboard is `<name>-failsafe`. */
+  readonly name: string;
+  /** The Failsafe state machine, whose executions are graphed. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The dead-man's switch. */
+  readonly copyAgeAlarm: cloudwatch.Alarm;
+  /** The restore drill, when it is on: its graphs and alarm join the page. */
+  readonly drill?: RestoreDrill;
+}
+
+/** The Failsafe account's dashboard (a `Dashboard`, so its logical ID is the dashboard's own). */
+export class FailsafeDashboard extends cloudwatch.Dashboard {
+  /**
+   * One page for the operator: every source's newest verified copy age against the threshold
+   * (a SEARCH, so a new source appears without a deploy), copies saved and failed per run, the
+   * executions, the alarms, and the drills when they are on.
+   */
+  constructor(scope: Construct, id: string, props: FailsafeDashboardProps) {
+    const { maxAge, name, drill } = props;
+    const { namespace, metricName } = COPY_AGE_METRIC;
+    const threshold = { value: maxAge, label: `newestCopyMaxAgeHours (${maxAge} h)`, color: '#d62728' };
+    const perRun = (metric: string, label: string, color: string) =>
+      new cloudwatch.Metric({
+        namespace: RUN_OUTCOME_METRICS.namespace,
+        metricName: metric,
+        statistic: 'Sum',
+        period: Duration.days(1),
+        label,
+        color,
+      });
+    const m = props.stateMachine;
+    super(scope, id, {
+      dashboardName: `${name}-failsafe`,
+      defaultInterval: Duration.days(14),
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Newest verified copy age per source (hours)',
+            width: 24,
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{${namespace},SourceAccount,SourceId} MetricName="${metricName}"', 'Maximum', 3600)`,
+                label: '',
+                period: Duration.hours(1),
+              }),
+            ],
+            leftAnnotations: [threshold],
+            leftYAxis: { min: 0, label: 'hours' },
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Copies saved and failed per day',
+            width: 12,
+            left: [perRun(RUN_OUTCOME_METRICS.saved, 'saved', '#2ca02c'), perRun(RUN_OUTCOME_METRICS.failed, 'failed', '#d62728')],
+            leftYAxis: { min: 0 },
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Failsafe executions per day',
+            width: 12,
+            left: [
+              m.metricSucceeded({ statistic: 'Sum', period: Duration.days(1), label: 'succeeded', color: '#2ca02c' }),
+              m.metricFailed({ statistic: 'Sum', period: Duration.days(1), label: 'failed', color: '#d62728' }),
+              m.metricTimedOut({ statistic: 'Sum', period: Duration.days(1), label: 'timed out', color: '#ff7f0e' }),
+            ],
+            leftYAxis: { min: 0 },
+          }),
+        ],
+        ...(drill ? [drill.widgets()] : []),
+        [
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarms',
+            width: 24,
+            alarms: [props.copyAgeAlarm, ...(drill ? [drill.failedAlarm] : [])],
+          }),
+        ],
+      ],
+    });
+  }
+}

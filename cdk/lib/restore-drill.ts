@@ -1,0 +1,260 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { AlertChannel } from './alerts';
+import { readAsl } from './asl';
+import {
+  concreteEnv,
+  createRdsServiceLinkedRole,
+  describeSnapshots,
+  managedOnly,
+  OWN_COPIES,
+  rdsArn,
+  ScheduledMachine,
+  scheduleProps,
+  taskFunctionsFor,
+} from './common';
+import { CONTRACT } from './contract';
+import { TaskFunction } from './task-function';
+import { ConfigError } from './validation';
+
+/**
+ * The opt-in restore drill: a third state machine that restores the newest verified copy of a
+ * source into `rdsf-drill-<source>-<stamp>` (tagged `rds-failsafe:drill=true`, never publicly
+ * accessible), waits until it is available, deletes it without a final snapshot (on failure too),
+ * tags the copy `rds-failsafe:restore-tested` and writes the drill metric.
+ */
+export interface RestoreDrillProps {
+  /** A DB subnet group of this account (private subnets) the drills restore into. */
+  readonly subnetGroupName: string;
+  /** 1–5 security groups of that VPC for the restored databases; no inbound rule is needed. */
+  readonly securityGroupIds: string[];
+  /** Default weekly, `cron(0 6 ? * SUN *)`, in `scheduleTimeZone`. */
+  readonly schedule?: string;
+  /** `one` (default): the source drilled least recently, each run; `all`: every source, one after the other. */
+  readonly sources?: 'one' | 'all';
+  /** One class for every drill, instead of the smallest class RDS offers each copy's engine version. */
+  readonly instanceClass?: string;
+}
+
+/** The tag on every database a drill makes; the drill's roles may delete only what carries it. */
+export const DRILL_TAG = CONTRACT.tags.drill;
+/** The other tag on a drill's database: the ARN of the copy it was restored from. */
+export const RESTORED_FROM_TAG = CONTRACT.tags.restoredFrom;
+/** The one tag `end-drill` adds to a copy. */
+export const RESTORE_TESTED_TAG = CONTRACT.tags.restoreTested;
+/** What `end-drill` writes (EMF) per source and rolled up. */
+export const DRILL_METRICS = {
+  namespace: CONTRACT.metrics.namespace,
+  passed: CONTRACT.metrics.drillPassed,
+  failed: CONTRACT.metrics.drillFailed,
+  seconds: CONTRACT.metrics.restoreSeconds,
+};
+
+function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> {
+  const subnet = String(d.subnetGroupName ?? '');
+  if (!/^[A-Za-z0-9 ._-]{1,255}$/.test(subnet) || subnet.toLowerCase() === 'default') {
+    throw new ConfigError(
+      'restoreDrill.subnetGroupName',
+      `${JSON.stringify(d.subnetGroupName)} must name a DB subnet group of the Failsafe account (private subnets), not "default"`,
+    );
+  }
+  const groups = d.securityGroupIds;
+  if (
+    !Array.isArray(groups) ||
+    groups.length < 1 ||
+    groups.length > 5 ||
+    !groups.every((g) => /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(String(g)))
+  ) {
+    throw new ConfigError(
+      'restoreDrill.securityGroupIds',
+      `${JSON.stringify(groups)} must be 1-5 security group ids such as sg-0123456789abcdef0`,
+    );
+  }
+  const sources = d.sources ?? 'one';
+  if (sources !== 'one' && sources !== 'all') {
+    throw new ConfigError(
+      'restoreDrill.sources',
+      `${JSON.stringify(sources)} must be "one" (the source drilled least recently, each run) or "all"`,
+    );
+  }
+  const env: Record<string, string> = {
+    REGION: region,
+    DRILL_SUBNET_GROUP: subnet,
+    DRILL_SECURITY_GROUPS: groups.join(','),
+    DRILL_SOURCES: sources,
+  };
+  if (d.instanceClass !== undefined) {
+    if (!/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(String(d.instanceClass))) {
+      throw new ConfigError(
+        'restoreDrill.instanceClass',
+        `${JSON.stringify(d.instanceClass)} must be a DB instance class such as db.t4g.medium`,
+      );
+    }
+    env.DRILL_INSTANCE_CLASS = d.instanceClass;
+  }
+  return env;
+}
+
+/** What the restore drill needs of the Failsafe account it is part of. */
+export interface RestoreDrillConstructProps {
+  /** The drill's configuration (`restoreDrill`), validated here: a bad field fails `cdk synth` naming it. */
+  readonly drill: RestoreDrillProps;
+  /** The Failsafe key the copies are encrypted with: a restore decrypts under it. */
+  readonly failsafeKey: kms.IKey;
+  /** ARN patterns of the tool's own Failsafe copies (the only snapshots a drill restores and tags). */
+  readonly ownCopies: string[];
+  /** Where the drill's alarms go (the Failsafe account's alert channel). */
+  readonly alerts: AlertChannel;
+  /** Folder with `<task>/bootstrap.zip` from `make package`. */
+  readonly lambdaDir: string;
+  readonly scheduleTimeZone?: string;
+  /** The Failsafe state machine's name; the drill's is `<name>-drill`. Default `rds-failsafe`. */
+  readonly stateMachineName?: string;
+}
+
+/**
+ * The restore drill of a Failsafe account: its four task Lambdas with narrow roles, its state
+ * machine and schedule, and its alarms (on the Failsafe account's alert channel).
+ */
+export class RestoreDrill extends Construct {
+  readonly machine: ScheduledMachine;
+  readonly functions: Record<string, TaskFunction>;
+  readonly failedAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: RestoreDrillConstructProps) {
+    super(scope, id);
+    const { drill: d, ownCopies } = props;
+    const { account, region } = concreteEnv(this);
+    const environment = drillEnv(d, region);
+    const asl = readAsl('drill.asl.json');
+    const f = taskFunctionsFor(this, asl, 'drill', { lambdaDir: props.lambdaDir, environment });
+    const drillDbs = [rdsArn(this, account, region, 'db:rdsf-drill-*'), rdsArn(this, account, region, 'cluster:rdsf-drill-*')];
+    const drillTagged = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } };
+    const why =
+      'Only databases named rdsf-drill-* (every database a drill makes) in this account and region; deletes are further conditioned on the rds-failsafe:drill=true tag, creation on carrying it.';
+    describeSnapshots(f.SelectDrillsFunctionArn);
+    f.SelectDrillsFunctionArn.allow(
+      { actions: ['rds:DescribeOrderableDBInstanceOptions'], resources: ['*'] },
+      'Read-only Describe calls: rds:DescribeOrderableDBInstanceOptions (which DB instance classes RDS offers a copy\'s engine version here, so that a drill restores as the smallest one) has no resource type; RDS authorises it against "*".',
+    );
+    const readDbs = (t: TaskFunction) =>
+      t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
+    // restore: from the tool's own copies, into rdsf-drill-* tagged drill=true, in the drill's subnet group
+    f.RestoreDrillFunctionArn.allow(
+      {
+        actions: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot', 'rds:CreateDBInstance'],
+        resources: [
+          ...drillDbs,
+          ...ownCopies,
+          rdsArn(this, account, region, `subgrp:${environment.DRILL_SUBNET_GROUP.toLowerCase()}`),
+          rdsArn(this, account, region, 'pg:default.*'),
+          rdsArn(this, account, region, 'og:default:*'),
+          rdsArn(this, account, region, 'cluster-pg:default.*'),
+        ],
+        conditions: { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' } },
+      },
+      `${why} The snapshots are this tool's rdsf-* copies; the parameter and option groups are RDS's defaults for the engine.`,
+    );
+    // tags on create: only on the drill's own databases, only its two keys (never on a copy)
+    f.RestoreDrillFunctionArn.allow(
+      {
+        actions: ['rds:AddTagsToResource'],
+        resources: drillDbs,
+        conditions: {
+          StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: 'true' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG, RESTORED_FROM_TAG] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      },
+      why,
+    );
+    readDbs(f.RestoreDrillFunctionArn);
+    // a restore needs RDS's service-linked role, which an account without databases lacks
+    createRdsServiceLinkedRole(f.RestoreDrillFunctionArn);
+    f.RestoreDrillFunctionArn.allow({
+      // RDS User Guide, "Authorizing use of a customer managed key": CreateGrant and DescribeKey
+      // to create a resource under the key; Decrypt for the snapshot's data key
+      actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
+      resources: [props.failsafeKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
+    });
+    readDbs(f.CheckDrillFunctionArn);
+    readDbs(f.EndDrillFunctionArn);
+    f.EndDrillFunctionArn.allow(
+      { actions: ['rds:DeleteDBInstance', 'rds:DeleteDBCluster'], resources: drillDbs, conditions: drillTagged },
+      why,
+    );
+    f.EndDrillFunctionArn.allow(
+      {
+        actions: ['rds:AddTagsToResource'],
+        resources: ownCopies,
+        conditions: {
+          ...managedOnly,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [RESTORE_TESTED_TAG] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      },
+      OWN_COPIES,
+    );
+
+    const sched = scheduleProps(d.schedule, props.scheduleTimeZone, 1, 'cron(0 6 ? * SUN *)');
+    const name = `${props.stateMachineName ?? 'rds-failsafe'}-drill`;
+    const machine = new ScheduledMachine(this, 'Machine', {
+      asl,
+      name,
+      functions: f,
+      ...sched,
+      scheduleDescription: 'rds-failsafe: restore drill, proves the newest verified copies restore',
+    });
+    props.alerts.watchExecutions(machine.stateMachine, 'restore drill', 'Drill');
+    const failedAlarm = new cloudwatch.Alarm(props.alerts, 'DrillFailed', {
+      alarmDescription: `rds-failsafe: a restore drill failed. The drill execution (${name}) ends with RestoreDrillFailed (a verified copy did not restore; its database was deleted), DrillCleanupFailed (the drill's database, named in the cause, is left behind: delete it) or DrillChildFailed (a drill stopped before its clean-up: look for rdsf-drill-* databases tagged rds-failsafe:drill=true); every drill was tried and each one's record is in the execution's output.`,
+      metric: new cloudwatch.Metric({
+        namespace: DRILL_METRICS.namespace,
+        metricName: DRILL_METRICS.failed,
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    props.alerts.notify(failedAlarm);
+    this.machine = machine;
+    this.functions = f;
+    this.failedAlarm = failedAlarm;
+  }
+
+  /** Drill results per source (passed / failed) and restore times. */
+  widgets(): cloudwatch.IWidget[] {
+    const search = (metric: string, stat: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${DRILL_METRICS.namespace},SourceAccount,SourceId} MetricName="${metric}"', '${stat}', 86400)`,
+        label: '',
+        period: Duration.days(1),
+      });
+    return [
+      new cloudwatch.GraphWidget({
+        title: 'Restore drills failed per source',
+        width: 8,
+        left: [search(DRILL_METRICS.failed, 'Sum')],
+        leftYAxis: { min: 0 },
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Restore drills passed per source',
+        width: 8,
+        left: [search(DRILL_METRICS.passed, 'Sum')],
+        leftYAxis: { min: 0 },
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Restore time per source (seconds)',
+        width: 8,
+        left: [search(DRILL_METRICS.seconds, 'Maximum')],
+        leftYAxis: { min: 0 },
+      }),
+    ];
+  }
+}
