@@ -28,3 +28,4 @@ pub mod policy;
 pub mod port;
 pub mod preflight;
 pub mod store;
+pub mod wire;

@@ -4,34 +4,11 @@
 use super::db_progress;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::drill::{DrillItem, RestoreProgress};
+use crate::policy::drill::RestoreProgress;
 use crate::policy::polling::{next_wait_seconds, Look};
 use crate::port::Databases;
-use serde::{Deserialize, Serialize};
+use crate::wire::{CheckDrillInput, CheckDrillOutput};
 use tracing::info;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckDrillInput {
-    pub item: DrillItem,
-    /// Seconds since the restore started (the state machine's clock).
-    pub elapsed_seconds: u64,
-    pub poll_seconds: u64,
-    pub max_wait_seconds: u64,
-    /// The elapsed seconds of the previous look, if any.
-    #[serde(default)]
-    pub previous_elapsed_seconds: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckDrillOutput {
-    pub available: bool,
-    /// The instance's status (a cluster's: `<cluster status>/<instance status>`).
-    pub status: String,
-    pub elapsed_seconds: u64,
-    pub next_wait_seconds: u64,
-}
 
 pub async fn check_drill<S: Databases>(
     store: &S,

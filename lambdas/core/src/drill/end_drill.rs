@@ -8,49 +8,9 @@ use crate::model::SnapshotKind;
 use crate::policy::drill::DrillItem;
 use crate::policy::tags::{format_time, is_drill, DRILL, RESTORE_TESTED};
 use crate::port::{Databases, Restores, SnapshotWrites, StoreErrorKind};
+use crate::wire::{DrillOutcome, EndDrillInput, EndDrillOutput};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
-
-/// How a drill's restore ended, as drill.asl.json tells `end-drill`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DrillOutcome {
-    Passed,
-    Failed,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EndDrillInput {
-    pub item: DrillItem,
-    pub outcome: DrillOutcome,
-    /// Seconds from the restore's start to available (passed drills).
-    #[serde(default)]
-    pub restore_seconds: Option<u64>,
-    /// The error a failed drill caught (`{"Error", "Cause"}`).
-    #[serde(default)]
-    pub error: Option<serde_json::Value>,
-    pub now: DateTime<Utc>,
-    /// When this task was entered (`$$.State.EnteredTime`): the drill metric's timestamp. A drill
-    /// ends hours after the run's start (`now`), and a metric stamped with the start would fall
-    /// before the period the `DrillFailed` alarm is looking at. `now` when not given.
-    #[serde(default)]
-    pub ended_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EndDrillOutput {
-    pub outcome: DrillOutcome,
-    pub source: String,
-    pub copy_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub restore_seconds: Option<u64>,
-    pub deleted: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
-}
 
 /// A CloudWatch EMF record of one drill, per source and rolled up: `DrillPassed`/`DrillFailed`
 /// (1 or 0) and, when it passed, `RestoreSeconds`.

@@ -26,9 +26,11 @@ pub async fn db_progress<S: Databases>(
         .map(|db| (restore_progress(&db.status), db.status)))
 }
 
-pub use check_drill::{check_drill, CheckDrillInput, CheckDrillOutput};
-pub use end_drill::{drill_metric, end_drill, DrillOutcome, EndDrillInput, EndDrillOutput};
-pub use restore_drill::{
-    drill_restore_request, restore_drill, RestoreDrillInput, RestoreDrillOutput,
-};
-pub use select_drills::{select_drills, SelectDrillsInput, SelectDrillsOutput};
+pub use crate::wire::{CheckDrillInput, CheckDrillOutput};
+pub use crate::wire::{DrillOutcome, EndDrillInput, EndDrillOutput};
+pub use crate::wire::{RestoreDrillInput, RestoreDrillOutput};
+pub use crate::wire::{SelectDrillsInput, SelectDrillsOutput};
+pub use check_drill::check_drill;
+pub use end_drill::{drill_metric, end_drill};
+pub use restore_drill::{drill_restore_request, restore_drill};
+pub use select_drills::select_drills;

@@ -9,22 +9,8 @@ use crate::policy::drill::{DrillItem, RestoreProgress};
 use crate::policy::restore::RESTORED_FROM;
 use crate::policy::tags::{is_drill, DRILL};
 use crate::port::{ClusterInstanceRequest, Databases, RestoreRequest, Restores, StoreErrorKind};
-use serde::{Deserialize, Serialize};
+use crate::wire::{RestoreDrillInput, RestoreDrillOutput};
 use tracing::info;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestoreDrillInput {
-    pub item: DrillItem,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestoreDrillOutput {
-    pub db_id: String,
-    /// False when an earlier attempt of this run had already started it.
-    pub started: bool,
-}
 
 /// The restore request of a drill item, in the drill's subnet group and security groups.
 pub fn drill_restore_request(cfg: &DrillConfig, item: &DrillItem) -> RestoreRequest {

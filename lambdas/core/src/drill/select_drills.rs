@@ -4,28 +4,12 @@
 
 use crate::config::DrillConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::policy::drill::{drill_engines, pick_drills, DrillItem, Offers};
+use crate::policy::drill::{drill_engines, pick_drills, Offers};
 use crate::policy::status::group_by_source;
 use crate::port::{Databases, Snapshots};
 use crate::store::own_managed_copies;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use crate::wire::{SelectDrillsInput, SelectDrillsOutput};
 use tracing::{info, warn};
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SelectDrillsInput {
-    /// The run's start: the drill databases are named after it.
-    pub now: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SelectDrillsOutput {
-    pub items: Vec<DrillItem>,
-    /// Sources not drilled, with the reason.
-    pub skipped: Vec<String>,
-}
 
 pub async fn select_drills<S: Snapshots + Databases>(
     cfg: &DrillConfig,

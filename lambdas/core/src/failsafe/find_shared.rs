@@ -10,48 +10,16 @@ use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{dated_after_run, CopyLanes};
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
-use crate::policy::polling::Polling;
 use crate::policy::quota::fit_each_kind;
 use crate::policy::tags::SOURCE_SNAPSHOT_ARN;
 use crate::port::{SnapshotQuery, Snapshots};
 use crate::store::{
     count_by_kind, own_managed_copies, quota_room, quota_shortfall_of, read_snapshot_quotas,
-    QuotaUse,
 };
+use crate::wire::{FindInput, FindOutput, Ignored, SaveItem, SharedItem, Trigger};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use tracing::{info, warn};
-
-/// One shared snapshot to save; recomputed and re-checked by `save`, never trusted blindly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SaveItem {
-    pub kind: SnapshotKind,
-    pub source_arn: String,
-    pub source_account: String,
-    pub source_region: String,
-    pub source_id: String,
-    pub source_create_time: DateTime<Utc>,
-    pub target_id: String,
-    pub encrypted: bool,
-    pub engine: String,
-    pub allocated_storage: i32,
-}
-
-/// What the state machine carries for one shared snapshot to save: enough to name it, nothing
-/// `save` would have to trust (it re-reads the snapshot and re-plans). Small, so 1,000 of them
-/// with 63-character identifiers stay under the 256 KiB state limit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SharedItem {
-    pub kind: SnapshotKind,
-    pub source_arn: String,
-    /// The database, written only when the share copy's name does not say it in full (a long
-    /// cluster identifier is cut to fit the name): every byte counts 1,000 times in the state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<String>,
-}
 
 impl SharedItem {
     /// The database the shared snapshot is of: named, or read off the share copy's name.
@@ -77,76 +45,6 @@ impl From<&SaveItem> for SharedItem {
             source_id: (!named).then(|| i.source_id.clone()),
         }
     }
-}
-
-/// A snapshot that was looked at and is not saved, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Ignored {
-    pub arn: String,
-    pub reason: String,
-}
-
-/// What started this run, as `start-failsafe` passes it on: the snapshots a Live account's
-/// message announced. Only an expectation to check against; never a list of what to copy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Trigger {
-    #[serde(default)]
-    pub message_id: String,
-    #[serde(default)]
-    pub source_account: String,
-    #[serde(default)]
-    pub source_region: String,
-    #[serde(default)]
-    pub snapshots: Vec<String>,
-}
-
-/// The parts of the execution's input `find-shared` reads. The state machine hands the input
-/// over as it came (`$$.Execution.Input`) so the trigger, which lists up to 500 snapshots,
-/// never sits in the state beside the items found.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionInput {
-    /// Set on a run a message started; absent (or null) on the backstop schedule and re-runs.
-    #[serde(default)]
-    pub trigger: Option<Trigger>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FindInput {
-    #[serde(default)]
-    pub execution_input: ExecutionInput,
-    /// When the run started (`$$.Execution.StartTime`): a share copy dated after it is ignored.
-    #[serde(default)]
-    pub now: Option<DateTime<Utc>>,
-    #[serde(flatten)]
-    pub polling: Polling,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FindOutput {
-    /// What to save, in the lanes the state machine copies them in.
-    pub items: CopyLanes<SharedItem>,
-    pub already_saved: usize,
-    /// The first snapshots ignored, with the reason (every one is logged).
-    pub ignored: Vec<Ignored>,
-    pub ignored_count: usize,
-    /// The first snapshots the trigger message announced that this run cannot save, with the
-    /// likely cause (every one is logged); the run fails after saving everything else.
-    pub missing: Vec<Ignored>,
-    pub missing_count: usize,
-    /// The first snapshots left out because the manual snapshot quota cannot hold every copy
-    /// this run needs (`policy::quota`: each source's newest first), with the numbers; the run
-    /// saves the rest and then fails naming these.
-    pub left_out: Vec<Ignored>,
-    pub left_out_count: usize,
-    /// The quota of each kind this run copies, read before the first copy.
-    pub quota: Vec<QuotaUse>,
-    /// The regions looked in.
-    pub regions: Vec<String>,
 }
 
 /// What a shared snapshot would become, or why it is none of ours.

@@ -1,6 +1,6 @@
 //! The handler of `prune`: applies Failsafe retention (GFS or RETENTION days, never below MIN_KEEP) and emits the newest-copy-age metric.
 
-use super::{source_id_in_name, Ignored};
+use super::source_id_in_name;
 use crate::arn::Arn;
 use crate::config::FailsafeConfig;
 use crate::contract::metric;
@@ -8,30 +8,18 @@ use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{dated_after_run, is_failed_managed_copy, source_time};
-use crate::policy::map_results::{self, ChildResult, FailedChild};
+use crate::policy::map_results::{ChildResult, FailedChild};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
 use crate::policy::tags::{is_managed, Provenance, VERIFIED};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::{delete_if_present, own_managed_copies};
+use crate::wire::{
+    FailsafeSummary, ItemOutcome, ItemRef, ItemResult, NotSaved, PruneInput, PruneOutput,
+    RetentionReport, SourceRetention,
+};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
-
-/// Which source an item result is about: a saved or planned copy names its source account and
-/// database; a failure carries the item as `find-shared` listed it (the shared snapshot's ARN,
-/// with the database only when the name does not say it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemRef {
-    pub kind: SnapshotKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_arn: Option<String>,
-}
 
 impl ItemRef {
     /// The Live account: named, or read off the shared snapshot's ARN.
@@ -56,27 +44,6 @@ impl ItemRef {
     }
 }
 
-/// How an item of the Failsafe Map ended (its `Result*` states in failsafe.asl.json).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ItemOutcome {
-    Saved,
-    Planned,
-    Failed,
-}
-
-/// One item's result, as the Failsafe Map iteration leaves it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemResult {
-    pub outcome: ItemOutcome,
-    pub item: ItemRef,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
-}
-
 /// An item whose child execution failed without a record of its own: `failed`, with the
 /// child's error; the item is the one the child's input (the Map's `ItemSelector`) names.
 impl ChildResult for ItemResult {
@@ -88,90 +55,6 @@ impl ChildResult for ItemResult {
             cause: child.cause_with_execution(),
         })
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PruneInput {
-    pub now: DateTime<Utc>,
-    /// Each item's result, or its failed child execution's record (`map_results`), from the
-    /// two copy lanes (`policy::copy::CopyLanes`), read as one list.
-    #[serde(default, deserialize_with = "map_results::deserialize")]
-    pub results: Vec<ItemResult>,
-    /// What `find-shared` found and this run cannot save (announced snapshots it could not
-    /// find, snapshots the quota left out): failures.
-    #[serde(flatten)]
-    pub not_saved: NotSaved,
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceRetention {
-    pub source_account: String,
-    pub source_id: String,
-    pub kind: SnapshotKind,
-    pub kept: Vec<Kept>,
-    pub deleted: Vec<String>,
-    pub would_delete: Vec<String>,
-    pub newest_verified_age_hours: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_pruned: Option<String>,
-    /// Retired on purpose (RETIRED_SOURCES): no copy age is written, so no alarm watches it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub retired: bool,
-}
-
-/// Bounded whatever the number of sources: each list holds its first entries, the counts are
-/// complete (the per-source detail is in the log and in each child execution).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailsafeSummary {
-    pub saved: Vec<String>,
-    pub saved_count: usize,
-    pub planned: Vec<String>,
-    pub planned_count: usize,
-    pub failed: Vec<String>,
-    pub failed_count: usize,
-    /// The execution's error cause when something failed (see [`failure_cause`]).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub failure_cause: String,
-}
-
-/// Retention over every source, bounded: counts, and the first sources in full.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RetentionReport {
-    pub source_count: usize,
-    pub deleted_count: usize,
-    pub would_delete_count: usize,
-    pub not_pruned_count: usize,
-    /// The first sources (every source is logged with `action = "retention"`).
-    pub sources: Vec<SourceRetention>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PruneOutput {
-    pub retention: RetentionReport,
-    pub summary: FailsafeSummary,
-}
-
-/// What the run could not save although it found it: announced snapshots that are missing
-/// (with their likely cause) and snapshots the quota left out (with its numbers), the first of
-/// each listed and both counted.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NotSaved {
-    #[serde(default)]
-    pub missing: Vec<Ignored>,
-    #[serde(default)]
-    pub missing_count: usize,
-    #[serde(default)]
-    pub left_out: Vec<Ignored>,
-    #[serde(default)]
-    pub left_out_count: usize,
 }
 
 /// `saved`/`planned`: target ids; `failed`: `target (from source): Error: message`, then every

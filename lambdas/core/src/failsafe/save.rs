@@ -1,6 +1,6 @@
 //! The handler of `save`: copies a shared snapshot into the Failsafe account's own, Failsafe-key-encrypted copy.
 
-use super::{claimed_times, plan_item, SaveItem, SharedItem};
+use super::{claimed_times, plan_item};
 use crate::config::FailsafeConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
@@ -9,42 +9,9 @@ use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::tags::Provenance;
 use crate::port::{CopyRequest, SnapshotWrites, Snapshots, StoreErrorKind};
 use crate::store::describe_required;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use crate::wire::{SaveInput, SaveOutcome, SaveOutput};
+use chrono::Utc;
 use tracing::info;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SaveInput {
-    pub item: SharedItem,
-    #[serde(default)]
-    pub dry_run: bool,
-    /// When the run started (`$$.Execution.StartTime`).
-    #[serde(default)]
-    pub now: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SaveOutcome {
-    /// A copy was started in this run.
-    Copying,
-    /// The Failsafe copy exists already (any status).
-    Exists,
-    /// Dry run: what would be copied.
-    Planned,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SaveOutput {
-    pub outcome: SaveOutcome,
-    pub item: SaveItem,
-    pub snapshot: SnapshotRef,
-    pub cross_region: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
 
 pub async fn save<S: Snapshots + SnapshotWrites>(
     cfg: &FailsafeConfig,

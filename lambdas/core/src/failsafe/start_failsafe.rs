@@ -6,23 +6,8 @@ use crate::config::FailsafeConfig;
 use crate::error::Result;
 use crate::policy::message::FailsafeMessage;
 use crate::port::{Executions, StartOutcome};
-use serde::Serialize;
+use crate::wire::{Rejected, StartOutput};
 use tracing::{info, warn};
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Rejected {
-    pub message_id: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StartOutput {
-    pub started: Vec<String>,
-    pub duplicates: Vec<String>,
-    pub rejected: Vec<Rejected>,
-}
 
 /// Handles an SNS event. A malformed or foreign message is logged and rejected without an
 /// error, so SNS does not redeliver it forever; only a failure to reach Step Functions is an

@@ -9,26 +9,8 @@ use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::tags::{format_time, tag_mismatches, Provenance, VERIFIED};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::describe_required;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use crate::wire::{VerifyInput, VerifyOutput};
 use tracing::{info, warn};
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyInput {
-    pub item: SaveItem,
-    pub snapshot: SnapshotRef,
-    pub now: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyOutput {
-    pub verified: bool,
-    pub snapshot: SnapshotRef,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
 
 /// Every reason `copy` is not a good Failsafe copy of `item`; empty when it is.
 pub fn verification_problems(

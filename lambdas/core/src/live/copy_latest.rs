@@ -12,45 +12,8 @@ use crate::policy::tags::Provenance;
 use crate::port::{
     CopyRequest, Databases, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind,
 };
-use serde::{Deserialize, Serialize};
+use crate::wire::{CopyInput, CopyOutcome, CopyOutput};
 use tracing::{info, warn};
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CopyInput {
-    pub source: Source,
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CopyOutcome {
-    /// A copy was started in this run.
-    Copying,
-    /// The share copy of the newest automated snapshot exists already (any status).
-    Exists,
-    /// Dry run: what would be copied.
-    Planned,
-    /// Nothing to copy (no available automated snapshot).
-    Skipped,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CopyOutput {
-    pub outcome: CopyOutcome,
-    pub source: Source,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<SnapshotRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub automated_snapshot_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
-    /// Why it was skipped, or a note on encryption; always present (null if none) because the
-    /// state machine reads it.
-    pub reason: Option<String>,
-}
 
 /// A snapshot already under the share copy's name is reused only if this tool copied it from
 /// exactly `automated_arn`: anyone with access to the account could have made a snapshot under

@@ -5,7 +5,7 @@
 
 use crate::config::LiveConfig;
 use crate::error::Result;
-use crate::model::{Snapshot, SnapshotKind, Source};
+use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{is_failed_managed_copy, live_deletions, CopyLanes};
 use crate::policy::quota::fit_each_kind;
@@ -13,53 +13,11 @@ use crate::policy::tags::{KIND, SOURCE_ID};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::{
     count_by_kind, delete_if_present, own_managed_copies, quota_room, quota_shortfall_of,
-    read_snapshot_quotas, QuotaUse,
+    read_snapshot_quotas,
 };
-use serde::{Deserialize, Serialize};
+use crate::wire::{DeleteInput, DeleteOutput, DeleteResult, QuotaLeftOut};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeleteInput {
-    pub sources: Vec<Source>,
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-/// Bounded however many sources: the first identifiers of each list and the counts.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeleteOutput {
-    pub deleted: Vec<String>,
-    pub deleted_count: usize,
-    /// Of the deleted: copies that had ended `failed` (a run before reported each).
-    pub deleted_failed: Vec<String>,
-    pub deleted_failed_count: usize,
-    /// In a dry run: what would have been deleted.
-    pub would_delete: Vec<String>,
-    pub would_delete_count: usize,
-    pub kept_count: usize,
-    /// The quota of each kind this run copies, read after the deletions.
-    pub quota: Vec<QuotaUse>,
-    /// The first sources (`kind:id`) left out of today's copies because the manual snapshot
-    /// quota cannot hold one copy of every source; `notify` fails the run naming them.
-    pub left_out: Vec<String>,
-    pub left_out_count: usize,
-}
-
-/// What `notify` reads of this task's report, to fail the run naming the sources the quota
-/// left out. Empty when the clean-up itself failed (the state then holds its error instead).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QuotaLeftOut {
-    #[serde(default)]
-    pub left_out: Vec<String>,
-    #[serde(default)]
-    pub left_out_count: usize,
-    #[serde(default)]
-    pub quota: Vec<QuotaUse>,
-}
 
 impl QuotaLeftOut {
     /// One failure line per listed source: `kind:id: SnapshotQuotaExceeded: ...` with its
@@ -76,15 +34,6 @@ impl QuotaLeftOut {
             })
             .collect()
     }
-}
-
-/// The report, and the sources to copy today (every source, or those the quota holds), in the
-/// lanes the state machine copies them in.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeleteResult {
-    pub report: DeleteOutput,
-    pub copies: CopyLanes<Source>,
 }
 
 /// Cleans up each source's share copies, then reads the quota: if today's copies (one per

@@ -2,11 +2,10 @@
 //! a typed output for the state machine; control flow (waiting, retrying, fan-out) is the ASL's.
 
 use crate::error::{FailsafeError, Result};
-use crate::model::{Snapshot, SnapshotKind};
+use crate::model::Snapshot;
 use crate::policy::copy::source_time;
 use crate::policy::tags::SOURCE_ID;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 mod copy_latest;
 mod delete_old_copies;
@@ -16,36 +15,22 @@ mod select_sources;
 mod share;
 mod wait_available;
 
-pub use copy_latest::{copy_latest, CopyInput, CopyOutcome, CopyOutput};
-pub use delete_old_copies::{
-    delete_old_copies, DeleteInput, DeleteOutput, DeleteResult, QuotaLeftOut,
+pub use crate::wire::{CopyInput, CopyOutcome, CopyOutput};
+pub use crate::wire::{DeleteInput, DeleteOutput, DeleteResult, QuotaLeftOut};
+pub use crate::wire::{
+    NotifyInput, NotifyOutput, Published, RunSummary, SourceOutcome, SourceResult,
 };
-pub use notify::{
-    notify, summarize, NotifyInput, NotifyOutput, Published, RunSummary, SourceOutcome,
-    SourceResult,
-};
-pub use preflight::{preflight, PreflightInput, PreflightOutput};
-pub use select_sources::{select_sources, SelectInput, SelectOutput};
-pub use share::{share, ShareInput, ShareOutput};
-pub use wait_available::{wait_available, PreviousLook, WaitInput, WaitOutput};
-
-/// What the state machine passes around about one snapshot the tool made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotRef {
-    pub kind: SnapshotKind,
-    pub id: String,
-    pub arn: String,
-    pub status: String,
-    #[serde(default)]
-    pub source_id: String,
-    #[serde(default)]
-    pub source_create_time: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub encrypted: bool,
-    #[serde(default)]
-    pub kms_key_id: Option<String>,
-}
+pub use crate::wire::{PreflightInput, PreflightOutput};
+pub use crate::wire::{PreviousLook, WaitInput, WaitOutput};
+pub use crate::wire::{SelectInput, SelectOutput};
+pub use crate::wire::{ShareInput, ShareOutput};
+pub use copy_latest::copy_latest;
+pub use delete_old_copies::delete_old_copies;
+pub use notify::{notify, summarize};
+pub use preflight::preflight;
+pub use select_sources::select_sources;
+pub use share::share;
+pub use wait_available::wait_available;
 
 impl From<&Snapshot> for SnapshotRef {
     fn from(s: &Snapshot) -> Self {
@@ -74,3 +59,5 @@ pub fn parse_input<T: for<'de> Deserialize<'de>>(
     serde_json::from_value(value)
         .map_err(|e| FailsafeError::input(format!("{task}: input does not match: {e}")))
 }
+
+pub use crate::wire::SnapshotRef;

@@ -4,44 +4,13 @@ use crate::arn::{rds_snapshot_arn, Arn};
 use crate::config::LiveConfig;
 use crate::error::{describe_failure, failure_cause, FailsafeError, Result};
 use crate::live::QuotaLeftOut;
-use crate::model::Source;
 use crate::policy::bounded::Bounded;
-use crate::policy::map_results::{self, ChildResult, FailedChild};
+use crate::policy::map_results::{ChildResult, FailedChild};
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::policy::naming::share_copy_id;
 use crate::port::Publishing;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use crate::wire::{NotifyInput, NotifyOutput, Published, RunSummary, SourceOutcome, SourceResult};
 use tracing::info;
-
-/// One source's result, as the Live Map iteration leaves it. Small, so 1,000 results with
-/// 63-character identifiers fit in a state: the share copy's name is not repeated, it follows
-/// from the source and `sourceCreateTime` by the naming rule `copy-latest` used.
-/// How a source of the Live Map ended (its `Result*` states in live.asl.json).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceOutcome {
-    Copied,
-    Skipped,
-    Planned,
-    Failed,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceResult {
-    pub outcome: SourceOutcome,
-    pub source: Source,
-    /// When the automated snapshot the share copy was made from was taken (copied, planned).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_create_time: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
-}
 
 impl SourceResult {
     /// The share copy this result is about, named as `copy-latest` named it.
@@ -64,46 +33,6 @@ impl ChildResult for SourceResult {
             cause: child.cause_with_execution(),
         })
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NotifyInput {
-    /// Each source's result, or its failed child execution's record (`map_results`), from the
-    /// two copy lanes (`policy::copy::CopyLanes`), read as one list.
-    #[serde(deserialize_with = "map_results::deserialize")]
-    pub results: Vec<SourceResult>,
-    /// `delete-old-copies`' report (or its error): the sources the quota left out fail the run.
-    #[serde(default)]
-    pub deletion: QuotaLeftOut,
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Published {
-    pub topic_arn: String,
-    pub message_id: String,
-}
-
-/// Bounded whatever the number of sources: each list holds its first entries, the counts are
-/// complete (each source's detail is in its child execution).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct RunSummary {
-    pub copied: Vec<String>,
-    pub copied_count: usize,
-    pub skipped: Vec<String>,
-    pub skipped_count: usize,
-    pub planned: Vec<String>,
-    pub planned_count: usize,
-    pub failed: Vec<String>,
-    pub failed_count: usize,
-    /// The execution's error cause when something failed (the `Fail` state's `CausePath`): plain
-    /// text, one line per failure, made here so the state machine needs no intrinsic to build it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub failure_cause: String,
 }
 
 /// Why a source was skipped: the reason `copy-latest` gave, or the error that means "skip"
@@ -154,18 +83,6 @@ pub fn summarize(results: &[SourceResult], left_out: &QuotaLeftOut) -> RunSummar
         failed_count: failed.count + unlisted,
         failure_cause,
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NotifyOutput {
-    pub published: Vec<Published>,
-    /// How many snapshots the published messages name (the messages are not kept in the state).
-    pub message_snapshots: usize,
-    /// The announcement, in as many messages as SNS's size limit needs (each to every topic).
-    #[serde(skip)]
-    pub messages: Vec<FailsafeMessage>,
-    pub summary: RunSummary,
 }
 
 /// Publishes the versioned message naming every snapshot shared in this run to every Failsafe

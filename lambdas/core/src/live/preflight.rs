@@ -5,48 +5,12 @@
 
 use crate::config::LiveConfig;
 use crate::error::Result;
-use crate::model::Source;
 use crate::policy::bounded::Bounded;
-use crate::policy::preflight::{not_copyable_findings, CopyWindow, Finding, Level};
-use crate::policy::selection::SelectionSkip;
+use crate::policy::preflight::{not_copyable_findings, CopyWindow, Level};
 use crate::port::{Databases, PolicyReads, Snapshots};
 use crate::preflight::live_preflight;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use crate::wire::{PreflightInput, PreflightOutput};
 use tracing::{info, warn};
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PreflightInput {
-    /// The run's selection (`select-sources`).
-    pub sources: Vec<Source>,
-    /// What the selection left out (`select-sources`' `skipped`): sources RDS cannot copy are
-    /// problems here.
-    #[serde(default)]
-    pub skipped: Vec<SelectionSkip>,
-    /// When the run started (`$$.Execution.StartTime`) and how long a copy may take
-    /// (`maxWaitSeconds`): an instance's backup window inside that time is a warning.
-    #[serde(default)]
-    pub now: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub max_wait_seconds: Option<i64>,
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-/// Bounded however many sources: the first findings of each level in full, and the counts.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PreflightOutput {
-    pub problems: Vec<Finding>,
-    pub problem_count: usize,
-    pub warnings: Vec<Finding>,
-    pub warning_count: usize,
-    pub ok_count: usize,
-    /// In a dry run: the message the run would have stopped with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub would_stop: Option<String>,
-}
 
 pub async fn preflight<S: Snapshots + Databases + PolicyReads>(
     cfg: &LiveConfig,

@@ -2,29 +2,10 @@
 
 use crate::config::LiveConfig;
 use crate::error::Result;
-use crate::model::Source;
-use crate::policy::polling::Polling;
-use crate::policy::selection::{parse_input_selectors, select, SelectionSkip};
+use crate::policy::selection::{parse_input_selectors, select};
 use crate::port::Databases;
-use serde::{Deserialize, Serialize};
+use crate::wire::{SelectInput, SelectOutput};
 use tracing::info;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SelectInput {
-    /// Overrides the configured `SOURCES` for this run.
-    #[serde(default)]
-    pub sources: Option<Vec<String>>,
-    #[serde(flatten)]
-    pub polling: Polling,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SelectOutput {
-    pub sources: Vec<Source>,
-    pub skipped: Vec<SelectionSkip>,
-}
 
 pub async fn select_sources<S: Databases>(
     cfg: &LiveConfig,

@@ -6,24 +6,8 @@ use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::policy::tags::is_managed;
 use crate::port::{Sharing, Snapshots, StoreErrorKind};
 use crate::store::describe_required;
-use serde::{Deserialize, Serialize};
+use crate::wire::{ShareInput, ShareOutput};
 use tracing::info;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ShareInput {
-    pub snapshot: SnapshotRef,
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ShareOutput {
-    pub snapshot: SnapshotRef,
-    pub shared_with: Vec<String>,
-    pub added: Vec<String>,
-}
 
 /// Adds every Failsafe account to the share copy's `restore` attribute (idempotent).
 pub async fn share<S: Snapshots + Sharing>(

@@ -8,43 +8,8 @@ use crate::model::status;
 use crate::policy::polling::{next_wait_seconds, Look};
 use crate::port::Snapshots;
 use crate::store::describe_required;
-use serde::{Deserialize, Serialize};
+use crate::wire::{WaitInput, WaitOutput};
 use tracing::info;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WaitInput {
-    pub snapshot: SnapshotRef,
-    /// Seconds the state machine has waited for this copy since its first look (the sum of its
-    /// Waits): 0 at the first look.
-    pub elapsed_seconds: u64,
-    /// The run's `pollSeconds` (the shortest wait) and `maxWaitSeconds` (when the copy times out).
-    pub poll_seconds: u64,
-    pub max_wait_seconds: u64,
-    /// What the previous look saw (at the first look: 0 seconds, no figure).
-    #[serde(default)]
-    pub previous: Option<PreviousLook>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PreviousLook {
-    pub elapsed_seconds: u64,
-    pub percent_progress: Option<i32>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WaitOutput {
-    pub available: bool,
-    pub status: String,
-    pub percent_progress: Option<i32>,
-    pub snapshot: SnapshotRef,
-    /// As given: the state machine times the copy out when it reaches `maxWaitSeconds`.
-    pub elapsed_seconds: u64,
-    /// How long the state machine's Wait waits before the next look.
-    pub next_wait_seconds: u64,
-}
 
 /// One look at a copy in progress; the ASL's Wait/Choice loop calls it until `available`.
 pub async fn wait_available<S: Snapshots>(store: &S, input: WaitInput) -> Result<WaitOutput> {
