@@ -2,7 +2,7 @@
 //! the newest verified copy is; `rdsf restore` picks a copy and restores it (or, with
 //! `--dry-run`, prints the AWS CLI commands that would); `rdsf preflight` checks what every copy
 //! depends on, in either account. Glue only: the work is in `rdsf_core::operator` and
-//! `rdsf_core::preflight`, the decisions in `rdsf_core::policy`.
+//! `rdsf_core::operator::preflight`, the decisions in `rdsf_core::policy`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
@@ -201,10 +201,12 @@ async fn preflight(
             Side::Live(cfg) => {
                 let selection =
                     rdsf_core::live::select_sources(cfg, store, Default::default()).await?;
-                rdsf_core::preflight::live_preflight(cfg, store, &selection.sources, None).await?
+                rdsf_core::operator::preflight::live_preflight(cfg, store, &selection.sources, None)
+                    .await?
             }
             Side::Failsafe(cfg) => {
-                let mut report = rdsf_core::preflight::failsafe_preflight(cfg, store).await?;
+                let mut report =
+                    rdsf_core::operator::preflight::failsafe_preflight(cfg, store).await?;
                 let exists = service_linked_role_exists(iam).await;
                 report
                     .findings
@@ -214,7 +216,7 @@ async fn preflight(
                     ));
                 report
             }
-            Side::Invalid(e) => rdsf_core::preflight::invalid_config(e),
+            Side::Invalid(e) => rdsf_core::operator::preflight::invalid_config(e),
         };
         reports.push((d.functions, report));
     }

@@ -1,8 +1,8 @@
 //! The human-readable form of `rdsf status`: one line per source, then quotas and problems.
 
+use rdsf_core::operator::preflight::PreflightReport;
 use rdsf_core::operator::StatusReport;
 use rdsf_core::policy::status::SourceStatus;
-use rdsf_core::preflight::PreflightReport;
 
 /// Columns padded to their widest cell.
 fn render(head: &[&str], rows: &[Vec<String>]) -> String {

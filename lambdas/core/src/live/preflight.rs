@@ -5,10 +5,10 @@
 
 use crate::config::LiveConfig;
 use crate::error::Result;
+use crate::operator::preflight::live_preflight;
 use crate::policy::bounded::Bounded;
 use crate::policy::preflight::{not_copyable_findings, CopyWindow, Level};
 use crate::port::{Databases, PolicyReads, Snapshots};
-use crate::preflight::live_preflight;
 use crate::wire::{PreflightInput, PreflightOutput};
 use tracing::{info, warn};
 

@@ -4,10 +4,10 @@ use crate::common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::live::{preflight, PreflightInput};
 use rdsf_core::model::{KeyInfo, OptionGroup, OptionInfo, SnapshotKind, Source};
+use rdsf_core::operator::preflight::{failsafe_preflight, live_preflight};
 use rdsf_core::policy::preflight::Level;
 use rdsf_core::policy::tags;
 use rdsf_core::port::fake::FakeStore;
-use rdsf_core::preflight::{failsafe_preflight, live_preflight};
 
 fn key(arn: &str, state: &str) -> KeyInfo {
     KeyInfo {

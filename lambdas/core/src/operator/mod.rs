@@ -1,6 +1,10 @@
-//! What the `rdsf` command line does in the Failsafe account, over the same port as the task
-//! Lambdas: read the tool's copies and the quota (`status`), and restore a copy (`restore`). The
-//! decisions are the pure functions of [`crate::policy::restore`].
+//! The I/O the `rdsf` command line and the task Lambdas share, over the same port: what an
+//! operator runs in the Failsafe account — read the tool's copies and the quota (`status`), restore
+//! a copy (`restore`) — and the [`preflight`], which the Live state machine runs before it changes
+//! anything and `rdsf preflight` runs for either side. The decisions are the pure functions of
+//! [`crate::policy::status`], [`crate::policy::restore`] and [`crate::policy::preflight`].
+
+pub mod preflight;
 
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
