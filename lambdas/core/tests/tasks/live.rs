@@ -5,6 +5,7 @@ use rdsf_core::error::ErrorKind;
 use rdsf_core::live::*;
 use rdsf_core::model::{OptionGroup, OptionInfo, SnapshotKind, Source};
 use rdsf_core::policy::tags;
+use rdsf_core::port::fake::FakeStore;
 
 fn src(kind: SnapshotKind, id: &str) -> Source {
     Source {
@@ -98,18 +99,22 @@ async fn select_sources_refuses_polling_that_would_pass_the_history_quota() {
         .is_ok());
 }
 
+/// The Live fake with one instance, `orders`, whose automated snapshot is on the account's
+/// aws/rds key; and that key.
+fn store_with_an_aws_rds_source() -> (FakeStore, String) {
+    let store = live_store();
+    let default_key = store.world().default_kms_key.clone();
+    let mut a = automated(SnapshotKind::Instance, "orders", "2026-11-22T03:05:00Z");
+    a.encrypted = true;
+    a.kms_key_id = Some(default_key.clone());
+    store.world().snapshots.push(a);
+    (store, default_key)
+}
+
 #[tokio::test]
 async fn aws_rds_encrypted_source_is_copied_with_the_share_key_and_then_shares() {
     let cfg = live_config(&[]);
-    let store = live_store();
-    let default_key = store.world().default_kms_key.clone();
-    {
-        let mut w = store.world();
-        let mut a = automated(SnapshotKind::Instance, "orders", "2026-11-22T03:05:00Z");
-        a.encrypted = true;
-        a.kms_key_id = Some(default_key.clone());
-        w.snapshots.push(a);
-    }
+    let (store, _) = store_with_an_aws_rds_source();
     let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
         .await
         .unwrap();
@@ -884,15 +889,7 @@ async fn a_share_rds_refuses_for_the_aws_rds_key_is_a_key_error_naming_it() {
     // a managed copy left on the aws/rds key (made by hand, or by an older release): RDS refuses
     // to share it (contract/rds-rules.json), and the run says it is the key
     let cfg = live_config(&[]);
-    let store = live_store();
-    let default_key = store.world().default_kms_key.clone();
-    {
-        let mut w = store.world();
-        let mut a = automated(SnapshotKind::Instance, "orders", "2026-11-22T03:05:00Z");
-        a.encrypted = true;
-        a.kms_key_id = Some(default_key.clone());
-        w.snapshots.push(a);
-    }
+    let (store, default_key) = store_with_an_aws_rds_source();
     let snap = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
         .await
         .unwrap()
