@@ -2,9 +2,9 @@
 
 use super::SnapshotRef;
 use crate::config::LiveConfig;
-use crate::error::{ErrorKind, FailsafeError, Result};
+use crate::error::{FailsafeError, Result};
 use crate::policy::tags::is_managed;
-use crate::port::{Sharing, Snapshots, StoreErrorKind};
+use crate::port::{Sharing, Snapshots};
 use crate::store::describe_required;
 use crate::wire::{ShareInput, ShareOutput};
 use tracing::info;
@@ -43,21 +43,8 @@ pub async fn share<S: Snapshots + Sharing>(
         if input.dry_run {
             info!(action = "share", dry_run = true, snapshot = %s.id, accounts = %added.join(","), "would share");
         } else {
-            store.share_with(r.kind, &r.id, &added).await.map_err(|e| {
-                // A share of a snapshot on the aws/rds key: the User Guide names no code
-                // (the local stack and the fake answer the state error, as
-                // contract/rds-rules.json says): a refusal that names the key is the key's.
-                let message = e.message.to_ascii_lowercase();
-                let refused = matches!(
-                    e.kind,
-                    StoreErrorKind::InvalidParameter | StoreErrorKind::InvalidState
-                );
-                if refused && (message.contains("kms") || message.contains("aws/rds")) {
-                    FailsafeError::new(ErrorKind::KmsKeyNotAccessible, e.to_string())
-                } else {
-                    e.into()
-                }
-            })?;
+            // a refusal for the aws/rds key arrives as KmsKeyNotAccessible (port::aws)
+            store.share_with(r.kind, &r.id, &added).await?;
             info!(action = "share", snapshot = %s.id, accounts = %added.join(","), "shared with Failsafe accounts");
         }
     }

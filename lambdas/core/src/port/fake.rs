@@ -304,10 +304,15 @@ impl Sharing for FakeStore {
             return Err(invalid_state(kind, "automated snapshots cannot be shared"));
         }
         if s.kms_key_id.as_deref() == Some(w.default_kms_key.as_str()) {
-            return Err(invalid_state(
+            // RDS's state error, which the SDK adapter reads as the key's (port::aws::rds)
+            let refused = invalid_state(
                 kind,
                 "snapshots encrypted with the AWS managed KMS key aws/rds cannot be shared",
-            ));
+            );
+            return Err(StoreError {
+                kind: StoreErrorKind::KmsKeyNotAccessible,
+                ..refused
+            });
         }
         w.mutations
             .push(format!("share {id} with {}", accounts.join(",")));

@@ -10,7 +10,9 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use rdsf_core::model::SnapshotKind;
 use rdsf_core::port::aws::AwsStore;
-use rdsf_core::port::{Databases, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind};
+use rdsf_core::port::{
+    Databases, Sharing, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind,
+};
 
 fn store(rds: Client) -> AwsStore {
     let region = aws_config::Region::new("eu-west-1");
@@ -182,6 +184,37 @@ async fn aws_error_codes_map_to_stable_kinds() {
         if code == "Throttling" {
             assert_eq!(f.kind, rdsf_core::error::ErrorKind::Throttled);
         }
+    }
+}
+
+/// A share RDS refuses for the snapshot's aws/rds key is the key's; other refusals stay what
+/// they are (contract/rds-rules.json: RDS answers a state error for both).
+#[tokio::test]
+async fn a_share_refused_for_the_aws_rds_key_is_a_key_error() {
+    for (message, kind) in [
+        (
+            "Snapshot rdsf-orders is encrypted with the AWS managed key aws/rds and cannot be shared",
+            StoreErrorKind::KmsKeyNotAccessible,
+        ),
+        (
+            "Automated snapshots cannot be shared",
+            StoreErrorKind::InvalidState,
+        ),
+    ] {
+        let rule = mock!(Client::modify_db_snapshot_attribute).then_http_response(move || {
+            HttpResponse::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidDBSnapshotState</Code><Message>{message}</Message></Error></ErrorResponse>"
+                )),
+            )
+        });
+        let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rule]);
+        let e = store(rds)
+            .share_with(SnapshotKind::Instance, "rdsf-orders", &["222222222222".into()])
+            .await
+            .unwrap_err();
+        assert_eq!((e.kind, e.code.as_str()), (kind, "InvalidDBSnapshotState"), "{e}");
     }
 }
 

@@ -447,7 +447,7 @@ impl Sharing for AwsStore {
         id: &str,
         accounts: &[String],
     ) -> StoreResult<()> {
-        match kind {
+        let shared = match kind {
             SnapshotKind::Instance => self
                 .home
                 .rds
@@ -470,8 +470,24 @@ impl Sharing for AwsStore {
                 .await
                 .map(|_| ())
                 .map_err(|e| map_err("ModifyDBClusterSnapshotAttribute", e)),
-        }
+        };
+        shared.map_err(refused_for_its_key)
     }
+}
+
+/// RDS refuses to share a snapshot on the AWS managed key `aws/rds`, and the User Guide names no
+/// code for it (contract/rds-rules.json): a refusal (invalid state or parameter) that names the
+/// key is the key's.
+fn refused_for_its_key(mut e: StoreError) -> StoreError {
+    let message = e.message.to_ascii_lowercase();
+    let refused = matches!(
+        e.kind,
+        StoreErrorKind::InvalidParameter | StoreErrorKind::InvalidState
+    );
+    if refused && (message.contains("kms") || message.contains("aws/rds")) {
+        e.kind = StoreErrorKind::KmsKeyNotAccessible;
+    }
+    e
 }
 
 #[async_trait]
