@@ -20,11 +20,11 @@ def test_each_side_serves_its_tasks_with_more_instances_for_those_a_map_runs():
 def test_an_instance_that_exits_is_replaced_and_the_next_event_is_served(stack, accounts):
     live, _ = accounts
     host = stack.start_lambdas(live, {}, "live")
-    [(first, _, _)] = [i for i in host.instances if i[0].name == "wait-available-0"]
+    [first] = [p for p in host.instances if p.name == "wait-available-0"]
     first.proc.kill()
     first.proc.wait()
     deadline = time.monotonic() + 30
-    while not any(p.name == "wait-available-0" and p.alive() for p, _, _ in host.instances):
+    while not any(p.name == "wait-available-0" and p.alive() for p in host.instances):
         assert time.monotonic() < deadline, "no new instance of wait-available-0"
         time.sleep(0.1)
     # wait-available reads no configuration; an event that is not a copy to look at is refused

@@ -93,7 +93,7 @@ def package() -> dict:
             z.extract("bootstrap", out)
         (out / "bootstrap").chmod(0o755)
         sizes[task] = {"binary": (out / "bootstrap").stat().st_size, "zip": zpath.stat().st_size}
-    # the local stack's `cargo lambda watch --release` runs target/release (a host build)
+    # the local stack's Lambda hosts run target/release's binaries (a host build) for the bench
     say("==> cargo build --release (the binaries the local stack runs)")
     subprocess.run(["cargo", "build", "--release", "-p", "rdsf-lambdas", "--bins"], cwd=ROOT,
                    check=True)

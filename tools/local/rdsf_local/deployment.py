@@ -192,7 +192,7 @@ class Deployment:
         o = OtherLive(self, other, lv.env, ident)
         self.other_lives.append(o)
         self._record()
-        o.host = self.stack.start_lambdas(other, lv.env, f"live-{other.id}")
+        o.host = self.stack.start_lambdas(other, lv.env, "live", f"live-{other.id}")
         return o
 
     def add_failsafe(self, other: Account) -> "Deployment":
@@ -228,7 +228,7 @@ class Deployment:
         )
         self.other_failsafes.append(view)
         self._record()
-        view.failsafe_host = self.stack.start_lambdas(other, fs.env, f"failsafe-{other.id}")
+        view.failsafe_host = self.stack.start_lambdas(other, fs.env, "failsafe", f"failsafe-{other.id}")
         return view
 
     def _record(self) -> None:

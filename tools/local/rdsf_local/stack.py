@@ -92,11 +92,20 @@ class Process:
                  cwd: Path | None = None):
         self.name = name
         self.log_path = log
-        self._log = open(log, "ab")
+        self._argv, self._env, self._cwd = argv, env, cwd
+        self._start()
+
+    def _start(self) -> None:
+        self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+            self._argv, stdout=self._log, stderr=subprocess.STDOUT, env=self._env, cwd=self._cwd,
             start_new_session=True,
         )
+
+    def restart(self) -> None:
+        """The same command again, logging to the same file."""
+        self.stop()
+        self._start()
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -170,32 +179,35 @@ def rdsf(account: Account, *args: str, timeout: float = 120) -> subprocess.Compl
 MAP_INSTANCES = 4
 
 
+def map_tasks(machine: str) -> set[str]:
+    """The tasks a Map of `statemachines/<machine>.asl.json` runs (a Task inside an ItemProcessor)."""
+    functions = functions_of(machine)
+    found: set[str] = set()
+
+    def walk(node: Any, in_map: bool) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, in_map or (k in ("ItemProcessor", "Iterator") and node.get("Type") == "Map"))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, in_map)
+        elif isinstance(node, str) and in_map and node.startswith("${") and node[2:-1] in functions:
+            found.add(functions[node[2:-1]])
+
+    walk(json.loads((ROOT / "statemachines" / f"{machine}.asl.json").read_text()), False)
+    return found
+
+
 def host_tasks(side: str) -> dict[str, int]:
     """The tasks a side's host serves (the Failsafe account's: its state machine's, the drill's
     and the trigger's), each with how many instances: MAP_INSTANCES for a task some Map of the
     side's state machines runs, else 1."""
     machines = ["live"] if side == "live" else ["failsafe", "drill"]
-    tasks: dict[str, int] = {}
-    for machine in machines:
-        functions = functions_of(machine)
-        in_maps = set()
-
-        def walk(node: Any, in_map: bool) -> None:
-            if isinstance(node, dict):
-                for k, v in node.items():
-                    walk(v, in_map or (k in ("ItemProcessor", "Iterator") and node.get("Type") == "Map"))
-            elif isinstance(node, list):
-                for v in node:
-                    walk(v, in_map)
-            elif isinstance(node, str) and in_map and node.startswith("${") and node[2:-1] in functions:
-                in_maps.add(functions[node[2:-1]])
-
-        walk(json.loads((ROOT / "statemachines" / f"{machine}.asl.json").read_text()), False)
-        for task in functions.values():
-            tasks[task] = max(tasks.get(task, 1), MAP_INSTANCES if task in in_maps else 1)
+    in_maps = set().union(*(map_tasks(m) for m in machines))
+    tasks = [t for m in machines for t in functions_of(m).values()]
     if side == "failsafe":
-        tasks.update({task: 1 for task in triggered_tasks()})
-    return tasks
+        tasks += triggered_tasks()
+    return {t: MAP_INSTANCES if t in in_maps else 1 for t in tasks}
 
 
 @dataclass
@@ -209,7 +221,7 @@ class LambdaHost:
     port: int
     process: Process
     config: dict[str, str] = field(default_factory=dict)
-    instances: list[tuple[Process, Path, dict[str, str]]] = field(default_factory=list)
+    instances: list[Process] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _supervisor: threading.Thread | None = None
 
@@ -223,28 +235,25 @@ class LambdaHost:
                         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "4096", "AWS_LAMBDA_MAX_CONCURRENCY": "1",
                         "AWS_LAMBDA_RUNTIME_API": f"{self.endpoint}/.rt/{task}"}
         for n in range(count):
-            proc = Process(f"{task}-{n}", [str(binary)], log, env=instance_env, cwd=ROOT)
-            self.instances.append((proc, binary, instance_env))
+            self.instances.append(Process(f"{task}-{n}", [str(binary)], log, env=instance_env, cwd=ROOT))
         if self._supervisor is None:
             self._supervisor = threading.Thread(target=self._supervise, daemon=True)
             self._supervisor.start()
 
     def _supervise(self) -> None:
         while not self._stopping.wait(0.5):
-            for i, (proc, binary, env) in enumerate(list(self.instances)):
+            for proc in self.instances:
                 if not proc.alive() and not self._stopping.is_set():
                     with open(proc.log_path, "ab") as f:
                         f.write(f"rdsf-local: instance {proc.name} exited ({proc.proc.returncode}); "
                                 f"a new one takes the next event\n".encode())
-                    proc.stop()
-                    self.instances[i] = (Process(proc.name, [str(binary)], proc.log_path, env=env, cwd=ROOT),
-                                         binary, env)
+                    proc.restart()
 
     def stop(self) -> None:
         self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
-        for proc, _, _ in self.instances:
+        for proc in self.instances:
             proc.stop()
         self.process.stop()
 
@@ -398,14 +407,17 @@ class LocalStack:
 
     # -- Lambdas --------------------------------------------------------------------------
 
-    def start_lambdas(self, account: Account, config: dict[str, str], label: str,
-                      timeout: float = 120, release: bool = False) -> LambdaHost:
+    def start_lambdas(self, account: Account, config: dict[str, str], side: str,
+                      label: str | None = None, timeout: float = 120,
+                      release: bool = False) -> LambdaHost:
         """One Lambda host for an account (LambdaHost): `cargo lambda watch` serving the invoke and
         Runtime APIs, and the side's task binaries (target/debug, or target/release for make
         bench) as its function instances, with the account's credentials, the emulator endpoint
         and the function configuration (the same variables CDK sets) in their environment.
-        `label` starts with the side: "live..." or "failsafe..."."""
-        side = "live" if label.startswith("live") else "failsafe"
+        `side`: "live" or "failsafe"; `label` names its log (default: the side)."""
+        if side not in ("live", "failsafe"):
+            raise StackError(f"side {side!r}: expected live or failsafe")
+        label = label or side
         binaries = ROOT / "target" / ("release" if release else "debug")
         port = free_port()
         env = dict(os.environ)
