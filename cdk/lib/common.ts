@@ -1,4 +1,5 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -243,5 +244,15 @@ export function createRdsServiceLinkedRole(task: TaskFunction): void {
     actions: ['iam:CreateServiceLinkedRole'],
     resources: [`arn:${Stack.of(task).partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`],
     conditions: { StringEquals: { 'iam:AWSServiceName': 'rds.amazonaws.com' } },
+  });
+}
+
+/** One line per source of a metric the Lambdas write with `SourceAccount` and `SourceId` (a SEARCH,
+ * so a new source appears on the graph without a deploy). */
+export function perSourceSearch(namespace: string, metricName: string, statistic: string, period: Duration): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${namespace},SourceAccount,SourceId} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
+    label: '',
+    period,
   });
 }

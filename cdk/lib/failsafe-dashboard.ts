@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { perSourceSearch } from './common';
 import { CONTRACT } from './contract';
 import { RestoreDrill } from './restore-drill';
 
@@ -56,13 +57,7 @@ export class FailsafeDashboard extends cloudwatch.Dashboard {
           new cloudwatch.GraphWidget({
             title: 'Newest verified copy age per source (hours)',
             width: 24,
-            left: [
-              new cloudwatch.MathExpression({
-                expression: `SEARCH('{${namespace},SourceAccount,SourceId} MetricName="${metricName}"', 'Maximum', 3600)`,
-                label: '',
-                period: Duration.hours(1),
-              }),
-            ],
+            left: [perSourceSearch(namespace, metricName, 'Maximum', Duration.hours(1))],
             leftAnnotations: [threshold],
             leftYAxis: { min: 0, label: 'hours' },
           }),

@@ -10,8 +10,10 @@ import {
   describeSnapshots,
   managedOnly,
   OWN_COPIES,
+  perSourceSearch,
   rdsArn,
   ScheduledMachine,
+  ScheduledRunProps,
   scheduleProps,
   taskFunctionsFor,
 } from './common';
@@ -97,8 +99,8 @@ function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> 
   return env;
 }
 
-/** What the restore drill needs of the Failsafe account it is part of. */
-export interface RestoreDrillConstructProps {
+/** What the restore drill needs of the Failsafe account it is part of (its machine is `<stateMachineName>-drill`). */
+export interface RestoreDrillConstructProps extends Pick<ScheduledRunProps, 'lambdaDir' | 'scheduleTimeZone' | 'stateMachineName'> {
   /** The drill's configuration (`restoreDrill`), validated here: a bad field fails `cdk synth` naming it. */
   readonly drill: RestoreDrillProps;
   /** The Failsafe key the copies are encrypted with: a restore decrypts under it. */
@@ -107,11 +109,6 @@ export interface RestoreDrillConstructProps {
   readonly ownCopies: string[];
   /** Where the drill's alarms go (the Failsafe account's alert channel). */
   readonly alerts: AlertChannel;
-  /** Folder with `<task>/bootstrap.zip` from `make package`. */
-  readonly lambdaDir: string;
-  readonly scheduleTimeZone?: string;
-  /** The Failsafe state machine's name; the drill's is `<name>-drill`. Default `rds-failsafe`. */
-  readonly stateMachineName?: string;
 }
 
 /**
@@ -230,12 +227,7 @@ export class RestoreDrill extends Construct {
 
   /** Drill results per source (passed / failed) and restore times. */
   widgets(): cloudwatch.IWidget[] {
-    const search = (metric: string, stat: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${DRILL_METRICS.namespace},SourceAccount,SourceId} MetricName="${metric}"', '${stat}', 86400)`,
-        label: '',
-        period: Duration.days(1),
-      });
+    const search = (metric: string, stat: string) => perSourceSearch(DRILL_METRICS.namespace, metric, stat, Duration.days(1));
     return [
       new cloudwatch.GraphWidget({
         title: 'Restore drills failed per source',
