@@ -8,6 +8,8 @@
 //     "input": {}, "startTime": "2026-11-23T05:00:00Z", "name": "run-1",
 //     "waitMs": 0, "retryMs": 5,
 //     "msPerSimulatedSecond": 5,   (make bench: see below)
+//     "clock": { "url": "http://127.0.0.1:PORT/_rdsf/clock", "account": "111111111111" },
+//                                  (the emulator's simulated clock: see observeClock)
 //     "captureInputs": true }      (report each function's first input, under "inputs")
 // Response (JSON on stdout):
 //   { "engine": "aws-local-stepfunctions", "status": "SUCCEEDED" | "FAILED", "output", "error",
@@ -85,10 +87,35 @@ async function simulatedWait(input) {
   if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+// The local stack's physics (physics.py): the emulator's simulated clock decides when a copy
+// is done. Before each look at a copy, its lane tells the emulator how long it has waited: the
+// clock when its first look came, plus the seconds waited since (elapsedSeconds), so a copy is
+// seen as of its own lane's time, not as of another lane's.
+const laneStarts = new Map();
+async function clockCall(body) {
+  const res = await fetch(request.clock.url, { method: 'POST', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`emulator clock: ${res.status} ${await res.text()}`);
+  return (await res.json()).now;
+}
+async function observeClock(input) {
+  const id = input?.snapshot?.id;
+  if (!request.clock || id === undefined || typeof input.elapsedSeconds !== 'number') return;
+  let start = laneStarts.get(id);
+  if (start === undefined) {
+    start = Date.parse(await clockCall({})) - input.elapsedSeconds * 1000;
+    laneStarts.set(id, start);
+  }
+  const at = new Date(start + input.elapsedSeconds * 1000).toISOString();
+  await clockCall({ observe: { account: request.clock.account, snapshotId: id, at } });
+}
+
 async function invoke(stateName, fn, payload) {
   const task = laneTask(stateName);
   if (request.captureInputs && !(fn.function in inputs)) inputs[fn.function] = payload;
-  if (task === 'CheckCopy') await simulatedWait(payload);
+  if (task === 'CheckCopy') {
+    await simulatedWait(payload);
+    await observeClock(payload);
+  }
   const url = `${fn.endpoint}/2015-03-31/functions/${fn.function}/invocations`;
   const res = await fetch(url, { method: 'POST', body: JSON.stringify(payload) });
   const body = await res.text();

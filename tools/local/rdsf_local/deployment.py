@@ -272,6 +272,8 @@ class Deployment:
              runner: dict | None = None) -> Execution:
         host = self.live_host if side == "live" else self.failsafe_host
         assert host, "call start() first"
+        if self.stack.clock_on:  # a run starts when it is due, or when the one before it ended
+            start_time = self.stack.clock(start_time)
         if name in ("live", "backstop", "drill"):
             name = f"{name}-{start_time[:16].replace(':', '')}-{len(self.executions)}"
         functions = {"live": LIVE_FUNCTIONS, "failsafe": FAILSAFE_FUNCTIONS, "drill": DRILL_FUNCTIONS}[side]

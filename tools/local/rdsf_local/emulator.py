@@ -29,6 +29,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from . import rds_rules
+from .physics import PHYSICS
 from .rds_rules import STATE
 from .recorder import CREDENTIAL_SCOPE, RECORDER
 
@@ -240,8 +241,37 @@ class Emulator:
             ex.stop_date = datetime.now(timezone.utc)
             ex.output = json.dumps(req.get("output"))
             return _json(start_response, "200 OK", {"ok": True})
+        if command == "physics":
+            # {"clock": bool, "throughputMiBps": n, "sources": [{"account", "region", "kind", "id",
+            # "sizeGiB", "changePerDay"}]}: sizes, change rates and copy time (physics.py)
+            with PHYSICS.lock:
+                if "clock" in req:
+                    PHYSICS.clock_on = bool(req["clock"])
+                if "throughputMiBps" in req:
+                    t = float(req["throughputMiBps"])
+                    if not t > 0:
+                        raise ValueError(f"throughputMiBps must be above 0, got {t}")
+                    PHYSICS.throughput_mibps = t
+                for src in req.get("sources") or []:
+                    PHYSICS.set_source(src["account"], src["region"], src.get("kind", "instance"),
+                                       src["id"], src.get("sizeGiB"), src.get("changePerDay"))
+                return _json(start_response, "200 OK", {
+                    "clock": PHYSICS.clock_on, "throughputMiBps": PHYSICS.throughput_mibps,
+                    "now": PHYSICS.clock.isoformat() if PHYSICS.clock else None})
+        if command == "clock":
+            # {"now": t}: the clock moves to t unless it is later; {"observe": {"account",
+            # "snapshotId", "at"}}: a copy's lane has waited until `at` (asl_runner.mjs). Answers
+            # the clock.
+            if req.get("now"):
+                PHYSICS.set_clock(_time(req["now"]))
+            seen = req.get("observe")
+            if seen:
+                PHYSICS.observe(seen["account"], seen["snapshotId"], _time(seen["at"]))
+            now = PHYSICS.clock
+            return _json(start_response, "200 OK", {"now": now.isoformat() if now else None})
         if command == "world":
-            return _json(start_response, "200 OK", {"snapshots": rds_rules.describe_world()})
+            return _json(start_response, "200 OK", {"snapshots": rds_rules.describe_world(),
+                                                   "storage": rds_rules.storage()})
         return _json(start_response, "404 Not Found", {"error": f"unknown control command {command}"})
 
 

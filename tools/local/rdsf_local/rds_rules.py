@@ -52,7 +52,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from moto.kms.models import kms_backends
@@ -72,6 +72,8 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBClusterSnapshot, DBSnapshot, RDSBackend, rds_backends
 from moto.sns import models as sns_models
 from moto.sns.exceptions import InvalidParameterValue as SnsInvalidParameterValue
+
+from .physics import PHYSICS, db_arn
 
 KMS_GRANT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
 # "You can have up to five snapshot copy requests in progress to a single destination Region per
@@ -139,6 +141,7 @@ class ExtState:
             self.pending.clear()
             self.restoring.clear()
             self.buckets.clear()
+            PHYSICS.reset()
 
     def take_rds_token(self, account: str, region: str) -> bool:
         """One RDS request of `account` in `region` against the account's request rate: False
@@ -300,6 +303,8 @@ def _start_creating(snapshot) -> None:
         polls = max(0, STATE.faults.creating_polls)
         seconds = STATE.faults.copy_seconds
         fails = _source_of(snapshot) in STATE.faults.fail_copies_of
+        if PHYSICS.clock_on and snapshot.arn in PHYSICS.facts:
+            polls, seconds = 1, None  # the simulated clock decides (tick)
         if (polls == 0 if seconds is None else seconds <= 0) and not fails:
             return
         snapshot.status = "creating"
@@ -310,13 +315,17 @@ def _start_creating(snapshot) -> None:
         )
 
 
-def tick(snapshot) -> None:
-    """One describe call has seen this snapshot: move a copy in progress along."""
+def tick(snapshot, lane: str | None = None) -> None:
+    """One describe call has seen this snapshot: move a copy in progress along. `lane`: the
+    snapshot id the caller described it by (its lane's time, with the simulated clock)."""
     with STATE.lock:
         p = STATE.pending.get(id(snapshot))
         if p is None:
             return
-        if p.started is not None:  # by wall clock (copySeconds)
+        by_clock = PHYSICS.progress(snapshot.arn, snapshot.account_id, lane)
+        if by_clock is not None:  # by the simulated clock (physics)
+            done = by_clock
+        elif p.started is not None:  # by wall clock (copySeconds)
             done = (time.monotonic() - p.started) / p.seconds if p.seconds > 0 else 1.0
         else:  # by describe calls (creatingPolls)
             p.polls_left -= 1
@@ -439,6 +448,9 @@ def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags,
     # Tags passed as [] must not fall back to the source's (AWS semantics), already handled.
     target.tags = tags or []
     store[target_id] = target
+    PHYSICS.copied(target.arn, backend.account_id, backend.region_name,
+                   "cluster" if cluster else "instance", source.arn,
+                   target.kms_key_id if target.encrypted else None, _utcnow())
     _start_creating(target)
     return target
 
@@ -484,14 +496,41 @@ def delete_db_snapshot(self, db_snapshot_identifier):
     snap = self.database_snapshots.get(db_snapshot_identifier)
     if snap is not None:
         _refuse_automated(snap, "deleted; it expires with the instance's backup retention", False)
-    return _stock["delete_db_snapshot"](self, db_snapshot_identifier)
+    gone = _stock["delete_db_snapshot"](self, db_snapshot_identifier)
+    _fail_copies_reading(gone)
+    return gone
 
 
 def delete_db_cluster_snapshot(self, db_snapshot_identifier):
     snap = self.cluster_snapshots.get(db_snapshot_identifier)
     if snap is not None:
         _refuse_automated(snap, "deleted; it expires with the cluster's backup retention", True)
-    return _stock["delete_db_cluster_snapshot"](self, db_snapshot_identifier)
+    gone = _stock["delete_db_cluster_snapshot"](self, db_snapshot_identifier)
+    _fail_copies_reading(gone)
+    return gone
+
+
+def _fail_copies_reading(gone) -> None:
+    """A deleted snapshot's copies still in progress, in any account, end `failed` (physics)."""
+    failing = {f.arn: f for f in PHYSICS.deleted(gone.arn)}
+    if not failing:
+        return
+    with STATE.lock:
+        for snap in _all_snapshots():
+            f = failing.get(snap.arn)
+            if f is None or snap.status != "creating":
+                continue
+            f.failed = f"its source {gone.arn} was deleted before the copy was available"
+            snap.status, snap.percent_progress = "failed", 0
+            STATE.pending.pop(id(snap), None)
+            print(f"rdsf: copy {snap.arn} failed: {f.failed}", flush=True)
+
+
+def _all_snapshots():
+    for by_region in rds_backends.values():
+        for backend in by_region.values():
+            yield from backend.database_snapshots.values()
+            yield from backend.cluster_snapshots.values()
 
 
 def _check_share(snapshot, values_to_add, cluster: bool) -> None:
@@ -545,18 +584,35 @@ def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, sna
                        *args, **kwargs):
     if snapshot_type == "manual":
         _admit_manual(self, db_snapshot_identifier, cluster=False)
-    return _stock["create_db_snapshot"](
+    snap = _stock["create_db_snapshot"](
         self, db_instance_identifier, db_snapshot_identifier, snapshot_type, *args, **kwargs
     )
+    _taken(snap, PHYSICS.now(snap.created))
+    return snap
 
 
 def create_db_cluster_snapshot(self, db_cluster_identifier, db_cluster_snapshot_identifier,
                                snapshot_type="manual", tags=None):
     if snapshot_type == "manual":
         _admit_manual(self, db_cluster_snapshot_identifier, cluster=True)
-    return _stock["create_db_cluster_snapshot"](
+    snap = _stock["create_db_cluster_snapshot"](
         self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, tags
     )
+    _taken(snap, PHYSICS.now(snap.created))
+    return snap
+
+
+def _taken(snap, at: datetime) -> None:
+    """The physics of a snapshot taken of a DB in its own account (automated or manual)."""
+    cluster = isinstance(snap, DBClusterSnapshot)
+    kind = "cluster" if cluster else "instance"
+    PHYSICS.taken(snap.arn, snap.account_id, snap.region, kind,
+                  db_arn(snap.account_id, snap.region, kind, _source_of(snap)), at,
+                  snap.kms_key_id if snap.encrypted else None)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _with_key_arn(backend: RDSBackend, kwargs: dict) -> dict:
@@ -731,7 +787,7 @@ def _describe(self, stock_name, cluster, source_id, snapshot_id, snapshot_type, 
             shared = self.get_shared_db_cluster_snapshots() if cluster else self.get_shared_db_snapshots()
             found = list(found) + [s for s in shared if s not in found]
     for s in found:
-        tick(s)
+        tick(s, snapshot_id)
     return list(found)
 
 
@@ -796,7 +852,7 @@ def resp_describe_account_attributes(self):
 # seeding (control API)
 
 
-def copy_in_progress(account: str, region: str, source_id: str) -> str | None:
+def copy_in_progress(account: str, region: str, source_id: str, at: datetime) -> str | None:
     """The snapshot copy of DB instance `source_id` (of `account`) still being made in `region`,
     in any account, if there is one. "Automated backups don't occur while a DB snapshot copy is
     running in the same AWS Region for the same database" (RDS User Guide, "Introduction to
@@ -806,6 +862,9 @@ def copy_in_progress(account: str, region: str, source_id: str) -> str | None:
     db = rds_backends[account][region].databases.get(source_id)
     if db is None:
         return None
+    if PHYSICS.clock_on:  # by the simulated clock: requested before `at` and not finished by then
+        f = PHYSICS.copy_running(db.db_instance_arn, region, at)
+        return None if f is None else f"{f.arn.rsplit(':', 1)[1]} (account {f.account})"
     for by_region in rds_backends.values():
         backend = by_region.get(region)
         if backend is None:
@@ -821,8 +880,10 @@ def seed_automated(account: str, region: str, kind: str, source_id: str, created
                    snapshot_id: str | None = None):
     """An automated snapshot as RDS takes it: `rds:<source>-YYYY-MM-DD-HH-MM`, at `created`; or,
     for a DB instance with a snapshot copy in progress in its region, none: the reason, a str."""
+    if PHYSICS.clock_on:
+        PHYSICS.set_clock(created)
     if kind != "cluster":
-        copying = copy_in_progress(account, region, source_id)
+        copying = copy_in_progress(account, region, source_id, created)
         if copying:
             return (f"no automated backup of {source_id} at {created:%Y-%m-%d %H:%M}: the snapshot copy "
                     f"{copying} was in progress")
@@ -834,6 +895,7 @@ def seed_automated(account: str, region: str, kind: str, source_id: str, created
         snap = backend.create_db_snapshot(source_id, sid, snapshot_type="automated")
         snap.original_snapshot_create_time = created
     snap.created = created
+    _taken(snap, created)
     return snap
 
 
@@ -858,8 +920,14 @@ def describe_world() -> list[dict[str, Any]]:
                         "createTime": s.created.isoformat(),
                         "sharedWith": list(s.attributes.get("restore", [])),
                         "tags": {t["Key"]: t["Value"] for t in s.tags or []},
+                        "physics": facts.view() if (facts := PHYSICS.facts.get(s.arn)) else None,
                     })
     return sorted(out, key=lambda r: (r["account"], r["region"], r["kind"], r["id"]))
+
+
+def storage() -> list[dict[str, Any]]:
+    """What each account and region stores in snapshots, as RDS bills it (physics)."""
+    return PHYSICS.storage({s.arn for s in _all_snapshots()})
 
 
 # --------------------------------------------------------------------------------------------

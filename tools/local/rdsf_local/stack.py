@@ -290,6 +290,8 @@ class LocalStack:
         self.hosts: list[LambdaHost] = []
         # which engine run_state_machine uses; the end-to-end cases marked for both set it
         self.asl_engine = ENGINES[0]
+        # the emulator's simulated clock decides when copies finish (physics.py); the runner moves it
+        self.clock_on = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -379,12 +381,27 @@ class LocalStack:
         """A new, empty world (the Lambda hosts keep running only if restarted by the caller)."""
         self.stop_lambdas()
         self.control("reset")
+        self.clock_on = False
 
     def faults(self, **faults: Any) -> dict:
         return self.control("faults", faults)
 
     def world(self) -> list[dict]:
         return self.control("world", method="GET")["snapshots"]
+
+    def storage(self) -> list[dict]:
+        """Bytes stored in snapshots per account and region, as RDS bills them (physics.py)."""
+        return self.control("world", method="GET")["storage"]
+
+    def physics(self, **settings: Any) -> dict:
+        """Sizes, change rates, copy throughput and the simulated clock (emulator `physics`)."""
+        answer = self.control("physics", settings)
+        self.clock_on = answer["clock"]
+        return answer
+
+    def clock(self, now: str | None = None) -> str | None:
+        """The simulated clock, moved to `now` first unless it is already later."""
+        return self.control("clock", {"now": now} if now else {})["now"]
 
     def seed_automated(self, account: Account, kind: str, source_id: str, create_time: str,
                        region: str | None = None) -> dict:
@@ -499,6 +516,9 @@ class LocalStack:
             "retryMs": 5,
             **(runner or {}),
         }
+        if self.clock_on:  # each copy's lane tells the emulator how long it has waited
+            runner = dict(runner or {}, clock=True)
+            request["clock"] = {"url": f"{self.endpoint}/_rdsf/clock", "account": acct.id}
         if runner and self.asl_engine != ENGINES[0]:
             raise StackError(f"runner options {sorted(runner)} are asl_runner.mjs's only")
         res = subprocess.run(engine_command(self.asl_engine), input=json.dumps(request).encode(),
