@@ -270,8 +270,9 @@ class Emulator:
             now = PHYSICS.clock
             return _json(start_response, "200 OK", {"now": now.isoformat() if now else None})
         if command == "world":
-            return _json(start_response, "200 OK", {"snapshots": rds_rules.describe_world(),
-                                                   "storage": rds_rules.storage()})
+            return _json(start_response, "200 OK", {
+                "snapshots": rds_rules.describe_world(), "storage": rds_rules.storage(),
+                "copies": [f.log_view() for f in PHYSICS.copies]})
         return _json(start_response, "404 Not Found", {"error": f"unknown control command {command}"})
 
 

@@ -16,10 +16,10 @@ tests/e2e/test_emulator_physics.py tests each on the emulator.
 - A DB cluster snapshot copy is always full (Aurora User Guide, "DB cluster snapshot copying").
 - Copies of one source queue: "When you request multiple snapshot copies for the same source DB
   instance, they're queued internally. The copies requested later won't start until the previous
-  snapshot copies are completed" (RDS User Guide, "Copying a DB snapshot", limitations). The
-  emulator queues copies of a cluster's snapshots the same way (the Aurora guide does not say;
-  the stricter reading). A queued copy shows no progress ("No progress information is displayed
-  about copy requests while they are in the queue").
+  snapshot copies are completed" (RDS User Guide, "Copying a DB snapshot", limitations; the
+  Aurora User Guide's "DB cluster snapshot copying" says the same). A queued copy shows no
+  progress ("No progress information is displayed about copy requests while they are in the
+  queue").
 - A copy takes bytes / throughput. RDS publishes no copy throughput: THROUGHPUT_MIBPS is an
   assumption, a parameter (EBS's time-based snapshot copies top out at 500 MiB/s per copy, EBS
   User Guide, "Time-based copies": an upper bound, not RDS's figure).
@@ -27,8 +27,9 @@ tests/e2e/test_emulator_physics.py tests each on the emulator.
   account and region; a full copy and the incremental copies after it). A lineage stores its
   oldest snapshot whole and, for each later one, the blocks changed since the one before; deleting
   a snapshot leaves the blocks the others still need to them (a full copy holds all its bytes).
-  An Aurora snapshot is billed at the cluster's volume size to its owner: each copy is its own
-  lineage.
+  An Aurora snapshot copy is billed at the cluster's volume size to its owner: each copy is its
+  own lineage (a cluster's own automated backups form one lineage, as Aurora's continuous
+  backup is incremental).
 - With the simulated clock on (`clock`), a copy is `creating` until the clock passes its end;
   the ASL runner moves the clock by the waits each copy's lane has made (`observe`). Without it,
   the copy's status moves by describe calls (rds_rules Faults.creating_polls), and the bytes and
@@ -81,6 +82,11 @@ class Facts:
     end: datetime | None = None
     failed: str | None = None  # why the copy failed
 
+    def log_view(self) -> dict:
+        """One line of the copy log: which copy, of what, and its physics."""
+        return {"account": self.account, "region": self.region, "id": self.arn.rsplit(":", 1)[1],
+                "kind": self.kind, "source": self.db.rsplit(":", 1)[1], **self.view()["copy"]}
+
     def view(self) -> dict:
         out = {"sizeBytes": self.size, "taken": self.taken.isoformat(), "lineage": self.lineage}
         if self.copy_of is not None:
@@ -123,6 +129,7 @@ class Physics:
     queue_end: dict[str, datetime] = field(default_factory=dict)  # DB ARN -> end of its last copy
     # (account, snapshot id) -> the time the copy's own lane has reached (asl_runner, observe)
     seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    copies: list[Facts] = field(default_factory=list)  # every copy made, deleted ones included
 
     def reset(self) -> None:
         with self.lock:
@@ -169,10 +176,11 @@ class Physics:
     def taken(self, arn: str, account: str, region: str, kind: str, db: str, taken: datetime,
               key: str | None) -> Facts:
         """A snapshot of a DB in its own account and region (automated, or CreateDB*Snapshot):
-        part of the DB's own backup lineage there (a cluster's: its own)."""
+        part of the DB's own backup lineage there (Aurora's continuous backup is incremental
+        too; only its copies are full)."""
         taken = utc(taken)
         with self.lock:
-            lineage = f"{arn}" if kind == "cluster" else f"backups:{db}@{account}/{region}"
+            lineage = f"backups:{db}@{account}/{region}"
             f = Facts(arn, account, region, kind, db, self.source(db).size, taken, lineage, key)
             self.facts[arn] = f
             return f
@@ -216,6 +224,7 @@ class Physics:
                       copy_of=source_arn, source_is_copy=src.copy_of is not None, full=full, why=why,
                       bytes_moved=moved, requested=now, start=start, end=end)
             self.facts[arn] = f
+            self.copies.append(f)
             if kind != "cluster":
                 self.last_copy[(account, region, src.db)] = arn
             return f

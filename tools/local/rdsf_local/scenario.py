@@ -23,7 +23,7 @@ from .stack import LocalStack
 from .templates import ConfigRejected
 
 TOP_KEYS = {"name", "description", "accounts", "keys", "shareKey", "sources", "automatedSnapshots",
-            "preexisting", "context", "faults", "start", "days", "daily", "runs", "expect"}
+            "preexisting", "context", "faults", "start", "days", "daily", "runs", "expect", "physics"}
 
 
 class ScenarioError(ValueError):
@@ -93,6 +93,20 @@ def validate(s: dict) -> dict:
         if enc not in ("none", "aws-rds") and not (enc.startswith("key:") and enc[4:] in key_aliases):
             raise ScenarioError(
                 f"{where}.encryption must be none, aws-rds or key:<alias of an entry in keys>, got {enc!r}")
+        # Physics (tools/local/rdsf_local/physics.py): used storage and the share of it written a day
+        size, change = src.get("sizeGiB"), src.get("changePerDay")
+        if size is not None and not (isinstance(size, (int, float)) and size > 0):
+            raise ScenarioError(f"{where}.sizeGiB must be a number of GiB above 0, got {size!r}")
+        if change is not None and not (isinstance(change, (int, float)) and 0 <= change <= 1):
+            raise ScenarioError(f"{where}.changePerDay must be a fraction from 0 to 1, got {change!r}")
+    physics = s.get("physics")
+    if physics is not None:
+        if not isinstance(physics, dict) or set(physics) - {"throughputMiBps"}:
+            raise ScenarioError("physics must be an object {\"throughputMiBps\": n} (copies then take "
+                                "their bytes over that throughput, by the simulated clock)")
+        t = physics.get("throughputMiBps", 100)
+        if not (isinstance(t, (int, float)) and t > 0):
+            raise ScenarioError(f"physics.throughputMiBps must be a number above 0, got {t!r}")
     context = s.setdefault("context", {})
     if not isinstance(context, dict):
         raise ScenarioError("context must be an object of cdk.json's rds-failsafe fields, e.g. {\"liveKeep\": 1}")
@@ -138,6 +152,13 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
             enc = src["encryption"]
             create_source(live, src["kind"], src["id"], keys[enc[4:]] if enc.startswith("key:") else enc,
                           engine=src.get("engine"), tags=src.get("tags"))
+        physics = s.get("physics")
+        stack.physics(
+            clock=physics is not None,
+            **({"throughputMiBps": physics.get("throughputMiBps", 100)} if physics is not None else {}),
+            sources=[{"account": live.id, "region": live.region, "kind": src["kind"], "id": src["id"],
+                      "sizeGiB": src.get("sizeGiB"), "changePerDay": src.get("changePerDay")}
+                     for src in s["sources"]])
         more_live = [(stack.account(a["id"], a["region"]), a["sources"]) for a in s["accounts"]["moreLive"]]
         more_failsafe = [stack.account(a["id"], a["region"]) for a in s["accounts"]["moreFailsafe"]]
         for acct, srcs in more_live:
@@ -223,6 +244,8 @@ def build_report(s: dict, d: Deployment) -> dict:
         }
 
     world = d.stack.world()
+    sides = {d.live.id: "live", d.failsafe.id: "failsafe"}
+    storage = {sides.get(r["account"], r["account"]): r["storedBytes"] for r in d.stack.storage()}
     return {
         "scenario": s["name"],
         "accounts": {"live": d.live.id, "failsafe": d.failsafe.id,
@@ -230,6 +253,9 @@ def build_report(s: dict, d: Deployment) -> dict:
                      "moreFailsafe": [f.failsafe.id for f in d.other_failsafes]},
         "executions": [e.summary() for e in d.executions],
         "triggers": [t["body"] for t in d.triggers],
+        # physics: every copy made (full or incremental, bytes, seconds), what each account stores
+        "copies": [dict(c, account=sides.get(c["account"], c["account"])) for c in d.stack.copies()],
+        "storedBytes": storage,
         "snapshots": {
             "live": [snap(r) for r in world if r["account"] == d.live.id],
             "failsafe": [snap(r) for r in world if r["account"] == d.failsafe.id],
@@ -262,6 +288,15 @@ def check(expect: dict, report: dict) -> list[str]:
         got = [f"{e['side']}:{e['status']}" for e in report["executions"]]
         if got != expect["executionStatuses"]:
             problems.append(f"executionStatuses: expected {expect['executionStatuses']}, got {got}")
+    for side_source, want in (expect.get("copyModes") or {}).items():
+        side, _, source = side_source.partition(":")
+        got = [c["mode"] for c in report["copies"] if c["account"] == side and c["source"] == source]
+        if got != want:
+            problems.append(f"copyModes.{side_source}: expected {want}, got {got}")
+    if "automatedBackupsSkipped" in expect:
+        got = len(report.get("automatedBackupsSkipped", []))
+        if got != expect["automatedBackupsSkipped"]:
+            problems.append(f"automatedBackupsSkipped: expected {expect['automatedBackupsSkipped']}, got {got}")
     for needle in expect.get("failureMentions", []):
         causes = " ".join(e["cause"] or "" for e in report["executions"])
         if needle not in causes:

@@ -393,6 +393,11 @@ class LocalStack:
         """Bytes stored in snapshots per account and region, as RDS bills them (physics.py)."""
         return self.control("world", method="GET")["storage"]
 
+    def copies(self) -> list[dict]:
+        """Every snapshot copy made, in order, deleted ones included: full or incremental, bytes,
+        seconds, queued seconds (physics.py)."""
+        return self.control("world", method="GET")["copies"]
+
     def physics(self, **settings: Any) -> dict:
         """Sizes, change rates, copy throughput and the simulated clock (emulator `physics`)."""
         answer = self.control("physics", settings)
