@@ -130,6 +130,9 @@ class Physics:
     # (account, snapshot id) -> the time the copy's own lane has reached (asl_runner, observe)
     seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
     copies: list[Facts] = field(default_factory=list)  # every copy made, deleted ones included
+    # indexes over `copies` (a 1,000-source day makes thousands): by destination and DB, by source
+    here: dict[tuple[str, str, str], list[Facts]] = field(default_factory=dict)
+    readers: dict[str, list[Facts]] = field(default_factory=dict)
 
     def reset(self) -> None:
         with self.lock:
@@ -201,9 +204,8 @@ class Physics:
                 why = "its source is itself a snapshot copy"
             else:
                 last = self.facts.get(self.last_copy.get((account, region, src.db), ""))
-                others = [f for f in self.facts.values() if f.account == account
-                          and f.region == region and f.db == src.db and f.copy_of is not None
-                          and f.failed is None]
+                others = [f for f in self.here.get((account, region, src.db), [])
+                          if f.arn in self.facts and f.failed is None]
                 if last is None:
                     why = ("no earlier copy of this DB instance here" if (account, region, src.db)
                            not in self.last_copy else "the most recent copy here was deleted")
@@ -225,6 +227,8 @@ class Physics:
                       bytes_moved=moved, requested=now, start=start, end=end)
             self.facts[arn] = f
             self.copies.append(f)
+            self.here.setdefault((account, region, src.db), []).append(f)
+            self.readers.setdefault(source_arn, []).append(f)
             if kind != "cluster":
                 self.last_copy[(account, region, src.db)] = arn
             return f
@@ -248,17 +252,18 @@ class Physics:
         fail": the emulator makes it fail). Returns those copies."""
         with self.lock:
             self.facts.pop(arn, None)
-            return [f for f in self.facts.values() if f.copy_of == arn and f.failed is None
-                    and f.end is not None]
+            return [f for f in self.readers.pop(arn, []) if f.arn in self.facts and f.failed is None]
 
     def copy_running(self, db: str, region: str, at: datetime) -> Facts | None:
         """A copy of a snapshot of `db` requested in `region` (any account) and not finished at `at`."""
         at = utc(at)
         with self.lock:
-            for f in self.facts.values():
-                if (f.db == db and f.region == region and f.requested is not None
-                        and f.failed is None and f.requested <= at < f.end):
-                    return f
+            for (_, copy_region, copy_db), made in self.here.items():
+                if copy_db != db or copy_region != region:
+                    continue
+                for f in made:
+                    if f.arn in self.facts and f.failed is None and f.requested <= at < f.end:
+                        return f
             return None
 
     # -- storage ---------------------------------------------------------------------------------
