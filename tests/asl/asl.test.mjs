@@ -98,6 +98,7 @@ for (const [name, functions] of Object.entries(MACHINES)) {
     assert.equal(states.Defaults.Result.maxConcurrency, 5);
     assert.equal(states.Defaults.Result.pollSeconds, 60);
     assert.equal(states.Defaults.Result.maxWaitSeconds, 6 * 3600);
+    assert.equal(states.Defaults.Result.copyThroughputMiBps, 100);
     assert.equal(states.Defaults.Result.dryRun, false);
     assert.equal(states.SomethingFailed.Type, "Fail");
   });
@@ -129,18 +130,26 @@ for (const [name, functions] of Object.entries(MACHINES)) {
 
   test(`${name}.asl.json: the poll loop waits what wait-available says, three states a look`, () => {
     const states = Object.fromEntries(allStates(JSON.parse(load(name))));
+    // each copy is waited for as long as its copy task's bound says (policy::copy_time)
+    const [copyTask, bound] = name === "live" ? ["CopyLatest", "$.copy.waitBound"] : ["Save", "$.save.waitBound"];
+    assert.deepEqual(states[copyTask].Parameters.wait, {
+      "pollSeconds.$": "$.pollSeconds",
+      "maxWaitSeconds.$": "$.maxWaitSeconds",
+      "copyThroughputMiBps.$": "$.copyThroughputMiBps",
+    });
     const check = states.CheckCopy;
     assert.equal(check.ResultPath, "$.wait");
     assert.equal(check.Parameters["elapsedSeconds.$"], "States.MathAdd($.wait.elapsedSeconds, $.wait.nextWaitSeconds)");
     assert.equal(check.Parameters["pollSeconds.$"], "$.pollSeconds");
-    assert.equal(check.Parameters["maxWaitSeconds.$"], "$.maxWaitSeconds");
+    assert.equal(check.Parameters["maxWaitSeconds.$"], `${bound}.maxWaitSeconds`);
     assert.deepEqual(check.Parameters.previous, { "elapsedSeconds.$": "$.wait.elapsedSeconds", "percentProgress.$": "$.wait.percentProgress" });
     assert.deepEqual(states.StartWaitClock.Result, { elapsedSeconds: 0, nextWaitSeconds: 0, percentProgress: null });
     assert.equal(states.StartWaitClock.ResultPath, "$.wait");
     assert.equal(check.Next, "IsAvailable");
     const timeout = states.IsAvailable.Choices.find((c) => c.Next === "TimedOut");
     assert.equal(timeout.Variable, "$.wait.elapsedSeconds");
-    assert.equal(timeout.NumericGreaterThanEqualsPath, "$.maxWaitSeconds");
+    assert.equal(timeout.NumericGreaterThanEqualsPath, `${bound}.maxWaitSeconds`);
+    assert.ok(states.TimedOut.Parameters["Cause.$"].endsWith(`, $.wait.elapsedSeconds, ${bound}.note)`));
     assert.equal(states.IsAvailable.Default, "WaitForCopy");
     assert.deepEqual(states.WaitForCopy, { Type: "Wait", SecondsPath: "$.wait.nextWaitSeconds", Next: "CheckCopy" });
   });

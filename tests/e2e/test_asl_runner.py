@@ -170,9 +170,19 @@ def test_overrides_that_are_not_whole_numbers_are_refused(side, field, value, en
 
 
 @pytest.mark.parametrize("side", ["live", "failsafe"])
+@pytest.mark.parametrize("value", [0, "100", 100001])
+def test_a_copy_throughput_out_of_range_is_refused(side, value):
+    report = overrides_run(side, {"copyThroughputMiBps": value})
+    assert report["status"] == "FAILED", report
+    assert report["error"] == "InvalidInput"
+    assert "copyThroughputMiBps must be a number of MiB/s from 1 to 100000" in report["cause"], report["cause"]
+
+
+@pytest.mark.parametrize("side", ["live", "failsafe"])
 @on_both_engines
 def test_whole_number_overrides_pass_the_checks(side, engine):
-    report = overrides_run(side, {"maxConcurrency": 20, "pollSeconds": 30, "maxWaitSeconds": 3600}, engine)
+    report = overrides_run(side, {"maxConcurrency": 20, "pollSeconds": 30, "maxWaitSeconds": 3600,
+                                  "copyThroughputMiBps": 37.5}, engine)
     first_task = "SelectSources" if side == "live" else "FindShared"
     assert first_task in report["statesEntered"], report
 

@@ -266,17 +266,20 @@ def test_one_copy_polled_past_the_quota_fails_the_run():
 def test_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(stack, accounts, engine):
     """Adaptive polling (policy::polling::next_wait_seconds) with the real wait-available: a copy
     that shows no progress is looked at after 0, 60, 120, 240 s and once more at maxWaitSeconds
-    exactly, then the item fails with CopyTimeout naming the seconds waited."""
+    exactly, then the item fails with CopyTimeout naming the seconds waited and the figures."""
     live, failsafe = accounts
     stack.faults(creatingPolls=1000)  # 0 % for the first ten looks
     create_source(live, "instance", "orders")
     stack.seed_automated(live, "instance", "orders", "2026-11-20T03:00:00Z")
     d = Deployment.create(stack, live, failsafe).start()
-    run = d.run_live(LIVE_AT, {"pollSeconds": 60, "maxWaitSeconds": 300})
+    # at this throughput a full copy of the source's 20 GiB is expected in 1 s: the bound stays
+    # maxWaitSeconds (policy::copy_time raises it for a copy that needs longer)
+    run = d.run_live(LIVE_AT, {"pollSeconds": 60, "maxWaitSeconds": 300, "copyThroughputMiBps": 100000})
     assert run.status == "FAILED", run.result.get("output")
     cause = run.result["cause"]
     assert "instance:orders: CopyTimeout: share copy rdsf-orders-202611200300 was not available " \
-           "after 300 seconds (maxWaitSeconds)" in cause, cause
+           "after 300 seconds: a full copy of 20 GiB at 100000 MiB/s (copyThroughputMiBps) takes about " \
+           "1 seconds (0.0 h), and the run waited 300 seconds" in cause, cause
     looks = [c for c in run.result["taskCalls"] if c["task"] == "CheckCopy"]
     assert len(looks) == 5, looks
     assert "Share" not in run.result["statesEntered"]

@@ -6,6 +6,7 @@
 
 use crate::model::{SnapshotKind, Source};
 use crate::policy::copy::CopyLanes;
+use crate::policy::copy_time::{WaitBound, WaitSettings};
 use crate::policy::drill::DrillItem;
 use crate::policy::map_results;
 use crate::policy::message::FailsafeMessage;
@@ -152,6 +153,9 @@ pub struct CopyInput {
     pub source: Source,
     #[serde(default)]
     pub dry_run: bool,
+    /// The run's wait settings: the output's `waitBound` is computed from them.
+    #[serde(default)]
+    pub wait: Option<WaitSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +185,10 @@ pub struct CopyOutput {
     /// Why it was skipped, or a note on encryption; always present (null if none) because the
     /// state machine reads it.
     pub reason: Option<String>,
+    /// How long the state machine waits for this copy (`policy::copy_time`), when the input
+    /// carried the run's wait settings and there is a copy to wait for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_bound: Option<WaitBound>,
 }
 
 // -- wait-available, the live machine (live/wait_available.rs) --------------------------------
@@ -448,6 +456,9 @@ pub struct SaveInput {
     pub item: SharedItem,
     #[serde(default)]
     pub dry_run: bool,
+    /// The run's wait settings: the output's `waitBound` is computed from them.
+    #[serde(default)]
+    pub wait: Option<WaitSettings>,
     /// When the run started (`$$.Execution.StartTime`).
     #[serde(default)]
     pub now: Option<DateTime<Utc>>,
@@ -473,6 +484,10 @@ pub struct SaveOutput {
     pub cross_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How long the state machine waits for this copy (`policy::copy_time`), when the input
+    /// carried the run's wait settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_bound: Option<WaitBound>,
 }
 
 // -- verify, the failsafe machine (failsafe/verify.rs) ----------------------------------------

@@ -253,8 +253,8 @@ class Emulator:
                         raise ValueError(f"throughputMiBps must be above 0, got {t}")
                     PHYSICS.throughput_mibps = t
                 for src in req.get("sources") or []:
-                    PHYSICS.set_source(src["account"], src["region"], src.get("kind", "instance"),
-                                       src["id"], src.get("sizeGiB"), src.get("changePerDay"))
+                    rds_rules.set_source_size(src["account"], src["region"], src.get("kind", "instance"),
+                                              src["id"], src.get("sizeGiB"), src.get("changePerDay"))
                 return _json(start_response, "200 OK", {
                     "clock": PHYSICS.clock_on, "throughputMiBps": PHYSICS.throughput_mibps,
                     "now": PHYSICS.clock.isoformat() if PHYSICS.clock else None})

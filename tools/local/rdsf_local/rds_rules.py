@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import re
 import threading
 import time
@@ -923,6 +924,16 @@ def describe_world() -> list[dict[str, Any]]:
                         "physics": facts.view() if (facts := PHYSICS.facts.get(s.arn)) else None,
                     })
     return sorted(out, key=lambda r: (r["account"], r["region"], r["kind"], r["id"]))
+
+
+def set_source_size(account: str, region: str, kind: str, source_id: str, size_gib, change_per_day) -> None:
+    """A source's physics (size, daily change), and its allocated storage to match: RDS reports
+    a snapshot's AllocatedStorage (GiB), which the copy tasks size their wait by."""
+    PHYSICS.set_source(account, region, kind, source_id, size_gib, change_per_day)
+    backend = rds_backends[account][region]
+    db = (backend.clusters if kind == "cluster" else backend.databases).get(source_id)
+    if db is not None and size_gib is not None:
+        db.allocated_storage = max(1, math.ceil(float(size_gib)))
 
 
 def storage() -> list[dict[str, Any]]:

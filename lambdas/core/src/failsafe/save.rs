@@ -6,6 +6,7 @@ use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::policy::copy::copy_encryption;
 use crate::policy::copy::{dated_after_run, not_from_automated};
+use crate::policy::copy_time::wait_bound;
 use crate::policy::tags::Provenance;
 use crate::port::{CopyRequest, SnapshotWrites, Snapshots, StoreErrorKind};
 use crate::store::describe_required;
@@ -52,6 +53,11 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
         ));
     }
     let cross_region = planned.source_region != cfg.region;
+    // a full copy's bytes decide how long the run waits for it (a copy of a copy is always full)
+    let bound = input
+        .wait
+        .as_ref()
+        .map(|w| wait_bound(shared.allocated_storage, w));
 
     if let Some(existing) = store
         .describe_snapshot(planned.kind, &planned.target_id)
@@ -65,6 +71,7 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
             item: planned,
             cross_region,
             note: None,
+            wait_bound: bound.clone(),
         });
     }
     let enc = copy_encryption(&shared, &cfg.failsafe_kms_key_arn, cfg.encrypt_unencrypted);
@@ -100,6 +107,7 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
             snapshot: planned_ref,
             cross_region,
             note: enc.note,
+            wait_bound: bound.clone(),
         });
     }
     let request = CopyRequest {
@@ -121,6 +129,7 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
                 item: planned,
                 cross_region,
                 note: None,
+                wait_bound: bound.clone(),
             });
         }
         Err(e) => return Err(e.into()),
@@ -139,5 +148,6 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
         item: planned,
         cross_region,
         note: enc.note,
+        wait_bound: bound.clone(),
     })
 }

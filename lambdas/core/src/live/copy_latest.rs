@@ -7,6 +7,7 @@ use crate::model::{snapshot_type, Snapshot, Source};
 use crate::policy::copy::{
     copy_encryption, newest_automated, not_copied_from, not_shareable_reason,
 };
+use crate::policy::copy_time::wait_bound;
 use crate::policy::naming::share_copy_id;
 use crate::policy::tags::Provenance;
 use crate::port::{
@@ -57,11 +58,17 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
             automated_snapshot_arn: None,
             kms_key_id: None,
             reason: Some(reason),
+            wait_bound: None,
         });
     };
     let created = latest
         .create_time
         .expect("newest_automated only returns timed snapshots");
+    // the wait bound assumes a full copy: the first one, or after the one before was deleted
+    let bound = input
+        .wait
+        .as_ref()
+        .map(|w| wait_bound(latest.allocated_storage, w));
     let target_id = share_copy_id(source.kind, &source.id, created)?;
 
     if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
@@ -74,6 +81,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
             snapshot: Some(SnapshotRef::from(&existing)),
             automated_snapshot_arn: Some(latest.arn.clone()),
             reason: None,
+            wait_bound: bound,
         });
     }
 
@@ -115,6 +123,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
             automated_snapshot_arn: Some(latest.arn.clone()),
             kms_key_id: enc.kms_key_id,
             reason: enc.note,
+            wait_bound: bound,
         });
     }
     let request = CopyRequest {
@@ -156,5 +165,6 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
         automated_snapshot_arn: Some(latest.arn.clone()),
         kms_key_id: enc.kms_key_id,
         reason: enc.note,
+        wait_bound: bound,
     })
 }

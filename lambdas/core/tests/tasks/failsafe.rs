@@ -251,6 +251,7 @@ async fn save_item(
             item: SharedItem::from(&item),
             dry_run: false,
             now: None,
+            wait: None,
         },
     )
     .await
@@ -513,6 +514,7 @@ async fn save_cluster_at_0530(
             item,
             dry_run: false,
             now,
+            wait: None,
         },
     )
     .await
@@ -888,6 +890,7 @@ async fn save_dry_run_changes_nothing() {
             item: SharedItem::from(&item),
             dry_run: true,
             now: None,
+            wait: None,
         },
     )
     .await
@@ -1241,4 +1244,38 @@ async fn a_quota_too_small_for_the_run_saves_each_sources_newest_first() {
         .unwrap();
     assert!(out.items.is_empty());
     assert_eq!(out.left_out_count, 4);
+}
+
+#[tokio::test]
+async fn a_failsafe_copy_is_full_and_waited_for_as_its_size_needs() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let mut big = live_orders();
+    big.allocated_storage = 8_000;
+    let item = share_and_find(&cfg, &store, big).await;
+    let out = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: SharedItem::from(&item),
+            dry_run: false,
+            now: None,
+            wait: Some(rdsf_core::policy::copy_time::WaitSettings {
+                poll_seconds: 60,
+                max_wait_seconds: 21_600,
+                copy_throughput_mibps: 100.0,
+            }),
+        },
+    )
+    .await
+    .unwrap();
+    let bound = out.wait_bound.expect("bound");
+    // 8,000 GiB at 100 MiB/s is 81,920 s: more than one run may wait, and the note says so
+    assert_eq!(bound.expected_seconds, 81_920);
+    assert_eq!(bound.max_wait_seconds, 21_600);
+    assert!(
+        bound.note.contains("longer than one run can wait"),
+        "{}",
+        bound.note
+    );
 }

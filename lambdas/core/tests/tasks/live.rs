@@ -20,7 +20,16 @@ async fn copy(
     s: Source,
     dry_run: bool,
 ) -> rdsf_core::error::Result<CopyOutput> {
-    copy_latest(cfg, store, CopyInput { source: s, dry_run }).await
+    copy_latest(
+        cfg,
+        store,
+        CopyInput {
+            source: s,
+            dry_run,
+            wait: None,
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -916,4 +925,33 @@ async fn a_share_rds_refuses_for_the_aws_rds_key_is_a_key_error_naming_it() {
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::KmsKeyNotAccessible, "{e}");
     assert!(e.to_string().contains("aws/rds"), "{e}");
+}
+
+#[tokio::test]
+async fn a_copy_is_waited_for_as_long_as_its_full_copy_takes_at_the_runs_throughput() {
+    let cfg = live_config(&[]);
+    let (store, _) = store_with_an_aws_rds_source();
+    store.world().snapshots[0].allocated_storage = 2_000;
+    let wait = rdsf_core::policy::copy_time::WaitSettings {
+        poll_seconds: 60,
+        max_wait_seconds: 21_600,
+        copy_throughput_mibps: 100.0,
+    };
+    let input = |wait| CopyInput {
+        source: src(SnapshotKind::Instance, "orders"),
+        dry_run: false,
+        wait,
+    };
+    let out = copy_latest(&cfg, &store, input(Some(wait))).await.unwrap();
+    let bound = out.wait_bound.expect("a copy to wait for has a bound");
+    // 2,000 GiB at 100 MiB/s: 20,480 s, and half as long again
+    assert_eq!((bound.size_gib, bound.expected_seconds), (2_000, 20_480));
+    assert_eq!(bound.max_wait_seconds, 30_720);
+    // the same copy found on a re-run (outcome exists) is waited for as long
+    let again = copy_latest(&cfg, &store, input(Some(wait))).await.unwrap();
+    assert_eq!(again.outcome, CopyOutcome::Exists);
+    assert_eq!(again.wait_bound, Some(bound));
+    // the state machine always passes the settings; without them there is no bound to give
+    let bare = copy_latest(&cfg, &store, input(None)).await.unwrap();
+    assert_eq!(bare.wait_bound, None);
 }

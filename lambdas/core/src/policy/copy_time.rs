@@ -1,0 +1,188 @@
+//! How long a run waits for one copy. A snapshot copy's time grows with the bytes it moves, and
+//! RDS publishes no copy throughput (docs/aws-facts.md, "Copy physics"): a run waits for each copy
+//! at least `maxWaitSeconds`, and longer for a source whose full copy needs it at
+//! `copyThroughputMiBps` (both run settings of the state machines), up to what one run can wait.
+//! A copy that outlasts the bound goes on in RDS; the copy tasks find it on a later run (outcome
+//! `exists`) and wait for it again.
+
+use super::polling::MAX_CHECKS;
+use serde::{Deserialize, Serialize};
+
+/// The most a run waits for one copy: the state machines' own bound on `maxWaitSeconds` (20 h;
+/// `BadMaxWaitSeconds` in statemachines/*.asl.json), which leaves 3 of the execution's 23 hours
+/// (`TimeoutSeconds` 82,800) for the run's other states.
+pub const WAIT_CEILING_SECONDS: u64 = 72_000;
+
+/// Headroom over a full copy's expected time, in percent: a copy's throughput varies, and a
+/// bound that is too long only costs waiting for a copy that is stuck.
+pub const HEADROOM_PERCENT: u64 = 50;
+
+/// A run's wait settings as the state machine hands them to a copy task.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitSettings {
+    pub poll_seconds: u64,
+    pub max_wait_seconds: u64,
+    /// The throughput a full copy is assumed to move at (MiB/s): an assumption, 100 by default.
+    #[serde(rename = "copyThroughputMiBps")]
+    pub copy_throughput_mibps: f64,
+}
+
+/// How long this copy is waited for, and the figures behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitBound {
+    /// The snapshot's allocated storage (GiB): a full copy moves at most that much.
+    pub size_gib: i32,
+    /// A full copy of `size_gib` at the settings' throughput.
+    pub expected_seconds: u64,
+    /// What the state machine waits for this copy before it times out.
+    pub max_wait_seconds: u64,
+    /// The figures in words, for a timeout's cause: what was expected and what to change.
+    pub note: String,
+}
+
+/// The wait bound of a copy of a `size_gib` snapshot: `maxWaitSeconds`, raised to the expected
+/// time of a full copy plus [`HEADROOM_PERCENT`], but never above [`WAIT_CEILING_SECONDS`] nor
+/// past the status checks one copy may take ([`MAX_CHECKS`] at `pollSeconds`). A copy expected
+/// to take longer than that is waited for `maxWaitSeconds` only: no run can see it end, and
+/// waiting longer would hold up the run's other sources (the Live run notifies the Failsafe
+/// account when all its copies are done) for nothing.
+pub fn wait_bound(size_gib: i32, s: &WaitSettings) -> WaitBound {
+    let size = size_gib.max(0) as u64;
+    let throughput = if s.copy_throughput_mibps.is_finite() && s.copy_throughput_mibps > 0.0 {
+        s.copy_throughput_mibps
+    } else {
+        f64::MIN_POSITIVE
+    };
+    let expected = ((size * 1024) as f64 / throughput)
+        .ceil()
+        .min(u64::MAX as f64) as u64;
+    let wanted = expected.saturating_add(expected.saturating_mul(HEADROOM_PERCENT) / 100);
+    let ceiling = WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * s.poll_seconds.max(1));
+    let max_wait = if expected > ceiling {
+        s.max_wait_seconds
+    } else {
+        s.max_wait_seconds.max(wanted.min(ceiling))
+    };
+    let full = format!(
+        "a full copy of {size} GiB at {} MiB/s (copyThroughputMiBps) takes about {expected} seconds ({:.1} h)",
+        s.copy_throughput_mibps,
+        expected as f64 / 3600.0
+    );
+    let note = if expected > max_wait {
+        format!(
+            "{full}, longer than one run can wait ({ceiling} seconds), so the run waited \
+             {max_wait} (maxWaitSeconds): the copy goes on in RDS and a later run takes it up once \
+             it is available, so this source's newest copy is more than a day old; RDS takes no \
+             automated backup of an instance while a copy of it runs"
+        )
+    } else {
+        format!(
+            "{full}, and the run waited {max_wait} seconds: if copies of this source are slower, \
+             lower copyThroughputMiBps (or raise maxWaitSeconds)"
+        )
+    };
+    WaitBound {
+        size_gib,
+        expected_seconds: expected,
+        max_wait_seconds: max_wait,
+        note,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(max_wait: u64, throughput: f64) -> WaitSettings {
+        WaitSettings {
+            poll_seconds: 60,
+            max_wait_seconds: max_wait,
+            copy_throughput_mibps: throughput,
+        }
+    }
+
+    #[test]
+    fn a_small_source_is_waited_for_max_wait_seconds() {
+        let b = wait_bound(20, &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, 205); // 20 GiB = 20,480 MiB at 100 MiB/s
+        assert_eq!(b.max_wait_seconds, 21_600);
+        assert!(b.note.contains("lower copyThroughputMiBps"), "{}", b.note);
+    }
+
+    #[test]
+    fn a_big_source_is_waited_for_its_full_copy_and_half_as_long_again() {
+        // 2,000 GiB at 100 MiB/s: 20,480 s (5.7 h), over the default 6 h with its headroom
+        let b = wait_bound(2_000, &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, 20_480);
+        assert_eq!(b.max_wait_seconds, 30_720);
+    }
+
+    #[test]
+    fn no_run_waits_past_the_ceiling_and_the_note_says_what_follows() {
+        // 8,000 GiB at 100 MiB/s: 81,920 s (22.8 h), more than a run can wait
+        let b = wait_bound(8_000, &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, 81_920);
+        assert_eq!(b.max_wait_seconds, 21_600);
+        assert!(
+            b.note.starts_with("a full copy of 8000 GiB at 100 MiB/s (copyThroughputMiBps) takes about 81920 seconds (22.8 h), longer than one run can wait (72000 seconds), so the run waited 21600 (maxWaitSeconds)"),
+            "{}",
+            b.note
+        );
+        // one that fits under the ceiling, but not with all its headroom, gets the ceiling
+        let b = wait_bound(6_000, &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, 61_440);
+        assert_eq!(b.max_wait_seconds, WAIT_CEILING_SECONDS);
+    }
+
+    #[test]
+    fn the_bound_keeps_to_the_status_checks_a_copy_may_take() {
+        // at pollSeconds 10, 1,999 waits of 10 s: 19,990 s (1,600 GiB expects 16,384 s)
+        let s = WaitSettings {
+            poll_seconds: 10,
+            ..settings(600, 100.0)
+        };
+        assert_eq!(wait_bound(1_600, &s).max_wait_seconds, 19_990);
+        // a configured maxWaitSeconds is never lowered (the state machine checked it already)
+        assert_eq!(
+            wait_bound(1, &settings(72_000, 100.0)).max_wait_seconds,
+            72_000
+        );
+    }
+
+    #[test]
+    fn a_throughput_of_nothing_waits_max_wait_seconds() {
+        let b = wait_bound(20, &settings(600, 0.0));
+        assert_eq!(b.max_wait_seconds, 600);
+        assert_eq!(wait_bound(0, &settings(600, 100.0)).max_wait_seconds, 600);
+    }
+
+    #[test]
+    fn the_ceiling_is_the_state_machines_bound_on_max_wait_seconds() {
+        for (name, text) in [
+            (
+                "live",
+                include_str!("../../../../statemachines/live.asl.json"),
+            ),
+            (
+                "failsafe",
+                include_str!("../../../../statemachines/failsafe.asl.json"),
+            ),
+        ] {
+            let asl: serde_json::Value = serde_json::from_str(text).unwrap();
+            let timeout = asl["TimeoutSeconds"].as_u64().unwrap();
+            assert!(
+                WAIT_CEILING_SECONDS + 3 * 3600 <= timeout,
+                "{name}: {timeout}"
+            );
+            let cause = asl["States"]["BadMaxWaitSeconds"]["Cause"]
+                .as_str()
+                .unwrap();
+            assert!(
+                cause.contains(&format!("from 1 to {WAIT_CEILING_SECONDS}")),
+                "{name}: {cause}"
+            );
+        }
+    }
+}
