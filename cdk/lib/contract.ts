@@ -43,7 +43,15 @@ export interface Contract {
   readonly provenanceTags: string[];
   readonly names: { copyPrefix: string; drillPrefix: string };
   readonly metrics: Record<
-    'namespace' | 'newestVerifiedCopyAgeHours' | 'copiesSaved' | 'copiesFailed' | 'drillPassed' | 'drillFailed' | 'restoreSeconds',
+    | 'namespace'
+    | 'newestVerifiedCopyAgeHours'
+    | 'copiesSaved'
+    | 'copiesFailed'
+    | 'drillPassed'
+    | 'drillFailed'
+    | 'restoreSeconds'
+    | 'copySeconds'
+    | 'copySizeGib',
     string
   >;
   readonly shareKeyActions: string[];

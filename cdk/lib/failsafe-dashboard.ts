@@ -8,6 +8,12 @@ import { RestoreDrill } from './restore-drill';
 
 /** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
 export const COPY_AGE_METRIC = { namespace: CONTRACT.metrics.namespace, metricName: CONTRACT.metrics.newestVerifiedCopyAgeHours };
+/** What `verify` writes (EMF) per source for each Failsafe copy its run made: every one a full copy. */
+export const COPY_TIME_METRICS = {
+  namespace: CONTRACT.metrics.namespace,
+  seconds: CONTRACT.metrics.copySeconds,
+  sizeGib: CONTRACT.metrics.copySizeGib,
+};
 /** What `prune` writes (EMF, no dimensions) once per run that is not a dry run. */
 export const RUN_OUTCOME_METRICS = {
   namespace: CONTRACT.metrics.namespace,
@@ -60,6 +66,28 @@ export class FailsafeDashboard extends cloudwatch.Dashboard {
             left: [perSourceSearch(namespace, metricName, 'Maximum', Duration.hours(1))],
             leftAnnotations: [threshold],
             leftYAxis: { min: 0, label: 'hours' },
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Failsafe copy time per source (seconds; full copies)',
+            width: 12,
+            left: [perSourceSearch(COPY_TIME_METRICS.namespace, COPY_TIME_METRICS.seconds, 'Maximum', Duration.days(1))],
+            leftYAxis: { min: 0, label: 'seconds' },
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'GiB copied into the Failsafe account per day (each copy full, billed whole)',
+            width: 12,
+            left: [
+              new cloudwatch.Metric({
+                namespace: COPY_TIME_METRICS.namespace,
+                metricName: COPY_TIME_METRICS.sizeGib,
+                statistic: 'Sum',
+                period: Duration.days(1),
+                label: 'GiB copied',
+              }),
+            ],
+            leftYAxis: { min: 0, label: 'GiB' },
           }),
         ],
         [

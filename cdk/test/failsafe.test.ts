@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
 import { MANAGED_TAG } from '../lib/common';
-import { COPY_AGE_METRIC, RUN_OUTCOME_METRICS } from '../lib/failsafe-dashboard';
+import { COPY_AGE_METRIC, COPY_TIME_METRICS, RUN_OUTCOME_METRICS } from '../lib/failsafe-dashboard';
 import { CONTRACT } from '../lib/contract';
 import { TASK_TAG } from '../lib/task-function';
 import { actionsOf, allowing, FAILSAFE, failsafeStack, LIVE, liveStack, PROVENANCE, REGION, taskStatements } from './helpers';
@@ -236,7 +236,7 @@ describe('FailsafeAccount', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: COPY_AGE_METRIC.metricName, Threshold: 36 });
   });
 
-  test("the dashboard shows every source's copy age against the threshold, copies saved and failed per run, executions and the alarm", () => {
+  test("the dashboard shows every source's copy age against the threshold, copy time and GiB copied, copies saved and failed per run, executions and the alarm", () => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as any[];
     assert.equal(dashboards.length, 1);
     assert.equal(dashboards[0].Properties.DashboardName, 'rds-failsafe-failsafe');
@@ -264,6 +264,14 @@ describe('FailsafeAccount', () => {
         [RUN_OUTCOME_METRICS.namespace, 'CopiesFailed'],
       ],
     );
+    // what each full copy took and moved, as verify writes it (CopySeconds, CopySizeGiB)
+    const copyTime = widgets.find((w: any) => w.title?.startsWith('Failsafe copy time per source'));
+    assert.deepEqual(
+      copyTime.metrics[0][0].expression,
+      `SEARCH('{${COPY_TIME_METRICS.namespace},SourceAccount,SourceId} MetricName="CopySeconds"', 'Maximum', 86400)`,
+    );
+    const copied = widgets.find((w: any) => w.title?.startsWith('GiB copied into the Failsafe account per day'));
+    assert.deepEqual(copied.metrics[0].slice(0, 2), [COPY_TIME_METRICS.namespace, 'CopySizeGiB']);
     const runs = widgets.find((w: any) => w.title === 'Failsafe executions per day');
     assert.deepEqual(
       runs.metrics.map((m: any) => m[1]),

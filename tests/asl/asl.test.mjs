@@ -163,7 +163,7 @@ test("live.asl.json: the preflight runs before anything is changed; a blocking f
   const s = JSON.parse(load("live"), null).States;
   assert.equal(s.SelectSources.Next, "Preflight");
   assert.equal(s.Preflight.Next, "DeleteOldCopies");
-  assert.deepEqual(s.Preflight.Parameters, { "sources.$": "$.selection.sources", "skipped.$": "$.selection.skipped", "dryRun.$": "$.config.dryRun", "now.$": "$$.Execution.StartTime", "maxWaitSeconds.$": "$.config.maxWaitSeconds" });
+  assert.deepEqual(s.Preflight.Parameters, { "sources.$": "$.selection.sources", "skipped.$": "$.selection.skipped", "dryRun.$": "$.config.dryRun", "now.$": "$$.Execution.StartTime", "maxWaitSeconds.$": "$.config.maxWaitSeconds", wait: { "pollSeconds.$": "$.config.pollSeconds", "maxWaitSeconds.$": "$.config.maxWaitSeconds", "copyThroughputMiBps.$": "$.config.copyThroughputMiBps" } });
   const [blocked, other] = s.Preflight.Catch;
   assert.deepEqual([blocked.ErrorEquals, blocked.Next], [["PreflightFailed"], "PreflightFailed"]);
   assert.deepEqual([s.PreflightFailed.Type, s.PreflightFailed.CausePath], ["Fail", "$.preflight.Cause"]);

@@ -430,7 +430,9 @@ def _live_fleet(seen: dict):
                     "status": "creating", "sourceId": source["id"], "encrypted": True}
         if source["id"] != "db-bad":
             snapshot["sourceCreateTime"] = "2026-11-20T03:00:00Z"
-        return {"outcome": "copied", "source": source, "snapshot": snapshot}
+        bound = {"sizeGib": None, "expectedSeconds": None, "maxWaitSeconds": p["wait"]["maxWaitSeconds"],
+                 "note": "size unknown"}
+        return {"outcome": "copied", "source": source, "snapshot": snapshot, "waitBound": bound}
 
     def notify(p):
         results = p["results"]["instances"] + p["results"]["clusters"]

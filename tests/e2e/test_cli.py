@@ -51,11 +51,20 @@ def test_status_shows_every_source_fresh_and_exits_0(saved):
         assert s["lastDrill"] is None
     assert report["problems"] == []
     assert {q["kind"]: q["used"] for q in report["quotas"]} == {"instance": 3, "cluster": 1}
+    # every Failsafe copy is full, billed at its snapshot's AllocatedStorage (the emulator's DB
+    # instances have 20 GiB), at the list price unless told; an Aurora snapshot does not report
+    # its size (AllocatedStorage 1), so the cluster is not priced
+    assert {s["sourceId"]: (s["storedGib"], s["monthlyUsd"]) for s in report["sources"]} == {
+        "billing": (20, 20 * 0.095), "ledger": (None, None), "orders": (20, 20 * 0.095),
+        "users": (20, 20 * 0.095)}
+    assert report["storedGib"] == 60
+    assert abs(report["monthlyUsd"] - 60 * 0.095) < 1e-9, report["monthlyUsd"]
 
-    table = rdsf(d.failsafe, "status", "--now", NOW)
+    table = rdsf(d.failsafe, "status", "--now", NOW, "--usd-per-gb-month", "0.2")
     assert table.returncode == 0, table.stderr
     assert f"{d.live.id}:orders" in table.stdout and "6.0 h" in table.stdout and "fresh" in table.stdout
     assert "ok: every source has a verified copy within the threshold" in table.stdout
+    assert "stored: 60 GiB in full copies of DB instances, about 12.00 USD a month at 0.2 USD per GB-month" in table.stdout
 
 
 def test_status_exits_1_naming_stale_sources_and_an_account_without_copies(saved):

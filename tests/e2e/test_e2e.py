@@ -107,10 +107,25 @@ def test_a_backup_window_inside_the_runs_copy_is_a_preflight_warning(deployed):
     assert "05:30-06:00 UTC" in w["message"] and "from 05:00 UTC" in w["message"] and "liveSchedule" in w["message"]
 
 
+def copy_time_records(d: Deployment, since: int) -> list[dict]:
+    """The EMF records `verify` wrote (policy: one per copy the run started) after `since` bytes
+    of the Failsafe account's Lambda log."""
+    text = d.failsafe_host.process.log_path.read_text(errors="replace")[since:]
+    return [json.loads(ln[ln.index('{"_aws"'):]) for ln in text.splitlines()
+            if '{"_aws"' in ln and '"CopySeconds"' in ln]
+
+
 def test_second_run_same_day_changes_nothing(deployed):
     d = deployed()
+    start = len(d.failsafe_host.process.log_path.read_text(errors="replace"))
     d.day(LIVE_AT, FAILSAFE_AT)
+    # each Failsafe copy the run made: its time and size per source (the dashboard graphs them)
+    made = copy_time_records(d, start)
+    assert sorted((m["SourceId"], m.get("CopySizeGiB"), m["CopyMode"]) for m in made) == [
+        ("billing", 20, "full"), ("ledger", None, "full"), ("orders", 20, "full"), ("users", 20, "full")]
+    assert all(m["CopySeconds"] > 0 and m["SourceAccount"] == d.live.id for m in made), made
     before = state(d)
+    logged = len(d.failsafe_host.process.log_path.read_text(errors="replace"))
     again = d.day(f"{DAY}T09:00:00Z", f"{DAY}T09:30:00Z")
     assert again["live"].status == "SUCCEEDED", again["live"].result
     assert again["live"].result["output"]["summary"]["failedCount"] == 0
@@ -118,6 +133,8 @@ def test_second_run_same_day_changes_nothing(deployed):
     backstop = d.run_failsafe(f"{DAY}T23:00:00Z")
     assert backstop.status == "SUCCEEDED", backstop.result
     assert state(d) == before
+    # copies found made already are not timed again
+    assert copy_time_records(d, logged) == []
 
 
 def test_duplicate_and_forged_messages_overwrite_and_delete_nothing(deployed):

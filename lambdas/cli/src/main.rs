@@ -64,6 +64,11 @@ enum Command {
         /// deployment's `newestCopyMaxAgeHours`.
         #[arg(long, default_value_t = 30.0, env = "RDSF_MAX_AGE_HOURS")]
         max_age_hours: f64,
+        /// Price of DB snapshot storage per GB-month in the stack's region, for the monthly cost
+        /// of the copies of DB instances (default: the us-east-1 list price; the Failsafe
+        /// account runs no databases, so all of its snapshot storage is billed).
+        #[arg(long, default_value_t = rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH)]
+        usd_per_gb_month: f64,
     },
     /// Restore the newest verified copy of a source (or the newest taken at or before --at).
     Restore(RestoreArgs),
@@ -275,11 +280,16 @@ async fn main() -> ExitCode {
         return ExitCode::from(exit::USAGE);
     };
     let outcome = match &cli.command {
-        Command::Status { now, max_age_hours } => operator::status(
+        Command::Status {
+            now,
+            max_age_hours,
+            usd_per_gb_month,
+        } => operator::status(
             &store,
             &region,
             now.unwrap_or_else(Utc::now),
             *max_age_hours,
+            *usd_per_gb_month,
         )
         .await
         .map(|report| show_status(&report, cli.json)),

@@ -55,6 +55,8 @@ fn row(s: &SourceStatus) -> Vec<String> {
             (None, None) => "-".into(),
         },
         s.last_drill.clone().unwrap_or_else(|| "never".into()),
+        s.stored_gib.map_or("-".into(), |g| format!("{g} GiB")),
+        s.monthly_usd.map_or("-".into(), |u| format!("{u:.2}")),
     ]
 }
 
@@ -77,8 +79,16 @@ pub fn status(r: &StatusReport) -> String {
             "OLDEST",
             "KEY",
             "LAST DRILL",
+            "STORED",
+            "USD/MONTH",
         ],
         &rows,
+    );
+    out += &format!(
+        "\nstored: {} GiB in full copies of DB instances, about {:.2} USD a month at {} USD per GB-month (Aurora copies are not counted: their snapshots do not report their size)\n",
+        r.stored_gib,
+        r.monthly_usd,
+        r.usd_per_gb_month,
     );
     if r.unattributed_copies > 0 {
         out += &format!(

@@ -62,6 +62,8 @@ pub struct DbInstance {
     pub option_groups: Vec<String>,
     /// `PreferredBackupWindow`: `hh24:mi-hh24:mi`, UTC.
     pub backup_window: Option<String>,
+    /// `AllocatedStorage` (GiB): what a full copy of its snapshot moves at most.
+    pub allocated_storage: i32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -74,6 +74,10 @@ pub struct PreflightInput {
     pub now: Option<DateTime<Utc>>,
     #[serde(default)]
     pub max_wait_seconds: Option<i64>,
+    /// The run's wait settings: with them, each instance's copy lasts its own wait bound
+    /// (`policy::copy_time`) rather than `maxWaitSeconds`.
+    #[serde(default)]
+    pub wait: Option<WaitSettings>,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -153,9 +157,10 @@ pub struct CopyInput {
     pub source: Source,
     #[serde(default)]
     pub dry_run: bool,
-    /// The run's wait settings: the output's `waitBound` is computed from them.
-    #[serde(default)]
-    pub wait: Option<WaitSettings>,
+    /// The run's wait settings, from which the output's `waitBound` is computed. Required: a
+    /// state machine that reads a `waitBound` the task did not give would fail with
+    /// `States.Runtime`, which no Catch takes; a missing field is an `InvalidInput` it does.
+    pub wait: WaitSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,8 +190,8 @@ pub struct CopyOutput {
     /// Why it was skipped, or a note on encryption; always present (null if none) because the
     /// state machine reads it.
     pub reason: Option<String>,
-    /// How long the state machine waits for this copy (`policy::copy_time`), when the input
-    /// carried the run's wait settings and there is a copy to wait for.
+    /// How long the state machine waits for this copy (`policy::copy_time`), when there is a
+    /// copy to wait for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_bound: Option<WaitBound>,
 }
@@ -456,9 +461,10 @@ pub struct SaveInput {
     pub item: SharedItem,
     #[serde(default)]
     pub dry_run: bool,
-    /// The run's wait settings: the output's `waitBound` is computed from them.
-    #[serde(default)]
-    pub wait: Option<WaitSettings>,
+    /// The run's wait settings, from which the output's `waitBound` is computed. Required: a
+    /// state machine that reads a `waitBound` the task did not give would fail with
+    /// `States.Runtime`, which no Catch takes; a missing field is an `InvalidInput` it does.
+    pub wait: WaitSettings,
     /// When the run started (`$$.Execution.StartTime`).
     #[serde(default)]
     pub now: Option<DateTime<Utc>>,
@@ -484,8 +490,7 @@ pub struct SaveOutput {
     pub cross_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// How long the state machine waits for this copy (`policy::copy_time`), when the input
-    /// carried the run's wait settings.
+    /// How long the state machine waits for this copy (`policy::copy_time`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_bound: Option<WaitBound>,
 }
@@ -498,6 +503,13 @@ pub struct VerifyInput {
     pub item: SaveItem,
     pub snapshot: SnapshotRef,
     pub now: DateTime<Utc>,
+    /// How this run's save found the copy (`copying`: it started it) and the seconds from its
+    /// first look until it was seen available: the copy's time, written as a metric when this
+    /// run started the copy.
+    #[serde(default)]
+    pub save_outcome: Option<String>,
+    #[serde(default)]
+    pub copy_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

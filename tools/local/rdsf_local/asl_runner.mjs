@@ -88,25 +88,20 @@ async function simulatedWait(input) {
 }
 
 // The local stack's physics (physics.py): the emulator's simulated clock decides when a copy
-// is done. Before each look at a copy, its lane tells the emulator how long it has waited: the
-// clock when its first look came, plus the seconds waited since (elapsedSeconds), so a copy is
-// seen as of its own lane's time, not as of another lane's.
-const laneStarts = new Map();
-async function clockCall(body) {
-  const res = await fetch(request.clock.url, { method: 'POST', body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`emulator clock: ${res.status} ${await res.text()}`);
-  return (await res.json()).now;
-}
+// is done. Before each look at a copy, its lane tells the emulator how long it has waited since
+// its first look (elapsedSeconds); the emulator sees the copy as of that lane's time (from when
+// the copy was requested), not as of another lane's, which may be hours ahead.
 async function observeClock(input) {
   const id = input?.snapshot?.id;
   if (!request.clock || id === undefined || typeof input.elapsedSeconds !== 'number') return;
-  let start = laneStarts.get(id);
-  if (start === undefined) {
-    start = Date.parse(await clockCall({})) - input.elapsedSeconds * 1000;
-    laneStarts.set(id, start);
-  }
-  const at = new Date(start + input.elapsedSeconds * 1000).toISOString();
-  await clockCall({ observe: { account: request.clock.account, snapshotId: id, at } });
+  const observe = {
+    account: request.clock.account,
+    snapshotId: id,
+    elapsedSeconds: input.elapsedSeconds,
+    runStart: request.startTime,
+  };
+  const res = await fetch(request.clock.url, { method: 'POST', body: JSON.stringify({ observe }) });
+  if (!res.ok) throw new Error(`emulator clock: ${res.status} ${await res.text()}`);
 }
 
 async function invoke(stateName, fn, payload) {

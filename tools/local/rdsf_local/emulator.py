@@ -260,13 +260,14 @@ class Emulator:
                     "now": PHYSICS.clock.isoformat() if PHYSICS.clock else None})
         if command == "clock":
             # {"now": t}: the clock moves to t unless it is later; {"observe": {"account",
-            # "snapshotId", "at"}}: a copy's lane has waited until `at` (asl_runner.mjs). Answers
-            # the clock.
+            # "snapshotId", "elapsedSeconds", "runStart"}}: a copy's lane has waited that long
+            # since its first look (asl_runner.mjs). Answers the clock.
             if req.get("now"):
                 PHYSICS.set_clock(_time(req["now"]))
             seen = req.get("observe")
             if seen:
-                PHYSICS.observe(seen["account"], seen["snapshotId"], _time(seen["at"]))
+                PHYSICS.observe(seen["account"], seen["snapshotId"], float(seen["elapsedSeconds"]),
+                                _time(seen["runStart"]))
             now = PHYSICS.clock
             return _json(start_response, "200 OK", {"now": now.isoformat() if now else None})
         if command == "world":

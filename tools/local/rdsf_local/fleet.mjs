@@ -42,6 +42,14 @@ const waitAvailable = ({ snapshot, elapsedSeconds }) => ({
   percentProgress: null,
   nextWaitSeconds: pollSeconds,
 });
+// copy-latest's and save's wait bound (policy::copy_time) for a copy whose size is not known:
+// maxWaitSeconds, as the Rust handlers give an Aurora copy.
+const waitBound = (wait) => ({
+  sizeGib: null,
+  expectedSeconds: null,
+  maxWaitSeconds: wait.maxWaitSeconds,
+  note: 'size unknown: the run waited maxWaitSeconds',
+});
 const calls = {};
 // Each Task's stand-in, also under the name it has in the cluster lane (the instance lane's state
 // name + 'Cluster'), counted under the one name.
@@ -72,9 +80,10 @@ const live = {
     report: { deleted: [], deletedCount: 0, keptCount: 0, quota: [], leftOut: [], leftOutCount: 0 },
     copies: lanes(sources),
   }),
-  CopyLatest: ({ source }) => ({
+  CopyLatest: ({ source, wait }) => ({
     outcome: 'copied',
     source,
+    waitBound: waitBound(wait),
     snapshot: {
       kind: source.kind,
       id: `rdsf-${source.id}-${STAMP}`.slice(0, 255),
@@ -111,13 +120,14 @@ const failsafe = {
     quota: [],
     regions: [REGION],
   }),
-  Save: ({ item }) => {
+  Save: ({ item, wait }) => {
     const name = item.sourceArn.split(':').pop(); // rdsf-<source-id>-<stamp>
     const id = name.slice('rdsf-'.length, -(STAMP.length + 1));
     return {
       outcome: 'copying',
       item: { kind: item.kind, sourceAccount: LIVE, sourceId: id },
       snapshot: { kind: item.kind, id: `rdsf-${LIVE}-${id}-${STAMP}`, status: 'creating' },
+      waitBound: waitBound(wait),
     };
   },
   CheckCopy: waitAvailable,

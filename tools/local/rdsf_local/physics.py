@@ -129,7 +129,10 @@ class Physics:
     queue_end: dict[str, datetime] = field(default_factory=dict)  # DB ARN -> end of its last copy
     # (account, snapshot id) -> the time the copy's own lane has reached (asl_runner, observe)
     seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # (account, snapshot id) -> when that lane's waiting began: its first look (see observe)
+    lane_start: dict[tuple[str, str], datetime] = field(default_factory=dict)
     copies: list[Facts] = field(default_factory=list)  # every copy made, deleted ones included
+    by_id: dict[tuple[str, str], str] = field(default_factory=dict)  # (account, id) -> ARN
     # indexes over `copies` (a 1,000-source day makes thousands): by destination and DB, by source
     here: dict[tuple[str, str, str], list[Facts]] = field(default_factory=dict)
     readers: dict[str, list[Facts]] = field(default_factory=dict)
@@ -164,11 +167,23 @@ class Physics:
                 self.clock = at
             return self.clock
 
-    def observe(self, account: str, snapshot_id: str, at: datetime) -> datetime:
-        """A copy's lane has waited until `at`: its next look sees the copy as of then."""
-        at = utc(at)
+    def observe(self, account: str, snapshot_id: str, elapsed_seconds: float,
+                run_start: datetime) -> datetime:
+        """A copy's lane has waited `elapsed_seconds` since its first look: its next look sees
+        the copy as of then. The first look of a copy this run requested is when it was
+        requested (lanes run at once locally, so the clock may be ahead, moved by another lane);
+        of one an earlier run left (outcome `exists`), the clock then."""
+        run_start = utc(run_start)
+        key = (account, snapshot_id)
         with self.lock:
-            self.seen[(account, snapshot_id)] = at
+            start = self.lane_start.get(key) if elapsed_seconds > 0 else None
+            if start is None:
+                own = self.facts.get(self.by_id.get(key, ""))
+                start = (own.requested if own is not None and own.requested is not None
+                         and own.requested >= run_start else self.clock or run_start)
+                self.lane_start[key] = start
+            at = start + timedelta(seconds=elapsed_seconds)
+            self.seen[key] = at
             return self.set_clock(at)
 
     def now(self, fallback: datetime) -> datetime:
@@ -205,7 +220,7 @@ class Physics:
             else:
                 last = self.facts.get(self.last_copy.get((account, region, src.db), ""))
                 others = [f for f in self.here.get((account, region, src.db), [])
-                          if f.arn in self.facts and f.failed is None]
+                          if self.facts.get(f.arn) is f and f.failed is None]
                 if last is None:
                     why = ("no earlier copy of this DB instance here" if (account, region, src.db)
                            not in self.last_copy else "the most recent copy here was deleted")
@@ -227,6 +242,7 @@ class Physics:
                       bytes_moved=moved, requested=now, start=start, end=end)
             self.facts[arn] = f
             self.copies.append(f)
+            self.by_id[(account, arn.rsplit(":", 1)[1])] = arn
             self.here.setdefault((account, region, src.db), []).append(f)
             self.readers.setdefault(source_arn, []).append(f)
             if kind != "cluster":
@@ -246,13 +262,29 @@ class Physics:
                 return 0.0
             return (at - f.start) / (f.end - f.start)
 
+    def requeue(self, db: str) -> None:
+        """A copy of `db` failed or was deleted: the queue ends with the last copy still to run."""
+        with self.lock:
+            ends = [f.end for made in (m for (_, _, d), m in self.here.items() if d == db)
+                    for f in made if self.facts.get(f.arn) is f and f.failed is None]
+            if ends:
+                self.queue_end[db] = max(ends)
+            else:
+                self.queue_end.pop(db, None)
+
+    def unfinished(self, f: Facts) -> bool:
+        """A copy still in progress by the simulated clock (with the clock on)."""
+        return self.clock is not None and f.end is not None and f.end > self.clock
+
     def deleted(self, arn: str) -> list[Facts]:
         """A snapshot is gone: its facts go, and the copies still reading it fail ("If you delete
         a source snapshot before the target snapshot becomes available, the snapshot copy might
         fail": the emulator makes it fail). Returns those copies."""
         with self.lock:
-            self.facts.pop(arn, None)
-            return [f for f in self.readers.pop(arn, []) if f.arn in self.facts and f.failed is None]
+            gone = self.facts.pop(arn, None)
+            if gone is not None and gone.copy_of is not None:
+                self.requeue(gone.db)
+            return [f for f in self.readers.pop(arn, []) if self.facts.get(f.arn) is f and f.failed is None]
 
     def copy_running(self, db: str, region: str, at: datetime) -> Facts | None:
         """A copy of a snapshot of `db` requested in `region` (any account) and not finished at `at`."""
@@ -262,7 +294,7 @@ class Physics:
                 if copy_db != db or copy_region != region:
                     continue
                 for f in made:
-                    if f.arn in self.facts and f.failed is None and f.requested <= at < f.end:
+                    if self.facts.get(f.arn) is f and f.failed is None and f.requested <= at < f.end:
                         return f
             return None
 

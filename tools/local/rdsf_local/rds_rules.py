@@ -519,9 +519,14 @@ def _fail_copies_reading(gone) -> None:
     with STATE.lock:
         for snap in _all_snapshots():
             f = failing.get(snap.arn)
-            if f is None or snap.status != "creating":
+            if f is None:
+                continue
+            # still in progress: by the simulated clock when it is on (a status is only brought
+            # up to date by a describe), else by its status
+            if not (PHYSICS.unfinished(f) if PHYSICS.clock_on else snap.status == "creating"):
                 continue
             f.failed = f"its source {gone.arn} was deleted before the copy was available"
+            PHYSICS.requeue(f.db)
             snap.status, snap.percent_progress = "failed", 0
             STATE.pending.pop(id(snap), None)
             print(f"rdsf: copy {snap.arn} failed: {f.failed}", flush=True)
@@ -588,7 +593,7 @@ def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, sna
     snap = _stock["create_db_snapshot"](
         self, db_instance_identifier, db_snapshot_identifier, snapshot_type, *args, **kwargs
     )
-    _taken(snap, PHYSICS.now(snap.created))
+    _taken_now(snap)
     return snap
 
 
@@ -599,7 +604,7 @@ def create_db_cluster_snapshot(self, db_cluster_identifier, db_cluster_snapshot_
     snap = _stock["create_db_cluster_snapshot"](
         self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, tags
     )
-    _taken(snap, PHYSICS.now(snap.created))
+    _taken_now(snap)
     return snap
 
 
@@ -610,6 +615,15 @@ def _taken(snap, at: datetime) -> None:
     PHYSICS.taken(snap.arn, snap.account_id, snap.region, kind,
                   db_arn(snap.account_id, snap.region, kind, _source_of(snap)), at,
                   snap.kms_key_id if snap.encrypted else None)
+
+
+def _taken_now(snap) -> None:
+    """A snapshot taken now: by the simulated clock when it is on (also its create time)."""
+    if PHYSICS.clock_on and PHYSICS.clock is not None:
+        snap.created = PHYSICS.clock
+        if not isinstance(snap, DBClusterSnapshot):
+            snap.original_snapshot_create_time = PHYSICS.clock
+    _taken(snap, PHYSICS.now(snap.created))
 
 
 def _utcnow() -> datetime:
@@ -927,11 +941,14 @@ def describe_world() -> list[dict[str, Any]]:
 
 
 def set_source_size(account: str, region: str, kind: str, source_id: str, size_gib, change_per_day) -> None:
-    """A source's physics (size, daily change), and its allocated storage to match: RDS reports
-    a snapshot's AllocatedStorage (GiB), which the copy tasks size their wait by."""
+    """A source's physics (size, daily change), and a DB instance's allocated storage to match:
+    RDS reports a DB snapshot's AllocatedStorage (GiB), which the copy tasks size their wait by.
+    An Aurora cluster's stays 1: "For Aurora, AllocatedStorage always returns 1, because Aurora
+    DB cluster storage size isn't fixed" (RDS API reference), so nothing can size a cluster
+    copy from its snapshot. (The local stack makes a DB instance's allocated storage its used
+    size; on AWS the allocation is at least what is used, so a wait sized by it is longer.)"""
     PHYSICS.set_source(account, region, kind, source_id, size_gib, change_per_day)
-    backend = rds_backends[account][region]
-    db = (backend.clusters if kind == "cluster" else backend.databases).get(source_id)
+    db = rds_backends[account][region].databases.get(source_id) if kind != "cluster" else None
     if db is not None and size_gib is not None:
         db.allocated_storage = max(1, math.ceil(float(size_gib)))
 
@@ -1043,6 +1060,6 @@ def expire_automated(before: datetime) -> int:
             for store in (backend.database_snapshots, backend.cluster_snapshots):
                 for sid in [k for k, s in store.items()
                             if s.snapshot_type == "automated" and s.created < before]:
-                    del store[sid]
+                    _fail_copies_reading(store.pop(sid))
                     removed += 1
     return removed

@@ -24,4 +24,4 @@ pub use prune::{
 };
 pub use save::save;
 pub use start_failsafe::start_failsafe;
-pub use verify::{verification_problems, verify};
+pub use verify::{copy_time_metric, verification_problems, verify};

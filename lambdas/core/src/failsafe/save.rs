@@ -4,6 +4,7 @@ use super::{claimed_times, plan_item};
 use crate::config::FailsafeConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
+use crate::model::SnapshotKind;
 use crate::policy::copy::copy_encryption;
 use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::copy_time::wait_bound;
@@ -54,10 +55,8 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
     }
     let cross_region = planned.source_region != cfg.region;
     // a full copy's bytes decide how long the run waits for it (a copy of a copy is always full)
-    let bound = input
-        .wait
-        .as_ref()
-        .map(|w| wait_bound(shared.allocated_storage, w));
+    let size = (planned.kind == SnapshotKind::Instance).then_some(shared.allocated_storage);
+    let bound = Some(wait_bound(size, &input.wait));
 
     if let Some(existing) = store
         .describe_snapshot(planned.kind, &planned.target_id)

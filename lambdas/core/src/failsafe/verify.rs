@@ -3,6 +3,7 @@
 use super::SaveItem;
 use crate::arn::Arn;
 use crate::config::FailsafeConfig;
+use crate::contract::metric;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::model::{Snapshot, SnapshotKind};
@@ -11,6 +12,43 @@ use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::describe_required;
 use crate::wire::{VerifyInput, VerifyOutput};
 use tracing::{info, warn};
+
+/// A CloudWatch EMF record of one Failsafe copy this run made: the seconds from its first look
+/// until it was seen available (an upper bound, by the polling's granularity, that includes any
+/// time RDS kept it queued) and, for a DB instance, its size. Every Failsafe copy is a full copy
+/// (a copy of a Live share copy: docs/aws-facts.md, "Copy physics"), so the size is what it
+/// moved and what it is billed for; an Aurora snapshot does not report its size
+/// (`AllocatedStorage` is 1), so a cluster copy has none. Per source and as a roll-up.
+pub fn copy_time_metric(
+    source_account: &str,
+    source_id: &str,
+    seconds: u64,
+    size_gib: Option<i32>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    let mut metrics = vec![serde_json::json!({"Name": metric::COPY_SECONDS, "Unit": "Seconds"})];
+    if size_gib.is_some() {
+        metrics.push(serde_json::json!({"Name": metric::COPY_SIZE_GIB, "Unit": "None"}));
+    }
+    let mut record = serde_json::json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": metric::NAMESPACE,
+                "Dimensions": [["SourceAccount", "SourceId"], []],
+                "Metrics": metrics
+            }]
+        },
+        "SourceAccount": source_account,
+        "SourceId": source_id,
+        "CopyMode": "full",
+        (metric::COPY_SECONDS): seconds
+    });
+    if let Some(gib) = size_gib {
+        record[metric::COPY_SIZE_GIB] = gib.into();
+    }
+    record
+}
 
 /// Every reason `copy` is not a good Failsafe copy of `item`; empty when it is.
 pub fn verification_problems(
@@ -115,6 +153,21 @@ pub async fn verify<S: Snapshots + SnapshotWrites>(
         store.add_tags(&copy.arn, &tags).await?;
     }
     info!(action = "verify", snapshot = %copy.id, "verified");
+    if let (Some("copying"), Some(seconds)) = (input.save_outcome.as_deref(), input.copy_seconds) {
+        let item = &input.item;
+        info!(action = "copy-time", snapshot = %copy.id, seconds, size_gib = copy.allocated_storage,
+            mode = "full", "a copy of a share copy is a full copy");
+        println!(
+            "{}",
+            copy_time_metric(
+                &item.source_account,
+                &item.source_id,
+                seconds,
+                (copy.kind == SnapshotKind::Instance).then_some(copy.allocated_storage),
+                input.now
+            )
+        );
+    }
     Ok(VerifyOutput {
         verified: true,
         snapshot: SnapshotRef::from(&copy),

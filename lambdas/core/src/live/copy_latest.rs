@@ -3,7 +3,7 @@
 use super::SnapshotRef;
 use crate::config::LiveConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::model::{snapshot_type, Snapshot, Source};
+use crate::model::{snapshot_type, Snapshot, SnapshotKind, Source};
 use crate::policy::copy::{
     copy_encryption, newest_automated, not_copied_from, not_shareable_reason,
 };
@@ -65,10 +65,8 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
         .create_time
         .expect("newest_automated only returns timed snapshots");
     // the wait bound assumes a full copy: the first one, or after the one before was deleted
-    let bound = input
-        .wait
-        .as_ref()
-        .map(|w| wait_bound(latest.allocated_storage, w));
+    let size = (source.kind == SnapshotKind::Instance).then_some(latest.allocated_storage);
+    let bound = Some(wait_bound(size, &input.wait));
     let target_id = share_copy_id(source.kind, &source.id, created)?;
 
     if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {

@@ -18,7 +18,11 @@ pub async fn preflight<S: Snapshots + Databases + PolicyReads>(
     input: PreflightInput,
 ) -> Result<PreflightOutput> {
     let run = match (input.now, input.max_wait_seconds) {
-        (Some(start), Some(seconds)) => Some(CopyWindow { start, seconds }),
+        (Some(start), Some(seconds)) => Some(CopyWindow {
+            start,
+            seconds,
+            wait: input.wait,
+        }),
         _ => None,
     };
     let report = live_preflight(cfg, store, &input.sources, run.as_ref()).await?;

@@ -35,6 +35,11 @@ pub struct StatusReport {
     pub region: String,
     pub max_age_hours: f64,
     pub sources: Vec<SourceStatus>,
+    /// What every DB instance source's copies hold, and a month of it at `prices`
+    /// (`policy::cost`); Aurora clusters' copies are not counted, their size being unknown.
+    pub stored_gib: i64,
+    pub monthly_usd: f64,
+    pub usd_per_gb_month: f64,
     /// `rds-failsafe:managed` copies whose provenance tags are incomplete.
     pub unattributed_copies: usize,
     pub quotas: Vec<QuotaView>,
@@ -56,10 +61,11 @@ pub async fn status<S: Snapshots>(
     region: &str,
     now: DateTime<Utc>,
     max_age_hours: f64,
+    usd_per_gb_month: f64,
 ) -> Result<StatusReport> {
     let snapshots = own_managed_copies(store).await?;
     let grouped = group_by_source(&snapshots);
-    let sources = source_statuses(&grouped, now, max_age_hours);
+    let sources = source_statuses(&grouped, now, max_age_hours, usd_per_gb_month);
     let mut quotas = Vec::new();
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         if let Some(q) = store.snapshot_quota(kind).await? {
@@ -109,6 +115,9 @@ pub async fn status<S: Snapshots>(
         now,
         region: region.to_string(),
         max_age_hours,
+        stored_gib: sources.iter().filter_map(|s| s.stored_gib).sum(),
+        monthly_usd: sources.iter().filter_map(|s| s.monthly_usd).sum(),
+        usd_per_gb_month,
         sources,
         unattributed_copies: grouped.unattributed,
         quotas,

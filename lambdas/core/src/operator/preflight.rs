@@ -99,7 +99,8 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
                 }
                 findings.extend(instance_findings(db, &found));
                 if let (Some(run), Some(window)) = (run, &db.backup_window) {
-                    findings.extend(backup_window_finding(&db.id, window, run));
+                    let copy = run.for_instance(db.allocated_storage);
+                    findings.extend(backup_window_finding(&db.id, window, &copy));
                 }
             }
             SnapshotKind::Cluster => {

@@ -32,23 +32,42 @@ pub struct WaitSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WaitBound {
-    /// The snapshot's allocated storage (GiB): a full copy moves at most that much.
-    pub size_gib: i32,
+    /// The snapshot's allocated storage (GiB), which a full copy moves at most; none for an
+    /// Aurora cluster, whose snapshots report 1 whatever the volume holds.
+    pub size_gib: Option<i32>,
     /// A full copy of `size_gib` at the settings' throughput.
-    pub expected_seconds: u64,
+    pub expected_seconds: Option<u64>,
     /// What the state machine waits for this copy before it times out.
     pub max_wait_seconds: u64,
     /// The figures in words, for a timeout's cause: what was expected and what to change.
     pub note: String,
 }
 
-/// The wait bound of a copy of a `size_gib` snapshot: `maxWaitSeconds`, raised to the expected
-/// time of a full copy plus [`HEADROOM_PERCENT`], but never above [`WAIT_CEILING_SECONDS`] nor
-/// past the status checks one copy may take ([`MAX_CHECKS`] at `pollSeconds`). A copy expected
-/// to take longer than that is waited for `maxWaitSeconds` only: no run can see it end, and
-/// waiting longer would hold up the run's other sources (the Live run notifies the Failsafe
-/// account when all its copies are done) for nothing.
-pub fn wait_bound(size_gib: i32, s: &WaitSettings) -> WaitBound {
+/// The wait bound of a copy of a snapshot of `size_gib` (`None`: an Aurora cluster's, whose
+/// size RDS does not report): `maxWaitSeconds`, raised to the expected time of a full copy plus
+/// [`HEADROOM_PERCENT`], but never above [`WAIT_CEILING_SECONDS`] nor past the status checks one
+/// copy may take ([`MAX_CHECKS`] at `pollSeconds`). A copy expected to take longer than that
+/// is waited for `maxWaitSeconds` only: waiting for it holds up the run's other sources (the
+/// Live run notifies the Failsafe account when all its copies are done), and it goes on in RDS
+/// for a later run to take up. `tests/scenarios/big-databases.json` measured the other choice:
+/// a Live run that waited 20 h for an 8,000 GiB copy delayed a 2,400 GiB source's Failsafe copy
+/// into its next backup window, which cost that source a day's backup and copy. The price:
+/// `AllocatedStorage` is what an instance was given, at least what a copy moves, so a copy
+/// that could have ended within the ceiling may be left to a later run.
+pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
+    let Some(size_gib) = size_gib else {
+        return WaitBound {
+            size_gib: None,
+            expected_seconds: None,
+            max_wait_seconds: s.max_wait_seconds,
+            note: format!(
+                "an Aurora cluster snapshot does not report its size (AllocatedStorage is 1), so \
+                 the run waited maxWaitSeconds ({} seconds); its copies are full copies of the \
+                 cluster volume: for a big cluster raise maxWaitSeconds",
+                s.max_wait_seconds
+            ),
+        };
+    };
     let size = size_gib.max(0) as u64;
     let throughput = if s.copy_throughput_mibps.is_finite() && s.copy_throughput_mibps > 0.0 {
         s.copy_throughput_mibps
@@ -73,9 +92,10 @@ pub fn wait_bound(size_gib: i32, s: &WaitSettings) -> WaitBound {
     let note = if expected > max_wait {
         format!(
             "{full}, longer than one run can wait ({ceiling} seconds), so the run waited \
-             {max_wait} (maxWaitSeconds): the copy goes on in RDS and a later run takes it up once \
-             it is available, so this source's newest copy is more than a day old; RDS takes no \
-             automated backup of an instance while a copy of it runs"
+             {max_wait} (maxWaitSeconds) and did not hold up its other sources: the copy goes on \
+             in RDS and a later run takes it up once it is available, so this source's newest \
+             copy is more than a day old; RDS takes no automated backup of an instance while a \
+             copy of it runs"
         )
     } else {
         format!(
@@ -84,8 +104,8 @@ pub fn wait_bound(size_gib: i32, s: &WaitSettings) -> WaitBound {
         )
     };
     WaitBound {
-        size_gib,
-        expected_seconds: expected,
+        size_gib: Some(size_gib),
+        expected_seconds: Some(expected),
         max_wait_seconds: max_wait,
         note,
     }
@@ -105,8 +125,8 @@ mod tests {
 
     #[test]
     fn a_small_source_is_waited_for_max_wait_seconds() {
-        let b = wait_bound(20, &settings(21_600, 100.0));
-        assert_eq!(b.expected_seconds, 205); // 20 GiB = 20,480 MiB at 100 MiB/s
+        let b = wait_bound(Some(20), &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, Some(205)); // 20 GiB = 20,480 MiB at 100 MiB/s
         assert_eq!(b.max_wait_seconds, 21_600);
         assert!(b.note.contains("lower copyThroughputMiBps"), "{}", b.note);
     }
@@ -114,16 +134,16 @@ mod tests {
     #[test]
     fn a_big_source_is_waited_for_its_full_copy_and_half_as_long_again() {
         // 2,000 GiB at 100 MiB/s: 20,480 s (5.7 h), over the default 6 h with its headroom
-        let b = wait_bound(2_000, &settings(21_600, 100.0));
-        assert_eq!(b.expected_seconds, 20_480);
+        let b = wait_bound(Some(2_000), &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, Some(20_480));
         assert_eq!(b.max_wait_seconds, 30_720);
     }
 
     #[test]
     fn no_run_waits_past_the_ceiling_and_the_note_says_what_follows() {
         // 8,000 GiB at 100 MiB/s: 81,920 s (22.8 h), more than a run can wait
-        let b = wait_bound(8_000, &settings(21_600, 100.0));
-        assert_eq!(b.expected_seconds, 81_920);
+        let b = wait_bound(Some(8_000), &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, Some(81_920));
         assert_eq!(b.max_wait_seconds, 21_600);
         assert!(
             b.note.starts_with("a full copy of 8000 GiB at 100 MiB/s (copyThroughputMiBps) takes about 81920 seconds (22.8 h), longer than one run can wait (72000 seconds), so the run waited 21600 (maxWaitSeconds)"),
@@ -131,8 +151,8 @@ mod tests {
             b.note
         );
         // one that fits under the ceiling, but not with all its headroom, gets the ceiling
-        let b = wait_bound(6_000, &settings(21_600, 100.0));
-        assert_eq!(b.expected_seconds, 61_440);
+        let b = wait_bound(Some(6_000), &settings(21_600, 100.0));
+        assert_eq!(b.expected_seconds, Some(61_440));
         assert_eq!(b.max_wait_seconds, WAIT_CEILING_SECONDS);
     }
 
@@ -143,19 +163,34 @@ mod tests {
             poll_seconds: 10,
             ..settings(600, 100.0)
         };
-        assert_eq!(wait_bound(1_600, &s).max_wait_seconds, 19_990);
+        assert_eq!(wait_bound(Some(1_600), &s).max_wait_seconds, 19_990);
         // a configured maxWaitSeconds is never lowered (the state machine checked it already)
         assert_eq!(
-            wait_bound(1, &settings(72_000, 100.0)).max_wait_seconds,
+            wait_bound(Some(1), &settings(72_000, 100.0)).max_wait_seconds,
             72_000
         );
     }
 
     #[test]
     fn a_throughput_of_nothing_waits_max_wait_seconds() {
-        let b = wait_bound(20, &settings(600, 0.0));
+        let b = wait_bound(Some(20), &settings(600, 0.0));
         assert_eq!(b.max_wait_seconds, 600);
-        assert_eq!(wait_bound(0, &settings(600, 100.0)).max_wait_seconds, 600);
+        assert_eq!(
+            wait_bound(Some(0), &settings(600, 100.0)).max_wait_seconds,
+            600
+        );
+    }
+
+    #[test]
+    fn an_aurora_copy_is_waited_for_max_wait_seconds_and_the_note_says_why() {
+        let b = wait_bound(None, &settings(21_600, 100.0));
+        assert_eq!((b.size_gib, b.expected_seconds), (None, None));
+        assert_eq!(b.max_wait_seconds, 21_600);
+        assert!(
+            b.note.contains("AllocatedStorage is 1") && b.note.contains("raise maxWaitSeconds"),
+            "{}",
+            b.note
+        );
     }
 
     #[test]

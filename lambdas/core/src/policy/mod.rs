@@ -3,6 +3,7 @@
 pub mod bounded;
 pub mod copy;
 pub mod copy_time;
+pub mod cost;
 pub mod drill;
 pub mod glob;
 pub mod map_results;

@@ -9,6 +9,7 @@
 use crate::config::{Retention, RetentionPolicy};
 use crate::model::{DbCluster, DbInstance, KeyInfo, OptionGroup, SnapshotKind};
 use crate::policy::copy::not_shareable_reason;
+use crate::policy::copy_time::{wait_bound, WaitSettings};
 use crate::policy::quota::quota_name;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -270,11 +271,24 @@ pub fn instance_findings(db: &DbInstance, groups: &[OptionGroup]) -> Vec<Finding
     out
 }
 
-/// When a Live run copies: from its start, for at most `seconds` (its `maxWaitSeconds`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When a Live run copies: from its start, for at most `seconds` (its `maxWaitSeconds`), or
+/// with the run's wait settings for as long as each instance's copy is waited for.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CopyWindow {
     pub start: DateTime<Utc>,
     pub seconds: i64,
+    pub wait: Option<WaitSettings>,
+}
+
+impl CopyWindow {
+    /// The window of a copy of an instance of `allocated_gib`: its wait bound
+    /// (`policy::copy_time`) when the run's settings are known.
+    pub fn for_instance(&self, allocated_gib: i32) -> CopyWindow {
+        let seconds = self.wait.map_or(self.seconds, |w| {
+            wait_bound(Some(allocated_gib), &w).max_wait_seconds as i64
+        });
+        CopyWindow { seconds, ..*self }
+    }
 }
 
 /// `hh24:mi-hh24:mi` (UTC, `PreferredBackupWindow`) as minutes after midnight, start and end.
@@ -309,7 +323,7 @@ pub fn backup_window_finding(db_id: &str, window: &str, run: &CopyWindow) -> Opt
             "backup-window",
             format!("instance {db_id}"),
             format!(
-                "its backup window {window} UTC falls inside the Live run's copy of it (from {} UTC, for up to {} s, maxWaitSeconds): RDS takes no automated backup of a database while a snapshot copy of it runs, so that day's automated snapshot may not be taken. Start the Live run (liveSchedule) after the window ends, or move the window (PreferredBackupWindow) before the run",
+                "its backup window {window} UTC falls inside the Live run's copy of it (from {} UTC, for up to {} s, the copy's wait bound): RDS takes no automated backup of a database while a snapshot copy of it runs, so that day's automated snapshot may not be taken. Start the Live run (liveSchedule) after the window ends, or move the window (PreferredBackupWindow) before the run",
                 run.start.format("%H:%M"),
                 run.seconds
             ),
@@ -725,6 +739,7 @@ mod tests {
         let run = CopyWindow {
             start: "2026-11-20T05:00:00Z".parse().unwrap(),
             seconds: 6 * 3600,
+            wait: None,
         };
         // before the run, after the longest copy: nothing
         assert_eq!(backup_window_finding("orders", "03:00-03:30", &run), None);
@@ -748,12 +763,29 @@ mod tests {
         let late = CopyWindow {
             start: "2026-11-20T23:00:00Z".parse().unwrap(),
             seconds: 3 * 3600,
+            wait: None,
         };
         assert!(backup_window_finding("orders", "23:50-00:20", &late).is_some());
         assert!(backup_window_finding("orders", "01:00-01:30", &late).is_some());
         assert_eq!(backup_window_finding("orders", "03:00-03:30", &late), None);
         // unreadable: no finding rather than a wrong one
         assert_eq!(backup_window_finding("orders", "soon", &run), None);
+        // with the run's wait settings, a big instance's copy is waited for longer: a 2,000 GiB
+        // one up to 30,720 s (8.5 h), so a 13:00 window is inside it
+        let sized = CopyWindow {
+            wait: Some(WaitSettings {
+                poll_seconds: 60,
+                max_wait_seconds: 6 * 3600,
+                copy_throughput_mibps: 100.0,
+            }),
+            ..run
+        };
+        assert_eq!(sized.for_instance(20).seconds, 6 * 3600);
+        assert_eq!(sized.for_instance(2_000).seconds, 30_720);
+        assert_eq!(backup_window_finding("orders", "13:00-13:30", &run), None);
+        assert!(
+            backup_window_finding("orders", "13:00-13:30", &sized.for_instance(2_000)).is_some()
+        );
     }
 
     #[test]

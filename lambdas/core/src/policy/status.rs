@@ -5,6 +5,7 @@
 use crate::arn::Arn;
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::copy::source_time;
+use crate::policy::cost::{monthly_usd, stored_gib};
 use crate::policy::tags::{self, format_time, Provenance, VERIFIED};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -69,6 +70,11 @@ pub struct SourceStatus {
     pub key_warning: Option<String>,
     /// The newest `rds-failsafe:restore-tested` time on any copy of the source.
     pub last_drill: Option<String>,
+    /// What its copies hold, each a full copy billed whole (`policy::cost`), and a month of it
+    /// at the report's prices; none for an Aurora cluster, whose snapshots do not report their
+    /// size (`AllocatedStorage` is 1).
+    pub stored_gib: Option<i64>,
+    pub monthly_usd: Option<f64>,
 }
 
 /// A copy passed `verify` and is available.
@@ -131,6 +137,7 @@ pub fn source_statuses(
     grouped: &Grouped<'_>,
     now: DateTime<Utc>,
     max_age_hours: f64,
+    usd_per_gb_month: f64,
 ) -> Vec<SourceStatus> {
     grouped
         .sources
@@ -179,6 +186,10 @@ pub fn source_statuses(
                     .filter_map(|s| s.tags.get(tags::RESTORE_TESTED))
                     .max()
                     .cloned(),
+                stored_gib: (kind == SnapshotKind::Instance)
+                    .then(|| stored_gib(snaps.iter().copied())),
+                monthly_usd: (kind == SnapshotKind::Instance)
+                    .then(|| monthly_usd(stored_gib(snaps.iter().copied()), usd_per_gb_month)),
             }
         })
         .collect()
@@ -318,7 +329,12 @@ pub(crate) mod tests {
         ];
         let grouped = group_by_source(&copies);
         assert_eq!((grouped.unattributed, grouped.live_share_copies), (0, 0));
-        let st = source_statuses(&grouped, t("2026-11-21T09:00:00Z"), 30.0);
+        let st = source_statuses(
+            &grouped,
+            t("2026-11-21T09:00:00Z"),
+            30.0,
+            crate::policy::cost::RDS_USD_PER_GB_MONTH,
+        );
         let names: Vec<_> = st
             .iter()
             .map(|s| (s.source_id.as_str(), s.freshness))
@@ -378,7 +394,13 @@ pub(crate) mod tests {
         share.arn = "arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-orders-202611200300".into();
         let all = [c, unmanaged, share];
         let grouped = group_by_source(&all);
-        assert!(source_statuses(&grouped, t("2026-11-21T00:00:00Z"), 30.0).is_empty());
+        assert!(source_statuses(
+            &grouped,
+            t("2026-11-21T00:00:00Z"),
+            30.0,
+            crate::policy::cost::RDS_USD_PER_GB_MONTH
+        )
+        .is_empty());
         assert_eq!((grouped.unattributed, grouped.live_share_copies), (1, 1));
     }
 

@@ -72,6 +72,7 @@ pub fn instance(id: &str) -> DbInstance {
         encrypted: true,
         option_groups: vec!["default:postgres-16".into()],
         backup_window: Some("03:00-03:30".into()),
+        allocated_storage: 100,
     }
 }
 
@@ -196,4 +197,14 @@ pub fn failsafe_store_with(copies: Vec<Snapshot>) -> FakeStore {
     let store = failsafe_store();
     store.world().snapshots = copies;
     store
+}
+
+/// A run's wait settings at the state machines' defaults (pollSeconds 60, maxWaitSeconds 6 h,
+/// copyThroughputMiBps 100).
+pub fn default_wait() -> rdsf_core::policy::copy_time::WaitSettings {
+    rdsf_core::policy::copy_time::WaitSettings {
+        poll_seconds: 60,
+        max_wait_seconds: 21_600,
+        copy_throughput_mibps: 100.0,
+    }
 }

@@ -251,7 +251,7 @@ async fn save_item(
             item: SharedItem::from(&item),
             dry_run: false,
             now: None,
-            wait: None,
+            wait: default_wait(),
         },
     )
     .await
@@ -327,6 +327,8 @@ async fn save_copies_with_the_failsafe_key_and_explicit_tags_then_verify_marks_i
             item,
             snapshot: out.snapshot,
             now: t("2026-11-22T05:00:00Z"),
+            save_outcome: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -457,6 +459,8 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
             item,
             snapshot: snap,
             now: t("2026-11-22T05:00:00Z"),
+            save_outcome: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -514,7 +518,7 @@ async fn save_cluster_at_0530(
             item,
             dry_run: false,
             now,
-            wait: None,
+            wait: default_wait(),
         },
     )
     .await
@@ -594,6 +598,8 @@ async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_
             item,
             snapshot,
             now,
+            save_outcome: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -618,6 +624,8 @@ async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_
             item,
             snapshot,
             now,
+            save_outcome: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -890,7 +898,7 @@ async fn save_dry_run_changes_nothing() {
             item: SharedItem::from(&item),
             dry_run: true,
             now: None,
-            wait: None,
+            wait: default_wait(),
         },
     )
     .await
@@ -1260,22 +1268,46 @@ async fn a_failsafe_copy_is_full_and_waited_for_as_its_size_needs() {
             item: SharedItem::from(&item),
             dry_run: false,
             now: None,
-            wait: Some(rdsf_core::policy::copy_time::WaitSettings {
-                poll_seconds: 60,
-                max_wait_seconds: 21_600,
-                copy_throughput_mibps: 100.0,
-            }),
+            wait: default_wait(),
         },
     )
     .await
     .unwrap();
     let bound = out.wait_bound.expect("bound");
     // 8,000 GiB at 100 MiB/s is 81,920 s: more than one run may wait, and the note says so
-    assert_eq!(bound.expected_seconds, 81_920);
+    assert_eq!(bound.expected_seconds, Some(81_920));
     assert_eq!(bound.max_wait_seconds, 21_600);
     assert!(
         bound.note.contains("longer than one run can wait"),
         "{}",
         bound.note
+    );
+}
+
+#[test]
+fn a_failsafe_copy_writes_its_time_and_size_per_source() {
+    let m = copy_time_metric(
+        LIVE,
+        "orders",
+        24_600,
+        Some(2_400),
+        t("2026-11-22T12:00:00Z"),
+    );
+    assert_eq!(m["CopySeconds"], 24_600);
+    assert_eq!(m["CopySizeGiB"], 2_400);
+    assert_eq!(m["CopyMode"], "full");
+    assert_eq!(m["SourceId"], "orders");
+    let cw = &m["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(cw["Namespace"], "RdsFailsafe");
+    assert_eq!(cw["Dimensions"], json!([["SourceAccount", "SourceId"], []]));
+    // an Aurora copy's size is unknown: its time only
+    let m = copy_time_metric(LIVE, "ledger", 3_600, None, t("2026-11-22T12:00:00Z"));
+    assert!(m.get("CopySizeGiB").is_none());
+    assert_eq!(
+        m["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }

@@ -26,7 +26,7 @@ async fn copy(
         CopyInput {
             source: s,
             dry_run,
-            wait: None,
+            wait: default_wait(),
         },
     )
     .await
@@ -932,26 +932,45 @@ async fn a_copy_is_waited_for_as_long_as_its_full_copy_takes_at_the_runs_through
     let cfg = live_config(&[]);
     let (store, _) = store_with_an_aws_rds_source();
     store.world().snapshots[0].allocated_storage = 2_000;
-    let wait = rdsf_core::policy::copy_time::WaitSettings {
-        poll_seconds: 60,
-        max_wait_seconds: 21_600,
-        copy_throughput_mibps: 100.0,
-    };
-    let input = |wait| CopyInput {
+    let input = || CopyInput {
         source: src(SnapshotKind::Instance, "orders"),
         dry_run: false,
-        wait,
+        wait: default_wait(),
     };
-    let out = copy_latest(&cfg, &store, input(Some(wait))).await.unwrap();
+    let out = copy_latest(&cfg, &store, input()).await.unwrap();
     let bound = out.wait_bound.expect("a copy to wait for has a bound");
     // 2,000 GiB at 100 MiB/s: 20,480 s, and half as long again
-    assert_eq!((bound.size_gib, bound.expected_seconds), (2_000, 20_480));
+    assert_eq!(
+        (bound.size_gib, bound.expected_seconds),
+        (Some(2_000), Some(20_480))
+    );
     assert_eq!(bound.max_wait_seconds, 30_720);
     // the same copy found on a re-run (outcome exists) is waited for as long
-    let again = copy_latest(&cfg, &store, input(Some(wait))).await.unwrap();
+    let again = copy_latest(&cfg, &store, input()).await.unwrap();
     assert_eq!(again.outcome, CopyOutcome::Exists);
     assert_eq!(again.wait_bound, Some(bound));
-    // the state machine always passes the settings; without them there is no bound to give
-    let bare = copy_latest(&cfg, &store, input(None)).await.unwrap();
-    assert_eq!(bare.wait_bound, None);
+}
+
+#[tokio::test]
+async fn an_aurora_copy_is_waited_for_max_wait_seconds_its_size_unknown() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    store.world().snapshots.push(automated(
+        SnapshotKind::Cluster,
+        "ledger",
+        "2026-11-22T03:05:00Z",
+    ));
+    let out = copy_latest(
+        &cfg,
+        &store,
+        CopyInput {
+            source: src(SnapshotKind::Cluster, "ledger"),
+            dry_run: false,
+            wait: default_wait(),
+        },
+    )
+    .await
+    .unwrap();
+    let bound = out.wait_bound.unwrap();
+    assert_eq!((bound.size_gib, bound.max_wait_seconds), (None, 21_600));
 }

@@ -30,9 +30,15 @@ async fn status_lists_each_source_and_names_the_stale_ones() {
             true,
         ),
     ]);
-    let r = status(&store, REGION, t("2026-11-20T12:00:00Z"), 30.0)
-        .await
-        .unwrap();
+    let r = status(
+        &store,
+        REGION,
+        t("2026-11-20T12:00:00Z"),
+        30.0,
+        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
+    )
+    .await
+    .unwrap();
     let got: Vec<_> = r
         .sources
         .iter()
@@ -57,9 +63,15 @@ async fn status_lists_each_source_and_names_the_stale_ones() {
 
 #[tokio::test]
 async fn status_of_an_account_without_copies_is_a_problem_not_an_empty_success() {
-    let r = status(&failsafe_store(), REGION, t("2026-11-20T12:00:00Z"), 30.0)
-        .await
-        .unwrap();
+    let r = status(
+        &failsafe_store(),
+        REGION,
+        t("2026-11-20T12:00:00Z"),
+        30.0,
+        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
+    )
+    .await
+    .unwrap();
     assert!(!r.ok());
     assert!(
         r.problems[0].contains("no rds-failsafe copies in region eu-west-1"),
@@ -77,9 +89,15 @@ async fn status_warns_of_a_nearly_full_quota() {
         true,
     )]);
     store.world().quota = Some(1);
-    let r = status(&store, REGION, t("2026-11-20T12:00:00Z"), 30.0)
-        .await
-        .unwrap();
+    let r = status(
+        &store,
+        REGION,
+        t("2026-11-20T12:00:00Z"),
+        30.0,
+        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
+    )
+    .await
+    .unwrap();
     assert!(
         r.problems
             .iter()

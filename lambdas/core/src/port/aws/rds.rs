@@ -520,6 +520,7 @@ impl Databases for AwsStore {
                     .filter_map(|m| m.option_group_name().map(str::to_string))
                     .collect(),
                 backup_window: i.preferred_backup_window().map(str::to_string),
+                allocated_storage: i.allocated_storage().unwrap_or(0),
             })
             .collect())
     }
