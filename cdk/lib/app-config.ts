@@ -25,6 +25,8 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   failsafeSchedule: 'Failsafe backstop schedule; default cron(0 11 * * ? *)',
   scheduleTimeZone: 'IANA time zone of both schedules; default UTC',
   maxConcurrency: 'sources copied at once, 1-20; default 5',
+  copyThroughputMiBps:
+    'MiB/s a full snapshot copy is assumed to move at, which sizes how long each copy is waited for, 1-100000; default 100',
   liveKeep: 'older share copies kept per source in Live, 1-50; default 2',
   retention: '{daily, weekly, monthly} (default 7/4/12) or {days}',
   minKeep: 'newest verified copies per source never pruned, >= 1; default 3',
@@ -155,6 +157,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
     lambdaDir,
     scheduleTimeZone: get('scheduleTimeZone') as string | undefined,
     maxConcurrency: get('maxConcurrency') as number | undefined,
+    copyThroughputMiBps: get('copyThroughputMiBps') as number | undefined,
   };
   return {
     live: {

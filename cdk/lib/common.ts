@@ -35,7 +35,23 @@ export interface ScheduledRunProps {
   readonly scheduleTimeZone?: string;
   /** Sources (Live) or copies (Failsafe) in flight at once, 1–20. Default 5. */
   readonly maxConcurrency?: number;
+  /**
+   * The MiB/s a full snapshot copy is assumed to move at, 1–100,000 (whole): each copy is waited
+   * for as long as its size needs at this throughput (`policy::copy_time`). Default 100, an
+   * assumption: RDS publishes no copy throughput (docs/aws-facts.md, "Copy physics").
+   */
+  readonly copyThroughputMiBps?: number;
   readonly stateMachineName?: string;
+}
+
+/** `copyThroughputMiBps`, checked: what the schedules' runs and the triggered runs size waits by. */
+export function copyThroughput(value: number | undefined): number {
+  return setting(
+    'copyThroughputMiBps',
+    value,
+    CONTRACT.settings.copyThroughputMiBps,
+    'MiB/s a full snapshot copy is assumed to move at; lower it if your copies time out with a cause that says they are slower',
+  );
 }
 
 /** The wildcard reason of every statement on the tool's own rdsf-* snapshots. */
@@ -96,6 +112,8 @@ export interface MachineProps {
   readonly scheduleTimeZone: string;
   readonly scheduleDescription: string;
   readonly maxConcurrency: number;
+  /** Given to each scheduled run as its `copyThroughputMiBps` (the copy machines only). */
+  readonly copyThroughputMiBps?: number;
 }
 
 /** Shared validation of the schedule and concurrency props of both constructs. */
@@ -204,7 +222,10 @@ export class ScheduledMachine extends Construct {
       description: props.scheduleDescription,
       schedule: scheduler.ScheduleExpression.expression(props.scheduleExpression, TimeZone.of(props.scheduleTimeZone)),
       target: new targets.StepFunctionsStartExecution(this.stateMachine, {
-        input: scheduler.ScheduleTargetInput.fromObject({ maxConcurrency: props.maxConcurrency }),
+        input: scheduler.ScheduleTargetInput.fromObject({
+          maxConcurrency: props.maxConcurrency,
+          ...(props.copyThroughputMiBps === undefined ? {} : { copyThroughputMiBps: props.copyThroughputMiBps }),
+        }),
         retryAttempts: 3,
       }),
     });

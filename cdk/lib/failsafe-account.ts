@@ -19,6 +19,7 @@ import {
   readSnapshotQuota,
   ScheduledRunProps,
   ScheduledMachine,
+  copyThroughput,
   scheduleProps,
   taskFunctionsFor,
   VERIFIED_TAG,
@@ -291,18 +292,21 @@ export class FailsafeAccount extends Construct {
       name: props.stateMachineName ?? 'rds-failsafe',
       functions: f,
       ...sched,
+      copyThroughputMiBps: copyThroughput(props.copyThroughputMiBps),
       scheduleDescription: 'rds-failsafe: daily backstop run of the Failsafe state machine, in case a trigger message was lost',
     });
 
     this.startFailsafe = new TaskFunction(this, 'StartFailsafe', {
       ...task('start-failsafe'),
       lambdaDir: props.lambdaDir,
-      // A triggered run copies as many at once as the backstop schedule's runs (maxConcurrency);
-      // without it the state machine's default, 5, would apply to every triggered run.
+      // A triggered run copies as many at once as the backstop schedule's runs (maxConcurrency),
+      // and sizes its waits by the same throughput; without them the state machine's defaults
+      // (5, 100) would apply to every triggered run.
       environment: {
         ...environment,
         STATE_MACHINE_ARN: this.machine.stateMachine.stateMachineArn,
         MAX_CONCURRENCY: String(sched.maxConcurrency),
+        COPY_THROUGHPUT_MIBPS: String(copyThroughput(props.copyThroughputMiBps)),
       },
       timeout: Duration.seconds(30),
     });

@@ -16,6 +16,7 @@ import {
   rdsArn,
   readSnapshotQuota,
   ScheduledMachine,
+  copyThroughput,
   scheduleProps,
   taskFunctionsFor,
 } from './common';
@@ -269,6 +270,7 @@ export class LiveAccount extends Construct {
       name: props.stateMachineName ?? 'rds-failsafe-live',
       functions: f,
       ...sched,
+      copyThroughputMiBps: copyThroughput(props.copyThroughputMiBps),
       scheduleDescription: 'rds-failsafe: daily share copy of the newest automated snapshot of each source',
     });
     this.alerts.watchExecutions(this.machine.stateMachine, 'Live');

@@ -92,6 +92,17 @@ describe('FailsafeAccount', () => {
         twenty.stack.getLogicalId(twenty.failsafe.startFailsafe.function.node.defaultChild as any)
       ];
     assert.equal(started.Properties.Environment.Variables.MAX_CONCURRENCY, '20');
+    // ... and sizes its copies' waits by the same throughput as the backstop's runs
+    assert.equal(vars.COPY_THROUGHPUT_MIBPS, '100');
+    const slow = failsafeStack({ copyThroughputMiBps: 60 });
+    const slowStart =
+      slow.template.findResources('AWS::Lambda::Function')[
+        slow.stack.getLogicalId(slow.failsafe.startFailsafe.function.node.defaultChild as any)
+      ];
+    assert.equal(slowStart.Properties.Environment.Variables.COPY_THROUGHPUT_MIBPS, '60');
+    slow.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: { Input: '{"maxConcurrency":5,"copyThroughputMiBps":60}' },
+    });
     const start = taskStatements(template, failsafe.startFailsafe).filter((s) => !actionsOf([s]).includes('logs:PutLogEvents'));
     assert.deepEqual(
       start.map((s) => [s.Action, s.Resource]),
@@ -211,7 +222,7 @@ describe('FailsafeAccount', () => {
     assert.equal(machine.Properties.LoggingConfiguration.Level, 'ALL');
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 11 * * ? *)',
-      Target: { Arn: { Ref: id(failsafe.machine.stateMachine) }, Input: '{"maxConcurrency":5}' },
+      Target: { Arn: { Ref: id(failsafe.machine.stateMachine) }, Input: '{"maxConcurrency":5,"copyThroughputMiBps":100}' },
     });
   });
 

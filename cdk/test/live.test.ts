@@ -233,7 +233,7 @@ describe('LiveAccount', () => {
       ScheduleExpression: 'cron(0 5 * * ? *)',
       ScheduleExpressionTimezone: 'UTC',
       State: 'ENABLED',
-      Target: { Arn: { Ref: id(live.machine.stateMachine) }, Input: '{"maxConcurrency":5}' },
+      Target: { Arn: { Ref: id(live.machine.stateMachine) }, Input: '{"maxConcurrency":5,"copyThroughputMiBps":100}' },
     });
   });
 
@@ -281,6 +281,7 @@ describe('LiveAccount', () => {
     const { template: t } = liveStack({
       failsafe: [{ account: FAILSAFE, region: 'eu-central-1', topicName: 'rdsf-trigger' }],
       maxConcurrency: 12,
+      copyThroughputMiBps: 250,
       schedule: 'cron(30 2 * * ? *)',
       scheduleTimeZone: 'Europe/Berlin',
       liveKeep: 4,
@@ -290,7 +291,7 @@ describe('LiveAccount', () => {
     t.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(30 2 * * ? *)',
       ScheduleExpressionTimezone: 'Europe/Berlin',
-      Target: { Input: '{"maxConcurrency":12}' },
+      Target: { Input: '{"maxConcurrency":12,"copyThroughputMiBps":250}' },
     });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {

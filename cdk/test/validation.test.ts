@@ -25,6 +25,10 @@ describe('LiveAccount props are validated at synth, naming the field and the fix
     fails(() => liveStack({ sources: ['a,b'] }), 'sources[0]', 'one array entry per selector');
   });
   test('concurrency above 20', () => fails(() => liveStack({ maxConcurrency: 21 }), 'maxConcurrency', 'from 1 to 20'));
+  test('a copy throughput of nothing, or a fraction', () => {
+    fails(() => liveStack({ copyThroughputMiBps: 0 }), 'copyThroughputMiBps', 'from 1 to 100000');
+    fails(() => liveStack({ copyThroughputMiBps: 2.5 }), 'copyThroughputMiBps', 'whole number');
+  });
   test('Failsafe account equal to the Live account', () =>
     fails(() => liveStack({ failsafe: [{ account: LIVE }] }), 'failsafe[0].account', 'is the Live account itself'));
   test('more than 20 Failsafe accounts, or one twice', () => {

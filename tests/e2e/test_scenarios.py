@@ -54,3 +54,18 @@ def test_a_configuration_cdk_refuses_is_refused_with_cdks_message(tmp_path):
     res = run(bad, tmp_path)
     assert res.returncode == 2, res.stderr[-2000:]
     assert "invalid rds-failsafe configuration: liveKeep" in res.stderr, res.stderr[-2000:]
+
+
+def test_slow_copies_keep_up_once_the_deployment_says_how_fast_they_are(tmp_path):
+    """tests/scenarios/slow-copies.json times out, its cause saying to lower copyThroughputMiBps;
+    done in the configuration (cdk.json's copyThroughputMiBps at RDS's 60 MiB/s: the Live
+    schedule's input, and start-failsafe's for the triggered run), the copy is waited for long
+    enough on both sides."""
+    scenario = json.loads((ROOT / "tests" / "scenarios" / "slow-copies.json").read_text())
+    scenario["context"] = {"copyThroughputMiBps": 60}
+    scenario["expect"] = {"executionStatuses": ["live:SUCCEEDED", "failsafe:SUCCEEDED"],
+                          "failsafeSnapshots": ["rdsf-111111111111-big-202611010300"]}
+    path = tmp_path / "slow-copies-fixed.json"
+    path.write_text(json.dumps(scenario))
+    res = run(path, tmp_path / "work")
+    assert res.returncode == 0, res.stderr[-3000:]

@@ -39,6 +39,7 @@ fn side_of(env: &HashMap<String, String>) -> Option<Side> {
             Ok(c) => Side::Failsafe(Box::new(FailsafeConfig {
                 state_machine_arn: None,
                 max_concurrency: None,
+                copy_throughput_mibps: None,
                 ..c
             })),
             Err(e) => Side::Invalid(e),

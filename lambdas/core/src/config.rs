@@ -328,6 +328,10 @@ pub struct FailsafeConfig {
     /// `start-failsafe` only (`MAX_CONCURRENCY`, 1-20): how many items a triggered run copies at
     /// once, as the backstop schedule's runs do; unset, the state machine's default (5).
     pub max_concurrency: Option<u32>,
+    /// `start-failsafe` only (`COPY_THROUGHPUT_MIBPS`, 1-100,000): the throughput a triggered run
+    /// sizes its copies' waits by (`policy::copy_time`), as the schedules' runs; unset, the state
+    /// machine's default (100).
+    pub copy_throughput_mibps: Option<u32>,
     /// Encrypt unencrypted DB instance snapshots with the Failsafe key when saving.
     pub encrypt_unencrypted: bool,
     /// Sources retired on purpose, `(live account, source id)`: their copies stay under retention
@@ -436,6 +440,10 @@ impl FailsafeConfig {
             // Step Functions' Map and RDS's 20 copies in flight per region bound it.
             Some(_) => Some(bounded_int(env, &setting::MAX_CONCURRENCY)?),
         };
+        let copy_throughput_mibps = match lookup(env, var::COPY_THROUGHPUT_MIBPS) {
+            None => None,
+            Some(_) => Some(bounded_int(env, &setting::COPY_THROUGHPUT_MI_BPS)?),
+        };
         Ok(FailsafeConfig {
             account_id,
             region,
@@ -445,6 +453,7 @@ impl FailsafeConfig {
             retention: Retention { policy, min_keep },
             state_machine_arn,
             max_concurrency,
+            copy_throughput_mibps,
             encrypt_unencrypted: boolean(env, var::ENCRYPT_UNENCRYPTED, true)?,
             retired_sources,
         })

@@ -117,6 +117,10 @@ class Deployment:
     live_side: dict | None = None  # the Live stack as the policy proof reads it
     other_failsafes: list["Deployment"] = field(default_factory=list)
     other_lives: list["OtherLive"] = field(default_factory=list)
+    # what each side's schedule starts its runs with (the template's Schedule Target Input): a
+    # run started without input here is started as the schedule starts it
+    live_schedule_input: dict = field(default_factory=dict)
+    failsafe_schedule_input: dict = field(default_factory=dict)
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -155,6 +159,7 @@ class Deployment:
         d = cls(stack, live, failsafe, live_config, failsafe_config, queue_url, topic,
                 fs.output("StateMachineArn"), lv.output("ShareKeyArn"), fs.output("FailsafeKeyArn"))
         d.context = ctx
+        d.live_schedule_input, d.failsafe_schedule_input = lv.schedule_input(), fs.schedule_input()
         d.failsafe_side = fs.describe()
         d.live_side = lv.describe()
         d.deployment_id = stack.record_deployment({
@@ -189,7 +194,7 @@ class Deployment:
             "context": ctx, "sides": {"live": lv.describe(), "failsafe": self.failsafe_side},
             "policyFault": None, "envOverrides": {},
         })
-        o = OtherLive(self, other, lv.env, ident)
+        o = OtherLive(self, other, lv.env, ident, schedule_input=lv.schedule_input())
         self.other_lives.append(o)
         self._record()
         o.host = self.stack.start_lambdas(other, lv.env, "live", f"live-{other.id}")
@@ -224,7 +229,7 @@ class Deployment:
             self, failsafe=other, failsafe_config=fs.env, queue_url=queue_url, topic_arn=topic,
             state_machine_arn=fs.output("StateMachineArn"), failsafe_key_arn=fs.output("FailsafeKeyArn"),
             deployment_id=ident, executions=self.executions, triggers=self.triggers,
-            other_lives=[], other_failsafes=[],
+            other_lives=[], other_failsafes=[], failsafe_schedule_input=fs.schedule_input(),
         )
         self.other_failsafes.append(view)
         self._record()
@@ -255,13 +260,18 @@ class Deployment:
 
     def run_live(self, start_time: str, input: Any = None, name: str | None = None,
                  runner: dict | None = None) -> Execution:
-        """A Live execution, as the daily schedule (or an operator's re-run) starts it."""
-        return self._run("live", start_time, input, name or "live", runner)
+        """A Live execution, as the daily schedule starts it (without `input`: the schedule's
+        input, as deployed), or an operator's re-run with `input`."""
+        return self._run("live", start_time, self.live_schedule_input if input is None else input,
+                         name or "live", runner)
 
     def run_failsafe(self, start_time: str, input: Any = None, name: str | None = None,
                      runner: dict | None = None) -> Execution:
-        """A Failsafe execution, as the backstop schedule starts it (or as the trigger did)."""
-        return self._run("failsafe", start_time, input, name or "backstop", runner)
+        """A Failsafe execution, as the backstop schedule starts it (without `input`: its input,
+        as deployed), or as the trigger did (`run_started`, with the trigger's input)."""
+        return self._run("failsafe", start_time,
+                         self.failsafe_schedule_input if input is None else input,
+                         name or "backstop", runner)
 
     def run_drill(self, start_time: str, input: Any = None, runner: dict | None = None) -> Execution:
         """A restore drill execution (the Failsafe account's third state machine, opt-in), as
@@ -361,9 +371,11 @@ class OtherLive:
     config: dict[str, str]
     deployment_id: str
     host: LambdaHost | None = None
+    schedule_input: dict = field(default_factory=dict)
 
     def run_live(self, start_time: str, input: Any = None) -> Execution:
         d = self.deployment
+        input = self.schedule_input if input is None else input
         name = f"live-{self.account.id}-{start_time[:16].replace(':', '')}-{len(d.executions)}"
         res = d.stack.run_state_machine("statemachines/live.asl.json", LIVE_FUNCTIONS, self.host,
                                         input, start_time, name, None)
@@ -482,6 +494,18 @@ class _Side:
             lam.create_function(FunctionName=name, Runtime=p["Runtime"], Role=role_arn, Handler=p["Handler"],
                                 Code={"ZipFile": buf.getvalue()}, Environment={"Variables": env},
                                 Tags={"rds-failsafe:task": task})
+
+    def schedule_input(self) -> dict:
+        """What the side's daily schedule starts its copy state machine with: the Input of the
+        Schedule whose target is that machine (not the drill's)."""
+        machines = {logical for logical, r in resources(self.template, "AWS::StepFunctions::StateMachine").items()
+                    if "SelectDrillsFunctionArn" not in json.dumps(r["Properties"].get("DefinitionSubstitutions", {}))}
+        inputs = [json.loads(r["Properties"]["Target"].get("Input", "{}"))
+                  for r in resources(self.template, "AWS::Scheduler::Schedule").values()
+                  if r["Properties"]["Target"]["Arn"].get("Ref") in machines]
+        if len(inputs) != 1:
+            raise ValueError(f"{self.side} template: expected one schedule of its state machine, found {len(inputs)}")
+        return inputs[0]
 
     def output(self, name: str) -> str:
         """A stack output (`TopicArn`, `ShareKeyArn`, ...) as deployed here."""

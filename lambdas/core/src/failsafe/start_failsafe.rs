@@ -60,6 +60,9 @@ pub async fn start_failsafe<S: Executions>(
         if let Some(n) = cfg.max_concurrency {
             input["maxConcurrency"] = n.into();
         }
+        if let Some(t) = cfg.copy_throughput_mibps {
+            input["copyThroughputMiBps"] = t.into();
+        }
         match store
             .start_execution(state_machine, &name, &input.to_string())
             .await?

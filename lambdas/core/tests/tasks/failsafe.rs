@@ -94,6 +94,31 @@ async fn a_triggered_run_copies_as_many_at_once_as_the_schedule_says() {
 }
 
 #[tokio::test]
+async fn a_triggered_run_sizes_its_waits_at_the_deployments_copy_throughput() {
+    let cfg = failsafe_config(&[("COPY_THROUGHPUT_MIBPS", "60")]);
+    let store = failsafe_store();
+    start_failsafe(&cfg, &store, sns_event(&message(LIVE).to_json()))
+        .await
+        .unwrap();
+    let input: serde_json::Value = serde_json::from_str(&store.world().executions[0].1).unwrap();
+    assert_eq!(input["copyThroughputMiBps"], 60);
+    for bad in ["0", "100001", "fast"] {
+        let e = rdsf_core::config::FailsafeConfig::from_env(&failsafe_env(&[(
+            "COPY_THROUGHPUT_MIBPS",
+            bad,
+        )]))
+        .unwrap_err();
+        assert!(
+            e.message.contains(&format!(
+                "COPY_THROUGHPUT_MIBPS={bad:?} must be a whole number from 1 to 100000"
+            )),
+            "{}",
+            e.message
+        );
+    }
+}
+
+#[tokio::test]
 async fn forged_and_malformed_messages_are_rejected_and_start_nothing() {
     let cfg = failsafe_config(&[]);
     let store = failsafe_store();
