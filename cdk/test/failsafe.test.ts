@@ -86,20 +86,15 @@ describe('FailsafeAccount', () => {
     // a triggered run copies as many at once as a scheduled one
     const vars = template.findResources('AWS::Lambda::Function')[fn].Properties.Environment.Variables;
     assert.equal(vars.MAX_CONCURRENCY, '5');
-    const twenty = failsafeStack({ maxConcurrency: 20 });
-    const started =
-      twenty.template.findResources('AWS::Lambda::Function')[
-        twenty.stack.getLogicalId(twenty.failsafe.startFailsafe.function.node.defaultChild as any)
-      ];
-    assert.equal(started.Properties.Environment.Variables.MAX_CONCURRENCY, '20');
+    const startFailsafeVars = (built: ReturnType<typeof failsafeStack>) =>
+      built.template.findResources('AWS::Lambda::Function')[
+        built.stack.getLogicalId(built.failsafe.startFailsafe.function.node.defaultChild as any)
+      ].Properties.Environment.Variables;
+    assert.equal(startFailsafeVars(failsafeStack({ maxConcurrency: 20 })).MAX_CONCURRENCY, '20');
     // ... and sizes its copies' waits by the same throughput as the backstop's runs
     assert.equal(vars.COPY_THROUGHPUT_MIBPS, '100');
     const slow = failsafeStack({ copyThroughputMiBps: 60 });
-    const slowStart =
-      slow.template.findResources('AWS::Lambda::Function')[
-        slow.stack.getLogicalId(slow.failsafe.startFailsafe.function.node.defaultChild as any)
-      ];
-    assert.equal(slowStart.Properties.Environment.Variables.COPY_THROUGHPUT_MIBPS, '60');
+    assert.equal(startFailsafeVars(slow).COPY_THROUGHPUT_MIBPS, '60');
     slow.template.hasResourceProperties('AWS::Scheduler::Schedule', {
       Target: { Input: '{"maxConcurrency":5,"copyThroughputMiBps":60}' },
     });

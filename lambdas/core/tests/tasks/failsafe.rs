@@ -1286,18 +1286,7 @@ async fn a_failsafe_copy_is_full_and_waited_for_as_its_size_needs() {
     let mut big = live_orders();
     big.allocated_storage = 8_000;
     let item = share_and_find(&cfg, &store, big).await;
-    let out = save(
-        &cfg,
-        &store,
-        SaveInput {
-            item: SharedItem::from(&item),
-            dry_run: false,
-            now: None,
-            wait: default_wait(),
-        },
-    )
-    .await
-    .unwrap();
+    let out = save_item(&cfg, &store, item).await.unwrap();
     let bound = out.wait_bound.expect("bound");
     // 8,000 GiB at 100 MiB/s is 81,920 s: more than one run may wait, and the note says so
     assert_eq!(bound.expected_seconds, Some(81_920));

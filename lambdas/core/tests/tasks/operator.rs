@@ -8,6 +8,21 @@ use rdsf_core::policy::drill::RestoreProgress;
 use rdsf_core::policy::restore::{RestoreOptions, RESTORED_FROM};
 use rdsf_core::policy::status::Freshness;
 
+/// `rdsf status` at 2026-11-20T12:00:00Z with a 30-hour threshold and the list price.
+async fn status_at_noon(
+    store: &rdsf_core::port::fake::FakeStore,
+) -> rdsf_core::operator::StatusReport {
+    status(
+        store,
+        REGION,
+        t("2026-11-20T12:00:00Z"),
+        30.0,
+        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn status_lists_each_source_and_names_the_stale_ones() {
     let store = failsafe_store_with(vec![
@@ -30,15 +45,7 @@ async fn status_lists_each_source_and_names_the_stale_ones() {
             true,
         ),
     ]);
-    let r = status(
-        &store,
-        REGION,
-        t("2026-11-20T12:00:00Z"),
-        30.0,
-        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
-    )
-    .await
-    .unwrap();
+    let r = status_at_noon(&store).await;
     let got: Vec<_> = r
         .sources
         .iter()
@@ -63,15 +70,7 @@ async fn status_lists_each_source_and_names_the_stale_ones() {
 
 #[tokio::test]
 async fn status_of_an_account_without_copies_is_a_problem_not_an_empty_success() {
-    let r = status(
-        &failsafe_store(),
-        REGION,
-        t("2026-11-20T12:00:00Z"),
-        30.0,
-        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
-    )
-    .await
-    .unwrap();
+    let r = status_at_noon(&failsafe_store()).await;
     assert!(!r.ok());
     assert!(
         r.problems[0].contains("no rds-failsafe copies in region eu-west-1"),
@@ -89,15 +88,7 @@ async fn status_warns_of_a_nearly_full_quota() {
         true,
     )]);
     store.world().quota = Some(1);
-    let r = status(
-        &store,
-        REGION,
-        t("2026-11-20T12:00:00Z"),
-        30.0,
-        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
-    )
-    .await
-    .unwrap();
+    let r = status_at_noon(&store).await;
     assert!(
         r.problems
             .iter()
