@@ -226,3 +226,33 @@ def test_physics_settings_are_checked(stack, accounts):
         stack.physics(sources=[{"account": live.id, "region": live.region, "id": "db", "changePerDay": 2}])
     with pytest.raises(StackError, match="throughputMiBps must be above 0"):
         stack.physics(throughputMiBps=0)
+
+
+def test_each_copy_is_seen_as_of_its_own_lanes_time(stack, big):
+    # The ASL runner's lanes run at once locally, so one lane can move the clock hours ahead of
+    # another. A copy is seen as of its own lane: from when it was requested plus the seconds its
+    # lane waited (asl_runner.mjs observeClock), not as of the clock another lane moved.
+    live, _, share_key, _ = big
+    auto = stack.seed_automated(live, "instance", "big", at(1, "03:00"))
+    stack.clock(at(1, "05:00"))
+    copy(live, auto["id"], "first", share_key)  # 5.8 h, then the second queues behind it
+    rds = live.client("rds")
+    cluster_auto = stack.seed_automated(live, "cluster", "aurora", at(1, "03:00"))
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=cluster_auto["id"],
+                                 TargetDBClusterSnapshotIdentifier="other-lane")  # 17 min
+    run_start = at(1, "05:00")
+
+    def observe(snapshot_id, elapsed):
+        stack.control("clock", {"observe": {"account": live.id, "snapshotId": snapshot_id,
+                                            "elapsedSeconds": elapsed, "runStart": run_start}})
+
+    observe("first", 0)
+    observe("first", 15 * 3600)  # the first lane has waited 15 h: the clock is at 20:00
+    assert stack.clock() == "2026-11-20T20:00:00+00:00"
+    observe("other-lane", 0)
+    observe("other-lane", 60)  # its own lane: a minute after its request
+    got = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="other-lane")["DBClusterSnapshots"][0]
+    assert got["Status"] == "creating", got["Status"]
+    observe("other-lane", 1800)
+    got = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="other-lane")["DBClusterSnapshots"][0]
+    assert got["Status"] == "available"

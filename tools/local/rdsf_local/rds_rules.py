@@ -448,6 +448,8 @@ def _copy(backend: RDSBackend, source_id: str, target_id: str, kms_key_id, tags,
         target.source_region = source.region
     # Tags passed as [] must not fall back to the source's (AWS semantics), already handled.
     target.tags = tags or []
+    if PHYSICS.clock_on and PHYSICS.clock is not None:
+        target.created = PHYSICS.clock  # made now, by the simulated clock
     store[target_id] = target
     PHYSICS.copied(target.arn, backend.account_id, backend.region_name,
                    "cluster" if cluster else "instance", source.arn,

@@ -288,6 +288,10 @@ def check(expect: dict, report: dict) -> list[str]:
         got = [f"{e['side']}:{e['status']}" for e in report["executions"]]
         if got != expect["executionStatuses"]:
             problems.append(f"executionStatuses: expected {expect['executionStatuses']}, got {got}")
+    if "failsafeUnverified" in expect:  # Failsafe copies verify never passed (exact)
+        got = sorted(x["id"] for x in fs if "rds-failsafe:verified" not in x["tags"])
+        if got != sorted(expect["failsafeUnverified"]):
+            problems.append(f"failsafeUnverified: expected {sorted(expect['failsafeUnverified'])}, got {got}")
     for side_source, want in (expect.get("copyModes") or {}).items():
         side, _, source = side_source.partition(":")
         got = [c["mode"] for c in report["copies"] if c["account"] == side and c["source"] == source]

@@ -11,6 +11,7 @@ use crate::policy::bounded::Bounded;
 use crate::policy::copy::{dated_after_run, CopyLanes};
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::quota::fit_each_kind;
+use crate::policy::status::is_verified;
 use crate::policy::tags::SOURCE_SNAPSHOT_ARN;
 use crate::port::{SnapshotQuery, Snapshots};
 use crate::store::{
@@ -125,8 +126,16 @@ pub async fn find_shared<S: Snapshots>(
     input.polling.check()?;
     let now = input.now.unwrap_or_else(Utc::now);
     let own = own_managed_copies(store).await?;
-    let saved_ids: BTreeSet<&str> = own.iter().map(|s| s.id.as_str()).collect();
-    let saved_arns: BTreeSet<&str> = own
+    // Saved: a copy verify passed, or one that failed (prune deletes it; the next run copies
+    // again). A copy still being made, or made but never verified (its run stopped waiting:
+    // policy::copy_time), is not: it is listed again, and save finds it (`exists`), so the run
+    // waits for it and verifies it instead of leaving it unverified for good.
+    let saved: Vec<&crate::model::Snapshot> = own
+        .iter()
+        .filter(|s| is_verified(s) || s.status == crate::model::status::FAILED)
+        .collect();
+    let saved_ids: BTreeSet<&str> = saved.iter().map(|s| s.id.as_str()).collect();
+    let saved_arns: BTreeSet<&str> = saved
         .iter()
         .filter_map(|s| s.tags.get(SOURCE_SNAPSHOT_ARN))
         .map(String::as_str)

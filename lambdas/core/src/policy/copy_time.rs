@@ -2,8 +2,9 @@
 //! RDS publishes no copy throughput (docs/aws-facts.md, "Copy physics"): a run waits for each copy
 //! at least `maxWaitSeconds`, and longer for a source whose full copy needs it at
 //! `copyThroughputMiBps` (both run settings of the state machines), up to what one run can wait.
-//! A copy that outlasts the bound goes on in RDS; the copy tasks find it on a later run (outcome
-//! `exists`) and wait for it again.
+//! A copy that outlasts the bound goes on in RDS: the next Live run finds its share copy (outcome
+//! `exists`) and waits for it again; a Failsafe copy of an earlier day's share copy is found by
+//! the backstop run, which waits for it and verifies it.
 
 use super::polling::MAX_CHECKS;
 use serde::{Deserialize, Serialize};

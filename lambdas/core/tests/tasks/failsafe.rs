@@ -231,6 +231,9 @@ async fn find_shared_takes_only_allowed_accounts_our_naming_and_unsaved() {
             "2026-11-21T04:00:00Z",
         );
         saved.tags.insert(tags::MANAGED.into(), "true".into());
+        saved
+            .tags
+            .insert(tags::VERIFIED.into(), "2026-11-21T05:00:00Z".into());
         w.snapshots.push(saved);
     }
     let out = find_shared(&cfg, &store, FindInput::default())
@@ -1102,7 +1105,28 @@ async fn an_announced_snapshot_saved_earlier_is_not_missing() {
     let s = live_orders();
     let arn = s.arn.clone();
     let (_, _) = save_completed(&cfg, &store, s.clone()).await;
-    // still shared: counted as already saved
+    // made but not verified yet (its run stopped waiting for it): listed again, to be waited
+    // for and verified, not copied twice
+    let out = find_shared(&cfg, &store, trigger(&[&arn])).await.unwrap();
+    assert_eq!((out.items.len(), out.already_saved), (1, 0));
+    let again = save(
+        &cfg,
+        &store,
+        SaveInput {
+            item: out.items.instances[0].clone(),
+            dry_run: false,
+            now: None,
+            wait: default_wait(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.outcome, SaveOutcome::Exists);
+    assert_eq!(store.world().snapshots.len(), 1);
+    store.world().snapshots[0]
+        .tags
+        .insert(tags::VERIFIED.into(), "2026-11-22T06:00:00Z".into());
+    // verified and still shared: counted as already saved
     let out = find_shared(&cfg, &store, trigger(&[&arn])).await.unwrap();
     assert_eq!((out.items.len(), out.already_saved), (0, 1));
     assert!(out.missing.is_empty());
