@@ -126,13 +126,19 @@ pub async fn find_shared<S: Snapshots>(
     input.polling.check()?;
     let now = input.now.unwrap_or_else(Utc::now);
     let own = own_managed_copies(store).await?;
-    // Saved: a copy verify passed, or one that failed (prune deletes it; the next run copies
-    // again). A copy still being made, or made but never verified (its run stopped waiting:
-    // policy::copy_time), is not: it is listed again, and save finds it (`exists`), so the run
-    // waits for it and verifies it instead of leaving it unverified for good.
+    // Saved: a copy verify passed, one that failed (prune deletes it; the next run copies
+    // again), or one still being made (by a run that may still be waiting for it). A copy made
+    // but never verified (its run stopped waiting: policy::copy_time) is not: it is listed
+    // again, and save finds it (`exists`), so this run verifies it instead of leaving it
+    // unverified for good. It needs no room in the quota: it exists.
     let saved: Vec<&crate::model::Snapshot> = own
         .iter()
-        .filter(|s| is_verified(s) || s.status == crate::model::status::FAILED)
+        .filter(|s| is_verified(s) || !s.is_available())
+        .collect();
+    let unverified: BTreeSet<&str> = own
+        .iter()
+        .filter(|s| s.is_available() && !is_verified(s))
+        .map(|s| s.id.as_str())
         .collect();
     let saved_ids: BTreeSet<&str> = saved.iter().map(|s| s.id.as_str()).collect();
     let saved_arns: BTreeSet<&str> = saved
@@ -196,7 +202,11 @@ pub async fn find_shared<S: Snapshots>(
         out.missing = missing.first;
         out.missing_count = missing.count;
     }
-    let (fit, left_out) = cut_to_quota(cfg, store, to_save, &mut out).await?;
+    let (existing, new): (Vec<SaveItem>, Vec<SaveItem>) = to_save
+        .into_iter()
+        .partition(|i| unverified.contains(i.target_id.as_str()));
+    let (mut fit, left_out) = cut_to_quota(cfg, store, new, &mut out).await?;
+    fit.extend(existing);
     out.items = CopyLanes::by_kind(fit.iter().map(SharedItem::from), |i| i.kind);
     let left_out = Bounded::from(left_out);
     out.left_out = left_out.first;

@@ -3,8 +3,9 @@
 //! at least `maxWaitSeconds`, and longer for a source whose full copy needs it at
 //! `copyThroughputMiBps` (both run settings of the state machines), up to what one run can wait.
 //! A copy that outlasts the bound goes on in RDS: the next Live run finds its share copy (outcome
-//! `exists`) and waits for it again; a Failsafe copy of an earlier day's share copy is found by
-//! the backstop run, which waits for it and verifies it.
+//! `exists`) and waits for it again; a Failsafe copy counts as saved while RDS is making it, and
+//! the first Failsafe run after it is done lists it again and verifies it (`find-shared`), while
+//! the Live account still shares its source.
 
 use super::polling::MAX_CHECKS;
 use serde::{Deserialize, Serialize};

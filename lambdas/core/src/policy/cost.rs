@@ -58,7 +58,7 @@ mod tests {
 
     #[test]
     fn a_month_at_the_list_price() {
-        // the 2 TB instance: 23 full copies under GFS 7/4/12 hold some 46 TB
+        // the 2 TB instance: up to 23 full copies under GFS 7/4/12, up to 46 TB
         assert_eq!(monthly_usd(46_000, RDS_USD_PER_GB_MONTH), 4_370.0);
     }
 }

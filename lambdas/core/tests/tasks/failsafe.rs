@@ -1104,11 +1104,20 @@ async fn an_announced_snapshot_saved_earlier_is_not_missing() {
     let store = failsafe_store();
     let s = live_orders();
     let arn = s.arn.clone();
-    let (_, _) = save_completed(&cfg, &store, s.clone()).await;
-    // made but not verified yet (its run stopped waiting for it): listed again, to be waited
-    // for and verified, not copied twice
+    let item = share_and_find(&cfg, &store, s.clone()).await;
+    save_item(&cfg, &store, item).await.unwrap();
+    // still being made (a run may still be waiting for it): counted as saved, not waited for
+    // by a second run
+    let out = find_shared(&cfg, &store, trigger(&[&arn])).await.unwrap();
+    assert_eq!((out.items.len(), out.already_saved), (0, 1));
+    assert!(out.missing.is_empty());
+    // made but not verified (its run stopped waiting for it): listed again, to be verified, not
+    // copied twice, and with no room in the quota needed: it exists already
+    store.complete_copies();
+    store.world().quota = Some(1);
     let out = find_shared(&cfg, &store, trigger(&[&arn])).await.unwrap();
     assert_eq!((out.items.len(), out.already_saved), (1, 0));
+    assert_eq!(out.left_out_count, 0);
     let again = save(
         &cfg,
         &store,
