@@ -148,6 +148,7 @@ export class FailsafeAccount extends Construct {
     const sources = accountList('sourceAccounts', props.sourceAccounts, 100, account, 'the Failsafe account');
     const sourceRegions = regionList('sourceRegions', props.sourceRegions ?? [region]);
     const sched = scheduleProps(props.schedule, props.scheduleTimeZone, props.maxConcurrency, 'cron(0 11 * * ? *)');
+    const throughput = copyThroughput(props.copyThroughputMiBps);
     const encryptUnencrypted = boolean('encryptUnencrypted', props.encryptUnencrypted ?? true);
     const maxAge = integer(
       'newestCopyMaxAgeHours',
@@ -292,7 +293,7 @@ export class FailsafeAccount extends Construct {
       name: props.stateMachineName ?? 'rds-failsafe',
       functions: f,
       ...sched,
-      copyThroughputMiBps: copyThroughput(props.copyThroughputMiBps),
+      copyThroughputMiBps: throughput,
       scheduleDescription: 'rds-failsafe: daily backstop run of the Failsafe state machine, in case a trigger message was lost',
     });
 
@@ -306,7 +307,7 @@ export class FailsafeAccount extends Construct {
         ...environment,
         STATE_MACHINE_ARN: this.machine.stateMachine.stateMachineArn,
         MAX_CONCURRENCY: String(sched.maxConcurrency),
-        COPY_THROUGHPUT_MIBPS: String(copyThroughput(props.copyThroughputMiBps)),
+        COPY_THROUGHPUT_MIBPS: String(throughput),
       },
       timeout: Duration.seconds(30),
     });

@@ -470,7 +470,7 @@ pub struct SaveInput {
     pub now: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SaveOutcome {
     /// A copy was started in this run.
@@ -507,7 +507,7 @@ pub struct VerifyInput {
     /// first look until it was seen available: the copy's time, written as a metric when this
     /// run started the copy.
     #[serde(default)]
-    pub save_outcome: Option<String>,
+    pub save_outcome: Option<SaveOutcome>,
     #[serde(default)]
     pub copy_seconds: Option<u64>,
 }

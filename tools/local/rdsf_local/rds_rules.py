@@ -515,13 +515,12 @@ def delete_db_cluster_snapshot(self, db_snapshot_identifier):
 
 def _fail_copies_reading(gone) -> None:
     """A deleted snapshot's copies still in progress, in any account, end `failed` (physics)."""
-    failing = {f.arn: f for f in PHYSICS.deleted(gone.arn)}
-    if not failing:
-        return
     with STATE.lock:
-        for snap in _all_snapshots():
-            f = failing.get(snap.arn)
-            if f is None:
+        for f in PHYSICS.deleted(gone.arn):
+            backend = rds_backends[f.account][f.region]
+            store = backend.cluster_snapshots if f.kind == "cluster" else backend.database_snapshots
+            snap = store.get(f.arn.rsplit(":", 1)[1])
+            if snap is None:
                 continue
             # still in progress: by the simulated clock when it is on (a status is only brought
             # up to date by a describe), else by its status
@@ -625,7 +624,7 @@ def _taken_now(snap) -> None:
         snap.created = PHYSICS.clock
         if not isinstance(snap, DBClusterSnapshot):
             snap.original_snapshot_create_time = PHYSICS.clock
-    _taken(snap, PHYSICS.now(snap.created))
+    _taken(snap, snap.created)
 
 
 def _utcnow() -> datetime:

@@ -522,7 +522,8 @@ class LocalStack:
             **(runner or {}),
         }
         if self.clock_on:  # each copy's lane tells the emulator how long it has waited
-            runner = dict(runner or {}, clock=True)
+            if self.asl_engine != ENGINES[0]:
+                raise StackError("the simulated clock (physics) is asl_runner.mjs's only")
             request["clock"] = {"url": f"{self.endpoint}/_rdsf/clock", "account": acct.id}
         if runner and self.asl_engine != ENGINES[0]:
             raise StackError(f"runner options {sorted(runner)} are asl_runner.mjs's only")

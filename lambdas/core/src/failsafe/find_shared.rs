@@ -131,15 +131,10 @@ pub async fn find_shared<S: Snapshots>(
     // but never verified (its run stopped waiting: policy::copy_time) is not: it is listed
     // again, and save finds it (`exists`), so this run verifies it instead of leaving it
     // unverified for good. It needs no room in the quota: it exists.
-    let saved: Vec<&crate::model::Snapshot> = own
+    let (saved, unverified): (Vec<_>, Vec<_>) = own
         .iter()
-        .filter(|s| is_verified(s) || !s.is_available())
-        .collect();
-    let unverified: BTreeSet<&str> = own
-        .iter()
-        .filter(|s| s.is_available() && !is_verified(s))
-        .map(|s| s.id.as_str())
-        .collect();
+        .partition(|s| is_verified(s) || !s.is_available());
+    let unverified: BTreeSet<&str> = unverified.iter().map(|s| s.id.as_str()).collect();
     let saved_ids: BTreeSet<&str> = saved.iter().map(|s| s.id.as_str()).collect();
     let saved_arns: BTreeSet<&str> = saved
         .iter()

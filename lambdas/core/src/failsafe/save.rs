@@ -147,6 +147,6 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
         item: planned,
         cross_region,
         note: enc.note,
-        wait_bound: bound.clone(),
+        wait_bound: bound,
     })
 }

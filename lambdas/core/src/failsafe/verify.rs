@@ -10,7 +10,7 @@ use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::tags::{format_time, tag_mismatches, Provenance, VERIFIED};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::describe_required;
-use crate::wire::{VerifyInput, VerifyOutput};
+use crate::wire::{SaveOutcome, VerifyInput, VerifyOutput};
 use tracing::{info, warn};
 
 /// A CloudWatch EMF record of one Failsafe copy this run made: the seconds from its first look
@@ -153,7 +153,7 @@ pub async fn verify<S: Snapshots + SnapshotWrites>(
         store.add_tags(&copy.arn, &tags).await?;
     }
     info!(action = "verify", snapshot = %copy.id, "verified");
-    if let (Some("copying"), Some(seconds)) = (input.save_outcome.as_deref(), input.copy_seconds) {
+    if let (Some(SaveOutcome::Copying), Some(seconds)) = (input.save_outcome, input.copy_seconds) {
         let item = &input.item;
         info!(action = "copy-time", snapshot = %copy.id, seconds, size_gib = copy.allocated_storage,
             mode = "full", "a copy of a share copy is a full copy");

@@ -161,6 +161,9 @@ pub fn source_statuses(
                 Some(a) if a > max_age_hours => Freshness::Stale,
                 Some(_) => Freshness::Fresh,
             };
+            // every copy is full and billed whole; an Aurora snapshot reports no size
+            let stored =
+                (kind == SnapshotKind::Instance).then(|| stored_gib(snaps.iter().copied()));
             SourceStatus {
                 source_account,
                 source_id,
@@ -186,10 +189,8 @@ pub fn source_statuses(
                     .filter_map(|s| s.tags.get(tags::RESTORE_TESTED))
                     .max()
                     .cloned(),
-                stored_gib: (kind == SnapshotKind::Instance)
-                    .then(|| stored_gib(snaps.iter().copied())),
-                monthly_usd: (kind == SnapshotKind::Instance)
-                    .then(|| monthly_usd(stored_gib(snaps.iter().copied()), usd_per_gb_month)),
+                stored_gib: stored,
+                monthly_usd: stored.map(|gib| monthly_usd(gib, usd_per_gb_month)),
             }
         })
         .collect()
