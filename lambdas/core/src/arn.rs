@@ -72,6 +72,21 @@ pub fn rds_snapshot_arn(
     format!("arn:{partition}:rds:{region}:{account}:{resource}:{id}")
 }
 
+/// The ARN of an RDS DB instance (`db:`) or DB cluster (`cluster:`).
+pub fn rds_db_arn(
+    kind: crate::model::SnapshotKind,
+    partition: &str,
+    region: &str,
+    account: &str,
+    id: &str,
+) -> String {
+    let resource = match kind {
+        crate::model::SnapshotKind::Instance => "db",
+        crate::model::SnapshotKind::Cluster => "cluster",
+    };
+    format!("arn:{partition}:rds:{region}:{account}:{resource}:{id}")
+}
+
 /// Twelve ASCII digits.
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())

@@ -218,6 +218,9 @@ pub struct LiveConfig {
     /// Customer-managed key in this account whose policy lets the Failsafe account(s) use it.
     pub share_kms_key_arn: String,
     pub sources: Vec<Selector>,
+    /// `INCREMENTAL_SOURCES`: the sources (of `sources`) whose own snapshot is shared instead
+    /// of a share copy (`SourceMode::Incremental`); none if unset.
+    pub incremental_sources: Vec<Selector>,
     /// Managed share copies kept per source by `delete-old-copies`.
     pub live_keep: u32,
     /// Encrypt unencrypted DB instance snapshots with the share key when copying.
@@ -276,6 +279,11 @@ impl LiveConfig {
         let (name, raw) = required(env, var::SOURCES, SELECTOR_HELP)?;
         let sources = Selector::parse_list(&raw)
             .map_err(|e| FailsafeError::config(format!("{name}: {e}")))?;
+        let incremental_sources = match lookup(env, var::INCREMENTAL_SOURCES) {
+            Some((name, raw)) if !raw.trim().is_empty() => Selector::parse_list(&raw)
+                .map_err(|e| FailsafeError::config(format!("{name}: {e}")))?,
+            _ => Vec::new(),
+        };
 
         Ok(LiveConfig {
             account_id,
@@ -284,6 +292,7 @@ impl LiveConfig {
             failsafe_topic_arns,
             share_kms_key_arn,
             sources,
+            incremental_sources,
             live_keep: bounded_int(env, &setting::LIVE_KEEP)?,
             encrypt_unencrypted: boolean(env, var::ENCRYPT_UNENCRYPTED, false)?,
         })
@@ -615,6 +624,23 @@ mod tests {
         assert!(!c.encrypt_unencrypted);
         assert_eq!(c.failsafe_accounts, vec!["222222222222"]);
         assert_eq!(c.sources.len(), 2);
+        assert!(c.incremental_sources.is_empty());
+    }
+
+    #[test]
+    fn incremental_sources_are_selectors_and_a_bad_one_names_the_variable() {
+        let c = LiveConfig::from_env(&with(
+            &LIVE,
+            &[(
+                "INCREMENTAL_SOURCES",
+                Some("orders, tag:failsafe-mode=incremental"),
+            )],
+        ))
+        .unwrap();
+        assert_eq!(c.incremental_sources.len(), 2);
+        let e = LiveConfig::from_env(&with(&LIVE, &[("INCREMENTAL_SOURCES", Some("tag:"))]))
+            .unwrap_err();
+        assert!(e.message.contains("INCREMENTAL_SOURCES"), "{}", e.message);
     }
 
     #[test]

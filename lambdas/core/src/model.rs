@@ -43,6 +43,47 @@ impl fmt::Display for SnapshotKind {
 pub struct Source {
     pub kind: SnapshotKind,
     pub id: String,
+    /// What the Live account shares of it (`INCREMENTAL_SOURCES`); absent on the wire when it
+    /// is the default, so that a 1,000-source state stays small.
+    #[serde(default, skip_serializing_if = "SourceMode::is_share_copy")]
+    pub mode: SourceMode,
+}
+
+impl Source {
+    pub fn new(kind: SnapshotKind, id: impl Into<String>) -> Source {
+        Source {
+            kind,
+            id: id.into(),
+            mode: SourceMode::ShareCopy,
+        }
+    }
+}
+
+/// What the Live account shares with the Failsafe account(s) for a source.
+///
+/// RDS: "When you copy a source snapshot that is a snapshot copy itself, the new copy isn't
+/// incremental" (docs/aws-facts.md, "Copy physics"), so a Failsafe copy of a share copy is a
+/// full copy every day. A snapshot the Live account takes itself is not a copy: the Failsafe copy
+/// of it can be incremental on the one before.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceMode {
+    /// A copy of the newest automated snapshot under the share key (works for every key,
+    /// `aws/rds` included).
+    #[default]
+    ShareCopy,
+    /// A snapshot taken for the run (`CreateDBSnapshot` / `CreateDBClusterSnapshot`), shared as
+    /// it is: for sources on a customer-managed key whose policy lets the Failsafe account(s)
+    /// use it, or unencrypted. An `aws/rds` source falls back to a share copy.
+    Incremental,
+}
+
+impl SourceMode {
+    pub fn is_share_copy(&self) -> bool {
+        *self == SourceMode::ShareCopy
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -157,6 +157,9 @@ pub struct CopyInput {
     pub source: Source,
     #[serde(default)]
     pub dry_run: bool,
+    /// When the run started (`$$.Execution.StartTime` of the Live run): the time in the name of
+    /// the snapshot an incremental source's run takes, so that a retried task finds it.
+    pub run_start: DateTime<Utc>,
     /// The run's wait settings, from which the output's `waitBound` is computed. Required: a
     /// state machine that reads a `waitBound` the task did not give would fail with
     /// `States.Runtime`, which no Catch takes; a missing field is an `InvalidInput` it does.

@@ -1,26 +1,29 @@
-//! The handler of `copy-latest`: copies a source's newest automated snapshot to its share copy, re-encrypted with the share key.
+//! The handler of `copy-latest`: copies a source's newest automated snapshot to its share copy, re-encrypted with the share key; for a source in incremental mode, takes the snapshot the run shares instead.
 
 use super::SnapshotRef;
+use crate::arn::{rds_db_arn, Arn};
 use crate::config::LiveConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::model::{snapshot_type, Snapshot, SnapshotKind, Source};
+use crate::model::{snapshot_type, Snapshot, SnapshotKind, Source, SourceMode};
 use crate::policy::copy::{
-    copy_encryption, newest_automated, not_copied_from, not_shareable_reason,
+    copy_encryption, newest_automated, not_copied_from, not_shareable_reason, share_plan, SharePlan,
 };
 use crate::policy::copy_time::wait_bound;
 use crate::policy::naming::share_copy_id;
 use crate::policy::tags::Provenance;
 use crate::port::{
-    CopyRequest, Databases, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind,
+    CopyRequest, CreateSnapshotRequest, Databases, PolicyReads, SnapshotQuery, SnapshotWrites,
+    Snapshots, StoreErrorKind,
 };
 use crate::wire::{CopyInput, CopyOutcome, CopyOutput};
 use tracing::{info, warn};
 
-/// A snapshot already under the share copy's name is reused only if this tool copied it from
-/// exactly `automated_arn`: anyone with access to the account could have made a snapshot under
-/// today's name. Otherwise the source fails with VerifyFailed (`found` says how it was found).
-fn reusable(existing: &Snapshot, source: &Source, automated_arn: &str, found: &str) -> Result<()> {
-    let Some(why) = not_copied_from(existing, &source.id, automated_arn) else {
+/// A snapshot already under the share copy's name is reused only if this tool made it from
+/// exactly `from_arn` (the automated snapshot it copied, or the database it took a snapshot of):
+/// anyone with access to the account could have made a snapshot under today's name. Otherwise
+/// the source fails with VerifyFailed (`found` says how it was found).
+fn reusable(existing: &Snapshot, source: &Source, from_arn: &str, found: &str) -> Result<()> {
+    let Some(why) = not_copied_from(existing, &source.id, from_arn) else {
         return Ok(());
     };
     warn!(action = "copy-exists-foreign", source = %source.id, snapshot = %existing.id, reason = %why, "not reused");
@@ -33,12 +36,12 @@ fn reusable(existing: &Snapshot, source: &Source, automated_arn: &str, found: &s
     ))
 }
 
-pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
+pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads>(
     cfg: &LiveConfig,
     store: &S,
     input: CopyInput,
 ) -> Result<CopyOutput> {
-    let source = input.source;
+    let source = input.source.clone();
     let query = SnapshotQuery {
         region: None,
         source_id: Some(source.id.clone()),
@@ -67,6 +70,23 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
     // the wait bound assumes a full copy: the first one, or after the one before was deleted
     let size = (source.kind == SnapshotKind::Instance).then_some(latest.allocated_storage);
     let bound = Some(wait_bound(size, &input.wait));
+
+    // an incremental source's key decides whether RDS can share a snapshot under it
+    let key = match (source.mode, &latest.kms_key_id) {
+        (SourceMode::Incremental, Some(key_arn)) if latest.encrypted => {
+            store.describe_key(key_arn).await?
+        }
+        _ => None,
+    };
+    let fallback = match share_plan(source.mode, latest, key.as_ref(), cfg.encrypt_unencrypted) {
+        SharePlan::OwnSnapshot { note } => {
+            return own_snapshot(cfg, store, &input, latest, note, bound).await;
+        }
+        SharePlan::ShareCopy { fallback } => fallback,
+    };
+    if let Some(why) = &fallback {
+        info!(action = "copy-mode-fallback", source = %source.id, reason = %why, "share copy instead");
+    }
     let target_id = share_copy_id(source.kind, &source.id, created)?;
 
     if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
@@ -120,7 +140,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
             }),
             automated_snapshot_arn: Some(latest.arn.clone()),
             kms_key_id: enc.kms_key_id,
-            reason: enc.note,
+            reason: notes(enc.note, fallback),
             wait_bound: bound,
         });
     }
@@ -162,7 +182,99 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases>(
         snapshot: Some(SnapshotRef::from(&copy)),
         automated_snapshot_arn: Some(latest.arn.clone()),
         kms_key_id: enc.kms_key_id,
-        reason: enc.note,
+        reason: notes(enc.note, fallback),
         wait_bound: bound,
     })
+}
+
+/// Both notes, either, or none.
+fn notes(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Incremental mode: the snapshot the run shares is one it takes of the database
+/// (`CreateDBSnapshot` / `CreateDBClusterSnapshot`), named for the run's start so that a retried
+/// task finds it rather than taking a second one. `latest` (the newest automated snapshot) only
+/// told the key and the size.
+async fn own_snapshot<S: Snapshots + SnapshotWrites>(
+    cfg: &LiveConfig,
+    store: &S,
+    input: &CopyInput,
+    latest: &Snapshot,
+    note: String,
+    bound: Option<crate::policy::copy_time::WaitBound>,
+) -> Result<CopyOutput> {
+    let source = &input.source;
+    let taken = input.run_start;
+    let target_id = share_copy_id(source.kind, &source.id, taken)?;
+    let partition = Arn::parse(&latest.arn).map_or_else(|| "aws".to_string(), |a| a.partition);
+    let db_arn = rds_db_arn(
+        source.kind,
+        &partition,
+        &cfg.region,
+        &cfg.account_id,
+        &source.id,
+    );
+    let output = |outcome: CopyOutcome, snapshot: SnapshotRef| CopyOutput {
+        outcome,
+        source: source.clone(),
+        kms_key_id: snapshot.kms_key_id.clone(),
+        snapshot: Some(snapshot),
+        automated_snapshot_arn: None,
+        reason: Some(note.clone()),
+        wait_bound: bound.clone(),
+    };
+
+    if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
+        reusable(&existing, source, &db_arn, "exists but")?;
+        info!(action = "snapshot-exists", source = %source.id, snapshot = %existing.id, status = %existing.status, "the run's snapshot exists already");
+        return Ok(output(CopyOutcome::Exists, SnapshotRef::from(&existing)));
+    }
+    if input.dry_run {
+        info!(action = "snapshot", dry_run = true, source = %source.id, to = %target_id, "would take a snapshot");
+        return Ok(output(
+            CopyOutcome::Planned,
+            SnapshotRef {
+                kind: source.kind,
+                id: target_id,
+                arn: String::new(),
+                status: "planned".into(),
+                source_id: source.id.clone(),
+                source_create_time: Some(taken),
+                encrypted: latest.encrypted,
+                kms_key_id: latest.kms_key_id.clone(),
+            },
+        ));
+    }
+    let provenance = Provenance {
+        source_account: cfg.account_id.clone(),
+        source_region: cfg.region.clone(),
+        source_id: source.id.clone(),
+        source_snapshot_arn: db_arn.clone(),
+        source_create_time: taken,
+        kind: source.kind,
+    };
+    let request = CreateSnapshotRequest {
+        db_id: source.id.clone(),
+        target_id: target_id.clone(),
+        tags: provenance.tags(),
+    };
+    let snapshot = match store.create_snapshot(source.kind, &request).await {
+        Ok(s) => s,
+        // a parallel run won the race: that snapshot is ours too, if it says so
+        Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
+            let existing = store
+                .describe_snapshot(source.kind, &target_id)
+                .await?
+                .ok_or_else(|| FailsafeError::from(e))?;
+            reusable(&existing, source, &db_arn, "appeared while taking it, but")?;
+            existing
+        }
+        Err(e) => return Err(e.into()),
+    };
+    info!(action = "snapshot", source = %source.id, to = %snapshot.id, "own snapshot started (incremental mode)");
+    Ok(output(CopyOutcome::Copying, SnapshotRef::from(&snapshot)))
 }

@@ -2,7 +2,7 @@
 
 use crate::config::LiveConfig;
 use crate::error::Result;
-use crate::policy::selection::{parse_input_selectors, select};
+use crate::policy::selection::{apply_modes, parse_input_selectors, select};
 use crate::port::Databases;
 use crate::wire::{SelectInput, SelectOutput};
 use tracing::info;
@@ -19,10 +19,15 @@ pub async fn select_sources<S: Databases>(
     };
     let instances = store.list_instances().await?;
     let clusters = store.list_clusters().await?;
-    let sel = select(&instances, &clusters, &selectors);
+    let mut sel = select(&instances, &clusters, &selectors);
+    let unmatched = apply_modes(&mut sel, &instances, &clusters, &cfg.incremental_sources);
     for s in &sel.sources {
-        info!(action = "select", kind = %s.kind, source = %s.id, "selected source");
+        info!(action = "select", kind = %s.kind, source = %s.id, mode = ?s.mode, "selected source");
     }
+    for s in &unmatched {
+        info!(action = "select-mode-unmatched", selector = %s.selector, reason = %s.reason, "incremental selector changes nothing");
+    }
+    sel.skipped.extend(unmatched);
     for s in &sel.skipped {
         info!(action = "select-skip", selector = %s.selector, reason = %s.reason, "selector selected nothing");
     }

@@ -1,7 +1,7 @@
 //! Copy policy: which automated snapshot to copy, whether it can be shared at all, and which
 //! key a copy is encrypted with. Pure functions; the handlers apply them.
 
-use crate::model::{OptionGroup, Snapshot, SnapshotKind};
+use crate::model::{KeyInfo, OptionGroup, Snapshot, SnapshotKind, SourceMode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +129,64 @@ pub fn copy_encryption(
             note: Some(
                 "unencrypted cluster snapshot; RDS cannot encrypt a cluster snapshot by copying it, so the copy stays unencrypted (encrypt the cluster to fix this)"
                     .into(),
+            ),
+        },
+    }
+}
+
+/// What the Live account shares for a source this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharePlan {
+    /// Take a snapshot of the database and share it as it is: its Failsafe copy can be
+    /// incremental (not being a copy itself).
+    OwnSnapshot { note: String },
+    /// Copy the newest automated snapshot under the share key; `fallback` says why a source
+    /// in incremental mode gets one.
+    ShareCopy { fallback: Option<String> },
+}
+
+/// The plan for a source, from its mode and its newest automated snapshot's encryption (`key`:
+/// that snapshot's key as `DescribeKey` reports it, when it is encrypted).
+///
+/// RDS cannot share a snapshot encrypted with the AWS-managed `aws/rds` key, so such a source
+/// keeps the share copy. An unencrypted DB instance with `ENCRYPT_UNENCRYPTED` keeps it too: its
+/// share copy is how it is encrypted before it leaves the account.
+pub fn share_plan(
+    mode: SourceMode,
+    snapshot: &Snapshot,
+    key: Option<&KeyInfo>,
+    encrypt_unencrypted: bool,
+) -> SharePlan {
+    if mode == SourceMode::ShareCopy {
+        return SharePlan::ShareCopy { fallback: None };
+    }
+    let share_copy = |why: String| {
+        SharePlan::ShareCopy {
+        fallback: Some(format!(
+            "incremental mode: {why}; a share copy is shared instead, so its Failsafe copies are full"
+        )),
+    }
+    };
+    if !snapshot.encrypted {
+        if encrypt_unencrypted && snapshot.kind == SnapshotKind::Instance {
+            return share_copy(
+                "the database is unencrypted and ENCRYPT_UNENCRYPTED=true (the share copy encrypts it)".into(),
+            );
+        }
+        return SharePlan::OwnSnapshot {
+            note: "incremental mode: own snapshot, shared unencrypted".into(),
+        };
+    }
+    let key_arn = snapshot.kms_key_id.as_deref().unwrap_or("?");
+    match key {
+        None => share_copy(format!("its key {key_arn} could not be found")),
+        Some(k) if k.manager != "CUSTOMER" => share_copy(format!(
+            "its key {key_arn} is {}-managed (aws/rds), and RDS cannot share a snapshot under it;              move the database to a customer-managed key to make its copies incremental",
+            k.manager
+        )),
+        Some(_) => SharePlan::OwnSnapshot {
+            note: format!(
+                "incremental mode: own snapshot, shared under the database's key {key_arn}, whose policy must let the Failsafe account(s) use it"
             ),
         },
     }
@@ -404,6 +462,57 @@ pub(crate) mod tests {
             copied_from: None,
             tags: Tags::new(),
         }
+    }
+
+    #[test]
+    fn incremental_mode_shares_an_own_snapshot_only_where_rds_can_share_it() {
+        let plain = snap(
+            "a",
+            SnapshotKind::Instance,
+            "automated",
+            "available",
+            "2026-01-01T03:00:00Z",
+        );
+        let mut encrypted = plain.clone();
+        encrypted.encrypted = true;
+        encrypted.kms_key_id = Some("arn:aws:kms:eu-west-1:111111111111:key/db".into());
+        let key = |manager: &str| KeyInfo {
+            arn: "arn:aws:kms:eu-west-1:111111111111:key/db".into(),
+            state: "Enabled".into(),
+            manager: manager.into(),
+        };
+        let own = |p: &SharePlan| matches!(p, SharePlan::OwnSnapshot { .. });
+        let fallback = |p: SharePlan| match p {
+            SharePlan::ShareCopy { fallback } => fallback.unwrap_or_default(),
+            SharePlan::OwnSnapshot { note } => panic!("own snapshot: {note}"),
+        };
+        // the default mode never asks for a key
+        assert_eq!(
+            share_plan(SourceMode::ShareCopy, &encrypted, None, false),
+            SharePlan::ShareCopy { fallback: None }
+        );
+        let inc = SourceMode::Incremental;
+        assert!(own(&share_plan(
+            inc,
+            &encrypted,
+            Some(&key("CUSTOMER")),
+            false
+        )));
+        let aws = fallback(share_plan(inc, &encrypted, Some(&key("AWS")), false));
+        assert!(
+            aws.contains("AWS-managed (aws/rds)") && aws.contains("customer-managed key"),
+            "{aws}"
+        );
+        assert!(fallback(share_plan(inc, &encrypted, None, false)).contains("could not be found"));
+        // unencrypted: shared as it is, unless the share copy is what encrypts it
+        assert!(own(&share_plan(inc, &plain, None, false)));
+        assert!(fallback(share_plan(inc, &plain, None, true)).contains("ENCRYPT_UNENCRYPTED"));
+        let mut cluster = plain.clone();
+        cluster.kind = SnapshotKind::Cluster;
+        assert!(
+            own(&share_plan(inc, &cluster, None, true)),
+            "a cluster copy cannot encrypt anyway"
+        );
     }
 
     #[test]

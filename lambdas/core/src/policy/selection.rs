@@ -3,7 +3,7 @@
 //! through the cluster's snapshots.
 
 use crate::error::{FailsafeError, Result};
-use crate::model::{DbCluster, DbInstance, SnapshotKind, Source};
+use crate::model::{DbCluster, DbInstance, SnapshotKind, Source, SourceMode};
 use crate::policy::glob::glob_match;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -137,14 +137,8 @@ pub fn select(
     let mut chosen: BTreeSet<Source> = BTreeSet::new();
     let mut skipped = Vec::new();
     let standalone = || instances.iter().filter(|i| i.cluster_id.is_none());
-    let inst = |id: &str| Source {
-        kind: SnapshotKind::Instance,
-        id: id.to_string(),
-    };
-    let clus = |id: &str| Source {
-        kind: SnapshotKind::Cluster,
-        id: id.to_string(),
-    };
+    let inst = |id: &str| Source::new(SnapshotKind::Instance, id);
+    let clus = |id: &str| Source::new(SnapshotKind::Cluster, id);
     for sel in selectors {
         let before = chosen.len();
         let mut member_of: Option<String> = None;
@@ -240,6 +234,50 @@ pub fn select(
     Selection { sources, skipped }
 }
 
+/// Marks the selected sources that `incremental` (`INCREMENTAL_SOURCES`) also selects as
+/// [`SourceMode::Incremental`]. Returns the incremental selectors that matched none of the
+/// selected sources, with why: a mode for a source that is not protected protects nothing.
+pub fn apply_modes(
+    selection: &mut Selection,
+    instances: &[DbInstance],
+    clusters: &[DbCluster],
+    incremental: &[Selector],
+) -> Vec<SelectionSkip> {
+    if incremental.is_empty() {
+        return Vec::new();
+    }
+    let mut unmatched = Vec::new();
+    let mut marked: BTreeSet<(SnapshotKind, String)> = BTreeSet::new();
+    for sel in incremental {
+        let protected: Vec<(SnapshotKind, String)> =
+            select(instances, clusters, std::slice::from_ref(sel))
+                .sources
+                .into_iter()
+                .filter(|m| {
+                    selection
+                        .sources
+                        .iter()
+                        .any(|s| s.kind == m.kind && s.id == m.id)
+                })
+                .map(|m| (m.kind, m.id))
+                .collect();
+        if protected.is_empty() {
+            unmatched.push(SelectionSkip {
+                selector: sel.to_string(),
+                reason: "INCREMENTAL_SOURCES: selects none of the sources being protected (SOURCES); it changes nothing".into(),
+                not_copyable: false,
+            });
+        }
+        marked.extend(protected);
+    }
+    for s in selection.sources.iter_mut() {
+        if marked.contains(&(s.kind, s.id.clone())) {
+            s.mode = SourceMode::Incremental;
+        }
+    }
+    unmatched
+}
+
 /// Parses selectors given in a state machine input (`{"sources": [...]}`).
 pub fn parse_input_selectors(raw: &[String]) -> Result<Vec<Selector>> {
     if raw.is_empty() {
@@ -285,6 +323,71 @@ mod tests {
             ..DbCluster::default()
         }
     }
+    #[test]
+    fn incremental_selectors_mark_only_protected_sources_and_report_the_rest() {
+        let instances = vec![
+            instance("orders", None, &[("failsafe-mode", "incremental")]),
+            instance("billing", None, &[]),
+        ];
+        let clusters = vec![cluster("ledger", &[("failsafe-mode", "incremental")])];
+        let mut sel = select(
+            &instances,
+            &clusters,
+            &[
+                Selector::Id("orders".into()),
+                Selector::Id("billing".into()),
+            ],
+        );
+        let unmatched = apply_modes(
+            &mut sel,
+            &instances,
+            &clusters,
+            &[
+                Selector::parse("tag:failsafe-mode=incremental").unwrap(),
+                Selector::parse("cluster:nowhere").unwrap(),
+            ],
+        );
+        let modes: Vec<(&str, SourceMode)> = sel
+            .sources
+            .iter()
+            .map(|s| (s.id.as_str(), s.mode))
+            .collect();
+        // ledger matches the tag but is not protected: it is not added
+        assert_eq!(
+            modes,
+            vec![
+                ("billing", SourceMode::ShareCopy),
+                ("orders", SourceMode::Incremental)
+            ]
+        );
+        assert_eq!(unmatched.len(), 1, "{unmatched:?}");
+        assert_eq!(unmatched[0].selector, "cluster:nowhere");
+        assert!(unmatched[0].reason.contains("INCREMENTAL_SOURCES"));
+        // no incremental selectors: nothing changes
+        let mut plain = select(&instances, &clusters, &[Selector::All]);
+        assert!(apply_modes(&mut plain, &instances, &clusters, &[]).is_empty());
+        assert!(plain
+            .sources
+            .iter()
+            .all(|s| s.mode == SourceMode::ShareCopy));
+    }
+
+    #[test]
+    fn a_source_mode_is_on_the_wire_only_when_it_is_not_the_default() {
+        let mut s = Source::new(SnapshotKind::Instance, "orders");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"kind":"instance","id":"orders"}"#
+        );
+        s.mode = SourceMode::Incremental;
+        let wire = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            wire,
+            r#"{"kind":"instance","id":"orders","mode":"incremental"}"#
+        );
+        assert_eq!(serde_json::from_str::<Source>(&wire).unwrap(), s);
+    }
+
     fn world() -> (Vec<DbInstance>, Vec<DbCluster>) {
         (
             vec![

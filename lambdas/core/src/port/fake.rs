@@ -7,9 +7,9 @@ use crate::model::{
     SnapshotKind, Tags,
 };
 use crate::port::{
-    ClusterInstanceRequest, CopyRequest, Databases, Executions, PolicyReads, Publishing,
-    RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots,
-    StartOutcome, StoreError, StoreErrorKind, StoreResult,
+    ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, Executions, PolicyReads,
+    Publishing, RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites,
+    Snapshots, StartOutcome, StoreError, StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -249,6 +249,68 @@ impl SnapshotWrites for FakeStore {
             .push(format!("copy {} -> {}", req.source, req.target_id));
         w.snapshots.push(copy.clone());
         Ok(copy)
+    }
+
+    async fn create_snapshot(
+        &self,
+        kind: SnapshotKind,
+        req: &CreateSnapshotRequest,
+    ) -> StoreResult<Snapshot> {
+        self.check_throttle("CreateDBSnapshot")?;
+        let mut w = self.world();
+        if w.own_index(kind, &req.target_id).is_some() {
+            return Err(StoreError::new(
+                StoreErrorKind::AlreadyExists,
+                "DBSnapshotAlreadyExists",
+                format!("{} already exists", req.target_id),
+            ));
+        }
+        if let Some(limit) = w.quota {
+            if w.snapshots
+                .iter()
+                .filter(|s| s.kind == kind && s.snapshot_type == "manual")
+                .count()
+                >= limit
+            {
+                return Err(StoreError::new(
+                    StoreErrorKind::QuotaExceeded,
+                    "SnapshotQuotaExceeded",
+                    "quota",
+                ));
+            }
+        }
+        // the database's encryption and engine, as its newest snapshot (any) shows them: the
+        // fake keeps databases without keys, so a test seeds an automated snapshot first
+        let like = w
+            .snapshots
+            .iter()
+            .filter(|s| s.kind == kind && s.source_id == req.db_id)
+            .max_by_key(|s| s.create_time)
+            .cloned()
+            .ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::NotFound,
+                    match kind {
+                        SnapshotKind::Instance => "DBInstanceNotFound",
+                        SnapshotKind::Cluster => "DBClusterNotFoundFault",
+                    },
+                    format!("{} not found", req.db_id),
+                )
+            })?;
+        let mut snap = like;
+        snap.id = req.target_id.clone();
+        snap.arn = rds_snapshot_arn(kind, "aws", &w.region, &w.account, &req.target_id);
+        snap.snapshot_type = "manual".into();
+        snap.status = status::CREATING.into();
+        snap.percent_progress = Some(0);
+        snap.create_time = Some(chrono::Utc::now());
+        snap.original_create_time = None;
+        snap.copied_from = None;
+        snap.tags = req.tags.clone();
+        w.mutations
+            .push(format!("snapshot {} -> {}", req.db_id, req.target_id));
+        w.snapshots.push(snap.clone());
+        Ok(snap)
     }
 
     async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {

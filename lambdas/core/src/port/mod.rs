@@ -105,6 +105,16 @@ pub struct CopyRequest {
     pub tags: Tags,
 }
 
+/// One `CreateDBSnapshot` / `CreateDBClusterSnapshot` call: a snapshot of a database of this
+/// account and region, taken now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateSnapshotRequest {
+    /// `DBInstanceIdentifier` / `DBClusterIdentifier`.
+    pub db_id: String,
+    pub target_id: String,
+    pub tags: Tags,
+}
+
 /// One `RestoreDBInstanceFromDBSnapshot` / `RestoreDBClusterFromSnapshot` call. The restored
 /// database is never publicly accessible.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -180,6 +190,11 @@ pub trait SnapshotWrites: Send + Sync {
         &self,
         kind: SnapshotKind,
         request: &CopyRequest,
+    ) -> StoreResult<Snapshot>;
+    async fn create_snapshot(
+        &self,
+        kind: SnapshotKind,
+        request: &CreateSnapshotRequest,
     ) -> StoreResult<Snapshot>;
     async fn delete_snapshot(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
     async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()>;

@@ -3,16 +3,16 @@
 use crate::common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::live::*;
-use rdsf_core::model::{OptionGroup, OptionInfo, SnapshotKind, Source};
+use rdsf_core::model::{KeyInfo, OptionGroup, OptionInfo, SnapshotKind, Source, SourceMode};
 use rdsf_core::policy::tags;
 use rdsf_core::port::fake::FakeStore;
 
 fn src(kind: SnapshotKind, id: &str) -> Source {
-    Source {
-        kind,
-        id: id.into(),
-    }
+    Source::new(kind, id)
 }
+
+/// The Live run's start, as the state machine passes it to copy-latest.
+const RUN_START: &str = "2026-11-22T05:00:00Z";
 
 async fn copy(
     cfg: &rdsf_core::config::LiveConfig,
@@ -26,6 +26,7 @@ async fn copy(
         CopyInput {
             source: s,
             dry_run,
+            run_start: t(RUN_START),
             wait: default_wait(),
         },
     )
@@ -935,6 +936,7 @@ async fn a_copy_is_waited_for_as_long_as_its_full_copy_takes_at_the_runs_through
     let input = || CopyInput {
         source: src(SnapshotKind::Instance, "orders"),
         dry_run: false,
+        run_start: t(RUN_START),
         wait: default_wait(),
     };
     let out = copy_latest(&cfg, &store, input()).await.unwrap();
@@ -966,6 +968,7 @@ async fn an_aurora_copy_is_waited_for_max_wait_seconds_its_size_unknown() {
         CopyInput {
             source: src(SnapshotKind::Cluster, "ledger"),
             dry_run: false,
+            run_start: t(RUN_START),
             wait: default_wait(),
         },
     )
@@ -973,4 +976,163 @@ async fn an_aurora_copy_is_waited_for_max_wait_seconds_its_size_unknown() {
     .unwrap();
     let bound = out.wait_bound.unwrap();
     assert_eq!((bound.size_gib, bound.max_wait_seconds), (None, 21_600));
+}
+
+fn key(arn: &str, manager: &str) -> (KeyInfo, Option<String>) {
+    let info = KeyInfo {
+        arn: arn.into(),
+        state: "Enabled".into(),
+        manager: manager.into(),
+    };
+    (info, Some("{}".into()))
+}
+
+fn incremental(kind: SnapshotKind, id: &str) -> Source {
+    let mut s = src(kind, id);
+    s.mode = SourceMode::Incremental;
+    s
+}
+
+#[tokio::test]
+async fn an_incremental_source_on_a_customer_key_shares_a_snapshot_the_run_takes() {
+    let store = live_store();
+    {
+        let mut w = store.world();
+        let mut a = automated(SnapshotKind::Instance, "app", "2026-11-22T03:00:00Z");
+        a.encrypted = true;
+        a.kms_key_id = Some(CUSTOMER_KEY.into());
+        w.snapshots.push(a);
+        w.keys
+            .insert(CUSTOMER_KEY.into(), key(CUSTOMER_KEY, "CUSTOMER"));
+    }
+    let cfg = live_config(&[]);
+    let out = copy(
+        &cfg,
+        &store,
+        incremental(SnapshotKind::Instance, "app"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.outcome, CopyOutcome::Copying);
+    let snap = out.snapshot.clone().unwrap();
+    // named for the run's start, under the database's own key, not the share key
+    assert_eq!(snap.id, "rdsf-app-202611220500");
+    assert_eq!(out.kms_key_id.as_deref(), Some(CUSTOMER_KEY));
+    assert_eq!(out.automated_snapshot_arn, None);
+    assert!(
+        out.reason.as_deref().unwrap().contains("own snapshot"),
+        "{:?}",
+        out.reason
+    );
+    assert!(out.wait_bound.is_some());
+    assert_eq!(
+        store.world().mutations,
+        vec!["snapshot app -> rdsf-app-202611220500"]
+    );
+    let taken = store
+        .world()
+        .snapshots
+        .iter()
+        .find(|s| s.id == snap.id)
+        .cloned()
+        .unwrap();
+    assert!(tags::is_managed(&taken.tags));
+    assert_eq!(
+        taken
+            .tags
+            .get(tags::SOURCE_SNAPSHOT_ARN)
+            .map(String::as_str),
+        Some("arn:aws:rds:eu-west-1:111111111111:db:app"),
+        "its provenance is the database it was taken of"
+    );
+    // a retried task finds the run's snapshot instead of taking a second one
+    let again = copy(
+        &cfg,
+        &store,
+        incremental(SnapshotKind::Instance, "app"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.outcome, CopyOutcome::Exists);
+    assert_eq!(store.world().mutations.len(), 1);
+    // and shares it as it is
+    store.complete_copies();
+    let shared = share(
+        &cfg,
+        &store,
+        ShareInput {
+            snapshot: snap,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(shared.added, vec![FAILSAFE]);
+}
+
+#[tokio::test]
+async fn an_incremental_source_on_aws_rds_keeps_the_share_copy_and_says_why() {
+    let (store, default_key) = store_with_an_aws_rds_source();
+    store
+        .world()
+        .keys
+        .insert(default_key.clone(), key(&default_key, "AWS"));
+    let cfg = live_config(&[]);
+    let out = copy(
+        &cfg,
+        &store,
+        incremental(SnapshotKind::Instance, "orders"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.outcome, CopyOutcome::Copying);
+    assert_eq!(out.kms_key_id.as_deref(), Some(SHARE_KEY));
+    let why = out.reason.unwrap();
+    assert!(why.contains("AWS-managed") && why.contains("full"), "{why}");
+    assert!(store.world().mutations[0].starts_with("copy rds:orders"));
+}
+
+#[tokio::test]
+async fn a_snapshot_under_the_runs_name_taken_by_someone_else_is_not_shared() {
+    let store = live_store();
+    {
+        let mut w = store.world();
+        w.snapshots.push(automated(
+            SnapshotKind::Cluster,
+            "ledger",
+            "2026-11-22T03:00:00Z",
+        ));
+        // someone took a snapshot under the run's name, without the tool's tags
+        let mut planted = snapshot(
+            LIVE,
+            REGION,
+            SnapshotKind::Cluster,
+            "rdsf-ledger-202611220500",
+            "ledger",
+            "manual",
+            "2026-11-22T04:59:00Z",
+        );
+        planted.tags.insert(tags::MANAGED.into(), "true".into());
+        w.snapshots.push(planted);
+    }
+    let cfg = live_config(&[]);
+    let e = copy(
+        &cfg,
+        &store,
+        incremental(SnapshotKind::Cluster, "ledger"),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::VerifyFailed);
+    assert!(
+        e.message
+            .contains("no rds-failsafe:source-snapshot-arn tag"),
+        "{}",
+        e.message
+    );
+    assert!(store.world().mutations.is_empty());
 }

@@ -61,14 +61,8 @@ fn live_world() -> FakeStore {
 
 fn sources() -> Vec<Source> {
     vec![
-        Source {
-            kind: SnapshotKind::Instance,
-            id: "orders".into(),
-        },
-        Source {
-            kind: SnapshotKind::Cluster,
-            id: "ledger".into(),
-        },
+        Source::new(SnapshotKind::Instance, "orders"),
+        Source::new(SnapshotKind::Cluster, "ledger"),
     ]
 }
 

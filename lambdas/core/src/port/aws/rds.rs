@@ -9,9 +9,9 @@ use crate::model::{
     SnapshotKind, Tags,
 };
 use crate::port::{
-    ClusterInstanceRequest, CopyRequest, Databases, RestoreRequest, Restores, Sharing,
-    SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots, StoreError, StoreErrorKind,
-    StoreResult,
+    ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, RestoreRequest,
+    Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots, StoreError,
+    StoreErrorKind, StoreResult,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::config::interceptors::FinalizerInterceptorContextRef;
@@ -344,6 +344,48 @@ impl SnapshotWrites for AwsStore {
                         )
                     })
             }
+        }
+    }
+
+    async fn create_snapshot(
+        &self,
+        kind: SnapshotKind,
+        r: &CreateSnapshotRequest,
+    ) -> StoreResult<Snapshot> {
+        let empty = |op: &str| {
+            StoreError::new(
+                StoreErrorKind::Other,
+                "EmptyResponse",
+                format!("{op} returned no snapshot"),
+            )
+        };
+        match kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds
+                .create_db_snapshot()
+                .db_instance_identifier(&r.db_id)
+                .db_snapshot_identifier(&r.target_id)
+                .set_tags(Some(sdk_tags(&r.tags)))
+                .send()
+                .await
+                .map_err(|e| map_err("CreateDBSnapshot", e))?
+                .db_snapshot()
+                .map(instance_snapshot)
+                .ok_or_else(|| empty("CreateDBSnapshot")),
+            SnapshotKind::Cluster => self
+                .home
+                .rds
+                .create_db_cluster_snapshot()
+                .db_cluster_identifier(&r.db_id)
+                .db_cluster_snapshot_identifier(&r.target_id)
+                .set_tags(Some(sdk_tags(&r.tags)))
+                .send()
+                .await
+                .map_err(|e| map_err("CreateDBClusterSnapshot", e))?
+                .db_cluster_snapshot()
+                .map(cluster_snapshot)
+                .ok_or_else(|| empty("CreateDBClusterSnapshot")),
         }
     }
 
