@@ -15,6 +15,8 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   failsafeAccount: 'Failsafe account id, different from the Live account (required)',
   failsafeRegion: 'region of the Failsafe copies; default liveRegion',
   sources: 'selectors of the databases to protect (required)',
+  incrementalSources:
+    'selectors (of the sources) whose own snapshot the Live account shares instead of a share copy, so their Failsafe copies can be incremental; for databases on a customer-managed key that grants the Failsafe account(s), or unencrypted; default none',
   additionalLiveAccounts: 'other Live accounts (deployed from their own app) that send to this Failsafe account',
   additionalLiveRegions:
     'regions those other Live accounts share from, besides liveRegion; the Failsafe side looks for shared snapshots in liveRegion and each of these',
@@ -167,6 +169,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         ...shared,
         schedule: get('liveSchedule') as string | undefined,
         sources: list('sources', get('sources')) ?? [],
+        incrementalSources: list('incrementalSources', get('incrementalSources')),
         failsafe: [
           { account: failsafeAccount, region: failsafeRegion, topicName: get('topicName') as string | undefined },
           ...additionalFailsafe,

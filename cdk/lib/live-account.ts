@@ -39,6 +39,14 @@ export interface LiveAccountProps extends ScheduledRunProps {
    * `tag:<key>=<value>` or `pattern:<glob>`. The Lambdas parse these at cold start.
    */
   readonly sources: string[];
+  /**
+   * Selectors of the sources whose own snapshot (`CreateDBSnapshot`) is shared instead of a share
+   * copy: a Failsafe copy of a share copy is always full, of a snapshot that is not a copy it can
+   * be incremental. For databases on a customer-managed key whose policy lets the Failsafe
+   * account(s) use it (preflight checks), or unencrypted; one on `aws/rds` keeps the share copy.
+   * Default: none.
+   */
+  readonly incrementalSources?: string[];
   /** 1 to 20 Failsafe accounts (RDS shares a snapshot with at most 20 accounts). */
   readonly failsafe: FailsafeTarget[];
   /** Default `cron(0 5 * * ? *)`: daily at 05:00. */
@@ -74,14 +82,21 @@ export class LiveAccount extends Construct {
         'no sources given; list what to protect, e.g. ["orders", "cluster:billing", "tag:backup=failsafe"] or ["all"]',
       );
     }
-    props.sources.forEach((s, i) => {
-      if (typeof s !== 'string' || s.trim() === '' || s.includes(',')) {
-        throw new ConfigError(
-          `sources[${i}]`,
-          `${JSON.stringify(s)} must be one non-empty selector without commas (one array entry per selector)`,
-        );
-      }
-    });
+    const selectors = (field: string, list: unknown[]) =>
+      list.forEach((s, i) => {
+        if (typeof s !== 'string' || s.trim() === '' || s.includes(',')) {
+          throw new ConfigError(
+            `${field}[${i}]`,
+            `${JSON.stringify(s)} must be one non-empty selector without commas (one array entry per selector)`,
+          );
+        }
+      });
+    selectors('sources', props.sources);
+    const incrementalSources = props.incrementalSources ?? [];
+    if (!Array.isArray(incrementalSources)) {
+      throw new ConfigError('incrementalSources', 'give a list of selectors, e.g. ["orders", "tag:failsafe-mode=incremental"]');
+    }
+    selectors('incrementalSources', incrementalSources);
     if (!Array.isArray(props.failsafe) || props.failsafe.length === 0 || props.failsafe.length > 20) {
       throw new ConfigError(
         'failsafe',
@@ -157,6 +172,7 @@ export class LiveAccount extends Construct {
         FAILSAFE_TOPIC_ARNS: this.failsafeTopicArns.join(','),
         SHARE_KMS_KEY_ARN: this.shareKey.keyArn,
         SOURCES: props.sources.map((s) => s.trim()).join(','),
+        ...(incrementalSources.length > 0 ? { INCREMENTAL_SOURCES: incrementalSources.map((s) => s.trim()).join(',') } : {}),
         LIVE_KEEP: String(liveKeep),
         ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       },
@@ -164,6 +180,10 @@ export class LiveAccount extends Construct {
         SOURCES: {
           field: 'sources',
           fix: 'Select sources by tag ("tag:backup=failsafe") or by pattern ("orders-*") instead of listing each one, or split them over two deployments.',
+        },
+        INCREMENTAL_SOURCES: {
+          field: 'incrementalSources',
+          fix: 'Select the incremental sources by tag ("tag:failsafe-mode=incremental") instead of listing each one.',
         },
         FAILSAFE_ACCOUNTS: { field: 'failsafe' },
         FAILSAFE_TOPIC_ARNS: { field: 'failsafe' },
@@ -192,6 +212,12 @@ export class LiveAccount extends Construct {
     describeSnapshots(f.PreflightFunctionArn, 'rds:DescribeOptionGroups');
     readSnapshotQuota(f.PreflightFunctionArn);
     f.PreflightFunctionArn.allow({ actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [this.shareKey.keyArn] });
+    if (incrementalSources.length > 0) {
+      f.PreflightFunctionArn.allow(
+        { actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`] },
+        "Read-only, incremental sources only: whether each one's own key lets the Failsafe account(s) use it; the databases' keys are not known at deploy time.",
+      );
+    }
     f.PreflightFunctionArn.allow({ actions: ['sns:GetTopicAttributes'], resources: this.failsafeTopicArns });
     describeSnapshots(f.DeleteOldCopiesFunctionArn);
     readSnapshotQuota(f.DeleteOldCopiesFunctionArn);
@@ -218,6 +244,21 @@ export class LiveAccount extends Construct {
       'From any automated snapshot (rds:*) of this account and region, the sources being chosen at run time, to a new rdsf-* share copy; the request must tag it rds-failsafe:managed=true.',
     );
     f.CopyLatestFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
+    if (incrementalSources.length > 0) {
+      f.CopyLatestFunctionArn.allow(
+        {
+          // incremental mode: a snapshot of the database itself, shared as it is
+          actions: ['rds:CreateDBSnapshot', 'rds:CreateDBClusterSnapshot'],
+          resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*'), ...ownCopies],
+          conditions: createdManaged,
+        },
+        'Incremental sources only: of any database of this account and region (they are chosen by selectors at run time) to a new rdsf-* snapshot; the request must tag it rds-failsafe:managed=true.',
+      );
+      f.CopyLatestFunctionArn.allow(
+        { actions: ['kms:DescribeKey'], resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`] },
+        "Read-only, incremental sources only: whether a database's key is customer-managed (RDS cannot share a snapshot under aws/rds); the databases' keys are not known at deploy time.",
+      );
+    }
     f.CopyLatestFunctionArn.allow(
       {
         // the source snapshots' keys (aws/rds or the databases' own keys), used only by RDS

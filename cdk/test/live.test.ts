@@ -192,6 +192,36 @@ describe('LiveAccount', () => {
     }
   });
 
+  test('incremental sources: copy-latest may take rdsf-* snapshots tagged managed and read keys; none of it without them', () => {
+    const inc = liveStack({ incrementalSources: ['orders', 'tag:failsafe-mode=incremental'] });
+    inc.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ INCREMENTAL_SOURCES: 'orders,tag:failsafe-mode=incremental' }) },
+    });
+    const copy = taskStatements(inc.template, inc.live.functions.CopyLatestFunctionArn);
+    const create = allowing(copy, 'rds:CreateDBSnapshot');
+    assert.equal(create.length, 1);
+    assert.deepEqual(actionsOf(create), ['rds:CreateDBClusterSnapshot', 'rds:CreateDBSnapshot']);
+    assert.deepEqual(create[0].Condition, {
+      StringEquals: { 'aws:RequestTag/rds-failsafe:managed': 'true' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': PROVENANCE },
+      Null: { 'aws:TagKeys': 'false' },
+    });
+    const keyReads = copy.filter((s) => actionsOf([s]).join() === 'kms:DescribeKey');
+    assert.equal(keyReads.length, 1, 'a DescribeKey of its own, not through RDS');
+    assert.equal(keyReads[0].Condition, undefined);
+    const policyReads = allowing(taskStatements(inc.template, inc.live.functions.PreflightFunctionArn), 'kms:GetKeyPolicy');
+    assert.ok(
+      JSON.stringify(policyReads.map((s) => s.Resource)).includes(`:kms:${REGION}:${LIVE}:key/*`),
+      "preflight reads the incremental sources' own keys",
+    );
+    // the default deployment has neither
+    assert.deepEqual(allowing(taskStatements(template, f.CopyLatestFunctionArn), 'rds:CreateDBSnapshot'), []);
+    const env = JSON.stringify(template.findResources('AWS::Lambda::Function'));
+    assert.ok(!env.includes('INCREMENTAL_SOURCES'));
+    assert.throws(() => liveStack({ incrementalSources: ['orders', ' '] }), /incrementalSources\[1\]/);
+    assert.throws(() => liveStack({ incrementalSources: 'orders' as unknown as string[] }), /incrementalSources/);
+  });
+
   test('notify publishes only to the Failsafe topic, and uses its key only through SNS', () => {
     const notify = taskStatements(template, f.NotifyFunctionArn);
     assert.deepEqual(

@@ -99,6 +99,8 @@ pub struct DbInstance {
     pub backup_retention_days: i32,
     /// `StorageEncrypted`.
     pub encrypted: bool,
+    /// `KmsKeyId` (an ARN) when encrypted.
+    pub kms_key_id: Option<String>,
     /// The option groups the instance is a member of (`OptionGroupMemberships`).
     pub option_groups: Vec<String>,
     /// `PreferredBackupWindow`: `hh24:mi-hh24:mi`, UTC.
@@ -117,6 +119,8 @@ pub struct DbCluster {
     pub backup_retention_days: i32,
     /// `StorageEncrypted`.
     pub encrypted: bool,
+    /// `KmsKeyId` (an ARN) when encrypted.
+    pub kms_key_id: Option<String>,
 }
 
 /// A KMS key as `DescribeKey` reports it.

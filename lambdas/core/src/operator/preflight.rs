@@ -5,11 +5,11 @@
 
 use crate::config::{FailsafeConfig, LiveConfig};
 use crate::error::{FailsafeError, Result};
-use crate::model::{OptionGroup, SnapshotKind, Source};
+use crate::model::{OptionGroup, SnapshotKind, Source, SourceMode};
 use crate::policy::preflight::{
     backup_window_finding, block_if_every_source_fails, blocking_message, cluster_findings,
-    failsafe_copies_per_source, failsafe_key_finding, instance_findings, quota_finding,
-    share_key_findings, topic_findings, CopyWindow, Finding, Level, QuotaNeed,
+    failsafe_copies_per_source, failsafe_key_finding, incremental_key_findings, instance_findings,
+    quota_finding, share_key_findings, topic_findings, CopyWindow, Finding, Level, QuotaNeed,
 };
 use crate::policy::tags::{KIND, SOURCE_ACCOUNT, SOURCE_ID};
 use crate::port::{Databases, PolicyReads, Snapshots, StoreError, StoreErrorKind};
@@ -128,6 +128,51 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
             ));
         }
         Err(e) => findings.push(unreadable("share-key", key_arn, &e, "kms:DescribeKey")),
+    }
+    for source in sources.iter().filter(|s| s.mode == SourceMode::Incremental) {
+        let key_arn = match source.kind {
+            SnapshotKind::Instance => instances
+                .iter()
+                .find(|d| d.id == source.id)
+                .map(|d| (d.encrypted, d.kms_key_id.clone())),
+            SnapshotKind::Cluster => clusters
+                .iter()
+                .find(|d| d.id == source.id)
+                .map(|d| (d.encrypted, d.kms_key_id.clone())),
+        };
+        let Some((encrypted, key_arn)) = key_arn else {
+            continue;
+        };
+        let key_arn = key_arn.filter(|_| encrypted);
+        let subject = format!("{}:{}", source.kind, source.id);
+        let (key, policy) = match &key_arn {
+            None => (None, Ok(String::new())),
+            Some(arn) => match soft(store.describe_key(arn).await)? {
+                Ok(Some(key)) => {
+                    let policy = if key.manager == "CUSTOMER" {
+                        soft(store.key_policy(arn).await)?
+                    } else {
+                        Ok(String::new())
+                    };
+                    (Some(key), policy)
+                }
+                Ok(None) => (None, Ok(String::new())),
+                Err(e) => {
+                    findings.push(unreadable("incremental-source", arn, &e, "kms:DescribeKey"));
+                    continue;
+                }
+            },
+        };
+        let unencrypted_kind_encrypts =
+            cfg.encrypt_unencrypted && source.kind == SnapshotKind::Instance;
+        findings.extend(incremental_key_findings(
+            &subject,
+            key_arn.as_deref(),
+            key.as_ref(),
+            policy.as_deref().map_err(Clone::clone),
+            &cfg.failsafe_accounts,
+            unencrypted_kind_encrypts,
+        ));
     }
     for topic in &cfg.failsafe_topic_arns {
         let policy = soft(store.topic_policy(topic).await)?;

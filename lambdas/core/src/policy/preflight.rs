@@ -160,14 +160,7 @@ pub fn share_key_findings(
     let mut out = Vec::new();
     let mut refused = 0;
     for account in failsafe_accounts {
-        let lacking: Vec<String> = SHARE_KEY_ACTIONS
-            .iter()
-            .filter_map(|a| match resource_policy_grants(&policy, account, a) {
-                Grant::Allowed => None,
-                Grant::Denied(sid) => Some(format!("{a} (denied by {sid})")),
-                Grant::Missing => Some(a.to_string()),
-            })
-            .collect();
+        let lacking = lacking_grants(&policy, account);
         if lacking.is_empty() {
             continue;
         }
@@ -192,6 +185,101 @@ pub fn share_key_findings(
             key_arn,
             format!(
                 "enabled, customer-managed; its policy lets {} use it",
+                failsafe_accounts.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// What a key policy does not let `account` do of what copying a snapshot shared under the key
+/// needs (`SHARE_KEY_ACTIONS`), each with the statement that denies it, if one does.
+fn lacking_grants(policy: &Value, account: &str) -> Vec<String> {
+    SHARE_KEY_ACTIONS
+        .iter()
+        .filter_map(|a| match resource_policy_grants(policy, account, a) {
+            Grant::Allowed => None,
+            Grant::Denied(sid) => Some(format!("{a} (denied by {sid})")),
+            Grant::Missing => Some(a.to_string()),
+        })
+        .collect()
+}
+
+/// An incremental source (`INCREMENTAL_SOURCES`) is shared under its own key: the key must be
+/// customer-managed (else the run falls back to a share copy, whose Failsafe copies are full) and
+/// its policy must let each Failsafe account use it, or every Failsafe copy of the source fails.
+/// `key_arn`: the database's key, `None` when unencrypted. Never blocking: one source's key
+/// stops no other source.
+pub fn incremental_key_findings(
+    source: &str,
+    key_arn: Option<&str>,
+    key: Option<&KeyInfo>,
+    policy: Result<&str, String>,
+    failsafe_accounts: &[String],
+    encrypt_unencrypted: bool,
+) -> Vec<Finding> {
+    const CHECK: &str = "incremental-source";
+    let Some(key_arn) = key_arn else {
+        return vec![if encrypt_unencrypted {
+            Finding::warning(
+                CHECK,
+                source,
+                "unencrypted, and ENCRYPT_UNENCRYPTED=true: it is shared as an encrypted share copy, whose Failsafe copies are full; set ENCRYPT_UNENCRYPTED=false (liveEncryptUnencrypted) to share its own snapshot, or take it out of incrementalSources".into(),
+            )
+        } else {
+            Finding::ok(
+                CHECK,
+                source,
+                "unencrypted: its own snapshot is shared unencrypted".into(),
+            )
+        }];
+    };
+    let Some(key) = key else {
+        return vec![Finding::warning(
+            CHECK,
+            source,
+            format!(
+                "its key {key_arn} could not be found: its snapshots cannot be shared under it"
+            ),
+        )];
+    };
+    if key.manager != "CUSTOMER" {
+        return vec![Finding::warning(
+            CHECK,
+            source,
+            format!(
+                "on the {}-managed key {key_arn} (aws/rds), under which RDS cannot share a snapshot: it gets a share copy, whose Failsafe copies are full; to make them incremental, move the database to a customer-managed key (restore it from a snapshot copy made under one)",
+                key.manager
+            ),
+        )];
+    }
+    let policy = match policy.map(serde_json::from_str::<Value>) {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return vec![Finding::warning(CHECK, source, format!("the policy of its key {key_arn} is not JSON ({e}); the Failsafe accounts' access was not checked"))],
+        Err(e) => return vec![Finding::warning(CHECK, source, format!("the policy of its key {key_arn} could not be read ({e}); the Failsafe accounts' access was not checked: allow kms:GetKeyPolicy on it"))],
+    };
+    let mut out = Vec::new();
+    for account in failsafe_accounts {
+        let lacking = lacking_grants(&policy, account);
+        if lacking.is_empty() {
+            continue;
+        }
+        out.push(Finding::problem(
+            CHECK,
+            source,
+            format!(
+                "the policy of its key {key_arn} does not let Failsafe account {account} use it ({}): every Failsafe copy of it will fail; add a statement allowing arn:aws:iam::{account}:root {} (docs/configuration.md, \"Incremental sources\")",
+                lacking.join(", "),
+                SHARE_KEY_ACTIONS.join(", ")
+            ),
+        ));
+    }
+    if out.is_empty() {
+        out.push(Finding::ok(
+            CHECK,
+            source,
+            format!(
+                "on the customer-managed key {key_arn}, whose policy lets {} use it: its own snapshot is shared",
                 failsafe_accounts.join(", ")
             ),
         ));
@@ -639,6 +727,48 @@ mod tests {
         );
         assert_eq!(f[0].level, Level::Warning);
         assert!(f[0].message.contains("kms:GetKeyPolicy"));
+    }
+
+    #[test]
+    fn an_incremental_sources_key_must_be_a_customer_key_that_grants_each_failsafe_account() {
+        let arn = "arn:aws:kms:eu-west-1:111111111111:key/app";
+        let granted = share_key_policy(&[FS, FS2]);
+        let only_one = share_key_policy(&[FS]);
+        let run = |k: Option<&KeyInfo>, policy: &str| {
+            incremental_key_findings("instance:app", Some(arn), k, Ok(policy), &accounts(), false)
+        };
+        let ok = run(Some(&key("Enabled", "CUSTOMER")), &granted);
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].level, Level::Ok);
+        let f = run(Some(&key("Enabled", "CUSTOMER")), &only_one);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].level, Level::Problem);
+        assert!(!f[0].blocks, "one source's key stops no other source");
+        assert!(
+            f[0].message.contains(FS2) && f[0].message.contains("kms:CreateGrant"),
+            "{}",
+            f[0].message
+        );
+        let aws = run(Some(&key("Enabled", "AWS")), &granted);
+        assert_eq!(aws[0].level, Level::Warning);
+        assert!(aws[0].message.contains("full"), "{}", aws[0].message);
+        assert_eq!(run(None, &granted)[0].level, Level::Warning);
+        let unreadable = incremental_key_findings(
+            "instance:app",
+            Some(arn),
+            Some(&key("Enabled", "CUSTOMER")),
+            Err("AccessDenied".into()),
+            &accounts(),
+            false,
+        );
+        assert_eq!(unreadable[0].level, Level::Warning);
+        // unencrypted: shared as it is, unless ENCRYPT_UNENCRYPTED makes it a share copy
+        let plain =
+            incremental_key_findings("instance:plain", None, None, Ok(""), &accounts(), false);
+        assert_eq!(plain[0].level, Level::Ok);
+        let encrypting =
+            incremental_key_findings("instance:plain", None, None, Ok(""), &accounts(), true);
+        assert_eq!(encrypting[0].level, Level::Warning);
     }
 
     #[test]

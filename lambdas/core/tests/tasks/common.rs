@@ -70,6 +70,7 @@ pub fn instance(id: &str) -> DbInstance {
         tags: Tags::new(),
         backup_retention_days: 7,
         encrypted: true,
+        kms_key_id: Some(CUSTOMER_KEY.into()),
         option_groups: vec!["default:postgres-16".into()],
         backup_window: Some("03:00-03:30".into()),
         allocated_storage: 100,
@@ -84,6 +85,7 @@ pub fn cluster(id: &str) -> DbCluster {
         tags: Tags::new(),
         backup_retention_days: 7,
         encrypted: true,
+        kms_key_id: Some(CUSTOMER_KEY.into()),
     }
 }
 

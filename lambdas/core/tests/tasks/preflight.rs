@@ -386,3 +386,58 @@ async fn the_failsafe_preflight_checks_its_key_and_the_quota_against_the_retenti
         .iter()
         .any(|f| f.level == Level::Warning && f.message.contains("no copies in this account yet")));
 }
+
+/// Incremental sources are shared under their own key: preflight reads each one's key and says
+/// whether every Failsafe account can copy under it, and what a source on aws/rds gets instead.
+#[tokio::test]
+async fn an_incremental_sources_key_is_checked_for_every_failsafe_account() {
+    let (cfg, store) = (live_config(&[]), live_world());
+    {
+        let mut w = store.world();
+        // orders and ledger are on CUSTOMER_KEY (common::instance, common::cluster); its policy
+        // lets the Live account alone use it
+        w.keys.insert(
+            CUSTOMER_KEY.into(),
+            (key(CUSTOMER_KEY, "Enabled"), Some(share_key_policy(&[]))),
+        );
+    }
+    let mut sources = sources();
+    for s in sources.iter_mut() {
+        s.mode = rdsf_core::model::SourceMode::Incremental;
+    }
+    let report = live_preflight(&cfg, &store, &sources, None).await.unwrap();
+    let found: Vec<(&str, Level)> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == "incremental-source")
+        .map(|f| (f.subject.as_str(), f.level))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("instance:orders", Level::Problem),
+            ("cluster:ledger", Level::Problem)
+        ]
+    );
+    assert!(
+        report.blocking_error().is_none(),
+        "a source's key stops no other source"
+    );
+    // granted: both pass; the share-copy sources were never asked about
+    store.world().keys.insert(
+        CUSTOMER_KEY.into(),
+        (
+            key(CUSTOMER_KEY, "Enabled"),
+            Some(share_key_policy(&[FAILSAFE])),
+        ),
+    );
+    let report = live_preflight(&cfg, &store, &sources, None).await.unwrap();
+    assert_eq!(report.worst(), Level::Ok, "{:#?}", report.findings);
+    let plain = live_preflight(&cfg, &store, &self::sources(), None)
+        .await
+        .unwrap();
+    assert!(plain
+        .findings
+        .iter()
+        .all(|f| f.check != "incremental-source"));
+}

@@ -556,6 +556,7 @@ impl Databases for AwsStore {
                 tags: tags(i.tag_list()),
                 backup_retention_days: i.backup_retention_period().unwrap_or_default(),
                 encrypted: i.storage_encrypted().unwrap_or(false),
+                kms_key_id: i.kms_key_id().map(str::to_string),
                 option_groups: i
                     .option_group_memberships()
                     .iter()
@@ -588,6 +589,7 @@ impl Databases for AwsStore {
                 tags: tags(c.tag_list()),
                 backup_retention_days: c.backup_retention_period().unwrap_or_default(),
                 encrypted: c.storage_encrypted().unwrap_or(false),
+                kms_key_id: c.kms_key_id().map(str::to_string),
             })
             .collect())
     }
