@@ -220,6 +220,32 @@ def test_restores_go_through_creating_and_can_end_incompatible_restore(stack, ac
     assert code(e) == "InvalidDBClusterStateFault"
 
 
+def test_the_aws_rds_key_is_aws_managed_and_a_snapshot_needs_an_available_database(stack, accounts):
+    # Stock moto makes aws/rds a CUSTOMER key (incremental mode would share under it, which RDS
+    # refuses), and takes a snapshot of a database in any state. KMS API reference,
+    # KeyMetadata.KeyManager; RDS API reference, CreateDBSnapshot: "The source DB instance must be
+    # in the available or storage-optimization state".
+    live, _ = accounts
+    kms = live.client("kms")
+    assert kms.describe_key(KeyId=aws_rds_key(live))["KeyMetadata"]["KeyManager"] == "AWS"
+    assert kms.describe_key(KeyId=create_key(live, "own"))["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    create_source(live, "instance", "db8")
+    a8 = stack.seed_automated(live, "instance", "db8", T0)
+    manual_copy(live, a8["id"], "c8")
+    rds = live.client("rds")
+    stack.faults(restorePolls=2, creatingPolls=1)
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="r8", DBSnapshotIdentifier="c8")
+    with pytest.raises(ClientError) as e:
+        rds.create_db_snapshot(DBInstanceIdentifier="r8", DBSnapshotIdentifier="r8-now")
+    assert code(e) == "InvalidDBInstanceState"
+    for _ in range(2):  # the restore ends
+        rds.describe_db_instances(DBInstanceIdentifier="r8")
+    made = rds.create_db_snapshot(DBInstanceIdentifier="r8", DBSnapshotIdentifier="r8-now")["DBSnapshot"]
+    # a snapshot takes a while, as a copy does
+    assert made["Status"] == "creating"
+    assert available(live, "r8-now")["Status"] == "available"
+
+
 def test_throttling_is_injected_per_operation(stack, world):
     # Stock moto never throttles.
     live, _, _, auto = world

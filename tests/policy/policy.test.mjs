@@ -40,6 +40,12 @@ test('a loosened statement turns the promises red: copy-latest allowed any tag k
   assert.ok(r.failures.some((f) => f.includes('rds-failsafe:verified') && f.includes('CopyLatest')), r.failures.slice(0, 3).join('\n'));
 });
 
+test('a loosened statement turns the promises red: copy-latest taking snapshots (incremental sources) without the managed tag condition', async () => {
+  const loosen = editTask('copy-latest', (s) => (actions(s).includes('rds:CreateDBSnapshot') ? { ...s, Condition: undefined } : s));
+  const r = await proveCases(run, { mutate: loosen });
+  assert.ok(r.failures.some((f) => f.includes('take a snapshot') && f.includes('rds:CreateDBSnapshot')), r.failures.slice(0, 3).join('\n'));
+});
+
 test('a loosened statement turns the promises red: verify allowed to add the managed tag too', async () => {
   const loosen = editTask('verify', (s) =>
     actions(s).includes('rds:AddTagsToResource')

@@ -190,6 +190,25 @@ export function requestsFor(call) {
       out.push(...viaService(target, ['kms:CreateGrant', 'kms:DescribeKey'], 'rds', region, account, 'target key through RDS'));
       return out;
     }
+    case 'rds:CreateDBSnapshot':
+    case 'rds:CreateDBClusterSnapshot': {
+      // incremental mode: a snapshot of a database of the caller's own account. IAM checks the
+      // database and the new snapshot (Service Authorization Reference: both resource types are
+      // required), and AddTagsToResource for tags on create. No KMS permission of the caller's:
+      // RDS takes the snapshot under the database's key with the grant the database holds.
+      const cluster = op === 'CreateDBClusterSnapshot';
+      const db = call.dbs?.[cluster ? 'DBClusterIdentifier' : 'DBInstanceIdentifier'];
+      const target = snap(cluster ? 'DBClusterSnapshotIdentifier' : 'DBSnapshotIdentifier');
+      if (!db || !target) throw new Error(`${op}: no database or snapshot recorded`);
+      const requested = requestTags(params);
+      const tags = tagging(requested);
+      const out = [
+        { action: `rds:${op}`, resource: target.arn, context: tags, why: 'snapshot' },
+        { action: `rds:${op}`, resource: db.arn, context: { ...resourceTags(db.tags), ...tags }, why: 'database' },
+      ];
+      if (Object.keys(requested).length > 0) out.push({ action: 'rds:AddTagsToResource', resource: target.arn, context: tags, why: 'tags on create' });
+      return out;
+    }
     case 'rds:RestoreDBInstanceFromDBSnapshot':
     case 'rds:RestoreDBClusterFromSnapshot': {
       const cluster = op === 'RestoreDBClusterFromSnapshot';
@@ -236,7 +255,8 @@ export function requestsFor(call) {
       return [{ action: 'sns:GetTopicAttributes', resource: params.TopicArn, resourcePolicy: call.topic?.policy }];
     case 'kms:DescribeKey':
     case 'kms:GetKeyPolicy': {
-      // the preflight reads the share key directly (not through RDS): the key policy must allow it
+      // the preflight reads the share key (and an incremental source's own key), copy-latest an
+      // incremental source's key, directly (not through RDS): the key policy must allow it
       const key = keys.KeyId;
       if (!key) throw new Error(`${op}: no key recorded for ${params.KeyId}`);
       return [{ action: `kms:${op}`, resource: key.arn, resourcePolicy: key.policy, context: { 'kms:CallerAccount': account } }];
@@ -453,12 +473,15 @@ export function CASES(dep) {
     [L, 'copy-latest', lSnap, lSnap],
     [F, 'save', fSnap, lSnap],
   ];
-  add('`copy-latest` and `save` cannot create a copy without the tag `rds-failsafe:managed=true`, nor with any tag key outside the seven provenance keys, such as `owner`.', 'Denied',
+  add('`copy-latest` and `save` cannot create a copy (nor `copy-latest` take a snapshot, for an incremental source) without the tag `rds-failsafe:managed=true`, nor with any tag key outside the seven provenance keys, such as `owner`; `copy-latest` cannot take a snapshot under a name other than `rdsf-*`.', 'Denied',
     creators.flatMap(([side, task, arn]) =>
       kinds.flatMap(([type, api]) => [
-        { ...asTask(side, task), action: `rds:Copy${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: {} },
-        { ...asTask(side, task), action: `rds:Copy${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ ...provenance, [MANAGED]: 'false' }) },
-        { ...asTask(side, task), action: `rds:Copy${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ ...provenance, owner: 'x' }) },
+        ...(task === 'copy-latest' ? ['Copy', 'Create'] : ['Copy']).flatMap((verb) => [
+          { ...asTask(side, task), action: `rds:${verb}${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: {} },
+          { ...asTask(side, task), action: `rds:${verb}${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ ...provenance, [MANAGED]: 'false' }) },
+          { ...asTask(side, task), action: `rds:${verb}${api}`, resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ ...provenance, owner: 'x' }) },
+        ]),
+        ...(task === 'copy-latest' ? [{ ...asTask(side, task), action: `rds:Create${api}`, resource: arn(type, 'before-upgrade'), context: tagging(provenance) }] : []),
         { ...asTask(side, task), action: 'rds:AddTagsToResource', resource: arn(type, 'rdsf-new-202611200300'), context: tagging({ [MANAGED]: 'true', owner: 'x' }) },
       ]),
     ));

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from moto.kms.models import kms_backends
+from moto.kms.models import KmsBackend, kms_backends
 from moto.rds import models as rds_models
 from moto.rds import responses as rds_responses
 from moto.rds.exceptions import (
@@ -587,14 +587,30 @@ def _admit_manual(backend: RDSBackend, identifier: str, cluster: bool) -> None:
         raise SnapshotQuotaExceededFault()
 
 
+def _refuse_busy(db, identifier: str, cluster: bool) -> None:
+    """CreateDBSnapshot: "The source DB instance must be in the available or storage-optimization
+    state"; CreateDBClusterSnapshot's InvalidDBClusterStateFault: "The requested operation can't
+    be performed while the cluster is in this state" (RDS API reference). Stock moto takes a
+    snapshot of a database in any state."""
+    status = getattr(db, "status", "available") if db is not None else "available"
+    if status in ("available", "storage-optimization"):
+        return
+    if cluster:
+        raise RDSClientError("InvalidDBClusterStateFault", f"DB cluster {identifier} is {status}, not available")
+    raise RDSClientError("InvalidDBInstanceState", f"DB instance {identifier} is {status}, not available")
+
+
 def create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, snapshot_type="manual",
                        *args, **kwargs):
     if snapshot_type == "manual":
         _admit_manual(self, db_snapshot_identifier, cluster=False)
+        _refuse_busy(self.databases.get(db_instance_identifier), db_instance_identifier, cluster=False)
     snap = _stock["create_db_snapshot"](
         self, db_instance_identifier, db_snapshot_identifier, snapshot_type, *args, **kwargs
     )
     _taken_now(snap)
+    if snapshot_type == "manual":  # a snapshot takes a while, like a copy (Faults.creating_polls)
+        _start_creating(snap)
     return snap
 
 
@@ -602,10 +618,13 @@ def create_db_cluster_snapshot(self, db_cluster_identifier, db_cluster_snapshot_
                                snapshot_type="manual", tags=None):
     if snapshot_type == "manual":
         _admit_manual(self, db_cluster_snapshot_identifier, cluster=True)
+        _refuse_busy(self.clusters.get(db_cluster_identifier), db_cluster_identifier, cluster=True)
     snap = _stock["create_db_cluster_snapshot"](
         self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, tags
     )
     _taken_now(snap)
+    if snapshot_type == "manual":
+        _start_creating(snap)
     return snap
 
 
@@ -1024,7 +1043,21 @@ def describe_db_clusters(self, db_cluster_identifier=None, filters=None):
     return clusters
 
 
+_stock_default_keys = KmsBackend._generate_default_keys
+
+
+def _generate_default_keys(self, alias_name: str):
+    """An AWS-managed key (aws/rds, created on first use) as DescribeKey reports it: KeyManager
+    AWS (KMS API reference, KeyMetadata.KeyManager). Stock moto makes it a CUSTOMER key, so a
+    task that asks whether a database's key can be shared would be told yes."""
+    key_id = _stock_default_keys(self, alias_name)
+    if key_id is not None:
+        self.keys[key_id].key_manager = "AWS"
+    return key_id
+
+
 def install() -> None:
+    KmsBackend._generate_default_keys = _generate_default_keys
     RDSBackend.copy_db_snapshot = copy_db_snapshot
     RDSBackend.copy_db_cluster_snapshot = copy_db_cluster_snapshot
     RDSBackend.delete_db_snapshot = delete_db_snapshot

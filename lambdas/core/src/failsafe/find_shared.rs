@@ -8,11 +8,12 @@ use crate::config::RetentionPolicy;
 use crate::error::Result;
 use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
-use crate::policy::copy::{dated_after_run, CopyLanes};
+use crate::policy::copy::{dated_after_run, source_time, CopyLanes};
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::quota::fit_each_kind;
+use crate::policy::retention::{would_keep, CopyFacts};
 use crate::policy::status::is_verified;
-use crate::policy::tags::SOURCE_SNAPSHOT_ARN;
+use crate::policy::tags::{Provenance, SOURCE_SNAPSHOT_ARN};
 use crate::port::{SnapshotQuery, Snapshots};
 use crate::store::{
     count_by_kind, own_managed_copies, quota_room, quota_shortfall_of, read_snapshot_quotas,
@@ -176,6 +177,20 @@ pub async fn find_shared<S: Snapshots>(
                     {
                         seen_saved.insert(item.source_arn);
                     }
+                    // (a copy made but not verified is verified whatever its age: prune
+                    // deletes only verified copies)
+                    Ok(item)
+                        if !unverified.contains(item.target_id.as_str())
+                            && !worth_saving(cfg, &own, &item, now) =>
+                    {
+                        out.ignored.push(Ignored {
+                            arn: item.source_arn,
+                            reason: format!(
+                                "older than what retention keeps of {} beside its newer copies: saving it would be pruned by this run",
+                                item.source_id
+                            ),
+                        });
+                    }
                     Ok(item) => {
                         info!(action = "find", source = %item.source_arn, target = %item.target_id, "to save");
                         to_save.push(item);
@@ -210,6 +225,35 @@ pub async fn find_shared<S: Snapshots>(
     out.ignored = ignored.first;
     out.ignored_count = ignored.count;
     Ok(out)
+}
+
+/// Whether retention would keep `item`'s copy beside the copies of its source this account has
+/// (`policy::retention::would_keep`). A Live account keeps its share copies (`LIVE_KEEP`) and
+/// shared snapshots after the Failsafe side has pruned their copies: those are not saved again.
+fn worth_saving(
+    cfg: &FailsafeConfig,
+    own: &[Snapshot],
+    item: &SaveItem,
+    now: DateTime<Utc>,
+) -> bool {
+    let existing: Vec<CopyFacts> = own
+        .iter()
+        .filter(|s| {
+            Provenance::from_tags(&s.tags).is_some_and(|p| {
+                p.kind == item.kind
+                    && p.source_account == item.source_account
+                    && p.source_id == item.source_id
+            })
+        })
+        .filter_map(|s| {
+            Some(CopyFacts {
+                id: s.id.clone(),
+                source_time: source_time(s)?,
+                verified: s.is_available() && is_verified(s),
+            })
+        })
+        .collect();
+    would_keep(&existing, item.source_create_time, &cfg.retention, now)
 }
 
 /// Reads the Failsafe account's manual snapshot quotas before anything is copied (retention

@@ -42,6 +42,31 @@ fn month_index(d: NaiveDate) -> i32 {
     d.year() * 12 + d.month0() as i32
 }
 
+/// Whether retention would keep a copy of data taken at `source_time` beside the source's
+/// `existing` copies, were it saved and verified now. A shared snapshot it would not keep (older
+/// than what the policy keeps, the source's floor already met) is not worth saving: a full copy,
+/// hours for a big database, that this run's prune deletes again, and that would become the
+/// newest copy made here, so that the next day's copy could no longer be incremental.
+pub fn would_keep(
+    existing: &[CopyFacts],
+    source_time: DateTime<Utc>,
+    retention: &Retention,
+    now: DateTime<Utc>,
+) -> bool {
+    // an id no copy can have (RDS identifiers are letters, digits and hyphens)
+    const CANDIDATE: &str = " candidate";
+    let mut all = existing.to_vec();
+    all.push(CopyFacts {
+        id: CANDIDATE.into(),
+        source_time,
+        verified: true,
+    });
+    plan_retention(&all, retention, now)
+        .keep
+        .iter()
+        .any(|k| k.id == CANDIDATE)
+}
+
 /// Plans retention for one source's copies.
 pub fn plan_retention(
     copies: &[CopyFacts],
@@ -186,6 +211,47 @@ mod tests {
             source_time: d.and_hms_opt(3, 0, 0).unwrap().and_utc(),
             verified: true,
         }
+    }
+
+    #[test]
+    fn an_older_snapshot_is_worth_saving_only_where_retention_would_keep_it() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let now = at("2026-11-03T11:00:00Z");
+        let today = day_copy(day(3));
+        let nov1 = day_copy(day(1)).source_time;
+        // one daily copy kept, the floor (1) met by today's: the day before last is not kept
+        assert!(!would_keep(
+            std::slice::from_ref(&today),
+            nov1,
+            &gfs(1, 0, 0, 1),
+            now
+        ));
+        // seven daily copies: it fills its day
+        assert!(would_keep(
+            std::slice::from_ref(&today),
+            nov1,
+            &gfs(7, 0, 0, 1),
+            now
+        ));
+        // the floor not yet met: kept whatever its age
+        assert!(would_keep(&[], nov1, &gfs(1, 0, 0, 1), now));
+        let unverified = CopyFacts {
+            verified: false,
+            ..today.clone()
+        };
+        assert!(would_keep(&[unverified], nov1, &gfs(1, 0, 0, 1), now));
+        // the newest data is always kept
+        assert!(would_keep(
+            &[day_copy(day(2))],
+            today.source_time,
+            &gfs(1, 0, 0, 1),
+            now
+        ));
+        let days = Retention {
+            policy: RetentionPolicy::Days(1),
+            min_keep: 1,
+        };
+        assert!(!would_keep(std::slice::from_ref(&today), nov1, &days, now));
     }
 
     /// Runs `days` daily copies from `start`, pruning after each day, then `idle` more days of

@@ -279,6 +279,18 @@ impl SnapshotWrites for FakeStore {
                 ));
             }
         }
+        // "The source DB instance must be in the available or storage-optimization state"
+        if let Some(busy) = w.db_status.get(&req.db_id).filter(|s| *s != "available") {
+            let (code, what) = match kind {
+                SnapshotKind::Instance => ("InvalidDBInstanceState", "DB instance"),
+                SnapshotKind::Cluster => ("InvalidDBClusterStateFault", "DB cluster"),
+            };
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidState,
+                code,
+                format!("{what} {} is {busy}, not available", req.db_id),
+            ));
+        }
         // the database's encryption and engine, as its newest snapshot (any) shows them: the
         // fake keeps databases without keys, so a test seeds an automated snapshot first
         let like = w

@@ -1358,3 +1358,48 @@ fn a_failsafe_copy_writes_its_time_and_size_per_source() {
         1
     );
 }
+
+/// A Live account still sharing a snapshot whose Failsafe copy retention has pruned (its
+/// LIVE_KEEP outlasts one daily copy) does not get it saved again: that copy would be pruned by
+/// the same run, and would break an incremental chain.
+#[tokio::test]
+async fn a_shared_snapshot_retention_would_not_keep_is_not_saved_again() {
+    let store = failsafe_store_with(vec![failsafe_copy(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-03T05:00:00Z",
+        true,
+    )]);
+    {
+        let mut w = store.world();
+        for day in ["2026-11-01T05:00:00Z", "2026-11-03T05:00:00Z"] {
+            w.shared
+                .push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", day));
+        }
+    }
+    let input = || FindInput {
+        now: Some(t("2026-11-03T11:00:00Z")),
+        ..FindInput::default()
+    };
+    let one_daily = failsafe_config(&[
+        ("KEEP_DAILY", "1"),
+        ("KEEP_WEEKLY", "0"),
+        ("KEEP_MONTHLY", "0"),
+        ("MIN_KEEP", "1"),
+    ]);
+    let out = find_shared(&one_daily, &store, input()).await.unwrap();
+    assert!(out.items.is_empty(), "{:?}", out.items);
+    assert_eq!(out.already_saved, 1);
+    let old = out
+        .ignored
+        .iter()
+        .find(|i| i.arn.ends_with("rdsf-orders-202611010500"))
+        .expect("the old one is reported as ignored");
+    assert!(old.reason.contains("retention keeps"), "{}", old.reason);
+    // a retention that keeps a copy of that day saves it
+    let seven = failsafe_config(&[("KEEP_DAILY", "7"), ("MIN_KEEP", "1")]);
+    let out = find_shared(&seven, &store, input()).await.unwrap();
+    let sources: Vec<String> = out.items.iter().map(|i| i.source_arn.clone()).collect();
+    assert_eq!(sources.len(), 1);
+    assert!(sources[0].ends_with("rdsf-orders-202611010500"));
+}
