@@ -17,6 +17,8 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   sources: 'selectors of the databases to protect (required)',
   incrementalSources:
     'selectors (of the sources) whose own snapshot the Live account shares instead of a share copy, so their Failsafe copies can be incremental; for databases on a customer-managed key that grants the Failsafe account(s), or unencrypted; default none',
+  cadences:
+    'sources snapshotted every few hours besides the daily run (an RPO under a day): [{"sources": [selectors], "everyHours": 1, 2, 3, 4, 6, 8 or 12}]; default none',
   additionalLiveAccounts: 'other Live accounts (deployed from their own app) that send to this Failsafe account',
   additionalLiveRegions:
     'regions those other Live accounts share from, besides liveRegion; the Failsafe side looks for shared snapshots in liveRegion and each of these',
@@ -30,7 +32,7 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   copyThroughputMiBps:
     'MiB/s a full snapshot copy is assumed to move at, which sizes how long each copy is waited for, 1-100000; default 100',
   liveKeep: 'older share copies kept per source in Live, 1-50; default 2',
-  retention: '{daily, weekly, monthly} (default 7/4/12) or {days}',
+  retention: '{hourly, daily, weekly, monthly} (default 0/7/4/12) or {days}',
   minKeep: 'newest verified copies per source never pruned, >= 1; default 3',
   newestCopyMaxAgeHours: "dead-man's switch threshold in hours, 24-720; default 30",
   retiredSources:
@@ -170,6 +172,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         schedule: get('liveSchedule') as string | undefined,
         sources: list('sources', get('sources')) ?? [],
         incrementalSources: list('incrementalSources', get('incrementalSources')),
+        cadences: get('cadences') as LiveAccountProps['cadences'],
         failsafe: [
           { account: failsafeAccount, region: failsafeRegion, topicName: get('topicName') as string | undefined },
           ...additionalFailsafe,

@@ -218,13 +218,23 @@ export class ScheduledMachine extends Construct {
       reason:
         'Added by CDK for logging ALL and X-Ray: logs:*LogDelivery and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* do not support resource-level permissions.',
     });
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: props.scheduleDescription,
-      schedule: scheduler.ScheduleExpression.expression(props.scheduleExpression, TimeZone.of(props.scheduleTimeZone)),
+    this.props = props;
+    this.schedule = this.addSchedule('Schedule', props.scheduleExpression, props.scheduleDescription);
+  }
+
+  private readonly props: MachineProps;
+
+  /** A schedule that starts this machine with the run settings, and `extra` in its input. */
+  addSchedule(id: string, expression: string, description: string, extra: Record<string, unknown> = {}): scheduler.Schedule {
+    const props = this.props;
+    return new scheduler.Schedule(this, id, {
+      description,
+      schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(props.scheduleTimeZone)),
       target: new targets.StepFunctionsStartExecution(this.stateMachine, {
         input: scheduler.ScheduleTargetInput.fromObject({
           maxConcurrency: props.maxConcurrency,
           ...(props.copyThroughputMiBps === undefined ? {} : { copyThroughputMiBps: props.copyThroughputMiBps }),
+          ...extra,
         }),
         retryAttempts: 3,
       }),

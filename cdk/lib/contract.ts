@@ -59,7 +59,15 @@ export interface Contract {
   /** The environment variables the Lambdas read (and the older names they also answer to). */
   readonly environment: Record<string, { aliases?: string[]; description: string }>;
   readonly settings: Record<
-    'liveKeep' | 'minKeep' | 'retentionDays' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'maxConcurrency' | 'copyThroughputMiBps',
+    | 'liveKeep'
+    | 'minKeep'
+    | 'retentionDays'
+    | 'keepHourly'
+    | 'keepDaily'
+    | 'keepWeekly'
+    | 'keepMonthly'
+    | 'maxConcurrency'
+    | 'copyThroughputMiBps',
     Setting
   >;
 }

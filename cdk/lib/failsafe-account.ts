@@ -32,10 +32,12 @@ import { accountList, boolean, ConfigError, integer, regionList, setting, topicN
 
 /**
  * Which Failsafe copies retention keeps per source. Either grandfather-father-son counts
- * (`daily`, `weekly`, `monthly`; defaults 7, 4, 12) or `days`: every copy whose source is at
- * most that many days old. The newest `minKeep` verified copies are kept whatever this says.
+ * (`hourly`, `daily`, `weekly`, `monthly`; defaults 0, 7, 4, 12; `hourly` keeps the newest copy of
+ * each of the last N clock hours, for sources with a cadence) or `days`: every copy whose source
+ * is at most that many days old. The newest `minKeep` verified copies are kept whatever this says.
  */
 export interface RetentionProps {
+  readonly hourly?: number;
   readonly daily?: number;
   readonly weekly?: number;
   readonly monthly?: number;
@@ -97,12 +99,12 @@ function retentionEnv(r: RetentionProps | undefined, minKeep: number | undefined
       setting('minKeep', minKeep, CONTRACT.settings.minKeep, 'the floor: this many newest verified copies per source are never pruned'),
     ),
   };
-  const gfs = (['daily', 'weekly', 'monthly'] as const).filter((k) => r?.[k] !== undefined);
+  const gfs = (['hourly', 'daily', 'weekly', 'monthly'] as const).filter((k) => r?.[k] !== undefined);
   if (r?.days !== undefined) {
     if (gfs.length > 0) {
       throw new ConfigError(
         'retention',
-        `days and ${gfs.join(', ')} are both set; use either days (keep every copy up to that many days old) or daily/weekly/monthly counts`,
+        `days and ${gfs.join(', ')} are both set; use either days (keep every copy up to that many days old) or hourly/daily/weekly/monthly counts`,
       );
     }
     env.RETENTION = String(
@@ -110,16 +112,17 @@ function retentionEnv(r: RetentionProps | undefined, minKeep: number | undefined
     );
     return env;
   }
+  const hourly = setting('retention.hourly', r?.hourly, CONTRACT.settings.keepHourly);
   const daily = setting('retention.daily', r?.daily, CONTRACT.settings.keepDaily);
   const weekly = setting('retention.weekly', r?.weekly, CONTRACT.settings.keepWeekly);
   const monthly = setting('retention.monthly', r?.monthly, CONTRACT.settings.keepMonthly);
-  if (daily + weekly + monthly === 0) {
+  if (hourly + daily + weekly + monthly === 0) {
     throw new ConfigError(
       'retention',
-      'daily, weekly and monthly are all 0, which keeps nothing beyond minKeep; keep at least one daily copy',
+      'hourly, daily, weekly and monthly are all 0, which keeps nothing beyond minKeep; keep at least one daily copy',
     );
   }
-  return { ...env, KEEP_DAILY: String(daily), KEEP_WEEKLY: String(weekly), KEEP_MONTHLY: String(monthly) };
+  return { ...env, KEEP_HOURLY: String(hourly), KEEP_DAILY: String(daily), KEEP_WEEKLY: String(weekly), KEEP_MONTHLY: String(monthly) };
 }
 
 /**

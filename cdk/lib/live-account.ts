@@ -24,6 +24,39 @@ import { TaskFunction } from './task-function';
 import { CONTRACT } from './contract';
 import { accountId, boolean, ConfigError, region, setting, topicName } from './validation';
 
+/** Sources snapshotted more often than the daily run: an RPO under a day. */
+export interface SnapshotCadence {
+  /** Selectors, as `sources` (the sources they select must be protected, i.e. in `sources` too). */
+  readonly sources: string[];
+  /** Hours between snapshots: 1, 2, 3, 4, 6, 8 or 12 (a divisor of 24, so each day has the same times). */
+  readonly everyHours: number;
+}
+
+const CADENCE_HOURS = [1, 2, 3, 4, 6, 8, 12];
+
+/**
+ * The schedule of a cadence's runs: every `everyHours` from the daily run's time, the daily run's
+ * own hour left out (that run takes the day's snapshot). `daily` must be a daily `cron(M H * * ? *)`.
+ */
+export function cadenceSchedule(field: string, daily: string, everyHours: number): string {
+  if (!CADENCE_HOURS.includes(everyHours)) {
+    throw new ConfigError(
+      `${field}.everyHours`,
+      `${JSON.stringify(everyHours)} must be one of ${CADENCE_HOURS.join(', ')} (a divisor of 24)`,
+    );
+  }
+  const m = /^cron\((\d{1,2}) (\d{1,2}) \* \* \? \*\)$/.exec(daily);
+  if (!m) {
+    throw new ConfigError(
+      field,
+      `a cadence runs every few hours from the daily Live run's time, so liveSchedule must be a daily cron(M H * * ? *); it is ${daily}`,
+    );
+  }
+  const [minute, hour] = [Number(m[1]), Number(m[2])];
+  const hours = Array.from({ length: 24 / everyHours - 1 }, (_, k) => (hour + (k + 1) * everyHours) % 24).sort((a, b) => a - b);
+  return `cron(${minute} ${hours.join(',')} * * ? *)`;
+}
+
 /** A Failsafe account the share copies go to, and where its trigger topic lives. */
 export interface FailsafeTarget {
   readonly account: string;
@@ -47,6 +80,12 @@ export interface LiveAccountProps extends ScheduledRunProps {
    * Default: none.
    */
   readonly incrementalSources?: string[];
+  /**
+   * Sources snapshotted every few hours besides the daily run: each cadence is a schedule of its
+   * own that starts the Live machine with its selectors and `takeSnapshots` (each run takes and
+   * shares a snapshot of the database, as for an incremental source). Default: none.
+   */
+  readonly cadences?: SnapshotCadence[];
   /** 1 to 20 Failsafe accounts (RDS shares a snapshot with at most 20 accounts). */
   readonly failsafe: FailsafeTarget[];
   /** Default `cron(0 5 * * ? *)`: daily at 05:00. */
@@ -97,6 +136,16 @@ export class LiveAccount extends Construct {
       throw new ConfigError('incrementalSources', 'give a list of selectors, e.g. ["orders", "tag:failsafe-mode=incremental"]');
     }
     selectors('incrementalSources', incrementalSources);
+    const cadences = props.cadences ?? [];
+    if (!Array.isArray(cadences)) {
+      throw new ConfigError('cadences', 'give a list, e.g. [{"sources": ["orders"], "everyHours": 4}]');
+    }
+    cadences.forEach((c, i) => {
+      if (!Array.isArray(c?.sources) || c.sources.length === 0) {
+        throw new ConfigError(`cadences[${i}].sources`, 'list the selectors of the sources to snapshot, e.g. ["orders"]');
+      }
+      selectors(`cadences[${i}].sources`, c.sources);
+    });
     if (!Array.isArray(props.failsafe) || props.failsafe.length === 0 || props.failsafe.length > 20) {
       throw new ConfigError(
         'failsafe',
@@ -212,10 +261,11 @@ export class LiveAccount extends Construct {
     describeSnapshots(f.PreflightFunctionArn, 'rds:DescribeOptionGroups');
     readSnapshotQuota(f.PreflightFunctionArn);
     f.PreflightFunctionArn.allow({ actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [this.shareKey.keyArn] });
-    if (incrementalSources.length > 0) {
+    const takesSnapshots = incrementalSources.length > 0 || cadences.length > 0;
+    if (takesSnapshots) {
       f.PreflightFunctionArn.allow(
         { actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`] },
-        "Read-only, incremental sources only: whether each one's own key lets the Failsafe account(s) use it; the databases' keys are not known at deploy time.",
+        "Read-only, incremental sources and cadences only: whether each one's own key lets the Failsafe account(s) use it; the databases' keys are not known at deploy time.",
       );
     }
     f.PreflightFunctionArn.allow({ actions: ['sns:GetTopicAttributes'], resources: this.failsafeTopicArns });
@@ -244,7 +294,7 @@ export class LiveAccount extends Construct {
       'From any automated snapshot (rds:*) of this account and region, the sources being chosen at run time, to a new rdsf-* share copy; the request must tag it rds-failsafe:managed=true.',
     );
     f.CopyLatestFunctionArn.allow({ actions: ['rds:AddTagsToResource'], resources: ownCopies, conditions: createdManaged }, OWN_COPIES);
-    if (incrementalSources.length > 0) {
+    if (takesSnapshots) {
       f.CopyLatestFunctionArn.allow(
         {
           // incremental mode: a snapshot of the database itself, shared as it is
@@ -252,11 +302,11 @@ export class LiveAccount extends Construct {
           resources: [rdsArn(this, account, liveRegion, 'db:*'), rdsArn(this, account, liveRegion, 'cluster:*'), ...ownCopies],
           conditions: createdManaged,
         },
-        'Incremental sources only: of any database of this account and region (they are chosen by selectors at run time) to a new rdsf-* snapshot; the request must tag it rds-failsafe:managed=true.',
+        'Incremental sources and cadences only: of any database of this account and region (they are chosen by selectors at run time) to a new rdsf-* snapshot; the request must tag it rds-failsafe:managed=true.',
       );
       f.CopyLatestFunctionArn.allow(
         { actions: ['kms:DescribeKey'], resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`] },
-        "Read-only, incremental sources only: whether a database's key is customer-managed (RDS cannot share a snapshot under aws/rds); the databases' keys are not known at deploy time.",
+        "Read-only, incremental sources and cadences only: whether a database's key is customer-managed (RDS cannot share a snapshot under aws/rds); the databases' keys are not known at deploy time.",
       );
     }
     f.CopyLatestFunctionArn.allow(
@@ -313,6 +363,14 @@ export class LiveAccount extends Construct {
       ...sched,
       copyThroughputMiBps: copyThroughput(props.copyThroughputMiBps),
       scheduleDescription: 'rds-failsafe: daily share copy of the newest automated snapshot of each source',
+    });
+    cadences.forEach((c, i) => {
+      this.machine.addSchedule(
+        `Cadence${i}`,
+        cadenceSchedule(`cadences[${i}]`, sched.scheduleExpression, c.everyHours),
+        `rds-failsafe: a snapshot every ${c.everyHours} h of ${c.sources.join(', ')}`,
+        { sources: c.sources.map((s) => s.trim()), takeSnapshots: true },
+      );
     });
     this.alerts.watchExecutions(this.machine.stateMachine, 'Live');
   }

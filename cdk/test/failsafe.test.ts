@@ -128,6 +128,7 @@ describe('FailsafeAccount', () => {
           SOURCE_ACCOUNTS: `${LIVE},${OTHER_LIVE}`,
           SOURCE_REGIONS: REGION,
           FAILSAFE_KMS_KEY_ARN: { 'Fn::GetAtt': [id(failsafe.failsafeKey), 'Arn'] },
+          KEEP_HOURLY: '0',
           KEEP_DAILY: '7',
           KEEP_WEEKLY: '4',
           KEEP_MONTHLY: '12',
@@ -143,6 +144,12 @@ describe('FailsafeAccount', () => {
         Variables: Match.objectLike({ RETENTION: '35', MIN_KEEP: '5', KEEP_DAILY: Match.absent(), RETIRED_SOURCES: Match.absent() }),
       },
     });
+    const { template: hourly } = failsafeStack({ retention: { hourly: 24, daily: 7 } });
+    hourly.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ KEEP_HOURLY: '24', KEEP_DAILY: '7', KEEP_WEEKLY: '4' }) },
+    });
+    assert.throws(() => failsafeStack({ retention: { hourly: 745 } }), /retention\.hourly/);
+    assert.throws(() => failsafeStack({ retention: { hourly: 0, daily: 0, weekly: 0, monthly: 0 } }), /all 0/);
     const { template: retired } = failsafeStack({ retiredSources: [`${LIVE}:orders`, `${LIVE}:old-billing`] });
     retired.allResourcesProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ RETIRED_SOURCES: `${LIVE}:orders,${LIVE}:old-billing` }) },

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
+import { cadenceSchedule } from '../lib/live-account';
 import {
   actionsOf,
   allowing,
@@ -265,6 +266,27 @@ describe('LiveAccount', () => {
       State: 'ENABLED',
       Target: { Arn: { Ref: id(live.machine.stateMachine) }, Input: '{"maxConcurrency":5,"copyThroughputMiBps":100}' },
     });
+  });
+
+  test('a cadence is a schedule of its own every few hours from the daily run, taking snapshots of its sources', () => {
+    const c = liveStack({ cadences: [{ sources: ['orders', 'tag:rpo=4h'], everyHours: 4 }] });
+    c.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    c.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 1,9,13,17,21 * * ? *)',
+      Target: {
+        Input: '{"maxConcurrency":5,"copyThroughputMiBps":100,"sources":["orders","tag:rpo=4h"],"takeSnapshots":true}',
+      },
+    });
+    // its runs take snapshots: copy-latest may, though no source is incremental
+    assert.equal(allowing(taskStatements(c.template, c.live.functions.CopyLatestFunctionArn), 'rds:CreateDBSnapshot').length, 1);
+    assert.equal(cadenceSchedule('c', 'cron(30 23 * * ? *)', 12), 'cron(30 11 * * ? *)');
+    assert.equal(cadenceSchedule('c', 'cron(0 5 * * ? *)', 1).split(' ')[1].split(',').length, 23);
+    assert.throws(() => liveStack({ cadences: [{ sources: ['orders'], everyHours: 5 }] }), /cadences\[0\]\.everyHours: 5 must be one of/);
+    assert.throws(() => liveStack({ cadences: [{ sources: [], everyHours: 4 }] }), /cadences\[0\]\.sources/);
+    assert.throws(
+      () => liveStack({ schedule: 'rate(1 day)', cadences: [{ sources: ['orders'], everyHours: 4 }] }),
+      /cadences\[0\]: a cadence runs every few hours from the daily Live run's time/,
+    );
   });
 
   test('ExecutionsFailed and ExecutionsTimedOut alarm to an encrypted alert topic with the e-mail subscribed', () => {

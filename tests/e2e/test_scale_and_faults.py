@@ -99,7 +99,7 @@ def test_quota_too_small_protects_what_fits_and_fails_naming_the_rest(stack, acc
     cause = fs.result["cause"]
     assert cause.startswith("1 failed: arn:aws:rds:") and (
         ": SnapshotQuotaExceeded: left out of this run: ManualSnapshots quota: 0 used of 1, this run needs 2 more") in cause, cause
-    assert "Lower retention.daily/weekly/monthly" in cause, cause
+    assert "Lower retention.hourly/daily/weekly/monthly" in cause, cause
     assert sorted(c["kind"] for c in failsafe_copies(d).values()) == ["cluster", "instance"]
 
 

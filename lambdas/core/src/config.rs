@@ -302,9 +302,11 @@ impl LiveConfig {
 /// How many Failsafe copies to keep per source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetentionPolicy {
-    /// Grandfather-father-son: the newest copy of each of the last `daily` days, `weekly` ISO
-    /// weeks and `monthly` calendar months.
+    /// Grandfather-father-son: the newest copy of each of the last `hourly` hours (UTC clock
+    /// hours, for sources snapshotted more than once a day), `daily` days, `weekly` ISO weeks and
+    /// `monthly` calendar months.
     Gfs {
+        hourly: u32,
         daily: u32,
         weekly: u32,
         monthly: u32,
@@ -405,6 +407,7 @@ impl FailsafeConfig {
 
         let min_keep = bounded_int(env, &setting::MIN_KEEP)?;
         let gfs_set: Vec<&str> = [
+            setting::KEEP_HOURLY,
             setting::KEEP_DAILY,
             setting::KEEP_WEEKLY,
             setting::KEEP_MONTHLY,
@@ -416,12 +419,13 @@ impl FailsafeConfig {
         let policy = match lookup(env, var::RETENTION) {
             Some(_) if !gfs_set.is_empty() => {
                 return Err(FailsafeError::config(format!(
-                    "RETENTION and {} are both set; use either RETENTION (keep every copy up to that many days old) or the KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY policy",
+                    "RETENTION and {} are both set; use either RETENTION (keep every copy up to that many days old) or the KEEP_HOURLY/KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY policy",
                     gfs_set.join(", ")
                 )))
             }
             Some(_) => RetentionPolicy::Days(bounded_int(env, &setting::RETENTION_DAYS)?),
             None => RetentionPolicy::Gfs {
+                hourly: bounded_int(env, &setting::KEEP_HOURLY)?,
                 daily: bounded_int(env, &setting::KEEP_DAILY)?,
                 weekly: bounded_int(env, &setting::KEEP_WEEKLY)?,
                 monthly: bounded_int(env, &setting::KEEP_MONTHLY)?,
@@ -809,6 +813,7 @@ mod tests {
             c.retention,
             Retention {
                 policy: RetentionPolicy::Gfs {
+                    hourly: 0,
                     daily: 7,
                     weekly: 4,
                     monthly: 12

@@ -46,6 +46,11 @@ pub struct SelectInput {
     /// Overrides the configured `SOURCES` for this run.
     #[serde(default)]
     pub sources: Option<Vec<String>>,
+    /// A cadence's run (CDK `cadences`): every selected source gets a snapshot taken for the run
+    /// (`SourceMode::Incremental`), whatever `INCREMENTAL_SOURCES` says: its newest automated
+    /// snapshot is the one the daily run already copied.
+    #[serde(default)]
+    pub take_snapshots: bool,
     #[serde(flatten)]
     pub polling: Polling,
 }

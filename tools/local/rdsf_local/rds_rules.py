@@ -905,8 +905,11 @@ def copy_in_progress(account: str, region: str, source_id: str, at: datetime) ->
         if backend is None:
             continue
         for sid, snap in backend.database_snapshots.items():
-            # moto gives each snapshot a copy of its DB instance: match by the instance's ARN
-            if snap.status == "creating" and snap.database.db_instance_arn == db.db_instance_arn:
+            # moto gives each snapshot a copy of its DB instance: match by the instance's ARN;
+            # a snapshot being taken (CreateDBSnapshot) is not a copy
+            facts = PHYSICS.facts.get(snap.arn)
+            if (snap.status == "creating" and snap.database.db_instance_arn == db.db_instance_arn
+                    and facts is not None and facts.copy_of is not None):
                 return f"{sid} (account {backend.account_id})"
     return None
 

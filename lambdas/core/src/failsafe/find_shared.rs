@@ -267,7 +267,7 @@ async fn cut_to_quota<S: Snapshots>(
 ) -> Result<(Vec<SaveItem>, Vec<Ignored>)> {
     let settings = match cfg.retention.policy {
         RetentionPolicy::Days(_) => "retention.days",
-        RetentionPolicy::Gfs { .. } => "retention.daily/weekly/monthly",
+        RetentionPolicy::Gfs { .. } => "retention.hourly/daily/weekly/monthly",
     };
     let needed = count_by_kind(to_save.iter().map(|i| i.kind));
     out.quota = read_snapshot_quotas(store, &needed, settings).await?;

@@ -2,6 +2,7 @@
 
 use crate::config::LiveConfig;
 use crate::error::Result;
+use crate::model::SourceMode;
 use crate::policy::selection::{apply_modes, parse_input_selectors, select};
 use crate::port::Databases;
 use crate::wire::{SelectInput, SelectOutput};
@@ -20,7 +21,14 @@ pub async fn select_sources<S: Databases>(
     let instances = store.list_instances().await?;
     let clusters = store.list_clusters().await?;
     let mut sel = select(&instances, &clusters, &selectors);
-    let unmatched = apply_modes(&mut sel, &instances, &clusters, &cfg.incremental_sources);
+    let unmatched = if input.take_snapshots {
+        for s in sel.sources.iter_mut() {
+            s.mode = SourceMode::Incremental;
+        }
+        Vec::new()
+    } else {
+        apply_modes(&mut sel, &instances, &clusters, &cfg.incremental_sources)
+    };
     for s in &sel.sources {
         info!(action = "select", kind = %s.kind, source = %s.id, mode = ?s.mode, "selected source");
     }

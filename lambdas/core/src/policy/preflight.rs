@@ -484,10 +484,11 @@ pub fn quota_finding(need: &QuotaNeed, settings: &str) -> Finding {
 pub fn failsafe_copies_per_source(retention: &Retention) -> i64 {
     let policy = match retention.policy {
         RetentionPolicy::Gfs {
+            hourly,
             daily,
             weekly,
             monthly,
-        } => daily + weekly + monthly,
+        } => hourly + daily + weekly + monthly,
         RetentionPolicy::Days(days) => days + 1,
     };
     i64::from(policy.max(retention.min_keep)) + 1
@@ -958,6 +959,7 @@ mod tests {
     fn failsafe_copies_per_source_follow_the_retention_and_the_floor() {
         let gfs = Retention {
             policy: RetentionPolicy::Gfs {
+                hourly: 0,
                 daily: 7,
                 weekly: 4,
                 monthly: 12,
@@ -965,6 +967,16 @@ mod tests {
             min_keep: 3,
         };
         assert_eq!(failsafe_copies_per_source(&gfs), 24);
+        let hourly = Retention {
+            policy: RetentionPolicy::Gfs {
+                hourly: 24,
+                daily: 7,
+                weekly: 0,
+                monthly: 0,
+            },
+            min_keep: 3,
+        };
+        assert_eq!(failsafe_copies_per_source(&hourly), 32);
         let days = Retention {
             policy: RetentionPolicy::Days(2),
             min_keep: 5,

@@ -120,10 +120,24 @@ pub fn plan_retention(
             }
         }
         RetentionPolicy::Gfs {
+            hourly,
             daily,
             weekly,
             monthly,
         } => {
+            // hours of the UTC clock: a copy's hour is its source time's, truncated
+            let hour_of = |t: DateTime<Utc>| t.timestamp().div_euclid(3600);
+            let hours: BTreeSet<i64> = (0..hourly).map(|i| hour_of(now) - i64::from(i)).collect();
+            let mut taken = BTreeSet::new();
+            for c in verified.iter().filter(|c| c.source_time <= now) {
+                let key = hour_of(c.source_time);
+                if hours.contains(&key) && taken.insert(key) {
+                    reasons.entry(c.id.as_str()).or_default().push(format!(
+                        "hourly: newest of {}",
+                        c.source_time.format("%Y-%m-%d %H:00 UTC")
+                    ));
+                }
+            }
             // `verified` is newest first, so the first copy seen in a period is that period's newest.
             let mut newest_in =
                 |period: &str, key_of: &dyn Fn(NaiveDate) -> i64, wanted: &BTreeSet<i64>| {
@@ -198,6 +212,7 @@ mod tests {
     fn gfs(daily: u32, weekly: u32, monthly: u32, min_keep: u32) -> Retention {
         Retention {
             policy: RetentionPolicy::Gfs {
+                hourly: 0,
                 daily,
                 weekly,
                 monthly,
@@ -211,6 +226,41 @@ mod tests {
             source_time: d.and_hms_opt(3, 0, 0).unwrap().and_utc(),
             verified: true,
         }
+    }
+
+    #[test]
+    fn the_hourly_tier_keeps_the_newest_copy_of_each_recent_hour() {
+        // a snapshot every 4 hours for two days, pruned at the end of day 2
+        let copies: Vec<CopyFacts> = (0..12)
+            .map(|i| {
+                let t = at("2026-11-01T01:00:00Z") + Duration::hours(4 * i);
+                CopyFacts {
+                    id: t.format("%d-%H").to_string(),
+                    source_time: t,
+                    verified: true,
+                }
+            })
+            .collect();
+        let now = at("2026-11-02T22:00:00Z");
+        let r = Retention {
+            policy: RetentionPolicy::Gfs {
+                hourly: 24,
+                daily: 2,
+                weekly: 0,
+                monthly: 0,
+            },
+            min_keep: 1,
+        };
+        let plan = plan_retention(&copies, &r, now);
+        let kept: Vec<&str> = plan.keep.iter().map(|k| k.id.as_str()).collect();
+        // the last 24 hours (from 23:00 the day before): 01, 05, 09, 13, 17, 21 of day 2; and
+        // day 1's newest (21:00) as its daily
+        assert_eq!(
+            kept,
+            ["02-21", "02-17", "02-13", "02-09", "02-05", "02-01", "01-21"]
+        );
+        assert!(plan.keep[1].reasons[0].starts_with("hourly: newest of 2026-11-02 17:00"));
+        assert_eq!(plan.delete.len(), 5);
     }
 
     #[test]

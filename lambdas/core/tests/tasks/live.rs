@@ -79,6 +79,39 @@ async fn select_uses_config_or_input_override() {
     assert!(e.message.contains("`sources`"));
 }
 
+/// A cadence's run takes a snapshot of every source it selects; the daily run only of the
+/// incremental ones.
+#[tokio::test]
+async fn a_cadence_run_takes_snapshots_of_what_it_selects() {
+    let cfg = live_config(&[
+        ("SOURCES", "orders,billing"),
+        ("INCREMENTAL_SOURCES", "orders"),
+    ]);
+    let store = live_store();
+    store.world().instances = vec![instance("orders"), instance("billing")];
+    let modes = |out: SelectOutput| -> Vec<(String, SourceMode)> {
+        out.sources.into_iter().map(|s| (s.id, s.mode)).collect()
+    };
+    let daily = select_sources(&cfg, &store, SelectInput::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        modes(daily),
+        vec![
+            ("billing".to_string(), SourceMode::ShareCopy),
+            ("orders".to_string(), SourceMode::Incremental)
+        ]
+    );
+    let input: SelectInput =
+        serde_json::from_value(serde_json::json!({"sources": ["billing"], "takeSnapshots": true}))
+            .unwrap();
+    let cadence = select_sources(&cfg, &store, input).await.unwrap();
+    assert_eq!(
+        modes(cadence),
+        vec![("billing".to_string(), SourceMode::Incremental)]
+    );
+}
+
 /// The state machine hands select-sources its whole checked config; polling that would pass the
 /// history quota of a copy's child execution fails the run before anything is listed or copied.
 #[tokio::test]
