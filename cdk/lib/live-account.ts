@@ -83,7 +83,8 @@ export interface LiveAccountProps extends ScheduledRunProps {
   /**
    * Sources snapshotted every few hours besides the daily run: each cadence is a schedule of its
    * own that starts the Live machine with its selectors and `takeSnapshots` (each run takes and
-   * shares a snapshot of the database, as for an incremental source). Default: none.
+   * shares a snapshot of the database, as for an incremental source). Its sources are incremental
+   * sources in the daily run too. Default: none.
    */
   readonly cadences?: SnapshotCadence[];
   /** 1 to 20 Failsafe accounts (RDS shares a snapshot with at most 20 accounts). */
@@ -146,6 +147,7 @@ export class LiveAccount extends Construct {
       }
       selectors(`cadences[${i}].sources`, c.sources);
     });
+    const snapshotted = [...new Set([...incrementalSources, ...cadences.flatMap((c) => c.sources)].map((s) => s.trim()))];
     if (!Array.isArray(props.failsafe) || props.failsafe.length === 0 || props.failsafe.length > 20) {
       throw new ConfigError(
         'failsafe',
@@ -221,7 +223,9 @@ export class LiveAccount extends Construct {
         FAILSAFE_TOPIC_ARNS: this.failsafeTopicArns.join(','),
         SHARE_KMS_KEY_ARN: this.shareKey.keyArn,
         SOURCES: props.sources.map((s) => s.trim()).join(','),
-        ...(incrementalSources.length > 0 ? { INCREMENTAL_SOURCES: incrementalSources.map((s) => s.trim()).join(',') } : {}),
+        // a cadence's sources are snapshotted by the daily run too, so that every Failsafe copy
+        // of them builds on the one before
+        ...(snapshotted.length > 0 ? { INCREMENTAL_SOURCES: snapshotted.join(',') } : {}),
         LIVE_KEEP: String(liveKeep),
         ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       },
@@ -261,7 +265,7 @@ export class LiveAccount extends Construct {
     describeSnapshots(f.PreflightFunctionArn, 'rds:DescribeOptionGroups');
     readSnapshotQuota(f.PreflightFunctionArn);
     f.PreflightFunctionArn.allow({ actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [this.shareKey.keyArn] });
-    const takesSnapshots = incrementalSources.length > 0 || cadences.length > 0;
+    const takesSnapshots = snapshotted.length > 0;
     if (takesSnapshots) {
       f.PreflightFunctionArn.allow(
         { actions: ['kms:DescribeKey', 'kms:GetKeyPolicy'], resources: [`arn:${partition}:kms:${liveRegion}:${account}:key/*`] },

@@ -277,7 +277,10 @@ describe('LiveAccount', () => {
         Input: '{"maxConcurrency":5,"copyThroughputMiBps":100,"sources":["orders","tag:rpo=4h"],"takeSnapshots":true}',
       },
     });
-    // its runs take snapshots: copy-latest may, though no source is incremental
+    // the daily run snapshots its sources too (they are incremental); copy-latest may take snapshots
+    c.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ INCREMENTAL_SOURCES: 'orders,tag:rpo=4h' }) },
+    });
     assert.equal(allowing(taskStatements(c.template, c.live.functions.CopyLatestFunctionArn), 'rds:CreateDBSnapshot').length, 1);
     assert.equal(cadenceSchedule('c', 'cron(30 23 * * ? *)', 12), 'cron(30 11 * * ? *)');
     assert.equal(cadenceSchedule('c', 'cron(0 5 * * ? *)', 1).split(' ')[1].split(',').length, 23);

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -121,6 +122,8 @@ class Deployment:
     # run started without input here is started as the schedule starts it
     live_schedule_input: dict = field(default_factory=dict)
     failsafe_schedule_input: dict = field(default_factory=dict)
+    # the Live side's cadence schedules: (times of day, input) each (TemplateSide.cadences)
+    live_cadences: list = field(default_factory=list)
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -160,6 +163,7 @@ class Deployment:
                 fs.output("StateMachineArn"), lv.output("ShareKeyArn"), fs.output("FailsafeKeyArn"))
         d.context = ctx
         d.live_schedule_input, d.failsafe_schedule_input = lv.schedule_input(), fs.schedule_input()
+        d.live_cadences = lv.cadences()
         d.failsafe_side = fs.describe()
         d.live_side = lv.describe()
         d.deployment_id = stack.record_deployment({
@@ -495,17 +499,34 @@ class _Side:
                                 Code={"ZipFile": buf.getvalue()}, Environment={"Variables": env},
                                 Tags={"rds-failsafe:task": task})
 
-    def schedule_input(self) -> dict:
-        """What the side's daily schedule starts its copy state machine with: the Input of the
-        Schedule whose target is that machine (not the drill's)."""
+    def _schedules(self) -> list[tuple[str, dict]]:
+        """Every schedule of the side's copy state machine (not the drill's): (expression, input)."""
         machines = {logical for logical, r in resources(self.template, "AWS::StepFunctions::StateMachine").items()
                     if "SelectDrillsFunctionArn" not in json.dumps(r["Properties"].get("DefinitionSubstitutions", {}))}
-        inputs = [json.loads(r["Properties"]["Target"].get("Input", "{}"))
-                  for r in resources(self.template, "AWS::Scheduler::Schedule").values()
-                  if r["Properties"]["Target"]["Arn"].get("Ref") in machines]
+        return [(r["Properties"]["ScheduleExpression"], json.loads(r["Properties"]["Target"].get("Input", "{}")))
+                for r in resources(self.template, "AWS::Scheduler::Schedule").values()
+                if r["Properties"]["Target"]["Arn"].get("Ref") in machines]
+
+    def schedule_input(self) -> dict:
+        """What the side's daily schedule starts its copy state machine with: the Input of the
+        Schedule whose target is that machine (not the drill's, not a cadence's)."""
+        inputs = [i for _, i in self._schedules() if not i.get("takeSnapshots")]
         if len(inputs) != 1:
-            raise ValueError(f"{self.side} template: expected one schedule of its state machine, found {len(inputs)}")
+            raise ValueError(f"{self.side} template: expected one daily schedule of its state machine, found {len(inputs)}")
         return inputs[0]
+
+    def cadences(self) -> list[tuple[list[str], dict]]:
+        """The Live side's cadence schedules (CDK `cadences`): the times of day each starts the
+        machine ("HH:MM", UTC, from its `cron(M H1,H2,... * * ? *)`) and its input."""
+        out = []
+        for expression, input in self._schedules():
+            if not input.get("takeSnapshots"):
+                continue
+            m = re.fullmatch(r"cron\((\d+) ([\d,]+) \* \* \? \*\)", expression)
+            if not m:
+                raise ValueError(f"{self.side} template: a cadence schedule the local stack cannot read: {expression}")
+            out.append(([f"{int(h):02d}:{int(m.group(1)):02d}" for h in m.group(2).split(",")], input))
+        return out
 
     def output(self, name: str) -> str:
         """A stack output (`TopicArn`, `ShareKeyArn`, ...) as deployed here."""

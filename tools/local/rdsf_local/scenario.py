@@ -196,29 +196,46 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
         lives = [(d, live, s["sources"])] + [(d.add_live(a), a, srcs) for a, srcs in more_live]
         runs = s.get("runs", {})
         skipped_backups: list[str] = []  # automated backups RDS did not take (a copy was running)
+        daily = s["daily"]
+        # the Failsafe side's triggered run starts this long after each Live run
+        trigger_delay = (datetime.strptime(daily["failsafeAt"], "%H:%M")
+                         - datetime.strptime(daily["liveAt"], "%H:%M"))
         for n in range(s["days"]):
             day = s["start"] + timedelta(days=n)
             say(f"day {n + 1}/{s['days']}: {day}")
-            if s["daily"]["automated"]:
-                for _, acct, srcs in lives:
-                    for src in srcs:
-                        taken = stack.seed_automated(acct, src["kind"], src["id"],
-                                                     _at(day, s["daily"]["automatedAt"]), region=acct.region)
-                        if "skipped" in taken:
-                            say(f"  {taken['skipped']}")
-                            skipped_backups.append(taken["skipped"])
-            keep = s["daily"]["backupRetentionDays"]
+            keep = daily["backupRetentionDays"]
             stack.control("expire-automated", {"before": _at(day - timedelta(days=keep), "00:00")})
             for op, count in (faults.get("throttleOnDay", {}).get(str(n + 1), {}) or {}).items():
                 stack.faults(throttle={op: count})
-            for runner, _, _ in lives:
-                runner.run_live(_at(day, s["daily"]["liveAt"]), runs.get("liveInput"))
-            for f in failsafes:
-                f.deliver()
-                f.run_started(_at(day, s["daily"]["failsafeAt"]))
-            if s["daily"]["backstopAt"]:
-                for f in failsafes:
-                    f.run_failsafe(_at(day, s["daily"]["backstopAt"]), runs.get("failsafeInput"))
+            # the day's events in time order (the simulated clock only moves forward): the
+            # automated backups, the daily Live run, each cadence's runs as deployed
+            # (Deployment.live_cadences), the backstop; each Live run followed by the Failsafe
+            # run its message triggers
+            events = [(daily["automatedAt"], "automated", None)] if daily["automated"] else []
+            events.append((daily["liveAt"], "live", runs.get("liveInput")))
+            # (the cadences are the first Live account's, as its template deploys them)
+            events += [(hhmm, "cadence", input) for times, input in d.live_cadences for hhmm in times]
+            if daily["backstopAt"]:
+                events.append((daily["backstopAt"], "backstop", runs.get("failsafeInput")))
+            for hhmm, what, input in sorted(events, key=lambda e: e[0]):
+                at = _at(day, hhmm)
+                if what == "automated":
+                    for _, acct, srcs in lives:
+                        for src in srcs:
+                            taken = stack.seed_automated(acct, src["kind"], src["id"], at, region=acct.region)
+                            if "skipped" in taken:
+                                say(f"  {taken['skipped']}")
+                                skipped_backups.append(taken["skipped"])
+                elif what in ("live", "cadence"):
+                    for runner, _, _ in (lives if what == "live" else lives[:1]):
+                        runner.run_live(at, input)
+                    triggered = (datetime.fromisoformat(at.replace("Z", "+00:00")) + trigger_delay)
+                    for f in failsafes:
+                        f.deliver()
+                        f.run_started(triggered.strftime("%Y-%m-%dT%H:%M:00Z"))
+                else:
+                    for f in failsafes:
+                        f.run_failsafe(at, input)
         report = build_report(s, d)
         report["automatedBackupsSkipped"] = skipped_backups
         d.stop()
