@@ -109,6 +109,11 @@ pub struct DeleteInput {
     pub sources: Vec<Source>,
     #[serde(default)]
     pub dry_run: bool,
+    /// When the run started: a share copy made less than `share_in_use_seconds` before it is
+    /// kept beyond `LIVE_KEEP` (a Failsafe copy may still be reading it).
+    pub now: DateTime<Utc>,
+    /// The run's wait settings, which size that time.
+    pub wait: WaitSettings,
 }
 
 /// Bounded however many sources: the first identifiers of each list and the counts.
@@ -120,6 +125,9 @@ pub struct DeleteOutput {
     /// Of the deleted: copies that had ended `failed` (a run before reported each).
     pub deleted_failed: Vec<String>,
     pub deleted_failed_count: usize,
+    /// Share copies beyond `LIVE_KEEP` kept because a Failsafe copy may still be reading them.
+    pub held: Vec<String>,
+    pub held_count: usize,
     /// In a dry run: what would have been deleted.
     pub would_delete: Vec<String>,
     pub would_delete_count: usize,

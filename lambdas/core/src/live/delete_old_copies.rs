@@ -1,5 +1,6 @@
 //! The handler of `delete-old-copies`: keeps the newest `LIVE_KEEP` available managed share
-//! copies per source, deletes older ones and every managed copy that ended `failed`, then checks
+//! copies per source, and older ones a Failsafe copy may still be reading; deletes the others and
+//! every managed copy that ended `failed`, then checks
 //! that today's copies fit the manual snapshot quota before any is made. The account's managed
 //! copies are listed once for all sources.
 
@@ -44,8 +45,12 @@ pub async fn delete_old_copies<S: Snapshots + SnapshotWrites>(
     store: &S,
     input: DeleteInput,
 ) -> Result<DeleteResult> {
-    let (mut deleted, mut deleted_failed, mut would_delete) =
-        (Bounded::new(), Bounded::new(), Bounded::new());
+    let (mut deleted, mut deleted_failed, mut would_delete, mut held) = (
+        Bounded::new(),
+        Bounded::new(),
+        Bounded::new(),
+        Bounded::new(),
+    );
     let mut kept_count = 0;
     // One paginated listing of the account's managed copies (a call per 100), not a call per
     // source: at 1,000 sources that was 1,000 describe calls in this one invocation.
@@ -67,9 +72,13 @@ pub async fn delete_old_copies<S: Snapshots + SnapshotWrites>(
         let copies = by_source
             .remove(&(source.kind, source.id.as_str()))
             .unwrap_or_default();
-        let doomed = live_deletions(&copies, cfg.live_keep as usize);
-        kept_count += copies.len() - doomed.len();
-        for d in doomed {
+        let plan = live_deletions(&copies, cfg.live_keep as usize, input.now, &input.wait);
+        kept_count += copies.len() - plan.delete.len();
+        for h in plan.held {
+            info!(action = "delete-old-copy-held", snapshot = %h.id, source = %source.id, "kept beyond LIVE_KEEP: a Failsafe copy may still be reading it");
+            held.push(h.id.clone());
+        }
+        for d in plan.delete {
             let failed = is_failed_managed_copy(d);
             if input.dry_run {
                 info!(action = "delete-old-copy", dry_run = true, snapshot = %d.id, source = %source.id, failed, "would delete share copy");
@@ -106,6 +115,8 @@ pub async fn delete_old_copies<S: Snapshots + SnapshotWrites>(
             deleted: deleted.first,
             deleted_failed_count: deleted_failed.count,
             deleted_failed: deleted_failed.first,
+            held_count: held.count,
+            held: held.first,
             would_delete_count: would_delete.count,
             would_delete: would_delete.first,
             kept_count,

@@ -261,10 +261,47 @@ pub fn is_failed_managed_copy(s: &Snapshot) -> bool {
         && !s.is_automated()
 }
 
+/// What `delete-old-copies` does with one source's managed share copies.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LiveDeletions<'a> {
+    pub delete: Vec<&'a Snapshot>,
+    /// Beyond the newest `keep`, but a Failsafe copy may still be reading them
+    /// (`copy_time::share_in_use_seconds`): kept until a later run.
+    pub held: Vec<&'a Snapshot>,
+}
+
 /// Which managed share copies of one source to delete: every one that ended `failed`, and the
-/// available ones beyond the newest `keep`. A copy still being made is left alone, so Live never
-/// holds more than `keep` + 1 managed copies of a source, whatever their status.
-pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
+/// available ones beyond the newest `keep` that no Failsafe copy may still be reading (made more
+/// than `share_in_use_seconds` before `now`; those are held). A copy still being made is left
+/// alone.
+pub fn live_deletions<'a>(
+    copies: &'a [Snapshot],
+    keep: usize,
+    now: DateTime<Utc>,
+    wait: &crate::policy::copy_time::WaitSettings,
+) -> LiveDeletions<'a> {
+    let in_use = |s: &Snapshot| {
+        let size = (s.kind == SnapshotKind::Instance).then_some(s.allocated_storage);
+        let seconds = crate::policy::copy_time::share_in_use_seconds(size, wait);
+        s.create_time.is_none_or(|made| {
+            made + chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 2)) > now
+        })
+    };
+    let (held, old): (Vec<&Snapshot>, Vec<&Snapshot>) = live_beyond_keep(copies, keep)
+        .into_iter()
+        .partition(|s| in_use(s));
+    LiveDeletions {
+        delete: copies
+            .iter()
+            .filter(|s| is_failed_managed_copy(s))
+            .chain(old)
+            .collect(),
+        held,
+    }
+}
+
+/// The available managed share copies beyond the newest `keep`.
+fn live_beyond_keep(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
     let mut available: Vec<&Snapshot> = copies
         .iter()
         .filter(|s| {
@@ -276,11 +313,7 @@ pub fn live_deletions(copies: &[Snapshot], keep: usize) -> Vec<&Snapshot> {
             .cmp(&source_time(a))
             .then_with(|| b.id.cmp(&a.id))
     });
-    copies
-        .iter()
-        .filter(|s| is_failed_managed_copy(s))
-        .chain(available.into_iter().skip(keep))
-        .collect()
+    available.into_iter().skip(keep).collect()
 }
 
 /// Why a shared snapshot is not a copy of an automated snapshot of its own account, if RDS says
@@ -672,15 +705,22 @@ pub(crate) mod tests {
                 "2025-01-01T00:00:00Z",
             ),
         ];
-        let del: Vec<&str> = live_deletions(&copies, 2)
-            .iter()
-            .map(|s| s.id.as_str())
-            .collect();
-        assert_eq!(del, vec!["c3", "c1"]);
-        let del: Vec<&str> = live_deletions(&copies, 10)
-            .iter()
-            .map(|s| s.id.as_str())
-            .collect();
-        assert!(del.is_empty());
+        let wait = crate::policy::copy_time::WaitSettings {
+            poll_seconds: 60,
+            max_wait_seconds: 21_600,
+            copy_throughput_mibps: 100.0,
+        };
+        let ids = |v: &[&Snapshot]| v.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        let later = crate::policy::tags::parse_time("2026-02-01T00:00:00Z").unwrap();
+        let d = live_deletions(&copies, 2, later, &wait);
+        assert_eq!(ids(&d.delete), vec!["c3", "c1"]);
+        assert!(d.held.is_empty());
+        assert!(live_deletions(&copies, 10, later, &wait).delete.is_empty());
+        // 13 hours after c3 was made (20 GiB: twice maxWaitSeconds and an hour) a Failsafe copy
+        // may still be reading it: held; c1, older, goes
+        let soon = crate::policy::tags::parse_time("2026-01-03T15:59:00Z").unwrap();
+        let d = live_deletions(&copies, 2, soon, &wait);
+        assert_eq!(ids(&d.delete), vec!["c1"]);
+        assert_eq!(ids(&d.held), vec!["c3"]);
     }
 }

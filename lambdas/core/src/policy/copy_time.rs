@@ -113,9 +113,43 @@ pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
     }
 }
 
+/// Margin for the Failsafe run a share's message triggers to start its copy.
+pub const TRIGGER_MARGIN_SECONDS: u64 = 3_600;
+
+/// How long after a share snapshot was made a Failsafe copy may still be reading it, so that
+/// `delete-old-copies` keeps it that long whatever `LIVE_KEEP` says: "If you delete a source
+/// snapshot before the target snapshot becomes available, the snapshot copy might fail" (RDS
+/// User Guide, "Copying a DB snapshot"; the local stack makes it fail). The snapshot took up to
+/// its wait bound to be made (or a full copy's time and half again, when that is longer: a copy
+/// no run can wait for goes on, and a later run takes it up); the Failsafe copy of it as long
+/// again, started by the run its message triggers within [`TRIGGER_MARGIN_SECONDS`].
+pub fn share_in_use_seconds(size_gib: Option<i32>, s: &WaitSettings) -> u64 {
+    let bound = wait_bound(size_gib, s);
+    let one = bound.expected_seconds.map_or(bound.max_wait_seconds, |e| {
+        bound
+            .max_wait_seconds
+            .max(e.saturating_add(e.saturating_mul(HEADROOM_PERCENT) / 100))
+    });
+    one.saturating_mul(2).saturating_add(TRIGGER_MARGIN_SECONDS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_is_in_use_for_two_copies_and_the_trigger() {
+        let s = WaitSettings {
+            poll_seconds: 60,
+            max_wait_seconds: 21_600,
+            copy_throughput_mibps: 100.0,
+        };
+        // small: twice maxWaitSeconds and an hour
+        assert_eq!(share_in_use_seconds(Some(100), &s), 2 * 21_600 + 3_600);
+        assert_eq!(share_in_use_seconds(None, &s), 2 * 21_600 + 3_600);
+        // 8,000 GiB: 81,920 s a full copy, half again, twice: longer than any wait
+        assert_eq!(share_in_use_seconds(Some(8_000), &s), 2 * 122_880 + 3_600);
+    }
 
     fn settings(max_wait: u64, throughput: f64) -> WaitSettings {
         WaitSettings {

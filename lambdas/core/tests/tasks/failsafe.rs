@@ -1281,7 +1281,9 @@ async fn a_quota_too_small_for_the_run_saves_each_sources_newest_first() {
             && left
                 .reason
                 .contains("3 copied, each source's newest snapshot first, 1 left out")
-            && left.reason.contains("retention.hourly/daily/weekly/monthly"),
+            && left
+                .reason
+                .contains("retention.hourly/daily/weekly/monthly"),
         "{}",
         left.reason
     );

@@ -599,6 +599,8 @@ async fn delete_old_copies_never_touches_unmanaged_automated_or_in_progress() {
     let input = |dry_run| DeleteInput {
         sources: vec![src(SnapshotKind::Instance, "orders")],
         dry_run,
+        now: t(RUN_START),
+        wait: default_wait(),
     };
     let dry = delete_old_copies(&cfg, &store, input(true)).await.unwrap();
     assert_eq!(
@@ -791,6 +793,8 @@ async fn a_dry_run_changes_nothing() {
         DeleteInput {
             sources: vec![src(SnapshotKind::Instance, "orders")],
             dry_run: true,
+            now: t(RUN_START),
+            wait: default_wait(),
         },
     )
     .await
@@ -898,6 +902,8 @@ async fn a_quota_too_small_for_every_source_copies_what_fits_and_fails_naming_th
         DeleteInput {
             sources: sources.clone(),
             dry_run: false,
+            now: t(RUN_START),
+            wait: default_wait(),
         },
     )
     .await
@@ -1168,4 +1174,39 @@ async fn a_snapshot_under_the_runs_name_taken_by_someone_else_is_not_shared() {
         e.message
     );
     assert!(store.world().mutations.is_empty());
+}
+
+/// Snapshots a few hours apart (a cadence): one beyond LIVE_KEEP that a Failsafe copy may still be
+/// reading is held, and reported; an older one is deleted.
+#[tokio::test]
+async fn delete_old_copies_holds_a_share_a_failsafe_copy_may_still_read() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    for made in [
+        "2026-11-21T13:00:00Z",
+        "2026-11-21T17:00:00Z",
+        "2026-11-21T21:00:00Z",
+        "2026-11-22T01:00:00Z",
+    ] {
+        store
+            .world()
+            .snapshots
+            .push(managed_copy("orders", made, "available"));
+    }
+    let out = delete_old_copies(
+        &cfg,
+        &store,
+        DeleteInput {
+            sources: vec![src(SnapshotKind::Instance, "orders")],
+            dry_run: false,
+            now: t(RUN_START),
+            wait: default_wait(),
+        },
+    )
+    .await
+    .unwrap();
+    // 05:00: 17:00 is 12 hours old, within two 6-hour waits and an hour; 13:00 is 16
+    assert_eq!(out.report.held, vec!["rdsf-orders-202611211700"]);
+    assert_eq!(out.report.deleted, vec!["rdsf-orders-202611211300"]);
+    assert_eq!(out.report.kept_count, 3);
 }
