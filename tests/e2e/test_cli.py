@@ -59,12 +59,19 @@ def test_status_shows_every_source_fresh_and_exits_0(saved):
         "users": (20, 20 * 0.095)}
     assert report["storedGib"] == 60
     assert abs(report["monthlyUsd"] - 60 * 0.095) < 1e-9, report["monthlyUsd"]
+    # one copy each: as a chain, the same (the chain's arithmetic: policy::cost's tests)
+    assert {s["sourceId"]: s["chainGib"] for s in report["sources"]} == {
+        "billing": 20, "ledger": None, "orders": 20, "users": 20}
+    assert (report["chainGib"], report["changePerDay"]) == (60, 0.02)
 
     table = rdsf(d.failsafe, "status", "--now", NOW, "--usd-per-gb-month", "0.2")
     assert table.returncode == 0, table.stderr
     assert f"{d.live.id}:orders" in table.stdout and "6.0 h" in table.stdout and "fresh" in table.stdout
     assert "ok: every source has a verified copy within the threshold" in table.stdout
     assert "stored: 60 GiB in full copies of DB instances, about 12.00 USD a month at 0.2 USD per GB-month" in table.stdout
+    assert "chain: 60 GiB, about 12.00 USD a month, if each source's copies are one incremental chain" in table.stdout
+    bad = rdsf(d.failsafe, "status", "--change-per-day", "2")
+    assert bad.returncode == 2 and "not a fraction from 0 to 1" in bad.stderr, bad.stderr
 
 
 def test_status_exits_1_naming_stale_sources_and_an_account_without_copies(saved):

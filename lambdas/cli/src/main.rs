@@ -69,6 +69,11 @@ enum Command {
         /// account runs no databases, so all of its snapshot storage is billed).
         #[arg(long, default_value_t = rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH)]
         usd_per_gb_month: f64,
+        /// The share of a database's blocks written in a day (0 to 1), for what its copies hold
+        /// as one incremental chain (the CHAIN column: what incremental mode costs, or would).
+        /// RDS reports no changed bytes: set the estate's; the default is an assumption.
+        #[arg(long, default_value_t = rdsf_core::policy::cost::DEFAULT_CHANGE_PER_DAY, value_parser = parse_fraction)]
+        change_per_day: f64,
     },
     /// Restore the newest verified copy of a source (or the newest taken at or before --at).
     Restore(RestoreArgs),
@@ -248,6 +253,15 @@ async fn preflight(
     )
 }
 
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a fraction from 0 to 1 (e.g. 0.02 for 2 % of the blocks a day)"
+        )),
+    }
+}
+
 fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     if let Some(t) = rdsf_core::policy::tags::parse_time(s) {
         return Ok(t);
@@ -284,12 +298,16 @@ async fn main() -> ExitCode {
             now,
             max_age_hours,
             usd_per_gb_month,
+            change_per_day,
         } => operator::status(
             &store,
             &region,
             now.unwrap_or_else(Utc::now),
             *max_age_hours,
-            *usd_per_gb_month,
+            rdsf_core::policy::status::Prices {
+                usd_per_gb_month: *usd_per_gb_month,
+                change_per_day: *change_per_day,
+            },
         )
         .await
         .map(|report| show_status(&report, cli.json)),

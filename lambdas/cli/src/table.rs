@@ -57,6 +57,9 @@ fn row(s: &SourceStatus) -> Vec<String> {
         s.last_drill.clone().unwrap_or_else(|| "never".into()),
         s.stored_gib.map_or("-".into(), |g| format!("{g} GiB")),
         s.monthly_usd.map_or("-".into(), |u| format!("{u:.2}")),
+        s.chain_gib.map_or("-".into(), |g| format!("{g} GiB")),
+        s.chain_monthly_usd
+            .map_or("-".into(), |u| format!("{u:.2}")),
     ]
 }
 
@@ -81,6 +84,8 @@ pub fn status(r: &StatusReport) -> String {
             "LAST DRILL",
             "STORED",
             "USD/MONTH",
+            "CHAIN",
+            "USD/MONTH",
         ],
         &rows,
     );
@@ -89,6 +94,12 @@ pub fn status(r: &StatusReport) -> String {
         r.stored_gib,
         r.monthly_usd,
         r.usd_per_gb_month,
+    );
+    out += &format!(
+        "chain: {} GiB, about {:.2} USD a month, if each source's copies are one incremental chain at {} of the blocks written a day (incremental sources: docs/configuration.md; RDS reports no snapshot's changed bytes, so STORED counts every copy whole)\n",
+        r.chain_gib,
+        r.chain_monthly_usd,
+        r.change_per_day,
     );
     if r.unattributed_copies > 0 {
         out += &format!(

@@ -11,8 +11,8 @@ use crate::model::SnapshotKind;
 use crate::policy::drill::RestoreProgress;
 use crate::policy::restore::{plan_restore, RestoreOptions, RestorePlan};
 use crate::policy::status::{
-    group_by_source, match_source, pick_copy, source_statuses, CopyRef, Freshness, SourceKey,
-    SourceStatus,
+    group_by_source, match_source, pick_copy, source_statuses, CopyRef, Freshness, Prices,
+    SourceKey, SourceStatus,
 };
 use crate::port::{ClusterInstanceRequest, Databases, Restores, Snapshots};
 use crate::store::own_managed_copies;
@@ -39,7 +39,11 @@ pub struct StatusReport {
     /// (`policy::cost`); Aurora clusters' copies are not counted, their size being unknown.
     pub stored_gib: i64,
     pub monthly_usd: f64,
+    /// The same copies as incremental chains (`policy::cost::chain_gib`), and a month of it.
+    pub chain_gib: i64,
+    pub chain_monthly_usd: f64,
     pub usd_per_gb_month: f64,
+    pub change_per_day: f64,
     /// `rds-failsafe:managed` copies whose provenance tags are incomplete.
     pub unattributed_copies: usize,
     pub quotas: Vec<QuotaView>,
@@ -61,11 +65,11 @@ pub async fn status<S: Snapshots>(
     region: &str,
     now: DateTime<Utc>,
     max_age_hours: f64,
-    usd_per_gb_month: f64,
+    prices: Prices,
 ) -> Result<StatusReport> {
     let snapshots = own_managed_copies(store).await?;
     let grouped = group_by_source(&snapshots);
-    let sources = source_statuses(&grouped, now, max_age_hours, usd_per_gb_month);
+    let sources = source_statuses(&grouped, now, max_age_hours, prices);
     let mut quotas = Vec::new();
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         if let Some(q) = store.snapshot_quota(kind).await? {
@@ -117,7 +121,10 @@ pub async fn status<S: Snapshots>(
         max_age_hours,
         stored_gib: sources.iter().filter_map(|s| s.stored_gib).sum(),
         monthly_usd: sources.iter().filter_map(|s| s.monthly_usd).sum(),
-        usd_per_gb_month,
+        chain_gib: sources.iter().filter_map(|s| s.chain_gib).sum(),
+        chain_monthly_usd: sources.iter().filter_map(|s| s.chain_monthly_usd).sum(),
+        usd_per_gb_month: prices.usd_per_gb_month,
+        change_per_day: prices.change_per_day,
         sources,
         unattributed_copies: grouped.unattributed,
         quotas,

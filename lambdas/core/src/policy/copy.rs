@@ -270,10 +270,16 @@ pub struct LiveDeletions<'a> {
     pub held: Vec<&'a Snapshot>,
 }
 
+/// At most how long after its data was taken a share copy of an automated snapshot was made: the
+/// daily Live run copies the newest backup, taken at most a day before.
+pub const SHARE_COPY_LAG_HOURS: i64 = 24;
+
 /// Which managed share copies of one source to delete: every one that ended `failed`, and the
-/// available ones beyond the newest `keep` that no Failsafe copy may still be reading (made more
-/// than `share_in_use_seconds` before `now`; those are held). A copy still being made is left
-/// alone.
+/// available ones beyond the newest `keep` that no Failsafe copy may still be reading (made less
+/// than `share_in_use_seconds` before `now`; those are held). When it was made is read off its
+/// data time (the `source-create-time` tag), which a run sets and every account's clock agrees
+/// on: a snapshot the run took was made then; a share copy within [`SHARE_COPY_LAG_HOURS`] of
+/// its automated snapshot. A copy still being made is left alone.
 pub fn live_deletions<'a>(
     copies: &'a [Snapshot],
     keep: usize,
@@ -283,9 +289,14 @@ pub fn live_deletions<'a>(
     let in_use = |s: &Snapshot| {
         let size = (s.kind == SnapshotKind::Instance).then_some(s.allocated_storage);
         let seconds = crate::policy::copy_time::share_in_use_seconds(size, wait);
-        s.create_time.is_none_or(|made| {
-            made + chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 2)) > now
-        })
+        let window = chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 2));
+        // a snapshot the run took names its database as its source; a share copy, a snapshot
+        let copied = s
+            .tags
+            .get(crate::policy::tags::SOURCE_SNAPSHOT_ARN)
+            .is_none_or(|a| a.contains(":snapshot:") || a.contains(":cluster-snapshot:"));
+        let lag = chrono::Duration::hours(if copied { SHARE_COPY_LAG_HOURS } else { 0 });
+        source_time(s).is_none_or(|data| data + lag + window > now)
     };
     let (held, old): (Vec<&Snapshot>, Vec<&Snapshot>) = live_beyond_keep(copies, keep)
         .into_iter()

@@ -1,14 +1,18 @@
 //! What the Failsafe account's copies cost to keep. The Failsafe account runs no databases, so
 //! none of its snapshot storage is free (RDS gives backup storage free only up to the
-//! provisioned storage of the region's databases), and every copy it holds is a full copy: a copy
-//! of a Live share copy is never incremental, nor is a DB cluster snapshot copy
-//! (docs/aws-facts.md, "Copy physics"). A copy is therefore billed at its snapshot's size, which
-//! RDS reports as `AllocatedStorage` (GiB) for a DB instance's: the storage it was given, an
-//! upper bound of what it used. For Aurora, `AllocatedStorage` "always returns 1" (RDS API
-//! reference): an Aurora copy's size, billed at the cluster volume's, is not in the API, and
-//! `rdsf status` does not price it.
+//! provisioned storage of the region's databases). A copy of a Live share copy is a full copy,
+//! as is every DB cluster snapshot copy; the copies of an incremental source (the Live account
+//! shares a snapshot it took, not a copy) are incremental after the first (docs/aws-facts.md,
+//! "Copy physics"). RDS reports no snapshot's incremental size, only `AllocatedStorage` (GiB)
+//! for a DB instance's: the storage it was given, an upper bound of what it used. So the report
+//! gives two figures: `stored_gib`, every copy billed whole (what share copies cost, and an
+//! upper bound for an incremental source), and `chain_gib`, what the same copies hold as one
+//! incremental chain at an assumed daily change rate (what incremental mode costs, or would).
+//! For Aurora, `AllocatedStorage` "always returns 1" (RDS API reference): an Aurora copy's size,
+//! billed at the cluster volume's, is not in the API, and `rdsf status` does not price it.
 
 use crate::model::Snapshot;
+use chrono::{DateTime, Utc};
 
 /// The list price of RDS snapshot storage per GB-month, us-east-1 (Amazon RDS pricing page;
 /// docs/aws-facts.md): set the region's (`rdsf status --usd-per-gb-month`).
@@ -22,6 +26,33 @@ pub fn stored_gib<'a>(copies: impl IntoIterator<Item = &'a Snapshot>) -> i64 {
         .filter(|s| s.status != crate::model::status::FAILED)
         .map(|s| i64::from(s.allocated_storage.max(0)))
         .sum()
+}
+
+/// An assumption, as the local stack's (tools/local/rdsf_local/physics.py): 2 % of the blocks
+/// written a day. RDS reports no changed bytes; set the estate's (`rdsf status --change-per-day`).
+pub const DEFAULT_CHANGE_PER_DAY: f64 = 0.02;
+
+/// GiB the copies (each `(AllocatedStorage, data time)`) hold as one incremental chain: the
+/// oldest whole, each later one the blocks written since the one before, writes spread at random
+/// so that d days change 1 - (1 - rate)^d of the blocks.
+pub fn chain_gib(copies: &[(i32, DateTime<Utc>)], change_per_day: f64) -> i64 {
+    let mut sorted: Vec<(i32, DateTime<Utc>)> = copies.to_vec();
+    sorted.sort_by_key(|(_, t)| *t);
+    let rate = change_per_day.clamp(0.0, 1.0);
+    let mut total = 0.0;
+    let mut before: Option<DateTime<Utc>> = None;
+    for (gib, t) in sorted {
+        let gib = f64::from(gib.max(0));
+        total += match before {
+            None => gib,
+            Some(b) => {
+                let days = (t - b).num_seconds().max(0) as f64 / 86_400.0;
+                gib * (1.0 - (1.0 - rate).powf(days))
+            }
+        };
+        before = Some(t);
+    }
+    total.round() as i64
 }
 
 /// A month of `gib` of snapshot storage at `usd_per_gb_month`.
@@ -54,6 +85,23 @@ mod tests {
             copy(2_000, status::FAILED),
         ];
         assert_eq!(stored_gib(&copies), 4_000);
+    }
+
+    #[test]
+    fn a_chain_holds_the_oldest_whole_and_what_changed_since() {
+        let t = |s: &str| crate::policy::tags::parse_time(s).unwrap();
+        // seven daily 2,000 GiB copies at 2 % a day: 2,000 + 6 x 40
+        let week: Vec<(i32, DateTime<Utc>)> = (1..=7)
+            .map(|d| (2_000, t(&format!("2026-11-0{d}T03:00:00Z"))))
+            .collect();
+        assert_eq!(chain_gib(&week, 0.02), 2_240);
+        // order does not matter; a week apart is 1 - 0.98^7 of it, not 7 x 2 %
+        let apart = [
+            (2_000, t("2026-11-08T03:00:00Z")),
+            (2_000, t("2026-11-01T03:00:00Z")),
+        ];
+        assert_eq!(chain_gib(&apart, 0.02), 2_000 + 264);
+        assert_eq!(chain_gib(&[], 0.02), 0);
     }
 
     #[test]

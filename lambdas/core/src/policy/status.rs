@@ -5,7 +5,7 @@
 use crate::arn::Arn;
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::copy::source_time;
-use crate::policy::cost::{monthly_usd, stored_gib};
+use crate::policy::cost::{chain_gib, monthly_usd, stored_gib};
 use crate::policy::tags::{self, format_time, Provenance, VERIFIED};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -75,6 +75,29 @@ pub struct SourceStatus {
     /// size (`AllocatedStorage` is 1).
     pub stored_gib: Option<i64>,
     pub monthly_usd: Option<f64>,
+    /// What the same copies hold as one incremental chain at the report's daily change rate
+    /// (`policy::cost::chain_gib`): what incremental mode costs, or would; DB instances only.
+    pub chain_gib: Option<i64>,
+    pub chain_monthly_usd: Option<f64>,
+}
+
+/// What `rdsf status` prices copies with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prices {
+    pub usd_per_gb_month: f64,
+    /// The assumed share of a database's blocks written a day, for `chain_gib`.
+    pub change_per_day: f64,
+}
+
+impl Default for Prices {
+    /// The us-east-1 list price and the assumed 2 % a day (`policy::cost`).
+    fn default() -> Self {
+        Prices {
+            usd_per_gb_month: crate::policy::cost::RDS_USD_PER_GB_MONTH,
+            change_per_day: crate::policy::cost::DEFAULT_CHANGE_PER_DAY,
+        }
+    }
 }
 
 /// A copy passed `verify` and is available.
@@ -137,7 +160,7 @@ pub fn source_statuses(
     grouped: &Grouped<'_>,
     now: DateTime<Utc>,
     max_age_hours: f64,
-    usd_per_gb_month: f64,
+    prices: Prices,
 ) -> Vec<SourceStatus> {
     grouped
         .sources
@@ -164,6 +187,14 @@ pub fn source_statuses(
             // every copy is full and billed whole; an Aurora snapshot reports no size
             let stored =
                 (kind == SnapshotKind::Instance).then(|| stored_gib(snaps.iter().copied()));
+            let chain = (kind == SnapshotKind::Instance).then(|| {
+                let sized: Vec<(i32, DateTime<Utc>)> = snaps
+                    .iter()
+                    .filter(|s| s.status != crate::model::status::FAILED)
+                    .filter_map(|s| Some((s.allocated_storage, source_time(s)?)))
+                    .collect();
+                chain_gib(&sized, prices.change_per_day)
+            });
             SourceStatus {
                 source_account,
                 source_id,
@@ -190,7 +221,9 @@ pub fn source_statuses(
                     .max()
                     .cloned(),
                 stored_gib: stored,
-                monthly_usd: stored.map(|gib| monthly_usd(gib, usd_per_gb_month)),
+                monthly_usd: stored.map(|gib| monthly_usd(gib, prices.usd_per_gb_month)),
+                chain_gib: chain,
+                chain_monthly_usd: chain.map(|gib| monthly_usd(gib, prices.usd_per_gb_month)),
             }
         })
         .collect()
@@ -330,12 +363,7 @@ pub(crate) mod tests {
         ];
         let grouped = group_by_source(&copies);
         assert_eq!((grouped.unattributed, grouped.live_share_copies), (0, 0));
-        let st = source_statuses(
-            &grouped,
-            t("2026-11-21T09:00:00Z"),
-            30.0,
-            crate::policy::cost::RDS_USD_PER_GB_MONTH,
-        );
+        let st = source_statuses(&grouped, t("2026-11-21T09:00:00Z"), 30.0, Prices::default());
         let names: Vec<_> = st
             .iter()
             .map(|s| (s.source_id.as_str(), s.freshness))
@@ -395,13 +423,10 @@ pub(crate) mod tests {
         share.arn = "arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-orders-202611200300".into();
         let all = [c, unmanaged, share];
         let grouped = group_by_source(&all);
-        assert!(source_statuses(
-            &grouped,
-            t("2026-11-21T00:00:00Z"),
-            30.0,
-            crate::policy::cost::RDS_USD_PER_GB_MONTH
-        )
-        .is_empty());
+        assert!(
+            source_statuses(&grouped, t("2026-11-21T00:00:00Z"), 30.0, Prices::default())
+                .is_empty()
+        );
         assert_eq!((grouped.unattributed, grouped.live_share_copies), (1, 1));
     }
 

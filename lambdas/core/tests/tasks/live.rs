@@ -1176,8 +1176,9 @@ async fn a_snapshot_under_the_runs_name_taken_by_someone_else_is_not_shared() {
     assert!(store.world().mutations.is_empty());
 }
 
-/// Snapshots a few hours apart (a cadence): one beyond LIVE_KEEP that a Failsafe copy may still be
-/// reading is held, and reported; an older one is deleted.
+/// Snapshots the runs took a few hours apart (a cadence): one beyond LIVE_KEEP that a Failsafe
+/// copy may still be reading is held, and reported; an older one is deleted. A share copy of an
+/// automated snapshot is held a day longer: it was made up to a day after its data.
 #[tokio::test]
 async fn delete_old_copies_holds_a_share_a_failsafe_copy_may_still_read() {
     let cfg = live_config(&[]);
@@ -1188,10 +1189,12 @@ async fn delete_old_copies_holds_a_share_a_failsafe_copy_may_still_read() {
         "2026-11-21T21:00:00Z",
         "2026-11-22T01:00:00Z",
     ] {
-        store
-            .world()
-            .snapshots
-            .push(managed_copy("orders", made, "available"));
+        let mut own = managed_copy("orders", made, "available");
+        own.tags.insert(
+            tags::SOURCE_SNAPSHOT_ARN.into(),
+            format!("arn:aws:rds:{REGION}:{LIVE}:db:orders"),
+        );
+        store.world().snapshots.push(own);
     }
     let out = delete_old_copies(
         &cfg,
@@ -1209,4 +1212,26 @@ async fn delete_old_copies_holds_a_share_a_failsafe_copy_may_still_read() {
     assert_eq!(out.report.held, vec!["rdsf-orders-202611211700"]);
     assert_eq!(out.report.deleted, vec!["rdsf-orders-202611211300"]);
     assert_eq!(out.report.kept_count, 3);
+    // share copies of automated snapshots of the same times: both held
+    let store = live_store();
+    for made in [
+        "2026-11-21T13:00:00Z",
+        "2026-11-21T17:00:00Z",
+        "2026-11-21T21:00:00Z",
+        "2026-11-22T01:00:00Z",
+    ] {
+        store
+            .world()
+            .snapshots
+            .push(managed_copy("orders", made, "available"));
+    }
+    let input = DeleteInput {
+        sources: vec![src(SnapshotKind::Instance, "orders")],
+        dry_run: false,
+        now: t(RUN_START),
+        wait: default_wait(),
+    };
+    let out = delete_old_copies(&cfg, &store, input).await.unwrap();
+    assert_eq!(out.report.held_count, 2);
+    assert!(out.report.deleted.is_empty());
 }

@@ -17,7 +17,7 @@ async fn status_at_noon(
         REGION,
         t("2026-11-20T12:00:00Z"),
         30.0,
-        rdsf_core::policy::cost::RDS_USD_PER_GB_MONTH,
+        rdsf_core::policy::status::Prices::default(),
     )
     .await
     .unwrap()
