@@ -20,7 +20,7 @@ use crate::store::{
 };
 use crate::wire::{FindInput, FindOutput, Ignored, SaveItem, SharedItem, Trigger};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
 
 impl SharedItem {
@@ -177,28 +177,22 @@ pub async fn find_shared<S: Snapshots>(
                     {
                         seen_saved.insert(item.source_arn);
                     }
-                    // (a copy made but not verified is verified whatever its age: prune
-                    // deletes only verified copies)
-                    Ok(item)
-                        if !unverified.contains(item.target_id.as_str())
-                            && !worth_saving(cfg, &own, &item, now) =>
-                    {
-                        out.ignored.push(Ignored {
-                            arn: item.source_arn,
-                            reason: format!(
-                                "older than what retention keeps of {} beside its newer copies: saving it would be pruned by this run",
-                                item.source_id
-                            ),
-                        });
-                    }
-                    Ok(item) => {
-                        info!(action = "find", source = %item.source_arn, target = %item.target_id, "to save");
-                        to_save.push(item);
-                    }
+                    Ok(item) => to_save.push(item),
                 }
             }
         }
     }
+    // (a copy made but not verified is verified whatever its age: prune deletes only verified
+    // copies)
+    let (existing, new): (Vec<SaveItem>, Vec<SaveItem>) = to_save
+        .into_iter()
+        .partition(|i| unverified.contains(i.target_id.as_str()));
+    let (new, pruned_at_once) = worth_saving(cfg, &own, new, now);
+    out.ignored.extend(pruned_at_once);
+    for item in new.iter().chain(&existing) {
+        info!(action = "find", source = %item.source_arn, target = %item.target_id, "to save");
+    }
+    let to_save: Vec<SaveItem> = new.iter().chain(&existing).cloned().collect();
     out.already_saved = seen_saved.len();
     for i in &out.ignored {
         info!(action = "find-ignore", snapshot = %i.arn, reason = %i.reason, "ignored shared snapshot");
@@ -212,9 +206,6 @@ pub async fn find_shared<S: Snapshots>(
         out.missing = missing.first;
         out.missing_count = missing.count;
     }
-    let (existing, new): (Vec<SaveItem>, Vec<SaveItem>) = to_save
-        .into_iter()
-        .partition(|i| unverified.contains(i.target_id.as_str()));
     let (mut fit, left_out) = cut_to_quota(cfg, store, new, &mut out).await?;
     fit.extend(existing);
     out.items = CopyLanes::by_kind(fit.iter().map(SharedItem::from), |i| i.kind);
@@ -227,33 +218,62 @@ pub async fn find_shared<S: Snapshots>(
     Ok(out)
 }
 
-/// Whether retention would keep `item`'s copy beside the copies of its source this account has
-/// (`policy::retention::would_keep`). A Live account keeps its share copies (`LIVE_KEEP`) and
-/// shared snapshots after the Failsafe side has pruned their copies: those are not saved again.
+/// The items retention would keep beside the copies of their source this account has and the
+/// newer items of it this run saves (`policy::retention::would_keep`), and the others, ignored
+/// with the reason. A Live account keeps its share copies (`LIVE_KEEP`) after the Failsafe side
+/// has pruned their copies, and a missed run leaves several of one source: one that this run's
+/// prune would delete again is not copied (a full copy, for nothing; and a deleted most recent
+/// copy makes the next copy full).
 fn worth_saving(
     cfg: &FailsafeConfig,
     own: &[Snapshot],
-    item: &SaveItem,
+    items: Vec<SaveItem>,
     now: DateTime<Utc>,
-) -> bool {
-    let existing: Vec<CopyFacts> = own
-        .iter()
-        .filter(|s| {
-            Provenance::from_tags(&s.tags).is_some_and(|p| {
-                p.kind == item.kind
-                    && p.source_account == item.source_account
-                    && p.source_id == item.source_id
-            })
-        })
-        .filter_map(|s| {
-            Some(CopyFacts {
-                id: s.id.clone(),
-                source_time: source_time(s)?,
-                verified: s.is_available() && is_verified(s),
-            })
-        })
-        .collect();
-    would_keep(&existing, item.source_create_time, &cfg.retention, now)
+) -> (Vec<SaveItem>, Vec<Ignored>) {
+    // newest first, so that each is judged beside the newer ones this run saves
+    let mut items: Vec<(usize, SaveItem)> = items.into_iter().enumerate().collect();
+    items.sort_by(|(_, a), (_, b)| b.source_create_time.cmp(&a.source_create_time));
+    let mut facts: BTreeMap<(SnapshotKind, String, String), Vec<CopyFacts>> = BTreeMap::new();
+    for s in own {
+        if let (Some(p), Some(t)) = (Provenance::from_tags(&s.tags), source_time(s)) {
+            facts
+                .entry((p.kind, p.source_account, p.source_id))
+                .or_default()
+                .push(CopyFacts {
+                    id: s.id.clone(),
+                    source_time: t,
+                    verified: s.is_available() && is_verified(s),
+                });
+        }
+    }
+    let (mut keep, mut ignored) = (Vec::new(), Vec::new());
+    for (order, item) in items {
+        let key = (
+            item.kind,
+            item.source_account.clone(),
+            item.source_id.clone(),
+        );
+        let existing = facts.entry(key).or_default();
+        if would_keep(existing, item.source_create_time, &cfg.retention, now) {
+            existing.push(CopyFacts {
+                id: item.target_id.clone(),
+                source_time: item.source_create_time,
+                verified: true,
+            });
+            keep.push((order, item));
+        } else {
+            ignored.push(Ignored {
+                reason: format!(
+                    "older than what retention keeps of {} beside its newer copies: saving it would be pruned by this run",
+                    item.source_id
+                ),
+                arn: item.source_arn,
+            });
+        }
+    }
+    // in the order the listing gave
+    keep.sort_by_key(|(order, _)| *order);
+    (keep.into_iter().map(|(_, item)| item).collect(), ignored)
 }
 
 /// Reads the Failsafe account's manual snapshot quotas before anything is copied (retention

@@ -181,7 +181,7 @@ pub fn share_plan(
     match key {
         None => share_copy(format!("its key {key_arn} could not be found")),
         Some(k) if k.manager != "CUSTOMER" => share_copy(format!(
-            "its key {key_arn} is {}-managed (aws/rds), and RDS cannot share a snapshot under it;              move the database to a customer-managed key to make its copies incremental",
+            "its key {key_arn} is {}-managed (aws/rds), and RDS cannot share a snapshot under it; move the database to a customer-managed key to make its copies incremental",
             k.manager
         )),
         Some(_) => SharePlan::OwnSnapshot {

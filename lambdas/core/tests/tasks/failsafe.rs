@@ -1405,3 +1405,38 @@ async fn a_shared_snapshot_retention_would_not_keep_is_not_saved_again() {
     assert_eq!(sources.len(), 1);
     assert!(sources[0].ends_with("rdsf-orders-202611010500"));
 }
+
+/// Several unsaved snapshots of one source in one run (a missed run, a cadence): each is judged
+/// beside the newer ones the run saves, so one this run's prune would delete is not copied.
+#[tokio::test]
+async fn of_several_shared_snapshots_of_a_source_only_those_retention_keeps_are_saved() {
+    let store = failsafe_store();
+    for day in [
+        "2026-11-01T05:00:00Z",
+        "2026-11-02T05:00:00Z",
+        "2026-11-03T05:00:00Z",
+    ] {
+        store
+            .world()
+            .shared
+            .push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", day));
+    }
+    let input = || FindInput {
+        now: Some(t("2026-11-03T11:00:00Z")),
+        ..FindInput::default()
+    };
+    let one_daily = failsafe_config(&[
+        ("KEEP_DAILY", "1"),
+        ("KEEP_WEEKLY", "0"),
+        ("KEEP_MONTHLY", "0"),
+        ("MIN_KEEP", "1"),
+    ]);
+    let out = find_shared(&one_daily, &store, input()).await.unwrap();
+    let saving: Vec<String> = out.items.iter().map(|i| i.source_arn.clone()).collect();
+    assert_eq!(saving.len(), 1, "{saving:?}");
+    assert!(saving[0].ends_with("rdsf-orders-202611030500"));
+    assert_eq!(out.ignored_count, 2);
+    let three_days = failsafe_config(&[("KEEP_DAILY", "3"), ("MIN_KEEP", "1")]);
+    let out = find_shared(&three_days, &store, input()).await.unwrap();
+    assert_eq!(out.items.iter().count(), 3);
+}
