@@ -301,7 +301,9 @@ class Physics:
     # -- storage ---------------------------------------------------------------------------------
 
     def storage(self, live: set[str]) -> list[dict]:
-        """Per account and region: the bytes its snapshots store (`live`: the ARNs that exist)."""
+        """Per account and region: the bytes its snapshots store (`live`: the ARNs that exist),
+        and the same split by kind (`byKind`: instance and cluster), which RDS prices apart
+        (backup storage for DB instances, Aurora's for clusters: tools/bench/estate.py)."""
         with self.lock:
             lineages: dict[tuple[str, str, str], list[Facts]] = {}
             for f in self.facts.values():
@@ -315,8 +317,10 @@ class Physics:
                     stored += changed_bytes(after.size, self.source(after.db).change_per_day,
                                             before.taken, after.taken)
                 t = totals.setdefault((account, region), {"account": account, "region": region,
-                                                          "storedBytes": 0, "snapshots": 0, "lineages": 0})
+                                                          "storedBytes": 0, "snapshots": 0, "lineages": 0,
+                                                          "byKind": {"instance": 0, "cluster": 0}})
                 t["storedBytes"] += stored
+                t["byKind"][members[0].kind] += stored  # a lineage is one DB's: one kind
                 t["snapshots"] += len(members)
                 t["lineages"] += 1
             return sorted(totals.values(), key=lambda t: (t["account"], t["region"]))

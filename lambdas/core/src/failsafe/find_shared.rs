@@ -232,7 +232,7 @@ fn worth_saving(
 ) -> (Vec<SaveItem>, Vec<Ignored>) {
     // newest first, so that each is judged beside the newer ones this run saves
     let mut items: Vec<(usize, SaveItem)> = items.into_iter().enumerate().collect();
-    items.sort_by(|(_, a), (_, b)| b.source_create_time.cmp(&a.source_create_time));
+    items.sort_by_key(|(_, i)| std::cmp::Reverse(i.source_create_time));
     let mut facts: BTreeMap<(SnapshotKind, String, String), Vec<CopyFacts>> = BTreeMap::new();
     for s in own {
         if let (Some(p), Some(t)) = (Provenance::from_tags(&s.tags), source_time(s)) {
