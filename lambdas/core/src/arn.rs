@@ -65,11 +65,14 @@ pub fn rds_snapshot_arn(
     account: &str,
     id: &str,
 ) -> String {
-    let resource = match kind {
-        crate::model::SnapshotKind::Instance => "snapshot",
-        crate::model::SnapshotKind::Cluster => "cluster-snapshot",
-    };
-    format!("arn:{partition}:rds:{region}:{account}:{resource}:{id}")
+    rds_arn(
+        ["snapshot", "cluster-snapshot"],
+        kind,
+        partition,
+        region,
+        account,
+        id,
+    )
 }
 
 /// The ARN of an RDS DB instance (`db:`) or DB cluster (`cluster:`).
@@ -80,9 +83,22 @@ pub fn rds_db_arn(
     account: &str,
     id: &str,
 ) -> String {
+    rds_arn(["db", "cluster"], kind, partition, region, account, id)
+}
+
+/// `arn:<partition>:rds:<region>:<account>:<resource type>:<id>`, the resource type by kind
+/// (instance, cluster).
+fn rds_arn(
+    [instance, cluster]: [&str; 2],
+    kind: crate::model::SnapshotKind,
+    partition: &str,
+    region: &str,
+    account: &str,
+    id: &str,
+) -> String {
     let resource = match kind {
-        crate::model::SnapshotKind::Instance => "db",
-        crate::model::SnapshotKind::Cluster => "cluster",
+        crate::model::SnapshotKind::Instance => instance,
+        crate::model::SnapshotKind::Cluster => cluster,
     };
     format!("arn:{partition}:rds:{region}:{account}:{resource}:{id}")
 }

@@ -140,22 +140,9 @@ pub fn share_key_findings(
         )
         .blocking(used_by_every_copy)];
     }
-    let policy = match policy.map(serde_json::from_str::<Value>) {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            return vec![Finding::warning(
-                CHECK,
-                key_arn,
-                format!("the share key's policy is not JSON ({e}); the Failsafe accounts' access was not checked"),
-            )]
-        }
-        Err(e) => {
-            return vec![Finding::warning(
-                CHECK,
-                key_arn,
-                format!("the share key's policy could not be read ({e}); the Failsafe accounts' access was not checked: allow kms:GetKeyPolicy on it"),
-            )]
-        }
+    let policy = match key_policy_json(CHECK, key_arn, "the share key's policy", policy) {
+        Ok(p) => p,
+        Err(f) => return vec![f],
     };
     let mut out = Vec::new();
     let mut refused = 0;
@@ -190,6 +177,29 @@ pub fn share_key_findings(
         ));
     }
     out
+}
+
+/// A key policy as JSON, or the warning that it could not be read or parsed (the Failsafe
+/// accounts' access then unchecked). `what` names the policy in the message.
+fn key_policy_json(
+    check: &'static str,
+    subject: &str,
+    what: &str,
+    policy: Result<&str, String>,
+) -> Result<Value, Finding> {
+    match policy.map(serde_json::from_str::<Value>) {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(Finding::warning(
+            check,
+            subject,
+            format!("{what} is not JSON ({e}); the Failsafe accounts' access was not checked"),
+        )),
+        Err(e) => Err(Finding::warning(
+            check,
+            subject,
+            format!("{what} could not be read ({e}); the Failsafe accounts' access was not checked: allow kms:GetKeyPolicy on it"),
+        )),
+    }
 }
 
 /// What a key policy does not let `account` do of what copying a snapshot shared under the key
@@ -253,10 +263,10 @@ pub fn incremental_key_findings(
             ),
         )];
     }
-    let policy = match policy.map(serde_json::from_str::<Value>) {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return vec![Finding::warning(CHECK, source, format!("the policy of its key {key_arn} is not JSON ({e}); the Failsafe accounts' access was not checked"))],
-        Err(e) => return vec![Finding::warning(CHECK, source, format!("the policy of its key {key_arn} could not be read ({e}); the Failsafe accounts' access was not checked: allow kms:GetKeyPolicy on it"))],
+    let what = format!("the policy of its key {key_arn}");
+    let policy = match key_policy_json(CHECK, source, &what, policy) {
+        Ok(p) => p,
+        Err(f) => return vec![f],
     };
     let mut out = Vec::new();
     for account in failsafe_accounts {

@@ -113,6 +113,23 @@ fn invalid_state(kind: SnapshotKind, message: &str) -> StoreError {
 }
 
 impl FakeWorld {
+    /// Room for one more manual snapshot in the quota, if one is set: of `kind`, or of any kind.
+    fn admit_manual(&self, kind: Option<SnapshotKind>) -> StoreResult<()> {
+        let used = self
+            .snapshots
+            .iter()
+            .filter(|s| kind.is_none_or(|k| s.kind == k) && s.snapshot_type == "manual")
+            .count();
+        match self.quota {
+            Some(limit) if used >= limit => Err(StoreError::new(
+                StoreErrorKind::QuotaExceeded,
+                "SnapshotQuotaExceeded",
+                "quota",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn own_index(&self, kind: SnapshotKind, id: &str) -> Option<usize> {
         self.snapshots
             .iter()
@@ -198,20 +215,7 @@ impl SnapshotWrites for FakeStore {
                 format!("{} already exists", req.target_id),
             ));
         }
-        if let Some(limit) = w.quota {
-            if w.snapshots
-                .iter()
-                .filter(|s| s.snapshot_type == "manual")
-                .count()
-                >= limit
-            {
-                return Err(StoreError::new(
-                    StoreErrorKind::QuotaExceeded,
-                    "SnapshotQuotaExceeded",
-                    "quota",
-                ));
-            }
-        }
+        w.admit_manual(None)?;
         let cross_account = Arn::parse(&source.arn).is_some_and(|a| a.account != w.account);
         if source.encrypted && req.kms_key_id.is_none() && cross_account {
             return Err(StoreError::new(
@@ -265,20 +269,7 @@ impl SnapshotWrites for FakeStore {
                 format!("{} already exists", req.target_id),
             ));
         }
-        if let Some(limit) = w.quota {
-            if w.snapshots
-                .iter()
-                .filter(|s| s.kind == kind && s.snapshot_type == "manual")
-                .count()
-                >= limit
-            {
-                return Err(StoreError::new(
-                    StoreErrorKind::QuotaExceeded,
-                    "SnapshotQuotaExceeded",
-                    "quota",
-                ));
-            }
-        }
+        w.admit_manual(Some(kind))?;
         // "The source DB instance must be in the available or storage-optimization state"
         if let Some(busy) = w.db_status.get(&req.db_id).filter(|s| *s != "available") {
             let (code, what) = match kind {

@@ -1361,6 +1361,24 @@ fn a_failsafe_copy_writes_its_time_and_size_per_source() {
     );
 }
 
+/// A Failsafe run at 11:00 on 3 November.
+fn find_on_day_3() -> FindInput {
+    FindInput {
+        now: Some(t("2026-11-03T11:00:00Z")),
+        ..FindInput::default()
+    }
+}
+
+/// Retention that keeps one daily copy (and the newest, the floor).
+fn one_daily_copy() -> rdsf_core::config::FailsafeConfig {
+    failsafe_config(&[
+        ("KEEP_DAILY", "1"),
+        ("KEEP_WEEKLY", "0"),
+        ("KEEP_MONTHLY", "0"),
+        ("MIN_KEEP", "1"),
+    ])
+}
+
 /// A Live account still sharing a snapshot whose Failsafe copy retention has pruned (its
 /// LIVE_KEEP outlasts one daily copy) does not get it saved again: that copy would be pruned by
 /// the same run, and would break an incremental chain.
@@ -1379,16 +1397,7 @@ async fn a_shared_snapshot_retention_would_not_keep_is_not_saved_again() {
                 .push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", day));
         }
     }
-    let input = || FindInput {
-        now: Some(t("2026-11-03T11:00:00Z")),
-        ..FindInput::default()
-    };
-    let one_daily = failsafe_config(&[
-        ("KEEP_DAILY", "1"),
-        ("KEEP_WEEKLY", "0"),
-        ("KEEP_MONTHLY", "0"),
-        ("MIN_KEEP", "1"),
-    ]);
+    let (input, one_daily) = (find_on_day_3, one_daily_copy());
     let out = find_shared(&one_daily, &store, input()).await.unwrap();
     assert!(out.items.is_empty(), "{:?}", out.items);
     assert_eq!(out.already_saved, 1);
@@ -1421,16 +1430,7 @@ async fn of_several_shared_snapshots_of_a_source_only_those_retention_keeps_are_
             .shared
             .push(shared(LIVE, REGION, SnapshotKind::Instance, "orders", day));
     }
-    let input = || FindInput {
-        now: Some(t("2026-11-03T11:00:00Z")),
-        ..FindInput::default()
-    };
-    let one_daily = failsafe_config(&[
-        ("KEEP_DAILY", "1"),
-        ("KEEP_WEEKLY", "0"),
-        ("KEEP_MONTHLY", "0"),
-        ("MIN_KEEP", "1"),
-    ]);
+    let (input, one_daily) = (find_on_day_3, one_daily_copy());
     let out = find_shared(&one_daily, &store, input()).await.unwrap();
     let saving: Vec<String> = out.items.iter().map(|i| i.source_arn.clone()).collect();
     assert_eq!(saving.len(), 1, "{saving:?}");
