@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { AlertProps } from './alerts';
-import { FailsafeAccountProps, RetentionProps } from './failsafe-account';
+import { CadenceSource, FailsafeAccountProps, RetentionProps } from './failsafe-account';
 import { RestoreDrillProps } from './restore-drill';
 import { LiveAccountProps } from './live-account';
 import { accountId, ConfigError, region } from './validation';
@@ -52,6 +52,23 @@ export const CONTEXT_FIELDS: Record<string, string> = {
 export interface AppConfig {
   readonly live: { account: string; region: string; props: LiveAccountProps };
   readonly failsafe: { account: string; region: string; props: FailsafeAccountProps };
+}
+
+/**
+ * The sources of the Live account's cadences that the Failsafe side can name, for their copy-age
+ * alarms: those selected by identifier (`orders`, `instance:orders`, `cluster:ledger`). A tag or
+ * pattern selector's sources are known only at run time in the Live account: they are watched by
+ * `newestCopyMaxAgeHours` alone (docs/configuration.md, "Cadences").
+ */
+function cadenceSources(cadences: unknown, liveAccount: string): CadenceSource[] | undefined {
+  if (!Array.isArray(cadences)) return undefined;
+  return cadences.flatMap((c: { sources?: unknown; everyHours?: unknown }) =>
+    (Array.isArray(c?.sources) ? c.sources : [])
+      .map((s: unknown) => String(s).trim())
+      .map((s) => (s.startsWith('instance:') || s.startsWith('cluster:') ? s.split(':')[1] : s))
+      .filter((id) => /^[a-z0-9-]+$/i.test(id) && id.toLowerCase() !== 'all')
+      .map((id) => ({ sourceAccount: liveAccount, sourceId: id.toLowerCase(), everyHours: Number(c.everyHours) })),
+  );
 }
 
 /** Strings from `-c key=value` become JSON where that parses, else stay strings. */
@@ -196,6 +213,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         minKeep: get('minKeep') as number | undefined,
         newestCopyMaxAgeHours: get('newestCopyMaxAgeHours') as number | undefined,
         retiredSources: list('retiredSources', get('retiredSources')),
+        cadenceSources: cadenceSources(get('cadences'), liveAccount),
         encryptUnencrypted: get('failsafeEncryptUnencrypted') as boolean | undefined,
         restoreDrill: get('restoreDrill') as RestoreDrillProps | undefined,
         alerts: alerts(get('failsafeAlertTopicArn')),

@@ -73,10 +73,28 @@ export interface FailsafeAccountProps extends ScheduledRunProps {
    * them. Default none.
    */
   readonly retiredSources?: string[];
+  /**
+   * Sources a Live account snapshots every few hours (its `cadences`), each watched by an alarm
+   * of its own: its newest verified copy older than 2 × `everyHours` + 2 h, or not reported, for
+   * two periods of `everyHours` (the dead-man's switch at the cadence). Default none.
+   */
+  readonly cadenceSources?: CadenceSource[];
   /** Default `rds-failsafe`. */
   readonly stateMachineName?: string;
   /** Opt-in restore drill; without it no drill machine, role or schedule is deployed. */
   readonly restoreDrill?: RestoreDrillProps;
+}
+
+/** A source a Live account snapshots every `everyHours` (its `cadences`). */
+export interface CadenceSource {
+  readonly sourceAccount: string;
+  readonly sourceId: string;
+  readonly everyHours: number;
+}
+
+/** How old a cadence source's newest verified copy may be: two cadences and two hours to copy. */
+export function cadenceMaxAgeHours(everyHours: number): number {
+  return 2 * everyHours + 2;
 }
 
 /** `<live-account>:<source-id>` entries, each of an allowed Live account. */
@@ -334,6 +352,34 @@ export class FailsafeAccount extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     this.alerts.notify(this.copyAgeAlarm);
+    // The dead-man's switch at each cadence: the per-source age prune writes every run, one
+    // point per run; a period of the cadence without a point (no run reported it) breaches.
+    (props.cadenceSources ?? []).forEach((c, i) => {
+      if (!sources.includes(c.sourceAccount) || !/^[a-z0-9-]+$/.test(c.sourceId) || ![1, 2, 3, 4, 6, 8, 12].includes(c.everyHours)) {
+        throw new ConfigError(
+          `cadenceSources[${i}]`,
+          `${JSON.stringify(c)} must name a source of an allowed Live account (${sources.join(', ')}) by its lower-case id, every 1, 2, 3, 4, 6, 8 or 12 hours`,
+        );
+      }
+      const limit = cadenceMaxAgeHours(c.everyHours);
+      const alarm = new cloudwatch.Alarm(this.alerts, `CadenceCopyAge${i}`, {
+        alarmDescription:
+          `rds-failsafe: ${c.sourceAccount}:${c.sourceId} is snapshotted every ${c.everyHours} h, but for ${2 * c.everyHours} h ` +
+          `no Failsafe run reported its newest verified copy at most ${limit} h old (or no run reported it at all).`,
+        metric: new cloudwatch.Metric({
+          ...COPY_AGE_METRIC,
+          dimensionsMap: { SourceAccount: c.sourceAccount, SourceId: c.sourceId },
+          statistic: 'Maximum',
+          period: Duration.hours(c.everyHours),
+        }),
+        threshold: limit,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      this.alerts.notify(alarm);
+    });
     if (props.restoreDrill) {
       this.drill = new RestoreDrill(this, 'Drill', {
         drill: props.restoreDrill,

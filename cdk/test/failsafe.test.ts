@@ -249,6 +249,32 @@ describe('FailsafeAccount', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: COPY_AGE_METRIC.metricName, Threshold: 36 });
   });
 
+  test("a cadence source's copy age alarms at its cadence: two periods of everyHours over 2 x everyHours + 2 h, or unreported", () => {
+    const { template: t, failsafe: f } = failsafeStack({ cadenceSources: [{ sourceAccount: LIVE, sourceId: 'orders', everyHours: 4 }] });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: COPY_AGE_METRIC.metricName,
+      Dimensions: [
+        { Name: 'SourceAccount', Value: LIVE },
+        { Name: 'SourceId', Value: 'orders' },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 10,
+      Period: 14400,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: id(f.alerts.topics[0]) }],
+    });
+    assert.throws(
+      () => failsafeStack({ cadenceSources: [{ sourceAccount: '999999999999', sourceId: 'orders', everyHours: 4 }] }),
+      /cadenceSources\[0\]/,
+    );
+    assert.throws(
+      () => failsafeStack({ cadenceSources: [{ sourceAccount: LIVE, sourceId: 'orders', everyHours: 5 }] }),
+      /cadenceSources\[0\]/,
+    );
+  });
+
   test("the dashboard shows every source's copy age against the threshold, copy time and GiB copied, copies saved and failed per run, executions and the alarm", () => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as any[];
     assert.equal(dashboards.length, 1);

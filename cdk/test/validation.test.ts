@@ -92,6 +92,18 @@ describe("the ready app's context", () => {
     assert.equal(c.live.props.lambdaDir, path.resolve(CDK_DIR, '..', 'target', 'lambda'));
     assert.equal(appConfig(base(), CDK_DIR, { RDSF_LAMBDA_DIR: '/zips' }).live.props.lambdaDir, '/zips');
   });
+  test("a cadence's sources named by id get their own copy-age alarm on the Failsafe side; by tag or pattern they cannot", () => {
+    const c = appConfig(
+      { ...base(), cadences: [{ sources: ['orders', 'cluster:Ledger', 'tag:rpo=4h', 'pattern:x-*'], everyHours: 4 }] },
+      CDK_DIR,
+      {},
+    );
+    assert.deepEqual(c.failsafe.props.cadenceSources, [
+      { sourceAccount: '111111111111', sourceId: 'orders', everyHours: 4 },
+      { sourceAccount: '111111111111', sourceId: 'ledger', everyHours: 4 },
+    ]);
+    assert.equal(appConfig(base(), CDK_DIR, {}).failsafe.props.cadenceSources, undefined);
+  });
   test('Failsafe account equal to Live', () => {
     fails(
       () => appConfig({ ...base(), failsafeAccount: '111111111111' }, CDK_DIR, {}),
