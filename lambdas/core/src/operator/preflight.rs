@@ -81,8 +81,10 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
     let clusters = store.list_clusters().await?;
     let mut groups: BTreeMap<String, Option<OptionGroup>> = BTreeMap::new();
     // a source is copied with the share key if it is encrypted (or ENCRYPT_UNENCRYPTED, for
-    // instances); a key problem blocks the run only if that is every source
-    let mut every_copy_uses_key = !sources.is_empty();
+    // instances) and not an incremental source (shared under its own key, unless that is
+    // aws/rds); a key problem blocks the run only if that is every source
+    let mut every_copy_uses_key =
+        !sources.is_empty() && sources.iter().all(|s| s.mode == SourceMode::ShareCopy);
     for source in sources {
         match source.kind {
             SnapshotKind::Instance => {

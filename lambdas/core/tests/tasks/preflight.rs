@@ -440,4 +440,14 @@ async fn an_incremental_sources_key_is_checked_for_every_failsafe_account() {
         .findings
         .iter()
         .all(|f| f.check != "incremental-source"));
+    // no copy uses the share key: its loss is a problem, not a reason to stop the run
+    store.world().keys.remove(SHARE_KEY);
+    let report = live_preflight(&cfg, &store, &sources, None).await.unwrap();
+    assert_eq!(report.worst(), Level::Problem);
+    assert!(report.blocking_error().is_none());
+    assert!(live_preflight(&cfg, &store, &self::sources(), None)
+        .await
+        .unwrap()
+        .blocking_error()
+        .is_some());
 }
