@@ -10,7 +10,7 @@ VPY := $(VENV)/bin/python
 PY_REQS := tools/local/requirements.txt
 SCENARIO ?= tests/scenarios/mixed-estate.json
 
-.PHONY: help test check lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench demo scenario venv npm npm-cdk
+.PHONY: help test check lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench bench-estate demo scenario venv npm npm-cdk
 
 help:
 	@echo "make demo        - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
@@ -28,6 +28,7 @@ help:
 	@echo "make build-debug - the debug binaries the local stack runs"
 	@echo "make package     - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
 	@echo "make bench       - cold start, memory, zip sizes, state transitions, scale: target/bench/results.json, docs/benchmarks.md, docs/bench.svg"
+	@echo "make bench-estate - only bench's estate: 13 databases over 60 simulated days per mode, beside the original tool and AWS Backup: target/bench/estate.json"
 	@echo "make venv / npm / npm-cdk - the project-local tooling (.venv/, node_modules/, cdk/node_modules/)"
 
 # Each stage in turn, timed; the times go to target/stage-times.txt and are printed at the end
@@ -135,6 +136,12 @@ $(VENV)/.bench-installed: $(VENV)/.installed tools/bench/requirements.txt
 # BENCH_ARGS e.g. "--scale 1,10 --runs 3" for a quick look (then docs/benchmarks.md is still rewritten).
 bench: venv npm npm-cdk $(VENV)/.bench-installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tools/bench/bench.py $(BENCH_ARGS)
+
+# Only bench's estate section (tools/bench/estate.py), on the debug binaries the local stack runs
+# (as `make scenario`); rewrites its part of docs/benchmarks.md. ESTATE_ARGS e.g.
+# "--days 5 --modes share-copy --no-readme" for a quick look.
+bench-estate: venv npm npm-cdk build-debug
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tools/bench/estate.py $(ESTATE_ARGS)
 
 # What `cdk deploy` uploads: one zip per task Lambda for provided.al2023 on arm64. cargo-lambda
 # and zig (its cross-linker) come from the venv; the aarch64 standard library from rustup.

@@ -9,6 +9,10 @@
 4. Scale: N sources in one run at concurrency 20, each copy taking D simulated minutes: wall time
    against ceil(N/20)·D, AWS API calls per run, the largest state, every copy saved; and the
    original tool's serial loop (one copy at a time, polled every 10 s) for the same N and D.
+5. Estate (estate.py, also `make bench-estate`): a modelled estate of ten DB instances and three
+   Aurora clusters over 60 simulated days, per mode (share-copy, incremental), by the copy
+   physics' simulated clock: copy time per day and side, Failsafe storage and its price, the
+   worst RPO; beside it the original tool's design and AWS Backup's rules, computed.
 
 Simulated time (3, 4): the emulator's copies take D × m ms of wall clock and each WaitForCopy
 waits its seconds × m ms (asl_runner.mjs, msPerSimulatedSecond), so a run's wall time / m ms is
@@ -45,6 +49,8 @@ from rdsf_local.stack import DRILL_FUNCTIONS, FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS
 from runtime_api import cold_start, lambda_env  # noqa: E402
 
 import chart  # noqa: E402
+# (named apart from estate() below, which makes the other sections' sources)
+import estate as estate_bench  # noqa: E402
 
 OUT = ROOT / "target" / "bench"
 LIVE_ID, FAILSAFE_ID, REGION = "111111111111", "222222222222", "us-east-1"
@@ -426,6 +432,9 @@ def report(results: dict) -> str:
         for op in ops:
             a, b = small[side]["operations"].get(op, 0), big[side]["operations"].get(op, 0)
             lines.append(f"| {side} | {op} | {a} | {b} | {b / big['n']:.2f} |")
+    if "estate" in results:
+        # between its own markers too, so that `make bench-estate` can rewrite it alone
+        lines += ["", estate_bench.section(results["estate"])]
     return "\n".join(lines)
 
 
@@ -474,6 +483,9 @@ def main() -> int:
     ap.add_argument("--transitions-ms-per-second", type=float, default=2.0,
                     help="wall-clock ms per simulated second for the transition counts (6-hour copies)")
     ap.add_argument("--scale", default=",".join(map(str, SCALE_N)), help="N values, comma-separated")
+    ap.add_argument("--estate-days", type=int, default=estate_bench.DAYS, help="simulated days of the estate")
+    ap.add_argument("--estate-modes", default=",".join(estate_bench.MODES),
+                    help="the estate's modes, comma-separated (" + ", ".join(estate_bench.MODES) + ")")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite docs/benchmarks.md and docs/bench.svg")
     args = ap.parse_args()
     # The simulated wait is slept inside CheckCopy (asl_runner.mjs), under its 60-second
@@ -483,6 +495,9 @@ def main() -> int:
         raise SystemExit(f"bench: --transitions-ms-per-second {args.transitions_ms_per_second} makes "
                          f"a wait of up to {longest:.0f} s inside CheckCopy's 60 s timeout; use at most "
                          f"{45_000 / (max(DURATIONS_MIN) * 60):.2f}")
+    modes = [m.strip() for m in args.estate_modes.split(",") if m.strip()]
+    if set(modes) - set(estate_bench.MODES) or not 1 <= args.estate_days <= 400:
+        raise SystemExit(f"bench: --estate-modes takes {', '.join(estate_bench.MODES)}; --estate-days 1 to 400")
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -510,7 +525,10 @@ def main() -> int:
                 f"{v['live']['apiCalls']} + {v['failsafe']['apiCalls']} API calls; largest state "
                 f"{max(v['live']['largestStateBytes'], v['failsafe']['largestStateBytes'])} bytes; "
                 f"{v['saved']} saved; serial {fmt_dur(v['serialSeconds'])}")
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    # its own stacks, one mode at a time, after the one above has stopped (2 cores), on the
+    # release binaries package() built
+    results["estate"] = estate_bench.run_estate(args.estate_days, modes, say=say, release=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     section = report(results)
     print("\n" + section)
     if not args.no_readme:
