@@ -21,6 +21,7 @@ pub use crate::wire::{VerifyInput, VerifyOutput};
 pub use find_shared::{claimed_times, find_shared, missing_reason, plan_item, source_id_in_name};
 pub use prune::{
     copy_age_record, newest_copy_age_metric, prune, run_outcome_metric, summarize_items,
+    COPY_TIMEOUT,
 };
 pub use save::save;
 pub use start_failsafe::start_failsafe;

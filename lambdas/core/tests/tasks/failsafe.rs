@@ -1440,3 +1440,55 @@ async fn of_several_shared_snapshots_of_a_source_only_those_retention_keeps_are_
     let out = find_shared(&three_days, &store, input()).await.unwrap();
     assert_eq!(out.items.iter().count(), 3);
 }
+
+/// A copy the run stopped waiting for (CopyTimeout) goes on in RDS and a later run verifies it:
+/// retention does not wait on it, or a source whose copies outlast every run is never pruned.
+/// Any other failure still makes it wait.
+#[tokio::test]
+async fn a_copy_timeout_does_not_hold_retention_back() {
+    let cfg = failsafe_config(&[("RETENTION", "3"), ("MIN_KEEP", "2")]);
+    let store = failsafe_store();
+    for d in 10..=22 {
+        store.world().snapshots.push(failsafe_copy(
+            SnapshotKind::Instance,
+            "billing",
+            &format!("2026-11-{d}T03:00:00Z"),
+            true,
+        ));
+    }
+    let failed = |error: &str| {
+        vec![ItemResult {
+            outcome: ItemOutcome::Failed,
+            item: item_for("billing"),
+            error: Some(error.into()),
+            cause: Some("…".into()),
+        }]
+    };
+    let now = t("2026-11-22T06:00:00Z");
+    let held = prune_run(&cfg, &store, now, failed("CopyFailed"), true)
+        .await
+        .unwrap();
+    assert!(held.retention.sources[0].not_pruned.is_some());
+    let timed_out = prune_run(
+        &cfg,
+        &store,
+        now,
+        failed(rdsf_core::failsafe::COPY_TIMEOUT),
+        false,
+    )
+    .await
+    .unwrap();
+    let billing = &timed_out.retention.sources[0];
+    assert!(billing.not_pruned.is_none());
+    assert_eq!(billing.deleted.len(), 10);
+    assert_eq!(
+        timed_out.summary.failed_count, 1,
+        "still a failed item of the run"
+    );
+    // the state machine records exactly this error
+    let asl = include_str!("../../../../statemachines/failsafe.asl.json");
+    assert!(asl.contains(&format!(
+        "\"Error\": \"{}\"",
+        rdsf_core::failsafe::COPY_TIMEOUT
+    )));
+}
