@@ -8,7 +8,7 @@ use crate::config::RetentionPolicy;
 use crate::error::Result;
 use crate::model::{snapshot_type, Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
-use crate::policy::copy::{dated_after_run, source_time, CopyLanes};
+use crate::policy::copy::{dated_after_run, CopyLanes};
 use crate::policy::naming::{failsafe_copy_id, parse_share_copy_id};
 use crate::policy::quota::fit_each_kind;
 use crate::policy::retention::{would_keep, CopyFacts};
@@ -235,15 +235,11 @@ fn worth_saving(
     items.sort_by_key(|(_, i)| std::cmp::Reverse(i.source_create_time));
     let mut facts: BTreeMap<(SnapshotKind, String, String), Vec<CopyFacts>> = BTreeMap::new();
     for s in own {
-        if let (Some(p), Some(t)) = (Provenance::from_tags(&s.tags), source_time(s)) {
+        if let (Some(p), Some(f)) = (Provenance::from_tags(&s.tags), CopyFacts::of(s)) {
             facts
                 .entry((p.kind, p.source_account, p.source_id))
                 .or_default()
-                .push(CopyFacts {
-                    id: s.id.clone(),
-                    source_time: t,
-                    verified: s.is_available() && is_verified(s),
-                });
+                .push(f);
         }
     }
     let (mut keep, mut ignored) = (Vec::new(), Vec::new());

@@ -7,10 +7,10 @@ use crate::contract::metric;
 use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
-use crate::policy::copy::{dated_after_run, is_failed_managed_copy, source_time};
+use crate::policy::copy::{dated_after_run, is_failed_managed_copy};
 use crate::policy::map_results::{ChildResult, FailedChild};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept};
-use crate::policy::tags::{is_managed, Provenance, VERIFIED};
+use crate::policy::tags::{is_managed, Provenance};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::{delete_if_present, own_managed_copies};
 use crate::wire::{
@@ -218,20 +218,13 @@ pub async fn prune<S: Snapshots + SnapshotWrites>(
         // is kept, but never counted toward retention, the MIN_KEEP floor or the copy age.
         let mut facts: Vec<CopyFacts> = Vec::new();
         let mut future: Vec<Kept> = Vec::new();
-        for s in &copies {
-            let Some(source_time) = source_time(s) else {
-                continue;
-            };
-            match dated_after_run(&[source_time], now) {
+        for f in copies.iter().filter_map(CopyFacts::of) {
+            match dated_after_run(&[f.source_time], now) {
                 Some(reason) => future.push(Kept {
-                    id: s.id.clone(),
+                    id: f.id,
                     reasons: vec![reason],
                 }),
-                None => facts.push(CopyFacts {
-                    id: s.id.clone(),
-                    source_time,
-                    verified: s.is_available() && s.tags.contains_key(VERIFIED),
-                }),
+                None => facts.push(f),
             }
         }
         let newest_verified_age_hours = facts

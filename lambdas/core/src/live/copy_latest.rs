@@ -36,6 +36,48 @@ fn reusable(existing: &Snapshot, source: &Source, from_arn: &str, found: &str) -
     ))
 }
 
+/// `NotShareable` if RDS can never share a snapshot of the source: its option group (as its
+/// newest automated snapshot names it) has TDE or a permanent or persistent option. A snapshot
+/// the run takes has the same options as one RDS took.
+async fn refuse_unshareable<S: Databases>(
+    store: &S,
+    source: &Source,
+    latest: &Snapshot,
+) -> Result<()> {
+    let Some(group_name) = &latest.option_group_name else {
+        return Ok(());
+    };
+    let group = store.describe_option_group(group_name).await?;
+    match not_shareable_reason(&latest.engine, group.as_ref()) {
+        None => Ok(()),
+        Some(reason) => {
+            info!(action = "copy-not-shareable", source = %source.id, snapshot = %latest.id, reason = %reason, "cannot be shared");
+            Err(FailsafeError::new(
+                ErrorKind::NotShareable,
+                format!("{} {}: {reason}", source.kind, source.id),
+            ))
+        }
+    }
+}
+
+/// A create that found its target taken (`AlreadyExists`): a parallel run won the race, and
+/// that snapshot is ours too if `reusable` says so.
+async fn won_by_parallel_run<S: Snapshots>(
+    store: &S,
+    source: &Source,
+    target_id: &str,
+    from_arn: &str,
+    found: &str,
+    e: crate::port::StoreError,
+) -> Result<Snapshot> {
+    let existing = store
+        .describe_snapshot(source.kind, target_id)
+        .await?
+        .ok_or_else(|| FailsafeError::from(e))?;
+    reusable(&existing, source, from_arn, found)?;
+    Ok(existing)
+}
+
 pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads>(
     cfg: &LiveConfig,
     store: &S,
@@ -103,16 +145,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
         });
     }
 
-    if let Some(group_name) = &latest.option_group_name {
-        let group = store.describe_option_group(group_name).await?;
-        if let Some(reason) = not_shareable_reason(&latest.engine, group.as_ref()) {
-            info!(action = "copy-not-shareable", source = %source.id, snapshot = %latest.id, reason = %reason, "cannot be shared");
-            return Err(FailsafeError::new(
-                ErrorKind::NotShareable,
-                format!("{} {}: {reason}", source.kind, source.id),
-            ));
-        }
-    }
+    refuse_unshareable(store, &source, latest).await?;
 
     let enc = copy_encryption(latest, &cfg.share_kms_key_arn, cfg.encrypt_unencrypted);
     let provenance = Provenance {
@@ -152,19 +185,9 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
     };
     let copy = match store.copy_snapshot(source.kind, &request).await {
         Ok(c) => c,
-        // a parallel run won the race: that copy is ours too, if it says so
         Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
-            let existing = store
-                .describe_snapshot(source.kind, &target_id)
-                .await?
-                .ok_or_else(|| FailsafeError::from(e))?;
-            reusable(
-                &existing,
-                &source,
-                &latest.arn,
-                "appeared while copying, but",
-            )?;
-            existing
+            let found = "appeared while copying, but";
+            won_by_parallel_run(store, &source, &target_id, &latest.arn, found, e).await?
         }
         Err(e) => return Err(e.into()),
     };
@@ -199,7 +222,7 @@ fn notes(a: Option<String>, b: Option<String>) -> Option<String> {
 /// (`CreateDBSnapshot` / `CreateDBClusterSnapshot`), named for the run's start so that a retried
 /// task finds it rather than taking a second one. `latest` (the newest automated snapshot) only
 /// told the key and the size.
-async fn own_snapshot<S: Snapshots + SnapshotWrites>(
+async fn own_snapshot<S: Snapshots + SnapshotWrites + Databases>(
     cfg: &LiveConfig,
     store: &S,
     input: &CopyInput,
@@ -233,6 +256,7 @@ async fn own_snapshot<S: Snapshots + SnapshotWrites>(
         info!(action = "snapshot-exists", source = %source.id, snapshot = %existing.id, status = %existing.status, "the run's snapshot exists already");
         return Ok(output(CopyOutcome::Exists, SnapshotRef::from(&existing)));
     }
+    refuse_unshareable(store, source, latest).await?;
     if input.dry_run {
         info!(action = "snapshot", dry_run = true, source = %source.id, to = %target_id, "would take a snapshot");
         return Ok(output(
@@ -264,14 +288,9 @@ async fn own_snapshot<S: Snapshots + SnapshotWrites>(
     };
     let snapshot = match store.create_snapshot(source.kind, &request).await {
         Ok(s) => s,
-        // a parallel run won the race: that snapshot is ours too, if it says so
         Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
-            let existing = store
-                .describe_snapshot(source.kind, &target_id)
-                .await?
-                .ok_or_else(|| FailsafeError::from(e))?;
-            reusable(&existing, source, &db_arn, "appeared while taking it, but")?;
-            existing
+            let found = "appeared while taking it, but";
+            won_by_parallel_run(store, source, &target_id, &db_arn, found, e).await?
         }
         Err(e) => return Err(e.into()),
     };

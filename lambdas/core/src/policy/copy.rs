@@ -294,7 +294,9 @@ pub fn live_deletions<'a>(
         let copied = s
             .tags
             .get(crate::policy::tags::SOURCE_SNAPSHOT_ARN)
-            .is_none_or(|a| a.contains(":snapshot:") || a.contains(":cluster-snapshot:"));
+            .is_none_or(|a| {
+                crate::arn::Arn::parse(a).is_none_or(|a| a.rds_snapshot_id().is_some())
+            });
         let lag = chrono::Duration::hours(if copied { SHARE_COPY_LAG_HOURS } else { 0 });
         source_time(s).is_none_or(|data| data + lag + window > now)
     };

@@ -20,6 +20,17 @@ pub struct CopyFacts {
     pub verified: bool,
 }
 
+impl CopyFacts {
+    /// A copy's facts, if its data time is known (`policy::copy::source_time`).
+    pub fn of(s: &crate::model::Snapshot) -> Option<CopyFacts> {
+        Some(CopyFacts {
+            id: s.id.clone(),
+            source_time: crate::policy::copy::source_time(s)?,
+            verified: crate::policy::status::is_verified(s),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Kept {
@@ -106,7 +117,6 @@ pub fn plan_retention(
             .push("source time is after the run's now".into());
     }
 
-    let today = now.date_naive();
     match retention.policy {
         RetentionPolicy::Days(days) => {
             let limit = Duration::days(i64::from(days));
@@ -125,25 +135,12 @@ pub fn plan_retention(
             weekly,
             monthly,
         } => {
-            // hours of the UTC clock: a copy's hour is its source time's, truncated
-            let hour_of = |t: DateTime<Utc>| t.timestamp().div_euclid(3600);
-            let hours: BTreeSet<i64> = (0..hourly).map(|i| hour_of(now) - i64::from(i)).collect();
-            let mut taken = BTreeSet::new();
-            for c in verified.iter().filter(|c| c.source_time <= now) {
-                let key = hour_of(c.source_time);
-                if hours.contains(&key) && taken.insert(key) {
-                    reasons.entry(c.id.as_str()).or_default().push(format!(
-                        "hourly: newest of {}",
-                        c.source_time.format("%Y-%m-%d %H:00 UTC")
-                    ));
-                }
-            }
             // `verified` is newest first, so the first copy seen in a period is that period's newest.
             let mut newest_in =
-                |period: &str, key_of: &dyn Fn(NaiveDate) -> i64, wanted: &BTreeSet<i64>| {
+                |period: &str, key_of: &dyn Fn(DateTime<Utc>) -> i64, wanted: &BTreeSet<i64>| {
                     let mut taken = BTreeSet::new();
                     for c in verified.iter().filter(|c| c.source_time <= now) {
-                        let key = key_of(c.source_time.date_naive());
+                        let key = key_of(c.source_time);
                         if wanted.contains(&key) && taken.insert(key) {
                             reasons
                                 .entry(c.id.as_str())
@@ -152,15 +149,20 @@ pub fn plan_retention(
                         }
                     }
                 };
-            let day_key = |d: NaiveDate| i64::from(d.num_days_from_ce());
-            let week_key = |d: NaiveDate| i64::from(week_start(d).num_days_from_ce());
-            let month_key = |d: NaiveDate| i64::from(month_index(d));
-            let days: BTreeSet<i64> = (0..daily).map(|i| day_key(today) - i64::from(i)).collect();
+            // hours of the UTC clock: a copy's hour is its source time's, truncated
+            let hour_key = |t: DateTime<Utc>| t.timestamp().div_euclid(3600);
+            let day_key = |t: DateTime<Utc>| i64::from(t.date_naive().num_days_from_ce());
+            let week_key =
+                |t: DateTime<Utc>| i64::from(week_start(t.date_naive()).num_days_from_ce());
+            let month_key = |t: DateTime<Utc>| i64::from(month_index(t.date_naive()));
+            let hours: BTreeSet<i64> = (0..hourly).map(|i| hour_key(now) - i64::from(i)).collect();
+            newest_in("hourly", &hour_key, &hours);
+            let days: BTreeSet<i64> = (0..daily).map(|i| day_key(now) - i64::from(i)).collect();
             let weeks: BTreeSet<i64> = (0..weekly)
-                .map(|i| week_key(today) - 7 * i64::from(i))
+                .map(|i| week_key(now) - 7 * i64::from(i))
                 .collect();
             let months: BTreeSet<i64> = (0..monthly)
-                .map(|i| month_key(today) - i64::from(i))
+                .map(|i| month_key(now) - i64::from(i))
                 .collect();
             newest_in("daily", &day_key, &days);
             newest_in("weekly", &week_key, &weeks);
@@ -189,6 +191,9 @@ pub fn plan_retention(
 
 fn describe(period: &str, key: i64) -> String {
     match period {
+        "hourly" => DateTime::from_timestamp(key * 3600, 0)
+            .map(|t| t.format("%Y-%m-%d %H:00 UTC").to_string())
+            .unwrap_or_default(),
         "monthly" => format!("{:04}-{:02}", key.div_euclid(12), key.rem_euclid(12) + 1),
         "weekly" => format!(
             "week of {}",

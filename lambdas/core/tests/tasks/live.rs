@@ -285,16 +285,20 @@ async fn tde_source_is_not_shareable_with_the_option_named() {
             }],
         });
     }
-    let e = copy(&cfg, &store, src(SnapshotKind::Instance, "ledger"), false)
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::NotShareable);
-    assert!(
-        e.message.contains("TDE") && e.message.contains("ledger-og"),
-        "{}",
-        e.message
-    );
-    assert!(store.world().mutations.is_empty());
+    // a snapshot the run would take has the same options: no share copy, no own snapshot
+    for s in [
+        src(SnapshotKind::Instance, "ledger"),
+        incremental(SnapshotKind::Instance, "ledger"),
+    ] {
+        let e = copy(&cfg, &store, s, false).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotShareable);
+        assert!(
+            e.message.contains("TDE") && e.message.contains("ledger-og"),
+            "{}",
+            e.message
+        );
+        assert!(store.world().mutations.is_empty());
+    }
 }
 
 #[tokio::test]
