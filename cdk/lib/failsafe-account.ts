@@ -28,6 +28,7 @@ import { TaskFunction } from './task-function';
 import { COPY_AGE_METRIC, FailsafeDashboard } from './failsafe-dashboard';
 import { RestoreDrill, RestoreDrillProps } from './restore-drill';
 import { CONTRACT, task } from './contract';
+import { CADENCE_HOURS } from './live-account';
 import { accountList, boolean, ConfigError, integer, regionList, setting, topicName } from './validation';
 
 /**
@@ -355,10 +356,10 @@ export class FailsafeAccount extends Construct {
     // The dead-man's switch at each cadence: the per-source age prune writes every run, one
     // point per run; a period of the cadence without a point (no run reported it) breaches.
     (props.cadenceSources ?? []).forEach((c, i) => {
-      if (!sources.includes(c.sourceAccount) || !/^[a-z0-9-]+$/.test(c.sourceId) || ![1, 2, 3, 4, 6, 8, 12].includes(c.everyHours)) {
+      if (!sources.includes(c.sourceAccount) || !/^[a-z0-9-]+$/.test(c.sourceId) || !CADENCE_HOURS.includes(c.everyHours)) {
         throw new ConfigError(
           `cadenceSources[${i}]`,
-          `${JSON.stringify(c)} must name a source of an allowed Live account (${sources.join(', ')}) by its lower-case id, every 1, 2, 3, 4, 6, 8 or 12 hours`,
+          `${JSON.stringify(c)} must name a source of an allowed Live account (${sources.join(', ')}) by its lower-case id, every ${CADENCE_HOURS.join(', ')} hours`,
         );
       }
       const limit = cadenceMaxAgeHours(c.everyHours);

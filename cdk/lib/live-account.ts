@@ -32,7 +32,8 @@ export interface SnapshotCadence {
   readonly everyHours: number;
 }
 
-const CADENCE_HOURS = [1, 2, 3, 4, 6, 8, 12];
+/** Hours a cadence may run every: divisors of 24, so each day has the same times. */
+export const CADENCE_HOURS = [1, 2, 3, 4, 6, 8, 12];
 
 /**
  * The schedule of a cadence's runs: every `everyHours` from the daily run's time, the daily run's

@@ -85,12 +85,23 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
     // aws/rds); a key problem blocks the run only if that is every source
     let mut every_copy_uses_key =
         !sources.is_empty() && sources.iter().all(|s| s.mode == SourceMode::ShareCopy);
+    // each incremental source (`kind:id`), its own key (none when unencrypted), and whether
+    // ENCRYPT_UNENCRYPTED would give it a share copy when unencrypted (instances only)
+    let mut own_keys: Vec<(String, Option<String>, bool)> = Vec::new();
+    let mut own_key = |source: &Source, encrypted: bool, key: &Option<String>| {
+        if source.mode == SourceMode::Incremental {
+            let subject = format!("{}:{}", source.kind, source.id);
+            let encrypts = cfg.encrypt_unencrypted && source.kind == SnapshotKind::Instance;
+            own_keys.push((subject, key.clone().filter(|_| encrypted), encrypts));
+        }
+    };
     for source in sources {
         match source.kind {
             SnapshotKind::Instance => {
                 let Some(db) = instances.iter().find(|d| d.id == source.id) else {
                     continue;
                 };
+                own_key(source, db.encrypted, &db.kms_key_id);
                 every_copy_uses_key &= db.encrypted || cfg.encrypt_unencrypted;
                 let mut found = Vec::new();
                 for name in &db.option_groups {
@@ -109,6 +120,7 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
                 let Some(db) = clusters.iter().find(|d| d.id == source.id) else {
                     continue;
                 };
+                own_key(source, db.encrypted, &db.kms_key_id);
                 every_copy_uses_key &= db.encrypted;
                 findings.extend(cluster_findings(db));
             }
@@ -131,22 +143,7 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
         }
         Err(e) => findings.push(unreadable("share-key", key_arn, &e, "kms:DescribeKey")),
     }
-    for source in sources.iter().filter(|s| s.mode == SourceMode::Incremental) {
-        let key_arn = match source.kind {
-            SnapshotKind::Instance => instances
-                .iter()
-                .find(|d| d.id == source.id)
-                .map(|d| (d.encrypted, d.kms_key_id.clone())),
-            SnapshotKind::Cluster => clusters
-                .iter()
-                .find(|d| d.id == source.id)
-                .map(|d| (d.encrypted, d.kms_key_id.clone())),
-        };
-        let Some((encrypted, key_arn)) = key_arn else {
-            continue;
-        };
-        let key_arn = key_arn.filter(|_| encrypted);
-        let subject = format!("{}:{}", source.kind, source.id);
+    for (subject, key_arn, unencrypted_kind_encrypts) in own_keys {
         let (key, policy) = match &key_arn {
             None => (None, Ok(String::new())),
             Some(arn) => match soft(store.describe_key(arn).await)? {
@@ -165,8 +162,6 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
                 }
             },
         };
-        let unencrypted_kind_encrypts =
-            cfg.encrypt_unencrypted && source.kind == SnapshotKind::Instance;
         findings.extend(incremental_key_findings(
             &subject,
             key_arn.as_deref(),
