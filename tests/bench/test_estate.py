@@ -198,7 +198,7 @@ def test_one_invocation_stops_at_the_first_copy_that_does_not_fit():
 
 
 def test_a_mode_that_cannot_run_is_reported_failed_and_the_table_says_why(monkeypatch, tmp_path):
-    def refuse(s, workdir, quiet=False):
+    def refuse(s, workdir, quiet=False, release=False):
         assert s["context"] == {"incrementalSources": ["all"]}
         raise scenario.ConfigRejected("context.incrementalSources: unknown field")
 
@@ -213,26 +213,6 @@ def test_a_mode_that_cannot_run_is_reported_failed_and_the_table_says_why(monkey
     assert rows["Worst RPO (source)"].split(" | ")[1] == "—"
 
 
-def test_the_report_gets_the_stored_bytes_by_kind_of_each_side(monkeypatch):
-    class Stack:
-        def storage(self):
-            return [{"account": "111111111111", "storedBytes": 3, "byKind": {"instance": 1, "cluster": 2}},
-                    {"account": "222222222222", "storedBytes": 9, "byKind": {"instance": 9, "cluster": 0}}]
-
-    class Deployment:
-        live = type("A", (), {"id": "111111111111"})
-        failsafe = type("A", (), {"id": "222222222222"})
-        stack = Stack()
-
-    stub = lambda s, d: {"scenario": s["name"]}  # noqa: E731
-    monkeypatch.setattr(scenario, "build_report", stub)
-    with estate.storage_by_kind():
-        report = scenario.build_report({"name": "x"}, Deployment())
-    assert report["storageByKind"] == {"live": {"instance": 1, "cluster": 2},
-                                       "failsafe": {"instance": 9, "cluster": 0}}
-    assert scenario.build_report is stub
-
-
 def test_only_the_estate_section_of_the_doc_is_rewritten(tmp_path):
     doc = tmp_path / "benchmarks.md"
     doc.write_text(f"head\n{estate.BEGIN}\nold\n{estate.END}\ntail\n")
@@ -241,21 +221,6 @@ def test_only_the_estate_section_of_the_doc_is_rewritten(tmp_path):
     plain = tmp_path / "plain.md"
     plain.write_text("no markers\n")
     assert not estate.update_readme("x", plain) and plain.read_text() == "no markers\n"
-
-
-def test_make_bench_runs_the_estate_on_the_release_binaries(monkeypatch):
-    calls = []
-
-    def start(self, release=False):
-        calls.append(release)
-
-    monkeypatch.setattr(estate.Deployment, "start", start)
-    with estate.lambdas_from(release=True):
-        estate.Deployment.start(object())
-    with estate.lambdas_from(release=False):
-        estate.Deployment.start(object())
-    estate.Deployment.start(object())
-    assert calls == [True, False, False]
 
 
 def test_a_run_s_report_becomes_the_mode_s_figures():

@@ -34,17 +34,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "local"))
 
 from rdsf_local import scenario  # noqa: E402
-from rdsf_local.deployment import Deployment  # noqa: E402
 from rdsf_local.physics import GIB, MIB, THROUGHPUT_MIBPS, changed_bytes  # noqa: E402
 
 OUT = ROOT / "target" / "bench"
@@ -250,44 +248,6 @@ def mode_figures(report: dict, sources: list[str], start: date, days: int) -> di
 
 # -- running a mode -------------------------------------------------------------------------------
 
-@contextmanager
-def storage_by_kind() -> Iterator[None]:
-    """scenario.build_report keeps each account's stored bytes, not their split by kind, which
-    the price needs (instance and Aurora storage cost apart): the report gets the emulator's
-    `byKind` (physics.Physics.storage) as `storageByKind`, per side, while the stack still runs."""
-    original = scenario.build_report
-
-    def build(s: dict, d: Any) -> dict:
-        report = original(s, d)
-        sides = {d.live.id: "live", d.failsafe.id: "failsafe"}
-        report["storageByKind"] = {sides.get(r["account"], r["account"]): r.get("byKind")
-                                   for r in d.stack.storage()}
-        return report
-
-    scenario.build_report = build
-    try:
-        yield
-    finally:
-        scenario.build_report = original
-
-
-@contextmanager
-def lambdas_from(release: bool) -> Iterator[None]:
-    """scenario.run starts the task Lambdas from target/debug (`make bench-estate` builds them,
-    as `make scenario` does); `make bench` has built target/release instead, and runs those."""
-    original = Deployment.start
-
-    def from_release(self: Deployment, release: bool = True) -> Deployment:
-        return original(self, release=True)
-
-    if release:
-        Deployment.start = from_release  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        Deployment.start = original  # type: ignore[method-assign]
-
-
 def run_mode(mode: str, days: int, say=lambda m: None, release: bool = False) -> dict:
     """One scenario run of the estate in `mode`; a run that fails is reported, not raised."""
     s = scenario.validate(estate_scenario(days, MODES[mode]))
@@ -296,8 +256,7 @@ def run_mode(mode: str, days: int, say=lambda m: None, release: bool = False) ->
     say(f"==> estate, {mode}: {days} simulated days (logs in {workdir})")
     began = time.perf_counter()
     try:
-        with storage_by_kind(), lambdas_from(release):
-            report = scenario.run(s, workdir, quiet=True)
+        report = scenario.run(s, workdir, quiet=True, release=release)
         (workdir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
         figures = mode_figures(report, [x.id for x in estate()], s["start"], days)
     # any error: the other modes still run, and the error is this mode's figure

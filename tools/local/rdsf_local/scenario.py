@@ -139,7 +139,9 @@ def _at(day: date, hhmm: str) -> str:
     return f"{day.isoformat()}T{hhmm}:00Z"
 
 
-def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
+def run(s: dict, workdir: Path, quiet: bool = False, release: bool = False) -> dict:
+    """Runs a validated scenario on a local stack in `workdir` and returns its report; the task
+    Lambdas are the debug binaries, or with `release` those of `cargo build --release`."""
     say = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     with LocalStack(workdir, quiet=quiet) as stack:
         live = stack.account(s["accounts"]["live"]["id"], s["accounts"]["live"]["region"])
@@ -191,7 +193,7 @@ def run(s: dict, workdir: Path, quiet: bool = False) -> dict:
             else:
                 rds.create_db_snapshot(DBInstanceIdentifier=p["source"], DBSnapshotIdentifier=p["id"],
                                        Tags=tags)
-        d.start()
+        d.start(release=release)
         failsafes = [d] + [d.add_failsafe(a) for a in more_failsafe]
         lives = [(d, live, s["sources"])] + [(d.add_live(a), a, srcs) for a, srcs in more_live]
         runs = s.get("runs", {})
@@ -262,7 +264,8 @@ def build_report(s: dict, d: Deployment) -> dict:
 
     world = d.stack.world()
     sides = {d.live.id: "live", d.failsafe.id: "failsafe"}
-    storage = {sides.get(r["account"], r["account"]): r["storedBytes"] for r in d.stack.storage()}
+    stored = d.stack.storage()
+    storage = {sides.get(r["account"], r["account"]): r["storedBytes"] for r in stored}
     return {
         "scenario": s["name"],
         "accounts": {"live": d.live.id, "failsafe": d.failsafe.id,
@@ -273,6 +276,8 @@ def build_report(s: dict, d: Deployment) -> dict:
         # physics: every copy made (full or incremental, bytes, seconds), what each account stores
         "copies": [dict(c, account=sides.get(c["account"], c["account"])) for c in d.stack.copies()],
         "storedBytes": storage,
+        # the same split by kind (instance and Aurora storage are priced apart)
+        "storageByKind": {sides.get(r["account"], r["account"]): r.get("byKind") for r in stored},
         "snapshots": {
             "live": [snap(r) for r in world if r["account"] == d.live.id],
             "failsafe": [snap(r) for r in world if r["account"] == d.failsafe.id],
