@@ -51,7 +51,8 @@ export interface Contract {
     | 'drillFailed'
     | 'restoreSeconds'
     | 'copySeconds'
-    | 'copySizeGib',
+    | 'copySizeGib'
+    | 'copyIncremental',
     string
   >;
   readonly shareKeyActions: string[];

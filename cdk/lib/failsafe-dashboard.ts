@@ -8,11 +8,15 @@ import { RestoreDrill } from './restore-drill';
 
 /** The metric `prune` writes (EMF) for each source and as a roll-up without dimensions. */
 export const COPY_AGE_METRIC = { namespace: CONTRACT.metrics.namespace, metricName: CONTRACT.metrics.newestVerifiedCopyAgeHours };
-/** What `verify` writes (EMF) per source for each Failsafe copy its run made: every one a full copy. */
+/**
+ * What `verify` writes (EMF) per source and as a roll-up for each Failsafe copy its run made: its
+ * seconds, 1 if it was incremental (else 0), and the GiB a full copy of a DB instance moved.
+ */
 export const COPY_TIME_METRICS = {
   namespace: CONTRACT.metrics.namespace,
   seconds: CONTRACT.metrics.copySeconds,
   sizeGib: CONTRACT.metrics.copySizeGib,
+  incremental: CONTRACT.metrics.copyIncremental,
 };
 /** What `prune` writes (EMF, no dimensions) once per run that is not a dry run. */
 export const RUN_OUTCOME_METRICS = {
@@ -70,24 +74,46 @@ export class FailsafeDashboard extends cloudwatch.Dashboard {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Failsafe copy time per source (seconds; full copies)',
-            width: 12,
+            title: 'Failsafe copy time per source (seconds)',
+            width: 8,
             left: [perSourceSearch(COPY_TIME_METRICS.namespace, COPY_TIME_METRICS.seconds, 'Maximum', Duration.days(1))],
             leftYAxis: { min: 0, label: 'seconds' },
           }),
           new cloudwatch.GraphWidget({
-            title: 'GiB copied into the Failsafe account per day (each copy full, billed whole)',
-            width: 12,
+            title: 'GiB moved by full copies of DB instances per day (each billed whole)',
+            width: 8,
             left: [
               new cloudwatch.Metric({
                 namespace: COPY_TIME_METRICS.namespace,
                 metricName: COPY_TIME_METRICS.sizeGib,
                 statistic: 'Sum',
                 period: Duration.days(1),
-                label: 'GiB copied',
+                label: 'GiB copied in full',
               }),
             ],
             leftYAxis: { min: 0, label: 'GiB' },
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Failsafe copies per day: all, and incremental (incremental sources)',
+            width: 8,
+            left: [
+              new cloudwatch.Metric({
+                namespace: COPY_TIME_METRICS.namespace,
+                metricName: COPY_TIME_METRICS.incremental,
+                statistic: 'SampleCount',
+                period: Duration.days(1),
+                label: 'copies',
+              }),
+              new cloudwatch.Metric({
+                namespace: COPY_TIME_METRICS.namespace,
+                metricName: COPY_TIME_METRICS.incremental,
+                statistic: 'Sum',
+                period: Duration.days(1),
+                label: 'incremental',
+                color: '#2ca02c',
+              }),
+            ],
+            leftYAxis: { min: 0 },
           }),
         ],
         [

@@ -303,14 +303,22 @@ describe('FailsafeAccount', () => {
         [RUN_OUTCOME_METRICS.namespace, 'CopiesFailed'],
       ],
     );
-    // what each full copy took and moved, as verify writes it (CopySeconds, CopySizeGiB)
+    // what each copy took and moved, and whether it was incremental, as verify writes it
     const copyTime = widgets.find((w: any) => w.title?.startsWith('Failsafe copy time per source'));
     assert.deepEqual(
       copyTime.metrics[0][0].expression,
       `SEARCH('{${COPY_TIME_METRICS.namespace},SourceAccount,SourceId} MetricName="CopySeconds"', 'Maximum', 86400)`,
     );
-    const copied = widgets.find((w: any) => w.title?.startsWith('GiB copied into the Failsafe account per day'));
+    const copied = widgets.find((w: any) => w.title?.startsWith('GiB moved by full copies'));
     assert.deepEqual(copied.metrics[0].slice(0, 2), [COPY_TIME_METRICS.namespace, 'CopySizeGiB']);
+    const modes = widgets.find((w: any) => w.title?.startsWith('Failsafe copies per day'));
+    assert.deepEqual(
+      modes.metrics.map((m: any) => [m[1], m[m.length - 1].stat]),
+      [
+        ['CopyIncremental', 'SampleCount'],
+        ['CopyIncremental', 'Sum'],
+      ],
+    );
     const runs = widgets.find((w: any) => w.title === 'Failsafe executions per day');
     assert.deepEqual(
       runs.metrics.map((m: any) => m[1]),

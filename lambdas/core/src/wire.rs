@@ -5,7 +5,7 @@
 //! `crate::drill`) hold the behaviour, this module only the shapes.
 
 use crate::model::{SnapshotKind, Source};
-use crate::policy::copy::CopyLanes;
+use crate::policy::copy::{CopyLanes, CopyMode, ExpectedCopy};
 use crate::policy::copy_time::{WaitBound, WaitSettings};
 use crate::policy::drill::DrillItem;
 use crate::policy::map_results;
@@ -509,9 +509,26 @@ pub struct SaveOutput {
     /// How long the state machine waits for this copy (`policy::copy_time`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_bound: Option<WaitBound>,
+    /// Full or incremental, for a copy this run starts (or would): null when the copy exists
+    /// already. Always written, as `verify`'s input reads it (`policy::copy::failsafe_copy_mode`).
+    pub copy: Option<ExpectedCopy>,
 }
 
 // -- verify, the failsafe machine (failsafe/verify.rs) ----------------------------------------
+
+/// What one Failsafe copy this run made moved and how long it took: its run's summary and its
+/// metrics (`verify`) say it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyFigures {
+    pub mode: CopyMode,
+    /// GiB a full copy of a DB instance moved; none for an incremental or an Aurora copy
+    /// (`policy::copy::ExpectedCopy`).
+    #[serde(rename = "movedGiB", default, skip_serializing_if = "Option::is_none")]
+    pub moved_gib: Option<i32>,
+    /// From save's first look until the copy was seen available (an upper bound, by the polls).
+    pub seconds: u64,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -526,6 +543,9 @@ pub struct VerifyInput {
     pub save_outcome: Option<SaveOutcome>,
     #[serde(default)]
     pub copy_seconds: Option<u64>,
+    /// `save`'s expectation of the copy (`SaveOutput::copy`).
+    #[serde(default)]
+    pub copy: Option<ExpectedCopy>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -535,6 +555,9 @@ pub struct VerifyOutput {
     pub snapshot: SnapshotRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The copy's figures when this run made it; null otherwise. Always written: the item's
+    /// result reads it (`RecordSaved`).
+    pub copy: Option<CopyFigures>,
 }
 
 // -- prune, the failsafe machine (failsafe/prune.rs) ------------------------------------------
@@ -573,6 +596,9 @@ pub struct ItemResult {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// A saved copy this run made: what it moved and how long it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<CopyFigures>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -622,6 +648,23 @@ pub struct FailsafeSummary {
     /// The execution's error cause when something failed (see [`crate::error::failure_cause`]).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub failure_cause: String,
+    /// What the copies this run made moved and took.
+    pub copies: CopyTotals,
+}
+
+/// The copies a Failsafe run made, by mode: how many, the GiB the full copies of DB instances
+/// moved, the longest and the summed copy seconds, and the first copies one by one
+/// (`target: mode, GiB, seconds`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyTotals {
+    pub full_count: usize,
+    pub incremental_count: usize,
+    #[serde(rename = "fullGiB")]
+    pub full_gib: i64,
+    pub longest_seconds: u64,
+    pub total_seconds: u64,
+    pub first: Vec<String>,
 }
 
 /// Retention over every source, bounded: counts, and the first sources in full.

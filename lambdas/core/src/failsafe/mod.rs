@@ -8,16 +8,16 @@ mod save;
 mod start_failsafe;
 mod verify;
 
+pub use crate::wire::{CopyFigures, VerifyInput, VerifyOutput};
+pub use crate::wire::{
+    CopyTotals, FailsafeSummary, ItemOutcome, ItemRef, ItemResult, NotSaved, PruneInput,
+    PruneOutput, RetentionReport, SourceRetention,
+};
 pub use crate::wire::{
     ExecutionInput, FindInput, FindOutput, Ignored, SaveItem, SharedItem, Trigger,
 };
-pub use crate::wire::{
-    FailsafeSummary, ItemOutcome, ItemRef, ItemResult, NotSaved, PruneInput, PruneOutput,
-    RetentionReport, SourceRetention,
-};
 pub use crate::wire::{Rejected, StartOutput};
 pub use crate::wire::{SaveInput, SaveOutcome, SaveOutput};
-pub use crate::wire::{VerifyInput, VerifyOutput};
 pub use find_shared::{claimed_times, find_shared, missing_reason, plan_item, source_id_in_name};
 pub use prune::{
     copy_age_record, newest_copy_age_metric, prune, run_outcome_metric, summarize_items,

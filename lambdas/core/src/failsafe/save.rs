@@ -5,11 +5,11 @@ use crate::config::FailsafeConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::model::SnapshotKind;
-use crate::policy::copy::copy_encryption;
+use crate::policy::copy::{copy_encryption, failsafe_copy_mode, is_a_copy};
 use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::copy_time::wait_bound;
 use crate::policy::tags::Provenance;
-use crate::port::{CopyRequest, SnapshotWrites, Snapshots, StoreErrorKind};
+use crate::port::{CopyRequest, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind};
 use crate::store::describe_required;
 use crate::wire::{SaveInput, SaveOutcome, SaveOutput};
 use chrono::Utc;
@@ -71,6 +71,7 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
             cross_region,
             note: None,
             wait_bound: bound.clone(),
+            copy: None,
         });
     }
     let enc = copy_encryption(&shared, &cfg.failsafe_kms_key_arn, cfg.encrypt_unencrypted);
@@ -82,6 +83,29 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
         source_create_time: planned.source_create_time,
         kind: planned.kind,
     };
+    // Full or incremental, as RDS will decide it: a copy of an instance's own snapshot may be
+    // incremental on the copies of that instance here (listed only then: a share copy's copy,
+    // and any cluster snapshot's, is full whatever is here).
+    let here = if planned.kind == SnapshotKind::Instance && !is_a_copy(&shared) {
+        let query = SnapshotQuery {
+            region: None,
+            source_id: Some(planned.source_id.clone()),
+            snapshot_type: Some(crate::model::snapshot_type::MANUAL),
+        };
+        store
+            .list_snapshots(planned.kind, &query)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                crate::policy::tags::is_managed(&s.tags)
+                    && Provenance::from_tags(&s.tags)
+                        .is_some_and(|p| p.source_account == planned.source_account)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let expected = failsafe_copy_mode(&shared, &here, enc.kms_key_id.as_deref());
     let planned_ref = SnapshotRef {
         kind: planned.kind,
         id: planned.target_id.clone(),
@@ -107,6 +131,7 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
             cross_region,
             note: enc.note,
             wait_bound: bound.clone(),
+            copy: Some(expected),
         });
     }
     let request = CopyRequest {
@@ -129,6 +154,7 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
                 cross_region,
                 note: None,
                 wait_bound: bound.clone(),
+                copy: None,
             });
         }
         Err(e) => return Err(e.into()),
@@ -148,5 +174,6 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
         cross_region,
         note: enc.note,
         wait_bound: bound,
+        copy: Some(expected),
     })
 }

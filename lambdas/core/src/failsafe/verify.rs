@@ -7,27 +7,32 @@ use crate::contract::metric;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::model::{Snapshot, SnapshotKind};
+use crate::policy::copy::{CopyMode, ExpectedCopy};
 use crate::policy::tags::{format_time, tag_mismatches, Provenance, VERIFIED};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::describe_required;
-use crate::wire::{SaveOutcome, VerifyInput, VerifyOutput};
+use crate::wire::{CopyFigures, SaveOutcome, VerifyInput, VerifyOutput};
 use tracing::{info, warn};
 
-/// A CloudWatch EMF record of one Failsafe copy this run made: the seconds from its first look
-/// until it was seen available (an upper bound, by the polling's granularity, that includes any
-/// time RDS kept it queued) and, for a DB instance, its size. Every Failsafe copy is a full copy
-/// (a copy of a Live share copy: docs/aws-facts.md, "Copy physics"), so the size is what it
-/// moved and what it is billed for; an Aurora snapshot does not report its size
-/// (`AllocatedStorage` is 1), so a cluster copy has none. Per source and as a roll-up.
+/// A CloudWatch EMF record of one Failsafe copy this run made, per source and as a roll-up:
+/// the seconds from save's first look until it was seen available (an upper bound, by the
+/// polling's granularity, that includes any time RDS kept it queued); `CopyIncremental`, 1 for
+/// an incremental copy and 0 for a full one (so its sum counts the incremental copies and its
+/// sample count all of them); and, for a full copy of a DB instance, `CopySizeGiB`, the GiB it
+/// moved and is billed for. An incremental copy moves the blocks written since the copy before
+/// it, which RDS does not report; an Aurora snapshot reports no size (`AllocatedStorage` is 1).
+/// The mode is `save`'s reading of RDS's rules as the copy started (`policy::copy::failsafe_copy_mode`).
 pub fn copy_time_metric(
     source_account: &str,
     source_id: &str,
-    seconds: u64,
-    size_gib: Option<i32>,
+    figures: &CopyFigures,
     now: chrono::DateTime<chrono::Utc>,
 ) -> serde_json::Value {
-    let mut metrics = vec![serde_json::json!({"Name": metric::COPY_SECONDS, "Unit": "Seconds"})];
-    if size_gib.is_some() {
+    let mut metrics = vec![
+        serde_json::json!({"Name": metric::COPY_SECONDS, "Unit": "Seconds"}),
+        serde_json::json!({"Name": metric::COPY_INCREMENTAL, "Unit": "Count"}),
+    ];
+    if figures.moved_gib.is_some() {
         metrics.push(serde_json::json!({"Name": metric::COPY_SIZE_GIB, "Unit": "None"}));
     }
     let mut record = serde_json::json!({
@@ -41,10 +46,11 @@ pub fn copy_time_metric(
         },
         "SourceAccount": source_account,
         "SourceId": source_id,
-        "CopyMode": "full",
-        (metric::COPY_SECONDS): seconds
+        "CopyMode": figures.mode.as_str(),
+        (metric::COPY_SECONDS): figures.seconds,
+        (metric::COPY_INCREMENTAL): u8::from(figures.mode == CopyMode::Incremental)
     });
-    if let Some(gib) = size_gib {
+    if let Some(gib) = figures.moved_gib {
         record[metric::COPY_SIZE_GIB] = gib.into();
     }
     record
@@ -153,24 +159,36 @@ pub async fn verify<S: Snapshots + SnapshotWrites>(
         store.add_tags(&copy.arn, &tags).await?;
     }
     info!(action = "verify", snapshot = %copy.id, "verified");
-    if let (Some(SaveOutcome::Copying), Some(seconds)) = (input.save_outcome, input.copy_seconds) {
+    // the figures of a copy this run started; one a run before it started has none here
+    let figures = match (input.save_outcome, input.copy_seconds) {
+        (Some(SaveOutcome::Copying), Some(seconds)) => {
+            let expected = input.copy.clone().unwrap_or_else(|| ExpectedCopy {
+                mode: CopyMode::Full,
+                reason: "save did not say; counted as full".into(),
+                moved_gib: (copy.kind == SnapshotKind::Instance).then_some(copy.allocated_storage),
+            });
+            Some(CopyFigures {
+                mode: expected.mode,
+                moved_gib: expected.moved_gib,
+                seconds,
+            })
+        }
+        _ => None,
+    };
+    if let Some(f) = &figures {
         let item = &input.item;
-        info!(action = "copy-time", snapshot = %copy.id, seconds, size_gib = copy.allocated_storage,
-            mode = "full", "a copy of a share copy is a full copy");
+        info!(action = "copy-time", snapshot = %copy.id, seconds = f.seconds, mode = f.mode.as_str(),
+            moved_gib = f.moved_gib.unwrap_or(0),
+            why = input.copy.as_ref().map_or("", |e| e.reason.as_str()), "Failsafe copy made");
         println!(
             "{}",
-            copy_time_metric(
-                &item.source_account,
-                &item.source_id,
-                seconds,
-                (copy.kind == SnapshotKind::Instance).then_some(copy.allocated_storage),
-                input.now
-            )
+            copy_time_metric(&item.source_account, &item.source_id, f, input.now)
         );
     }
     Ok(VerifyOutput {
         verified: true,
         snapshot: SnapshotRef::from(&copy),
         note,
+        copy: figures,
     })
 }

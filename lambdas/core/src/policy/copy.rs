@@ -134,6 +134,102 @@ pub fn copy_encryption(
     }
 }
 
+/// Whether a copy moves every block of its source or only the blocks written since the copy
+/// before it (docs/aws-facts.md, "Copy physics").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyMode {
+    Full,
+    Incremental,
+}
+
+impl CopyMode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CopyMode::Full => "full",
+            CopyMode::Incremental => "incremental",
+        }
+    }
+}
+
+/// How a Failsafe copy is expected to move its source, decided as the copy starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectedCopy {
+    pub mode: CopyMode,
+    /// Why, in words: the RDS rule that decides it.
+    pub reason: String,
+    /// What a full copy of a DB instance moves: its snapshot's `AllocatedStorage` (GiB). None
+    /// for an incremental copy (RDS reports no snapshot's changed bytes) and for an Aurora copy
+    /// (its snapshot reports no size).
+    #[serde(rename = "movedGiB")]
+    pub moved_gib: Option<i32>,
+}
+
+/// Whether `shared` was itself copied from another snapshot: RDS says so for a copy across
+/// accounts or Regions and for every cluster snapshot (`copied_from`), and a snapshot's
+/// `OriginalSnapshotCreateTime` "Doesn't change when the snapshot is copied" while its
+/// `SnapshotCreateTime` "Changes for the copy" (RDS API reference, `DBSnapshot`): a Live share
+/// copy has two times, the snapshot a Live run took of its database (incremental mode) one.
+pub fn is_a_copy(shared: &Snapshot) -> bool {
+    shared.copied_from.is_some()
+        || matches!((shared.original_create_time, shared.create_time), (Some(o), Some(c)) if o != c)
+}
+
+/// How RDS makes the Failsafe copy of `shared` under `key` (`None`: unencrypted), beside
+/// `here`, the Failsafe account's copies of the same DB instance (docs/aws-facts.md, "Copy
+/// physics", after the RDS and Aurora User Guides): a cluster snapshot copy is always full; a
+/// copy of a snapshot that is itself a copy is full ("the new copy isn't incremental"), which
+/// every share copy is; otherwise the copy is incremental on the most recent copy of the same
+/// instance here if that one is older than `shared` and no copy of the instance here is under
+/// another key. Figures for the run's summary and metrics: RDS decides, and reports nothing.
+pub fn failsafe_copy_mode(shared: &Snapshot, here: &[Snapshot], key: Option<&str>) -> ExpectedCopy {
+    let full = |reason: String| ExpectedCopy {
+        mode: CopyMode::Full,
+        reason,
+        moved_gib: (shared.kind == SnapshotKind::Instance).then_some(shared.allocated_storage),
+    };
+    if shared.kind == SnapshotKind::Cluster {
+        return full("a DB cluster snapshot copy is always full".into());
+    }
+    if is_a_copy(shared) {
+        return full(
+            "the shared snapshot is itself a copy (a share copy), and a copy of a copy is always full"
+                .into(),
+        );
+    }
+    let here: Vec<&Snapshot> = here
+        .iter()
+        .filter(|s| s.status != crate::model::status::FAILED && s.arn != shared.arn)
+        .collect();
+    let made = |s: &Snapshot| s.create_time.or(s.data_time());
+    let Some(last) = here.iter().max_by_key(|s| (made(s), s.id.clone())) else {
+        return full("no earlier copy of this DB instance in the Failsafe account".into());
+    };
+    let key_of = |s: &Snapshot| s.encrypted.then(|| s.kms_key_id.clone()).flatten();
+    if let Some(other) = here.iter().find(|s| key_of(s).as_deref() != key) {
+        return full(format!(
+            "copy {} of this DB instance is under another KMS key ({})",
+            other.id,
+            key_of(other).unwrap_or_else(|| "unencrypted".into())
+        ));
+    }
+    match (last.data_time(), shared.data_time()) {
+        (Some(before), Some(now)) if before < now => ExpectedCopy {
+            mode: CopyMode::Incremental,
+            reason: format!(
+                "incremental on {}, the most recent copy of this DB instance here",
+                last.id
+            ),
+            moved_gib: None,
+        },
+        _ => full(format!(
+            "the most recent copy of this DB instance here ({}) is not older than this snapshot",
+            last.id
+        )),
+    }
+}
+
 /// What the Live account shares for a source this run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SharePlan {
@@ -508,6 +604,69 @@ pub(crate) mod tests {
             copied_from: None,
             tags: Tags::new(),
         }
+    }
+
+    #[test]
+    fn a_failsafe_copy_is_incremental_only_on_an_older_copy_under_the_same_key() {
+        let key = "arn:aws:kms:eu-west-1:222222222222:key/failsafe";
+        let at = |t: &str| Some(crate::policy::tags::parse_time(t).unwrap());
+        // the snapshot a Live run took (incremental mode): one time
+        let mut own = snap(
+            "rdsf-db-202611230300",
+            SnapshotKind::Instance,
+            "shared",
+            "available",
+            "2026-11-23T03:00:00Z",
+        );
+        own.original_create_time = own.create_time;
+        own.allocated_storage = 2400;
+        own.encrypted = true;
+        let mut before = snap(
+            "rdsf-db-202611220300-x",
+            SnapshotKind::Instance,
+            "manual",
+            "available",
+            "2026-11-22T03:40:00Z",
+        );
+        before.original_create_time = at("2026-11-22T03:00:00Z");
+        before.encrypted = true;
+        before.kms_key_id = Some(key.into());
+        let e = failsafe_copy_mode(&own, std::slice::from_ref(&before), Some(key));
+        assert_eq!(e.mode, CopyMode::Incremental, "{e:?}");
+        assert!(e.reason.contains("rdsf-db-202611220300-x"));
+        assert_eq!(e.moved_gib, None);
+        // the first copy here
+        let e = failsafe_copy_mode(&own, &[], Some(key));
+        assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, Some(2400)));
+        assert!(e.reason.contains("no earlier copy"), "{}", e.reason);
+        // a failed copy does not count
+        let mut failed = before.clone();
+        failed.status = "failed".into();
+        assert_eq!(
+            failsafe_copy_mode(&own, &[failed], Some(key)).mode,
+            CopyMode::Full
+        );
+        // a copy here under another key
+        let mut other = before.clone();
+        other.kms_key_id = Some("arn:aws:kms:eu-west-1:222222222222:key/old".into());
+        let e = failsafe_copy_mode(&own, &[before.clone(), other], Some(key));
+        assert!(e.reason.contains("another KMS key"), "{}", e.reason);
+        // the most recent copy here holds newer data
+        let mut newer = before.clone();
+        newer.original_create_time = at("2026-11-24T03:00:00Z");
+        let e = failsafe_copy_mode(&own, &[newer], Some(key));
+        assert!(e.reason.contains("not older"), "{}", e.reason);
+        // a share copy: two times, so a copy of a copy
+        let mut share = own.clone();
+        share.original_create_time = at("2026-11-23T02:10:00Z");
+        let e = failsafe_copy_mode(&share, std::slice::from_ref(&before), Some(key));
+        assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, Some(2400)));
+        assert!(e.reason.contains("itself a copy"), "{}", e.reason);
+        // a cluster snapshot copy: full, with no size RDS reports
+        let mut cluster = own.clone();
+        cluster.kind = SnapshotKind::Cluster;
+        let e = failsafe_copy_mode(&cluster, &[], Some(key));
+        assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, None));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use rdsf_core::error::ErrorKind;
 use rdsf_core::failsafe::*;
 use rdsf_core::live::SnapshotRef;
 use rdsf_core::model::{Snapshot, SnapshotKind};
+use rdsf_core::policy::copy::CopyMode;
 use rdsf_core::policy::message::{FailsafeMessage, MessageSnapshot};
 use rdsf_core::policy::tags;
 use rdsf_core::port::fake::FakeStore;
@@ -22,7 +23,9 @@ fn shared(
 ) -> Snapshot {
     let id = rdsf_core::policy::naming::share_copy_id(kind, source, t(created)).unwrap();
     let mut s = snapshot(account, region, kind, &id, source, "shared", created);
+    // a share copy: its data time is the automated snapshot's, its own time when it was copied
     s.original_create_time = Some(t(created));
+    s.create_time = Some(t(created) + chrono::Duration::minutes(20));
     // RDS names a cluster copy's origin (the automated snapshot), not an instance copy's
     s.copied_from = (kind == SnapshotKind::Cluster).then(|| {
         format!("arn:aws:rds:{region}:{account}:cluster-snapshot:rds:{source}-2026-11-20-03-00")
@@ -357,6 +360,7 @@ async fn save_copies_with_the_failsafe_key_and_explicit_tags_then_verify_marks_i
             now: t("2026-11-22T05:00:00Z"),
             save_outcome: None,
             copy_seconds: None,
+            copy: None,
         },
     )
     .await
@@ -489,6 +493,7 @@ async fn verify_rejects_a_copy_on_a_live_owned_key_and_missing_tags() {
             now: t("2026-11-22T05:00:00Z"),
             save_outcome: None,
             copy_seconds: None,
+            copy: None,
         },
     )
     .await
@@ -628,6 +633,7 @@ async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_
             now,
             save_outcome: None,
             copy_seconds: None,
+            copy: None,
         },
     )
     .await
@@ -654,6 +660,7 @@ async fn unencrypted_cluster_copy_verifies_with_a_note_but_unencrypted_instance_
             now,
             save_outcome: None,
             copy_seconds: None,
+            copy: None,
         },
     )
     .await
@@ -831,6 +838,7 @@ async fn prune_applies_retention_to_managed_copies_only_and_skips_failed_sources
         item: item_for("billing"),
         error: Some("CopyFailed".into()),
         cause: Some("status failed".into()),
+        copy: None,
     }];
     let now = t("2026-11-22T06:00:00Z");
     let dry = prune_run(&cfg, &store, now, results.clone(), true)
@@ -1190,6 +1198,7 @@ async fn failure_causes_are_read_from_the_lambda_error_json() {
             r#"{"errorMessage":"CopyDBSnapshot: key not accessible","errorType":"KmsKeyNotAccessible"}"#
                 .into(),
         ),
+        copy: None,
     }];
     let s = summarize_items(&results, &NotSaved::default());
     assert_eq!(s.failed.len(), 1);
@@ -1334,31 +1343,43 @@ async fn a_failsafe_copy_is_full_and_waited_for_as_its_size_needs() {
 }
 
 #[test]
-fn a_failsafe_copy_writes_its_time_and_size_per_source() {
-    let m = copy_time_metric(
-        LIVE,
-        "orders",
-        24_600,
-        Some(2_400),
-        t("2026-11-22T12:00:00Z"),
-    );
+fn a_failsafe_copy_writes_its_time_mode_and_size_per_source() {
+    let full = CopyFigures {
+        mode: CopyMode::Full,
+        moved_gib: Some(2_400),
+        seconds: 24_600,
+    };
+    let m = copy_time_metric(LIVE, "orders", &full, t("2026-11-22T12:00:00Z"));
     assert_eq!(m["CopySeconds"], 24_600);
     assert_eq!(m["CopySizeGiB"], 2_400);
     assert_eq!(m["CopyMode"], "full");
+    assert_eq!(m["CopyIncremental"], 0);
     assert_eq!(m["SourceId"], "orders");
     let cw = &m["_aws"]["CloudWatchMetrics"][0];
     assert_eq!(cw["Namespace"], "RdsFailsafe");
     assert_eq!(cw["Dimensions"], json!([["SourceAccount", "SourceId"], []]));
-    // an Aurora copy's size is unknown: its time only
-    let m = copy_time_metric(LIVE, "ledger", 3_600, None, t("2026-11-22T12:00:00Z"));
-    assert!(m.get("CopySizeGiB").is_none());
-    assert_eq!(
+    let names = |m: &serde_json::Value| -> Vec<String> {
         m["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()
-            .len(),
-        1
+            .iter()
+            .map(|x| x["Name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&m), ["CopySeconds", "CopyIncremental", "CopySizeGiB"]);
+    // an incremental copy moves what RDS does not report, an Aurora copy has no size: no GiB
+    let incremental = CopyFigures {
+        mode: CopyMode::Incremental,
+        moved_gib: None,
+        seconds: 480,
+    };
+    let m = copy_time_metric(LIVE, "orders", &incremental, t("2026-11-23T12:00:00Z"));
+    assert_eq!(
+        (m["CopyMode"].as_str(), m["CopyIncremental"].as_u64()),
+        (Some("incremental"), Some(1))
     );
+    assert!(m.get("CopySizeGiB").is_none());
+    assert_eq!(names(&m), ["CopySeconds", "CopyIncremental"]);
 }
 
 /// A Failsafe run at 11:00 on 3 November.
@@ -1462,6 +1483,7 @@ async fn a_copy_timeout_does_not_hold_retention_back() {
             item: item_for("billing"),
             error: Some(error.into()),
             cause: Some("…".into()),
+            copy: None,
         }]
     };
     let now = t("2026-11-22T06:00:00Z");
@@ -1491,4 +1513,84 @@ async fn a_copy_timeout_does_not_hold_retention_back() {
         "\"Error\": \"{}\"",
         rdsf_core::failsafe::COPY_TIMEOUT
     )));
+}
+
+/// An incremental source's Live run shares the snapshot it took (one time, not a copy): its
+/// first Failsafe copy is full, the next one incremental on it; verify and the run's summary
+/// say so with the figures.
+#[tokio::test]
+async fn an_own_snapshots_copies_are_full_then_incremental_in_the_metrics_and_the_summary() {
+    let cfg = failsafe_config(&[]);
+    let store = failsafe_store();
+    let own = |day: &str| {
+        let mut s = live_orders();
+        let at = t(&format!("2026-11-{day}T03:00:00Z"));
+        s.id = format!("arn:aws:rds:{REGION}:{LIVE}:snapshot:rdsf-orders-202611{day}0300");
+        s.arn = s.id.clone();
+        s.create_time = Some(at);
+        s.original_create_time = Some(at);
+        s.allocated_storage = 2_400;
+        s
+    };
+    let mut results = Vec::new();
+    for (day, seconds) in [("22", 24_576), ("23", 492)] {
+        let item = share_and_find(&cfg, &store, own(day)).await;
+        let out = save_item(&cfg, &store, item.clone()).await.unwrap();
+        let expected = out.copy.clone().expect("save says how RDS copies it");
+        store.complete_copies();
+        let v = verify(
+            &cfg,
+            &store,
+            VerifyInput {
+                item,
+                snapshot: out.snapshot.clone(),
+                now: t(&format!("2026-11-{day}T12:00:00Z")),
+                save_outcome: Some(SaveOutcome::Copying),
+                copy_seconds: Some(seconds),
+                copy: Some(expected),
+            },
+        )
+        .await
+        .unwrap();
+        results.push(ItemResult {
+            outcome: ItemOutcome::Saved,
+            item: ItemRef {
+                kind: SnapshotKind::Instance,
+                source_id: Some("orders".into()),
+                source_account: Some(LIVE.into()),
+                source_arn: None,
+            },
+            error: None,
+            cause: None,
+            copy: v.copy,
+        });
+    }
+    let first = results[0].copy.clone().unwrap();
+    assert_eq!((first.mode, first.moved_gib), (CopyMode::Full, Some(2_400)));
+    let second = results[1].copy.clone().unwrap();
+    assert_eq!(
+        (second.mode, second.moved_gib, second.seconds),
+        (CopyMode::Incremental, None, 492)
+    );
+    let out = prune_run(&cfg, &store, t("2026-11-23T12:00:00Z"), results, true)
+        .await
+        .unwrap();
+    let c = &out.summary.copies;
+    assert_eq!(
+        (
+            c.full_count,
+            c.incremental_count,
+            c.full_gib,
+            c.longest_seconds,
+            c.total_seconds
+        ),
+        (1, 1, 2_400, 24_576, 25_068)
+    );
+    assert_eq!(
+        c.first,
+        [
+            "instance:orders of 111111111111: full, 2400 GiB, 24576 s",
+            "instance:orders of 111111111111: incremental, 492 s"
+        ]
+    );
 }
