@@ -63,6 +63,13 @@ def test_status_shows_every_source_fresh_and_exits_0(saved):
     assert {s["sourceId"]: s["chainGib"] for s in report["sources"]} == {
         "billing": 20, "ledger": None, "orders": 20, "users": 20}
     assert (report["chainGib"], report["changePerDay"]) == (60, 0.02)
+    # by retention tier, with the retention the deployed Failsafe functions run with (read from
+    # their environment): each source's one copy is the month's newest
+    assert report["retention"] == "KEEP_HOURLY=0 KEEP_DAILY=7 KEEP_WEEKLY=4 KEEP_MONTHLY=12 MIN_KEEP=3"
+    assert report["tiers"] == [{"tier": "monthly", "copies": 4, "storedGib": 60,
+                                "monthlyUsd": report["monthlyUsd"]}], report["tiers"]
+    assert {s["sourceId"]: [t["tier"] for t in s["tiers"]] for s in report["sources"]} == {
+        "billing": ["monthly"], "ledger": ["monthly"], "orders": ["monthly"], "users": ["monthly"]}
 
     table = rdsf(d.failsafe, "status", "--now", NOW, "--usd-per-gb-month", "0.2")
     assert table.returncode == 0, table.stderr
@@ -70,6 +77,12 @@ def test_status_shows_every_source_fresh_and_exits_0(saved):
     assert "ok: every source has a verified copy within the threshold" in table.stdout
     assert "stored: 60 GiB in full copies of DB instances, about 12.00 USD a month at 0.2 USD per GB-month" in table.stdout
     assert "chain: 60 GiB, about 12.00 USD a month, if each source's copies are one incremental chain" in table.stdout
+    assert "by retention tier (KEEP_HOURLY=0 KEEP_DAILY=7 KEEP_WEEKLY=4 KEEP_MONTHLY=12 MIN_KEEP=3" in table.stdout
+    assert any(line.split()[:5] == ["all", "sources", "monthly", "4", "60"] for line in table.stdout.splitlines()), table.stdout
+    # a function that is not rds-failsafe's: status still answers, and says why there are no tiers
+    other = rdsf(d.failsafe, "status", "--now", NOW, "--function", "no-such-function")
+    assert other.returncode == 0, other.stderr
+    assert "by retention tier: not shown: the deployed configuration could not be read" in other.stdout, other.stdout
     bad = rdsf(d.failsafe, "status", "--change-per-day", "2")
     assert bad.returncode == 2 and "not a fraction from 0 to 1" in bad.stderr, bad.stderr
 

@@ -74,6 +74,11 @@ enum Command {
         /// RDS reports no changed bytes: set the estate's; the default is an assumption.
         #[arg(long, default_value_t = rdsf_core::policy::cost::DEFAULT_CHANGE_PER_DAY, value_parser = parse_fraction)]
         change_per_day: f64,
+        /// The deployed Failsafe task function (name or ARN) whose retention splits the copies
+        /// and their cost by tier; default: the one Failsafe configuration among this account's
+        /// functions in the region. Without one, status says why and leaves the tiers out.
+        #[arg(long)]
+        function: Option<String>,
     },
     /// Restore the newest verified copy of a source (or the newest taken at or before --at).
     Restore(RestoreArgs),
@@ -253,6 +258,33 @@ async fn preflight(
     )
 }
 
+/// The retention the deployed Failsafe functions run with, or why it is not known: none found,
+/// several that differ, or Lambda not readable with this profile.
+async fn deployed_retention(
+    lambda: &aws_sdk_lambda::Client,
+    function: Option<&str>,
+) -> Result<rdsf_core::config::Retention, String> {
+    let found = deployed::find(lambda, function).await.map_err(|e| {
+        format!(
+            "the deployed configuration could not be read: {}",
+            e.message
+        )
+    })?;
+    let retentions: Vec<_> = found
+        .iter()
+        .filter_map(|d| match &d.config {
+            deployed::Side::Failsafe(cfg) => Some(cfg.retention),
+            _ => None,
+        })
+        .collect();
+    match retentions.as_slice() {
+        [] => Err("no deployed Failsafe configuration in this account and region (give --function)".into()),
+        [one] => Ok(*one),
+        [first, rest @ ..] if rest.iter().all(|r| r == first) => Ok(*first),
+        _ => Err("several deployed Failsafe configurations with different retention: name one with --function".into()),
+    }
+}
+
 fn parse_fraction(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
@@ -299,18 +331,24 @@ async fn main() -> ExitCode {
             max_age_hours,
             usd_per_gb_month,
             change_per_day,
-        } => operator::status(
-            &store,
-            &region,
-            now.unwrap_or_else(Utc::now),
-            *max_age_hours,
-            rdsf_core::policy::status::Prices {
-                usd_per_gb_month: *usd_per_gb_month,
-                change_per_day: *change_per_day,
-            },
-        )
-        .await
-        .map(|report| show_status(&report, cli.json)),
+            function,
+        } => {
+            let lambda = aws_sdk_lambda::Client::new(&conf);
+            let retention = deployed_retention(&lambda, function.as_deref()).await;
+            operator::status(
+                &store,
+                &region,
+                now.unwrap_or_else(Utc::now),
+                *max_age_hours,
+                rdsf_core::policy::status::Prices {
+                    usd_per_gb_month: *usd_per_gb_month,
+                    change_per_day: *change_per_day,
+                },
+                retention.as_ref().map_err(Clone::clone),
+            )
+            .await
+            .map(|report| show_status(&report, cli.json))
+        }
         Command::Restore(a) => restore(&store, &region, a, cli.json).await,
         Command::Preflight { function } => {
             let lambda = aws_sdk_lambda::Client::new(&conf);

@@ -101,6 +101,39 @@ pub fn status(r: &StatusReport) -> String {
         r.chain_monthly_usd,
         r.change_per_day,
     );
+    match (&r.retention, &r.tiers_not_shown) {
+        (Some(retention), _) => {
+            out += &format!(
+                "\nby retention tier ({retention}, as the deployed Failsafe functions run; each copy counted once, for the longest-lived tier that keeps it; STORED bills each copy whole):\n"
+            );
+            let gib = |g: Option<i64>| g.map_or("-".into(), |g| format!("{g} GiB"));
+            let usd = |u: Option<f64>| u.map_or("-".into(), |u| format!("{u:.2}"));
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for s in &r.sources {
+                for t in &s.tiers {
+                    rows.push(vec![
+                        format!("{}:{}", s.source_account, s.source_id),
+                        t.tier.as_str().into(),
+                        t.copies.to_string(),
+                        gib(t.stored_gib),
+                        usd(t.monthly_usd),
+                    ]);
+                }
+            }
+            for t in &r.tiers {
+                rows.push(vec![
+                    "all sources".into(),
+                    t.tier.as_str().into(),
+                    t.copies.to_string(),
+                    gib(t.stored_gib),
+                    usd(t.monthly_usd),
+                ]);
+            }
+            out += &render(&["SOURCE", "TIER", "COPIES", "STORED", "USD/MONTH"], &rows);
+        }
+        (None, Some(why)) => out += &format!("\nby retention tier: not shown: {why}\n"),
+        (None, None) => {}
+    }
     if r.unattributed_copies > 0 {
         out += &format!(
             "\n{} managed copies without complete provenance tags (not counted)\n",

@@ -322,6 +322,25 @@ pub struct Retention {
     pub min_keep: u32,
 }
 
+impl std::fmt::Display for Retention {
+    /// As the settings read: `KEEP_HOURLY=0 KEEP_DAILY=7 … MIN_KEEP=3`, or `RETENTION=35 MIN_KEEP=3`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.policy {
+            RetentionPolicy::Gfs {
+                hourly,
+                daily,
+                weekly,
+                monthly,
+            } => write!(
+                f,
+                "KEEP_HOURLY={hourly} KEEP_DAILY={daily} KEEP_WEEKLY={weekly} KEEP_MONTHLY={monthly}"
+            )?,
+            RetentionPolicy::Days(days) => write!(f, "RETENTION={days}")?,
+        }
+        write!(f, " MIN_KEEP={}", self.min_keep)
+    }
+}
+
 /// Configuration of the Failsafe account's Lambdas.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailsafeConfig {

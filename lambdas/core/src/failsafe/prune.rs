@@ -9,7 +9,7 @@ use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{dated_after_run, is_failed_managed_copy, CopyMode};
 use crate::policy::map_results::{ChildResult, FailedChild};
-use crate::policy::retention::{plan_retention, CopyFacts, Kept};
+use crate::policy::retention::{plan_retention, CopyFacts, Kept, Tier};
 use crate::policy::tags::{is_managed, Provenance};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::{delete_if_present, own_managed_copies};
@@ -246,6 +246,7 @@ pub async fn prune<S: Snapshots + SnapshotWrites>(
                 Some(reason) => future.push(Kept {
                     id: f.id,
                     reasons: vec![reason],
+                    tier: Tier::Other,
                 }),
                 None => facts.push(f),
             }
@@ -291,6 +292,7 @@ pub async fn prune<S: Snapshots + SnapshotWrites>(
                 .map(|f| Kept {
                     id: f.id.clone(),
                     reasons: vec!["not pruned this run".into()],
+                    tier: Tier::Other,
                 })
                 .collect();
             report.not_pruned_count += 1;

@@ -6,8 +6,10 @@
 
 pub mod preflight;
 
+use crate::config::Retention;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
+use crate::policy::cost::TierCost;
 use crate::policy::drill::RestoreProgress;
 use crate::policy::restore::{plan_restore, RestoreOptions, RestorePlan};
 use crate::policy::status::{
@@ -44,6 +46,13 @@ pub struct StatusReport {
     pub chain_monthly_usd: f64,
     pub usd_per_gb_month: f64,
     pub change_per_day: f64,
+    /// Every source's copies by retention tier, summed (`SourceStatus::tiers`), with the
+    /// retention they follow; or why copies are not split by tier.
+    pub tiers: Vec<TierCost>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiers_not_shown: Option<String>,
     /// `rds-failsafe:managed` copies whose provenance tags are incomplete.
     pub unattributed_copies: usize,
     pub quotas: Vec<QuotaView>,
@@ -57,19 +66,43 @@ impl StatusReport {
     }
 }
 
-/// Per source, the newest verified copy against `max_age_hours`; the account's quota use. An
-/// account with no copies at all is a problem, not an empty success: the profile or region is
-/// likely wrong, or nothing was ever saved.
+/// Per source, the newest verified copy against `max_age_hours`; the account's quota use; with
+/// the deployment's `retention` (`Err`: why it is not known), the copies and their cost by the
+/// tier that keeps them. An account with no copies at all is a problem, not an empty success:
+/// the profile or region is likely wrong, or nothing was ever saved.
 pub async fn status<S: Snapshots>(
     store: &S,
     region: &str,
     now: DateTime<Utc>,
     max_age_hours: f64,
     prices: Prices,
+    retention: std::result::Result<&Retention, String>,
 ) -> Result<StatusReport> {
     let snapshots = own_managed_copies(store).await?;
     let grouped = group_by_source(&snapshots);
-    let sources = source_statuses(&grouped, now, max_age_hours, prices);
+    let sources = source_statuses(
+        &grouped,
+        now,
+        max_age_hours,
+        prices,
+        retention.as_ref().ok().copied(),
+    );
+    let mut tiers: Vec<TierCost> = Vec::new();
+    for t in sources.iter().flat_map(|s| &s.tiers) {
+        match tiers.iter_mut().find(|x| x.tier == t.tier) {
+            Some(x) => {
+                x.copies += t.copies;
+                x.stored_gib = Some(x.stored_gib.unwrap_or(0) + t.stored_gib.unwrap_or(0));
+                x.monthly_usd = Some(x.monthly_usd.unwrap_or(0.0) + t.monthly_usd.unwrap_or(0.0));
+            }
+            None => tiers.push(TierCost {
+                stored_gib: Some(t.stored_gib.unwrap_or(0)),
+                monthly_usd: Some(t.monthly_usd.unwrap_or(0.0)),
+                ..t.clone()
+            }),
+        }
+    }
+    tiers.sort_by_key(|t| std::cmp::Reverse(t.tier));
     let mut quotas = Vec::new();
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         if let Some(q) = store.snapshot_quota(kind).await? {
@@ -126,6 +159,9 @@ pub async fn status<S: Snapshots>(
         usd_per_gb_month: prices.usd_per_gb_month,
         change_per_day: prices.change_per_day,
         sources,
+        tiers,
+        retention: retention.as_ref().ok().map(|r| r.to_string()),
+        tiers_not_shown: retention.err(),
         unattributed_copies: grouped.unattributed,
         quotas,
         problems,

@@ -11,8 +11,13 @@
 //! For Aurora, `AllocatedStorage` "always returns 1" (RDS API reference): an Aurora copy's size,
 //! billed at the cluster volume's, is not in the API, and `rdsf status` does not price it.
 
-use crate::model::Snapshot;
+use crate::config::Retention;
+use crate::model::{Snapshot, SnapshotKind};
+use crate::policy::retention::{plan_retention, CopyFacts, Tier};
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
 
 /// The list price of RDS snapshot storage per GB-month, us-east-1 (Amazon RDS pricing page;
 /// docs/aws-facts.md): set the region's (`rdsf status --usd-per-gb-month`).
@@ -55,6 +60,59 @@ pub fn chain_gib(copies: &[(i32, DateTime<Utc>)], change_per_day: f64) -> i64 {
     total.round() as i64
 }
 
+/// What one retention tier of a source holds: the copies retention keeps for it (a copy several
+/// rules keep counts once, for the longest-lived: `policy::retention::Tier`), or `next-prune`,
+/// those the next `prune` deletes. GiB and USD for DB instances only, each copy billed whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierCost {
+    pub tier: Tier,
+    pub copies: usize,
+    pub stored_gib: Option<i64>,
+    pub monthly_usd: Option<f64>,
+}
+
+/// A source's copies (failed ones left out) by the retention tier that keeps each, as `prune`
+/// would plan them at `now`: longest-lived tier first, `next-prune` last.
+pub fn tier_costs(
+    copies: &[&Snapshot],
+    retention: &Retention,
+    now: DateTime<Utc>,
+    usd_per_gb_month: f64,
+) -> Vec<TierCost> {
+    let live: Vec<&Snapshot> = copies
+        .iter()
+        .copied()
+        .filter(|s| s.status != crate::model::status::FAILED)
+        .collect();
+    let facts: Vec<CopyFacts> = live.iter().filter_map(|s| CopyFacts::of(s)).collect();
+    let plan = plan_retention(&facts, retention, now);
+    let tiers = plan
+        .keep
+        .iter()
+        .map(|k| (k.tier, k.id.as_str()))
+        .chain(plan.delete.iter().map(|id| (Tier::NextPrune, id.as_str())));
+    let mut by_tier: BTreeMap<Reverse<Tier>, Vec<&Snapshot>> = BTreeMap::new();
+    for (tier, id) in tiers {
+        if let Some(s) = live.iter().copied().find(|s| s.id == id) {
+            by_tier.entry(Reverse(tier)).or_default().push(s);
+        }
+    }
+    by_tier
+        .into_iter()
+        .map(|(Reverse(tier), snaps)| {
+            let sized = snaps.iter().all(|s| s.kind == SnapshotKind::Instance);
+            let gib = sized.then(|| stored_gib(snaps.iter().copied()));
+            TierCost {
+                tier,
+                copies: snaps.len(),
+                stored_gib: gib,
+                monthly_usd: gib.map(|g| monthly_usd(g, usd_per_gb_month)),
+            }
+        })
+        .collect()
+}
+
 /// A month of `gib` of snapshot storage at `usd_per_gb_month`.
 pub fn monthly_usd(gib: i64, usd_per_gb_month: f64) -> f64 {
     gib as f64 * usd_per_gb_month
@@ -75,6 +133,64 @@ mod tests {
         );
         s.allocated_storage = gib;
         s
+    }
+
+    #[test]
+    fn copies_are_priced_by_the_longest_lived_tier_that_keeps_them() {
+        use crate::config::RetentionPolicy;
+        let at = |taken: &str, verified: bool| {
+            let mut s = crate::policy::status::tests::copy(
+                "orders",
+                SnapshotKind::Instance,
+                taken,
+                status::AVAILABLE,
+                verified,
+            );
+            s.allocated_storage = 100;
+            s
+        };
+        let copies = [
+            at("2026-11-20T03:00:00Z", true), // the day's, the week's and the month's: monthly
+            at("2026-11-19T03:00:00Z", true), // daily
+            at("2026-11-18T03:00:00Z", false), // not verified: kept, other
+            at("2026-11-14T03:00:00Z", true), // last week's newest: weekly
+            at("2026-10-31T03:00:00Z", true), // October's newest: monthly
+            at("2026-10-15T03:00:00Z", true), // kept by nothing
+        ];
+        let refs: Vec<&Snapshot> = copies.iter().collect();
+        let retention = Retention {
+            policy: RetentionPolicy::Gfs {
+                hourly: 0,
+                daily: 2,
+                weekly: 2,
+                monthly: 2,
+            },
+            min_keep: 1,
+        };
+        let now = crate::policy::tags::parse_time("2026-11-20T12:00:00Z").unwrap();
+        let got: Vec<(&str, usize, Option<i64>, Option<f64>)> =
+            tier_costs(&refs, &retention, now, 0.1)
+                .iter()
+                .map(|t| (t.tier.as_str(), t.copies, t.stored_gib, t.monthly_usd))
+                .collect();
+        assert_eq!(
+            got,
+            [
+                ("monthly", 2, Some(200), Some(20.0)),
+                ("weekly", 1, Some(100), Some(10.0)),
+                ("daily", 1, Some(100), Some(10.0)),
+                ("other", 1, Some(100), Some(10.0)),
+                ("next-prune", 1, Some(100), Some(10.0)),
+            ]
+        );
+        // an Aurora cluster's copies are counted, not sized
+        let mut cluster = at("2026-11-20T03:00:00Z", true);
+        cluster.kind = SnapshotKind::Cluster;
+        let t = tier_costs(&[&cluster], &retention, now, 0.1);
+        assert_eq!(
+            (t[0].copies, t[0].stored_gib, t[0].monthly_usd),
+            (1, None, None)
+        );
     }
 
     #[test]

@@ -31,11 +31,50 @@ impl CopyFacts {
     }
 }
 
+/// What keeps a copy, longest-lived last: a copy several rules keep belongs to the last of
+/// them (a daily copy that is also the week's newest is kept as the week's). `Other`: a copy
+/// kept for a reason that is not a retention rule (not verified, dated after the run, or its
+/// source not pruned this run). `NextPrune`: kept by nothing, the next `prune` deletes it
+/// (`rdsf status` lists such copies; a `Kept` never has it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    NextPrune,
+    #[default]
+    Other,
+    /// The `MIN_KEEP` newest verified copies, whatever the policy.
+    Floor,
+    Hourly,
+    Daily,
+    /// `RETENTION=<days>`.
+    Days,
+    Weekly,
+    Monthly,
+}
+
+impl Tier {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Tier::NextPrune => "next-prune",
+            Tier::Other => "other",
+            Tier::Floor => "floor",
+            Tier::Hourly => "hourly",
+            Tier::Daily => "daily",
+            Tier::Days => "days",
+            Tier::Weekly => "weekly",
+            Tier::Monthly => "monthly",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Kept {
     pub id: String,
     pub reasons: Vec<String>,
+    /// The longest-lived rule among the reasons (`rdsf status` prices copies by it).
+    #[serde(skip)]
+    pub tier: Tier,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -84,7 +123,7 @@ pub fn plan_retention(
     retention: &Retention,
     now: DateTime<Utc>,
 ) -> RetentionPlan {
-    let mut reasons: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut reasons: BTreeMap<&str, Vec<(Tier, String)>> = BTreeMap::new();
     let mut verified: Vec<&CopyFacts> = copies.iter().filter(|c| c.verified).collect();
     // newest first; ties broken by id so the choice is deterministic
     verified.sort_by(|a, b| {
@@ -94,27 +133,30 @@ pub fn plan_retention(
     });
 
     for c in copies.iter().filter(|c| !c.verified) {
-        reasons
-            .entry(c.id.as_str())
-            .or_default()
-            .push("not verified (never deleted by retention)".into());
+        reasons.entry(c.id.as_str()).or_default().push((
+            Tier::Other,
+            "not verified (never deleted by retention)".into(),
+        ));
     }
     for (i, c) in verified
         .iter()
         .take(retention.min_keep as usize)
         .enumerate()
     {
-        reasons.entry(c.id.as_str()).or_default().push(format!(
-            "floor: newest verified #{} of MIN_KEEP={}",
-            i + 1,
-            retention.min_keep
+        reasons.entry(c.id.as_str()).or_default().push((
+            Tier::Floor,
+            format!(
+                "floor: newest verified #{} of MIN_KEEP={}",
+                i + 1,
+                retention.min_keep
+            ),
         ));
     }
     for c in verified.iter().filter(|c| c.source_time > now) {
         reasons
             .entry(c.id.as_str())
             .or_default()
-            .push("source time is after the run's now".into());
+            .push((Tier::Other, "source time is after the run's now".into()));
     }
 
     match retention.policy {
@@ -122,10 +164,10 @@ pub fn plan_retention(
             let limit = Duration::days(i64::from(days));
             for c in &verified {
                 if c.source_time <= now && now - c.source_time <= limit {
-                    reasons
-                        .entry(c.id.as_str())
-                        .or_default()
-                        .push(format!("RETENTION={days}: at most {days} days old"));
+                    reasons.entry(c.id.as_str()).or_default().push((
+                        Tier::Days,
+                        format!("RETENTION={days}: at most {days} days old"),
+                    ));
                 }
             }
         }
@@ -137,15 +179,16 @@ pub fn plan_retention(
         } => {
             // `verified` is newest first, so the first copy seen in a period is that period's newest.
             let mut newest_in =
-                |period: &str, key_of: &dyn Fn(DateTime<Utc>) -> i64, wanted: &BTreeSet<i64>| {
+                |tier: Tier, key_of: &dyn Fn(DateTime<Utc>) -> i64, wanted: &BTreeSet<i64>| {
+                    let period = tier.as_str();
                     let mut taken = BTreeSet::new();
                     for c in verified.iter().filter(|c| c.source_time <= now) {
                         let key = key_of(c.source_time);
                         if wanted.contains(&key) && taken.insert(key) {
-                            reasons
-                                .entry(c.id.as_str())
-                                .or_default()
-                                .push(format!("{period}: newest of {}", describe(period, key)));
+                            reasons.entry(c.id.as_str()).or_default().push((
+                                tier,
+                                format!("{period}: newest of {}", describe(period, key)),
+                            ));
                         }
                     }
                 };
@@ -156,7 +199,7 @@ pub fn plan_retention(
                 |t: DateTime<Utc>| i64::from(week_start(t.date_naive()).num_days_from_ce());
             let month_key = |t: DateTime<Utc>| i64::from(month_index(t.date_naive()));
             let hours: BTreeSet<i64> = (0..hourly).map(|i| hour_key(now) - i64::from(i)).collect();
-            newest_in("hourly", &hour_key, &hours);
+            newest_in(Tier::Hourly, &hour_key, &hours);
             let days: BTreeSet<i64> = (0..daily).map(|i| day_key(now) - i64::from(i)).collect();
             let weeks: BTreeSet<i64> = (0..weekly)
                 .map(|i| week_key(now) - 7 * i64::from(i))
@@ -164,9 +207,9 @@ pub fn plan_retention(
             let months: BTreeSet<i64> = (0..monthly)
                 .map(|i| month_key(now) - i64::from(i))
                 .collect();
-            newest_in("daily", &day_key, &days);
-            newest_in("weekly", &week_key, &weeks);
-            newest_in("monthly", &month_key, &months);
+            newest_in(Tier::Daily, &day_key, &days);
+            newest_in(Tier::Weekly, &week_key, &weeks);
+            newest_in(Tier::Monthly, &month_key, &months);
         }
     }
 
@@ -181,7 +224,8 @@ pub fn plan_retention(
         match reasons.remove(c.id.as_str()) {
             Some(r) => plan.keep.push(Kept {
                 id: c.id.clone(),
-                reasons: r,
+                tier: r.iter().map(|(t, _)| *t).max().unwrap_or_default(),
+                reasons: r.into_iter().map(|(_, why)| why).collect(),
             }),
             None => plan.delete.push(c.id.clone()),
         }

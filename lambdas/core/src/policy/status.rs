@@ -3,9 +3,10 @@
 //! given time. Pure: `rdsf status` ([`crate::operator`]) and the drill list the copies.
 
 use crate::arn::Arn;
+use crate::config::Retention;
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::copy::source_time;
-use crate::policy::cost::{chain_gib, monthly_usd, stored_gib};
+use crate::policy::cost::{chain_gib, monthly_usd, stored_gib, tier_costs, TierCost};
 use crate::policy::tags::{self, format_time, Provenance, VERIFIED};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -79,6 +80,9 @@ pub struct SourceStatus {
     /// (`policy::cost::chain_gib`): what incremental mode costs, or would; DB instances only.
     pub chain_gib: Option<i64>,
     pub chain_monthly_usd: Option<f64>,
+    /// The copies by the retention tier that keeps them (`policy::cost::tier_costs`), when the
+    /// retention is known (the deployed Failsafe configuration's); empty otherwise.
+    pub tiers: Vec<TierCost>,
 }
 
 /// What `rdsf status` prices copies with.
@@ -161,6 +165,7 @@ pub fn source_statuses(
     now: DateTime<Utc>,
     max_age_hours: f64,
     prices: Prices,
+    retention: Option<&Retention>,
 ) -> Vec<SourceStatus> {
     grouped
         .sources
@@ -224,6 +229,9 @@ pub fn source_statuses(
                 monthly_usd: stored.map(|gib| monthly_usd(gib, prices.usd_per_gb_month)),
                 chain_gib: chain,
                 chain_monthly_usd: chain.map(|gib| monthly_usd(gib, prices.usd_per_gb_month)),
+                tiers: retention.map_or_else(Vec::new, |r| {
+                    tier_costs(snaps, r, now, prices.usd_per_gb_month)
+                }),
             }
         })
         .collect()
@@ -363,7 +371,13 @@ pub(crate) mod tests {
         ];
         let grouped = group_by_source(&copies);
         assert_eq!((grouped.unattributed, grouped.live_share_copies), (0, 0));
-        let st = source_statuses(&grouped, t("2026-11-21T09:00:00Z"), 30.0, Prices::default());
+        let st = source_statuses(
+            &grouped,
+            t("2026-11-21T09:00:00Z"),
+            30.0,
+            Prices::default(),
+            None,
+        );
         let names: Vec<_> = st
             .iter()
             .map(|s| (s.source_id.as_str(), s.freshness))
@@ -423,10 +437,14 @@ pub(crate) mod tests {
         share.arn = "arn:aws:rds:eu-west-1:111111111111:snapshot:rdsf-orders-202611200300".into();
         let all = [c, unmanaged, share];
         let grouped = group_by_source(&all);
-        assert!(
-            source_statuses(&grouped, t("2026-11-21T00:00:00Z"), 30.0, Prices::default())
-                .is_empty()
-        );
+        assert!(source_statuses(
+            &grouped,
+            t("2026-11-21T00:00:00Z"),
+            30.0,
+            Prices::default(),
+            None
+        )
+        .is_empty());
         assert_eq!((grouped.unattributed, grouped.live_share_copies), (1, 1));
     }
 

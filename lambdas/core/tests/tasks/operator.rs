@@ -8,7 +8,8 @@ use rdsf_core::policy::drill::RestoreProgress;
 use rdsf_core::policy::restore::{RestoreOptions, RESTORED_FROM};
 use rdsf_core::policy::status::Freshness;
 
-/// `rdsf status` at 2026-11-20T12:00:00Z with a 30-hour threshold and the list price.
+/// `rdsf status` at 2026-11-20T12:00:00Z with a 30-hour threshold and the list price, the
+/// deployed retention unknown.
 async fn status_at_noon(
     store: &rdsf_core::port::fake::FakeStore,
 ) -> rdsf_core::operator::StatusReport {
@@ -18,9 +19,72 @@ async fn status_at_noon(
         t("2026-11-20T12:00:00Z"),
         30.0,
         rdsf_core::policy::status::Prices::default(),
+        Err("no deployed Failsafe configuration".into()),
     )
     .await
     .unwrap()
+}
+
+#[tokio::test]
+async fn status_prices_the_copies_by_the_tier_that_keeps_them_when_the_retention_is_known() {
+    let copies = [
+        "2026-11-20T03:00:00Z",
+        "2026-11-19T03:00:00Z",
+        "2026-11-12T03:00:00Z",
+    ]
+    .iter()
+    .map(|at| {
+        let mut c = failsafe_copy(SnapshotKind::Instance, "orders", at, true);
+        c.allocated_storage = 1_000;
+        c
+    })
+    .collect();
+    let store = failsafe_store_with(copies);
+    let cfg = failsafe_config(&[
+        ("KEEP_DAILY", "7"),
+        ("KEEP_WEEKLY", "4"),
+        ("KEEP_MONTHLY", "12"),
+    ]);
+    let report = status(
+        &store,
+        REGION,
+        t("2026-11-20T12:00:00Z"),
+        30.0,
+        rdsf_core::policy::status::Prices {
+            usd_per_gb_month: 0.1,
+            change_per_day: 0.02,
+        },
+        Ok(&cfg.retention),
+    )
+    .await
+    .unwrap();
+    let tiers: Vec<(&str, usize, Option<i64>)> = report
+        .tiers
+        .iter()
+        .map(|t| (t.tier.as_str(), t.copies, t.stored_gib))
+        .collect();
+    // 20 Nov: the month's newest; 19 Nov: a day's; 12 Nov: the newest of the week before
+    assert_eq!(
+        tiers,
+        [
+            ("monthly", 1, Some(1_000)),
+            ("weekly", 1, Some(1_000)),
+            ("daily", 1, Some(1_000))
+        ]
+    );
+    assert_eq!(report.sources[0].tiers.len(), 3);
+    assert_eq!(
+        report.retention.as_deref(),
+        Some("KEEP_HOURLY=0 KEEP_DAILY=7 KEEP_WEEKLY=4 KEEP_MONTHLY=12 MIN_KEEP=3")
+    );
+    assert_eq!(report.tiers_not_shown, None);
+    // unknown retention: no tiers, and the reason
+    let report = status_at_noon(&store).await;
+    assert!(report.tiers.is_empty() && report.sources[0].tiers.is_empty());
+    assert_eq!(
+        report.tiers_not_shown.as_deref(),
+        Some("no deployed Failsafe configuration")
+    );
 }
 
 #[tokio::test]
