@@ -149,7 +149,8 @@ for (const [name, functions] of Object.entries(MACHINES)) {
     const timeout = states.IsAvailable.Choices.find((c) => c.Next === "TimedOut");
     assert.equal(timeout.Variable, "$.wait.elapsedSeconds");
     assert.equal(timeout.NumericGreaterThanEqualsPath, `${bound}.maxWaitSeconds`);
-    assert.ok(states.TimedOut.Parameters["Cause.$"].endsWith(`, $.wait.elapsedSeconds, ${bound}.note)`));
+    // the cause names the bound's figures and the pace the last look measured (wait-available's `pace`)
+    assert.ok(states.TimedOut.Parameters["Cause.$"].endsWith(`, $.wait.elapsedSeconds, ${bound}.note, $.wait.pace)`));
     assert.equal(states.IsAvailable.Default, "WaitForCopy");
     assert.deepEqual(states.WaitForCopy, { Type: "Wait", SecondsPath: "$.wait.nextWaitSeconds", Next: "CheckCopy" });
   });

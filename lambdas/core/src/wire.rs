@@ -247,6 +247,9 @@ pub struct WaitOutput {
     pub elapsed_seconds: u64,
     /// How long the state machine's Wait waits before the next look.
     pub next_wait_seconds: u64,
+    /// The copy's pace as this look saw it (`policy::copy_time::pace_note`): the cause of a copy
+    /// that times out quotes it.
+    pub pace: String,
 }
 
 // -- share, the live machine (live/share.rs) --------------------------------------------------

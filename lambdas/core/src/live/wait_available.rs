@@ -5,6 +5,7 @@
 use super::SnapshotRef;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::status;
+use crate::policy::copy_time::pace_note;
 use crate::policy::polling::{next_wait_seconds, Look};
 use crate::port::Snapshots;
 use crate::store::describe_required;
@@ -21,18 +22,16 @@ pub async fn wait_available<S: Snapshots>(store: &S, input: WaitInput) -> Result
         )
     })
     .await?;
-    let next_wait_seconds = next_wait_seconds(
-        Look {
-            elapsed: input.elapsed_seconds,
-            percent: s.percent_progress,
-        },
-        input.previous.map(|p| Look {
-            elapsed: p.elapsed_seconds,
-            percent: p.percent_progress,
-        }),
-        input.poll_seconds,
-        input.max_wait_seconds,
-    );
+    let now = Look {
+        elapsed: input.elapsed_seconds,
+        percent: s.percent_progress,
+    };
+    let previous = input.previous.map(|p| Look {
+        elapsed: p.elapsed_seconds,
+        percent: p.percent_progress,
+    });
+    let next_wait_seconds =
+        next_wait_seconds(now, previous, input.poll_seconds, input.max_wait_seconds);
     info!(action = "wait", snapshot = %s.id, status = %s.status, progress = s.percent_progress.unwrap_or(0),
         elapsed = input.elapsed_seconds, next_wait = next_wait_seconds, "copy status");
     if s.status == status::FAILED {
@@ -48,5 +47,6 @@ pub async fn wait_available<S: Snapshots>(store: &S, input: WaitInput) -> Result
         snapshot: SnapshotRef::from(&s),
         elapsed_seconds: input.elapsed_seconds,
         next_wait_seconds,
+        pace: pace_note(now, previous, &s.status),
     })
 }

@@ -7,7 +7,7 @@
 //! the first Failsafe run after it is done lists it again and verifies it (`find-shared`), while
 //! the Live account still shares its source.
 
-use super::polling::MAX_CHECKS;
+use super::polling::{remaining_seconds, Look, MAX_CHECKS};
 use serde::{Deserialize, Serialize};
 
 /// The most a run waits for one copy: the state machines' own bound on `maxWaitSeconds` (20 h;
@@ -113,6 +113,36 @@ pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
     }
 }
 
+/// What the last look at a copy says of its pace, for the cause of a copy that timed out: the
+/// percent RDS reported, the time it still needs at that pace (`polling::remaining_seconds`),
+/// and the `maxWaitSeconds` that would have waited for it (with [`HEADROOM_PERCENT`]), or that
+/// no run can wait that long. RDS publishes no copy throughput; this is the one measured here.
+pub fn pace_note(now: Look, previous: Option<Look>, status: &str) -> String {
+    let e = now.elapsed;
+    match (now.percent, remaining_seconds(now, previous)) {
+        (Some(p), Some(left)) => {
+            let total = e.saturating_add(left);
+            let wanted = total.saturating_add(total.saturating_mul(HEADROOM_PERCENT) / 100);
+            let advice = if wanted > WAIT_CEILING_SECONDS {
+                format!(
+                    "more than one run can wait ({WAIT_CEILING_SECONDS} seconds): it goes on in RDS and a later run takes it up"
+                )
+            } else {
+                format!("a maxWaitSeconds of {wanted} would wait for copies like it")
+            };
+            format!(
+                "at {p} % after {e} seconds it needs about {left} more at its pace, {total} in all ({:.1} h): {advice}",
+                total as f64 / 3600.0
+            )
+        }
+        (Some(100), _) => format!("it reported 100 % after {e} seconds (status {status})"),
+        (p, _) => format!(
+            "it reported {} after {e} seconds (status {status}): a copy queued behind another copy of the same source shows no progress",
+            p.map_or("no progress".into(), |p| format!("{p} %"))
+        ),
+    }
+}
+
 /// Margin for the Failsafe run a share's message triggers to start its copy.
 pub const TRIGGER_MARGIN_SECONDS: u64 = 3_600;
 
@@ -136,6 +166,41 @@ pub fn share_in_use_seconds(size_gib: Option<i32>, s: &WaitSettings) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timed_out_copy_says_how_long_it_needs_at_its_pace() {
+        let look = |elapsed, percent| Look { elapsed, percent };
+        // 60 % at 6 h, 50 % an hour before: 10 % an hour, 4 h more, 10 h in all
+        let n = pace_note(
+            look(21_600, Some(60)),
+            Some(look(18_000, Some(50))),
+            "creating",
+        );
+        assert!(
+            n.contains("at 60 % after 21600 seconds it needs about 14400 more at its pace, 36000 in all (10.0 h)"),
+            "{n}"
+        );
+        assert!(n.contains("a maxWaitSeconds of 54000 would wait"), "{n}");
+        // 20 % at 6 h, measured from the first look: 30 h in all, more than a run can wait
+        let n = pace_note(look(21_600, Some(20)), None, "creating");
+        assert!(n.contains("108000 in all (30.0 h)"), "{n}");
+        assert!(
+            n.contains("more than one run can wait (72000 seconds)"),
+            "{n}"
+        );
+        // queued: no figure
+        let n = pace_note(
+            look(21_600, Some(0)),
+            Some(look(18_000, Some(0))),
+            "pending",
+        );
+        assert!(
+            n.contains("reported 0 % after 21600 seconds (status pending): a copy queued"),
+            "{n}"
+        );
+        let n = pace_note(look(60, None), None, "creating");
+        assert!(n.contains("reported no progress after 60 seconds"), "{n}");
+    }
 
     #[test]
     fn a_share_is_in_use_for_two_copies_and_the_trigger() {

@@ -48,6 +48,26 @@ pub struct Look {
     pub percent: Option<i32>,
 }
 
+/// The seconds a copy still needs at its pace: the progress between the last two looks when
+/// both showed some, else since the first look (a floor of the pace of a copy that started
+/// late). None without a figure between 1 and 99 %, or when it did not move.
+pub fn remaining_seconds(now: Look, previous: Option<Look>) -> Option<u64> {
+    let e = now.elapsed;
+    match (now.percent, previous) {
+        (
+            Some(p @ 1..=99),
+            Some(Look {
+                elapsed: e0,
+                percent: Some(p0),
+            }),
+        ) if p0 > 0 => {
+            (p > p0 && e > e0).then(|| ((e - e0) * (100 - p as u64)).div_ceil((p - p0) as u64))
+        }
+        (Some(p @ 1..=99), _) if e > 0 => Some((e * (100 - p as u64)).div_ceil(p as u64)),
+        _ => None,
+    }
+}
+
 /// How many seconds to wait before the next look at a copy that is not available yet, seen as
 /// `now` after `previous` (none at the first look).
 ///
@@ -68,27 +88,14 @@ pub struct Look {
 pub fn next_wait_seconds(now: Look, previous: Option<Look>, poll: u64, max_wait: u64) -> u64 {
     let poll = poll.max(1);
     let e = now.elapsed;
-    let remaining = match (now.percent, previous) {
-        (
-            Some(p @ 1..=99),
-            Some(Look {
-                elapsed: e0,
-                percent: Some(p0),
-            }),
-        ) if p0 > 0 => {
-            // the rate between the last two looks; none if the copy did not move
-            (p > p0 && e > e0).then(|| ((e - e0) * (100 - p as u64)).div_ceil((p - p0) as u64))
-        }
-        (Some(p @ 1..=99), previous) if e > 0 => {
-            // started since the previous look (0 % or no figure then): at most that interval
-            let since_first = (e * (100 - p as u64)).div_ceil(p as u64);
-            Some(match previous {
-                Some(Look { elapsed: e0, .. }) if e > e0 => since_first.min(e - e0),
-                _ => since_first,
-            })
-        }
-        _ => None,
-    };
+    let remaining = remaining_seconds(now, previous).map(|r| match previous {
+        // started since the previous look (0 % or no figure then): at most that interval
+        Some(Look {
+            elapsed: e0,
+            percent,
+        }) if !matches!(percent, Some(p0) if p0 > 0) && e > e0 => r.min(e - e0),
+        _ => r,
+    });
     let wait = match remaining {
         Some(r) => r + r.div_ceil(10),
         None => e,
