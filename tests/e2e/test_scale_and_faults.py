@@ -280,6 +280,9 @@ def test_copy_not_done_by_max_wait_times_out_after_a_last_look_at_the_limit(stac
     assert "instance:orders: CopyTimeout: share copy rdsf-orders-202611200300 was not available " \
            "after 300 seconds: a full copy of 20 GiB at 100000 MiB/s (copyThroughputMiBps) takes about " \
            "1 seconds (0.0 h), and the run waited 300 seconds" in cause, cause
+    # and what the last look saw: no progress, so no pace to size a wait by
+    assert "; it reported 0 % after 300 seconds (status creating): a copy queued behind another " \
+           "copy of the same source shows no progress" in cause, cause
     looks = [c for c in run.result["taskCalls"] if c["task"] == "CheckCopy"]
     assert len(looks) == 5, looks
     assert "Share" not in run.result["statesEntered"]

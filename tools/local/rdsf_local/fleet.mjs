@@ -41,6 +41,7 @@ const waitAvailable = ({ snapshot, elapsedSeconds }) => ({
   elapsedSeconds,
   percentProgress: null,
   nextWaitSeconds: pollSeconds,
+  pace: `it reported no progress after ${elapsedSeconds} seconds (status creating)`,
 });
 // copy-latest's and save's wait bound (policy::copy_time) for a copy whose size is not known:
 // maxWaitSeconds, as the Rust handlers give an Aurora copy.
@@ -128,10 +129,20 @@ const failsafe = {
       item: { kind: item.kind, sourceAccount: LIVE, sourceId: id },
       snapshot: { kind: item.kind, id: `rdsf-${LIVE}-${id}-${STAMP}`, status: 'creating' },
       waitBound: waitBound(wait),
+      // save's reading of RDS's rules (policy::copy::failsafe_copy_mode): a copy of a share copy
+      copy: {
+        mode: 'full',
+        reason: 'the shared snapshot is itself a copy (a share copy), and a copy of a copy is always full',
+        movedGiB: item.kind === 'cluster' ? null : 20,
+      },
     };
   },
   CheckCopy: waitAvailable,
-  Verify: () => ({ verified: true }),
+  // the figures verify returns for a copy its run made (wire::CopyFigures)
+  Verify: ({ item, copySeconds }) => ({
+    verified: true,
+    copy: { mode: 'full', ...(item.kind === 'cluster' ? {} : { movedGiB: 20 }), seconds: copySeconds },
+  }),
   Prune: ({ results: laneResults }) => {
     const results = allResults(laneResults);
     const saved = results.filter((r) => r.outcome === 'saved').length;
