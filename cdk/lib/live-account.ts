@@ -227,6 +227,11 @@ export class LiveAccount extends Construct {
         // a cadence's sources are snapshotted by the daily run too, so that every Failsafe copy
         // of them builds on the one before
         ...(snapshotted.length > 0 ? { INCREMENTAL_SOURCES: snapshotted.join(',') } : {}),
+        // what each cadence snapshots and how often: preflight sizes the quota and checks that
+        // the copies keep up by it (the schedules themselves are EventBridge's)
+        ...(cadences.length > 0
+          ? { CADENCES: JSON.stringify(cadences.map((c) => ({ everyHours: c.everyHours, sources: c.sources.map((s) => s.trim()) }))) }
+          : {}),
         LIVE_KEEP: String(liveKeep),
         ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       },
@@ -238,6 +243,10 @@ export class LiveAccount extends Construct {
         INCREMENTAL_SOURCES: {
           field: 'incrementalSources',
           fix: 'Select the incremental sources by tag ("tag:failsafe-mode=incremental") instead of listing each one.',
+        },
+        CADENCES: {
+          field: 'cadences',
+          fix: 'Select a cadence\'s sources by tag ("tag:failsafe-cadence=4h") instead of listing each one.',
         },
         FAILSAFE_ACCOUNTS: { field: 'failsafe' },
         FAILSAFE_TOPIC_ARNS: { field: 'failsafe' },

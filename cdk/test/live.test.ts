@@ -281,6 +281,10 @@ describe('LiveAccount', () => {
     c.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ INCREMENTAL_SOURCES: 'orders,tag:rpo=4h' }) },
     });
+    // every task knows the cadences (preflight sizes the quota and checks the copies keep up by them)
+    c.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CADENCES: '[{"everyHours":4,"sources":["orders","tag:rpo=4h"]}]' }) },
+    });
     assert.equal(allowing(taskStatements(c.template, c.live.functions.CopyLatestFunctionArn), 'rds:CreateDBSnapshot').length, 1);
     assert.equal(cadenceSchedule('c', 'cron(30 23 * * ? *)', 12), 'cron(30 11 * * ? *)');
     assert.equal(cadenceSchedule('c', 'cron(0 5 * * ? *)', 1).split(' ')[1].split(',').length, 23);

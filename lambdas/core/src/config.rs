@@ -221,6 +221,10 @@ pub struct LiveConfig {
     /// `INCREMENTAL_SOURCES`: the sources (of `sources`) whose own snapshot is shared instead
     /// of a share copy (`SourceMode::Incremental`); none if unset.
     pub incremental_sources: Vec<Selector>,
+    /// `CADENCES`: the sources the Live machine also runs for every few hours (CDK `cadences`;
+    /// the schedules are EventBridge's): preflight sizes the quota and checks that copies keep
+    /// up by them. None if unset.
+    pub cadences: Vec<Cadence>,
     /// Managed share copies kept per source by `delete-old-copies`.
     pub live_keep: u32,
     /// Encrypt unencrypted DB instance snapshots with the share key when copying.
@@ -228,6 +232,58 @@ pub struct LiveConfig {
 }
 
 pub const MAX_SHARE_ACCOUNTS: usize = 20;
+
+/// A cadence: the sources `sources` selects are snapshotted every `every_hours` hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cadence {
+    pub every_hours: u32,
+    pub sources: Vec<Selector>,
+}
+
+impl Cadence {
+    /// Whether a cadence may run every `h` hours: a divisor of 24 below it, so that its runs
+    /// fall at the same hours every day (the CDK app's `CADENCE_HOURS`: 1, 2, 3, 4, 6, 8, 12).
+    pub fn valid_hours(h: u32) -> bool {
+        (1..24).contains(&h) && 24 % h == 0
+    }
+
+    /// `CADENCES`: `[{"everyHours": 4, "sources": ["orders", "tag:tier=gold"]}]`.
+    pub fn parse_list(name: &str, raw: &str) -> Result<Vec<Cadence>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Raw {
+            every_hours: u32,
+            sources: Vec<String>,
+        }
+        let list: Vec<Raw> = serde_json::from_str(raw).map_err(|e| {
+            FailsafeError::config(format!(
+                "{name}: not a JSON list of {{\"everyHours\": 4, \"sources\": [\"orders\"]}} ({e})"
+            ))
+        })?;
+        list.into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if !Cadence::valid_hours(c.every_hours) {
+                    return Err(FailsafeError::config(format!(
+                        "{name}[{i}].everyHours={} must divide 24 and be below it (1, 2, 3, 4, 6, 8 or 12)",
+                        c.every_hours
+                    )));
+                }
+                if c.sources.is_empty() {
+                    return Err(FailsafeError::config(format!(
+                        "{name}[{i}].sources is empty: list the selectors of the sources to snapshot"
+                    )));
+                }
+                let sources = Selector::parse_list(&c.sources.join(","))
+                    .map_err(|e| FailsafeError::config(format!("{name}[{i}].sources: {e}")))?;
+                Ok(Cadence {
+                    every_hours: c.every_hours,
+                    sources,
+                })
+            })
+            .collect()
+    }
+}
 
 impl LiveConfig {
     pub fn from_env(env: &dyn Env) -> Result<LiveConfig> {
@@ -285,6 +341,11 @@ impl LiveConfig {
             _ => Vec::new(),
         };
 
+        let cadences = match lookup(env, var::CADENCES) {
+            Some((name, raw)) if !raw.trim().is_empty() => Cadence::parse_list(&name, &raw)?,
+            _ => Vec::new(),
+        };
+
         Ok(LiveConfig {
             account_id,
             region,
@@ -293,6 +354,7 @@ impl LiveConfig {
             share_kms_key_arn,
             sources,
             incremental_sources,
+            cadences,
             live_keep: bounded_int(env, &setting::LIVE_KEEP)?,
             encrypt_unencrypted: boolean(env, var::ENCRYPT_UNENCRYPTED, false)?,
         })
@@ -648,6 +710,48 @@ mod tests {
         assert_eq!(c.failsafe_accounts, vec!["222222222222"]);
         assert_eq!(c.sources.len(), 2);
         assert!(c.incremental_sources.is_empty());
+    }
+
+    #[test]
+    fn cadences_are_json_and_a_bad_one_names_the_field() {
+        let c = LiveConfig::from_env(&with(
+            &LIVE,
+            &[(
+                "CADENCES",
+                Some(r#"[{"everyHours": 4, "sources": ["orders", "tag:rpo=4h"]}]"#),
+            )],
+        ))
+        .unwrap();
+        assert_eq!(c.cadences.len(), 1);
+        assert_eq!(
+            (c.cadences[0].every_hours, c.cadences[0].sources.len()),
+            (4, 2)
+        );
+        for (raw, needle) in [
+            (
+                r#"[{"everyHours": 5, "sources": ["orders"]}]"#,
+                "CADENCES[0].everyHours=5 must divide 24",
+            ),
+            (
+                r#"[{"everyHours": 4, "sources": []}]"#,
+                "CADENCES[0].sources is empty",
+            ),
+            (
+                r#"[{"everyHours": 4, "sources": ["tag:"]}]"#,
+                "CADENCES[0].sources",
+            ),
+            (r#"{"everyHours": 4}"#, "CADENCES: not a JSON list"),
+            (
+                r#"[{"everyHours": 4, "sources": ["a"], "every": 1}]"#,
+                "CADENCES: not a JSON list",
+            ),
+        ] {
+            let e = LiveConfig::from_env(&with(&LIVE, &[("CADENCES", Some(raw))])).unwrap_err();
+            assert!(e.message.contains(needle), "{raw}: {}", e.message);
+        }
+        assert!((1..24)
+            .filter(|h| Cadence::valid_hours(*h))
+            .eq([1, 2, 3, 4, 6, 8, 12]));
     }
 
     #[test]

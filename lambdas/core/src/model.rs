@@ -47,6 +47,10 @@ pub struct Source {
     /// is the default, so that a 1,000-source state stays small.
     #[serde(default, skip_serializing_if = "SourceMode::is_share_copy")]
     pub mode: SourceMode,
+    /// The shortest cadence that selects it (`CADENCES`), in hours; absent for a source
+    /// snapshotted by the daily run only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_hours: Option<u32>,
 }
 
 impl Source {
@@ -55,6 +59,7 @@ impl Source {
             kind,
             id: id.into(),
             mode: SourceMode::ShareCopy,
+            every_hours: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::config::LiveConfig;
 use crate::error::Result;
 use crate::model::SourceMode;
-use crate::policy::selection::{apply_modes, parse_input_selectors, select};
+use crate::policy::selection::{apply_cadences, apply_modes, parse_input_selectors, select};
 use crate::port::Databases;
 use crate::wire::{SelectInput, SelectOutput};
 use tracing::info;
@@ -21,19 +21,24 @@ pub async fn select_sources<S: Databases>(
     let instances = store.list_instances().await?;
     let clusters = store.list_clusters().await?;
     let mut sel = select(&instances, &clusters, &selectors);
+    let cadence_unmatched = apply_cadences(&mut sel, &instances, &clusters, &cfg.cadences);
     let unmatched = if input.take_snapshots {
+        // a cadence's run: its own sources; the other cadences' selectors match none of them
         for s in sel.sources.iter_mut() {
             s.mode = SourceMode::Incremental;
         }
         Vec::new()
     } else {
-        apply_modes(&mut sel, &instances, &clusters, &cfg.incremental_sources)
+        let mut unmatched = apply_modes(&mut sel, &instances, &clusters, &cfg.incremental_sources);
+        unmatched.extend(cadence_unmatched);
+        unmatched
     };
     for s in &sel.sources {
-        info!(action = "select", kind = %s.kind, source = %s.id, mode = ?s.mode, "selected source");
+        info!(action = "select", kind = %s.kind, source = %s.id, mode = ?s.mode,
+            every_hours = s.every_hours.unwrap_or(24), "selected source");
     }
     for s in &unmatched {
-        info!(action = "select-mode-unmatched", selector = %s.selector, reason = %s.reason, "incremental selector changes nothing");
+        info!(action = "select-mode-unmatched", selector = %s.selector, reason = %s.reason, "a mode or cadence selector changes nothing");
     }
     sel.skipped.extend(unmatched);
     for s in &sel.skipped {

@@ -6,10 +6,12 @@
 use crate::config::{FailsafeConfig, LiveConfig};
 use crate::error::{FailsafeError, Result};
 use crate::model::{OptionGroup, SnapshotKind, Source, SourceMode};
+use crate::policy::copy_time::{share_in_use_seconds, WaitSettings};
 use crate::policy::preflight::{
-    backup_window_finding, block_if_every_source_fails, blocking_message, cluster_findings,
-    failsafe_copies_per_source, failsafe_key_finding, incremental_key_findings, instance_findings,
-    quota_finding, share_key_findings, topic_findings, CopyWindow, Finding, Level, QuotaNeed,
+    backup_window_finding, block_if_every_source_fails, blocking_message, cadence_finding,
+    cluster_findings, failsafe_copies_per_source, failsafe_key_finding, incremental_key_findings,
+    instance_findings, live_snapshots_per_source, quota_finding, share_key_findings,
+    topic_findings, CopyWindow, Finding, Level, QuotaNeed,
 };
 use crate::policy::tags::{KIND, SOURCE_ACCOUNT, SOURCE_ID};
 use crate::port::{Databases, PolicyReads, Snapshots, StoreError, StoreErrorKind};
@@ -88,6 +90,25 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
     // each incremental source (`kind:id`), its own key (none when unencrypted), and whether
     // ENCRYPT_UNENCRYPTED would give it a share copy when unencrypted (instances only)
     let mut own_keys: Vec<(String, Option<String>, bool)> = Vec::new();
+    // the run's wait settings; `rdsf preflight` has none and judges by the state machine's defaults
+    let wait = run
+        .and_then(|r| r.wait)
+        .unwrap_or(WaitSettings::STATE_MACHINE_DEFAULTS);
+    // per kind, the snapshots beyond LIVE_KEEP + 1 a source holds (a cadence's, a big copy's)
+    let mut extra: BTreeMap<SnapshotKind, i64> = BTreeMap::new();
+    // each source with a cadence: subject, hours, size (none for a cluster)
+    let mut cadenced: Vec<(String, u32, Option<i32>)> = Vec::new();
+    let mut hold = |source: &Source, size: Option<i32>| {
+        let need = live_snapshots_per_source(
+            cfg.live_keep,
+            source.every_hours,
+            share_in_use_seconds(size, &wait),
+        );
+        *extra.entry(source.kind).or_default() += need - (i64::from(cfg.live_keep) + 1);
+        if let Some(h) = source.every_hours {
+            cadenced.push((format!("{}:{}", source.kind, source.id), h, size));
+        }
+    };
     let mut own_key = |source: &Source, encrypted: bool, key: &Option<String>| {
         if source.mode == SourceMode::Incremental {
             let subject = format!("{}:{}", source.kind, source.id);
@@ -102,6 +123,7 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
                     continue;
                 };
                 own_key(source, db.encrypted, &db.kms_key_id);
+                hold(source, Some(db.allocated_storage));
                 every_copy_uses_key &= db.encrypted || cfg.encrypt_unencrypted;
                 let mut found = Vec::new();
                 for name in &db.option_groups {
@@ -121,6 +143,7 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
                     continue;
                 };
                 own_key(source, db.encrypted, &db.kms_key_id);
+                hold(source, None);
                 every_copy_uses_key &= db.encrypted;
                 findings.extend(cluster_findings(db));
             }
@@ -143,11 +166,25 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
         }
         Err(e) => findings.push(unreadable("share-key", key_arn, &e, "kms:DescribeKey")),
     }
+    // why an incremental source keeps the share copy (so that a cadence adds nothing to it)
+    let mut keeps_share_copy: BTreeMap<String, String> = BTreeMap::new();
     for (subject, key_arn, unencrypted_kind_encrypts) in own_keys {
+        if key_arn.is_none() && unencrypted_kind_encrypts {
+            keeps_share_copy.insert(
+                subject.clone(),
+                "it is unencrypted and ENCRYPT_UNENCRYPTED=true, so its share copy is how it is encrypted".into(),
+            );
+        }
         let (key, policy) = match &key_arn {
             None => (None, Ok(String::new())),
             Some(arn) => match soft(store.describe_key(arn).await)? {
                 Ok(Some(key)) => {
+                    if key.manager == "AWS" {
+                        keeps_share_copy.insert(
+                            subject.clone(),
+                            format!("it is on the AWS-managed key {arn} (aws/rds), under which RDS cannot share a snapshot"),
+                        );
+                    }
                     let policy = if key.manager == "CUSTOMER" {
                         soft(store.key_policy(arn).await)?
                     } else {
@@ -169,6 +206,16 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
             policy.as_deref().map_err(Clone::clone),
             &cfg.failsafe_accounts,
             unencrypted_kind_encrypts,
+        ));
+    }
+    for (subject, h, size) in &cadenced {
+        findings.push(cadence_finding(
+            subject,
+            *h,
+            *size,
+            keeps_share_copy.get(subject).map(String::as_str),
+            &wait,
+            crate::policy::cost::DEFAULT_CHANGE_PER_DAY,
         ));
     }
     for topic in &cfg.failsafe_topic_arns {
@@ -206,6 +253,7 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
                 n,
                 kept_to_live_keep,
                 i64::from(cfg.live_keep) + 1,
+                extra.get(&kind).copied().unwrap_or(0),
                 "liveKeep",
             )
             .await?,
@@ -254,6 +302,7 @@ pub async fn failsafe_preflight<S: Snapshots + PolicyReads>(
                 sources.len() as i64,
                 copies.len() as i64,
                 per_source,
+                0,
                 "retention (daily/weekly/monthly or days) or minKeep",
             )
             .await?,
@@ -283,6 +332,7 @@ async fn quota<S: Snapshots>(
     sources: i64,
     managed: i64,
     per_source: i64,
+    extra: i64,
     settings: &str,
 ) -> Result<Option<Finding>> {
     let Some(q) = store.snapshot_quota(kind).await? else {
@@ -302,6 +352,7 @@ async fn quota<S: Snapshots>(
             managed,
             sources,
             per_source,
+            extra,
         },
         settings,
     )))

@@ -30,6 +30,17 @@ pub struct WaitSettings {
     pub copy_throughput_mibps: f64,
 }
 
+impl WaitSettings {
+    /// What a run waits with when its input sets nothing: the `Defaults` state of
+    /// statemachines/live.asl.json and failsafe.asl.json (a test holds them equal). `rdsf
+    /// preflight`, which runs outside a run, judges copies by these.
+    pub const STATE_MACHINE_DEFAULTS: WaitSettings = WaitSettings {
+        poll_seconds: 60,
+        max_wait_seconds: 21_600,
+        copy_throughput_mibps: 100.0,
+    };
+}
+
 /// How long this copy is waited for, and the figures behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -166,6 +177,24 @@ pub fn share_in_use_seconds(size_gib: Option<i32>, s: &WaitSettings) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_machine_defaults_are_the_asl_files() {
+        for asl in [
+            include_str!("../../../../statemachines/live.asl.json"),
+            include_str!("../../../../statemachines/failsafe.asl.json"),
+        ] {
+            let d: serde_json::Value = serde_json::from_str(asl).unwrap();
+            let r = &d["States"]["Defaults"]["Result"];
+            let s = WaitSettings::STATE_MACHINE_DEFAULTS;
+            assert_eq!(r["pollSeconds"], s.poll_seconds);
+            assert_eq!(r["maxWaitSeconds"], s.max_wait_seconds);
+            assert_eq!(
+                r["copyThroughputMiBps"].as_f64(),
+                Some(s.copy_throughput_mibps)
+            );
+        }
+    }
 
     #[test]
     fn a_timed_out_copy_says_how_long_it_needs_at_its_pace() {

@@ -459,6 +459,96 @@ pub struct QuotaNeed {
     pub sources: i64,
     /// Copies per source at most, the one being made included.
     pub per_source: i64,
+    /// Beyond `per_source`: the snapshots of sources with a cadence that `delete-old-copies`
+    /// holds while a Failsafe copy may read them ([`live_snapshots_per_source`]).
+    pub extra: i64,
+}
+
+/// How many of one source's managed snapshots the Live account holds at once, the one being
+/// made included: the `live_keep` newest, or more if more were made within `in_use_seconds`
+/// (`copy_time::share_in_use_seconds`: `delete-old-copies` keeps those while a Failsafe copy
+/// may read them) — every `every_hours` for a source with a cadence, else one a day.
+pub fn live_snapshots_per_source(
+    live_keep: u32,
+    every_hours: Option<u32>,
+    in_use_seconds: u64,
+) -> i64 {
+    let every = u64::from(every_hours.unwrap_or(24).max(1)) * 3600;
+    let held = in_use_seconds / every + 1;
+    i64::from(live_keep).max(held as i64) + 1
+}
+
+/// Whether a source's copies keep up with its cadence of `every_hours`. RDS queues the copies
+/// of one source behind each other (docs/aws-facts.md, "Copy physics"): a copy that takes longer
+/// than the cadence makes every later one wait longer, and the newest copy falls further behind.
+/// `size_gib`: the instance's `AllocatedStorage` (none for an Aurora cluster, whose size RDS does
+/// not report, and whose copies are always full); `full_every_time`: why each of its copies is
+/// full, if it is (it keeps the share copy: `aws/rds`, or unencrypted with `ENCRYPT_UNENCRYPTED`);
+/// else the first copy is full and each later one moves the blocks written since the one before,
+/// at `change_per_day` (an assumption: RDS reports no changed bytes).
+pub fn cadence_finding(
+    subject: &str,
+    every_hours: u32,
+    size_gib: Option<i32>,
+    full_every_time: Option<&str>,
+    wait: &WaitSettings,
+    change_per_day: f64,
+) -> Finding {
+    let h = every_hours;
+    let budget = u64::from(h) * 3600;
+    let tp = wait.copy_throughput_mibps.max(f64::MIN_POSITIVE);
+    let seconds = |gib: f64| (gib * 1024.0 / tp).ceil() as u64;
+    let Some(size) = size_gib else {
+        return Finding::warning(
+            "cadence",
+            subject.to_string(),
+            format!(
+                "every {h} h: a DB cluster snapshot copy is always full and RDS reports no Aurora snapshot's size, so each run copies the whole cluster volume into the Failsafe account and keeps it whole; if a copy takes longer than {budget} s (CopySeconds on the Failsafe dashboard), copies queue behind each other and the newest copy falls further behind: then lengthen the cadence"
+            ),
+        );
+    };
+    let size = f64::from(size.max(0));
+    let full = seconds(size);
+    if let Some(why) = full_every_time {
+        return Finding::problem(
+            "cadence",
+            subject.to_string(),
+            format!(
+                "every {h} h adds nothing: {why}, so each run shares a copy of the newest automated snapshot, which the daily run copied already; move the database to a customer-managed key whose policy lets the Failsafe accounts use it, or take it out of the cadence"
+            ),
+        );
+    }
+    let rate = change_per_day.clamp(0.0, 1.0);
+    let changed = size * (1.0 - (1.0 - rate).powf(f64::from(h) / 24.0));
+    let next = seconds(changed);
+    let figures = format!(
+        "a full copy of {size} GiB at {} MiB/s (copyThroughputMiBps) takes about {full} s ({:.1} h); each later copy moves the blocks written in {h} h, about {changed:.1} GiB at {rate} of them a day (an assumption: RDS reports no changed bytes), {next} s",
+        wait.copy_throughput_mibps,
+        full as f64 / 3600.0
+    );
+    if next > budget {
+        Finding::problem(
+            "cadence",
+            subject.to_string(),
+            format!(
+                "cannot keep up with every {h} h: {figures}, longer than {budget} s: its blocks change faster than its copies move them, so copies queue behind each other and the newest copy falls further behind (a longer cadence moves about as much an hour); take it out of the cadence (its daily copy stays), or check copyThroughputMiBps against its copies' CopySeconds"
+            ),
+        )
+    } else if full > budget {
+        Finding::warning(
+            "cadence",
+            subject.to_string(),
+            format!(
+                "every {h} h: {figures}; the first copy (and any after the chain breaks: a copy under another key, the newest copy deleted) takes longer than {budget} s, and the runs' copies queue behind it until it is done"
+            ),
+        )
+    } else {
+        Finding::ok(
+            "cadence",
+            subject.to_string(),
+            format!("keeps up with every {h} h: {figures}"),
+        )
+    }
 }
 
 /// Whether the steady state fits the quota: every other manual snapshot, plus `per_source` copies
@@ -466,9 +556,17 @@ pub struct QuotaNeed {
 pub fn quota_finding(need: &QuotaNeed, settings: &str) -> Finding {
     let name = quota_name(need.kind);
     let others = (need.used - need.managed).max(0);
-    let steady = others + need.sources * need.per_source;
+    let steady = others + need.sources * need.per_source + need.extra;
+    let extra = if need.extra > 0 {
+        format!(
+            " + {} snapshots of sources with a cadence, held while a Failsafe copy may read them",
+            need.extra
+        )
+    } else {
+        String::new()
+    };
     let detail = format!(
-        "{} used of {} now; steady state {steady} = {others} other manual snapshots + {} {} source(s) x {} copies ({settings})",
+        "{} used of {} now; steady state {steady} = {others} other manual snapshots + {} {} source(s) x {} copies ({settings}){extra}",
         need.used, need.max, need.sources, need.kind, need.per_source
     );
     if steady > need.max {
@@ -937,6 +1035,7 @@ mod tests {
             max: 100,
             managed: 10,
             sources: 10,
+            extra: 0,
             per_source: 3,
         };
         let f = quota_finding(&need, "liveKeep");
@@ -963,6 +1062,92 @@ mod tests {
         );
         assert_eq!(f.level, Level::Problem);
         assert!(f.message.contains("20 over") && f.message.contains("liveKeep"));
+    }
+
+    #[test]
+    fn a_cadence_holds_the_snapshots_made_while_a_failsafe_copy_may_read_one() {
+        // daily, 13 h in use: LIVE_KEEP 2 and the one being made
+        assert_eq!(live_snapshots_per_source(2, None, 46_800), 3);
+        // every 4 h, 13 h in use: the ones of the last 13 h (4) and the one being made
+        assert_eq!(live_snapshots_per_source(2, Some(4), 46_800), 5);
+        assert_eq!(live_snapshots_per_source(2, Some(1), 46_800), 15);
+        let f = quota_finding(
+            &QuotaNeed {
+                kind: SnapshotKind::Instance,
+                used: 10,
+                max: 100,
+                managed: 10,
+                sources: 10,
+                per_source: 3,
+                extra: 2,
+            },
+            "liveKeep",
+        );
+        assert!(
+            f.message.contains("steady state 32 = 0 other manual snapshots + 10 instance source(s) x 3 copies (liveKeep) + 2 snapshots of sources with a cadence"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn a_sources_copies_must_keep_up_with_its_cadence() {
+        let wait = WaitSettings {
+            poll_seconds: 60,
+            max_wait_seconds: 21_600,
+            copy_throughput_mibps: 100.0,
+        };
+        // 200 GiB every 4 h: 2,048 s full, then about 0.7 GiB
+        let f = cadence_finding("instance:orders", 4, Some(200), None, &wait, 0.02);
+        assert_eq!(f.level, Level::Ok, "{}", f.message);
+        assert!(f.message.contains("keeps up with every 4 h: a full copy of 200 GiB at 100 MiB/s (copyThroughputMiBps) takes about 2048 s (0.6 h)"), "{}", f.message);
+        // 4,000 GiB every 4 h: the first copy (11.4 h) does not, the next ones (13.5 GiB) do
+        let f = cadence_finding("instance:big", 4, Some(4_000), None, &wait, 0.02);
+        assert_eq!(f.level, Level::Warning, "{}", f.message);
+        assert!(
+            f.message.contains("takes about 40960 s (11.4 h)")
+                && f.message.contains("the first copy"),
+            "{}",
+            f.message
+        );
+        // 8,000 GiB every hour at 1 MiB/s: even the changed blocks take longer than the cadence
+        let slow = WaitSettings {
+            copy_throughput_mibps: 1.0,
+            ..wait
+        };
+        let f = cadence_finding("instance:big", 1, Some(8_000), None, &slow, 0.02);
+        assert_eq!(f.level, Level::Problem, "{}", f.message);
+        assert!(
+            f.message.contains("cannot keep up with every 1 h")
+                && f.message.contains("about 6.7 GiB")
+                && f.message.contains("take it out of the cadence"),
+            "{}",
+            f.message
+        );
+        // aws/rds: a cadence adds nothing
+        let f = cadence_finding(
+            "instance:legacy",
+            4,
+            Some(100),
+            Some("it is on aws/rds"),
+            &wait,
+            0.02,
+        );
+        assert_eq!(f.level, Level::Problem);
+        assert!(
+            f.message
+                .contains("every 4 h adds nothing: it is on aws/rds"),
+            "{}",
+            f.message
+        );
+        // Aurora: full copies of a size RDS does not report
+        let f = cadence_finding("cluster:ledger", 4, None, None, &wait, 0.02);
+        assert_eq!(f.level, Level::Warning);
+        assert!(
+            f.message.contains("always full") && f.message.contains("14400 s"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

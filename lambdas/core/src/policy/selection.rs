@@ -2,11 +2,12 @@
 //! or all. Aurora member instances are never selected as instances — their data is protected
 //! through the cluster's snapshots.
 
+use crate::config::Cadence;
 use crate::error::{FailsafeError, Result};
 use crate::model::{DbCluster, DbInstance, SnapshotKind, Source, SourceMode};
 use crate::policy::glob::glob_match;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,46 +235,91 @@ pub fn select(
     Selection { sources, skipped }
 }
 
+/// The selected sources `selector` also selects, or a skip naming it (`setting`: the variable
+/// it comes from) when it selects none of them: a setting for a source that is not protected
+/// changes nothing.
+fn selected_by(
+    selection: &Selection,
+    instances: &[DbInstance],
+    clusters: &[DbCluster],
+    selector: &Selector,
+    setting: &str,
+) -> std::result::Result<Vec<(SnapshotKind, String)>, SelectionSkip> {
+    let protected: Vec<(SnapshotKind, String)> =
+        select(instances, clusters, std::slice::from_ref(selector))
+            .sources
+            .into_iter()
+            .filter(|m| {
+                selection
+                    .sources
+                    .iter()
+                    .any(|s| s.kind == m.kind && s.id == m.id)
+            })
+            .map(|m| (m.kind, m.id))
+            .collect();
+    if protected.is_empty() {
+        return Err(SelectionSkip {
+            selector: selector.to_string(),
+            reason: format!(
+                "{setting}: selects none of the sources being protected (SOURCES); it changes nothing"
+            ),
+            not_copyable: false,
+        });
+    }
+    Ok(protected)
+}
+
 /// Marks the selected sources that `incremental` (`INCREMENTAL_SOURCES`) also selects as
 /// [`SourceMode::Incremental`]. Returns the incremental selectors that matched none of the
-/// selected sources, with why: a mode for a source that is not protected protects nothing.
+/// selected sources, with why.
 pub fn apply_modes(
     selection: &mut Selection,
     instances: &[DbInstance],
     clusters: &[DbCluster],
     incremental: &[Selector],
 ) -> Vec<SelectionSkip> {
-    if incremental.is_empty() {
-        return Vec::new();
-    }
     let mut unmatched = Vec::new();
     let mut marked: BTreeSet<(SnapshotKind, String)> = BTreeSet::new();
     for sel in incremental {
-        let protected: Vec<(SnapshotKind, String)> =
-            select(instances, clusters, std::slice::from_ref(sel))
-                .sources
-                .into_iter()
-                .filter(|m| {
-                    selection
-                        .sources
-                        .iter()
-                        .any(|s| s.kind == m.kind && s.id == m.id)
-                })
-                .map(|m| (m.kind, m.id))
-                .collect();
-        if protected.is_empty() {
-            unmatched.push(SelectionSkip {
-                selector: sel.to_string(),
-                reason: "INCREMENTAL_SOURCES: selects none of the sources being protected (SOURCES); it changes nothing".into(),
-                not_copyable: false,
-            });
+        match selected_by(selection, instances, clusters, sel, "INCREMENTAL_SOURCES") {
+            Ok(found) => marked.extend(found),
+            Err(skip) => unmatched.push(skip),
         }
-        marked.extend(protected);
     }
     for s in selection.sources.iter_mut() {
         if marked.contains(&(s.kind, s.id.clone())) {
             s.mode = SourceMode::Incremental;
         }
+    }
+    unmatched
+}
+
+/// Gives each selected source that a cadence (`CADENCES`) selects its shortest cadence
+/// (`Source::every_hours`). Returns the cadence selectors that matched none of the selected
+/// sources, with why.
+pub fn apply_cadences(
+    selection: &mut Selection,
+    instances: &[DbInstance],
+    clusters: &[DbCluster],
+    cadences: &[Cadence],
+) -> Vec<SelectionSkip> {
+    let mut unmatched = Vec::new();
+    let mut hours: BTreeMap<(SnapshotKind, String), u32> = BTreeMap::new();
+    for c in cadences {
+        for sel in &c.sources {
+            match selected_by(selection, instances, clusters, sel, "CADENCES") {
+                Ok(found) => {
+                    for key in found {
+                        let h = hours.entry(key).or_insert(c.every_hours);
+                        *h = (*h).min(c.every_hours);
+                    }
+                }
+                Err(skip) => unmatched.push(skip),
+            }
+        }
+    }
+    for s in selection.sources.iter_mut() {
+        s.every_hours = hours.get(&(s.kind, s.id.clone())).copied();
     }
     unmatched
 }

@@ -112,6 +112,52 @@ async fn a_cadence_run_takes_snapshots_of_what_it_selects() {
     );
 }
 
+/// Every run's sources carry their shortest cadence (`CADENCES`), so that preflight judges them
+/// by it; a cadence selector that selects no protected source is reported by the daily run.
+#[tokio::test]
+async fn sources_carry_their_shortest_cadence() {
+    let cfg = live_config(&[
+        ("SOURCES", "orders,billing,users"),
+        (
+            "CADENCES",
+            r#"[{"everyHours": 4, "sources": ["orders", "billing"]}, {"everyHours": 2, "sources": ["billing", "gone"]}]"#,
+        ),
+    ]);
+    let store = live_store();
+    store.world().instances = vec![instance("orders"), instance("billing"), instance("users")];
+    let daily = select_sources(&cfg, &store, SelectInput::default())
+        .await
+        .unwrap();
+    let hours: Vec<(&str, Option<u32>)> = daily
+        .sources
+        .iter()
+        .map(|s| (s.id.as_str(), s.every_hours))
+        .collect();
+    assert_eq!(
+        hours,
+        [("billing", Some(2)), ("orders", Some(4)), ("users", None)]
+    );
+    assert!(
+        daily
+            .skipped
+            .iter()
+            .any(|s| s.selector == "gone" && s.reason.starts_with("CADENCES: selects none")),
+        "{:?}",
+        daily.skipped
+    );
+    // on the wire only when set
+    let wire = serde_json::to_value(&daily.sources).unwrap();
+    assert_eq!(wire[0]["everyHours"], 2);
+    assert!(wire[2].get("everyHours").is_none());
+    // a cadence's run: its sources, with their hours, and no noise about the other cadences
+    let input: SelectInput =
+        serde_json::from_value(serde_json::json!({"sources": ["orders"], "takeSnapshots": true}))
+            .unwrap();
+    let run = select_sources(&cfg, &store, input).await.unwrap();
+    assert_eq!(run.sources[0].every_hours, Some(4));
+    assert!(run.skipped.is_empty(), "{:?}", run.skipped);
+}
+
 /// The state machine hands select-sources its whole checked config; polling that would pass the
 /// history quota of a copy's child execution fails the run before anything is listed or copied.
 #[tokio::test]

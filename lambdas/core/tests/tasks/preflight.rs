@@ -451,3 +451,83 @@ async fn an_incremental_sources_key_is_checked_for_every_failsafe_account() {
         .blocking_error()
         .is_some());
 }
+
+/// A source with a cadence: its copies are judged against it, and the snapshots
+/// `delete-old-copies` holds while a Failsafe copy may read them count in the quota.
+#[tokio::test]
+async fn a_cadence_is_checked_for_keeping_up_and_counted_in_the_quota() {
+    let (cfg, store) = (live_config(&[("LIVE_KEEP", "2")]), live_world());
+    {
+        let mut w = store.world();
+        w.quota = Some(100);
+        w.instances[0].allocated_storage = 4_000;
+        w.keys.insert(
+            CUSTOMER_KEY.into(),
+            (
+                key(CUSTOMER_KEY, "Enabled"),
+                Some(share_key_policy(&[FAILSAFE])),
+            ),
+        );
+    }
+    let mut sources = sources();
+    for s in sources.iter_mut() {
+        s.mode = rdsf_core::model::SourceMode::Incremental;
+        s.every_hours = Some(4);
+    }
+    let report = live_preflight(&cfg, &store, &sources, None).await.unwrap();
+    let cadence: Vec<(&str, Level)> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == "cadence")
+        .map(|f| (f.subject.as_str(), f.level))
+        .collect();
+    // 4,000 GiB: the first copy, full, takes 11.4 h at the default 100 MiB/s; the cluster's size
+    // is unknown
+    assert_eq!(
+        cadence,
+        [
+            ("instance:orders", Level::Warning),
+            ("cluster:ledger", Level::Warning)
+        ]
+    );
+    let quota = report
+        .findings
+        .iter()
+        .find(|f| f.subject == "ManualSnapshots")
+        .unwrap();
+    // a full copy of 4,000 GiB is waited for 61,440 s (40,960 s and half again), so a share is
+    // in use for 2 x 61,440 s + 1 h (policy::copy_time): the snapshots of the last 35 h, one
+    // every 4 h, 9, and the one being made: 10 where LIVE_KEEP + 1 says 3
+    assert!(
+        quota.message.contains(
+            "1 instance source(s) x 3 copies (liveKeep) + 7 snapshots of sources with a cadence"
+        ),
+        "{}",
+        quota.message
+    );
+    // on aws/rds a cadence adds nothing
+    store.world().keys.insert(
+        CUSTOMER_KEY.into(),
+        (
+            rdsf_core::model::KeyInfo {
+                manager: "AWS".into(),
+                ..key(CUSTOMER_KEY, "Enabled")
+            },
+            None,
+        ),
+    );
+    let report = live_preflight(&cfg, &store, &sources, None).await.unwrap();
+    let orders = report
+        .findings
+        .iter()
+        .find(|f| f.check == "cadence" && f.subject == "instance:orders")
+        .unwrap();
+    assert_eq!(orders.level, Level::Problem);
+    assert!(
+        orders
+            .message
+            .contains("adds nothing: it is on the AWS-managed key"),
+        "{}",
+        orders.message
+    );
+}
