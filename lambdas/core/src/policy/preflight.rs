@@ -459,7 +459,7 @@ pub struct QuotaNeed {
     pub sources: i64,
     /// Copies per source at most, the one being made included.
     pub per_source: i64,
-    /// Beyond `per_source`: the snapshots of sources with a cadence that `delete-old-copies`
+    /// Beyond `per_source`: the snapshots (of sources with a cadence, or big ones) that `delete-old-copies`
     /// holds while a Failsafe copy may read them ([`live_snapshots_per_source`]).
     pub extra: i64,
 }
@@ -559,7 +559,7 @@ pub fn quota_finding(need: &QuotaNeed, settings: &str) -> Finding {
     let steady = others + need.sources * need.per_source + need.extra;
     let extra = if need.extra > 0 {
         format!(
-            " + {} snapshots of sources with a cadence, held while a Failsafe copy may read them",
+            " + {} more held while a Failsafe copy may still read them (a cadence's, a big database's)",
             need.extra
         )
     } else {
@@ -1084,7 +1084,7 @@ mod tests {
             "liveKeep",
         );
         assert!(
-            f.message.contains("steady state 32 = 0 other manual snapshots + 10 instance source(s) x 3 copies (liveKeep) + 2 snapshots of sources with a cadence"),
+            f.message.contains("steady state 32 = 0 other manual snapshots + 10 instance source(s) x 3 copies (liveKeep) + 2 more held while a Failsafe copy may still read them"),
             "{}",
             f.message
         );

@@ -500,7 +500,7 @@ async fn a_cadence_is_checked_for_keeping_up_and_counted_in_the_quota() {
     // every 4 h, 9, and the one being made: 10 where LIVE_KEEP + 1 says 3
     assert!(
         quota.message.contains(
-            "1 instance source(s) x 3 copies (liveKeep) + 7 snapshots of sources with a cadence"
+            "1 instance source(s) x 3 copies (liveKeep) + 7 more held while a Failsafe copy may still read them"
         ),
         "{}",
         quota.message
