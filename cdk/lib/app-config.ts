@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { AlertProps } from './alerts';
-import { CadenceSource, FailsafeAccountProps, RetentionProps } from './failsafe-account';
+import { CadenceSource, FailsafeAccountProps, RetentionProps, SourceCopyWaitOf } from './failsafe-account';
 import { RestoreDrillProps } from './restore-drill';
 import { LiveAccountProps } from './live-account';
 import { accountId, ConfigError, region } from './validation';
@@ -19,6 +19,8 @@ export const CONTEXT_FIELDS: Record<string, string> = {
     'selectors (of the sources) whose own snapshot the Live account shares instead of a share copy, so their Failsafe copies can be incremental; for databases on a customer-managed key that grants the Failsafe account(s), or unencrypted; default none',
   cadences:
     'sources snapshotted every few hours besides the daily run (an RPO under a day): [{"sources": [selectors], "everyHours": 1, 2, 3, 4, 6, 8 or 12}]; default none',
+  copyWaits:
+    'sources whose copies are waited for at least maxWaitSeconds whatever their size says (an Aurora cluster, whose size RDS does not report; slow copies): [{"sources": [selectors], "maxWaitSeconds": 1-72000}]; the Failsafe side waits as long for those named by identifier; default none',
   additionalLiveAccounts: 'other Live accounts (deployed from their own app) that send to this Failsafe account',
   additionalLiveRegions:
     'regions those other Live accounts share from, besides liveRegion; the Failsafe side looks for shared snapshots in liveRegion and each of these',
@@ -63,12 +65,28 @@ export interface AppConfig {
 function cadenceSources(cadences: unknown, liveAccount: string): CadenceSource[] | undefined {
   if (!Array.isArray(cadences)) return undefined;
   return cadences.flatMap((c: { sources?: unknown; everyHours?: unknown }) =>
-    (Array.isArray(c?.sources) ? c.sources : [])
-      .map((s: unknown) => String(s).trim())
-      .map((s) => (s.startsWith('instance:') || s.startsWith('cluster:') ? s.split(':')[1] : s))
-      .filter((id) => /^[a-z0-9-]+$/i.test(id) && id.toLowerCase() !== 'all')
-      .map((id) => ({ sourceAccount: liveAccount, sourceId: id.toLowerCase(), everyHours: Number(c.everyHours) })),
+    idSelected(c?.sources).map((id) => ({ sourceAccount: liveAccount, sourceId: id, everyHours: Number(c.everyHours) })),
   );
+}
+
+/**
+ * The Live account's `copyWaits` the Failsafe side can apply: those naming sources by identifier,
+ * as for the cadence alarms; a tag or pattern selector's sources are known only in the Live account.
+ */
+function sourceCopyWaits(copyWaits: unknown, liveAccount: string): SourceCopyWaitOf[] | undefined {
+  if (!Array.isArray(copyWaits)) return undefined;
+  return copyWaits.flatMap((w: { sources?: unknown; maxWaitSeconds?: unknown }) =>
+    idSelected(w?.sources).map((id) => ({ sourceAccount: liveAccount, sourceId: id, maxWaitSeconds: Number(w.maxWaitSeconds) })),
+  );
+}
+
+/** The lower-case ids a list of selectors names by identifier (`orders`, `instance:orders`, `cluster:ledger`). */
+function idSelected(selectors: unknown): string[] {
+  return (Array.isArray(selectors) ? selectors : [])
+    .map((s: unknown) => String(s).trim())
+    .map((s) => (s.startsWith('instance:') || s.startsWith('cluster:') ? s.split(':')[1] : s))
+    .filter((id) => /^[a-z0-9-]+$/i.test(id) && id.toLowerCase() !== 'all')
+    .map((id) => id.toLowerCase());
 }
 
 /** Strings from `-c key=value` become JSON where that parses, else stay strings. */
@@ -190,6 +208,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         sources: list('sources', get('sources')) ?? [],
         incrementalSources: list('incrementalSources', get('incrementalSources')),
         cadences: get('cadences') as LiveAccountProps['cadences'],
+        copyWaits: get('copyWaits') as LiveAccountProps['copyWaits'],
         failsafe: [
           { account: failsafeAccount, region: failsafeRegion, topicName: get('topicName') as string | undefined },
           ...additionalFailsafe,
@@ -214,6 +233,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         newestCopyMaxAgeHours: get('newestCopyMaxAgeHours') as number | undefined,
         retiredSources: list('retiredSources', get('retiredSources')),
         cadenceSources: cadenceSources(get('cadences'), liveAccount),
+        sourceCopyWaits: sourceCopyWaits(get('copyWaits'), liveAccount),
         encryptUnencrypted: get('failsafeEncryptUnencrypted') as boolean | undefined,
         restoreDrill: get('restoreDrill') as RestoreDrillProps | undefined,
         alerts: alerts(get('failsafeAlertTopicArn')),

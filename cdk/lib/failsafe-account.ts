@@ -28,7 +28,7 @@ import { TaskFunction } from './task-function';
 import { COPY_AGE_METRIC, FailsafeDashboard } from './failsafe-dashboard';
 import { RestoreDrill, RestoreDrillProps } from './restore-drill';
 import { CONTRACT, task } from './contract';
-import { CADENCE_HOURS } from './live-account';
+import { CADENCE_HOURS, WAIT_CEILING_SECONDS } from './live-account';
 import { accountList, boolean, ConfigError, integer, regionList, setting, topicName } from './validation';
 
 /**
@@ -80,10 +80,23 @@ export interface FailsafeAccountProps extends ScheduledRunProps {
    * two periods of `everyHours` (the dead-man's switch at the cadence). Default none.
    */
   readonly cadenceSources?: CadenceSource[];
+  /**
+   * Sources whose Failsafe copies are waited for at least `maxWaitSeconds` (a Live account's
+   * `copyWaits`, for the sources it names by identifier): an Aurora cluster, whose size RDS does
+   * not report, or a source whose copies are slower than `copyThroughputMiBps`. Default none.
+   */
+  readonly sourceCopyWaits?: SourceCopyWaitOf[];
   /** Default `rds-failsafe`. */
   readonly stateMachineName?: string;
   /** Opt-in restore drill; without it no drill machine, role or schedule is deployed. */
   readonly restoreDrill?: RestoreDrillProps;
+}
+
+/** A source of a Live account whose copies are waited for at least `maxWaitSeconds`. */
+export interface SourceCopyWaitOf {
+  readonly sourceAccount: string;
+  readonly sourceId: string;
+  readonly maxWaitSeconds: number;
 }
 
 /** A source a Live account snapshots every `everyHours` (its `cadences`). */
@@ -229,6 +242,21 @@ export class FailsafeAccount extends Construct {
       }),
     );
 
+    const copyWaits = (props.sourceCopyWaits ?? []).map((w, i) => {
+      const ok =
+        sources.includes(w.sourceAccount) &&
+        /^[a-z0-9-]+$/.test(w.sourceId) &&
+        Number.isInteger(w.maxWaitSeconds) &&
+        w.maxWaitSeconds >= 1 &&
+        w.maxWaitSeconds <= WAIT_CEILING_SECONDS;
+      if (!ok) {
+        throw new ConfigError(
+          `sourceCopyWaits[${i}]`,
+          `${JSON.stringify(w)} must name a source of an allowed Live account (${sources.join(', ')}) by its lower-case id, with maxWaitSeconds 1 to ${WAIT_CEILING_SECONDS}`,
+        );
+      }
+      return `${w.sourceAccount}:${w.sourceId}=${w.maxWaitSeconds}`;
+    });
     const asl = readAsl('failsafe.asl.json');
     const environment = {
       REGION: region,
@@ -238,6 +266,7 @@ export class FailsafeAccount extends Construct {
       ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       ...retention,
       ...(retired.length > 0 ? { RETIRED_SOURCES: retired.join(',') } : {}),
+      ...(copyWaits.length > 0 ? { SOURCE_COPY_WAITS: copyWaits.join(',') } : {}),
     };
     this.functions = taskFunctionsFor(this, asl, 'failsafe', {
       lambdaDir: props.lambdaDir,
@@ -246,6 +275,7 @@ export class FailsafeAccount extends Construct {
         SOURCE_ACCOUNTS: { field: 'sourceAccounts' },
         SOURCE_REGIONS: { field: 'sourceRegions' },
         RETIRED_SOURCES: { field: 'retiredSources' },
+        SOURCE_COPY_WAITS: { field: 'copyWaits' },
       },
     });
     const f = this.functions;

@@ -32,6 +32,17 @@ export interface SnapshotCadence {
   readonly everyHours: number;
 }
 
+/** Sources whose copies are waited for longer than their size says. */
+export interface SourceCopyWait {
+  /** Selectors, as `sources` (the sources they select must be protected, i.e. in `sources` too). */
+  readonly sources: string[];
+  /** Each copy of them is waited for at least this long, 1–72,000 s (20 h: what one run can wait). */
+  readonly maxWaitSeconds: number;
+}
+
+/** The most a run waits for one copy (`policy::copy_time::WAIT_CEILING_SECONDS`; the ASL's `BadMaxWaitSeconds`). */
+export const WAIT_CEILING_SECONDS = 72000;
+
 /** Hours a cadence may run every: divisors of 24, so each day has the same times. */
 export const CADENCE_HOURS = [1, 2, 3, 4, 6, 8, 12];
 
@@ -88,6 +99,14 @@ export interface LiveAccountProps extends ScheduledRunProps {
    * sources in the daily run too. Default: none.
    */
   readonly cadences?: SnapshotCadence[];
+  /**
+   * Sources whose copies are waited for at least `maxWaitSeconds`, whatever their size says: an
+   * Aurora cluster (RDS reports no cluster snapshot's size, so its copies are otherwise waited
+   * for `maxWaitSeconds`), or a source whose copies are slower than `copyThroughputMiBps` (a
+   * `CopyTimeout` cause gives the figure). The Failsafe stack of the same app waits as long for
+   * the copies of the sources named by identifier. Default none.
+   */
+  readonly copyWaits?: SourceCopyWait[];
   /** 1 to 20 Failsafe accounts (RDS shares a snapshot with at most 20 accounts). */
   readonly failsafe: FailsafeTarget[];
   /** Default `cron(0 5 * * ? *)`: daily at 05:00. */
@@ -147,6 +166,22 @@ export class LiveAccount extends Construct {
         throw new ConfigError(`cadences[${i}].sources`, 'list the selectors of the sources to snapshot, e.g. ["orders"]');
       }
       selectors(`cadences[${i}].sources`, c.sources);
+    });
+    const copyWaits = props.copyWaits ?? [];
+    if (!Array.isArray(copyWaits)) {
+      throw new ConfigError('copyWaits', 'give a list, e.g. [{"sources": ["ledger"], "maxWaitSeconds": 43200}]');
+    }
+    copyWaits.forEach((w, i) => {
+      if (!Array.isArray(w?.sources) || w.sources.length === 0) {
+        throw new ConfigError(`copyWaits[${i}].sources`, 'list the selectors of the sources, e.g. ["ledger"]');
+      }
+      selectors(`copyWaits[${i}].sources`, w.sources);
+      if (!Number.isInteger(w.maxWaitSeconds) || w.maxWaitSeconds < 1 || w.maxWaitSeconds > WAIT_CEILING_SECONDS) {
+        throw new ConfigError(
+          `copyWaits[${i}].maxWaitSeconds`,
+          `${JSON.stringify(w.maxWaitSeconds)} must be a whole number of seconds, 1 to ${WAIT_CEILING_SECONDS} (20 h: what one run can wait)`,
+        );
+      }
     });
     const snapshotted = [...new Set([...incrementalSources, ...cadences.flatMap((c) => c.sources)].map((s) => s.trim()))];
     if (!Array.isArray(props.failsafe) || props.failsafe.length === 0 || props.failsafe.length > 20) {
@@ -232,6 +267,13 @@ export class LiveAccount extends Construct {
         ...(cadences.length > 0
           ? { CADENCES: JSON.stringify(cadences.map((c) => ({ everyHours: c.everyHours, sources: c.sources.map((s) => s.trim()) }))) }
           : {}),
+        ...(copyWaits.length > 0
+          ? {
+              COPY_WAITS: JSON.stringify(
+                copyWaits.map((w) => ({ maxWaitSeconds: w.maxWaitSeconds, sources: w.sources.map((s) => s.trim()) })),
+              ),
+            }
+          : {}),
         LIVE_KEEP: String(liveKeep),
         ENCRYPT_UNENCRYPTED: String(encryptUnencrypted),
       },
@@ -247,6 +289,10 @@ export class LiveAccount extends Construct {
         CADENCES: {
           field: 'cadences',
           fix: 'Select a cadence\'s sources by tag ("tag:failsafe-cadence=4h") instead of listing each one.',
+        },
+        COPY_WAITS: {
+          field: 'copyWaits',
+          fix: 'Select the sources by tag ("tag:failsafe-wait=long") instead of listing each one.',
         },
         FAILSAFE_ACCOUNTS: { field: 'failsafe' },
         FAILSAFE_TOPIC_ARNS: { field: 'failsafe' },

@@ -275,6 +275,17 @@ describe('FailsafeAccount', () => {
     );
   });
 
+  test('sourceCopyWaits reach every task as SOURCE_COPY_WAITS, a source of another account refused', () => {
+    const { template: t } = failsafeStack({ sourceCopyWaits: [{ sourceAccount: LIVE, sourceId: 'ledger', maxWaitSeconds: 43200 }] });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SOURCE_COPY_WAITS: `${LIVE}:ledger=43200` }) },
+    });
+    assert.throws(
+      () => failsafeStack({ sourceCopyWaits: [{ sourceAccount: '999999999999', sourceId: 'ledger', maxWaitSeconds: 600 }] }),
+      /sourceCopyWaits\[0\]/,
+    );
+  });
+
   test("the dashboard shows every source's copy age against the threshold, copy time and GiB copied, copies saved and failed per run, executions and the alarm", () => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as any[];
     assert.equal(dashboards.length, 1);

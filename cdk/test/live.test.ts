@@ -296,6 +296,18 @@ describe('LiveAccount', () => {
     );
   });
 
+  test('copyWaits reach every task as COPY_WAITS, refused at synth when a wait is more than a run can wait', () => {
+    const c = liveStack({ copyWaits: [{ sources: ['cluster:ledger'], maxWaitSeconds: 43200 }] });
+    c.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ COPY_WAITS: '[{"maxWaitSeconds":43200,"sources":["cluster:ledger"]}]' }) },
+    });
+    assert.throws(
+      () => liveStack({ copyWaits: [{ sources: ['ledger'], maxWaitSeconds: 90000 }] }),
+      /copyWaits\[0\]\.maxWaitSeconds: 90000 must be a whole number of seconds, 1 to 72000/,
+    );
+    assert.throws(() => liveStack({ copyWaits: [{ sources: [], maxWaitSeconds: 600 }] }), /copyWaits\[0\]\.sources/);
+  });
+
   test('ExecutionsFailed and ExecutionsTimedOut alarm to an encrypted alert topic with the e-mail subscribed', () => {
     for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {

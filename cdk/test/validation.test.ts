@@ -104,6 +104,12 @@ describe("the ready app's context", () => {
     ]);
     assert.equal(appConfig(base(), CDK_DIR, {}).failsafe.props.cadenceSources, undefined);
   });
+  test('copyWaits reach the Live stack as they are and the Failsafe stack for the sources named by id', () => {
+    const c = appConfig({ ...base(), copyWaits: [{ sources: ['cluster:ledger', 'tag:size=big'], maxWaitSeconds: 43200 }] }, CDK_DIR, {});
+    assert.deepEqual(c.live.props.copyWaits, [{ sources: ['cluster:ledger', 'tag:size=big'], maxWaitSeconds: 43200 }]);
+    assert.deepEqual(c.failsafe.props.sourceCopyWaits, [{ sourceAccount: '111111111111', sourceId: 'ledger', maxWaitSeconds: 43200 }]);
+    assert.equal(appConfig(base(), CDK_DIR, {}).failsafe.props.sourceCopyWaits, undefined);
+  });
   test('Failsafe account equal to Live', () => {
     fails(
       () => appConfig({ ...base(), failsafeAccount: '111111111111' }, CDK_DIR, {}),

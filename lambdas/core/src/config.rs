@@ -5,6 +5,7 @@
 use crate::arn::{is_account_id, is_region, Arn};
 use crate::contract::{setting, var, Setting};
 use crate::error::{FailsafeError, Result};
+use crate::policy::copy_time::WAIT_CEILING_SECONDS;
 use crate::policy::selection::{Selector, SELECTOR_HELP};
 use std::collections::BTreeSet;
 
@@ -225,6 +226,9 @@ pub struct LiveConfig {
     /// the schedules are EventBridge's): preflight sizes the quota and checks that copies keep
     /// up by them. None if unset.
     pub cadences: Vec<Cadence>,
+    /// `COPY_WAITS`: the sources whose copies are waited for longer than their size says; none if
+    /// unset.
+    pub copy_waits: Vec<CopyWait>,
     /// Managed share copies kept per source by `delete-old-copies`.
     pub live_keep: u32,
     /// Encrypt unencrypted DB instance snapshots with the share key when copying.
@@ -232,6 +236,41 @@ pub struct LiveConfig {
 }
 
 pub const MAX_SHARE_ACCOUNTS: usize = 20;
+
+/// `[{"<field>": N, "sources": ["orders", "tag:tier=gold"]}]`, as `CADENCES` and `COPY_WAITS`
+/// give it: each group's number and selectors, every error naming `name[i]` and the field.
+fn selector_groups(name: &str, raw: &str, field: &str) -> Result<Vec<(u64, Vec<Selector>)>> {
+    let example = format!("{{\"{field}\": …, \"sources\": [\"orders\"]}}");
+    let list: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(raw).map_err(|e| {
+            FailsafeError::config(format!("{name}: not a JSON list of {example} ({e})"))
+        })?;
+    list.into_iter()
+        .enumerate()
+        .map(|(i, group)| {
+            if let Some(k) = group.keys().find(|k| *k != field && *k != "sources") {
+                return Err(FailsafeError::config(format!(
+                    "{name}[{i}]: unknown field {k:?}; each entry is {example}"
+                )));
+            }
+            let n = group.get(field).and_then(serde_json::Value::as_u64).ok_or_else(|| {
+                FailsafeError::config(format!("{name}[{i}].{field} must be a whole number"))
+            })?;
+            let sources: Vec<String> = group
+                .get("sources")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            if sources.is_empty() {
+                return Err(FailsafeError::config(format!(
+                    "{name}[{i}].sources is empty: list the selectors of its sources, e.g. [\"orders\"]"
+                )));
+            }
+            let sources = Selector::parse_list(&sources.join(","))
+                .map_err(|e| FailsafeError::config(format!("{name}[{i}].sources: {e}")))?;
+            Ok((n, sources))
+        })
+        .collect()
+}
 
 /// A cadence: the sources `sources` selects are snapshotted every `every_hours` hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,35 +288,46 @@ impl Cadence {
 
     /// `CADENCES`: `[{"everyHours": 4, "sources": ["orders", "tag:tier=gold"]}]`.
     pub fn parse_list(name: &str, raw: &str) -> Result<Vec<Cadence>> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        struct Raw {
-            every_hours: u32,
-            sources: Vec<String>,
-        }
-        let list: Vec<Raw> = serde_json::from_str(raw).map_err(|e| {
-            FailsafeError::config(format!(
-                "{name}: not a JSON list of {{\"everyHours\": 4, \"sources\": [\"orders\"]}} ({e})"
-            ))
-        })?;
-        list.into_iter()
+        selector_groups(name, raw, "everyHours")?
+            .into_iter()
             .enumerate()
-            .map(|(i, c)| {
-                if !Cadence::valid_hours(c.every_hours) {
+            .map(|(i, (h, sources))| match u32::try_from(h) {
+                Ok(h) if Cadence::valid_hours(h) => Ok(Cadence {
+                    every_hours: h,
+                    sources,
+                }),
+                _ => Err(FailsafeError::config(format!(
+                    "{name}[{i}].everyHours={h} must divide 24 and be below it (1, 2, 3, 4, 6, 8 or 12)"
+                ))),
+            })
+            .collect()
+    }
+}
+
+/// A wait bound set for some sources (`COPY_WAITS`, CDK `copyWaits`): each copy of a source
+/// `sources` selects is waited for at least `max_wait_seconds`, whatever its size says
+/// (`policy::copy_time::WaitSettings::for_source`): for an Aurora cluster, whose size RDS does
+/// not report, or a source whose copies are slower than `copyThroughputMiBps`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyWait {
+    pub max_wait_seconds: u64,
+    pub sources: Vec<Selector>,
+}
+
+impl CopyWait {
+    /// `COPY_WAITS`: `[{"maxWaitSeconds": 43200, "sources": ["ledger"]}]`.
+    pub fn parse_list(name: &str, raw: &str) -> Result<Vec<CopyWait>> {
+        selector_groups(name, raw, "maxWaitSeconds")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (seconds, sources))| {
+                if !(1..=WAIT_CEILING_SECONDS).contains(&seconds) {
                     return Err(FailsafeError::config(format!(
-                        "{name}[{i}].everyHours={} must divide 24 and be below it (1, 2, 3, 4, 6, 8 or 12)",
-                        c.every_hours
+                        "{name}[{i}].maxWaitSeconds={seconds} must be 1 to {WAIT_CEILING_SECONDS} (20 h: what one run can wait)"
                     )));
                 }
-                if c.sources.is_empty() {
-                    return Err(FailsafeError::config(format!(
-                        "{name}[{i}].sources is empty: list the selectors of the sources to snapshot"
-                    )));
-                }
-                let sources = Selector::parse_list(&c.sources.join(","))
-                    .map_err(|e| FailsafeError::config(format!("{name}[{i}].sources: {e}")))?;
-                Ok(Cadence {
-                    every_hours: c.every_hours,
+                Ok(CopyWait {
+                    max_wait_seconds: seconds,
                     sources,
                 })
             })
@@ -345,6 +395,10 @@ impl LiveConfig {
             Some((name, raw)) if !raw.trim().is_empty() => Cadence::parse_list(&name, &raw)?,
             _ => Vec::new(),
         };
+        let copy_waits = match lookup(env, var::COPY_WAITS) {
+            Some((name, raw)) if !raw.trim().is_empty() => CopyWait::parse_list(&name, &raw)?,
+            _ => Vec::new(),
+        };
 
         Ok(LiveConfig {
             account_id,
@@ -355,6 +409,7 @@ impl LiveConfig {
             sources,
             incremental_sources,
             cadences,
+            copy_waits,
             live_keep: bounded_int(env, &setting::LIVE_KEEP)?,
             encrypt_unencrypted: boolean(env, var::ENCRYPT_UNENCRYPTED, false)?,
         })
@@ -430,6 +485,31 @@ pub struct FailsafeConfig {
     /// and the floor, but `prune` writes no copy age for them, so the dead-man's switch stops
     /// watching them.
     pub retired_sources: std::collections::BTreeSet<(String, String)>,
+    /// `SOURCE_COPY_WAITS`: `(live account, source id)` whose Failsafe copies are waited for at
+    /// least so many seconds (the Live side's `COPY_WAITS` for sources it names by identifier).
+    pub source_copy_waits: std::collections::BTreeMap<(String, String), u64>,
+}
+
+/// One `<live-account>:<source-id>` of a `name` list, the account one of `source_accounts`.
+fn source_ref(name: &str, entry: &str, source_accounts: &[String]) -> Result<(String, String)> {
+    let (account, source) = entry.split_once(':').unwrap_or(("", entry));
+    let valid_id = !source.is_empty()
+        && source
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !source_accounts.iter().any(|a| a == account) || !valid_id {
+        return Err(FailsafeError::config(format!(
+            "{name} entry {entry:?} must be <live-account>:<source-id>, the account one of SOURCE_ACCOUNTS ({}) and the id the database's lower-case identifier, e.g. {}:orders",
+            source_accounts.join(", "),
+            source_accounts.first().map(String::as_str).unwrap_or("111111111111")
+        )));
+    }
+    Ok((account.to_string(), source.to_string()))
+}
+
+/// The entries of a comma-separated list variable.
+fn entries(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(str::trim).filter(|e| !e.is_empty())
 }
 
 /// `RETIRED_SOURCES`: comma-separated `<live-account>:<source-id>`, each of an allowed Live account.
@@ -440,28 +520,43 @@ fn retired_sources(
     let Some((name, raw)) = lookup(env, var::RETIRED_SOURCES) else {
         return Ok(Default::default());
     };
-    raw.split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
+    entries(&raw)
+        .map(|entry| source_ref(&name, entry, source_accounts))
+        .collect()
+}
+
+/// `SOURCE_COPY_WAITS`: comma-separated `<live-account>:<source-id>=<seconds>`.
+fn source_copy_waits(
+    env: &dyn Env,
+    source_accounts: &[String],
+) -> Result<std::collections::BTreeMap<(String, String), u64>> {
+    let Some((name, raw)) = lookup(env, var::SOURCE_COPY_WAITS) else {
+        return Ok(Default::default());
+    };
+    entries(&raw)
         .map(|entry| {
-            let (account, source) = entry.split_once(':').unwrap_or(("", entry));
-            let valid_id = !source.is_empty()
-                && source
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !source_accounts.iter().any(|a| a == account) || !valid_id {
-                return Err(FailsafeError::config(format!(
-                    "{name} entry {entry:?} must be <live-account>:<source-id>, the account one of SOURCE_ACCOUNTS ({}) and the id the database's lower-case identifier, e.g. {}:orders",
-                    source_accounts.join(", "),
-                    source_accounts.first().map(String::as_str).unwrap_or("111111111111")
-                )));
+            let (source, seconds) = entry.split_once('=').unwrap_or((entry, ""));
+            let key = source_ref(&name, source, source_accounts)?;
+            match seconds.parse::<u64>() {
+                Ok(s) if (1..=WAIT_CEILING_SECONDS).contains(&s) => Ok((key, s)),
+                _ => Err(FailsafeError::config(format!(
+                    "{name} entry {entry:?} must end =<seconds>, 1 to {WAIT_CEILING_SECONDS}, e.g. {}:ledger=43200",
+                    key.0
+                ))),
             }
-            Ok((account.to_string(), source.to_string()))
         })
         .collect()
 }
 
 impl FailsafeConfig {
+    /// The wait set for the Failsafe copies of `source_id` of `source_account`
+    /// (`SOURCE_COPY_WAITS`), if any.
+    pub fn source_copy_wait(&self, source_account: &str, source_id: &str) -> Option<u64> {
+        self.source_copy_waits
+            .get(&(source_account.to_string(), source_id.to_string()))
+            .copied()
+    }
+
     /// Whether `source_id` of `source_account` was retired on purpose (`RETIRED_SOURCES`).
     pub fn is_retired(&self, source_account: &str, source_id: &str) -> bool {
         self.retired_sources
@@ -529,6 +624,7 @@ impl FailsafeConfig {
         };
 
         let retired_sources = retired_sources(env, &source_accounts)?;
+        let source_copy_waits = source_copy_waits(env, &source_accounts)?;
         let max_concurrency = match lookup(env, var::MAX_CONCURRENCY) {
             None => None,
             // Step Functions' Map and RDS's 20 copies in flight per region bound it.
@@ -550,6 +646,7 @@ impl FailsafeConfig {
             copy_throughput_mibps,
             encrypt_unencrypted: boolean(env, var::ENCRYPT_UNENCRYPTED, true)?,
             retired_sources,
+            source_copy_waits,
         })
     }
 
@@ -743,7 +840,7 @@ mod tests {
             (r#"{"everyHours": 4}"#, "CADENCES: not a JSON list"),
             (
                 r#"[{"everyHours": 4, "sources": ["a"], "every": 1}]"#,
-                "CADENCES: not a JSON list",
+                "CADENCES[0]: unknown field \"every\"",
             ),
         ] {
             let e = LiveConfig::from_env(&with(&LIVE, &[("CADENCES", Some(raw))])).unwrap_err();
@@ -1047,6 +1144,59 @@ mod tests {
             assert_eq!(e.kind, crate::error::ErrorKind::InvalidConfig);
             assert!(e.message.contains(names), "{changes:?}: {}", e.message);
             assert!(e.message.contains(allowed), "{changes:?}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn copy_waits_name_their_sources_and_a_wait_one_run_can_make() {
+        let live = LiveConfig::from_env(&with(
+            &LIVE,
+            &[(
+                "COPY_WAITS",
+                Some(r#"[{"maxWaitSeconds": 43200, "sources": ["ledger", "tag:size=big"]}]"#),
+            )],
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                live.copy_waits[0].max_wait_seconds,
+                live.copy_waits[0].sources.len()
+            ),
+            (43_200, 2)
+        );
+        for (raw, needle) in [
+            (
+                r#"[{"maxWaitSeconds": 90000, "sources": ["ledger"]}]"#,
+                "COPY_WAITS[0].maxWaitSeconds=90000 must be 1 to 72000",
+            ),
+            (
+                r#"[{"maxWaitSeconds": "long", "sources": ["ledger"]}]"#,
+                "COPY_WAITS[0].maxWaitSeconds must be a whole number",
+            ),
+            (
+                r#"[{"maxWaitSeconds": 600}]"#,
+                "COPY_WAITS[0].sources is empty",
+            ),
+        ] {
+            let e = LiveConfig::from_env(&with(&LIVE, &[("COPY_WAITS", Some(raw))])).unwrap_err();
+            assert!(e.message.contains(needle), "{raw}: {}", e.message);
+        }
+        let with_waits =
+            |v: &str| FailsafeConfig::from_env(&with(&FAILSAFE, &[("SOURCE_COPY_WAITS", Some(v))]));
+        let ok = with_waits("111111111111:ledger=43200").unwrap();
+        assert_eq!(ok.source_copy_wait("111111111111", "ledger"), Some(43_200));
+        assert_eq!(ok.source_copy_wait("111111111111", "orders"), None);
+        for (bad, needle) in [
+            ("111111111111:ledger", "must end =<seconds>"),
+            ("111111111111:ledger=0", "must end =<seconds>"),
+            ("333333333333:ledger=600", "<live-account>:<source-id>"),
+        ] {
+            let e = with_waits(bad).unwrap_err();
+            assert!(
+                e.message.contains("SOURCE_COPY_WAITS") && e.message.contains(needle),
+                "{bad}: {}",
+                e.message
+            );
         }
     }
 

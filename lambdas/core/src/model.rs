@@ -51,6 +51,9 @@ pub struct Source {
     /// snapshotted by the daily run only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every_hours: Option<u32>,
+    /// The longest wait `COPY_WAITS` sets for it, in seconds; absent when none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_wait_seconds: Option<u64>,
 }
 
 impl Source {
@@ -60,6 +63,7 @@ impl Source {
             id: id.into(),
             mode: SourceMode::ShareCopy,
             every_hours: None,
+            copy_wait_seconds: None,
         }
     }
 }

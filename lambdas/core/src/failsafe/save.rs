@@ -56,7 +56,10 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
     let cross_region = planned.source_region != cfg.region;
     // a full copy's bytes decide how long the run waits for it (a copy of a copy is always full)
     let size = (planned.kind == SnapshotKind::Instance).then_some(shared.allocated_storage);
-    let bound = Some(wait_bound(size, &input.wait));
+    let wait = input
+        .wait
+        .for_source(cfg.source_copy_wait(&planned.source_account, &planned.source_id));
+    let bound = Some(wait_bound(size, &wait));
 
     if let Some(existing) = store
         .describe_snapshot(planned.kind, &planned.target_id)

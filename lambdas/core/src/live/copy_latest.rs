@@ -111,7 +111,10 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
         .expect("newest_automated only returns timed snapshots");
     // the wait bound assumes a full copy: the first one, or after the one before was deleted
     let size = (source.kind == SnapshotKind::Instance).then_some(latest.allocated_storage);
-    let bound = Some(wait_bound(size, &input.wait));
+    let bound = Some(wait_bound(
+        size,
+        &input.wait.for_source(source.copy_wait_seconds),
+    ));
 
     // an incremental source's key decides whether RDS can share a snapshot under it
     let key = match (source.mode, &latest.kms_key_id) {

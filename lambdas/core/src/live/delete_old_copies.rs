@@ -72,7 +72,9 @@ pub async fn delete_old_copies<S: Snapshots + SnapshotWrites>(
         let copies = by_source
             .remove(&(source.kind, source.id.as_str()))
             .unwrap_or_default();
-        let plan = live_deletions(&copies, cfg.live_keep as usize, input.now, &input.wait);
+        // a source with a wait of its own (COPY_WAITS) keeps its shares as much longer
+        let wait = input.wait.for_source(source.copy_wait_seconds);
+        let plan = live_deletions(&copies, cfg.live_keep as usize, input.now, &wait);
         kept_count += copies.len() - plan.delete.len();
         for h in plan.held {
             info!(action = "delete-old-copy-held", snapshot = %h.id, source = %source.id, "kept beyond LIVE_KEEP: a Failsafe copy may still be reading it");

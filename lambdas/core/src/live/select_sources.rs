@@ -3,7 +3,9 @@
 use crate::config::LiveConfig;
 use crate::error::Result;
 use crate::model::SourceMode;
-use crate::policy::selection::{apply_cadences, apply_modes, parse_input_selectors, select};
+use crate::policy::selection::{
+    apply_cadences_and_waits, apply_modes, parse_input_selectors, select,
+};
 use crate::port::Databases;
 use crate::wire::{SelectInput, SelectOutput};
 use tracing::info;
@@ -21,9 +23,15 @@ pub async fn select_sources<S: Databases>(
     let instances = store.list_instances().await?;
     let clusters = store.list_clusters().await?;
     let mut sel = select(&instances, &clusters, &selectors);
-    let cadence_unmatched = apply_cadences(&mut sel, &instances, &clusters, &cfg.cadences);
+    let cadence_unmatched = apply_cadences_and_waits(
+        &mut sel,
+        &instances,
+        &clusters,
+        &cfg.cadences,
+        &cfg.copy_waits,
+    );
     let unmatched = if input.take_snapshots {
-        // a cadence's run: its own sources; the other cadences' selectors match none of them
+        // a cadence's run: its own sources; the other selectors may match none of them
         for s in sel.sources.iter_mut() {
             s.mode = SourceMode::Incremental;
         }

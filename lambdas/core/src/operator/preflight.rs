@@ -102,7 +102,7 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
         let need = live_snapshots_per_source(
             cfg.live_keep,
             source.every_hours,
-            share_in_use_seconds(size, &wait),
+            share_in_use_seconds(size, &wait.for_source(source.copy_wait_seconds)),
         );
         *extra.entry(source.kind).or_default() += need - (i64::from(cfg.live_keep) + 1);
         if let Some(h) = source.every_hours {
@@ -134,7 +134,7 @@ pub async fn live_preflight<S: Snapshots + Databases + PolicyReads>(
                 }
                 findings.extend(instance_findings(db, &found));
                 if let (Some(run), Some(window)) = (run, &db.backup_window) {
-                    let copy = run.for_instance(db.allocated_storage);
+                    let copy = run.for_instance(db.allocated_storage, source.copy_wait_seconds);
                     findings.extend(backup_window_finding(&db.id, window, &copy));
                 }
             }

@@ -1,7 +1,8 @@
 //! How long a run waits for one copy. A snapshot copy's time grows with the bytes it moves, and
 //! RDS publishes no copy throughput (docs/aws-facts.md, "Copy physics"): a run waits for each copy
 //! at least `maxWaitSeconds`, and longer for a source whose full copy needs it at
-//! `copyThroughputMiBps` (both run settings of the state machines), up to what one run can wait.
+//! `copyThroughputMiBps` (both run settings of the state machines), up to what one run can wait,
+//! or as long as a wait set for its source says (`COPY_WAITS`, `SOURCE_COPY_WAITS`).
 //! A copy that outlasts the bound goes on in RDS: the next Live run finds its share copy (outcome
 //! `exists`) and waits for it again; a Failsafe copy counts as saved while RDS is making it, and
 //! the first Failsafe run after it is done lists it again and verifies it (`find-shared`), while
@@ -31,6 +32,19 @@ pub struct WaitSettings {
 }
 
 impl WaitSettings {
+    /// The settings a copy of a source with a wait of its own (`COPY_WAITS` in the Live account,
+    /// `SOURCE_COPY_WAITS` in the Failsafe account) is waited with: `maxWaitSeconds` raised to
+    /// it, within what one run can wait and the status checks one copy may take. For an Aurora
+    /// cluster, whose size RDS does not report, this is the one way to size its wait.
+    pub fn for_source(self, at_least: Option<u64>) -> WaitSettings {
+        let Some(wanted) = at_least else { return self };
+        let cap = WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * self.poll_seconds.max(1));
+        WaitSettings {
+            max_wait_seconds: self.max_wait_seconds.max(wanted.min(cap)),
+            ..self
+        }
+    }
+
     /// What a run waits with when its input sets nothing: the `Defaults` state of
     /// statemachines/live.asl.json and failsafe.asl.json (a test holds them equal). `rdsf
     /// preflight`, which runs outside a run, judges copies by these.
@@ -76,7 +90,7 @@ pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
             note: format!(
                 "an Aurora cluster snapshot does not report its size (AllocatedStorage is 1), so \
                  the run waited maxWaitSeconds ({} seconds); its copies are full copies of the \
-                 cluster volume: for a big cluster raise maxWaitSeconds",
+                 cluster volume: for a big cluster set copyWaits for it (or raise maxWaitSeconds)",
                 s.max_wait_seconds
             ),
         };
@@ -177,6 +191,30 @@ pub fn share_in_use_seconds(size_gib: Option<i32>, s: &WaitSettings) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_with_a_wait_of_its_own_is_waited_for_that_long_within_a_run() {
+        let s = WaitSettings::STATE_MACHINE_DEFAULTS;
+        assert_eq!(s.for_source(None), s);
+        // an Aurora cluster: no size, so the wait is its own
+        assert_eq!(
+            wait_bound(None, &s.for_source(Some(43_200))).max_wait_seconds,
+            43_200
+        );
+        // never less than maxWaitSeconds, never more than a run or the checks allow
+        assert_eq!(s.for_source(Some(60)).max_wait_seconds, 21_600);
+        assert_eq!(s.for_source(Some(90_000)).max_wait_seconds, 72_000);
+        let quick = WaitSettings {
+            poll_seconds: 10,
+            ..s
+        };
+        assert_eq!(quick.for_source(Some(43_200)).max_wait_seconds, 21_600);
+        // an instance whose full copy outlasts any run: its own wait, not maxWaitSeconds alone
+        assert_eq!(
+            wait_bound(Some(8_000), &s.for_source(Some(72_000))).max_wait_seconds,
+            72_000
+        );
+    }
 
     #[test]
     fn the_state_machine_defaults_are_the_asl_files() {

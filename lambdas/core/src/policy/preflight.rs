@@ -379,11 +379,12 @@ pub struct CopyWindow {
 }
 
 impl CopyWindow {
-    /// The window of a copy of an instance of `allocated_gib`: its wait bound
-    /// (`policy::copy_time`) when the run's settings are known.
-    pub fn for_instance(&self, allocated_gib: i32) -> CopyWindow {
+    /// The window of a copy of an instance of `allocated_gib` (with a wait of its own, if
+    /// `COPY_WAITS` sets one): its wait bound (`policy::copy_time`) when the run's settings are
+    /// known.
+    pub fn for_instance(&self, allocated_gib: i32, copy_wait: Option<u64>) -> CopyWindow {
         let seconds = self.wait.map_or(self.seconds, |w| {
-            wait_bound(Some(allocated_gib), &w).max_wait_seconds as i64
+            wait_bound(Some(allocated_gib), &w.for_source(copy_wait)).max_wait_seconds as i64
         });
         CopyWindow { seconds, ..*self }
     }
@@ -1019,11 +1020,14 @@ mod tests {
             }),
             ..run
         };
-        assert_eq!(sized.for_instance(20).seconds, 6 * 3600);
-        assert_eq!(sized.for_instance(2_000).seconds, 30_720);
+        assert_eq!(sized.for_instance(20, None).seconds, 6 * 3600);
+        assert_eq!(sized.for_instance(2_000, None).seconds, 30_720);
+        // a wait of its own (COPY_WAITS) widens the window
+        assert_eq!(sized.for_instance(20, Some(36_000)).seconds, 36_000);
         assert_eq!(backup_window_finding("orders", "13:00-13:30", &run), None);
         assert!(
-            backup_window_finding("orders", "13:00-13:30", &sized.for_instance(2_000)).is_some()
+            backup_window_finding("orders", "13:00-13:30", &sized.for_instance(2_000, None))
+                .is_some()
         );
     }
 

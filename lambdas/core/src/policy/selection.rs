@@ -2,7 +2,7 @@
 //! or all. Aurora member instances are never selected as instances — their data is protected
 //! through the cluster's snapshots.
 
-use crate::config::Cadence;
+use crate::config::{Cadence, CopyWait};
 use crate::error::{FailsafeError, Result};
 use crate::model::{DbCluster, DbInstance, SnapshotKind, Source, SourceMode};
 use crate::policy::glob::glob_match;
@@ -294,32 +294,73 @@ pub fn apply_modes(
     unmatched
 }
 
-/// Gives each selected source that a cadence (`CADENCES`) selects its shortest cadence
-/// (`Source::every_hours`). Returns the cadence selectors that matched none of the selected
-/// sources, with why.
-pub fn apply_cadences(
-    selection: &mut Selection,
+/// For each selected source that a group's selectors select, the groups' numbers combined with
+/// `keep` (the shortest cadence, the longest wait); and the selectors (of `setting`) that select
+/// none of the selected sources.
+fn by_groups<'a>(
+    selection: &Selection,
     instances: &[DbInstance],
     clusters: &[DbCluster],
-    cadences: &[Cadence],
-) -> Vec<SelectionSkip> {
+    groups: impl IntoIterator<Item = (u64, &'a [Selector])>,
+    setting: &str,
+    keep: fn(u64, u64) -> u64,
+) -> (BTreeMap<(SnapshotKind, String), u64>, Vec<SelectionSkip>) {
     let mut unmatched = Vec::new();
-    let mut hours: BTreeMap<(SnapshotKind, String), u32> = BTreeMap::new();
-    for c in cadences {
-        for sel in &c.sources {
-            match selected_by(selection, instances, clusters, sel, "CADENCES") {
+    let mut values: BTreeMap<(SnapshotKind, String), u64> = BTreeMap::new();
+    for (n, selectors) in groups {
+        for sel in selectors {
+            match selected_by(selection, instances, clusters, sel, setting) {
                 Ok(found) => {
                     for key in found {
-                        let h = hours.entry(key).or_insert(c.every_hours);
-                        *h = (*h).min(c.every_hours);
+                        let v = values.entry(key).or_insert(n);
+                        *v = keep(*v, n);
                     }
                 }
                 Err(skip) => unmatched.push(skip),
             }
         }
     }
+    (values, unmatched)
+}
+
+/// Gives each selected source that a cadence (`CADENCES`) selects its shortest cadence
+/// (`Source::every_hours`), and each one a `COPY_WAITS` entry selects its longest wait
+/// (`Source::copy_wait_seconds`). Returns the selectors of either that matched none of the
+/// selected sources, with why.
+pub fn apply_cadences_and_waits(
+    selection: &mut Selection,
+    instances: &[DbInstance],
+    clusters: &[DbCluster],
+    cadences: &[Cadence],
+    waits: &[CopyWait],
+) -> Vec<SelectionSkip> {
+    let cadence_groups = cadences
+        .iter()
+        .map(|c| (u64::from(c.every_hours), c.sources.as_slice()));
+    let (hours, mut unmatched) = by_groups(
+        selection,
+        instances,
+        clusters,
+        cadence_groups,
+        "CADENCES",
+        u64::min,
+    );
+    let wait_groups = waits
+        .iter()
+        .map(|w| (w.max_wait_seconds, w.sources.as_slice()));
+    let (seconds, more) = by_groups(
+        selection,
+        instances,
+        clusters,
+        wait_groups,
+        "COPY_WAITS",
+        u64::max,
+    );
+    unmatched.extend(more);
     for s in selection.sources.iter_mut() {
-        s.every_hours = hours.get(&(s.kind, s.id.clone())).copied();
+        let key = (s.kind, s.id.clone());
+        s.every_hours = hours.get(&key).map(|h| *h as u32);
+        s.copy_wait_seconds = seconds.get(&key).copied();
     }
     unmatched
 }

@@ -1342,6 +1342,17 @@ async fn a_failsafe_copy_is_full_and_waited_for_as_its_size_needs() {
     );
 }
 
+/// SOURCE_COPY_WAITS: a source's Failsafe copies are waited for as long as it says, an Aurora
+/// cluster's (no size) included.
+#[tokio::test]
+async fn a_source_with_a_wait_of_its_own_is_waited_for_that_long() {
+    let cfg = failsafe_config(&[("SOURCE_COPY_WAITS", "111111111111:orders=43200")]);
+    let store = failsafe_store();
+    let item = share_and_find(&cfg, &store, live_orders()).await;
+    let out = save_item(&cfg, &store, item).await.unwrap();
+    assert_eq!(out.wait_bound.unwrap().max_wait_seconds, 43_200);
+}
+
 #[test]
 fn a_failsafe_copy_writes_its_time_mode_and_size_per_source() {
     let full = CopyFigures {

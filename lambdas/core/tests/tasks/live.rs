@@ -122,6 +122,10 @@ async fn sources_carry_their_shortest_cadence() {
             "CADENCES",
             r#"[{"everyHours": 4, "sources": ["orders", "billing"]}, {"everyHours": 2, "sources": ["billing", "gone"]}]"#,
         ),
+        (
+            "COPY_WAITS",
+            r#"[{"maxWaitSeconds": 36000, "sources": ["users"]}, {"maxWaitSeconds": 43200, "sources": ["users"]}]"#,
+        ),
     ]);
     let store = live_store();
     store.world().instances = vec![instance("orders"), instance("billing"), instance("users")];
@@ -137,6 +141,9 @@ async fn sources_carry_their_shortest_cadence() {
         hours,
         [("billing", Some(2)), ("orders", Some(4)), ("users", None)]
     );
+    // and their longest wait of their own
+    let waits: Vec<Option<u64>> = daily.sources.iter().map(|s| s.copy_wait_seconds).collect();
+    assert_eq!(waits, [None, None, Some(43_200)]);
     assert!(
         daily
             .skipped
@@ -149,6 +156,8 @@ async fn sources_carry_their_shortest_cadence() {
     let wire = serde_json::to_value(&daily.sources).unwrap();
     assert_eq!(wire[0]["everyHours"], 2);
     assert!(wire[2].get("everyHours").is_none());
+    assert_eq!(wire[2]["copyWaitSeconds"], 43_200);
+    assert!(wire[0].get("copyWaitSeconds").is_none());
     // a cadence's run: its sources, with their hours, and no noise about the other cadences
     let input: SelectInput =
         serde_json::from_value(serde_json::json!({"sources": ["orders"], "takeSnapshots": true}))
@@ -1065,6 +1074,23 @@ async fn an_aurora_copy_is_waited_for_max_wait_seconds_its_size_unknown() {
     .unwrap();
     let bound = out.wait_bound.unwrap();
     assert_eq!((bound.size_gib, bound.max_wait_seconds), (None, 21_600));
+    // with a wait of its own (COPY_WAITS, marked by select-sources) it is waited for that long
+    let mut ledger = src(SnapshotKind::Cluster, "ledger");
+    ledger.copy_wait_seconds = Some(43_200);
+    let out = copy_latest(
+        &cfg,
+        &store,
+        CopyInput {
+            source: ledger,
+            dry_run: false,
+            run_start: t(RUN_START),
+            wait: default_wait(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.outcome, CopyOutcome::Exists);
+    assert_eq!(out.wait_bound.unwrap().max_wait_seconds, 43_200);
 }
 
 fn key(arn: &str, manager: &str) -> (KeyInfo, Option<String>) {
