@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readAsl } from '../lib/asl';
-import { cadenceSchedule } from '../lib/live-account';
+import { cadenceSchedule, WAIT_CEILING_SECONDS } from '../lib/live-account';
 import {
   actionsOf,
   allowing,
@@ -297,6 +297,12 @@ describe('LiveAccount', () => {
   });
 
   test('copyWaits reach every task as COPY_WAITS, refused at synth when a wait is more than a run can wait', () => {
+    // the most a run waits is what the state machine checks maxWaitSeconds against
+    const checks = JSON.parse(readAsl('live.asl.json').text).States.CheckOverrides.Choices.flatMap((c: any) => c.Or ?? []);
+    const bounds = checks
+      .filter((c: any) => c.Variable === '$.config.maxWaitSeconds' && 'NumericGreaterThan' in c)
+      .map((c: any) => c.NumericGreaterThan);
+    assert.deepEqual(bounds, [WAIT_CEILING_SECONDS]);
     const c = liveStack({ copyWaits: [{ sources: ['cluster:ledger'], maxWaitSeconds: 43200 }] });
     c.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ COPY_WAITS: '[{"maxWaitSeconds":43200,"sources":["cluster:ledger"]}]' }) },

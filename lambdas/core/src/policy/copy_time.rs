@@ -231,6 +231,16 @@ mod tests {
                 r["copyThroughputMiBps"].as_f64(),
                 Some(s.copy_throughput_mibps)
             );
+            // and the most a run may wait is the bound the machine checks maxWaitSeconds against
+            let bounds: Vec<&serde_json::Value> = d["States"]["CheckOverrides"]["Choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|c| c["Or"].as_array().into_iter().flatten())
+                .filter(|c| c["Variable"] == "$.config.maxWaitSeconds")
+                .filter_map(|c| c.get("NumericGreaterThan"))
+                .collect();
+            assert_eq!(bounds, [&serde_json::json!(WAIT_CEILING_SECONDS)]);
         }
     }
 
