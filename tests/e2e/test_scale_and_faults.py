@@ -365,3 +365,29 @@ def test_one_live_account_sends_to_two_failsafe_accounts_two_days(stack, account
     # each share copy was shared with both Failsafe accounts
     shared = [s for s in d.snapshots(live, type="manual")]
     assert shared and all(sorted(s["sharedWith"]) == sorted([failsafe.id, second.id]) for s in shared), shared
+
+
+def test_a_cadence_run_skips_a_database_rds_cannot_snapshot_now_and_the_daily_run_fails_for_it(stack, accounts):
+    """CreateDBSnapshot: "The source DB instance must be in the available or storage-optimization
+    state" (RDS API reference; the emulator refuses any other). A cadence's run meets the backup
+    window or maintenance now and then: it skips the source naming why, and the next run takes the
+    snapshot; the daily run fails for it, as its copy is the day's."""
+    live, failsafe = accounts
+    stack.faults(creatingPolls=1)
+    create_source(live, "instance", "orders", create_key(live, "app-data"))
+    create_source(live, "instance", "billing", create_key(live, "billing-data"))
+    for sid in ("orders", "billing"):
+        stack.seed_automated(live, "instance", sid, "2026-11-20T03:00:00Z")
+    d = Deployment.create(stack, live, failsafe, context={"incrementalSources": ["all"]}).start()
+    live.client("rds").stop_db_instance(DBInstanceIdentifier="orders")
+    cadence = d.run_live("2026-11-20T09:00:00Z", {"sources": ["orders", "billing"], "takeSnapshots": True})
+    assert cadence.status == "SUCCEEDED", cadence.result.get("cause")
+    summary = cadence.result["output"]["summary"]
+    assert summary["copied"] and summary["copiedCount"] == 1, summary
+    assert summary["skippedCount"] == 1, summary
+    assert "orders" in summary["skipped"][0] and "cannot be snapshotted now (InvalidDBInstanceState" in summary["skipped"][0] \
+        and "the next one takes its snapshot" in summary["skipped"][0], summary["skipped"]
+    daily = d.run_live(LIVE_AT)
+    assert daily.status == "FAILED", daily.result.get("output")
+    assert "instance:orders" in daily.result["cause"] and "InvalidDBInstanceState" in daily.result["cause"], \
+        daily.result["cause"]

@@ -177,6 +177,11 @@ pub struct CopyInput {
     /// state machine that reads a `waitBound` the task did not give would fail with
     /// `States.Runtime`, which no Catch takes; a missing field is an `InvalidInput` it does.
     pub wait: WaitSettings,
+    /// A cadence's run (`SelectInput::take_snapshots`): a database RDS cannot snapshot now (its
+    /// backup window, maintenance) is skipped, naming why, as the next run will take it; the
+    /// daily run fails for it instead.
+    #[serde(default)]
+    pub take_snapshots: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

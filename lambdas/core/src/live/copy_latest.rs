@@ -295,6 +295,25 @@ async fn own_snapshot<S: Snapshots + SnapshotWrites + Databases>(
             let found = "appeared while taking it, but";
             won_by_parallel_run(store, source, &target_id, &db_arn, found, e).await?
         }
+        // "The source DB instance must be in the available or storage-optimization state" (RDS
+        // API reference, CreateDBSnapshot): a cadence's run meets the daily backup window (the
+        // database is backing-up) or maintenance now and then; the next run takes the snapshot
+        Err(e) if e.kind == StoreErrorKind::InvalidState && input.take_snapshots => {
+            let reason = format!(
+                "{} {} cannot be snapshotted now ({}: {}): this cadence run skips it, the next one takes its snapshot",
+                source.kind, source.id, e.code, e.message
+            );
+            info!(action = "snapshot-skip", source = %source.id, reason = %reason, "database busy");
+            return Ok(CopyOutput {
+                outcome: CopyOutcome::Skipped,
+                source: source.clone(),
+                snapshot: None,
+                automated_snapshot_arn: None,
+                kms_key_id: None,
+                reason: Some(reason),
+                wait_bound: None,
+            });
+        }
         Err(e) => return Err(e.into()),
     };
     info!(action = "snapshot", source = %source.id, to = %snapshot.id, "own snapshot started (incremental mode)");

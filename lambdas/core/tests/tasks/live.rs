@@ -28,6 +28,7 @@ async fn copy(
             dry_run,
             run_start: t(RUN_START),
             wait: default_wait(),
+            take_snapshots: false,
         },
     )
     .await
@@ -1036,6 +1037,7 @@ async fn a_copy_is_waited_for_as_long_as_its_full_copy_takes_at_the_runs_through
         dry_run: false,
         run_start: t(RUN_START),
         wait: default_wait(),
+        take_snapshots: false,
     };
     let out = copy_latest(&cfg, &store, input()).await.unwrap();
     let bound = out.wait_bound.expect("a copy to wait for has a bound");
@@ -1068,6 +1070,7 @@ async fn an_aurora_copy_is_waited_for_max_wait_seconds_its_size_unknown() {
             dry_run: false,
             run_start: t(RUN_START),
             wait: default_wait(),
+            take_snapshots: false,
         },
     )
     .await
@@ -1085,6 +1088,7 @@ async fn an_aurora_copy_is_waited_for_max_wait_seconds_its_size_unknown() {
             dry_run: false,
             run_start: t(RUN_START),
             wait: default_wait(),
+            take_snapshots: false,
         },
     )
     .await
@@ -1106,6 +1110,43 @@ fn incremental(kind: SnapshotKind, id: &str) -> Source {
     let mut s = src(kind, id);
     s.mode = SourceMode::Incremental;
     s
+}
+
+/// RDS snapshots only an available database: a cadence's run that meets the backup window
+/// skips the source, naming why; the daily run fails for it (the dead-man's switch and the
+/// run's alarm are for the day's copy).
+#[tokio::test]
+async fn a_busy_database_is_skipped_by_a_cadence_run_and_fails_the_daily_one() {
+    let store = live_store();
+    {
+        let mut w = store.world();
+        let mut a = automated(SnapshotKind::Instance, "app", "2026-11-22T03:00:00Z");
+        a.encrypted = true;
+        a.kms_key_id = Some(CUSTOMER_KEY.into());
+        w.snapshots.push(a);
+        w.keys
+            .insert(CUSTOMER_KEY.into(), key(CUSTOMER_KEY, "CUSTOMER"));
+        w.db_status.insert("app".into(), "backing-up".into());
+    }
+    let cfg = live_config(&[]);
+    let input = |take_snapshots| CopyInput {
+        source: incremental(SnapshotKind::Instance, "app"),
+        dry_run: false,
+        run_start: t(RUN_START),
+        wait: default_wait(),
+        take_snapshots,
+    };
+    let out = copy_latest(&cfg, &store, input(true)).await.unwrap();
+    assert_eq!(out.outcome, CopyOutcome::Skipped);
+    let reason = out.reason.unwrap();
+    assert!(
+        reason.contains("instance app cannot be snapshotted now (InvalidDBInstanceState")
+            && reason.contains("backing-up")
+            && reason.contains("the next one takes its snapshot"),
+        "{reason}"
+    );
+    let e = copy_latest(&cfg, &store, input(false)).await.unwrap_err();
+    assert!(e.message.contains("backing-up"), "{}", e.message);
 }
 
 #[tokio::test]
