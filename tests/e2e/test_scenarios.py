@@ -86,7 +86,7 @@ def test_a_big_aurora_cluster_times_out_without_copy_waits(tmp_path):
             "Aurora cluster snapshot does not report its size",
             "for a big cluster set copyWaits for it",
             "at 70 % after 21600 seconds it needs about 9000 more at its pace, 30600 in all (8.5 h): a "
-            "maxWaitSeconds of 45900 would wait for copies like it"]}
+            "wait of 45900 seconds would wait for copies like it (this source's copyWaits"]}
     path = tmp_path / "big-aurora-default.json"
     path.write_text(json.dumps(scenario))
     res = run(path, tmp_path / "work")

@@ -278,7 +278,10 @@ async fn deployed_retention(
         })
         .collect();
     match retentions.as_slice() {
-        [] => Err("no deployed Failsafe configuration in this account and region (give --function)".into()),
+        [] => Err(match function {
+            Some(f) => format!("--function {f} is not a Failsafe task function: name one of the Failsafe stack's"),
+            None => "no deployed Failsafe configuration among this account's functions in the region (name one with --function)".into(),
+        }),
         [one] => Ok(*one),
         [first, rest @ ..] if rest.iter().all(|r| r == first) => Ok(*first),
         _ => Err("several deployed Failsafe configurations with different retention: name one with --function".into()),

@@ -104,7 +104,7 @@ pub fn status(r: &StatusReport) -> String {
     match (&r.retention, &r.tiers_not_shown) {
         (Some(retention), _) => {
             out += &format!(
-                "\nby retention tier ({retention}, as the deployed Failsafe functions run; each copy counted once, for the longest-lived tier that keeps it; STORED bills each copy whole):\n"
+                "\nby retention tier ({retention}, as the deployed Failsafe functions run; each copy counted once, for the longest-lived tier that keeps it; STORED bills each copy of a DB instance whole, Aurora copies are counted, not sized):\n"
             );
             let gib = |g: Option<i64>| g.map_or("-".into(), |g| format!("{g} GiB"));
             let usd = |u: Option<f64>| u.map_or("-".into(), |u| format!("{u:.2}"));

@@ -533,19 +533,25 @@ fn source_copy_waits(
     let Some((name, raw)) = lookup(env, var::SOURCE_COPY_WAITS) else {
         return Ok(Default::default());
     };
-    entries(&raw)
-        .map(|entry| {
-            let (source, seconds) = entry.split_once('=').unwrap_or((entry, ""));
-            let key = source_ref(&name, source, source_accounts)?;
-            match seconds.parse::<u64>() {
-                Ok(s) if (1..=WAIT_CEILING_SECONDS).contains(&s) => Ok((key, s)),
-                _ => Err(FailsafeError::config(format!(
+    let mut waits = std::collections::BTreeMap::new();
+    for entry in entries(&raw) {
+        let (source, seconds) = entry.split_once('=').unwrap_or((entry, ""));
+        let key = source_ref(&name, source, source_accounts)?;
+        match seconds.parse::<u64>() {
+            Ok(s) if (1..=WAIT_CEILING_SECONDS).contains(&s) => {
+                // a source named twice waits the longest, as the Live side's does
+                let w = waits.entry(key).or_insert(s);
+                *w = (*w).max(s);
+            }
+            _ => {
+                return Err(FailsafeError::config(format!(
                     "{name} entry {entry:?} must end =<seconds>, 1 to {WAIT_CEILING_SECONDS}, e.g. {}:ledger=43200",
                     key.0
-                ))),
+                )))
             }
-        })
-        .collect()
+        }
+    }
+    Ok(waits)
 }
 
 impl FailsafeConfig {
@@ -1183,7 +1189,7 @@ mod tests {
         }
         let with_waits =
             |v: &str| FailsafeConfig::from_env(&with(&FAILSAFE, &[("SOURCE_COPY_WAITS", Some(v))]));
-        let ok = with_waits("111111111111:ledger=43200").unwrap();
+        let ok = with_waits("111111111111:ledger=43200, 111111111111:ledger=600").unwrap();
         assert_eq!(ok.source_copy_wait("111111111111", "ledger"), Some(43_200));
         assert_eq!(ok.source_copy_wait("111111111111", "orders"), None);
         for (bad, needle) in [

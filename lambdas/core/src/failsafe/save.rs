@@ -5,7 +5,7 @@ use crate::config::FailsafeConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::model::SnapshotKind;
-use crate::policy::copy::{copy_encryption, failsafe_copy_mode, is_a_copy};
+use crate::policy::copy::{copy_encryption, failsafe_copy_mode, is_a_copy, ExpectedCopy};
 use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::copy_time::wait_bound;
 use crate::policy::tags::Provenance;
@@ -89,26 +89,48 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
     // Full or incremental, as RDS will decide it: a copy of an instance's own snapshot may be
     // incremental on the copies of that instance here (listed only then: a share copy's copy,
     // and any cluster snapshot's, is full whatever is here).
-    let here = if planned.kind == SnapshotKind::Instance && !is_a_copy(&shared) {
+    // The listing is by DBInstanceIdentifier, an instance of the Live account: RDS lists the
+    // snapshots of an instance that is not here, but its reference says the identifier "must
+    // match the identifier of an existing DBInstance", so a refusal only costs the figure.
+    let listed = if planned.kind == SnapshotKind::Instance && !is_a_copy(&shared) && !cross_region {
         let query = SnapshotQuery {
             region: None,
             source_id: Some(planned.source_id.clone()),
             snapshot_type: Some(crate::model::snapshot_type::MANUAL),
         };
-        store
-            .list_snapshots(planned.kind, &query)
-            .await?
-            .into_iter()
-            .filter(|s| {
-                crate::policy::tags::is_managed(&s.tags)
-                    && Provenance::from_tags(&s.tags)
-                        .is_some_and(|p| p.source_account == planned.source_account)
-            })
-            .collect()
+        match store.list_snapshots(planned.kind, &query).await {
+            Ok(all) => Ok(all
+                .into_iter()
+                .filter(|s| {
+                    crate::policy::tags::is_managed(&s.tags)
+                        && Provenance::from_tags(&s.tags)
+                            .is_some_and(|p| p.source_account == planned.source_account)
+                })
+                .collect::<Vec<_>>()),
+            Err(e)
+                if matches!(
+                    e.kind,
+                    StoreErrorKind::Throttled | StoreErrorKind::Transient
+                ) =>
+            {
+                return Err(e.into())
+            }
+            Err(e) => Err(e),
+        }
     } else {
-        Vec::new()
+        Ok(Vec::new())
     };
-    let expected = failsafe_copy_mode(&shared, &here, enc.kms_key_id.as_deref());
+    let expected = match listed {
+        Ok(here) => failsafe_copy_mode(&shared, &here, enc.kms_key_id.as_deref(), cross_region),
+        Err(e) => ExpectedCopy {
+            mode: crate::policy::copy::CopyMode::Full,
+            reason: format!(
+                "counted full: this DB instance's copies here could not be listed ({}: {})",
+                e.code, e.message
+            ),
+            moved_gib: Some(shared.allocated_storage),
+        },
+    };
     let planned_ref = SnapshotRef {
         kind: planned.kind,
         id: planned.target_id.clone(),

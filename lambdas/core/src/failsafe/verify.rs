@@ -178,7 +178,7 @@ pub async fn verify<S: Snapshots + SnapshotWrites>(
     if let Some(f) = &figures {
         let item = &input.item;
         info!(action = "copy-time", snapshot = %copy.id, seconds = f.seconds, mode = f.mode.as_str(),
-            moved_gib = f.moved_gib.unwrap_or(0),
+            moved_gib = ?f.moved_gib,
             why = input.copy.as_ref().map_or("", |e| e.reason.as_str()), "Failsafe copy made");
         println!(
             "{}",

@@ -47,6 +47,6 @@ pub async fn wait_available<S: Snapshots>(store: &S, input: WaitInput) -> Result
         snapshot: SnapshotRef::from(&s),
         elapsed_seconds: input.elapsed_seconds,
         next_wait_seconds,
-        pace: pace_note(now, previous, &s.status),
+        pace: pace_note(now, previous, &s.status, input.poll_seconds),
     })
 }

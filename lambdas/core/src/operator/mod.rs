@@ -90,16 +90,17 @@ pub async fn status<S: Snapshots>(
     let mut tiers: Vec<TierCost> = Vec::new();
     for t in sources.iter().flat_map(|s| &s.tiers) {
         match tiers.iter_mut().find(|x| x.tier == t.tier) {
+            // GiB and USD of the DB instances' copies; none while only Aurora copies are counted
             Some(x) => {
                 x.copies += t.copies;
-                x.stored_gib = Some(x.stored_gib.unwrap_or(0) + t.stored_gib.unwrap_or(0));
-                x.monthly_usd = Some(x.monthly_usd.unwrap_or(0.0) + t.monthly_usd.unwrap_or(0.0));
+                if let Some(g) = t.stored_gib {
+                    x.stored_gib = Some(x.stored_gib.unwrap_or(0) + g);
+                }
+                if let Some(u) = t.monthly_usd {
+                    x.monthly_usd = Some(x.monthly_usd.unwrap_or(0.0) + u);
+                }
             }
-            None => tiers.push(TierCost {
-                stored_gib: Some(t.stored_gib.unwrap_or(0)),
-                monthly_usd: Some(t.monthly_usd.unwrap_or(0.0)),
-                ..t.clone()
-            }),
+            None => tiers.push(t.clone()),
         }
     }
     tiers.sort_by_key(|t| std::cmp::Reverse(t.tier));

@@ -170,11 +170,19 @@ pub struct ExpectedCopy {
 /// accounts or Regions and for every cluster snapshot (`copied_from`), and a snapshot's
 /// `OriginalSnapshotCreateTime` "Doesn't change when the snapshot is copied" while its
 /// `SnapshotCreateTime` "Changes for the copy" (RDS API reference, `DBSnapshot`): a Live share
-/// copy has two times, the snapshot a Live run took of its database (incremental mode) one.
+/// copy has two times minutes to hours apart (the automated snapshot's and the copy's), the
+/// snapshot a Live run took of its database (incremental mode) one. The reference does not say
+/// the two are equal for a snapshot that is not a copy: times within
+/// [`SAME_TIME_TOLERANCE_SECONDS`] count as one (an assumption, docs/aws-facts.md), and a
+/// snapshot read wrongly as a copy is only reported full, never copied differently.
 pub fn is_a_copy(shared: &Snapshot) -> bool {
     shared.copied_from.is_some()
-        || matches!((shared.original_create_time, shared.create_time), (Some(o), Some(c)) if o != c)
+        || matches!((shared.original_create_time, shared.create_time),
+            (Some(o), Some(c)) if (c - o).num_seconds().abs() > SAME_TIME_TOLERANCE_SECONDS)
 }
+
+/// How far apart a snapshot's two create times may be and still be one (see [`is_a_copy`]).
+pub const SAME_TIME_TOLERANCE_SECONDS: i64 = 60;
 
 /// How RDS makes the Failsafe copy of `shared` under `key` (`None`: unencrypted), beside
 /// `here`, the Failsafe account's copies of the same DB instance (docs/aws-facts.md, "Copy
@@ -183,7 +191,12 @@ pub fn is_a_copy(shared: &Snapshot) -> bool {
 /// every share copy is; otherwise the copy is incremental on the most recent copy of the same
 /// instance here if that one is older than `shared` and no copy of the instance here is under
 /// another key. Figures for the run's summary and metrics: RDS decides, and reports nothing.
-pub fn failsafe_copy_mode(shared: &Snapshot, here: &[Snapshot], key: Option<&str>) -> ExpectedCopy {
+pub fn failsafe_copy_mode(
+    shared: &Snapshot,
+    here: &[Snapshot],
+    key: Option<&str>,
+    cross_region: bool,
+) -> ExpectedCopy {
     let full = |reason: String| ExpectedCopy {
         mode: CopyMode::Full,
         reason,
@@ -195,6 +208,12 @@ pub fn failsafe_copy_mode(shared: &Snapshot, here: &[Snapshot], key: Option<&str
     if is_a_copy(shared) {
         return full(
             "the shared snapshot is itself a copy (a share copy), and a copy of a copy is always full"
+                .into(),
+        );
+    }
+    if cross_region {
+        return full(
+            "a copy across accounts and Regions, which the RDS User Guide does not promise to be incremental: counted full (the upper bound)"
                 .into(),
         );
     }
@@ -224,7 +243,7 @@ pub fn failsafe_copy_mode(shared: &Snapshot, here: &[Snapshot], key: Option<&str
             moved_gib: None,
         },
         _ => full(format!(
-            "the most recent copy of this DB instance here ({}) is not older than this snapshot",
+            "this snapshot is not newer than the most recent copy of this DB instance here ({}): counted full",
             last.id
         )),
     }
@@ -631,41 +650,53 @@ pub(crate) mod tests {
         before.original_create_time = at("2026-11-22T03:00:00Z");
         before.encrypted = true;
         before.kms_key_id = Some(key.into());
-        let e = failsafe_copy_mode(&own, std::slice::from_ref(&before), Some(key));
+        let e = failsafe_copy_mode(&own, std::slice::from_ref(&before), Some(key), false);
         assert_eq!(e.mode, CopyMode::Incremental, "{e:?}");
         assert!(e.reason.contains("rdsf-db-202611220300-x"));
         assert_eq!(e.moved_gib, None);
         // the first copy here
-        let e = failsafe_copy_mode(&own, &[], Some(key));
+        let e = failsafe_copy_mode(&own, &[], Some(key), false);
         assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, Some(2400)));
         assert!(e.reason.contains("no earlier copy"), "{}", e.reason);
         // a failed copy does not count
         let mut failed = before.clone();
         failed.status = "failed".into();
         assert_eq!(
-            failsafe_copy_mode(&own, &[failed], Some(key)).mode,
+            failsafe_copy_mode(&own, &[failed], Some(key), false).mode,
             CopyMode::Full
         );
         // a copy here under another key
         let mut other = before.clone();
         other.kms_key_id = Some("arn:aws:kms:eu-west-1:222222222222:key/old".into());
-        let e = failsafe_copy_mode(&own, &[before.clone(), other], Some(key));
+        let e = failsafe_copy_mode(&own, &[before.clone(), other], Some(key), false);
         assert!(e.reason.contains("another KMS key"), "{}", e.reason);
         // the most recent copy here holds newer data
         let mut newer = before.clone();
         newer.original_create_time = at("2026-11-24T03:00:00Z");
-        let e = failsafe_copy_mode(&own, &[newer], Some(key));
-        assert!(e.reason.contains("not older"), "{}", e.reason);
+        let e = failsafe_copy_mode(&own, &[newer], Some(key), false);
+        assert!(e.reason.contains("not newer"), "{}", e.reason);
+        // across Regions: counted full, the guide promising nothing
+        let e = failsafe_copy_mode(&own, std::slice::from_ref(&before), Some(key), true);
+        assert_eq!(e.mode, CopyMode::Full);
+        assert!(
+            e.reason.contains("across accounts and Regions"),
+            "{}",
+            e.reason
+        );
+        // times a few seconds apart are one snapshot's
+        let mut close = own.clone();
+        close.create_time = own.create_time.map(|t| t + chrono::Duration::seconds(3));
+        assert!(!is_a_copy(&close));
         // a share copy: two times, so a copy of a copy
         let mut share = own.clone();
         share.original_create_time = at("2026-11-23T02:10:00Z");
-        let e = failsafe_copy_mode(&share, std::slice::from_ref(&before), Some(key));
+        let e = failsafe_copy_mode(&share, std::slice::from_ref(&before), Some(key), false);
         assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, Some(2400)));
         assert!(e.reason.contains("itself a copy"), "{}", e.reason);
         // a cluster snapshot copy: full, with no size RDS reports
         let mut cluster = own.clone();
         cluster.kind = SnapshotKind::Cluster;
-        let e = failsafe_copy_mode(&cluster, &[], Some(key));
+        let e = failsafe_copy_mode(&cluster, &[], Some(key), false);
         assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, None));
     }
 
@@ -881,6 +912,7 @@ pub(crate) mod tests {
             poll_seconds: 60,
             max_wait_seconds: 21_600,
             copy_throughput_mibps: 100.0,
+            own_wait: None,
         };
         let ids = |v: &[&Snapshot]| v.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
         let later = crate::policy::tags::parse_time("2026-02-01T00:00:00Z").unwrap();

@@ -29,6 +29,10 @@ pub struct WaitSettings {
     /// The throughput a full copy is assumed to move at (MiB/s): an assumption, 100 by default.
     #[serde(rename = "copyThroughputMiBps")]
     pub copy_throughput_mibps: f64,
+    /// The source's own wait (`for_source`), which `max_wait_seconds` then includes: the notes
+    /// name it as the setting to change. Never on the wire.
+    #[serde(skip)]
+    pub own_wait: Option<u64>,
 }
 
 impl WaitSettings {
@@ -41,7 +45,16 @@ impl WaitSettings {
         let cap = WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * self.poll_seconds.max(1));
         WaitSettings {
             max_wait_seconds: self.max_wait_seconds.max(wanted.min(cap)),
+            own_wait: Some(wanted),
             ..self
+        }
+    }
+
+    /// The setting that sets how long a copy is waited for, as the notes name it.
+    fn wait_knob(&self) -> String {
+        match self.own_wait {
+            Some(own) => format!("this source's copyWaits ({own} seconds)"),
+            None => "maxWaitSeconds".into(),
         }
     }
 
@@ -52,6 +65,7 @@ impl WaitSettings {
         poll_seconds: 60,
         max_wait_seconds: 21_600,
         copy_throughput_mibps: 100.0,
+        own_wait: None,
     };
 }
 
@@ -87,12 +101,21 @@ pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
             size_gib: None,
             expected_seconds: None,
             max_wait_seconds: s.max_wait_seconds,
-            note: format!(
-                "an Aurora cluster snapshot does not report its size (AllocatedStorage is 1), so \
-                 the run waited maxWaitSeconds ({} seconds); its copies are full copies of the \
-                 cluster volume: for a big cluster set copyWaits for it (or raise maxWaitSeconds)",
-                s.max_wait_seconds
-            ),
+            note: match s.own_wait {
+                None => format!(
+                    "an Aurora cluster snapshot does not report its size (AllocatedStorage is 1), so \
+                     the run waited maxWaitSeconds ({} seconds); its copies are full copies of the \
+                     cluster volume: for a big cluster set copyWaits for it (or raise maxWaitSeconds)",
+                    s.max_wait_seconds
+                ),
+                Some(_) => format!(
+                    "an Aurora cluster snapshot does not report its size (AllocatedStorage is 1), so \
+                     the run waited {} seconds, {}; its copies are full copies of the cluster \
+                     volume: if they take longer, raise it",
+                    s.max_wait_seconds,
+                    s.wait_knob()
+                ),
+            },
         };
     };
     let size = size_gib.max(0) as u64;
@@ -119,15 +142,17 @@ pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
     let note = if expected > max_wait {
         format!(
             "{full}, longer than one run can wait ({ceiling} seconds), so the run waited \
-             {max_wait} (maxWaitSeconds) and did not hold up its other sources: the copy goes on \
+             {max_wait} ({}) and did not hold up its other sources: the copy goes on \
              in RDS and a later run takes it up once it is available, so this source's newest \
              copy is more than a day old; RDS takes no automated backup of an instance while a \
-             copy of it runs"
+             copy of it runs",
+            s.wait_knob()
         )
     } else {
         format!(
             "{full}, and the run waited {max_wait} seconds: if copies of this source are slower, \
-             lower copyThroughputMiBps (or raise maxWaitSeconds)"
+             lower copyThroughputMiBps (or raise {})",
+            s.wait_knob()
         )
     };
     WaitBound {
@@ -142,18 +167,19 @@ pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
 /// percent RDS reported, the time it still needs at that pace (`polling::remaining_seconds`),
 /// and the `maxWaitSeconds` that would have waited for it (with [`HEADROOM_PERCENT`]), or that
 /// no run can wait that long. RDS publishes no copy throughput; this is the one measured here.
-pub fn pace_note(now: Look, previous: Option<Look>, status: &str) -> String {
+pub fn pace_note(now: Look, previous: Option<Look>, status: &str, poll_seconds: u64) -> String {
     let e = now.elapsed;
     match (now.percent, remaining_seconds(now, previous)) {
         (Some(p), Some(left)) => {
             let total = e.saturating_add(left);
             let wanted = total.saturating_add(total.saturating_mul(HEADROOM_PERCENT) / 100);
-            let advice = if wanted > WAIT_CEILING_SECONDS {
+            let ceiling = WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * poll_seconds.max(1));
+            let advice = if wanted > ceiling {
                 format!(
-                    "more than one run can wait ({WAIT_CEILING_SECONDS} seconds): it goes on in RDS and a later run takes it up"
+                    "more than one run can wait ({ceiling} seconds at pollSeconds {poll_seconds}): it goes on in RDS and a later run takes it up"
                 )
             } else {
-                format!("a maxWaitSeconds of {wanted} would wait for copies like it")
+                format!("a wait of {wanted} seconds would wait for copies like it (this source's copyWaits, or maxWaitSeconds for all)")
             };
             format!(
                 "at {p} % after {e} seconds it needs about {left} more at its pace, {total} in all ({:.1} h): {advice}",
@@ -196,11 +222,16 @@ mod tests {
     fn a_source_with_a_wait_of_its_own_is_waited_for_that_long_within_a_run() {
         let s = WaitSettings::STATE_MACHINE_DEFAULTS;
         assert_eq!(s.for_source(None), s);
-        // an Aurora cluster: no size, so the wait is its own
-        assert_eq!(
-            wait_bound(None, &s.for_source(Some(43_200))).max_wait_seconds,
-            43_200
+        // an Aurora cluster: no size, so the wait is its own, and the note names it
+        let own = wait_bound(None, &s.for_source(Some(43_200)));
+        assert_eq!(own.max_wait_seconds, 43_200);
+        assert!(
+            own.note
+                .contains("the run waited 43200 seconds, this source's copyWaits (43200 seconds)"),
+            "{}",
+            own.note
         );
+        assert!(wait_bound(None, &s).note.contains("set copyWaits for it"));
         // never less than maxWaitSeconds, never more than a run or the checks allow
         assert_eq!(s.for_source(Some(60)).max_wait_seconds, 21_600);
         assert_eq!(s.for_source(Some(90_000)).max_wait_seconds, 72_000);
@@ -252,17 +283,29 @@ mod tests {
             look(21_600, Some(60)),
             Some(look(18_000, Some(50))),
             "creating",
+            60,
         );
         assert!(
             n.contains("at 60 % after 21600 seconds it needs about 14400 more at its pace, 36000 in all (10.0 h)"),
             "{n}"
         );
-        assert!(n.contains("a maxWaitSeconds of 54000 would wait"), "{n}");
+        assert!(n.contains("a wait of 54000 seconds would wait"), "{n}");
+        // at 10-second polls a run checks a copy for 19,990 seconds at most
+        let n = pace_note(
+            look(21_600, Some(60)),
+            Some(look(18_000, Some(50))),
+            "creating",
+            10,
+        );
+        assert!(
+            n.contains("more than one run can wait (19990 seconds at pollSeconds 10)"),
+            "{n}"
+        );
         // 20 % at 6 h, measured from the first look: 30 h in all, more than a run can wait
-        let n = pace_note(look(21_600, Some(20)), None, "creating");
+        let n = pace_note(look(21_600, Some(20)), None, "creating", 60);
         assert!(n.contains("108000 in all (30.0 h)"), "{n}");
         assert!(
-            n.contains("more than one run can wait (72000 seconds)"),
+            n.contains("more than one run can wait (72000 seconds at pollSeconds 60)"),
             "{n}"
         );
         // queued: no figure
@@ -270,12 +313,13 @@ mod tests {
             look(21_600, Some(0)),
             Some(look(18_000, Some(0))),
             "pending",
+            60,
         );
         assert!(
             n.contains("reported 0 % after 21600 seconds (status pending): a copy queued"),
             "{n}"
         );
-        let n = pace_note(look(60, None), None, "creating");
+        let n = pace_note(look(60, None), None, "creating", 60);
         assert!(n.contains("reported no progress after 60 seconds"), "{n}");
     }
 
@@ -285,6 +329,7 @@ mod tests {
             poll_seconds: 60,
             max_wait_seconds: 21_600,
             copy_throughput_mibps: 100.0,
+            own_wait: None,
         };
         // small: twice maxWaitSeconds and an hour
         assert_eq!(share_in_use_seconds(Some(100), &s), 2 * 21_600 + 3_600);
@@ -298,6 +343,7 @@ mod tests {
             poll_seconds: 60,
             max_wait_seconds: max_wait,
             copy_throughput_mibps: throughput,
+            own_wait: None,
         }
     }
 

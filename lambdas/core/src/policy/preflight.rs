@@ -1017,6 +1017,7 @@ mod tests {
                 poll_seconds: 60,
                 max_wait_seconds: 6 * 3600,
                 copy_throughput_mibps: 100.0,
+                own_wait: None,
             }),
             ..run
         };
@@ -1100,6 +1101,7 @@ mod tests {
             poll_seconds: 60,
             max_wait_seconds: 21_600,
             copy_throughput_mibps: 100.0,
+            own_wait: None,
         };
         // 200 GiB every 4 h: 2,048 s full, then about 0.7 GiB
         let f = cadence_finding("instance:orders", 4, Some(200), None, &wait, 0.02);

@@ -189,7 +189,8 @@ pub fn source_statuses(
                 Some(a) if a > max_age_hours => Freshness::Stale,
                 Some(_) => Freshness::Fresh,
             };
-            // every copy is full and billed whole; an Aurora snapshot reports no size
+            // each copy billed whole (an upper bound for an incremental source's: RDS reports no
+            // changed bytes); an Aurora snapshot reports no size
             let stored =
                 (kind == SnapshotKind::Instance).then(|| stored_gib(snaps.iter().copied()));
             let chain = (kind == SnapshotKind::Instance).then(|| {

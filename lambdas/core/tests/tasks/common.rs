@@ -208,5 +208,6 @@ pub fn default_wait() -> rdsf_core::policy::copy_time::WaitSettings {
         poll_seconds: 60,
         max_wait_seconds: 21_600,
         copy_throughput_mibps: 100.0,
+        own_wait: None,
     }
 }
