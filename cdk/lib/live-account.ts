@@ -43,6 +43,33 @@ export interface SourceCopyWait {
 /** The most a run waits for one copy (`policy::copy_time::WAIT_CEILING_SECONDS`; the ASL's `BadMaxWaitSeconds`). */
 export const WAIT_CEILING_SECONDS = 72000;
 
+/** Each entry one selector (the Lambdas read a comma-separated list), or a ConfigError naming it. */
+function selectors(field: string, list: unknown[]): void {
+  list.forEach((s, i) => {
+    if (typeof s !== 'string' || s.trim() === '' || s.includes(',')) {
+      throw new ConfigError(
+        `${field}[${i}]`,
+        `${JSON.stringify(s)} must be one non-empty selector without commas (one array entry per selector)`,
+      );
+    }
+  });
+}
+
+/** A list of `{sources, ...}` groups (`cadences`, `copyWaits`), each with selectors, or a ConfigError naming the entry. */
+function selectorGroups<T extends { sources: string[] }>(field: string, groups: T[] | undefined, example: string): T[] {
+  const list = groups ?? [];
+  if (!Array.isArray(list)) {
+    throw new ConfigError(field, `give a list, e.g. ${example}`);
+  }
+  list.forEach((g, i) => {
+    if (!Array.isArray(g?.sources) || g.sources.length === 0) {
+      throw new ConfigError(`${field}[${i}].sources`, 'list the selectors of its sources, e.g. ["orders"]');
+    }
+    selectors(`${field}[${i}].sources`, g.sources);
+  });
+  return list;
+}
+
 /** Hours a cadence may run every: divisors of 24, so each day has the same times. */
 export const CADENCE_HOURS = [1, 2, 3, 4, 6, 8, 12];
 
@@ -142,40 +169,15 @@ export class LiveAccount extends Construct {
         'no sources given; list what to protect, e.g. ["orders", "cluster:billing", "tag:backup=failsafe"] or ["all"]',
       );
     }
-    const selectors = (field: string, list: unknown[]) =>
-      list.forEach((s, i) => {
-        if (typeof s !== 'string' || s.trim() === '' || s.includes(',')) {
-          throw new ConfigError(
-            `${field}[${i}]`,
-            `${JSON.stringify(s)} must be one non-empty selector without commas (one array entry per selector)`,
-          );
-        }
-      });
     selectors('sources', props.sources);
     const incrementalSources = props.incrementalSources ?? [];
     if (!Array.isArray(incrementalSources)) {
       throw new ConfigError('incrementalSources', 'give a list of selectors, e.g. ["orders", "tag:failsafe-mode=incremental"]');
     }
     selectors('incrementalSources', incrementalSources);
-    const cadences = props.cadences ?? [];
-    if (!Array.isArray(cadences)) {
-      throw new ConfigError('cadences', 'give a list, e.g. [{"sources": ["orders"], "everyHours": 4}]');
-    }
-    cadences.forEach((c, i) => {
-      if (!Array.isArray(c?.sources) || c.sources.length === 0) {
-        throw new ConfigError(`cadences[${i}].sources`, 'list the selectors of the sources to snapshot, e.g. ["orders"]');
-      }
-      selectors(`cadences[${i}].sources`, c.sources);
-    });
-    const copyWaits = props.copyWaits ?? [];
-    if (!Array.isArray(copyWaits)) {
-      throw new ConfigError('copyWaits', 'give a list, e.g. [{"sources": ["ledger"], "maxWaitSeconds": 43200}]');
-    }
+    const cadences = selectorGroups('cadences', props.cadences, '[{"sources": ["orders"], "everyHours": 4}]');
+    const copyWaits = selectorGroups('copyWaits', props.copyWaits, '[{"sources": ["ledger"], "maxWaitSeconds": 43200}]');
     copyWaits.forEach((w, i) => {
-      if (!Array.isArray(w?.sources) || w.sources.length === 0) {
-        throw new ConfigError(`copyWaits[${i}].sources`, 'list the selectors of the sources, e.g. ["ledger"]');
-      }
-      selectors(`copyWaits[${i}].sources`, w.sources);
       if (!Number.isInteger(w.maxWaitSeconds) || w.maxWaitSeconds < 1 || w.maxWaitSeconds > WAIT_CEILING_SECONDS) {
         throw new ConfigError(
           `copyWaits[${i}].maxWaitSeconds`,

@@ -1112,11 +1112,9 @@ fn incremental(kind: SnapshotKind, id: &str) -> Source {
     s
 }
 
-/// RDS snapshots only an available database: a cadence's run that meets the backup window
-/// skips the source, naming why; the daily run fails for it (the dead-man's switch and the
-/// run's alarm are for the day's copy).
-#[tokio::test]
-async fn a_busy_database_is_skipped_by_a_cadence_run_and_fails_the_daily_one() {
+/// A Live account whose instance `app` is on a customer-managed key, with an automated snapshot
+/// of 03:00 on 22 November.
+fn app_on_a_customer_key() -> rdsf_core::port::fake::FakeStore {
     let store = live_store();
     {
         let mut w = store.world();
@@ -1126,8 +1124,20 @@ async fn a_busy_database_is_skipped_by_a_cadence_run_and_fails_the_daily_one() {
         w.snapshots.push(a);
         w.keys
             .insert(CUSTOMER_KEY.into(), key(CUSTOMER_KEY, "CUSTOMER"));
-        w.db_status.insert("app".into(), "backing-up".into());
     }
+    store
+}
+
+/// RDS snapshots only an available database: a cadence's run that meets the backup window
+/// skips the source, naming why; the daily run fails for it (the dead-man's switch and the
+/// run's alarm are for the day's copy).
+#[tokio::test]
+async fn a_busy_database_is_skipped_by_a_cadence_run_and_fails_the_daily_one() {
+    let store = app_on_a_customer_key();
+    store
+        .world()
+        .db_status
+        .insert("app".into(), "backing-up".into());
     let cfg = live_config(&[]);
     let input = |take_snapshots| CopyInput {
         source: incremental(SnapshotKind::Instance, "app"),
@@ -1151,16 +1161,7 @@ async fn a_busy_database_is_skipped_by_a_cadence_run_and_fails_the_daily_one() {
 
 #[tokio::test]
 async fn an_incremental_source_on_a_customer_key_shares_a_snapshot_the_run_takes() {
-    let store = live_store();
-    {
-        let mut w = store.world();
-        let mut a = automated(SnapshotKind::Instance, "app", "2026-11-22T03:00:00Z");
-        a.encrypted = true;
-        a.kms_key_id = Some(CUSTOMER_KEY.into());
-        w.snapshots.push(a);
-        w.keys
-            .insert(CUSTOMER_KEY.into(), key(CUSTOMER_KEY, "CUSTOMER"));
-    }
+    let store = app_on_a_customer_key();
     let cfg = live_config(&[]);
     let out = copy(
         &cfg,
