@@ -432,7 +432,7 @@ def _live_fleet(seen: dict):
             snapshot["sourceCreateTime"] = "2026-11-20T03:00:00Z"
         bound = {"sizeGib": None, "expectedSeconds": None, "maxWaitSeconds": p["wait"]["maxWaitSeconds"],
                  "note": "size unknown"}
-        return {"outcome": "copied", "source": source, "snapshot": snapshot, "waitBound": bound}
+        return {"outcome": "copied", "source": source, "snapshot": snapshot, "waitBound": bound, "copy": None}
 
     def notify(p):
         results = p["results"]["instances"] + p["results"]["clusters"]
@@ -453,7 +453,7 @@ def _live_fleet(seen: dict):
         "wait-available": lambda p: {"available": True, "snapshot": p["snapshot"],
                                      "elapsedSeconds": p["elapsedSeconds"], "percentProgress": 100,
                                      "nextWaitSeconds": 60},
-        "share": lambda p: {"shared": True},
+        "share": lambda p: {"shared": True, "copy": None},
         "notify": notify,
     }
 

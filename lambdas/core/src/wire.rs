@@ -215,6 +215,9 @@ pub struct CopyOutput {
     /// copy to wait for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_bound: Option<WaitBound>,
+    /// Full or incremental, for a share copy this run starts (`policy::copy::copy_mode`); null
+    /// otherwise (an existing copy, a snapshot the run takes). Always written: `share` reads it.
+    pub copy: Option<ExpectedCopy>,
 }
 
 // -- wait-available, the live machine (live/wait_available.rs) --------------------------------
@@ -265,6 +268,12 @@ pub struct ShareInput {
     pub snapshot: SnapshotRef,
     #[serde(default)]
     pub dry_run: bool,
+    /// The share copy this run started (`CopyOutput::copy`) and the seconds it was waited for:
+    /// `share` returns its figures for the run's summary.
+    #[serde(default)]
+    pub copy: Option<ExpectedCopy>,
+    #[serde(default)]
+    pub copy_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,6 +282,9 @@ pub struct ShareOutput {
     pub snapshot: SnapshotRef,
     pub shared_with: Vec<String>,
     pub added: Vec<String>,
+    /// The share copy's figures, when this run made it; null otherwise. Always written: the
+    /// item's result reads it (`RecordCopied`).
+    pub copy: Option<CopyFigures>,
 }
 
 // -- notify, the live machine (live/notify.rs) ------------------------------------------------
@@ -298,6 +310,9 @@ pub struct SourceResult {
     /// When the automated snapshot the share copy was made from was taken (copied, planned).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_create_time: Option<DateTime<Utc>>,
+    /// A share copy this run made: what it moved and how long it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<CopyFigures>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -344,6 +359,9 @@ pub struct RunSummary {
     /// text, one line per failure, made here so the state machine needs no intrinsic to build it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub failure_cause: String,
+    /// What the share copies this run made moved and took.
+    #[serde(default)]
+    pub copies: CopyTotals,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -663,7 +681,7 @@ pub struct FailsafeSummary {
 /// The copies a Failsafe run made, by mode: how many, the GiB the full copies of DB instances
 /// moved, the longest and the summed copy seconds, and the first copies one by one
 /// (`target: mode, GiB, seconds`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CopyTotals {
     pub full_count: usize,
@@ -673,6 +691,34 @@ pub struct CopyTotals {
     pub longest_seconds: u64,
     pub total_seconds: u64,
     pub first: Vec<String>,
+}
+
+impl CopyTotals {
+    /// The totals of a run's copies, each named (`<name>: <mode>, <GiB>, <seconds> s`, the first
+    /// of them listed).
+    pub fn of<'a>(copies: impl IntoIterator<Item = (String, &'a CopyFigures)>) -> CopyTotals {
+        let mut totals = CopyTotals::default();
+        let mut lines = crate::policy::bounded::Bounded::new();
+        for (name, c) in copies {
+            match c.mode {
+                CopyMode::Full => totals.full_count += 1,
+                CopyMode::Incremental => totals.incremental_count += 1,
+            }
+            totals.full_gib += i64::from(c.moved_gib.unwrap_or(0).max(0));
+            totals.longest_seconds = totals.longest_seconds.max(c.seconds);
+            totals.total_seconds = totals.total_seconds.saturating_add(c.seconds);
+            lines.push(format!(
+                "{name}: {}{}, {} s",
+                c.mode.as_str(),
+                c.moved_gib.map_or(String::new(), |g| format!(", {g} GiB")),
+                c.seconds
+            ));
+        }
+        CopyTotals {
+            first: lines.first,
+            ..totals
+        }
+    }
 }
 
 /// Retention over every source, bounded: counts, and the first sources in full.

@@ -85,6 +85,8 @@ const live = {
     outcome: 'copied',
     source,
     waitBound: waitBound(wait),
+    // copy-latest's reading of RDS's rules (policy::copy::copy_mode): the first share copy
+    copy: { mode: 'full', reason: 'no earlier copy of this DB instance here', movedGiB: source.kind === 'cluster' ? null : 20 },
     snapshot: {
       kind: source.kind,
       id: `rdsf-${source.id}-${STAMP}`.slice(0, 255),
@@ -96,7 +98,11 @@ const live = {
     },
   }),
   CheckCopy: waitAvailable,
-  Share: () => ({ shared: true }),
+  // the figures share returns for a copy its run made (wire::CopyFigures)
+  Share: ({ copy, copySeconds }) => ({
+    shared: true,
+    copy: { mode: copy.mode, ...(copy.movedGiB === null ? {} : { movedGiB: copy.movedGiB }), seconds: copySeconds },
+  }),
   Notify: ({ results: laneResults }) => {
     const results = allResults(laneResults);
     const copied = results.filter((r) => r.outcome === 'copied').length;

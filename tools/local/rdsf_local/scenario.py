@@ -319,14 +319,15 @@ def check(expect: dict, report: dict) -> list[str]:
         got = [c["mode"] for c in report["copies"] if c["account"] == side and c["source"] == source]
         if got != want:
             problems.append(f"copyModes.{side_source}: expected {want}, got {got}")
-    # what the Failsafe runs' summaries say of each copy they made (save's reading of RDS's
-    # rules), in run order: a scenario sets it to the emulator's `copyModes` to prove they agree
+    # what the runs' summaries say of each copy they made (copy-latest's and save's reading of
+    # RDS's rules), per side and source in run order: a scenario sets it to the emulator's
+    # `copyModes` to prove they agree
     reported: dict[str, list[str]] = {}
     for e in report["executions"]:
         for line in ((e.get("summary") or {}).get("copies") or {}).get("first", []):
             item, figures = line.split(": ", 1)
             source = item.split(":", 1)[1].split(" of ")[0]
-            reported.setdefault(source, []).append(figures.split(",")[0])
+            reported.setdefault(f"{e['side']}:{source}", []).append(figures.split(",")[0])
     for source, want in (expect.get("reportedCopyModes") or {}).items():
         if reported.get(source, []) != want:
             problems.append(f"reportedCopyModes.{source}: expected {want}, got {reported.get(source, [])}")

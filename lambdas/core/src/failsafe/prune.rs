@@ -7,7 +7,7 @@ use crate::contract::metric;
 use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
-use crate::policy::copy::{dated_after_run, is_failed_managed_copy, CopyMode};
+use crate::policy::copy::{dated_after_run, is_failed_managed_copy};
 use crate::policy::map_results::{ChildResult, FailedChild};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept, Tier};
 use crate::policy::tags::{is_managed, Provenance};
@@ -62,25 +62,11 @@ impl ChildResult for ItemResult {
 /// announced snapshot that is missing, with its likely cause, and every snapshot the quota left out.
 pub fn summarize_items(results: &[ItemResult], not_saved: &NotSaved) -> FailsafeSummary {
     let (mut saved, mut planned, mut failed) = (Bounded::new(), Bounded::new(), Vec::new());
-    let mut copies = CopyTotals::default();
-    let mut copy_lines = Bounded::new();
+    let copies = CopyTotals::of(results.iter().filter_map(|r| match (r.outcome, &r.copy) {
+        (ItemOutcome::Saved, Some(c)) => Some((r.item.name(), c)),
+        _ => None,
+    }));
     for r in results {
-        if let (ItemOutcome::Saved, Some(c)) = (r.outcome, &r.copy) {
-            match c.mode {
-                CopyMode::Full => copies.full_count += 1,
-                CopyMode::Incremental => copies.incremental_count += 1,
-            }
-            copies.full_gib += i64::from(c.moved_gib.unwrap_or(0).max(0));
-            copies.longest_seconds = copies.longest_seconds.max(c.seconds);
-            copies.total_seconds = copies.total_seconds.saturating_add(c.seconds);
-            copy_lines.push(format!(
-                "{}: {}{}, {} s",
-                r.item.name(),
-                c.mode.as_str(),
-                c.moved_gib.map_or(String::new(), |g| format!(", {g} GiB")),
-                c.seconds
-            ));
-        }
         match r.outcome {
             ItemOutcome::Saved => saved.push(r.item.name()),
             ItemOutcome::Planned => planned.push(r.item.name()),
@@ -119,10 +105,7 @@ pub fn summarize_items(results: &[ItemResult], not_saved: &NotSaved) -> Failsafe
         failed_count: failed_all.count + unlisted_missing,
         failed: failed_all.first,
         failure_cause,
-        copies: CopyTotals {
-            first: copy_lines.first,
-            ..copies
-        },
+        copies,
     }
 }
 

@@ -5,7 +5,7 @@ use crate::config::FailsafeConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::model::SnapshotKind;
-use crate::policy::copy::{copy_encryption, failsafe_copy_mode, is_a_copy, ExpectedCopy};
+use crate::policy::copy::{copy_encryption, copy_mode, is_a_copy, ExpectedCopy};
 use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::copy_time::wait_bound;
 use crate::policy::tags::Provenance;
@@ -121,7 +121,7 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
         Ok(Vec::new())
     };
     let expected = match listed {
-        Ok(here) => failsafe_copy_mode(&shared, &here, enc.kms_key_id.as_deref(), cross_region),
+        Ok(here) => copy_mode(&shared, &here, enc.kms_key_id.as_deref(), cross_region),
         Err(e) => ExpectedCopy {
             mode: crate::policy::copy::CopyMode::Full,
             reason: format!(

@@ -6,11 +6,12 @@ use crate::config::LiveConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::{snapshot_type, Snapshot, SnapshotKind, Source, SourceMode};
 use crate::policy::copy::{
-    copy_encryption, newest_automated, not_copied_from, not_shareable_reason, share_plan, SharePlan,
+    copy_encryption, copy_mode, newest_automated, not_copied_from, not_shareable_reason,
+    share_plan, SharePlan,
 };
 use crate::policy::copy_time::wait_bound;
 use crate::policy::naming::share_copy_id;
-use crate::policy::tags::Provenance;
+use crate::policy::tags::{is_managed, Provenance, SOURCE_ID};
 use crate::port::{
     CopyRequest, CreateSnapshotRequest, Databases, PolicyReads, SnapshotQuery, SnapshotWrites,
     Snapshots, StoreErrorKind,
@@ -104,6 +105,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
             kms_key_id: None,
             reason: Some(reason),
             wait_bound: None,
+            copy: None,
         });
     };
     let created = latest
@@ -145,12 +147,28 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
             automated_snapshot_arn: Some(latest.arn.clone()),
             reason: None,
             wait_bound: bound,
+            copy: None,
         });
     }
 
     refuse_unshareable(store, &source, latest).await?;
 
     let enc = copy_encryption(latest, &cfg.share_kms_key_arn, cfg.encrypt_unencrypted);
+    // full or incremental, beside this source's share copies here (LIVE_KEEP keeps some)
+    let here: Vec<Snapshot> = store
+        .list_snapshots(
+            source.kind,
+            &SnapshotQuery {
+                region: None,
+                source_id: Some(source.id.clone()),
+                snapshot_type: Some(snapshot_type::MANUAL),
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|s| is_managed(&s.tags) && s.tags.get(SOURCE_ID) == Some(&source.id))
+        .collect();
+    let expected = copy_mode(latest, &here, enc.kms_key_id.as_deref(), false);
     let provenance = Provenance {
         source_account: cfg.account_id.clone(),
         source_region: cfg.region.clone(),
@@ -178,6 +196,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
             kms_key_id: enc.kms_key_id,
             reason: notes(enc.note, fallback),
             wait_bound: bound,
+            copy: Some(expected),
         });
     }
     let request = CopyRequest {
@@ -210,6 +229,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
         kms_key_id: enc.kms_key_id,
         reason: notes(enc.note, fallback),
         wait_bound: bound,
+        copy: Some(expected),
     })
 }
 
@@ -252,6 +272,7 @@ async fn own_snapshot<S: Snapshots + SnapshotWrites + Databases>(
         automated_snapshot_arn: None,
         reason: Some(note.clone()),
         wait_bound: bound.clone(),
+        copy: None,
     };
 
     if let Some(existing) = store.describe_snapshot(source.kind, &target_id).await? {
@@ -312,6 +333,7 @@ async fn own_snapshot<S: Snapshots + SnapshotWrites + Databases>(
                 kms_key_id: None,
                 reason: Some(reason),
                 wait_bound: None,
+                copy: None,
             });
         }
         Err(e) => return Err(e.into()),

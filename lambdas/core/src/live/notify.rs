@@ -9,7 +9,9 @@ use crate::policy::map_results::{ChildResult, FailedChild};
 use crate::policy::message::{FailsafeMessage, MessageSnapshot, VERSION};
 use crate::policy::naming::share_copy_id;
 use crate::port::Publishing;
-use crate::wire::{NotifyInput, NotifyOutput, Published, RunSummary, SourceOutcome, SourceResult};
+use crate::wire::{
+    CopyTotals, NotifyInput, NotifyOutput, Published, RunSummary, SourceOutcome, SourceResult,
+};
 use tracing::info;
 
 impl SourceResult {
@@ -28,6 +30,7 @@ impl ChildResult for SourceResult {
             outcome: SourceOutcome::Failed,
             source: child.input_field("source")?,
             source_create_time: None,
+            copy: None,
             reason: None,
             error: Some(child.error_name()),
             cause: child.cause_with_execution(),
@@ -72,6 +75,10 @@ pub fn summarize(results: &[SourceResult], left_out: &QuotaLeftOut) -> RunSummar
         .saturating_sub(left_out.left_out.len());
     let failure_cause = failure_cause(&failed, failed.len() + unlisted);
     let failed = Bounded::from(failed);
+    let copies = CopyTotals::of(results.iter().filter_map(|r| match (r.outcome, &r.copy) {
+        (SourceOutcome::Copied, Some(c)) => Some((format!("{}:{}", r.source.kind, r.source.id), c)),
+        _ => None,
+    }));
     RunSummary {
         copied: copied.first,
         copied_count: copied.count,
@@ -82,6 +89,7 @@ pub fn summarize(results: &[SourceResult], left_out: &QuotaLeftOut) -> RunSummar
         failed: failed.first,
         failed_count: failed.count + unlisted,
         failure_cause,
+        copies,
     }
 }
 

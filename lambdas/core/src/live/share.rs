@@ -6,7 +6,7 @@ use crate::error::{FailsafeError, Result};
 use crate::policy::tags::is_managed;
 use crate::port::{Sharing, Snapshots};
 use crate::store::describe_required;
-use crate::wire::{ShareInput, ShareOutput};
+use crate::wire::{CopyFigures, ShareInput, ShareOutput};
 use tracing::info;
 
 /// Adds every Failsafe account to the share copy's `restore` attribute (idempotent).
@@ -52,9 +52,19 @@ pub async fn share<S: Snapshots + Sharing>(
     if !input.dry_run {
         shared_with.extend(added.iter().cloned());
     }
+    // the figures of a share copy this run started and waited for
+    let copy = match (&input.copy, input.copy_seconds) {
+        (Some(e), Some(seconds)) => Some(CopyFigures {
+            mode: e.mode,
+            moved_gib: e.moved_gib,
+            seconds,
+        }),
+        _ => None,
+    };
     Ok(ShareOutput {
         snapshot: SnapshotRef::from(&s),
         shared_with,
         added,
+        copy,
     })
 }

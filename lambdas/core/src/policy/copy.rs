@@ -152,7 +152,7 @@ impl CopyMode {
     }
 }
 
-/// How a Failsafe copy is expected to move its source, decided as the copy starts.
+/// How a copy is expected to move its source, decided as the copy starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpectedCopy {
@@ -184,14 +184,15 @@ pub fn is_a_copy(shared: &Snapshot) -> bool {
 /// How far apart a snapshot's two create times may be and still be one (see [`is_a_copy`]).
 pub const SAME_TIME_TOLERANCE_SECONDS: i64 = 60;
 
-/// How RDS makes the Failsafe copy of `shared` under `key` (`None`: unencrypted), beside
-/// `here`, the Failsafe account's copies of the same DB instance (docs/aws-facts.md, "Copy
-/// physics", after the RDS and Aurora User Guides): a cluster snapshot copy is always full; a
-/// copy of a snapshot that is itself a copy is full ("the new copy isn't incremental"), which
-/// every share copy is; otherwise the copy is incremental on the most recent copy of the same
+/// How RDS makes a copy of `shared` under `key` (`None`: unencrypted), beside `here`, the copies
+/// of the same DB instance already in the destination (docs/aws-facts.md, "Copy physics", after
+/// the RDS and Aurora User Guides): a cluster snapshot copy is always full; a copy of a snapshot
+/// that is itself a copy is full ("the new copy isn't incremental"), which every Failsafe copy of
+/// a Live share copy is; otherwise the copy is incremental on the most recent copy of the same
 /// instance here if that one is older than `shared` and no copy of the instance here is under
-/// another key. Figures for the run's summary and metrics: RDS decides, and reports nothing.
-pub fn failsafe_copy_mode(
+/// another key. Figures for the runs' summaries and metrics (a Live share copy's and a Failsafe
+/// copy's): RDS decides, and reports nothing.
+pub fn copy_mode(
     shared: &Snapshot,
     here: &[Snapshot],
     key: Option<&str>,
@@ -223,7 +224,7 @@ pub fn failsafe_copy_mode(
         .collect();
     let made = |s: &Snapshot| s.create_time.or(s.data_time());
     let Some(last) = here.iter().max_by_key(|s| (made(s), s.id.clone())) else {
-        return full("no earlier copy of this DB instance in the Failsafe account".into());
+        return full("no earlier copy of this DB instance here".into());
     };
     let key_of = |s: &Snapshot| s.encrypted.then(|| s.kms_key_id.clone()).flatten();
     if let Some(other) = here.iter().find(|s| key_of(s).as_deref() != key) {
@@ -650,33 +651,33 @@ pub(crate) mod tests {
         before.original_create_time = at("2026-11-22T03:00:00Z");
         before.encrypted = true;
         before.kms_key_id = Some(key.into());
-        let e = failsafe_copy_mode(&own, std::slice::from_ref(&before), Some(key), false);
+        let e = copy_mode(&own, std::slice::from_ref(&before), Some(key), false);
         assert_eq!(e.mode, CopyMode::Incremental, "{e:?}");
         assert!(e.reason.contains("rdsf-db-202611220300-x"));
         assert_eq!(e.moved_gib, None);
         // the first copy here
-        let e = failsafe_copy_mode(&own, &[], Some(key), false);
+        let e = copy_mode(&own, &[], Some(key), false);
         assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, Some(2400)));
         assert!(e.reason.contains("no earlier copy"), "{}", e.reason);
         // a failed copy does not count
         let mut failed = before.clone();
         failed.status = "failed".into();
         assert_eq!(
-            failsafe_copy_mode(&own, &[failed], Some(key), false).mode,
+            copy_mode(&own, &[failed], Some(key), false).mode,
             CopyMode::Full
         );
         // a copy here under another key
         let mut other = before.clone();
         other.kms_key_id = Some("arn:aws:kms:eu-west-1:222222222222:key/old".into());
-        let e = failsafe_copy_mode(&own, &[before.clone(), other], Some(key), false);
+        let e = copy_mode(&own, &[before.clone(), other], Some(key), false);
         assert!(e.reason.contains("another KMS key"), "{}", e.reason);
         // the most recent copy here holds newer data
         let mut newer = before.clone();
         newer.original_create_time = at("2026-11-24T03:00:00Z");
-        let e = failsafe_copy_mode(&own, &[newer], Some(key), false);
+        let e = copy_mode(&own, &[newer], Some(key), false);
         assert!(e.reason.contains("not newer"), "{}", e.reason);
         // across Regions: counted full, the guide promising nothing
-        let e = failsafe_copy_mode(&own, std::slice::from_ref(&before), Some(key), true);
+        let e = copy_mode(&own, std::slice::from_ref(&before), Some(key), true);
         assert_eq!(e.mode, CopyMode::Full);
         assert!(
             e.reason.contains("across accounts and Regions"),
@@ -690,13 +691,13 @@ pub(crate) mod tests {
         // a share copy: two times, so a copy of a copy
         let mut share = own.clone();
         share.original_create_time = at("2026-11-23T02:10:00Z");
-        let e = failsafe_copy_mode(&share, std::slice::from_ref(&before), Some(key), false);
+        let e = copy_mode(&share, std::slice::from_ref(&before), Some(key), false);
         assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, Some(2400)));
         assert!(e.reason.contains("itself a copy"), "{}", e.reason);
         // a cluster snapshot copy: full, with no size RDS reports
         let mut cluster = own.clone();
         cluster.kind = SnapshotKind::Cluster;
-        let e = failsafe_copy_mode(&cluster, &[], Some(key), false);
+        let e = copy_mode(&cluster, &[], Some(key), false);
         assert_eq!((e.mode, e.moved_gib), (CopyMode::Full, None));
     }
 

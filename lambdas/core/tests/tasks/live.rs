@@ -244,6 +244,8 @@ async fn aws_rds_encrypted_source_is_copied_with_the_share_key_and_then_shares()
         ShareInput {
             snapshot: snap.clone(),
             dry_run: false,
+            copy: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -256,6 +258,8 @@ async fn aws_rds_encrypted_source_is_copied_with_the_share_key_and_then_shares()
         ShareInput {
             snapshot: snap.clone(),
             dry_run: false,
+            copy: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -268,6 +272,8 @@ async fn aws_rds_encrypted_source_is_copied_with_the_share_key_and_then_shares()
         ShareInput {
             snapshot: snap,
             dry_run: false,
+            copy: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -704,6 +710,7 @@ fn result(outcome: &str, s: Source, snap: Option<SnapshotRef>) -> SourceResult {
         outcome: serde_json::from_value(serde_json::json!(outcome)).unwrap(),
         source: s,
         source_create_time: snap.and_then(|r| r.source_create_time),
+        copy: None,
         reason: None,
         error: None,
         cause: None,
@@ -875,6 +882,8 @@ async fn a_dry_run_changes_nothing() {
         ShareInput {
             snapshot: existing.clone(),
             dry_run: true,
+            copy: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -1019,6 +1028,8 @@ async fn a_share_rds_refuses_for_the_aws_rds_key_is_a_key_error_naming_it() {
         ShareInput {
             snapshot: snap,
             dry_run: false,
+            copy: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -1222,6 +1233,8 @@ async fn an_incremental_source_on_a_customer_key_shares_a_snapshot_the_run_takes
         ShareInput {
             snapshot: snap,
             dry_run: false,
+            copy: None,
+            copy_seconds: None,
         },
     )
     .await
@@ -1352,4 +1365,68 @@ async fn delete_old_copies_holds_a_share_a_failsafe_copy_may_still_read() {
     let out = delete_old_copies(&cfg, &store, input).await.unwrap();
     assert_eq!(out.report.held_count, 2);
     assert!(out.report.deleted.is_empty());
+}
+
+/// A share copy is full the first time and incremental beside the one before (LIVE_KEEP keeps
+/// it, under the same key); `share` returns each one's figures and the run's summary counts them.
+#[tokio::test]
+async fn the_runs_summary_says_what_its_share_copies_moved() {
+    let cfg = live_config(&[]);
+    let store = live_store();
+    let mut results = Vec::new();
+    for (day, seconds) in [
+        ("2026-11-21T03:00:00Z", 1_024),
+        ("2026-11-22T03:00:00Z", 60),
+    ] {
+        let mut a = automated(SnapshotKind::Instance, "orders", day);
+        a.allocated_storage = 100;
+        store.world().snapshots.push(a);
+        let out = copy(&cfg, &store, src(SnapshotKind::Instance, "orders"), false)
+            .await
+            .unwrap();
+        assert_eq!(out.outcome, CopyOutcome::Copying);
+        store.complete_copies();
+        let shared = share(
+            &cfg,
+            &store,
+            ShareInput {
+                snapshot: out.snapshot.clone().unwrap(),
+                dry_run: false,
+                copy: out.copy.clone(),
+                copy_seconds: Some(seconds),
+            },
+        )
+        .await
+        .unwrap();
+        let mut r = result(
+            "copied",
+            src(SnapshotKind::Instance, "orders"),
+            out.snapshot,
+        );
+        r.copy = shared.copy;
+        results.push(r);
+    }
+    let modes: Vec<_> = results
+        .iter()
+        .map(|r| r.copy.as_ref().map(|c| (c.mode, c.moved_gib, c.seconds)))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            Some((rdsf_core::policy::copy::CopyMode::Full, Some(100), 1_024)),
+            Some((rdsf_core::policy::copy::CopyMode::Incremental, None, 60))
+        ]
+    );
+    let summary = summarize(&results, &Default::default());
+    assert_eq!(
+        summary.copies.first,
+        [
+            "instance:orders: full, 100 GiB, 1024 s",
+            "instance:orders: incremental, 60 s"
+        ]
+    );
+    assert_eq!(
+        (summary.copies.full_gib, summary.copies.total_seconds),
+        (100, 1_084)
+    );
 }
