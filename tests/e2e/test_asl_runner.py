@@ -478,7 +478,7 @@ def test_a_sources_uncatchable_failure_leaves_the_others_copied_and_notified(eng
     results = seen["notify"][0]["results"]
     good, bad = results["instances"]
     assert good == {"outcome": "copied", "source": {"kind": "instance", "id": "db-good"},
-                    "sourceCreateTime": "2026-11-20T03:00:00Z"}, good
+                    "sourceCreateTime": "2026-11-20T03:00:00Z", "copy": None}, good
     assert bad["Status"] == "FAILED" and bad["Error"] == "States.Runtime", bad
     assert json.loads(bad["Input"])["source"]["id"] == "db-bad"
     assert results["clusters"][0]["outcome"] == "copied"
