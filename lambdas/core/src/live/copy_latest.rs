@@ -97,16 +97,7 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
             source.kind, source.id
         );
         info!(action = "copy-skip", source = %source.id, reason = %reason, "nothing to copy");
-        return Ok(CopyOutput {
-            outcome: CopyOutcome::Skipped,
-            source,
-            snapshot: None,
-            automated_snapshot_arn: None,
-            kms_key_id: None,
-            reason: Some(reason),
-            wait_bound: None,
-            copy: None,
-        });
+        return Ok(skipped(source, reason));
     };
     let created = latest
         .create_time
@@ -233,6 +224,20 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
     })
 }
 
+/// A source this run skips, and why: reported, not a failure.
+fn skipped(source: Source, reason: String) -> CopyOutput {
+    CopyOutput {
+        outcome: CopyOutcome::Skipped,
+        source,
+        snapshot: None,
+        automated_snapshot_arn: None,
+        kms_key_id: None,
+        reason: Some(reason),
+        wait_bound: None,
+        copy: None,
+    }
+}
+
 /// Both notes, either, or none.
 fn notes(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
@@ -325,16 +330,7 @@ async fn own_snapshot<S: Snapshots + SnapshotWrites + Databases>(
                 source.kind, source.id, e.code, e.message
             );
             info!(action = "snapshot-skip", source = %source.id, reason = %reason, "database busy");
-            return Ok(CopyOutput {
-                outcome: CopyOutcome::Skipped,
-                source: source.clone(),
-                snapshot: None,
-                automated_snapshot_arn: None,
-                kms_key_id: None,
-                reason: Some(reason),
-                wait_bound: None,
-                copy: None,
-            });
+            return Ok(skipped(source.clone(), reason));
         }
         Err(e) => return Err(e.into()),
     };
