@@ -20,6 +20,27 @@ pub const WAIT_CEILING_SECONDS: u64 = 72_000;
 /// bound that is too long only costs waiting for a copy that is stuck.
 pub const HEADROOM_PERCENT: u64 = 50;
 
+/// The most one run waits for a copy polled every `poll_seconds`: [`WAIT_CEILING_SECONDS`], and
+/// no more than [`MAX_CHECKS`] status checks.
+pub fn run_ceiling(poll_seconds: u64) -> u64 {
+    WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * poll_seconds.max(1))
+}
+
+/// `seconds` and [`HEADROOM_PERCENT`] more.
+pub fn with_headroom(seconds: u64) -> u64 {
+    seconds.saturating_add(seconds.saturating_mul(HEADROOM_PERCENT) / 100)
+}
+
+/// The seconds a copy moving `gib` takes at `mibps` (none or nonsense: as good as never).
+pub fn copy_seconds(gib: f64, mibps: f64) -> u64 {
+    let mibps = if mibps.is_finite() && mibps > 0.0 {
+        mibps
+    } else {
+        f64::MIN_POSITIVE
+    };
+    (gib.max(0.0) * 1024.0 / mibps).ceil().min(u64::MAX as f64) as u64
+}
+
 /// A run's wait settings as the state machine hands them to a copy task.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,9 +63,10 @@ impl WaitSettings {
     /// cluster, whose size RDS does not report, this is the one way to size its wait.
     pub fn for_source(self, at_least: Option<u64>) -> WaitSettings {
         let Some(wanted) = at_least else { return self };
-        let cap = WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * self.poll_seconds.max(1));
         WaitSettings {
-            max_wait_seconds: self.max_wait_seconds.max(wanted.min(cap)),
+            max_wait_seconds: self
+                .max_wait_seconds
+                .max(wanted.min(run_ceiling(self.poll_seconds))),
             own_wait: Some(wanted),
             ..self
         }
@@ -119,16 +141,9 @@ pub fn wait_bound(size_gib: Option<i32>, s: &WaitSettings) -> WaitBound {
         };
     };
     let size = size_gib.max(0) as u64;
-    let throughput = if s.copy_throughput_mibps.is_finite() && s.copy_throughput_mibps > 0.0 {
-        s.copy_throughput_mibps
-    } else {
-        f64::MIN_POSITIVE
-    };
-    let expected = ((size * 1024) as f64 / throughput)
-        .ceil()
-        .min(u64::MAX as f64) as u64;
-    let wanted = expected.saturating_add(expected.saturating_mul(HEADROOM_PERCENT) / 100);
-    let ceiling = WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * s.poll_seconds.max(1));
+    let expected = copy_seconds(size as f64, s.copy_throughput_mibps);
+    let wanted = with_headroom(expected);
+    let ceiling = run_ceiling(s.poll_seconds);
     let max_wait = if expected > ceiling {
         s.max_wait_seconds
     } else {
@@ -172,8 +187,8 @@ pub fn pace_note(now: Look, previous: Option<Look>, status: &str, poll_seconds: 
     match (now.percent, remaining_seconds(now, previous)) {
         (Some(p), Some(left)) => {
             let total = e.saturating_add(left);
-            let wanted = total.saturating_add(total.saturating_mul(HEADROOM_PERCENT) / 100);
-            let ceiling = WAIT_CEILING_SECONDS.min((MAX_CHECKS - 1) * poll_seconds.max(1));
+            let wanted = with_headroom(total);
+            let ceiling = run_ceiling(poll_seconds);
             let advice = if wanted > ceiling {
                 format!(
                     "more than one run can wait ({ceiling} seconds at pollSeconds {poll_seconds}): it goes on in RDS and a later run takes it up"
@@ -207,9 +222,7 @@ pub const TRIGGER_MARGIN_SECONDS: u64 = 3_600;
 pub fn share_in_use_seconds(size_gib: Option<i32>, s: &WaitSettings) -> u64 {
     let bound = wait_bound(size_gib, s);
     let one = bound.expected_seconds.map_or(bound.max_wait_seconds, |e| {
-        bound
-            .max_wait_seconds
-            .max(e.saturating_add(e.saturating_mul(HEADROOM_PERCENT) / 100))
+        bound.max_wait_seconds.max(with_headroom(e))
     });
     one.saturating_mul(2).saturating_add(TRIGGER_MARGIN_SECONDS)
 }

@@ -37,13 +37,18 @@ pub fn stored_gib<'a>(copies: impl IntoIterator<Item = &'a Snapshot>) -> i64 {
 /// written a day. RDS reports no changed bytes; set the estate's (`rdsf status --change-per-day`).
 pub const DEFAULT_CHANGE_PER_DAY: f64 = 0.02;
 
+/// The share of a database's blocks written in `days` when `change_per_day` of them are written
+/// a day, spread at random: 1 - (1 - rate)^days.
+pub fn changed_fraction(change_per_day: f64, days: f64) -> f64 {
+    1.0 - (1.0 - change_per_day.clamp(0.0, 1.0)).powf(days.max(0.0))
+}
+
 /// GiB the copies (each `(AllocatedStorage, data time)`) hold as one incremental chain: the
 /// oldest whole, each later one the blocks written since the one before, writes spread at random
 /// so that d days change 1 - (1 - rate)^d of the blocks.
 pub fn chain_gib(copies: &[(i32, DateTime<Utc>)], change_per_day: f64) -> i64 {
     let mut sorted: Vec<(i32, DateTime<Utc>)> = copies.to_vec();
     sorted.sort_by_key(|(_, t)| *t);
-    let rate = change_per_day.clamp(0.0, 1.0);
     let mut total = 0.0;
     let mut before: Option<DateTime<Utc>> = None;
     for (gib, t) in sorted {
@@ -52,7 +57,7 @@ pub fn chain_gib(copies: &[(i32, DateTime<Utc>)], change_per_day: f64) -> i64 {
             None => gib,
             Some(b) => {
                 let days = (t - b).num_seconds().max(0) as f64 / 86_400.0;
-                gib * (1.0 - (1.0 - rate).powf(days))
+                gib * changed_fraction(change_per_day, days)
             }
         };
         before = Some(t);

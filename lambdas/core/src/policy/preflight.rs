@@ -9,7 +9,8 @@
 use crate::config::{Retention, RetentionPolicy};
 use crate::model::{DbCluster, DbInstance, KeyInfo, OptionGroup, SnapshotKind};
 use crate::policy::copy::not_shareable_reason;
-use crate::policy::copy_time::{wait_bound, WaitSettings};
+use crate::policy::copy_time::{copy_seconds, wait_bound, WaitSettings};
+use crate::policy::cost::changed_fraction;
 use crate::policy::quota::quota_name;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -497,8 +498,7 @@ pub fn cadence_finding(
 ) -> Finding {
     let h = every_hours;
     let budget = u64::from(h) * 3600;
-    let tp = wait.copy_throughput_mibps.max(f64::MIN_POSITIVE);
-    let seconds = |gib: f64| (gib * 1024.0 / tp).ceil() as u64;
+    let seconds = |gib: f64| copy_seconds(gib, wait.copy_throughput_mibps);
     let Some(size) = size_gib else {
         return Finding::warning(
             "cadence",
@@ -520,7 +520,7 @@ pub fn cadence_finding(
         );
     }
     let rate = change_per_day.clamp(0.0, 1.0);
-    let changed = size * (1.0 - (1.0 - rate).powf(f64::from(h) / 24.0));
+    let changed = size * changed_fraction(rate, f64::from(h) / 24.0);
     let next = seconds(changed);
     let figures = format!(
         "a full copy of {size} GiB at {} MiB/s (copyThroughputMiBps) takes about {full} s ({:.1} h); each later copy moves the blocks written in {h} h, about {changed:.1} GiB at {rate} of them a day (an assumption: RDS reports no changed bytes), {next} s",
