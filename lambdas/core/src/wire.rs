@@ -693,6 +693,18 @@ pub struct CopyTotals {
     pub first: Vec<String>,
 }
 
+impl CopyFigures {
+    /// A copy's figures: what its task read of it as it started, and the seconds it was waited
+    /// for; none unless this run started it (`expected`) and waited for it (`seconds`).
+    pub fn of(expected: Option<&ExpectedCopy>, seconds: Option<u64>) -> Option<CopyFigures> {
+        Some(CopyFigures {
+            mode: expected?.mode,
+            moved_gib: expected?.moved_gib,
+            seconds: seconds?,
+        })
+    }
+}
+
 impl CopyTotals {
     /// The totals of a run's copies, each named (`<name>: <mode>, <GiB>, <seconds> s`, the first
     /// of them listed).

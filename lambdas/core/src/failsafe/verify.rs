@@ -7,7 +7,7 @@ use crate::contract::metric;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::live::SnapshotRef;
 use crate::model::{Snapshot, SnapshotKind};
-use crate::policy::copy::{CopyMode, ExpectedCopy};
+use crate::policy::copy::CopyMode;
 use crate::policy::tags::{format_time, tag_mismatches, Provenance, VERIFIED};
 use crate::port::{SnapshotWrites, Snapshots};
 use crate::store::describe_required;
@@ -21,7 +21,7 @@ use tracing::{info, warn};
 /// sample count all of them); and, for a full copy of a DB instance, `CopySizeGiB`, the GiB it
 /// moved and is billed for. An incremental copy moves the blocks written since the copy before
 /// it, which RDS does not report; an Aurora snapshot reports no size (`AllocatedStorage` is 1).
-/// The mode is `save`'s reading of RDS's rules as the copy started (`policy::copy::failsafe_copy_mode`).
+/// The mode is `save`'s reading of RDS's rules as the copy started (`policy::copy::copy_mode`).
 pub fn copy_time_metric(
     source_account: &str,
     source_id: &str,
@@ -159,20 +159,9 @@ pub async fn verify<S: Snapshots + SnapshotWrites>(
         store.add_tags(&copy.arn, &tags).await?;
     }
     info!(action = "verify", snapshot = %copy.id, "verified");
-    // the figures of a copy this run started; one a run before it started has none here
-    let figures = match (input.save_outcome, input.copy_seconds) {
-        (Some(SaveOutcome::Copying), Some(seconds)) => {
-            let expected = input.copy.clone().unwrap_or_else(|| ExpectedCopy {
-                mode: CopyMode::Full,
-                reason: "save did not say; counted as full".into(),
-                moved_gib: (copy.kind == SnapshotKind::Instance).then_some(copy.allocated_storage),
-            });
-            Some(CopyFigures {
-                mode: expected.mode,
-                moved_gib: expected.moved_gib,
-                seconds,
-            })
-        }
+    // the figures of a copy this run started (save says how); one a run before it started has none
+    let figures = match input.save_outcome {
+        Some(SaveOutcome::Copying) => CopyFigures::of(input.copy.as_ref(), input.copy_seconds),
         _ => None,
     };
     if let Some(f) = &figures {

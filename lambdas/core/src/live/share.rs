@@ -52,19 +52,10 @@ pub async fn share<S: Snapshots + Sharing>(
     if !input.dry_run {
         shared_with.extend(added.iter().cloned());
     }
-    // the figures of a share copy this run started and waited for
-    let copy = match (&input.copy, input.copy_seconds) {
-        (Some(e), Some(seconds)) => Some(CopyFigures {
-            mode: e.mode,
-            moved_gib: e.moved_gib,
-            seconds,
-        }),
-        _ => None,
-    };
     Ok(ShareOutput {
         snapshot: SnapshotRef::from(&s),
         shared_with,
         added,
-        copy,
+        copy: CopyFigures::of(input.copy.as_ref(), input.copy_seconds),
     })
 }
