@@ -40,6 +40,45 @@ pub async fn own_managed_copies<S: Snapshots + ?Sized>(store: &S) -> StoreResult
     Ok(out)
 }
 
+/// The `rds-failsafe:managed` snapshots this account owns of database `db_id` (`kind`), as RDS
+/// lists them by `DBInstanceIdentifier` / `DBClusterIdentifier`: the copies a new copy of it may
+/// be incremental on (`policy::copy::copy_mode`).
+pub async fn managed_copies_of<S: Snapshots + ?Sized>(
+    store: &S,
+    kind: SnapshotKind,
+    db_id: &str,
+) -> StoreResult<Vec<Snapshot>> {
+    let q = SnapshotQuery {
+        source_id: Some(db_id.to_string()),
+        snapshot_type: Some(crate::model::snapshot_type::MANUAL),
+        ..SnapshotQuery::default()
+    };
+    Ok(store
+        .list_snapshots(kind, &q)
+        .await?
+        .into_iter()
+        .filter(|s| crate::policy::tags::is_managed(&s.tags))
+        .collect())
+}
+
+/// A read a task can do without (the preflight's checks, save's copy figures): AWS refusing it
+/// (access denied, a malformed ARN) becomes the reason, so the task goes on. Throttling and
+/// transient faults are errors, which the state machine retries.
+pub fn soft<T>(r: StoreResult<T>) -> crate::error::Result<std::result::Result<T, String>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(e)
+            if matches!(
+                e.kind,
+                StoreErrorKind::Throttled | StoreErrorKind::Transient
+            ) =>
+        {
+            Err(e.into())
+        }
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
 /// Deletes a snapshot; one that is gone already (a parallel run, an operator) counts as deleted.
 pub async fn delete_if_present<S: SnapshotWrites + ?Sized>(
     store: &S,

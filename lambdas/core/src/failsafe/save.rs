@@ -9,8 +9,8 @@ use crate::policy::copy::{copy_encryption, copy_mode, is_a_copy, ExpectedCopy};
 use crate::policy::copy::{dated_after_run, not_from_automated};
 use crate::policy::copy_time::wait_bound;
 use crate::policy::tags::Provenance;
-use crate::port::{CopyRequest, SnapshotQuery, SnapshotWrites, Snapshots, StoreErrorKind};
-use crate::store::describe_required;
+use crate::port::{CopyRequest, SnapshotWrites, Snapshots, StoreErrorKind};
+use crate::store::{describe_required, managed_copies_of, soft};
 use crate::wire::{SaveInput, SaveOutcome, SaveOutput};
 use chrono::Utc;
 use tracing::info;
@@ -93,40 +93,23 @@ pub async fn save<S: Snapshots + SnapshotWrites>(
     // snapshots of an instance that is not here, but its reference says the identifier "must
     // match the identifier of an existing DBInstance", so a refusal only costs the figure.
     let listed = if planned.kind == SnapshotKind::Instance && !is_a_copy(&shared) && !cross_region {
-        let query = SnapshotQuery {
-            region: None,
-            source_id: Some(planned.source_id.clone()),
-            snapshot_type: Some(crate::model::snapshot_type::MANUAL),
-        };
-        match store.list_snapshots(planned.kind, &query).await {
-            Ok(all) => Ok(all
-                .into_iter()
+        soft(managed_copies_of(store, planned.kind, &planned.source_id).await)?.map(|all| {
+            all.into_iter()
                 .filter(|s| {
-                    crate::policy::tags::is_managed(&s.tags)
-                        && Provenance::from_tags(&s.tags)
-                            .is_some_and(|p| p.source_account == planned.source_account)
+                    Provenance::from_tags(&s.tags)
+                        .is_some_and(|p| p.source_account == planned.source_account)
                 })
-                .collect::<Vec<_>>()),
-            Err(e)
-                if matches!(
-                    e.kind,
-                    StoreErrorKind::Throttled | StoreErrorKind::Transient
-                ) =>
-            {
-                return Err(e.into())
-            }
-            Err(e) => Err(e),
-        }
+                .collect::<Vec<_>>()
+        })
     } else {
         Ok(Vec::new())
     };
     let expected = match listed {
         Ok(here) => copy_mode(&shared, &here, enc.kms_key_id.as_deref(), cross_region),
-        Err(e) => ExpectedCopy {
+        Err(why) => ExpectedCopy {
             mode: crate::policy::copy::CopyMode::Full,
             reason: format!(
-                "counted full: this DB instance's copies here could not be listed ({}: {})",
-                e.code, e.message
+                "counted full: this DB instance's copies here could not be listed ({why})"
             ),
             moved_gib: Some(shared.allocated_storage),
         },

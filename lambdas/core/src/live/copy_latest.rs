@@ -11,11 +11,12 @@ use crate::policy::copy::{
 };
 use crate::policy::copy_time::wait_bound;
 use crate::policy::naming::share_copy_id;
-use crate::policy::tags::{is_managed, Provenance, SOURCE_ID};
+use crate::policy::tags::{Provenance, SOURCE_ID};
 use crate::port::{
     CopyRequest, CreateSnapshotRequest, Databases, PolicyReads, SnapshotQuery, SnapshotWrites,
     Snapshots, StoreErrorKind,
 };
+use crate::store::managed_copies_of;
 use crate::wire::{CopyInput, CopyOutcome, CopyOutput};
 use tracing::{info, warn};
 
@@ -146,18 +147,10 @@ pub async fn copy_latest<S: Snapshots + SnapshotWrites + Databases + PolicyReads
 
     let enc = copy_encryption(latest, &cfg.share_kms_key_arn, cfg.encrypt_unencrypted);
     // full or incremental, beside this source's share copies here (LIVE_KEEP keeps some)
-    let here: Vec<Snapshot> = store
-        .list_snapshots(
-            source.kind,
-            &SnapshotQuery {
-                region: None,
-                source_id: Some(source.id.clone()),
-                snapshot_type: Some(snapshot_type::MANUAL),
-            },
-        )
+    let here: Vec<Snapshot> = managed_copies_of(store, source.kind, &source.id)
         .await?
         .into_iter()
-        .filter(|s| is_managed(&s.tags) && s.tags.get(SOURCE_ID) == Some(&source.id))
+        .filter(|s| s.tags.get(SOURCE_ID) == Some(&source.id))
         .collect();
     let expected = copy_mode(latest, &here, enc.kms_key_id.as_deref(), false);
     let provenance = Provenance {

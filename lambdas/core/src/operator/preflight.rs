@@ -14,8 +14,8 @@ use crate::policy::preflight::{
     topic_findings, CopyWindow, Finding, Level, QuotaNeed,
 };
 use crate::policy::tags::{KIND, SOURCE_ACCOUNT, SOURCE_ID};
-use crate::port::{Databases, PolicyReads, Snapshots, StoreError, StoreErrorKind};
-use crate::store::own_managed_copies;
+use crate::port::{Databases, PolicyReads, Snapshots};
+use crate::store::{own_managed_copies, soft};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,24 +47,6 @@ impl PreflightReport {
     pub fn blocking_error(&self) -> Option<FailsafeError> {
         self.blocking_message()
             .map(|m| FailsafeError::new(crate::error::ErrorKind::PreflightFailed, m))
-    }
-}
-
-/// A read the preflight can do without: AWS refusing it (access denied, a malformed ARN) becomes
-/// a warning naming the call, so the rest is still checked. Throttling and transient faults are
-/// errors, which the state machine retries.
-fn soft<T>(r: std::result::Result<T, StoreError>) -> Result<std::result::Result<T, String>> {
-    match r {
-        Ok(v) => Ok(Ok(v)),
-        Err(e)
-            if matches!(
-                e.kind,
-                StoreErrorKind::Throttled | StoreErrorKind::Transient
-            ) =>
-        {
-            Err(e.into())
-        }
-        Err(e) => Ok(Err(e.to_string())),
     }
 }
 
