@@ -9,7 +9,7 @@ pub mod preflight;
 use crate::config::Retention;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::cost::TierCost;
+use crate::policy::cost::{tier_totals, TierCost};
 use crate::policy::drill::RestoreProgress;
 use crate::policy::restore::{plan_restore, RestoreOptions, RestorePlan};
 use crate::policy::status::{
@@ -87,23 +87,7 @@ pub async fn status<S: Snapshots>(
         prices,
         retention.as_ref().ok().copied(),
     );
-    let mut tiers: Vec<TierCost> = Vec::new();
-    for t in sources.iter().flat_map(|s| &s.tiers) {
-        match tiers.iter_mut().find(|x| x.tier == t.tier) {
-            // GiB and USD of the DB instances' copies; none while only Aurora copies are counted
-            Some(x) => {
-                x.copies += t.copies;
-                if let Some(g) = t.stored_gib {
-                    x.stored_gib = Some(x.stored_gib.unwrap_or(0) + g);
-                }
-                if let Some(u) = t.monthly_usd {
-                    x.monthly_usd = Some(x.monthly_usd.unwrap_or(0.0) + u);
-                }
-            }
-            None => tiers.push(t.clone()),
-        }
-    }
-    tiers.sort_by_key(|t| std::cmp::Reverse(t.tier));
+    let tiers = tier_totals(sources.iter().flat_map(|s| &s.tiers));
     let mut quotas = Vec::new();
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
         if let Some(q) = store.snapshot_quota(kind).await? {

@@ -118,6 +118,28 @@ pub fn tier_costs(
         .collect()
 }
 
+/// The sources' tiers summed per tier, longest-lived first: GiB and USD of the DB instances'
+/// copies, none while only Aurora copies (not sized) are in a tier.
+pub fn tier_totals<'a>(tiers: impl IntoIterator<Item = &'a TierCost>) -> Vec<TierCost> {
+    let mut totals: BTreeMap<Reverse<Tier>, TierCost> = BTreeMap::new();
+    for t in tiers {
+        let sum = totals.entry(Reverse(t.tier)).or_insert(TierCost {
+            tier: t.tier,
+            copies: 0,
+            stored_gib: None,
+            monthly_usd: None,
+        });
+        sum.copies += t.copies;
+        if let Some(g) = t.stored_gib {
+            sum.stored_gib = Some(sum.stored_gib.unwrap_or(0) + g);
+        }
+        if let Some(u) = t.monthly_usd {
+            sum.monthly_usd = Some(sum.monthly_usd.unwrap_or(0.0) + u);
+        }
+    }
+    totals.into_values().collect()
+}
+
 /// A month of `gib` of snapshot storage at `usd_per_gb_month`.
 pub fn monthly_usd(gib: i64, usd_per_gb_month: f64) -> f64 {
     gib as f64 * usd_per_gb_month
