@@ -1073,37 +1073,15 @@ async fn an_aurora_copy_is_waited_for_max_wait_seconds_its_size_unknown() {
         "ledger",
         "2026-11-22T03:05:00Z",
     ));
-    let out = copy_latest(
-        &cfg,
-        &store,
-        CopyInput {
-            source: src(SnapshotKind::Cluster, "ledger"),
-            dry_run: false,
-            run_start: t(RUN_START),
-            wait: default_wait(),
-            take_snapshots: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = copy(&cfg, &store, src(SnapshotKind::Cluster, "ledger"), false)
+        .await
+        .unwrap();
     let bound = out.wait_bound.unwrap();
     assert_eq!((bound.size_gib, bound.max_wait_seconds), (None, 21_600));
     // with a wait of its own (COPY_WAITS, marked by select-sources) it is waited for that long
     let mut ledger = src(SnapshotKind::Cluster, "ledger");
     ledger.copy_wait_seconds = Some(43_200);
-    let out = copy_latest(
-        &cfg,
-        &store,
-        CopyInput {
-            source: ledger,
-            dry_run: false,
-            run_start: t(RUN_START),
-            wait: default_wait(),
-            take_snapshots: false,
-        },
-    )
-    .await
-    .unwrap();
+    let out = copy(&cfg, &store, ledger, false).await.unwrap();
     assert_eq!(out.outcome, CopyOutcome::Exists);
     assert_eq!(out.wait_bound.unwrap().max_wait_seconds, 43_200);
 }
