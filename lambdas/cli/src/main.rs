@@ -282,7 +282,6 @@ async fn deployed_retention(
             Some(f) => format!("--function {f} is not a Failsafe task function: name one of the Failsafe stack's"),
             None => "no deployed Failsafe configuration among this account's functions in the region (name one with --function)".into(),
         }),
-        [one] => Ok(*one),
         [first, rest @ ..] if rest.iter().all(|r| r == first) => Ok(*first),
         _ => Err("several deployed Failsafe configurations with different retention: name one with --function".into()),
     }
