@@ -3,6 +3,7 @@ import { AlertProps } from './alerts';
 import { CadenceSource, FailsafeAccountProps, RetentionProps, SourceCopyWaitOf } from './failsafe-account';
 import { RestoreDrillProps } from './restore-drill';
 import { LiveAccountProps } from './live-account';
+import { bootstrapQualifierOf, breakGlassRoleName, FailsafeGuardrailsProps } from './guardrails';
 import { accountId, ConfigError, region } from './validation';
 
 /** The context key holding the ready app's configuration (cdk.json, or `-c rds-failsafe='{...}'`). */
@@ -47,6 +48,10 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   failsafeEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the Failsafe key; default true',
   restoreDrill:
     'opt-in restore drill in the Failsafe account: {subnetGroupName, securityGroupIds, schedule (default weekly, cron(0 6 ? * SUN *)), sources ("one" or "all"), instanceClass}',
+  breakGlassRole:
+    "the Failsafe account's break-glass role (name with its path): only it (signed in with MFA) and the deployment may change the Failsafe keys, and under the guardrails release a hold or change the tool; default rds-failsafe-break-glass",
+  guardrails:
+    'the Organizations guardrails of the Failsafe account, deployed as the rds-failsafe-guardrails stack in the management account (or a delegated administrator): {managementAccount, region (default us-east-1), targetId (the Failsafe account, default, or an OU holding only Failsafe accounts)}; default none',
   lambdaDir:
     'folder of <task>/bootstrap.zip, relative to cdk/; default ../target/lambda (make package); the RDSF_LAMBDA_DIR environment variable overrides it',
 };
@@ -54,6 +59,37 @@ export const CONTEXT_FIELDS: Record<string, string> = {
 export interface AppConfig {
   readonly live: { account: string; region: string; props: LiveAccountProps };
   readonly failsafe: { account: string; region: string; props: FailsafeAccountProps };
+  /** The management account's stack, when `guardrails` is set. */
+  readonly guardrails?: { account: string; region: string; props: FailsafeGuardrailsProps };
+}
+
+/** `guardrails`: where the SCP and RCP of the Failsafe account are deployed and attached. */
+function guardrailsConfig(v: unknown, failsafeAccount: string, failsafe: FailsafeAccountProps): AppConfig['guardrails'] {
+  const field = `${CONTEXT_KEY}.guardrails`;
+  if (v === undefined) return undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new ConfigError(field, `${JSON.stringify(v)} must be an object such as {"managementAccount": "999999999999"}`);
+  }
+  const o = v as Record<string, unknown>;
+  const extra = Object.keys(o).filter((k) => !['managementAccount', 'region', 'targetId'].includes(k));
+  if (extra.length > 0) throw new ConfigError(`${field}.${extra[0]}`, 'unknown field; the fields are managementAccount, region, targetId');
+  const account = accountId(`${field}.managementAccount`, o.managementAccount);
+  if (account === failsafeAccount) {
+    throw new ConfigError(
+      `${field}.managementAccount`,
+      `equals failsafeAccount (${failsafeAccount}); the guardrails are deployed from the Organizations management account (or a delegated administrator), which SCPs do not restrict`,
+    );
+  }
+  return {
+    account,
+    region: region(`${field}.region`, o.region ?? 'us-east-1'),
+    props: {
+      failsafeAccount,
+      targetId: o.targetId as string | undefined,
+      breakGlassRole: failsafe.breakGlassRole,
+      bootstrapQualifier: failsafe.bootstrapQualifier,
+    },
+  };
 }
 
 /**
@@ -162,7 +198,7 @@ function failsafeTargets(
  * are the context paths, so the message points at the line of cdk.json to fix; the constructs
  * validate the values themselves.
  */
-export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv = process.env): AppConfig {
+export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv = process.env, bootstrapQualifier?: string): AppConfig {
   const c = fromCli(raw);
   if (c === undefined || c === null || typeof c !== 'object' || Array.isArray(c)) {
     throw new ConfigError(
@@ -198,6 +234,25 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
     maxConcurrency: get('maxConcurrency') as number | undefined,
     copyThroughputMiBps: get('copyThroughputMiBps') as number | undefined,
   };
+  const failsafeProps: FailsafeAccountProps = {
+    ...shared,
+    schedule: get('failsafeSchedule') as string | undefined,
+    sourceAccounts: [liveAccount, ...(list('additionalLiveAccounts', get('additionalLiveAccounts')) ?? [])],
+    // shared snapshots are visible only in their own region: look where Live shares from
+    sourceRegions: [liveRegion, ...(list('additionalLiveRegions', get('additionalLiveRegions')) ?? [])],
+    topicName: get('topicName') as string | undefined,
+    retention: get('retention') as RetentionProps | undefined,
+    minKeep: get('minKeep') as number | undefined,
+    newestCopyMaxAgeHours: get('newestCopyMaxAgeHours') as number | undefined,
+    retiredSources: list('retiredSources', get('retiredSources')),
+    cadenceSources: cadenceSources(get('cadences'), liveAccount),
+    sourceCopyWaits: sourceCopyWaits(get('copyWaits'), liveAccount),
+    encryptUnencrypted: get('failsafeEncryptUnencrypted') as boolean | undefined,
+    restoreDrill: get('restoreDrill') as RestoreDrillProps | undefined,
+    alerts: alerts(get('failsafeAlertTopicArn')),
+    breakGlassRole: breakGlassRoleName(f('breakGlassRole'), get('breakGlassRole')),
+    bootstrapQualifier: bootstrapQualifierOf('@aws-cdk/core:bootstrapQualifier', bootstrapQualifier),
+  };
   return {
     live: {
       account: liveAccount,
@@ -218,26 +273,7 @@ export function appConfig(raw: unknown, cdkDir: string, env: NodeJS.ProcessEnv =
         alerts: alerts(get('liveAlertTopicArn')),
       },
     },
-    failsafe: {
-      account: failsafeAccount,
-      region: failsafeRegion,
-      props: {
-        ...shared,
-        schedule: get('failsafeSchedule') as string | undefined,
-        sourceAccounts: [liveAccount, ...(list('additionalLiveAccounts', get('additionalLiveAccounts')) ?? [])],
-        // shared snapshots are visible only in their own region: look where Live shares from
-        sourceRegions: [liveRegion, ...(list('additionalLiveRegions', get('additionalLiveRegions')) ?? [])],
-        topicName: get('topicName') as string | undefined,
-        retention: get('retention') as RetentionProps | undefined,
-        minKeep: get('minKeep') as number | undefined,
-        newestCopyMaxAgeHours: get('newestCopyMaxAgeHours') as number | undefined,
-        retiredSources: list('retiredSources', get('retiredSources')),
-        cadenceSources: cadenceSources(get('cadences'), liveAccount),
-        sourceCopyWaits: sourceCopyWaits(get('copyWaits'), liveAccount),
-        encryptUnencrypted: get('failsafeEncryptUnencrypted') as boolean | undefined,
-        restoreDrill: get('restoreDrill') as RestoreDrillProps | undefined,
-        alerts: alerts(get('failsafeAlertTopicArn')),
-      },
-    },
+    failsafe: { account: failsafeAccount, region: failsafeRegion, props: failsafeProps },
+    guardrails: guardrailsConfig(get('guardrails'), failsafeAccount, failsafeProps),
   };
 }

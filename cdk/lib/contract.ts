@@ -37,11 +37,12 @@ export interface Contract {
     | 'drill'
     | 'restoredFrom'
     | 'restoreTested'
-    | 'task',
+    | 'task'
+    | 'hold',
     string
   >;
   readonly provenanceTags: string[];
-  readonly names: { copyPrefix: string; drillPrefix: string };
+  readonly names: { copyPrefix: string; drillPrefix: string; toolRolePath: string; breakGlassRole: string };
   readonly metrics: Record<
     | 'namespace'
     | 'newestVerifiedCopyAgeHours'

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aspects, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -25,6 +25,7 @@ import {
   VERIFIED_TAG,
 } from './common';
 import { TaskFunction } from './task-function';
+import { bootstrapQualifierOf, breakGlassRoleName, guardKey, ToolRolePath } from './guardrails';
 import { COPY_AGE_METRIC, FailsafeDashboard } from './failsafe-dashboard';
 import { RestoreDrill, RestoreDrillProps } from './restore-drill';
 import { CONTRACT, task } from './contract';
@@ -57,6 +58,13 @@ export interface FailsafeAccountProps extends ScheduledRunProps {
   /** Name of the trigger topic the Live side publishes to. Default `rds-failsafe`. */
   readonly topicName?: string;
   readonly retention?: RetentionProps;
+  /**
+   * The break-glass role of this account (name with its path): the Failsafe keys' policies let only
+   * it and the deployment delete, disable or re-policy them. Default `rds-failsafe-break-glass`.
+   */
+  readonly breakGlassRole?: string;
+  /** The CDK bootstrap qualifier of this account, whose roles deploy the stack. Default `hnb659fds`. */
+  readonly bootstrapQualifier?: string;
   /** The floor: the newest N verified copies per source are never pruned. 1–1000, default 3. */
   readonly minKeep?: number;
   /** The daily backstop run, in case a message never arrives. Default `cron(0 11 * * ? *)`. */
@@ -194,6 +202,11 @@ export class FailsafeAccount extends Construct {
     );
     const retention = retentionEnv(props.retention, props.minKeep);
     const retired = retiredSourceList(props.retiredSources, sources);
+    const breakGlassRole = breakGlassRoleName('breakGlassRole', props.breakGlassRole);
+    const bootstrapQualifier = bootstrapQualifierOf('bootstrapQualifier', props.bootstrapQualifier);
+    // every role of the stack gets the path the guardrails exempt and protect (cdk/lib/guardrails.ts);
+    // the stack's, as the schedules' role is made at the stack's level
+    Aspects.of(Stack.of(this)).add(new ToolRolePath());
     this.alerts = new AlertChannel(this, 'Alerts', props.alerts, 'alerts');
 
     this.failsafeKey = new kms.Key(this, 'FailsafeKey', {
@@ -335,7 +348,8 @@ export class FailsafeAccount extends Construct {
       {
         actions: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
         resources: ownCopies,
-        conditions: managedOnly,
+        // never a held copy: `prune` keeps it, and its role could not delete it anyway
+        conditions: { ...managedOnly, Null: { [`aws:ResourceTag/${CONTRACT.tags.hold}`]: 'true' } },
       },
       OWN_COPIES,
     );
@@ -429,5 +443,10 @@ export class FailsafeAccount extends Construct {
       copyAgeAlarm: this.copyAgeAlarm,
       drill: this.drill,
     });
+    // Every key of this account (the Failsafe key, the topic's, the alerts'): only the deployment
+    // and break-glass may delete, disable or re-policy it, with or without an Organization.
+    for (const key of this.node.findAll().filter((c): c is kms.Key => c instanceof kms.Key)) {
+      guardKey(key, account, { breakGlassRole, bootstrapQualifier });
+    }
   }
 }

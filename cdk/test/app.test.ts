@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { FAILSAFE_STACK, LIVE_STACK } from '../lib/stacks';
+import { FAILSAFE_STACK, GUARDRAILS_STACK, LIVE_STACK } from '../lib/stacks';
 import { CDK_DIR, fakeLambdaDir } from './helpers';
 
 const CDK = path.join(CDK_DIR, 'node_modules', '.bin', 'cdk');
@@ -42,12 +42,16 @@ describe('cdk synth of the ready app from cdk.json', () => {
   // cdk.json's configuration with the opt-in restore drill turned on, so that cdk-nag and
   // cfn-lint read the drill's resources too
   const context = JSON.parse(readFileSync(path.join(CDK_DIR, 'cdk.json'), 'utf8')).context['rds-failsafe'];
-  const withDrill = { ...context, restoreDrill: { subnetGroupName: 'restore-subnets', securityGroupIds: ['sg-0123456789abcdef0'] } };
+  const withDrill = {
+    ...context,
+    restoreDrill: { subnetGroupName: 'restore-subnets', securityGroupIds: ['sg-0123456789abcdef0'] },
+    guardrails: { managementAccount: '999999999999' },
+  };
   const ok = synth({ RDSF_LAMBDA_DIR: fakeLambdaDir() }, '--context', `rds-failsafe=${JSON.stringify(withDrill)}`);
 
-  test('works offline without AWS credentials and writes both stacks', () => {
+  test('works offline without AWS credentials and writes the three stacks', () => {
     assert.equal(ok.status, 0, `cdk synth failed:\n${ok.stderr}`);
-    for (const stack of [LIVE_STACK, FAILSAFE_STACK]) {
+    for (const stack of [LIVE_STACK, FAILSAFE_STACK, GUARDRAILS_STACK]) {
       assert.ok(existsSync(path.join(ok.out, `${stack}.template.json`)), stack);
     }
     // the outputs docs/security.md and docs/operations.md read
@@ -55,6 +59,7 @@ describe('cdk synth of the ready app from cdk.json', () => {
       Object.keys(JSON.parse(readFileSync(path.join(ok.out, `${stack}.template.json`), 'utf8')).Outputs).sort();
     assert.deepEqual(outputs(LIVE_STACK), ['FailsafeTopicArns', 'ShareKeyArn', 'StateMachineArn']);
     assert.deepEqual(outputs(FAILSAFE_STACK), ['FailsafeKeyArn', 'StateMachineArn', 'TopicArn']);
+    assert.deepEqual(outputs(GUARDRAILS_STACK), ['ResourceControlPolicyId', 'ServiceControlPolicyId']);
   });
 
   test('cdk-nag AwsSolutionsChecks: no unacknowledged finding, each acknowledgement with its specific reason', () => {
@@ -75,10 +80,15 @@ describe('cdk synth of the ready app from cdk.json', () => {
     for (const s of star) assert.match(s.reason, /^(Read-only Describe calls|Added by CDK for logging ALL and X-Ray)/, s.acknowledgedAt);
   });
 
-  test('cfn-lint finds nothing in either template (W3005 ignored)', () => {
+  test('cfn-lint finds nothing in any template (W3005 ignored)', () => {
     const lint = spawnSync(
       cfnLint(),
-      ['--ignore-checks', 'W3005', '--', ...[LIVE_STACK, FAILSAFE_STACK].map((s) => path.join(ok.out, `${s}.template.json`))],
+      [
+        '--ignore-checks',
+        'W3005',
+        '--',
+        ...[LIVE_STACK, FAILSAFE_STACK, GUARDRAILS_STACK].map((s) => path.join(ok.out, `${s}.template.json`)),
+      ],
       {
         encoding: 'utf8',
       },
