@@ -111,8 +111,9 @@ describe('FailsafeAccount', () => {
     assert.equal(key.UpdateReplacePolicy, 'Retain');
     assert.equal(key.Properties.PendingWindowInDays, 30);
     assert.equal(key.Properties.EnableKeyRotation, true);
+    // the only Allow is this account's; the two Denies are the key's guard (guardrails.test.ts)
     assert.deepEqual(
-      key.Properties.KeyPolicy.Statement.map((s: any) => s.Principal),
+      key.Properties.KeyPolicy.Statement.filter((s: any) => s.Effect === 'Allow').map((s: any) => s.Principal),
       [{ AWS: `arn:aws:iam::${FAILSAFE}:root` }],
     );
   });
@@ -176,7 +177,10 @@ describe('FailsafeAccount', () => {
     const deletes = allowing(allStatements(), 'rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot');
     assert.equal(deletes.length, 1, 'only prune deletes');
     assert.deepEqual(deletes, allowing(taskStatements(template, f.PruneFunctionArn), 'rds:DeleteDBSnapshot'));
-    assert.deepEqual(deletes[0].Condition, { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' } });
+    assert.deepEqual(deletes[0].Condition, {
+      StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: 'true' },
+      Null: { [`aws:ResourceTag/${CONTRACT.tags.hold}`]: 'true' },
+    });
     assert.deepEqual((deletes[0].Resource as string[]).sort(), own);
     const tag = allowing(taskStatements(template, f.VerifyFunctionArn), 'rds:AddTagsToResource');
     assert.deepEqual(tag[0].Condition, {

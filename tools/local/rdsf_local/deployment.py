@@ -18,8 +18,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .stack import DRILL_FUNCTIONS, FAILSAFE_FUNCTIONS, LIVE_FUNCTIONS, ROOT, Account, LambdaHost, LocalStack
-from .templates import (Resolver, environment, output_ref, resources, role_policies, synthesize,
-                        task_functions)
+from .templates import (Resolver, environment, guardrails, output_ref, resources, role_policies,
+                        synthesize, task_functions)
+
+# The Organizations management account that deploys the guardrails on each Failsafe account
+# (cdk.json `guardrails`): every deployment here has them, as docs/security.md recommends.
+MANAGEMENT_ACCOUNT = "555555555555"
 
 
 def key_policy(owner: str, grant_to: list[str]) -> str:
@@ -115,6 +119,7 @@ class Deployment:
     deployment_id: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     failsafe_side: dict | None = None  # the Failsafe stack as the policy proof reads it
+    guardrails: dict | None = None  # the management account's SCP and RCP on the Failsafe account
     live_side: dict | None = None  # the Live stack as the policy proof reads it
     other_failsafes: list["Deployment"] = field(default_factory=list)
     other_lives: list["OtherLive"] = field(default_factory=list)
@@ -147,6 +152,7 @@ class Deployment:
             "liveAccount": live.id, "liveRegion": live.region,
             "failsafeAccount": failsafe.id, "failsafeRegion": failsafe.region,
             "sources": ["all"], "alertEmails": ["oncall@example.com"],
+            "guardrails": {"managementAccount": MANAGEMENT_ACCOUNT},
             **(context or {}),
         }
         templates = synthesize(ctx)
@@ -166,8 +172,9 @@ class Deployment:
         d.live_cadences = lv.cadences()
         d.failsafe_side = fs.describe()
         d.live_side = lv.describe()
+        d.guardrails = guardrails(templates.get("guardrails"), failsafe.id)
         d.deployment_id = stack.record_deployment({
-            "context": ctx,
+            "context": ctx, "guardrails": d.guardrails,
             "sides": {"live": d.live_side, "failsafe": d.failsafe_side},
             "policyFault": None if share_key_grants_failsafe else
             "the share key's policy without its statements for the Failsafe account (case f)",
@@ -195,7 +202,8 @@ class Deployment:
         }
         lv = _Side.deploy("live", synthesize(ctx)["live"], other)
         ident = self.stack.record_deployment({
-            "context": ctx, "sides": {"live": lv.describe(), "failsafe": self.failsafe_side},
+            "context": ctx, "guardrails": self.guardrails,
+            "sides": {"live": lv.describe(), "failsafe": self.failsafe_side},
             "policyFault": None, "envOverrides": {},
         })
         o = OtherLive(self, other, lv.env, ident, schedule_input=lv.schedule_input())
@@ -222,17 +230,20 @@ class Deployment:
             "additionalFailsafeAccounts": [{"account": self.failsafe.id, "region": self.failsafe.region}]
             + [t for t in targets if t["account"] != other.id],
         }
-        fs = _Side.deploy("failsafe", synthesize(ctx)["failsafe"], other)
+        templates = synthesize(ctx)
+        fs = _Side.deploy("failsafe", templates["failsafe"], other)
         topic = fs.output("TopicArn")
         queue_url = _trigger_queue(other, topic)
+        rails = guardrails(templates.get("guardrails"), other.id)
         ident = self.stack.record_deployment({
-            "context": ctx, "sides": {"live": self.live_side, "failsafe": fs.describe()},
+            "context": ctx, "guardrails": rails,
+            "sides": {"live": self.live_side, "failsafe": fs.describe()},
             "policyFault": None, "envOverrides": {},
         })
         view = dataclasses.replace(
             self, failsafe=other, failsafe_config=fs.env, queue_url=queue_url, topic_arn=topic,
             state_machine_arn=fs.output("StateMachineArn"), failsafe_key_arn=fs.output("FailsafeKeyArn"),
-            deployment_id=ident, executions=self.executions, triggers=self.triggers,
+            deployment_id=ident, executions=self.executions, triggers=self.triggers, guardrails=rails,
             other_lives=[], other_failsafes=[], failsafe_schedule_input=fs.schedule_input(),
         )
         self.other_failsafes.append(view)

@@ -105,7 +105,7 @@ class Resolver:
         a, g, t, p = self.account, self.region, r["Type"], r.get("Properties", {})
         if t == "AWS::IAM::Role":
             name = p.get("RoleName", logical)
-            return {"Ref": name, "Arn": f"arn:aws:iam::{a}:role/{name}"}
+            return {"Ref": name, "Arn": f"arn:aws:iam::{a}:role{p.get('Path', '/')}{name}"}
         if t == "AWS::Lambda::Function":
             name = p.get("FunctionName") or f"rdsf-{tag(r, TASK_TAG) or logical}"
             return {"Ref": name, "Arn": f"arn:aws:lambda:{g}:{a}:function:{name}"}
@@ -152,6 +152,22 @@ class Resolver:
         if bad:
             raise StackError(f"templates.Resolver does not handle {bad[0]}; add it")
         return {k: self.resolve(v) for k, v in value.items()}
+
+
+def guardrails(template: dict | None, account: str) -> dict | None:
+    """The management account's guardrails on the Failsafe account `account` as the policy proof
+    reads them: each attached SCP and RCP document, and where it is attached. None without the
+    guardrails stack. (Organizations is not emulated: nothing here enforces them; the proof
+    evaluates them with the identity, key and topic policies.)"""
+    if template is None:
+        return None
+    out: dict[str, Any] = {"account": account, "scp": [], "rcp": [], "targets": []}
+    for logical, r in resources(template, "AWS::Organizations::Policy").items():
+        p = r["Properties"]
+        kind = {"SERVICE_CONTROL_POLICY": "scp", "RESOURCE_CONTROL_POLICY": "rcp"}[p["Type"]]
+        out[kind].append({"name": p["Name"], "policy": p["Content"]})
+        out["targets"] = sorted(set(out["targets"]) | set(p["TargetIds"]))
+    return out
 
 
 def task_functions(template: dict) -> dict[str, tuple[str, dict]]:
