@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { CASES, loadRun, proveCalls, proveCases, runDirs } from './prove.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const run = loadRun(runDirs(path.join(ROOT, 'target/e2e')));
+// RDSF_E2E_DIR: another run's records (e.g. one scenario's --workdir) while working on the proof
+const run = loadRun(runDirs(process.env.RDSF_E2E_DIR ?? path.join(ROOT, 'target/e2e')));
 const anyDeployment = Object.values(run.deployments).find((d) => !d.policyFault);
 
 /** Each statement of `task`'s identity policies in every deployment, through `edit` (which returns
@@ -88,6 +89,69 @@ test("a broken key policy turns the recorded calls red: the share key without it
   };
   const r = await proveCalls(run, { mutate: broken });
   assert.ok(r.failures.some((f) => f.includes('save') && f.includes('kms:') && f.includes('source key')), r.failures.slice(0, 3).join('\n'));
+});
+
+/** Each deployment's guardrails through `edit` (of {scp, rcp}, the policy documents). */
+const editGuardrails = (edit) => (dep) => {
+  if (dep.guardrails) edit({ scp: dep.guardrails.scp.map((p) => p.policy), rcp: dep.guardrails.rcp.map((p) => p.policy) });
+  return dep;
+};
+const dropStatement = (sid) => (docs) => {
+  for (const doc of [...docs.scp, ...docs.rcp]) doc.Statement = doc.Statement.filter((st) => st.Sid !== sid);
+};
+const redPromise = async (mutate, promiseStart) => {
+  const r = await proveCases(run, { mutate });
+  assert.ok(r.failures.some((f) => f.includes(`"${promiseStart}`)), `no failure of "${promiseStart}…":\n${r.failures.slice(0, 3).join('\n')}`);
+};
+
+test('a loosened guardrail turns the promises red: the SCP without CopiesStay lets the Failsafe administrator delete a copy', () =>
+  redPromise(editGuardrails(dropStatement('CopiesStay')), "Under the guardrails, the Failsafe account's administrator (AdministratorAccess, with MFA) cannot delete"));
+
+test('a loosened guardrail turns the promises red: ToolTagsStay exempting every role lets the administrator remove a hold', () =>
+  redPromise(
+    editGuardrails((docs) => {
+      const st = docs.scp[0].Statement.find((x) => x.Sid === 'ToolTagsStay');
+      st.Condition.ArnNotLike['aws:PrincipalArn'].push('arn:aws:iam::*:role/*');
+    }),
+    "Under the guardrails, the Failsafe account's administrator (AdministratorAccess, with MFA) cannot delete",
+  ));
+
+test('a loosened guardrail turns the promises red: without BreakGlassOnlyWithMfa, break-glass works without MFA', () =>
+  redPromise(editGuardrails(dropStatement('BreakGlassOnlyWithMfa')), 'Break-glass without MFA can do none of it.'));
+
+test('a loosened guardrail turns the promises red: without HeldCopiesStay, break-glass deletes a held copy', () =>
+  redPromise(editGuardrails(dropStatement('HeldCopiesStay')), 'Nobody deletes a held copy'));
+
+test('a loosened guardrail turns the promises red: without ToolStays the administrator changes the functions', () =>
+  redPromise(editGuardrails(dropStatement('ToolStays')), "Under the guardrails, the Failsafe account's administrator cannot change or delete the tool's"));
+
+test('a loosened guardrail turns the promises red: RolesStay without PassRole lets the administrator hand a tool role to a function of their own', () =>
+  redPromise(
+    editGuardrails((docs) => {
+      const st = docs.scp[0].Statement.find((x) => x.Sid === 'RolesStay');
+      st.Action = st.Action.filter((a) => a !== 'iam:PassRole');
+    }),
+    "Under the guardrails, the Failsafe account's administrator cannot change or delete the tool's",
+  ));
+
+test('a loosened guardrail turns the promises red: the RCP without KeysStay lets the administrator delete a key', () =>
+  redPromise(editGuardrails(dropStatement('KeysStay')), "Under the guardrails, even with the keys' own guard taken out"));
+
+test("a loosened key policy turns the promises red: a Failsafe key without its own guard is deletable without the Organization", () =>
+  redPromise((dep) => {
+    for (const key of Object.values(dep.sides.failsafe.keys)) {
+      key.policy.Statement = key.policy.Statement.filter((st) => st.Sid !== 'OnlyDeploymentOrBreakGlassChangesThisKey');
+    }
+    return dep;
+  }, "Without the Organization's guardrails"));
+
+test("a guardrail that forgets the tool turns the recorded calls red: ToolTagsStay without the tool's role path denies verify", async () => {
+  const mutate = editGuardrails((docs) => {
+    const st = docs.scp[0].Statement.find((x) => x.Sid === 'ToolTagsStay');
+    st.Condition.ArnNotLike['aws:PrincipalArn'] = st.Condition.ArnNotLike['aws:PrincipalArn'].filter((a) => !a.includes(':role/rds-failsafe/'));
+  });
+  const r = await proveCalls(run, { mutate });
+  assert.ok(r.failures.some((f) => f.includes('verify') && f.includes('rds:AddTagsToResource') && f.includes('ExplicitlyDenied')), r.failures.slice(0, 3).join('\n'));
 });
 
 test("docs/security.md's 'Who may do what' lists exactly the promises the simulation proves", () => {

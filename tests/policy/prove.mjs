@@ -33,7 +33,7 @@ export const TASKS = {
 };
 /** The restore drill's tasks (Failsafe account), in deployments that opt in to it. */
 export const DRILL_TASKS = tasksIn('drill');
-const { drill: DRILL, restoreTested: RESTORE_TESTED, managed: MANAGED, verified: VERIFIED } = CONTRACT.tags;
+const { drill: DRILL, restoreTested: RESTORE_TESTED, managed: MANAGED, verified: VERIFIED, hold: HOLD } = CONTRACT.tags;
 /** An account no deployment uses: the stranger of the deny cases. */
 export const STRANGER = '999999999999';
 /** The tag keys a copy is created with, and no other. */
@@ -282,20 +282,47 @@ export function roleOf(deployment, account, task) {
 
 const cache = new Map();
 
+const FULL_ACCESS = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+
+/** The deployment's Organizations guardrails (tools/local/rdsf_local/templates.guardrails) that
+ * apply to one request: the SCPs to a principal of the Failsafe account (beside FullAWSAccess, at
+ * the root and at the account, as Organizations attaches them by default), the RCPs to a resource
+ * of it (the simulator adds RCPFullAWSAccess itself). Nothing applies to AWS service principals,
+ * and nothing without guardrails. */
+function controlPolicies(guardrails, principalAccount, resourceAccount) {
+  const scp = guardrails && principalAccount === guardrails.account;
+  const rcp = guardrails && resourceAccount === guardrails.account;
+  return {
+    serviceControlPolicies: scp
+      ? [
+          { orgIdentifier: 'r-root', policies: [{ name: 'FullAWSAccess', policy: FULL_ACCESS }] },
+          { orgIdentifier: guardrails.account, policies: [{ name: 'FullAWSAccess', policy: FULL_ACCESS }, ...guardrails.scp] },
+        ]
+      : [],
+    resourceControlPolicies: rcp ? [{ orgIdentifier: guardrails.account, policies: guardrails.rcp }] : [],
+  };
+}
+
 /** One request from `principal` (a task's role, another account's role, or a service) →
  * 'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied', or throws on a request the simulator
  * cannot evaluate (unknown action, resource of the wrong type, a context key that does not
  * apply to the action: the proof would silently test less than it says). */
-export async function evaluate({ principal, identityPolicies, action, resource, resourcePolicy, context = {} }) {
+export async function evaluate({ principal, identityPolicies, action, resource, resourcePolicy, context = {}, guardrails }) {
   // RDS has no resource policies: a snapshot of another account is reachable when RDS's own
   // sharing (the `restore` attribute, which the emulator enforces) lets it, and IAM then
   // evaluates the caller's identity policy alone. So an RDS resource counts as the caller's.
   const account = resource === '*' || resource.startsWith('arn:aws:rds:') ? principal.split(':')[4] : arnParts(resource).account;
+  const iamPrincipal = principal.startsWith('arn:aws:iam::');
   const simulation = {
-    request: { principal, action, resource: { resource, accountId: account }, contextVariables: context },
+    request: {
+      principal,
+      action,
+      resource: { resource, accountId: account },
+      // what AWS puts in every request of a role's session: the role's ARN (with its path)
+      contextVariables: iamPrincipal ? { 'aws:PrincipalArn': principal, ...context } : context,
+    },
     identityPolicies,
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
+    ...controlPolicies(guardrails, iamPrincipal ? principal.split(':')[4] : undefined, account),
     ...(resourcePolicy ? { resourcePolicy } : {}),
   };
   const key = JSON.stringify(simulation);
@@ -370,7 +397,7 @@ export async function proveCalls(run, { mutate } = {}) {
       }
       let result;
       try {
-        result = await evaluate({ principal: role.roleArn, identityPolicies: role.policies, ...r });
+        result = await evaluate({ principal: role.roleArn, identityPolicies: role.policies, ...r, guardrails: dep.guardrails });
       } catch (e) {
         failures.push(`${call.task} ${call.operation}: ${e.message}`);
         continue;
@@ -452,7 +479,8 @@ export function CASES(dep) {
     viaService(need(key, 'key'), actions, service, region, who.principal.split(':')[4]).map((r) => ({ ...who, ...r }));
   const rdsKeyUse = ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'];
   const cases = [];
-  const add = (promise, expect, requests) => cases.push({ promise, expect, requests });
+  // `who`: the line of the README's threat table this promise proves (THREAT_ACTORS)
+  const add = (promise, expect, requests, who) => cases.push({ promise, expect, requests, ...(who ? { who } : {}) });
 
   add('`delete-old-copies` (Live) and `prune` (Failsafe) cannot delete a snapshot that lacks the tag `rds-failsafe:managed=true`, is tagged `managed=false`, or is automated (`rds:…`, even if tagged managed).', 'Denied',
     deleters.flatMap(([side, task, arn]) =>
@@ -630,8 +658,116 @@ export function CASES(dep) {
       return reqs;
     }));
   add("CloudWatch cannot publish to an alert topic for another account's alarms.", 'Denied', [L, F].flatMap((side) => alarmPublish(side, STRANGER)));
+  guardrailCases(dep, add);
   return cases;
 }
+
+/** Who the README's threat table is about, in its order. */
+export const THREAT_ACTORS = ['Live administrator', 'Failsafe administrator', 'Organization administrator', 'break-glass', 'the tool'];
+
+const EVERYTHING = [{ name: 'AdministratorAccess', policy: FULL_ACCESS }];
+
+/**
+ * The guardrails on the Failsafe account (cdk/lib/guardrails.ts): what its administrator, break-glass
+ * and the tool itself can and cannot do to the last good copy, and the Live administrator's reach.
+ * Evaluated with the deployment's SCP and RCP (proveCases passes `dep.guardrails`), except where a
+ * request says `guardrails: null`: what the keys' own policies hold without an Organization.
+ */
+function guardrailCases(dep, add) {
+  const L = dep.sides.live;
+  const F = dep.sides.failsafe;
+  const rails = dep.guardrails;
+  const fSnap = (type, name) => rdsArn(F.region, F.account, type, name);
+  const copy = (type) => fSnap(type, `rdsf-${L.account}-orders-202611200300`);
+  const kinds = [
+    ['snapshot', 'DBSnapshot'],
+    ['cluster-snapshot', 'DBClusterSnapshot'],
+  ];
+  const mfa = { 'aws:MultiFactorAuthPresent': 'true' };
+  const role = (account, name, context = mfa) => ({ principal: `arn:aws:iam::${account}:role/${name}`, identityPolicies: EVERYTHING, signIn: context });
+  const admin = role(F.account, 'Admin');
+  const breakGlass = role(F.account, dep.context.breakGlassRole ?? CONTRACT.names.breakGlassRole);
+  const breakGlassWithoutMfa = { ...breakGlass, signIn: { 'aws:MultiFactorAuthPresent': 'false' } };
+  const as = (who, requests) => requests.map(({ context = {}, ...r }) => ({ principal: who.principal, identityPolicies: who.identityPolicies, ...r, context: { ...who.signIn, ...context } }));
+  const held = { ...managed, [`aws:ResourceTag/${HOLD}`]: '2026-12-01 legal' };
+
+  // a copy: deleted, shared, rewritten, its tool tags written or removed (a hold among them)
+  const onCopies = [
+    ...kinds.flatMap(([type, api]) => [
+      { action: `rds:Delete${api}`, resource: copy(type), context: managed },
+      { action: `rds:Modify${api}Attribute`, resource: copy(type), context: managed },
+      { action: 'rds:AddTagsToResource', resource: copy(type), context: { ...managed, ...tagging({ [VERIFIED]: 'x' }) } },
+      { action: 'rds:AddTagsToResource', resource: copy(type), context: { ...managed, ...tagging({ [HOLD]: 'x' }) } },
+      { action: 'rds:RemoveTagsFromResource', resource: copy(type), context: { ...held, 'aws:TagKeys': [HOLD] } },
+      { action: 'rds:RemoveTagsFromResource', resource: copy(type), context: { ...managed, 'aws:TagKeys': [MANAGED] } },
+    ]),
+    { action: 'rds:ModifyDBSnapshot', resource: copy('snapshot'), context: managed },
+  ];
+  // every key of the account: deleted, disabled, re-policied, granted outside AWS services
+  const keys = Object.values(F.keys);
+  if (keys.length < 2) throw new Error(`deployment ${dep.id}: the Failsafe side records ${keys.length} keys`);
+  const onKeys = keys.flatMap((k) =>
+    ['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:PutKeyPolicy', 'kms:CreateGrant'].map((action) => ({ action, resource: k.arn, resourcePolicy: k.policy })),
+  );
+  const arn = (service, rest) => `arn:aws:${service}:${F.region}:${F.account}:${rest}`;
+  const iamArn = (rest) => `arn:aws:iam::${F.account}:${rest}`;
+  const deployRoles = ['deploy-role', 'cfn-exec-role'].map((r) => iamArn(`role/cdk-hnb659fds-${r}-${F.account}-${F.region}`));
+  // the tool: its functions, machines, schedule, topics, alarms, logs, stack and roles
+  const onTool = [
+    ...Object.values(F.functions).flatMap((f) => [
+      ...['UpdateFunctionCode', 'UpdateFunctionConfiguration', 'DeleteFunction'].map((a) => ({ action: `lambda:${a}`, resource: f.functionArn })),
+      ...['iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRole', 'iam:PassRole'].map((action) => ({ action, resource: f.roleArn })),
+    ]),
+    ...Object.keys(F.stateMachines).flatMap((m) => ['states:UpdateStateMachine', 'states:DeleteStateMachine'].map((action) => ({ action, resource: m }))),
+    { action: 'states:StopExecution', resource: arn('states', 'execution:rds-failsafe:daily') },
+    ...['scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'].map((action) => ({ action, resource: arn('scheduler', 'schedule/default/rds-failsafe') })),
+    ...Object.values(F.topics).flatMap((t) =>
+      ['sns:DeleteTopic', 'sns:SetTopicAttributes', 'sns:Subscribe'].map((action) => ({ action, resource: t.arn, resourcePolicy: t.policy, context: { 'aws:SecureTransport': 'true' } })),
+    ),
+    ...['cloudwatch:DeleteAlarms', 'cloudwatch:DisableAlarmActions', 'cloudwatch:PutMetricAlarm'].map((action) => ({ action, resource: arn('cloudwatch', 'alarm:rds-failsafe-copy-age') })),
+    ...['logs:DeleteLogGroup', 'logs:PutRetentionPolicy'].map((action) => ({ action, resource: arn('logs', 'log-group:/aws/lambda/rdsf-prune:*') })),
+    ...['cloudformation:DeleteStack', 'cloudformation:UpdateStack'].map((action) => ({ action, resource: arn('cloudformation', 'stack/rds-failsafe-failsafe/1') })),
+    { action: 'iam:CreateRole', resource: iamArn('role/rds-failsafe/lookalike') },
+    { action: 'iam:UpdateAssumeRolePolicy', resource: breakGlass.principal },
+    ...deployRoles.map((resource) => ({ action: 'sts:AssumeRole', resource })),
+  ];
+  const live = role(L.account, 'Admin');
+  add("The Live account's administrator (AdministratorAccess) cannot use or change a Failsafe account key, start the Failsafe state machine or invoke a Failsafe function.", 'Denied',
+    as(live, [
+      ...keys.flatMap((k) => ['kms:Decrypt', 'kms:CreateGrant', 'kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy'].map((action) => ({ action, resource: k.arn, resourcePolicy: k.policy }))),
+      { action: 'states:StartExecution', resource: F.outputs.StateMachineArn },
+      ...Object.values(F.functions).map((f) => ({ action: 'lambda:InvokeFunction', resource: f.functionArn })),
+    ]), 'Live administrator');
+  add("Without the Organization's guardrails, the Failsafe account's keys refuse their own account's root user and administrators: none can schedule a key's deletion, disable it, change its policy or grant it outside an AWS service.", 'Denied',
+    [...as(admin, onKeys), ...as({ ...role(F.account, 'x'), principal: `arn:aws:iam::${F.account}:root` }, onKeys)].map((r) => ({ ...r, guardrails: null })),
+    'Failsafe administrator');
+  if (!rails) return;
+  add("Under the guardrails, the Failsafe account's administrator (AdministratorAccess, with MFA) cannot delete, share or rewrite a copy, nor add or remove an `rds-failsafe:*` tag (a hold included).", 'Denied',
+    as(admin, onCopies), 'Failsafe administrator');
+  add("Under the guardrails, the Failsafe account's administrator cannot change or delete the tool's functions, state machines, schedules, topics, alarms, log groups or stack, stop its runs, change, pass or imitate its roles, change the break-glass role or assume the deployment's roles.", 'Denied',
+    as(admin, onTool), 'Failsafe administrator');
+  add("Under the guardrails, even with the keys' own guard taken out, the Failsafe account's administrator cannot schedule a key's deletion, disable it, change its policy or grant it outside an AWS service (the resource control policy).", 'Denied',
+    as(admin, onKeys).map((r) => ({ ...r, resourcePolicy: withoutGuard(r.resourcePolicy) })), 'Failsafe administrator');
+  add('Break-glass, signed in with MFA, can delete a copy that is not held, add or release a hold, correct the tool\'s tags, change the keys and the tool, and assume the deployment\'s roles.', 'Allowed',
+    as(breakGlass, [...onCopies, ...onKeys.filter((r) => r.action !== 'kms:CreateGrant'), ...onTool]), 'break-glass');
+  add('Break-glass without MFA can do none of it.', 'Denied',
+    as(breakGlassWithoutMfa, [...onCopies, ...onKeys, ...onTool]), 'break-glass');
+  add('Nobody deletes a held copy: not break-glass (it releases the hold first), not `prune`, not the administrator.', 'Denied',
+    [
+      ...as(breakGlass, kinds.map(([type, api]) => ({ action: `rds:Delete${api}`, resource: copy(type), context: held }))),
+      ...as(admin, kinds.map(([type, api]) => ({ action: `rds:Delete${api}`, resource: copy(type), context: held }))),
+      ...kinds.map(([type, api]) => ({ ...asTask(F, 'prune'), action: `rds:Delete${api}`, resource: copy(type), context: held })),
+    ], 'the tool');
+  add('Under the guardrails the tool keeps what it needs: `prune` deletes a copy that is not held, `verify` tags one verified, `save` has RDS use the Failsafe key.', 'Allowed',
+    [
+      ...kinds.map(([type, api]) => ({ ...asTask(F, 'prune'), action: `rds:Delete${api}`, resource: copy(type), context: managed })),
+      ...kinds.map(([type]) => ({ ...asTask(F, 'verify'), action: 'rds:AddTagsToResource', resource: copy(type), context: { ...managed, ...tagging({ [VERIFIED]: 'x' }) } })),
+      ...viaService(keyOf(F, 'FailsafeKeyArn'), ['kms:CreateGrant', 'kms:DescribeKey'], 'rds', F.region, F.account).map((r) => ({ ...asTask(F, 'save'), ...r })),
+    ], 'the tool');
+}
+
+/** A key policy without the key's own guard (cdk/lib/guardrails.ts `guardKey`): what the RCP alone must hold. */
+const withoutGuard = (policy) => ({ ...policy, Statement: policy.Statement.filter((st) => !['OnlyDeploymentOrBreakGlassChangesThisKey', 'NoGrantsButAwsServices'].includes(st.Sid)) });
 
 /** Check 2: every promise holds for every deployment without a deliberate policy fault. */
 export async function proveCases(run, { mutate } = {}) {
@@ -656,7 +792,7 @@ export async function proveCases(run, { mutate } = {}) {
         requests += 1;
         let result;
         try {
-          result = await evaluate(r);
+          result = await evaluate({ guardrails: dep.guardrails, ...r });
         } catch (e) {
           failures.push(`deployment ${dep.id}, "${c.promise}": ${e.message}`);
           continue;

@@ -496,8 +496,9 @@ class _Side:
         for task, (logical, r) in task_functions(self.template).items():
             p = r["Properties"]
             role_arn = self.resolver.resolve(p["Role"])
+            path, role_name = role_arn.split(":role", 1)[1].rsplit("/", 1)
             try:
-                iam.create_role(RoleName=role_arn.rsplit("/", 1)[1], AssumeRolePolicyDocument=trust)
+                iam.create_role(RoleName=role_name, Path=f"{path}/", AssumeRolePolicyDocument=trust)
             except iam.exceptions.EntityAlreadyExistsException:
                 pass
             name = self.resolver.resolve({"Ref": logical})
