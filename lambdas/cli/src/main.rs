@@ -1,13 +1,14 @@
 //! `rdsf`: the operator's view of the Failsafe account. `rdsf status` says per source how old
 //! the newest verified copy is; `rdsf restore` picks a copy and restores it (or, with
 //! `--dry-run`, prints the AWS CLI commands that would); `rdsf preflight` checks what every copy
-//! depends on, in either account. Glue only: the work is in `rdsf_core::operator` and
+//! depends on, in either account; `rdsf hold` and `rdsf release` place and end legal holds. Glue only: the work is in `rdsf_core::operator` and
 //! `rdsf_core::operator::preflight`, the decisions in `rdsf_core::policy`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use rdsf_core::error::{ErrorKind, FailsafeError};
-use rdsf_core::operator::{self, RestoreReport, StatusReport};
+use rdsf_core::operator::{self, HoldReport, RestoreReport, StatusReport};
+use rdsf_core::policy::hold::HoldSelection;
 use rdsf_core::policy::restore::RestoreOptions;
 use rdsf_core::policy::tags::format_time;
 use rdsf_core::port::aws::AwsStore;
@@ -93,6 +94,50 @@ enum Command {
         #[arg(long)]
         function: Option<String>,
     },
+    /// Place a legal hold on copies of a source: `prune` keeps them whatever the retention, and
+    /// under the guardrails nobody deletes them until break-glass releases the hold. Without
+    /// --at or --all: the newest verified copy. Under the guardrails, run it as break-glass.
+    Hold(HoldArgs),
+    /// Release a legal hold (break-glass only, under the guardrails): retention applies again at
+    /// the next `prune`. Without --at or --all: the newest verified copy, which must be held.
+    Release(ReleaseArgs),
+}
+
+#[derive(Args)]
+struct HoldChoice {
+    /// The source database: `<source-id>`, or `<live-account>:<source-id>`.
+    source: String,
+    /// The newest verified copy taken at or before this time (RFC 3339 or a date).
+    #[arg(long, value_parser = parse_at, conflicts_with = "all")]
+    at: Option<DateTime<Utc>>,
+    /// Every copy of the source (for a release: every held one).
+    #[arg(long)]
+    all: bool,
+}
+
+impl HoldChoice {
+    fn selection(&self) -> HoldSelection {
+        match (self.all, self.at) {
+            (true, _) => HoldSelection::All,
+            (false, Some(at)) => HoldSelection::At(at),
+            (false, None) => HoldSelection::Newest,
+        }
+    }
+}
+
+#[derive(Args)]
+struct HoldArgs {
+    #[command(flatten)]
+    choice: HoldChoice,
+    /// Why the copy is held (a case, a ticket): kept in the tag with the time, e.g. "case 4411".
+    #[arg(long)]
+    reason: String,
+}
+
+#[derive(Args)]
+struct ReleaseArgs {
+    #[command(flatten)]
+    choice: HoldChoice,
 }
 
 #[derive(Args)]
@@ -352,6 +397,18 @@ async fn main() -> ExitCode {
             .map(|report| show_status(&report, cli.json))
         }
         Command::Restore(a) => restore(&store, &region, a, cli.json).await,
+        Command::Hold(a) => operator::hold(
+            &store,
+            &a.choice.source,
+            a.choice.selection(),
+            &a.reason,
+            Utc::now(),
+        )
+        .await
+        .map(|r| show_hold(&r, cli.json)),
+        Command::Release(a) => operator::release(&store, &a.choice.source, a.choice.selection())
+            .await
+            .map(|r| show_hold(&r, cli.json)),
         Command::Preflight { function } => {
             let lambda = aws_sdk_lambda::Client::new(&conf);
             let iam = aws_sdk_iam::Client::new(&conf);
@@ -393,6 +450,33 @@ fn show_status(r: &StatusReport, json: bool) -> u8 {
     } else {
         exit::PROBLEMS
     }
+}
+
+fn show_hold(r: &HoldReport, json: bool) -> u8 {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(r).expect("report serializes")
+        );
+        return exit::OK;
+    }
+    for c in &r.copies {
+        println!(
+            "{}:{}: {} {} (data taken {})",
+            r.source_account,
+            r.source_id,
+            r.action,
+            c.id,
+            format_time(c.data_time)
+        );
+    }
+    match &r.hold {
+        Some(h) => println!(
+            "hold: {h}; `rdsf status` lists the holds, `rdsf release` (break-glass) ends one"
+        ),
+        None => println!("released: the next prune applies retention to these copies again"),
+    }
+    exit::OK
 }
 
 fn show_restore(r: &RestoreReport, json: bool) -> u8 {

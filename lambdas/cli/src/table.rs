@@ -134,6 +134,26 @@ pub fn status(r: &StatusReport) -> String {
         (None, Some(why)) => out += &format!("\nby retention tier: not shown: {why}\n"),
         (None, None) => {}
     }
+    let holds: Vec<Vec<String>> = r
+        .sources
+        .iter()
+        .flat_map(|s| {
+            s.holds.iter().map(move |h| {
+                vec![
+                    format!("{}:{}", s.source_account, s.source_id),
+                    h.copy.id.clone(),
+                    rdsf_core::policy::tags::format_time(h.copy.data_time),
+                    h.hold.clone(),
+                ]
+            })
+        })
+        .collect();
+    if !holds.is_empty() {
+        out += "
+legal holds (kept whatever the retention; released only by break-glass: rdsf release):
+";
+        out += &render(&["SOURCE", "COPY", "DATA TIME", "HELD SINCE, WHY"], &holds);
+    }
     if r.unattributed_copies > 0 {
         out += &format!(
             "\n{} managed copies without complete provenance tags (not counted)\n",

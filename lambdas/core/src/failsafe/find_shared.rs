@@ -255,6 +255,7 @@ fn worth_saving(
                 id: item.target_id.clone(),
                 source_time: item.source_create_time,
                 verified: true,
+                held: None,
             });
             keep.push((order, item));
         } else {

@@ -8,6 +8,7 @@ use crate::error::{describe_failure, failure_cause, Result};
 use crate::model::{Snapshot, SnapshotKind};
 use crate::policy::bounded::Bounded;
 use crate::policy::copy::{dated_after_run, is_failed_managed_copy};
+use crate::policy::hold::hold_of;
 use crate::policy::map_results::{ChildResult, FailedChild};
 use crate::policy::retention::{plan_retention, CopyFacts, Kept, Tier};
 use crate::policy::tags::{is_managed, Provenance};
@@ -210,7 +211,18 @@ pub async fn prune<S: Snapshots + SnapshotWrites>(
         let (failed_copies, copies): (Vec<Snapshot>, Vec<Snapshot>) =
             all_copies.into_iter().partition(is_failed_managed_copy);
         let mut failed_deleted = Vec::new();
+        let mut held_failed = Vec::new();
         for f in &failed_copies {
+            // a hold is kept even on a copy that cannot be restored: only break-glass ends it
+            if let Some(hold) = hold_of(f) {
+                warn!(action = "prune-held", snapshot = %f.id, "failed copy under a legal hold; kept");
+                held_failed.push(Kept {
+                    id: f.id.clone(),
+                    reasons: vec![format!("failed, but under a legal hold: {hold}")],
+                    tier: Tier::Held,
+                });
+                continue;
+            }
             if input.dry_run {
                 info!(action = "prune", dry_run = true, snapshot = %f.id, "would delete failed copy");
                 failed_deleted.push(f.id.clone());
@@ -277,6 +289,7 @@ pub async fn prune<S: Snapshots + SnapshotWrites>(
                     reasons: vec!["not pruned this run".into()],
                     tier: Tier::Other,
                 })
+                .chain(held_failed)
                 .collect();
             report.not_pruned_count += 1;
             report.deleted_count += entry.deleted.len();
@@ -287,6 +300,7 @@ pub async fn prune<S: Snapshots + SnapshotWrites>(
         }
         let plan = plan_retention(&facts, &cfg.retention, now);
         entry.kept = plan.keep;
+        entry.kept.extend(held_failed);
         for kept in future {
             warn!(action = "prune-future", snapshot = %kept.id, "copy dated after this run; kept, not counted");
             entry.kept.push(kept);
@@ -296,8 +310,9 @@ pub async fn prune<S: Snapshots + SnapshotWrites>(
                 .iter()
                 .find(|s| s.id == id)
                 .expect("planned from these copies");
-            // the one deletion rule, checked again right before the call
-            if !is_managed(&snap.tags) || snap.is_automated() {
+            // the one deletion rule, checked again right before the call; a held copy is never
+            // planned for deletion (`plan_retention`), and its role could not delete it
+            if !is_managed(&snap.tags) || snap.is_automated() || hold_of(snap).is_some() {
                 continue;
             }
             if input.dry_run {

@@ -9,14 +9,20 @@ pub mod preflight;
 use crate::config::Retention;
 use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
+use crate::policy::copy::source_time;
 use crate::policy::cost::{tier_totals, TierCost};
 use crate::policy::drill::RestoreProgress;
+use crate::policy::hold::{
+    copies_to_hold, copies_to_release, hold_of, hold_value, HoldSelection, HOLD,
+};
 use crate::policy::restore::{plan_restore, RestoreOptions, RestorePlan};
 use crate::policy::status::{
     group_by_source, match_source, pick_copy, source_statuses, CopyRef, Freshness, Prices,
     SourceKey, SourceStatus,
 };
-use crate::port::{ClusterInstanceRequest, Databases, Restores, Snapshots};
+use crate::port::{
+    ClusterInstanceRequest, Databases, Restores, SnapshotWrites, Snapshots, Untagging,
+};
 use crate::store::own_managed_copies;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -151,6 +157,111 @@ pub async fn status<S: Snapshots>(
         quotas,
         problems,
     })
+}
+
+/// What `rdsf hold` or `rdsf release` did to one source's copies.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldReport {
+    pub source_account: String,
+    pub source_id: String,
+    /// `held` or `released`.
+    pub action: &'static str,
+    /// The copies the tag was placed on or taken off.
+    pub copies: Vec<CopyRef>,
+    /// The hold's value (`policy::hold::hold_value`), for a hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
+}
+
+/// The copies of `source` (`<source-id>` or `<account>:<source-id>`), grouped as `status` groups them.
+async fn source_copies<S: Snapshots>(
+    store: &S,
+    source: &str,
+) -> Result<(SourceKey, Vec<crate::model::Snapshot>)> {
+    let snapshots = own_managed_copies(store).await?;
+    let grouped = group_by_source(&snapshots);
+    let keys: Vec<SourceKey> = grouped.sources.keys().cloned().collect();
+    let key = match_source(&keys, source).map_err(FailsafeError::input)?;
+    let copies = grouped.sources[&key].iter().map(|s| (*s).clone()).collect();
+    Ok((key, copies))
+}
+
+/// The copies named (a grouped copy has its provenance, hence its data time).
+fn copy_refs(copies: &[&crate::model::Snapshot]) -> Vec<CopyRef> {
+    copies
+        .iter()
+        .filter_map(|s| Some(CopyRef::of(s, source_time(s)?)))
+        .collect()
+}
+
+/// Places a legal hold on copies of `source` (`policy::hold`): the tag's value says when and why.
+/// A copy already held keeps its first hold's value. Under the guardrails only break-glass may.
+pub async fn hold<S: Snapshots + SnapshotWrites>(
+    store: &S,
+    source: &str,
+    selection: HoldSelection,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<HoldReport> {
+    let value = hold_value(reason, now).map_err(FailsafeError::input)?;
+    let (key, all) = source_copies(store, source).await?;
+    let refs: Vec<&crate::model::Snapshot> = all.iter().collect();
+    let chosen = copies_to_hold(&refs, selection)
+        .map_err(|e| FailsafeError::input(format!("{}:{}: {e}", key.0, key.1)))?;
+    for s in chosen.iter().filter(|s| hold_of(s).is_none()) {
+        let tags = [(HOLD.to_string(), value.clone())].into_iter().collect();
+        store
+            .add_tags(&s.arn, &tags)
+            .await
+            .map_err(|e| guarded("hold", e))?;
+    }
+    Ok(HoldReport {
+        source_account: key.0.clone(),
+        source_id: key.1.clone(),
+        action: "held",
+        copies: copy_refs(&chosen),
+        hold: Some(value),
+    })
+}
+
+/// Releases the legal hold of copies of `source`; `prune` then applies retention to them again.
+/// Under the guardrails only break-glass may.
+pub async fn release<S: Snapshots + Untagging>(
+    store: &S,
+    source: &str,
+    selection: HoldSelection,
+) -> Result<HoldReport> {
+    let (key, all) = source_copies(store, source).await?;
+    let refs: Vec<&crate::model::Snapshot> = all.iter().collect();
+    let chosen = copies_to_release(&refs, selection)
+        .map_err(|e| FailsafeError::input(format!("{}:{}: {e}", key.0, key.1)))?;
+    for s in &chosen {
+        store
+            .remove_tags(&s.arn, &[HOLD.to_string()])
+            .await
+            .map_err(|e| guarded("release", e))?;
+    }
+    Ok(HoldReport {
+        source_account: key.0.clone(),
+        source_id: key.1.clone(),
+        action: "released",
+        copies: copy_refs(&chosen),
+        hold: None,
+    })
+}
+
+/// A refused hold or release most likely met the guardrails: say who may.
+fn guarded(what: &str, e: crate::port::StoreError) -> FailsafeError {
+    let denied = e.code.contains("AccessDenied") || e.code.contains("UnauthorizedOperation");
+    let mut err = FailsafeError::from(e);
+    if denied {
+        err.message = format!(
+            "{}; under the guardrails only the break-glass role, signed in with MFA, may {what} a copy (docs/security.md, \"Break-glass runbook\")",
+            err.message
+        );
+    }
+    err
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

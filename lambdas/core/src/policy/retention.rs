@@ -18,6 +18,9 @@ pub struct CopyFacts {
     /// `available` and carrying the `verified` tag: only such copies count toward the policy
     /// and the floor, and only such copies are ever deleted.
     pub verified: bool,
+    /// The copy's legal hold (`rds-failsafe:hold`, `policy::hold`): kept whatever the policy says,
+    /// and counted like any other copy (a held copy is there, not gone).
+    pub held: Option<String>,
 }
 
 impl CopyFacts {
@@ -27,6 +30,7 @@ impl CopyFacts {
             id: s.id.clone(),
             source_time: crate::policy::copy::source_time(s)?,
             verified: crate::policy::status::is_verified(s),
+            held: crate::policy::hold::hold_of(s).map(str::to_string),
         })
     }
 }
@@ -50,6 +54,8 @@ pub enum Tier {
     Days,
     Weekly,
     Monthly,
+    /// A legal hold (`rdsf hold`): kept until break-glass releases it.
+    Held,
 }
 
 impl Tier {
@@ -63,6 +69,7 @@ impl Tier {
             Tier::Days => "days",
             Tier::Weekly => "weekly",
             Tier::Monthly => "monthly",
+            Tier::Held => "held",
         }
     }
 }
@@ -110,6 +117,7 @@ pub fn would_keep(
         id: CANDIDATE.into(),
         source_time,
         verified: true,
+        held: None,
     });
     plan_retention(&all, retention, now)
         .keep
@@ -132,6 +140,14 @@ pub fn plan_retention(
             .then_with(|| b.id.cmp(&a.id))
     });
 
+    for c in copies.iter() {
+        if let Some(hold) = &c.held {
+            reasons
+                .entry(c.id.as_str())
+                .or_default()
+                .push((Tier::Held, format!("legal hold: {hold}")));
+        }
+    }
     for c in copies.iter().filter(|c| !c.verified) {
         reasons.entry(c.id.as_str()).or_default().push((
             Tier::Other,
@@ -274,6 +290,7 @@ mod tests {
             id: d.format("%Y-%m-%d").to_string(),
             source_time: d.and_hms_opt(3, 0, 0).unwrap().and_utc(),
             verified: true,
+            held: None,
         }
     }
 
@@ -287,6 +304,7 @@ mod tests {
                     id: t.format("%d-%H").to_string(),
                     source_time: t,
                     verified: true,
+                    held: None,
                 }
             })
             .collect();
@@ -505,5 +523,29 @@ mod tests {
             r.contains(&"monthly: newest of 2026-01".to_string()),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn a_held_copy_is_kept_whatever_the_retention_and_counted_like_any_other() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let mut old = day_copy(day(1));
+        old.held = Some("2026-11-02T10:00:00Z case 4411".into());
+        let copies = vec![old, day_copy(day(9)), day_copy(day(10))];
+        let now = at("2026-11-10T11:00:00Z");
+        let plan = plan_retention(&copies, &gfs(1, 0, 0, 1), now);
+        // one daily copy and a floor of one: without the hold, the 1st and the 9th would go
+        assert_eq!(plan.delete, vec!["2026-11-09".to_string()]);
+        let held = plan.keep.iter().find(|k| k.id == "2026-11-01").unwrap();
+        assert_eq!(held.tier, Tier::Held);
+        assert_eq!(
+            held.reasons,
+            vec!["legal hold: 2026-11-02T10:00:00Z case 4411".to_string()]
+        );
+        // the newest held copy still fills its slots: the floor is met by it, nothing else kept
+        let mut newest = day_copy(day(10));
+        newest.held = Some("x".into());
+        let plan = plan_retention(&[day_copy(day(9)), newest], &gfs(0, 0, 0, 1), now);
+        assert_eq!(plan.delete, vec!["2026-11-09".to_string()]);
+        assert_eq!(plan.keep[0].reasons.len(), 2, "{:?}", plan.keep[0].reasons);
     }
 }

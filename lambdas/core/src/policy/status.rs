@@ -34,6 +34,14 @@ impl CopyRef {
     }
 }
 
+/// A copy under a legal hold, and the hold's value (when and why).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldCopy {
+    pub copy: CopyRef,
+    pub hold: String,
+}
+
 /// How a source stands against the copy-age threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +79,8 @@ pub struct SourceStatus {
     pub key_warning: Option<String>,
     /// The newest `rds-failsafe:restore-tested` time on any copy of the source.
     pub last_drill: Option<String>,
+    /// The copies under a legal hold (`rdsf hold`), oldest first, each with its hold.
+    pub holds: Vec<HeldCopy>,
     /// What its copies hold, each a full copy billed whole (`policy::cost`), and a month of it
     /// at the report's prices; none for an Aurora cluster, whose snapshots do not report their
     /// size (`AllocatedStorage` is 1).
@@ -226,6 +236,19 @@ pub fn source_statuses(
                     .filter_map(|s| s.tags.get(tags::RESTORE_TESTED))
                     .max()
                     .cloned(),
+                holds: {
+                    let mut held: Vec<HeldCopy> = dated
+                        .iter()
+                        .filter_map(|(s, t)| {
+                            Some(HeldCopy {
+                                copy: CopyRef::of(s, *t),
+                                hold: crate::policy::hold::hold_of(s)?.to_string(),
+                            })
+                        })
+                        .collect();
+                    held.sort_by_key(|h| h.copy.data_time);
+                    held
+                },
                 stored_gib: stored,
                 monthly_usd: stored.map(|gib| monthly_usd(gib, prices.usd_per_gb_month)),
                 chain_gib: chain,

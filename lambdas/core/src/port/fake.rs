@@ -9,7 +9,7 @@ use crate::model::{
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, Executions, PolicyReads,
     Publishing, RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites,
-    Snapshots, StartOutcome, StoreError, StoreErrorKind, StoreResult,
+    Snapshots, StartOutcome, StoreError, StoreErrorKind, StoreResult, Untagging,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -343,6 +343,29 @@ impl SnapshotWrites for FakeStore {
                 )
             })?;
         s.tags.extend(tags.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Untagging for FakeStore {
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> StoreResult<()> {
+        let mut w = self.world();
+        w.mutations.push(format!("untag {arn}"));
+        let s = w
+            .snapshots
+            .iter_mut()
+            .find(|s| s.arn == arn)
+            .ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::NotFound,
+                    "DBSnapshotNotFound",
+                    arn.to_string(),
+                )
+            })?;
+        for k in keys {
+            s.tags.remove(k);
+        }
         Ok(())
     }
 }

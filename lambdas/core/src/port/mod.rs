@@ -200,6 +200,13 @@ pub trait SnapshotWrites: Send + Sync {
     async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()>;
 }
 
+/// Takes tags off a snapshot (RDS). No task does: only `rdsf release`, which under the guardrails
+/// only the break-glass role may run.
+#[async_trait]
+pub trait Untagging: Send + Sync {
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> StoreResult<()>;
+}
+
 /// Reads and changes who may restore a snapshot (RDS).
 #[async_trait]
 pub trait Sharing: Send + Sync {

@@ -3,7 +3,7 @@
 use crate::common::*;
 use rdsf_core::error::ErrorKind;
 use rdsf_core::model::SnapshotKind;
-use rdsf_core::operator::{add_cluster_instance, cluster_progress, restore, status};
+use rdsf_core::operator::{add_cluster_instance, cluster_progress, hold, release, restore, status};
 use rdsf_core::policy::drill::RestoreProgress;
 use rdsf_core::policy::restore::{RestoreOptions, RESTORED_FROM};
 use rdsf_core::policy::status::Freshness;
@@ -346,4 +346,146 @@ async fn an_unknown_source_or_a_time_before_every_copy_is_bad_input_naming_what_
         "{}",
         e.message
     );
+}
+
+/// A legal hold end to end over the fake: `rdsf hold` tags the copy, `prune` keeps it past its
+/// retention (saying why), `rdsf status` lists it, `rdsf release` takes the tag off and the next
+/// `prune` deletes it.
+#[tokio::test]
+async fn a_held_copy_outlives_retention_until_it_is_released() {
+    use rdsf_core::failsafe::prune;
+    use rdsf_core::policy::hold::{HoldSelection, HOLD};
+    use rdsf_core::wire::{NotSaved, PruneInput};
+    let store = failsafe_store_with(
+        (1..=5)
+            .map(|d| {
+                failsafe_copy(
+                    SnapshotKind::Instance,
+                    "orders",
+                    &format!("2026-11-{d:02}T03:00:00Z"),
+                    true,
+                )
+            })
+            .collect(),
+    );
+    let first = "rdsf-111111111111-orders-202611010300";
+    let held = hold(
+        &store,
+        "orders",
+        HoldSelection::At(t("2026-11-01T12:00:00Z")),
+        "case 4411",
+        t("2026-11-05T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(held.copies.len(), 1);
+    assert_eq!(held.copies[0].id, first);
+    assert_eq!(held.hold.as_deref(), Some("2026-11-05T10:00:00Z case 4411"));
+    // a second hold on the same copy keeps the first one's value
+    hold(
+        &store,
+        "orders",
+        HoldSelection::At(t("2026-11-01T12:00:00Z")),
+        "again",
+        t("2026-11-06T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let tag = |id: &str| {
+        store
+            .world()
+            .snapshots
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.tags.get(HOLD).cloned())
+    };
+    assert_eq!(
+        tag(first).as_deref(),
+        Some("2026-11-05T10:00:00Z case 4411")
+    );
+
+    let cfg = failsafe_config(&[("RETENTION", "2"), ("MIN_KEEP", "1")]);
+    let run = |now: &str| PruneInput {
+        now: t(now),
+        results: vec![],
+        not_saved: NotSaved::default(),
+        dry_run: false,
+    };
+    let out = prune(&cfg, &store, run("2026-11-05T12:00:00Z"))
+        .await
+        .unwrap();
+    let orders = &out.retention.sources[0];
+    assert!(
+        !orders.deleted.contains(&first.to_string()),
+        "{:?}",
+        orders.deleted
+    );
+    assert_eq!(
+        orders.deleted.len(),
+        2,
+        "the 2nd and 3rd are past 2 days: {:?}",
+        orders.deleted
+    );
+    let kept = orders.kept.iter().find(|k| k.id == first).unwrap();
+    assert_eq!(
+        kept.reasons,
+        vec!["legal hold: 2026-11-05T10:00:00Z case 4411".to_string()]
+    );
+
+    let s = status_at_noon(&store).await;
+    assert_eq!(s.sources[0].holds.len(), 1);
+    assert_eq!(s.sources[0].holds[0].copy.id, first);
+
+    // a release names what it releases; one of a copy that is not held says which are
+    let e = release(&store, "orders", HoldSelection::Newest)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(
+        e.message
+            .contains("is not held; the held copies are rdsf-111111111111-orders-202611010300"),
+        "{}",
+        e.message
+    );
+    let released = release(&store, "orders", HoldSelection::All).await.unwrap();
+    assert_eq!(released.action, "released");
+    assert_eq!(tag(first), None);
+    let out = prune(&cfg, &store, run("2026-11-05T13:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(out.retention.sources[0].deleted, vec![first.to_string()]);
+}
+
+#[tokio::test]
+async fn a_hold_without_a_reason_or_of_an_unknown_source_is_bad_input_and_changes_nothing() {
+    use rdsf_core::policy::hold::HoldSelection;
+    let store = failsafe_store_with(vec![failsafe_copy(
+        SnapshotKind::Instance,
+        "orders",
+        "2026-11-20T03:00:00Z",
+        true,
+    )]);
+    let now = t("2026-11-20T12:00:00Z");
+    let e = hold(&store, "orders", HoldSelection::Newest, " ", now)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(e.message.contains("--reason is empty"), "{}", e.message);
+    let e = hold(&store, "orders", HoldSelection::Newest, "case #1", now)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("'#'"), "{}", e.message);
+    let e = hold(&store, "ledger", HoldSelection::All, "case 1", now)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    let e = release(&store, "orders", HoldSelection::All)
+        .await
+        .unwrap_err();
+    assert!(
+        e.message.contains("no copy of this source is held"),
+        "{}",
+        e.message
+    );
+    assert!(store.world().mutations.is_empty());
 }

@@ -11,7 +11,7 @@ use crate::model::{
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, RestoreRequest,
     Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots, StoreError,
-    StoreErrorKind, StoreResult,
+    StoreErrorKind, StoreResult, Untagging,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::config::interceptors::FinalizerInterceptorContextRef;
@@ -422,6 +422,21 @@ impl SnapshotWrites for AwsStore {
             .await
             .map(|_| ())
             .map_err(|e| map_err("AddTagsToResource", e))
+    }
+}
+
+#[async_trait]
+impl Untagging for AwsStore {
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> StoreResult<()> {
+        self.home
+            .rds
+            .remove_tags_from_resource()
+            .resource_name(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err("RemoveTagsFromResource", e))
     }
 }
 
