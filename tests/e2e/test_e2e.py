@@ -431,3 +431,62 @@ def test_cross_region_failsafe_saves_instances_and_clusters_and_cannot_succeed_s
     # topic in eu-west-1 through a client of that region
     assert not [s for s in d.snapshots(failsafe_west) if s["region"] != "eu-west-1"]
     assert all(t["ok"] and t["body"]["started"] for t in day2["triggers"])
+
+
+def test_a_held_copy_survives_retention_until_break_glass_releases_it(stack, accounts):
+    """A legal hold on the local stack: break-glass (the role the guardrails reserve holds for)
+    holds the first day's copy with `rdsf hold`; with RETENTION=1 and MIN_KEEP=1 the next days'
+    prunes would delete it, and keep it, saying why; `rdsf status` lists it; `rdsf release` by
+    break-glass ends the hold and the next prune deletes it. The recorder keeps both tag writes
+    with the role that made them: the policy proof checks them against the guardrails (allowed to
+    break-glass, denied to the Failsafe administrator)."""
+    from rdsf_local.stack import rdsf
+
+    live, failsafe = accounts
+    stack.faults(creatingPolls=1)
+    create_source(live, "instance", "orders", "aws-rds")
+    d = Deployment.create(stack, live, failsafe, context={
+        "sources": ["orders"], "retention": {"days": 1}, "minKeep": 1}).start()
+    break_glass = stack.account(failsafe.id, failsafe.region, role="rds-failsafe-break-glass")
+
+    def day(n: int) -> dict:
+        when = date(2026, 11, n)
+        stack.seed_automated(live, "instance", "orders", f"{when}T03:00:00Z")
+        out = d.day(f"{when}T05:00:00Z", f"{when}T05:30:00Z")
+        assert out["live"].status == "SUCCEEDED", out["live"].result
+        [run] = out["failsafe"]
+        assert run.status == "SUCCEEDED", run.result
+        return run.result["output"]["retention"]
+
+    def copies() -> list[str]:
+        return sorted(s["id"] for s in d.snapshots(failsafe))
+
+    first = f"rdsf-{live.id}-orders-202611010300"
+    day(1)
+    held = rdsf(break_glass, "hold", "orders", "--reason", "case 4411", "--json")
+    assert held.returncode == 0, held.stderr
+    report = json.loads(held.stdout)
+    assert [c["id"] for c in report["copies"]] == [first] and report["hold"].endswith(" case 4411")
+    retention = day(2)
+    retention = day(3)
+    assert copies() == [first, f"rdsf-{live.id}-orders-202611030300"], copies()
+    [orders] = retention["sources"]
+    kept = {k["id"]: k["reasons"] for k in orders["kept"]}
+    assert kept[first] == [f"legal hold: {report['hold']}"], kept
+    assert orders["deleted"] == [f"rdsf-{live.id}-orders-202611020300"], orders
+
+    status = rdsf(break_glass, "status", "--json", "--now", "2026-11-03T06:00:00Z")
+    [source] = json.loads(status.stdout)["sources"]
+    assert [(h["copy"]["id"], h["hold"]) for h in source["holds"]] == [(first, report["hold"])]
+    table = rdsf(break_glass, "status", "--now", "2026-11-03T06:00:00Z")
+    assert "legal holds" in table.stdout and "case 4411" in table.stdout, table.stdout
+
+    # a release of a copy that is not held says which are, and changes nothing
+    wrong = rdsf(break_glass, "release", "orders")
+    assert wrong.returncode == 2 and "the held copies are " + first in wrong.stderr, wrong.stderr
+    released = rdsf(break_glass, "release", "orders", "--all")
+    assert released.returncode == 0, released.stderr
+    assert f"released {first}" in released.stdout, released.stdout
+    retention = day(4)
+    assert copies() == [f"rdsf-{live.id}-orders-202611040300"], copies()
+    assert first in retention["sources"][0]["deleted"], retention

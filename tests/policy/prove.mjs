@@ -168,6 +168,11 @@ export function requestsFor(call) {
       return [{ action: 'rds:DescribeOptionGroups', resource: rdsArn(region, account, 'og', params.OptionGroupName ?? '*') }];
     case 'rds:AddTagsToResource':
       return [onSnapshot('ResourceName', 'rds:AddTagsToResource', tagging(requestTags(params)))];
+    case 'rds:RemoveTagsFromResource': {
+      // `rdsf release` (the operator's, never a task's): TagKeys.member.N
+      const keys = Object.entries(params).filter(([k]) => /^TagKeys\.member\.\d+$/.test(k)).map(([, v]) => v);
+      return [onSnapshot('ResourceName', 'rds:RemoveTagsFromResource', { 'aws:TagKeys': keys })];
+    }
     case 'rds:CopyDBSnapshot':
     case 'rds:CopyDBClusterSnapshot': {
       const [src, dst] = op === 'CopyDBSnapshot'
@@ -363,6 +368,7 @@ export async function proveCalls(run, { mutate } = {}) {
   const faulted = {};
   const exercised = new Set();
   const unexercised = [];
+  let operatorCalls = 0;
   const deployments = mutate ? Object.fromEntries(Object.entries(run.deployments).map(([id, d]) => [id, mutate(structuredClone(d))])) : run.deployments;
   for await (const call of readCalls(run)) {
     const dep = deployments[call.deployment];
@@ -373,6 +379,11 @@ export async function proveCalls(run, { mutate } = {}) {
     calls += 1;
     const sideKey = `${dep.sides.live.account === call.account ? 'live' : 'failsafe'}:${call.task}`;
     perTask[sideKey] = (perTask[sideKey] ?? 0) + 1;
+    if (call.task === 'cli') {
+      operatorCalls += 1;
+      failures.push(...(await proveOperatorCall(dep, call)));
+      continue;
+    }
     const role = roleOf(dep, call.account, call.task);
     let reqs;
     try {
@@ -413,6 +424,7 @@ export async function proveCalls(run, { mutate } = {}) {
     }
   }
   if (calls === 0) failures.push(`no task Lambda call recorded in ${run.dirs.join(', ')}`);
+  if (operatorCalls === 0) failures.push('no `rdsf hold` or `rdsf release` call recorded: the run did not exercise break-glass under the guardrails');
   for (const [side, tasks] of [...Object.entries(TASKS), ['failsafe', DRILL_TASKS]]) {
     for (const task of tasks) {
       if (!perTask[`${side}:${task}`]) failures.push(`${side} ${task} made no recorded call: the run did not exercise it`);
@@ -427,6 +439,32 @@ export async function proveCalls(run, { mutate } = {}) {
     }
   }
   return { calls, requests, perTask, faulted, unexercised, failures };
+}
+
+/**
+ * A tag write of the operator's `rdsf` (hold, release), recorded with the role that made it: the
+ * break-glass role's must be allowed under the guardrails, as that role signed in with MFA (its own
+ * identity policy is the operator's, AdministratorAccess here), and the very same request by the
+ * Failsafe account's administrator denied. A release by any other role is itself a failure: the
+ * end-to-end case releases as break-glass.
+ */
+async function proveOperatorCall(dep, call) {
+  const failures = [];
+  const breakGlass = `arn:aws:iam::${call.account}:role/${dep.context.breakGlassRole ?? CONTRACT.names.breakGlassRole}`;
+  if (!dep.guardrails) return [`deployment ${dep.id}: rdsf ${call.operation} recorded without guardrails to judge it by`];
+  const as = (principal, r) => evaluate({ principal, identityPolicies: EVERYTHING, ...r, context: { 'aws:MultiFactorAuthPresent': 'true', ...r.context }, guardrails: dep.guardrails });
+  for (const r of requestsFor(call)) {
+    const what = `rdsf ${call.operation} -> ${r.action} on ${r.resource}`;
+    if (call.principal !== breakGlass) {
+      if (call.operation === 'RemoveTagsFromResource') failures.push(`deployment ${dep.id}: ${what} was made by ${call.principal}, not break-glass`);
+      continue;
+    }
+    const allowed = await as(call.principal, r);
+    if (allowed !== 'Allowed') failures.push(`deployment ${dep.id}: ${what} as break-glass is ${allowed}`);
+    const admin = await as(`arn:aws:iam::${call.account}:role/Admin`, r);
+    if (admin === 'Allowed') failures.push(`deployment ${dep.id}: ${what} is allowed to the Failsafe administrator too`);
+  }
+  return failures;
 }
 
 // ------------------------------------------------------------------------------------------

@@ -39,8 +39,22 @@ DB_PARAMS = {"DBInstanceIdentifier": False, "DBClusterIdentifier": True}
 
 
 # `rdsf` (app/rdsf-cli) runs as the operator's own role, not one of the deployment's task roles:
-# its calls are not the tool's, so the policy proof has no role to judge them by.
+# its calls are not the tool's, so the policy proof has no role to judge them by; except its tag
+# writes (`rdsf hold`, `rdsf release`), which the guardrails reserve for break-glass: those are
+# recorded as task "cli" with the role that made them (`principal`), for the proof to judge.
 NOT_TASKS = {"cli"}
+OPERATOR_CALLS = {"AddTagsToResource", "RemoveTagsFromResource"}
+
+
+def _role_of(access_key: str, account: str) -> str | None:
+    """The role whose session an access key belongs to (the emulator's STS), or None."""
+    from moto.sts.models import sts_backends
+
+    for partition in sts_backends[account].values():
+        role = partition.get_assumed_role_from_access_key(access_key)
+        if role is not None:
+            return role.role_arn
+    return None
 
 
 def task_of(user_agent: str) -> str | None:
@@ -156,13 +170,17 @@ class Recorder:
         """Called inside the emulator's lock, before moto answers: the world as the call found it."""
         if not self.path or not operation:
             return
-        task = task_of(environ.get("HTTP_USER_AGENT", ""))
+        user_agent = environ.get("HTTP_USER_AGENT", "")
+        task = task_of(user_agent)
         scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if not task or not scope:
+        operator = not task and operation in OPERATOR_CALLS and "app/rdsf-cli" in user_agent
+        if not (task or operator) or not scope:
             return
         from moto.iam.models import get_account_id_from
 
         account = get_account_id_from(scope.group(1))
+        if operator:
+            task = "cli"
         region, service = scope.group(2), scope.group(3)
         params = _params(environ, body)
         entry: dict[str, Any] = {
@@ -171,6 +189,8 @@ class Recorder:
             "service": "sfn" if service == "states" else service, "operation": operation,
             "params": params,
         }
+        if operator:
+            entry["principal"] = _role_of(scope.group(1), account)
         snapshots = {}
         for name, cluster in SNAPSHOT_PARAMS.items():
             if params.get(name):

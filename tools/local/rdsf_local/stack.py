@@ -415,12 +415,13 @@ class LocalStack:
             "sourceId": source_id, "createTime": create_time,
         })
 
-    def account(self, account_id: str, region: str) -> Account:
-        """Credentials the emulator issued for `account_id` (STS AssumeRole into a role there)."""
+    def account(self, account_id: str, region: str, role: str = "rdsf-local") -> Account:
+        """Credentials the emulator issued for `account_id` (STS AssumeRole into `role` there: e.g.
+        the break-glass role, whose `rdsf release` the recorder attributes to it)."""
         sts = boto3.client("sts", region_name=region, endpoint_url=self.endpoint,
                            aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/rdsf-local",
-                                RoleSessionName="rdsf-local")["Credentials"]
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
+                                RoleSessionName=role.rsplit("/", 1)[-1])["Credentials"]
         acct = Account(account_id, region, self.endpoint, {k: str(v) for k, v in creds.items()})
         who = acct.client("sts").get_caller_identity()["Account"]
         if who != account_id:
