@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CASES, loadRun, proveCalls, proveCases, runDirs } from './prove.mjs';
+import { CASES, loadRun, proveCalls, proveCases, runDirs, THREAT_ACTORS } from './prove.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // RDSF_E2E_DIR: another run's records (e.g. one scenario's --workdir) while working on the proof
@@ -154,6 +154,15 @@ test("a guardrail that forgets the tool turns the recorded calls red: ToolTagsSt
   assert.ok(r.failures.some((f) => f.includes('verify') && f.includes('rds:AddTagsToResource') && f.includes('ExplicitlyDenied')), r.failures.slice(0, 3).join('\n'));
 });
 
+test('a guardrail that forgets break-glass turns the recorded release red: ToolTagsStay without the break-glass role', async () => {
+  const mutate = editGuardrails((docs) => {
+    const st = docs.scp[0].Statement.find((x) => x.Sid === 'ToolTagsStay');
+    st.Condition.ArnNotLike['aws:PrincipalArn'] = st.Condition.ArnNotLike['aws:PrincipalArn'].filter((a) => !a.endsWith('break-glass'));
+  });
+  const r = await proveCalls(run, { mutate });
+  assert.ok(r.failures.some((f) => f.includes('rdsf RemoveTagsFromResource') && f.includes('as break-glass is ExplicitlyDenied')), r.failures.slice(0, 3).join('\n'));
+});
+
 test("docs/security.md's 'Who may do what' lists exactly the promises the simulation proves", () => {
   const readme = readFileSync(path.join(ROOT, 'docs', 'security.md'), 'utf8');
   const start = readme.indexOf('## Who may do what');
@@ -162,4 +171,25 @@ test("docs/security.md's 'Who may do what' lists exactly the promises the simula
   const end = section.findIndex((l) => /^#{1,4} /.test(l));
   const bullets = section.slice(0, end < 0 ? undefined : end).filter((l) => l.startsWith('- ')).map((l) => l.slice(2));
   assert.deepEqual(bullets, CASES(anyDeployment).map((c) => c.promise));
+});
+
+test("the README's threat table matches the proven cases line for line", () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('## Who can do what to the last good copy');
+  assert.ok(start >= 0, "README.md has no '## Who can do what to the last good copy' section");
+  const rows = readme
+    .slice(start)
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| Who ') && !l.startsWith('|---'))
+    .map((l) => l.slice(2, -2).split(' | '));
+  const end = rows.findIndex((r) => r.length !== 3);
+  const table = end < 0 ? rows : rows.slice(0, end);
+  for (const [who, , how] of table) {
+    assert.ok(THREAT_ACTORS.includes(who), `"${who}" is not one of ${THREAT_ACTORS.join(', ')}`);
+    assert.match(how, /^(proven|proven: .+|tested|process: .+)$/, how);
+  }
+  assert.deepEqual([...new Set(table.map(([who]) => who))], THREAT_ACTORS, 'every actor, in order');
+  const proven = table.filter(([, , how]) => how === 'proven').map(([who, what]) => [who, what]);
+  const cases = CASES(anyDeployment).filter((c) => c.who).map((c) => [c.who, c.promise]);
+  assert.deepEqual(proven, cases);
 });

@@ -795,7 +795,7 @@ function guardrailCases(dep, add) {
       ...as(breakGlass, kinds.map(([type, api]) => ({ action: `rds:Delete${api}`, resource: copy(type), context: held }))),
       ...as(admin, kinds.map(([type, api]) => ({ action: `rds:Delete${api}`, resource: copy(type), context: held }))),
       ...kinds.map(([type, api]) => ({ ...asTask(F, 'prune'), action: `rds:Delete${api}`, resource: copy(type), context: held })),
-    ], 'the tool');
+    ], 'break-glass');
   add('Under the guardrails the tool keeps what it needs: `prune` deletes a copy that is not held, `verify` tags one verified, `save` has RDS use the Failsafe key.', 'Allowed',
     [
       ...kinds.map(([type, api]) => ({ ...asTask(F, 'prune'), action: `rds:Delete${api}`, resource: copy(type), context: managed })),
