@@ -490,3 +490,52 @@ def test_a_held_copy_survives_retention_until_break_glass_releases_it(stack, acc
     retention = day(4)
     assert copies() == [f"rdsf-{live.id}-orders-202611040300"], copies()
     assert first in retention["sources"][0]["deleted"], retention
+
+
+def test_preflight_says_whether_the_guardrails_are_attached_as_cdk_wrote_them(stack, accounts, tmp_path):
+    """`rdsf preflight --guardrails` with the management account's credentials: the guardrails
+    stack "deployed" into the emulator's Organizations (an OU holding the Failsafe account) is
+    attached as CDK wrote it; an SCP someone loosened outside the stack is a problem naming the
+    statement; one detached is a problem saying so."""
+    from rdsf_local.deployment import MANAGEMENT_ACCOUNT, deploy_guardrails
+    from rdsf_local.stack import rdsf
+    from rdsf_local.templates import synthesize
+
+    live, failsafe = accounts
+    management = stack.account(MANAGEMENT_ACCOUNT, failsafe.region)
+    org = management.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou = org.create_organizational_unit(ParentId=root, Name="failsafe")["OrganizationalUnit"]["Id"]
+    context = {"liveAccount": live.id, "liveRegion": live.region, "failsafeAccount": failsafe.id,
+               "sources": ["all"], "guardrails": {"managementAccount": MANAGEMENT_ACCOUNT, "targetId": ou}}
+    template = synthesize(context)["guardrails"]
+    path = tmp_path / "rds-failsafe-guardrails.template.json"
+    path.write_text(json.dumps(template))
+    ids = deploy_guardrails(management, template)
+    assert sorted(ids) == [f"rds-failsafe-guardrails-{failsafe.id}", f"rds-failsafe-key-guardrails-{failsafe.id}"]
+
+    ok = rdsf(management, "preflight", "--guardrails", str(path), "--json")
+    assert ok.returncode == 0, ok.stderr + ok.stdout
+    [found] = json.loads(ok.stdout)
+    assert [(f["level"], f["subject"]) for f in found["report"]["findings"]] == [
+        ("ok", f"rds-failsafe-guardrails-{failsafe.id} on {ou}"),
+        ("ok", f"rds-failsafe-key-guardrails-{failsafe.id} on {ou}")], found
+
+    # loosened outside the stack: the copies' statement gone
+    scp_id = ids[f"rds-failsafe-guardrails-{failsafe.id}"]
+    doc = json.loads(org.describe_policy(PolicyId=scp_id)["Policy"]["Content"])
+    doc["Statement"] = [st for st in doc["Statement"] if st["Sid"] != "CopiesStay"]
+    org.update_policy(PolicyId=scp_id, Content=json.dumps(doc))
+    # and the RCP detached
+    org.detach_policy(PolicyId=ids[f"rds-failsafe-key-guardrails-{failsafe.id}"], TargetId=ou)
+    bad = rdsf(management, "preflight", "--guardrails", str(path))
+    assert bad.returncode == 1, bad.stderr + bad.stdout
+    assert "but not as CDK wrote it: statement CopiesStay is missing" in bad.stdout, bad.stdout
+    assert f"rds-failsafe-key-guardrails-{failsafe.id} is not attached to {ou}" in bad.stdout, bad.stdout
+
+    # a template that is not the guardrails stack's is bad input
+    other = tmp_path / "live.template.json"
+    other.write_text(json.dumps(synthesize(context)["live"]))
+    wrong = rdsf(management, "preflight", "--guardrails", str(other))
+    assert wrong.returncode == 2 and "has no AWS::Organizations::Policy" in wrong.stderr, wrong.stderr

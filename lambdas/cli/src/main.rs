@@ -91,8 +91,13 @@ enum Command {
     Preflight {
         /// A deployed rds-failsafe task function (name or ARN) whose configuration to check;
         /// default: every rds-failsafe configuration among this account's functions in the region.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "guardrails")]
         function: Option<String>,
+        /// With the Organizations management account's profile: check that the guardrails in this
+        /// synthesized template (cdk.out/rds-failsafe-guardrails.template.json) are attached to
+        /// their targets, exactly as written. Nothing else is checked.
+        #[arg(long, value_name = "TEMPLATE")]
+        guardrails: Option<std::path::PathBuf>,
     },
     /// Place a legal hold on copies of a source: `prune` keeps them whatever the retention, and
     /// under the guardrails nobody deletes them until break-glass releases the hold. Without
@@ -303,6 +308,116 @@ async fn preflight(
     )
 }
 
+/// The policies of type `kind` attached to `target`, with their documents (Organizations
+/// ListPoliciesForTarget and DescribePolicy: the management account's, or a delegated
+/// administrator's, calls).
+async fn attached_policies(
+    org: &aws_sdk_organizations::Client,
+    target: &str,
+    kind: &str,
+) -> Result<Vec<rdsf_core::policy::guardrails::AttachedPolicy>, FailsafeError> {
+    use aws_sdk_organizations::error::ProvideErrorMetadata;
+    use aws_sdk_organizations::types::PolicyType;
+    let refused = |op: &str, code: Option<&str>, message: Option<&str>| {
+        FailsafeError::new(
+            ErrorKind::AwsError,
+            format!(
+                "Organizations {op} for {target}: {}: {}; run --guardrails with the management account's profile (or a delegated administrator's)",
+                code.unwrap_or("Unknown"),
+                message.unwrap_or("refused")
+            ),
+        )
+    };
+    let mut out = Vec::new();
+    let mut pages = org
+        .list_policies_for_target()
+        .target_id(target)
+        .filter(PolicyType::from(kind))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| refused("ListPoliciesForTarget", e.code(), e.message()))?;
+        for summary in page.policies() {
+            let id = summary.id().unwrap_or_default().to_string();
+            let described = org
+                .describe_policy()
+                .policy_id(&id)
+                .send()
+                .await
+                .map_err(|e| refused("DescribePolicy", e.code(), e.message()))?;
+            let content = described
+                .policy()
+                .and_then(|p| p.content())
+                .unwrap_or_default();
+            out.push(rdsf_core::policy::guardrails::AttachedPolicy {
+                id,
+                name: summary.name().unwrap_or_default().to_string(),
+                content: serde_json::from_str(content)
+                    .unwrap_or_else(|_| serde_json::Value::String(content.to_string())),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `rdsf preflight --guardrails TEMPLATE`: each guardrail of the template, on each of its targets,
+/// attached as CDK wrote it (`policy::guardrails`).
+async fn guardrails_preflight(
+    org: &aws_sdk_organizations::Client,
+    template: &std::path::Path,
+    region: &str,
+    json: bool,
+) -> Result<u8, FailsafeError> {
+    use rdsf_core::policy::guardrails::{expected_policies, guardrail_findings};
+    use rdsf_core::policy::preflight::Level;
+    let text = std::fs::read_to_string(template).map_err(|e| {
+        FailsafeError::input(format!("--guardrails {}: {e}", template.display()))
+    })?;
+    let parsed: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        FailsafeError::input(format!("--guardrails {}: not JSON: {e}", template.display()))
+    })?;
+    let expected = expected_policies(&parsed)
+        .map_err(|e| FailsafeError::input(format!("--guardrails {}: {e}", template.display())))?;
+    let mut attached = std::collections::BTreeMap::new();
+    for p in &expected {
+        for target in &p.targets {
+            let key = (target.clone(), p.kind.clone());
+            if !attached.contains_key(&key) {
+                let found = attached_policies(org, target, &p.kind).await?;
+                attached.insert(key, found);
+            }
+        }
+    }
+    let findings = guardrail_findings(&expected, |target, kind| {
+        attached
+            .get(&(target.to_string(), kind.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    });
+    let report = rdsf_core::operator::preflight::PreflightReport {
+        side: "management",
+        account: String::new(),
+        region: region.to_string(),
+        sources: 0,
+        findings,
+    };
+    let template_name = vec![template.display().to_string()];
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!([{"functions": template_name, "report": report}]))
+                .expect("report serializes")
+        );
+    } else {
+        print!("{}", table::preflight(&report, &template_name));
+    }
+    Ok(if report.worst() == Level::Problem {
+        exit::PROBLEMS
+    } else {
+        exit::OK
+    })
+}
+
 /// The retention the deployed Failsafe functions run with, or why it is not known: none found,
 /// several that differ, or Lambda not readable with this profile.
 async fn deployed_retention(
@@ -409,7 +524,14 @@ async fn main() -> ExitCode {
         Command::Release(a) => operator::release(&store, &a.choice.source, a.choice.selection())
             .await
             .map(|r| show_hold(&r, cli.json)),
-        Command::Preflight { function } => {
+        Command::Preflight {
+            guardrails: Some(template),
+            ..
+        } => {
+            let org = aws_sdk_organizations::Client::new(&conf);
+            guardrails_preflight(&org, template, &region, cli.json).await
+        }
+        Command::Preflight { function, .. } => {
             let lambda = aws_sdk_lambda::Client::new(&conf);
             let iam = aws_sdk_iam::Client::new(&conf);
             preflight(&store, &lambda, &iam, function.as_deref(), cli.json).await

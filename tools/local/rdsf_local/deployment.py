@@ -51,6 +51,23 @@ def create_key(account: Account, alias: str, grant_to: list[str] | None = None,
     return key["Arn"]
 
 
+def deploy_guardrails(management: Account, template: dict) -> dict[str, str]:
+    """The guardrails stack as CloudFormation creates it in the Organizations management account:
+    each `AWS::Organizations::Policy` of the synthesized template created and attached to its
+    targets (the emulator's Organizations; the caller made the organization and its OUs).
+    {policy name: policy id}. Nothing here enforces them: the policy proof evaluates them."""
+    org = management.client("organizations")
+    ids = {}
+    for r in resources(template, "AWS::Organizations::Policy").values():
+        p = r["Properties"]
+        policy = org.create_policy(Name=p["Name"], Type=p["Type"], Description=p.get("Description", ""),
+                                   Content=json.dumps(p["Content"]))["Policy"]["PolicySummary"]
+        for target in p["TargetIds"]:
+            org.attach_policy(PolicyId=policy["Id"], TargetId=target)
+        ids[p["Name"]] = policy["Id"]
+    return ids
+
+
 def aws_rds_key(account: Account, region: str | None = None) -> str:
     return account.client("kms", region).describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["Arn"]
 

@@ -6,6 +6,7 @@ pub mod copy_time;
 pub mod cost;
 pub mod drill;
 pub mod glob;
+pub mod guardrails;
 pub mod hold;
 pub mod map_results;
 pub mod message;
