@@ -508,7 +508,8 @@ def test_preflight_says_whether_the_guardrails_are_attached_as_cdk_wrote_them(st
     root = org.list_roots()["Roots"][0]["Id"]
     ou = org.create_organizational_unit(ParentId=root, Name="failsafe")["OrganizationalUnit"]["Id"]
     context = {"liveAccount": live.id, "liveRegion": live.region, "failsafeAccount": failsafe.id,
-               "sources": ["all"], "guardrails": {"managementAccount": MANAGEMENT_ACCOUNT, "targetId": ou}}
+               "sources": ["all"], "alertEmails": ["oncall@example.com"],
+               "guardrails": {"managementAccount": MANAGEMENT_ACCOUNT, "targetId": ou}}
     template = synthesize(context)["guardrails"]
     path = tmp_path / "rds-failsafe-guardrails.template.json"
     path.write_text(json.dumps(template))

@@ -370,21 +370,23 @@ async fn guardrails_preflight(
 ) -> Result<u8, FailsafeError> {
     use rdsf_core::policy::guardrails::{expected_policies, guardrail_findings};
     use rdsf_core::policy::preflight::Level;
-    let text = std::fs::read_to_string(template).map_err(|e| {
-        FailsafeError::input(format!("--guardrails {}: {e}", template.display()))
-    })?;
+    let text = std::fs::read_to_string(template)
+        .map_err(|e| FailsafeError::input(format!("--guardrails {}: {e}", template.display())))?;
     let parsed: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        FailsafeError::input(format!("--guardrails {}: not JSON: {e}", template.display()))
+        FailsafeError::input(format!(
+            "--guardrails {}: not JSON: {e}",
+            template.display()
+        ))
     })?;
     let expected = expected_policies(&parsed)
         .map_err(|e| FailsafeError::input(format!("--guardrails {}: {e}", template.display())))?;
     let mut attached = std::collections::BTreeMap::new();
     for p in &expected {
         for target in &p.targets {
-            let key = (target.clone(), p.kind.clone());
-            if !attached.contains_key(&key) {
-                let found = attached_policies(org, target, &p.kind).await?;
-                attached.insert(key, found);
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                attached.entry((target.clone(), p.kind.clone()))
+            {
+                slot.insert(attached_policies(org, target, &p.kind).await?);
             }
         }
     }
@@ -405,8 +407,10 @@ async fn guardrails_preflight(
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!([{"functions": template_name, "report": report}]))
-                .expect("report serializes")
+            serde_json::to_string_pretty(
+                &serde_json::json!([{"functions": template_name, "report": report}])
+            )
+            .expect("report serializes")
         );
     } else {
         print!("{}", table::preflight(&report, &template_name));

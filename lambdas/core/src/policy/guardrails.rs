@@ -47,12 +47,20 @@ pub fn expected_policies(template: &Value) -> Result<Vec<ExpectedPolicy>, String
         let targets = p
             .get("TargetIds")
             .and_then(Value::as_array)
-            .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         out.push(ExpectedPolicy {
             name: text("Name")?,
             kind: text("Type")?,
-            content: p.get("Content").cloned().ok_or_else(|| format!("{logical}: no Content"))?,
+            content: p
+                .get("Content")
+                .cloned()
+                .ok_or_else(|| format!("{logical}: no Content"))?,
             targets,
         });
     }
@@ -74,7 +82,10 @@ fn difference(expected: &Value, attached: &Value) -> Option<String> {
                 s.iter()
                     .enumerate()
                     .map(|(i, st)| {
-                        let sid = st.get("Sid").and_then(Value::as_str).map_or_else(|| format!("#{}", i + 1), str::to_string);
+                        let sid = st
+                            .get("Sid")
+                            .and_then(Value::as_str)
+                            .map_or_else(|| format!("#{}", i + 1), str::to_string);
                         (sid, st.clone())
                     })
                     .collect()
@@ -90,10 +101,17 @@ fn difference(expected: &Value, attached: &Value) -> Option<String> {
             Some(_) => {}
         }
     }
-    for (sid, _) in have.iter().filter(|(s, _)| !want.iter().any(|(w, _)| w == s)) {
+    for (sid, _) in have
+        .iter()
+        .filter(|(s, _)| !want.iter().any(|(w, _)| w == s))
+    {
         parts.push(format!("statement {sid} is not CDK's"));
     }
-    Some(if parts.is_empty() { "the document differs".into() } else { parts.join(", ") })
+    Some(if parts.is_empty() {
+        "the document differs".into()
+    } else {
+        parts.join(", ")
+    })
 }
 
 /// One finding per guardrail and target: attached as CDK wrote it (ok), attached but changed
@@ -160,10 +178,18 @@ mod tests {
     fn reads_the_policies_of_the_guardrails_template_and_refuses_another() {
         let e = expected_policies(&template()).unwrap();
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].kind.as_str(), e[0].targets.clone()), ("SERVICE_CONTROL_POLICY", vec!["222222222222".to_string()]));
+        assert_eq!(
+            (e[0].kind.as_str(), e[0].targets.clone()),
+            ("SERVICE_CONTROL_POLICY", vec!["222222222222".to_string()])
+        );
         let err = expected_policies(&json!({"Resources": {}})).unwrap_err();
-        assert!(err.contains("cdk.out/rds-failsafe-guardrails.template.json"), "{err}");
-        assert!(expected_policies(&json!([])).unwrap_err().contains("not a CloudFormation template"));
+        assert!(
+            err.contains("cdk.out/rds-failsafe-guardrails.template.json"),
+            "{err}"
+        );
+        assert!(expected_policies(&json!([]))
+            .unwrap_err()
+            .contains("not a CloudFormation template"));
     }
 
     #[test]
@@ -171,15 +197,26 @@ mod tests {
         let expected = expected_policies(&template()).unwrap();
         let as_written = expected[0].content.clone();
         let ok = guardrail_findings(&expected, |_, _| {
-            vec![AttachedPolicy { id: "p-1".into(), name: expected[0].name.clone(), content: as_written.clone() }]
+            vec![AttachedPolicy {
+                id: "p-1".into(),
+                name: expected[0].name.clone(),
+                content: as_written.clone(),
+            }]
         });
         assert_eq!(ok[0].level, Level::Ok, "{}", ok[0].message);
         let mut loosened = as_written.clone();
         loosened["Statement"].as_array_mut().unwrap().remove(0);
         loosened["Statement"][0]["Action"] = json!("lambda:DeleteFunction");
-        loosened["Statement"].as_array_mut().unwrap().push(json!({"Sid": "Mine", "Effect": "Allow", "Action": "*", "Resource": "*"}));
+        loosened["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"Sid": "Mine", "Effect": "Allow", "Action": "*", "Resource": "*"}));
         let changed = guardrail_findings(&expected, |_, _| {
-            vec![AttachedPolicy { id: "p-1".into(), name: expected[0].name.clone(), content: loosened.clone() }]
+            vec![AttachedPolicy {
+                id: "p-1".into(),
+                name: expected[0].name.clone(),
+                content: loosened.clone(),
+            }]
         });
         assert_eq!(changed[0].level, Level::Problem);
         assert!(
@@ -189,6 +226,12 @@ mod tests {
         );
         let missing = guardrail_findings(&expected, |_, _| vec![]);
         assert_eq!(missing[0].level, Level::Problem);
-        assert!(missing[0].message.contains("is not attached to 222222222222"), "{}", missing[0].message);
+        assert!(
+            missing[0]
+                .message
+                .contains("is not attached to 222222222222"),
+            "{}",
+            missing[0].message
+        );
     }
 }
