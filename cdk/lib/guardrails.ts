@@ -201,7 +201,8 @@ export function serviceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocu
           'cloudformation:ExecuteChangeSet',
         ],
         Resource: '*',
-        Condition: unless(p.deploy, p.breakGlass),
+        // the tool's roles too: a state machine's role stops its own Distributed Map children
+        Condition: unless(p.tool, p.deploy, p.breakGlass),
       },
       {
         // the tool's roles, the deployment's and break-glass change only by a deployment; nobody

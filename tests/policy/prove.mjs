@@ -639,11 +639,16 @@ export function CASES(dep) {
       { ...asTask(F, 'end-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [VERIFIED]: 'x' }) } },
       { ...asTask(F, 'end-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [MANAGED]: 'false' }) } },
     ]));
-  add('The restore drill state machine may invoke its own task Lambdas and start its own child executions.', 'Allowed',
+  add('The restore drill state machine may invoke its own task Lambdas and start, describe and stop its own child executions.', 'Allowed',
     !drill ? [] : (() => {
       const [arn, machine] = need(drillMachine(F), 'restore drill state machine');
       const role = { principal: machine.roleArn, identityPolicies: machine.policies };
-      return [...drillTasks.map((t) => ({ ...role, action: 'lambda:InvokeFunction', resource: F.functions[t].functionArn })), { ...role, action: 'states:StartExecution', resource: arn }];
+      const child = `${arn.replace(':stateMachine:', ':execution:')}/map-run:child-1`;
+      return [
+        ...drillTasks.map((t) => ({ ...role, action: 'lambda:InvokeFunction', resource: F.functions[t].functionArn })),
+        { ...role, action: 'states:StartExecution', resource: arn },
+        ...['states:DescribeExecution', 'states:StopExecution'].map((action) => ({ ...role, action, resource: child })),
+      ];
     })());
   add('No Failsafe role can delete, share or tag a snapshot in a Live account.', 'Denied',
     [...TASKS.failsafe, ...drillTasks].flatMap((task) =>
@@ -661,15 +666,18 @@ export function CASES(dep) {
   ]);
   // Step Functions' own calls do not go through the emulator (the ASL runs on the local engine):
   // each machine's role must let it invoke its tasks and start its Distributed Map children.
-  add("Each state machine may invoke its own task Lambdas and start its own Distributed Map child executions.", 'Allowed',
+  add("Each state machine may invoke its own task Lambdas and start, describe and stop its own Distributed Map child executions, under the guardrails too.", 'Allowed',
     [['live', L], ['failsafe', F]].flatMap(([name, side]) => {
       const [arn, machine] = mainMachine(side) ?? [];
       if (!machine) throw new Error(`the ${name} deployment has no state machine`);
       const role = { principal: machine.roleArn, identityPolicies: machine.policies };
       const tasks = TASKS[name].filter((t) => t !== 'start-failsafe');
+      // a child execution: execution:<machine>/<map run>:<id> (the Map stops its children when it fails)
+      const child = `${arn.replace(':stateMachine:', ':execution:')}/map-run:child-1`;
       return [
         ...tasks.map((t) => ({ ...role, action: 'lambda:InvokeFunction', resource: side.functions[t].functionArn })),
         { ...role, action: 'states:StartExecution', resource: arn },
+        ...['states:DescribeExecution', 'states:StopExecution'].map((action) => ({ ...role, action, resource: child })),
       ];
     }));
   add("A state machine cannot invoke the other account's task Lambdas.", 'Denied',
