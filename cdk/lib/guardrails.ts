@@ -114,6 +114,15 @@ export function bootstrapQualifierOf(field: string, value: unknown): string {
   return q;
 }
 
+/** What changes a key so that its copies may become unreadable: no principal but the deployment and break-glass. */
+const KEY_CHANGES = [
+  'kms:ScheduleKeyDeletion',
+  'kms:DisableKey',
+  'kms:PutKeyPolicy',
+  'kms:DeleteImportedKeyMaterial',
+  'kms:DisableKeyRotation',
+];
+
 const unless = (...arns: string[]) => ({ ArnNotLike: { 'aws:PrincipalArn': arns } });
 
 /**
@@ -250,13 +259,7 @@ export function resourceControlPolicy(props: FailsafeGuardrailsProps): PolicyDoc
         Sid: 'KeysStay',
         Effect: 'Deny',
         Principal: '*',
-        Action: [
-          'kms:ScheduleKeyDeletion',
-          'kms:DisableKey',
-          'kms:PutKeyPolicy',
-          'kms:DeleteImportedKeyMaterial',
-          'kms:DisableKeyRotation',
-        ],
+        Action: KEY_CHANGES,
         Resource: '*',
         Condition: unless(p.deploy, p.breakGlass),
       },
@@ -332,7 +335,7 @@ export function guardKey(
       sid: 'OnlyDeploymentOrBreakGlassChangesThisKey',
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
-      actions: ['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:PutKeyPolicy', 'kms:DeleteImportedKeyMaterial', 'kms:DisableKeyRotation'],
+      actions: KEY_CHANGES,
       resources: ['*'],
       conditions: exempt,
     }),

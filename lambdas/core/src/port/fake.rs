@@ -130,6 +130,20 @@ impl FakeWorld {
         }
     }
 
+    /// A snapshot to tag or untag, by ARN (RDS's `ResourceName`).
+    fn by_arn(&mut self, arn: &str) -> StoreResult<&mut Snapshot> {
+        self.snapshots
+            .iter_mut()
+            .find(|s| s.arn == arn)
+            .ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::NotFound,
+                    "DBSnapshotNotFound",
+                    arn.to_string(),
+                )
+            })
+    }
+
     fn own_index(&self, kind: SnapshotKind, id: &str) -> Option<usize> {
         self.snapshots
             .iter()
@@ -331,17 +345,7 @@ impl SnapshotWrites for FakeStore {
     async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()> {
         let mut w = self.world();
         w.mutations.push(format!("tag {arn}"));
-        let s = w
-            .snapshots
-            .iter_mut()
-            .find(|s| s.arn == arn)
-            .ok_or_else(|| {
-                StoreError::new(
-                    StoreErrorKind::NotFound,
-                    "DBSnapshotNotFound",
-                    arn.to_string(),
-                )
-            })?;
+        let s = w.by_arn(arn)?;
         s.tags.extend(tags.clone());
         Ok(())
     }
@@ -352,17 +356,7 @@ impl Untagging for FakeStore {
     async fn remove_tags(&self, arn: &str, keys: &[String]) -> StoreResult<()> {
         let mut w = self.world();
         w.mutations.push(format!("untag {arn}"));
-        let s = w
-            .snapshots
-            .iter_mut()
-            .find(|s| s.arn == arn)
-            .ok_or_else(|| {
-                StoreError::new(
-                    StoreErrorKind::NotFound,
-                    "DBSnapshotNotFound",
-                    arn.to_string(),
-                )
-            })?;
+        let s = w.by_arn(arn)?;
         for k in keys {
             s.tags.remove(k);
         }
