@@ -18,8 +18,10 @@ import { accountId, ConfigError } from './validation';
  * - the deployment: the CDK bootstrap roles of the account (`cdk-<qualifier>-*`), which only the
  *   break-glass role may assume;
  * - the break-glass role, and only in a session signed in with MFA.
- * SCPs never restrict the management account or service-linked roles, and RCPs never restrict AWS
- * services acting as themselves (AWS Organizations User Guide): the copies' RDS grants still work.
+ * SCPs never restrict the management account, service-linked roles or AWS service principals (AWS
+ * Organizations User Guide, "Service control policies"); the RCP leaves AWS services acting as
+ * themselves alone explicitly (`aws:PrincipalIsAWSService`), and RDS's grants for a copy or a restore
+ * (`kms:GrantIsForAWSResource`) are the caller's, through RDS.
  */
 export interface FailsafeGuardrailsProps {
   /** The Failsafe account whose principals and keys the policies restrict. */
@@ -166,19 +168,22 @@ export function serviceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocu
       },
       {
         // the tool's tags say what a copy is (managed, verified, its source) and whether it is
-        // held: only the tool writes them, only break-glass holds, releases or corrects them
+        // held: only the tool writes them, only break-glass holds, releases or corrects them. On
+        // snapshots only: `rdsf restore` tags the database it makes `rds-failsafe:restored-from`
         Sid: 'ToolTagsStay',
         Effect: 'Deny',
         Action: ['rds:AddTagsToResource', 'rds:RemoveTagsFromResource'],
-        Resource: '*',
+        Resource: ['arn:aws:rds:*:*:snapshot:*', 'arn:aws:rds:*:*:cluster-snapshot:*'],
         Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': TOOL_TAG_KEYS }, ...unless(p.tool, p.breakGlass) },
       },
       {
         // the account holds the tool and nothing else: its machines, functions, schedules,
-        // topics, alarms, logs and stacks change only by a deployment
+        // topics, alarms, logs and stacks change only by a deployment, and only the tool runs
+        // them (a `prune` invoked by hand with a `now` years ahead would delete down to the floor)
         Sid: 'ToolStays',
         Effect: 'Deny',
         Action: [
+          'lambda:Invoke*',
           'lambda:Create*',
           'lambda:Delete*',
           'lambda:Update*',
@@ -189,6 +194,8 @@ export function serviceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocu
           'states:Delete*',
           'states:Update*',
           'states:StopExecution',
+          'states:Start*',
+          'states:RedriveExecution',
           'scheduler:Delete*',
           'scheduler:Update*',
           'sns:DeleteTopic',
@@ -197,6 +204,7 @@ export function serviceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocu
           'sns:RemovePermission',
           'sns:Subscribe',
           'sns:Unsubscribe',
+          'sns:SetSubscriptionAttributes',
           'cloudwatch:DeleteAlarms',
           'cloudwatch:DisableAlarmActions',
           'cloudwatch:PutMetricAlarm',
@@ -208,6 +216,9 @@ export function serviceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocu
           'cloudformation:UpdateStack',
           'cloudformation:CreateChangeSet',
           'cloudformation:ExecuteChangeSet',
+          // the deployment's assets: a zip swapped in the bucket would ship with the next deploy
+          's3:PutObject',
+          's3:DeleteObject*',
         ],
         Resource: '*',
         // the tool's roles too: a state machine's role stops its own Distributed Map children
@@ -244,6 +255,10 @@ export function serviceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocu
   };
 }
 
+/** An RCP applies to AWS services acting as themselves too (AWS KMS Developer Guide, "Resource
+ * control policies in AWS KMS"): those are never what it guards against. */
+const notAwsService = { BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' } };
+
 /**
  * The resource control policy: what no principal, of any account, may do to a KMS key of the
  * Failsafe account (the Failsafe key, without which no copy can be read, and the topic's key),
@@ -261,7 +276,7 @@ export function resourceControlPolicy(props: FailsafeGuardrailsProps): PolicyDoc
         Principal: '*',
         Action: KEY_CHANGES,
         Resource: '*',
-        Condition: unless(p.deploy, p.breakGlass),
+        Condition: { ...unless(p.deploy, p.breakGlass), ...notAwsService },
       },
       {
         Sid: 'NoGrantsButAwsServices',
@@ -269,7 +284,10 @@ export function resourceControlPolicy(props: FailsafeGuardrailsProps): PolicyDoc
         Principal: '*',
         Action: 'kms:CreateGrant',
         Resource: '*',
-        Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false' }, ...unless(p.deploy, p.breakGlass) },
+        Condition: {
+          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', ...notAwsService.BoolIfExists },
+          ...unless(p.deploy, p.breakGlass),
+        },
       },
     ],
   };

@@ -481,8 +481,8 @@ def test_a_held_copy_survives_retention_until_break_glass_releases_it(stack, acc
     table = rdsf(break_glass, "status", "--now", "2026-11-03T06:00:00Z")
     assert "legal holds" in table.stdout and "case 4411" in table.stdout, table.stdout
 
-    # a release of a copy that is not held says which are, and changes nothing
-    wrong = rdsf(break_glass, "release", "orders")
+    # a release before every held copy says which are held, and changes nothing
+    wrong = rdsf(break_glass, "release", "orders", "--at", "2026-10-01")
     assert wrong.returncode == 2 and "the held copies are " + first in wrong.stderr, wrong.stderr
     released = rdsf(break_glass, "release", "orders", "--all")
     assert released.returncode == 0, released.stderr

@@ -359,8 +359,9 @@ function resourcesByArn(dep) {
   return byArn.get(dep);
 }
 
-/** Check 1: every recorded call of every deployment is allowed. */
-export async function proveCalls(run, { mutate } = {}) {
+/** Check 1: every recorded call of every deployment is allowed. `calls` (a mutation test's)
+ * judges only the calls it selects, e.g. one task's: the others' checks then fail as unexercised. */
+export async function proveCalls(run, { mutate, calls: selected = () => true } = {}) {
   const failures = [];
   const perTask = {};
   let calls = 0;
@@ -371,6 +372,7 @@ export async function proveCalls(run, { mutate } = {}) {
   let operatorCalls = 0;
   const deployments = mutate ? Object.fromEntries(Object.entries(run.deployments).map(([id, d]) => [id, mutate(structuredClone(d))])) : run.deployments;
   for await (const call of readCalls(run)) {
+    if (!selected(call)) continue;
     const dep = deployments[call.deployment];
     if (!dep) {
       failures.push(`call ${call.task} ${call.operation} names deployment ${call.deployment}, which is not recorded`);
@@ -773,6 +775,10 @@ function guardrailCases(dep, add) {
     ...['cloudwatch:DeleteAlarms', 'cloudwatch:DisableAlarmActions', 'cloudwatch:PutMetricAlarm'].map((action) => ({ action, resource: arn('cloudwatch', 'alarm:rds-failsafe-copy-age') })),
     ...['logs:DeleteLogGroup', 'logs:PutRetentionPolicy'].map((action) => ({ action, resource: arn('logs', 'log-group:/aws/lambda/rdsf-prune:*') })),
     ...['cloudformation:DeleteStack', 'cloudformation:UpdateStack'].map((action) => ({ action, resource: arn('cloudformation', 'stack/rds-failsafe-failsafe/1') })),
+    ...Object.values(F.functions).map((f) => ({ action: 'lambda:InvokeFunction', resource: f.functionArn })),
+    ...Object.keys(F.stateMachines).map((m) => ({ action: 'states:StartExecution', resource: m })),
+    ...Object.values(F.topics).map((t) => ({ action: 'sns:SetSubscriptionAttributes', resource: t.arn, resourcePolicy: t.policy, context: { 'aws:SecureTransport': 'true' } })),
+    { action: 's3:PutObject', resource: `arn:aws:s3:::cdk-hnb659fds-assets-${F.account}-${F.region}/asset.zip` },
     { action: 'iam:CreateRole', resource: iamArn('role/rds-failsafe/lookalike') },
     { action: 'iam:UpdateAssumeRolePolicy', resource: breakGlass.principal },
     ...deployRoles.map((resource) => ({ action: 'sts:AssumeRole', resource })),
@@ -790,10 +796,19 @@ function guardrailCases(dep, add) {
   if (!rails) return;
   add("Under the guardrails, the Failsafe account's administrator (AdministratorAccess, with MFA) cannot delete, share or rewrite a copy, nor add or remove an `rds-failsafe:*` tag (a hold included).", 'Denied',
     as(admin, onCopies), 'Failsafe administrator');
-  add("Under the guardrails, the Failsafe account's administrator cannot change or delete the tool's functions, state machines, schedules, topics, alarms, log groups or stack, stop its runs, change, pass or imitate its roles, change the break-glass role or assume the deployment's roles.", 'Denied',
+  add("Under the guardrails, the Failsafe account's administrator cannot change or delete the tool's functions, state machines, schedules, topics, alarms, log groups or stack, run or stop them, change, pass or imitate its roles, change the break-glass role, assume the deployment's roles or replace its assets.", 'Denied',
     as(admin, onTool), 'Failsafe administrator');
   add("Under the guardrails, even with the keys' own guard taken out, the Failsafe account's administrator cannot schedule a key's deletion, disable it, change its policy or grant it outside an AWS service (the resource control policy).", 'Denied',
     as(admin, onKeys).map((r) => ({ ...r, resourcePolicy: withoutGuard(r.resourcePolicy) })), 'Failsafe administrator');
+  const restored = rdsArn(F.region, F.account, 'db', 'orders-restored-202611200300');
+  const restoredFrom = tagging({ [CONTRACT.tags.restoredFrom]: copy('snapshot') });
+  add("Under the guardrails, the Failsafe account's administrator can still restore a copy (`rdsf restore`): RDS restores it under the Failsafe key into a database tagged `rds-failsafe:restored-from`.", 'Allowed',
+    as(admin, [
+      { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: restored, context: restoredFrom },
+      { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: copy('snapshot'), context: { ...managed, ...restoredFrom } },
+      { action: 'rds:AddTagsToResource', resource: restored, context: restoredFrom },
+      ...viaService(keyOf(F, 'FailsafeKeyArn'), ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'], 'rds', F.region, F.account),
+    ]), 'Failsafe administrator');
   add('Break-glass, signed in with MFA, can delete a copy that is not held, add or release a hold, correct the tool\'s tags, change the keys and the tool, and assume the deployment\'s roles.', 'Allowed',
     as(breakGlass, [...onCopies, ...onKeys.filter((r) => r.action !== 'kms:CreateGrant'), ...onTool]), 'break-glass');
   add('Break-glass without MFA can do none of it.', 'Denied',
@@ -815,8 +830,9 @@ function guardrailCases(dep, add) {
 /** A key policy without the key's own guard (cdk/lib/guardrails.ts `guardKey`): what the RCP alone must hold. */
 const withoutGuard = (policy) => ({ ...policy, Statement: policy.Statement.filter((st) => !['OnlyDeploymentOrBreakGlassChangesThisKey', 'NoGrantsButAwsServices'].includes(st.Sid)) });
 
-/** Check 2: every promise holds for every deployment without a deliberate policy fault. */
-export async function proveCases(run, { mutate } = {}) {
+/** Check 2: every promise holds for every deployment without a deliberate policy fault. `only`
+ * (a mutation test's) evaluates only the promises it selects. */
+export async function proveCases(run, { mutate, only = () => true } = {}) {
   const failures = [];
   let requests = 0;
   let promises = 0;
@@ -831,7 +847,7 @@ export async function proveCases(run, { mutate } = {}) {
       failures.push(`deployment ${dep.id}: ${e.message}`);
       continue;
     }
-    for (const c of cases) {
+    for (const c of cases.filter((c) => only(c.promise))) {
       promises += 1;
       evaluated[c.promise] = (evaluated[c.promise] ?? 0) + c.requests.length;
       for (const r of c.requests) {

@@ -104,7 +104,7 @@ enum Command {
     /// --at or --all: the newest verified copy. Under the guardrails, run it as break-glass.
     Hold(HoldArgs),
     /// Release a legal hold (break-glass only, under the guardrails): retention applies again at
-    /// the next `prune`. Without --at or --all: the newest verified copy, which must be held.
+    /// the next `prune`. Without --at or --all: the newest held copy.
     Release(ReleaseArgs),
 }
 

@@ -18,9 +18,10 @@ pub fn hold_of(s: &Snapshot) -> Option<&str> {
     s.tags.get(HOLD).map(String::as_str)
 }
 
-/// A character RDS accepts in a tag value: Unicode letters, digits and white space, and `_ . : / = + - @`.
+/// A character RDS accepts in a tag value (`[\p{L}\p{Z}\p{N}_.:/=+\-@]`, RDS API Reference, "Tag"):
+/// Unicode letters and digits, separators (a space, not a tab or a line break), and `_ . : / = + - @`.
 fn tag_value_char(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+    !c.is_control() && (c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
 }
 
 /// The hold tag's value: when it was placed and why, e.g. `2026-12-05T10:00:00Z case 4411`. The
@@ -163,8 +164,9 @@ mod tests {
         );
         let long = hold_value(&"x".repeat(240), now).unwrap_err();
         assert!(long.contains("261 characters, RDS allows 256"), "{long}");
-        // letters of any script are letters
+        // letters of any script are letters; a tab or a line break is not a separator
         assert!(hold_value("Prüfung Überweisung", now).is_ok());
+        assert!(hold_value("case\t4411", now).unwrap_err().contains("'\\t'"));
     }
 
     #[test]
