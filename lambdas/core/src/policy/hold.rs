@@ -85,15 +85,15 @@ pub fn copies_to_hold<'a>(
 }
 
 /// The held copies of one source a release takes the tag off: `--all` every one; otherwise the
-/// copy the same choice as a hold picks, which must be held.
+/// newest held copy (taken at or before `--at`), verified or not: a hold may be on any copy.
 pub fn copies_to_release<'a>(
     copies: &[&'a Snapshot],
     selection: HoldSelection,
 ) -> Result<Vec<&'a Snapshot>, String> {
-    let held: Vec<&Snapshot> = copies
+    let held: Vec<(&Snapshot, Option<DateTime<Utc>>)> = copies
         .iter()
-        .copied()
         .filter(|s| hold_of(s).is_some())
+        .map(|s| (*s, crate::policy::copy::source_time(s)))
         .collect();
     if held.is_empty() {
         return Err(format!(
@@ -101,26 +101,23 @@ pub fn copies_to_release<'a>(
             copies.len()
         ));
     }
-    match selection {
-        HoldSelection::All => Ok(held),
-        one => {
-            let chosen = copies_to_hold(copies, one)?;
-            let not_held: Vec<&str> = chosen
-                .iter()
-                .filter(|s| hold_of(s).is_none())
-                .map(|s| s.id.as_str())
-                .collect();
-            if !not_held.is_empty() {
-                let ids: Vec<&str> = held.iter().map(|s| s.id.as_str()).collect();
-                return Err(format!(
-                    "{} is not held; the held copies are {}: name one with --at, or use --all",
-                    not_held.join(", "),
-                    ids.join(", ")
-                ));
-            }
-            Ok(chosen)
-        }
-    }
+    let at = match selection {
+        HoldSelection::All => return Ok(held.into_iter().map(|(s, _)| s).collect()),
+        HoldSelection::Newest => None,
+        HoldSelection::At(at) => Some(at),
+    };
+    held.iter()
+        .filter(|(_, t)| at.is_none_or(|at| t.is_some_and(|t| t <= at)))
+        .max_by_key(|(_, t)| *t)
+        .map(|(s, _)| vec![*s])
+        .ok_or_else(|| {
+            let ids: Vec<&str> = held.iter().map(|(s, _)| s.id.as_str()).collect();
+            format!(
+                "no held copy taken at or before {}; the held copies are {}: use a later --at, or --all",
+                at.map(format_time).unwrap_or_default(),
+                ids.join(", ")
+            )
+        })
 }
 
 #[cfg(test)]
@@ -198,24 +195,27 @@ mod tests {
     }
 
     #[test]
-    fn a_release_takes_only_held_copies_and_says_which_are() {
+    fn a_release_takes_only_held_copies_verified_or_not_and_says_which_are() {
         let mut c1 = copy_at("a", "2026-12-01T03:00:00Z", true);
         c1.tags
             .insert(HOLD.into(), "2026-12-05T10:00:00Z case".into());
+        let mut unverified = copy_at("c", "2026-12-03T03:00:00Z", false);
+        unverified
+            .tags
+            .insert(HOLD.into(), "2026-12-05T10:00:00Z case".into());
         let c2 = copy_at("b", "2026-12-02T03:00:00Z", true);
-        let copies = vec![&c1, &c2];
-        assert_eq!(
-            copies_to_release(&copies, HoldSelection::All)
-                .unwrap()
-                .len(),
-            1
-        );
-        let e = copies_to_release(&copies, HoldSelection::Newest).unwrap_err();
-        assert!(e.contains("b is not held; the held copies are a"), "{e}");
-        assert_eq!(
-            copies_to_release(&copies, HoldSelection::At(at("2026-12-01T12:00:00Z"))).unwrap()[0]
-                .id,
-            "a"
+        let copies = vec![&c1, &c2, &unverified];
+        let release = |s| copies_to_release(&copies, s);
+        assert_eq!(release(HoldSelection::All).unwrap().len(), 2);
+        assert_eq!(release(HoldSelection::Newest).unwrap()[0].id, "c");
+        let at = |t| HoldSelection::At(super::tests::at(t));
+        assert_eq!(release(at("2026-12-02T12:00:00Z")).unwrap()[0].id, "a");
+        let e = release(at("2026-11-30T00:00:00Z")).unwrap_err();
+        assert!(
+            e.contains(
+                "no held copy taken at or before 2026-11-30T00:00:00Z; the held copies are a, c"
+            ),
+            "{e}"
         );
         assert!(copies_to_release(&[&c2], HoldSelection::All)
             .unwrap_err()

@@ -436,14 +436,18 @@ async fn a_held_copy_outlives_retention_until_it_is_released() {
     assert_eq!(s.sources[0].holds.len(), 1);
     assert_eq!(s.sources[0].holds[0].copy.id, first);
 
-    // a release names what it releases; one of a copy that is not held says which are
-    let e = release(&store, "orders", HoldSelection::Newest)
-        .await
-        .unwrap_err();
+    // a release before every held copy is bad input naming the held ones
+    let e = release(
+        &store,
+        "orders",
+        HoldSelection::At(t("2026-10-01T00:00:00Z")),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(
         e.message
-            .contains("is not held; the held copies are rdsf-111111111111-orders-202611010300"),
+            .contains("the held copies are rdsf-111111111111-orders-202611010300"),
         "{}",
         e.message
     );
