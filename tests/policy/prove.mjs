@@ -316,7 +316,9 @@ export async function evaluate({ principal, identityPolicies, action, resource, 
   // RDS has no resource policies: a snapshot of another account is reachable when RDS's own
   // sharing (the `restore` attribute, which the emulator enforces) lets it, and IAM then
   // evaluates the caller's identity policy alone. So an RDS resource counts as the caller's.
-  const account = resource === '*' || resource.startsWith('arn:aws:rds:') ? principal.split(':')[4] : arnParts(resource).account;
+  // (An S3 ARN names no account: the only bucket the proof names is the Failsafe account's CDK
+  // assets bucket, requested by that account's principals.)
+  const account = resource === '*' || resource.startsWith('arn:aws:rds:') || resource.startsWith('arn:aws:s3:::') ? principal.split(':')[4] : arnParts(resource).account;
   const iamPrincipal = principal.startsWith('arn:aws:iam::');
   const simulation = {
     request: {
