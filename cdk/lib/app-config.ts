@@ -47,7 +47,7 @@ export const CONTEXT_FIELDS: Record<string, string> = {
   liveEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the share key; default false',
   failsafeEncryptUnencrypted: 'encrypt unencrypted instance snapshots with the Failsafe key; default true',
   restoreDrill:
-    'opt-in restore drill in the Failsafe account: {subnetGroupName, securityGroupIds, schedule (default weekly, cron(0 6 ? * SUN *)), sources ("one" or "all"), instanceClass}',
+    'opt-in restore drill in the Failsafe account: {subnetGroupName, securityGroupIds, schedule (default weekly, cron(0 6 ? * SUN *)), sources ("one" or "all"), instanceClass, rtoMinutes (a restore time target: minutes, or minutes by source)}',
   breakGlassRole:
     "the Failsafe account's break-glass role (name with its path): only it (signed in with MFA) and the deployment may change the Failsafe keys, and under the guardrails release a hold or change the tool; default rds-failsafe-break-glass",
   guardrails:

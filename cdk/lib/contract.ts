@@ -53,7 +53,8 @@ export interface Contract {
     | 'restoreSeconds'
     | 'copySeconds'
     | 'copySizeGib'
-    | 'copyIncremental',
+    | 'copyIncremental'
+    | 'drillRtoBreached',
     string
   >;
   readonly shareKeyActions: string[];

@@ -139,7 +139,7 @@ export class FailsafeDashboard extends cloudwatch.Dashboard {
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
             width: 24,
-            alarms: [props.copyAgeAlarm, ...(drill ? [drill.failedAlarm] : [])],
+            alarms: [props.copyAgeAlarm, ...(drill ? [drill.failedAlarm, ...(drill.rtoAlarm ? [drill.rtoAlarm] : [])] : [])],
           }),
         ],
       ],

@@ -38,6 +38,40 @@ export interface RestoreDrillProps {
   readonly sources?: 'one' | 'all';
   /** One class for every drill, instead of the smallest class RDS offers each copy's engine version. */
   readonly instanceClass?: string;
+  /**
+   * The restore time a drill is held to, in minutes (1–4320): one for every source, or by source
+   * (`{"orders": 30, "111111111111:ledger": 120, "*": 240}`: `<live-account>:<source-id>`, then
+   * `<source-id>`, then `*`). A passed drill over its target writes `DrillRtoBreached`, which alarms.
+   * Default: no target.
+   */
+  readonly rtoMinutes?: number | Record<string, number>;
+}
+
+/** The longest restore time target, in minutes (`RTO_MAX_MINUTES` of the Lambdas' policy). */
+export const RTO_MAX_MINUTES = 4320;
+
+/** `rtoMinutes` as the Lambdas read it (`DRILL_RTO_MINUTES`): JSON minutes by source, `*` for every other. */
+function rtoTargets(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const field = 'restoreDrill.rtoMinutes';
+  const minutes = (m: unknown, at: string) => {
+    if (typeof m !== 'number' || !Number.isInteger(m) || m < 1 || m > RTO_MAX_MINUTES) {
+      throw new ConfigError(at, `${JSON.stringify(m)} must be whole minutes from 1 to ${RTO_MAX_MINUTES}`);
+    }
+    return m;
+  };
+  if (typeof v === 'number') return JSON.stringify({ '*': minutes(v, field) });
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length === 0) {
+    throw new ConfigError(field, `${JSON.stringify(v)} must be minutes, or minutes by source such as {"orders": 30, "*": 240}`);
+  }
+  const out: Record<string, number> = {};
+  for (const [source, m] of Object.entries(v as Record<string, unknown>)) {
+    if (source !== '*' && !/^(\d{12}:)?[a-z0-9-]+$/.test(source)) {
+      throw new ConfigError(`${field}.${source}`, 'must be a source as <source-id> or <live-account>:<source-id> (lower case), or *');
+    }
+    out[source] = minutes(m, `${field}.${source}`);
+  }
+  return JSON.stringify(out);
 }
 
 /** The tag on every database a drill makes; the drill's roles may delete only what carries it. */
@@ -52,6 +86,7 @@ export const DRILL_METRICS = {
   passed: CONTRACT.metrics.drillPassed,
   failed: CONTRACT.metrics.drillFailed,
   seconds: CONTRACT.metrics.restoreSeconds,
+  rtoBreached: CONTRACT.metrics.drillRtoBreached,
 };
 
 function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> {
@@ -96,6 +131,8 @@ function drillEnv(d: RestoreDrillProps, region: string): Record<string, string> 
     }
     env.DRILL_INSTANCE_CLASS = d.instanceClass;
   }
+  const rto = rtoTargets(d.rtoMinutes);
+  if (rto !== undefined) env.DRILL_RTO_MINUTES = rto;
   return env;
 }
 
@@ -119,6 +156,8 @@ export class RestoreDrill extends Construct {
   readonly machine: ScheduledMachine;
   readonly functions: Record<string, TaskFunction>;
   readonly failedAlarm: cloudwatch.Alarm;
+  /** A passed drill took longer than its source's `rtoMinutes`; only with targets. */
+  readonly rtoAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RestoreDrillConstructProps) {
     super(scope, id);
@@ -220,6 +259,22 @@ export class RestoreDrill extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     props.alerts.notify(failedAlarm);
+    if (environment.DRILL_RTO_MINUTES !== undefined) {
+      this.rtoAlarm = new cloudwatch.Alarm(props.alerts, 'DrillRtoBreached', {
+        alarmDescription: `rds-failsafe: a restore drill restored its copy, but slower than the source's target (restoreDrill.rtoMinutes: ${environment.DRILL_RTO_MINUTES}). The drill execution (${name}) says which source (rtoMinutes, rtoBreached, restoreSeconds in its output); the dashboard shows restore times per source. On the worst day a restore of it would take as long: a larger instance class, a smaller database or a longer target.`,
+        metric: new cloudwatch.Metric({
+          namespace: DRILL_METRICS.namespace,
+          metricName: DRILL_METRICS.rtoBreached,
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      props.alerts.notify(this.rtoAlarm);
+    }
     this.machine = machine;
     this.functions = f;
     this.failedAlarm = failedAlarm;
@@ -246,6 +301,12 @@ export class RestoreDrill extends Construct {
         width: 8,
         left: [search(DRILL_METRICS.seconds, 'Maximum')],
         leftYAxis: { min: 0 },
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Restores over their target per source (restoreDrill.rtoMinutes)',
+        width: 8,
+        left: [search(DRILL_METRICS.rtoBreached, 'Maximum')],
+        leftYAxis: { min: 0, max: 1 },
       }),
     ];
   }

@@ -104,6 +104,33 @@ describe('FailsafeAccount restoreDrill', () => {
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, sources: 'some' as any } }), 'restoreDrill.sources', '"one"');
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, instanceClass: 'm5.large' } }), 'restoreDrill.instanceClass', 'db.t4g.medium');
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, schedule: 'weekly' } }), 'schedule');
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, rtoMinutes: 0 } }), 'restoreDrill.rtoMinutes', 'from 1 to 4320');
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, rtoMinutes: { Orders: 30 } } }), 'restoreDrill.rtoMinutes.Orders', 'lower case');
+    fails(
+      () => failsafeStack({ restoreDrill: { ...DRILL, rtoMinutes: { orders: 30.5 } } }),
+      'restoreDrill.rtoMinutes.orders',
+      'whole minutes',
+    );
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, rtoMinutes: {} } }), 'restoreDrill.rtoMinutes', 'minutes by source');
+  });
+
+  test('no restore time target: no RTO alarm; with targets, every drill function reads them and a slow restore alarms', () => {
+    assert.equal(drill.rtoAlarm, undefined);
+    const one = failsafeStack({ restoreDrill: { ...DRILL, rtoMinutes: 90 } });
+    const env = (t: typeof one) =>
+      t.template.toJSON().Resources[t.stack.getLogicalId(t.failsafe.drill!.functions.EndDrillFunctionArn.function.node.defaultChild as any)]
+        .Properties.Environment.Variables;
+    assert.equal(env(one).DRILL_RTO_MINUTES, '{"*":90}');
+    const by = failsafeStack({ restoreDrill: { ...DRILL, rtoMinutes: { orders: 30, '111111111111:ledger': 120, '*': 240 } } });
+    assert.deepEqual(JSON.parse(env(by).DRILL_RTO_MINUTES), { orders: 30, '111111111111:ledger': 120, '*': 240 });
+    by.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: DRILL_METRICS.rtoBreached,
+      Namespace: DRILL_METRICS.namespace,
+      Statistic: 'Maximum',
+      Threshold: 1,
+    });
+    const body = JSON.stringify(Object.values(by.template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    assert.ok(body.includes(`MetricName=\\\\\\"${DRILL_METRICS.rtoBreached}\\\\\\"`));
   });
 });
 

@@ -33,7 +33,9 @@ def drilled(stack, accounts) -> Deployment:
     mixed_estate(stack, live)
     subnet_group, sg = restore_network(failsafe)
     d = Deployment.create(stack, live, failsafe, context={
-        "restoreDrill": {"subnetGroupName": subnet_group, "securityGroupIds": [sg]}}).start()
+        "restoreDrill": {"subnetGroupName": subnet_group, "securityGroupIds": [sg],
+                         # billing's restore is held to a minute, which its three looks exceed
+                         "rtoMinutes": {"billing": 1, "*": 600}}}).start()
     day = d.day(LIVE_AT, FAILSAFE_AT)
     assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"], day
     return d
@@ -59,6 +61,9 @@ def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine,
     assert result["source"] == f"{d.live.id}:billing" and result["outcome"] == "passed", result
     # the database was `creating` for three looks: the Wait loop ran, and timed it
     assert result["restoreSeconds"] >= 120, result
+    # over its target of one minute: the drill passed, and says the restore was too slow (end-drill
+    # writes DrillRtoBreached=1, which the deployment alarms on)
+    assert (result["rtoMinutes"], result["rtoBreached"]) == (1, True), result
     assert result["deleted"] == ["rdsf-drill-billing-202611220600"]
     assert drill_dbs(d) == []
     assert copy_tags(d, "billing")["rds-failsafe:restore-tested"] == DRILL_AT
@@ -71,6 +76,7 @@ def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine,
     [result] = second.result["output"]["drills"]
     assert result["source"] == f"{d.live.id}:ledger"
     assert result["deleted"] == ["rdsf-drill-ledger-202611290600-1", "rdsf-drill-ledger-202611290600"]
+    assert (result["rtoMinutes"], result["rtoBreached"]) == (600, False), result
     assert drill_dbs(d) == []
 
     # the operator sees it

@@ -676,6 +676,8 @@ pub struct DrillConfig {
     /// `DRILL_INSTANCE_CLASS`: one class for every drill instead of the smallest RDS offers for
     /// each copy's engine version.
     pub instance_class: Option<String>,
+    /// `DRILL_RTO_MINUTES`: each source's restore time target (none: drills without targets).
+    pub rto: crate::policy::drill::RtoTargets,
 }
 
 impl DrillConfig {
@@ -749,12 +751,18 @@ impl DrillConfig {
                 Some(v)
             }
         };
+        let rto = match lookup(env, var::DRILL_RTO_MINUTES) {
+            None => Default::default(),
+            Some((name, v)) => crate::policy::drill::RtoTargets::parse(&v)
+                .map_err(|e| FailsafeError::config(format!("{name}={v:?} {e}")))?,
+        };
         Ok(DrillConfig {
             region,
             subnet_group,
             security_groups,
             scope,
             instance_class,
+            rto,
         })
     }
 }

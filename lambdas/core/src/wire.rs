@@ -863,6 +863,12 @@ pub struct EndDrillOutput {
     pub copy_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_seconds: Option<u64>,
+    /// The source's restore time target (`restoreDrill.rtoMinutes`), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto_minutes: Option<u32>,
+    /// Whether the restore took longer than the target (passed drills with a target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto_breached: Option<bool>,
     pub deleted: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,

@@ -1,11 +1,13 @@
 //! The handler of `end-drill`: deletes the drill's database (only one tagged
 //! `rds-failsafe:drill=true`; a cluster's instance first), then records the result: the copy's
-//! `rds-failsafe:restore-tested` tag when it passed, and the drill metric either way.
+//! `rds-failsafe:restore-tested` tag when it passed, and the drill metric either way, with the
+//! restore time against the source's target (`restoreDrill.rtoMinutes`).
 
+use crate::config::DrillConfig;
 use crate::contract::metric;
 use crate::error::{describe_failure, ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::drill::DrillItem;
+use crate::policy::drill::{rto_breached, DrillItem};
 use crate::policy::tags::{format_time, is_drill, DRILL, RESTORE_TESTED};
 use crate::port::{Databases, Restores, SnapshotWrites, StoreErrorKind};
 use crate::wire::{DrillOutcome, EndDrillInput, EndDrillOutput};
@@ -13,11 +15,13 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 /// A CloudWatch EMF record of one drill, per source and rolled up: `DrillPassed`/`DrillFailed`
-/// (1 or 0) and, when it passed, `RestoreSeconds`.
+/// (1 or 0) and, when it passed, `RestoreSeconds`, and with a target `DrillRtoBreached` (1 when
+/// the restore took longer than the source's `rtoMinutes`, else 0; the deployment alarms on it).
 pub fn drill_metric(
     item: &DrillItem,
     passed: bool,
     restore_seconds: Option<u64>,
+    rto_breached: Option<bool>,
     now: DateTime<Utc>,
 ) -> serde_json::Value {
     let mut metrics = vec![
@@ -33,6 +37,10 @@ pub fn drill_metric(
     if let (true, Some(s)) = (passed, restore_seconds) {
         metrics.push(serde_json::json!({"Name": metric::RESTORE_SECONDS, "Unit": "Seconds"}));
         record[metric::RESTORE_SECONDS] = s.into();
+    }
+    if let (true, Some(breached)) = (passed, rto_breached) {
+        metrics.push(serde_json::json!({"Name": metric::DRILL_RTO_BREACHED, "Unit": "Count"}));
+        record[metric::DRILL_RTO_BREACHED] = u8::from(breached).into();
     }
     record["_aws"] = serde_json::json!({
         "Timestamp": now.timestamp_millis(),
@@ -78,11 +86,15 @@ async fn delete_drill_db<S: Databases + Restores>(
 }
 
 pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
+    cfg: &DrillConfig,
     store: &S,
     input: EndDrillInput,
 ) -> Result<EndDrillOutput> {
     let item = &input.item;
     let passed = input.outcome == DrillOutcome::Passed;
+    let rto_minutes = cfg.rto.for_source(&item.source_account, &item.source_id);
+    let restore_seconds = input.restore_seconds.filter(|_| passed);
+    let breached = rto_breached(restore_seconds, rto_minutes);
     let mut deleted = Vec::new();
     if let Some(member) = &item.member_id {
         if delete_drill_db(store, SnapshotKind::Instance, member).await? {
@@ -102,6 +114,9 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
         let tags = [(RESTORE_TESTED.to_string(), format_time(input.now))].into();
         store.add_tags(&item.copy_arn, &tags).await?;
         info!(action = "end-drill", copy = %item.copy_id, restore_seconds = ?input.restore_seconds, "drill passed");
+        if breached == Some(true) {
+            warn!(action = "end-drill-rto", copy = %item.copy_id, restore_seconds = ?restore_seconds, rto_minutes = ?rto_minutes, "restore took longer than the source's target");
+        }
     } else {
         warn!(action = "end-drill", copy = %item.copy_id, cause = ?cause, "drill failed");
     }
@@ -111,6 +126,7 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
             item,
             passed,
             input.restore_seconds,
+            breached,
             input.ended_at.unwrap_or(input.now)
         )
     );
@@ -118,7 +134,9 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
         outcome: input.outcome,
         source: format!("{}:{}", item.source_account, item.source_id),
         copy_id: item.copy_id.clone(),
-        restore_seconds: input.restore_seconds.filter(|_| passed),
+        restore_seconds,
+        rto_minutes,
+        rto_breached: breached,
         deleted,
         cause,
     })

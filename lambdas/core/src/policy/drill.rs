@@ -23,6 +23,64 @@ pub enum DrillScope {
     All,
 }
 
+/// The restore time each source's drill is held to (`restoreDrill.rtoMinutes`): by
+/// `<live-account>:<source-id>`, then `<source-id>`, then `*` (every other source). A source
+/// without a target is drilled without one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RtoTargets(pub BTreeMap<String, u32>);
+
+/// The longest target a drill may be given, in minutes (three days: past the drill machine's
+/// own restore wait, a target says nothing).
+pub const RTO_MAX_MINUTES: u32 = 4320;
+
+impl RtoTargets {
+    /// From `DRILL_RTO_MINUTES`' JSON; every key a source name or `*`, every value 1 to
+    /// `RTO_MAX_MINUTES`.
+    pub fn parse(json: &str) -> Result<RtoTargets, String> {
+        let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(json)
+            .map_err(|e| format!("is not a JSON object of minutes by source: {e}"))?;
+        let mut out = BTreeMap::new();
+        for (source, v) in map {
+            let name_ok = source == "*" || {
+                let (account, id) = source.split_once(':').unwrap_or(("000000000000", &source));
+                account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && !id.is_empty()
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
+            if !name_ok {
+                return Err(format!(
+                    "key {source:?} must be a source as <source-id> or <live-account>:<source-id> (lower case), or *"
+                ));
+            }
+            let minutes = v
+                .as_u64()
+                .filter(|m| (1..=u64::from(RTO_MAX_MINUTES)).contains(m))
+                .ok_or_else(|| {
+                    format!("{source}: {v} must be whole minutes from 1 to {RTO_MAX_MINUTES}")
+                })?;
+            out.insert(source, minutes as u32);
+        }
+        Ok(RtoTargets(out))
+    }
+
+    /// The target of one source, the most specific that names it.
+    pub fn for_source(&self, account: &str, id: &str) -> Option<u32> {
+        self.0
+            .get(&format!("{account}:{id}"))
+            .or_else(|| self.0.get(id))
+            .or_else(|| self.0.get("*"))
+            .copied()
+    }
+}
+
+/// A drill's restore time against its target: `Some(true)` when it took longer.
+pub fn rto_breached(restore_seconds: Option<u64>, target_minutes: Option<u32>) -> Option<bool> {
+    Some(restore_seconds? > u64::from(target_minutes?) * 60)
+}
+
 /// One restore a drill makes: the copy, and the database it becomes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -492,5 +550,32 @@ mod tests {
             restore_progress("inaccessible-encryption-credentials"),
             RestoreProgress::Failed
         );
+    }
+
+    #[test]
+    fn a_restore_time_target_is_the_most_specific_that_names_the_source() {
+        let t =
+            RtoTargets::parse(r#"{"*": 120, "orders": 60, "111111111111:orders": 30}"#).unwrap();
+        assert_eq!(t.for_source("111111111111", "orders"), Some(30));
+        assert_eq!(t.for_source("333333333333", "orders"), Some(60));
+        assert_eq!(t.for_source("111111111111", "ledger"), Some(120));
+        assert_eq!(
+            RtoTargets::default().for_source("111111111111", "ledger"),
+            None
+        );
+        assert_eq!(rto_breached(Some(1801), Some(30)), Some(true));
+        assert_eq!(rto_breached(Some(1800), Some(30)), Some(false));
+        assert_eq!(rto_breached(None, Some(30)), None);
+        assert_eq!(rto_breached(Some(5), None), None);
+        for (bad, says) in [
+            (r#"{"orders": 0}"#, "from 1 to 4320"),
+            (r#"{"orders": 1.5}"#, "from 1 to 4320"),
+            (r#"{"Orders": 5}"#, "lower case"),
+            (r#"{"12:orders": 5}"#, "<live-account>:<source-id>"),
+            ("[60]", "JSON object"),
+        ] {
+            let e = RtoTargets::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

@@ -118,7 +118,7 @@ async fn a_passed_drill_restores_waits_deletes_and_tags_the_copy() {
         json!({"item": item, "outcome": "passed", "restoreSeconds": 60, "now": RUN}),
     )
     .unwrap();
-    let out = end_drill(&store, end).await.unwrap();
+    let out = end_drill(&drill_config(&[]), &store, end).await.unwrap();
     assert_eq!(out.deleted, vec![item.db_id.clone()]);
     assert!(store.world().instances.is_empty());
     let tagged = store
@@ -179,7 +179,7 @@ async fn a_failed_restore_is_restore_failed_and_the_clean_up_deletes_the_cluster
 
     let end: EndDrillInput = serde_json::from_value(json!({"item": item, "outcome": "failed", "now": RUN,
         "error": {"Error": "RestoreFailed", "Cause": json!({"errorType": "RestoreFailed", "errorMessage": e.message}).to_string()}})).unwrap();
-    let out = end_drill(&store, end).await.unwrap();
+    let out = end_drill(&drill_config(&[]), &store, end).await.unwrap();
     assert_eq!(
         out.deleted,
         [item.member_id.clone().unwrap(), item.db_id.clone()]
@@ -224,7 +224,9 @@ async fn a_drill_never_deletes_a_database_it_did_not_make() {
     );
     let end: EndDrillInput =
         serde_json::from_value(json!({"item": item, "outcome": "failed", "now": RUN})).unwrap();
-    let e = end_drill(&store, end).await.unwrap_err();
+    let e = end_drill(&drill_config(&[]), &store, end)
+        .await
+        .unwrap_err();
     assert!(e.message.contains("not deleted"), "{}", e.message);
     assert_eq!(store.world().instances.len(), 1);
     assert!(store
@@ -295,7 +297,7 @@ fn the_drill_metric_is_per_source_and_rolled_up() {
         "kind": "instance", "sourceAccount": LIVE, "sourceId": "orders", "copyId": "c", "copyArn": "a",
         "dataTime": "2026-11-20T03:00:00Z", "engine": "postgres", "dbId": "rdsf-drill-orders-202611220600",
         "instanceClass": "db.t4g.micro"})).unwrap();
-    let m = drill_metric(&item, true, Some(600), t(RUN));
+    let m = drill_metric(&item, true, Some(600), None, t(RUN));
     assert_eq!(
         m["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
         json!([["SourceAccount", "SourceId"], []])
@@ -308,9 +310,73 @@ fn the_drill_metric_is_per_source_and_rolled_up() {
         ),
         (Some(1), Some(0), Some(600))
     );
-    let f = drill_metric(&item, false, Some(600), t(RUN));
+    let f = drill_metric(&item, false, Some(600), None, t(RUN));
     assert_eq!(
         (f["DrillFailed"].as_u64(), f.get("RestoreSeconds")),
         (Some(1), None)
+    );
+}
+
+/// A passed drill against its source's restore time target: over it, the output and the metric
+/// say so (the deployment alarms on `DrillRtoBreached`); within it, 0; without one, nothing.
+#[tokio::test]
+async fn a_passed_drill_is_measured_against_its_restore_time_target() {
+    let copy = failsafe_copy(SnapshotKind::Instance, "orders", TAKEN, true);
+    let store = failsafe_store_with(vec![copy.clone()]);
+    let cfg = drill_config(&[("DRILL_RTO_MINUTES", r#"{"orders": 30, "*": 240}"#)]);
+    let item = json!({
+        "kind": "instance", "sourceAccount": LIVE, "sourceId": "orders", "copyId": copy.id,
+        "copyArn": copy.arn, "dataTime": TAKEN, "engine": "postgres", "engineVersion": "16.3",
+        "dbId": "rdsf-drill-orders-202611200300", "instanceClass": "db.t4g.micro"
+    });
+    let end = |seconds: u64| -> EndDrillInput {
+        serde_json::from_value(
+            json!({"item": item, "outcome": "passed", "restoreSeconds": seconds, "now": RUN}),
+        )
+        .unwrap()
+    };
+    let over = end_drill(&cfg, &store, end(1900)).await.unwrap();
+    assert_eq!(
+        (over.rto_minutes, over.rto_breached),
+        (Some(30), Some(true))
+    );
+    let within = end_drill(&cfg, &store, end(1800)).await.unwrap();
+    assert_eq!(
+        (within.rto_minutes, within.rto_breached),
+        (Some(30), Some(false))
+    );
+    let none = end_drill(&drill_config(&[]), &store, end(1900))
+        .await
+        .unwrap();
+    assert_eq!((none.rto_minutes, none.rto_breached), (None, None));
+    let failed: EndDrillInput =
+        serde_json::from_value(json!({"item": item, "outcome": "failed", "now": RUN})).unwrap();
+    let failed = end_drill(&cfg, &store, failed).await.unwrap();
+    assert_eq!((failed.rto_minutes, failed.rto_breached), (Some(30), None));
+
+    let parsed = |breached: Option<bool>| {
+        let item: rdsf_core::policy::drill::DrillItem =
+            serde_json::from_value(item.clone()).unwrap();
+        drill_metric(&item, true, Some(1900), breached, t(RUN))
+    };
+    assert_eq!(parsed(Some(true))["DrillRtoBreached"], 1);
+    assert_eq!(parsed(Some(false))["DrillRtoBreached"], 0);
+    assert!(parsed(None).get("DrillRtoBreached").is_none());
+    let bad = DrillConfig::from_env(
+        &[
+            ("REGION", REGION),
+            ("DRILL_SUBNET_GROUP", "s"),
+            ("DRILL_SECURITY_GROUPS", "sg-0123456789abcdef0"),
+            ("DRILL_RTO_MINUTES", r#"{"orders": 0}"#),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<HashMap<_, _>>(),
+    )
+    .unwrap_err();
+    assert!(
+        bad.message.contains("DRILL_RTO_MINUTES") && bad.message.contains("from 1 to 4320"),
+        "{}",
+        bad.message
     );
 }
