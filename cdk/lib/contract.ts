@@ -42,7 +42,7 @@ export interface Contract {
     string
   >;
   readonly provenanceTags: string[];
-  readonly names: { copyPrefix: string; drillPrefix: string; toolRolePath: string; breakGlassRole: string };
+  readonly names: { copyPrefix: string; drillPrefix: string; toolRolePath: string; breakGlassRole: string; drillRecordsLogGroup: string };
   readonly metrics: Record<
     | 'namespace'
     | 'newestVerifiedCopyAgeHours'

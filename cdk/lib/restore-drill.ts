@@ -1,6 +1,7 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AlertChannel } from './alerts';
 import { readAsl } from './asl';
@@ -45,6 +46,11 @@ export interface RestoreDrillProps {
    * Default: no target.
    */
   readonly rtoMinutes?: number | Record<string, number>;
+}
+
+/** The log group of a drill machine's records (`rdsf drills --log-group` names another). */
+export function drillRecordsLogGroup(drillMachineName: string): string {
+  return CONTRACT.names.drillRecordsLogGroup.replace('{drillMachine}', drillMachineName);
 }
 
 /** The longest restore time target, in minutes (`RTO_MAX_MINUTES` of the Lambdas' policy). */
@@ -156,6 +162,8 @@ export class RestoreDrill extends Construct {
   readonly machine: ScheduledMachine;
   readonly functions: Record<string, TaskFunction>;
   readonly failedAlarm: cloudwatch.Alarm;
+  /** The drills' evidence: one JSON record per drill (`rdsf drills` lists them). */
+  readonly records: logs.LogGroup;
   /** A passed drill took longer than its source's `rtoMinutes`; only with targets. */
   readonly rtoAlarm?: cloudwatch.Alarm;
 
@@ -163,7 +171,15 @@ export class RestoreDrill extends Construct {
     super(scope, id);
     const { drill: d, ownCopies } = props;
     const { account, region } = concreteEnv(this);
-    const environment = drillEnv(d, region);
+    const name = `${props.stateMachineName ?? 'rds-failsafe'}-drill`;
+    // the evidence: one record per drill (end-drill), kept ten years; under the guardrails nobody
+    // but the deployment and break-glass can delete it or shorten its retention
+    this.records = new logs.LogGroup(this, 'DrillRecords', {
+      logGroupName: drillRecordsLogGroup(name),
+      retention: logs.RetentionDays.TEN_YEARS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const environment: Record<string, string> = { ...drillEnv(d, region), DRILL_RECORDS_LOG_GROUP: drillRecordsLogGroup(name) };
     const asl = readAsl('drill.asl.json');
     const f = taskFunctionsFor(this, asl, 'drill', { lambdaDir: props.lambdaDir, environment });
     const drillDbs = [rdsArn(this, account, region, 'db:rdsf-drill-*'), rdsArn(this, account, region, 'cluster:rdsf-drill-*')];
@@ -235,8 +251,14 @@ export class RestoreDrill extends Construct {
       OWN_COPIES,
     );
 
+    f.EndDrillFunctionArn.allow(
+      {
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.records.logGroupArn],
+      },
+      "The drills' record log group's streams (one a day) are named at run time; only that log group, only appending.",
+    );
     const sched = scheduleProps(d.schedule, props.scheduleTimeZone, 1, 'cron(0 6 ? * SUN *)');
-    const name = `${props.stateMachineName ?? 'rds-failsafe'}-drill`;
     const machine = new ScheduledMachine(this, 'Machine', {
       asl,
       name,

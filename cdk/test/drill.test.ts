@@ -35,7 +35,15 @@ describe('FailsafeAccount restoreDrill', () => {
       DRILL_SUBNET_GROUP: 'Restore-Subnets',
       DRILL_SECURITY_GROUPS: 'sg-0123456789abcdef0',
       DRILL_SOURCES: 'one',
+      DRILL_RECORDS_LOG_GROUP: '/rds-failsafe/rds-failsafe-drill/records',
     });
+    // the drills' evidence: kept ten years, retained with the stack; end-drill may only append to it
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: '/rds-failsafe/rds-failsafe-drill/records', RetentionInDays: 3653 },
+      DeletionPolicy: 'Retain',
+    });
+    const appends = allowing(taskStatements(template, f.EndDrillFunctionArn), 'logs:PutLogEvents');
+    assert.deepEqual(actionsOf(appends), ['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
   test("restore-drill creates only rdsf-drill-* databases that the request tags drill=true, from the tool's copies, in the drill's subnet group", () => {

@@ -84,6 +84,23 @@ def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine,
     drills = {s["sourceId"]: s["lastDrill"] for s in __import__("json").loads(status.stdout)["sources"]}
     assert drills == {"billing": DRILL_AT, "ledger": "2026-11-29T06:00:00Z", "orders": None, "users": None}
 
+    # and the auditor: each drill's record, newest first, from the drills' log group
+    listed = rdsf(d.failsafe, "drills", "--json")
+    assert listed.returncode == 0, listed.stderr
+    records = __import__("json").loads(listed.stdout)["records"]
+    assert [(r["source"], r["outcome"], r["kind"]) for r in records] == [
+        (f"{d.live.id}:ledger", "passed", "cluster"), (f"{d.live.id}:billing", "passed", "instance")]
+    billing = records[1]
+    assert billing["snapshotTime"] == "2026-11-20T03:00:00Z" and billing["engine"] == "postgres", billing
+    assert (billing["rtoMinutes"], billing["rtoBreached"], billing["dataChecked"]) == (1, True, False), billing
+    assert billing["restoreSeconds"] >= 120 and billing["deleted"] == ["rdsf-drill-billing-202611220600"]
+    # what ran it: the drill's execution (the local ASL engines name their own region and account)
+    assert billing["ranBy"].startswith("arn:aws:states:") and ":execution:" in billing["ranBy"], billing
+    table = rdsf(d.failsafe, "drills", "--source", "billing")
+    assert table.returncode == 0 and "OVER 1 min" in table.stdout and "ledger" not in table.stdout, table.stdout
+    none = rdsf(d.failsafe, "drills", "--source", "users")
+    assert none.returncode == 2 and "no drill record of users" in none.stderr, none.stderr
+
 
 def test_a_restore_that_fails_is_cleaned_up_and_fails_the_run_naming_the_status(engine, drilled, stack):
     d = drilled

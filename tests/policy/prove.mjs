@@ -266,6 +266,11 @@ export function requestsFor(call) {
       if (!key) throw new Error(`${op}: no key recorded for ${params.KeyId}`);
       return [{ action: `kms:${op}`, resource: key.arn, resourcePolicy: key.policy, context: { 'kms:CallerAccount': account } }];
     }
+    case 'logs:CreateLogStream':
+    case 'logs:PutLogEvents':
+      // `end-drill` appends a drill's record to the drills' log group (CloudWatch Logs authorises
+      // both against the log stream's ARN, which the group's `…:log-group:<name>:*` covers)
+      return [{ action: `logs:${op}`, resource: `arn:aws:logs:${region}:${account}:log-group:${params.logGroupName}:log-stream:${params.logStreamName}` }];
     case 'sfn:StartExecution':
       return [{ action: 'states:StartExecution', resource: params.stateMachineArn }];
     default:

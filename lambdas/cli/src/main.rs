@@ -103,6 +103,16 @@ enum Command {
     /// under the guardrails nobody deletes them until break-glass releases the hold. Without
     /// --at or --all: the newest verified copy. Under the guardrails, run it as break-glass.
     Hold(HoldArgs),
+    /// The restore drills' records, newest first: what each drill restored (copy, data time,
+    /// engine), when, how long it took against its target, how it ended, and what ran it.
+    Drills {
+        /// Only this source: `<source-id>` or `<live-account>:<source-id>`.
+        #[arg(long)]
+        source: Option<String>,
+        /// The drills' log group (default: the default drill machine's).
+        #[arg(long)]
+        log_group: Option<String>,
+    },
     /// Release a legal hold (break-glass only, under the guardrails): retention applies again at
     /// the next `prune`. Without --at or --all: the newest held copy.
     Release(ReleaseArgs),
@@ -516,6 +526,14 @@ async fn main() -> ExitCode {
             .map(|report| show_status(&report, cli.json))
         }
         Command::Restore(a) => restore(&store, &region, a, cli.json).await,
+        Command::Drills { source, log_group } => {
+            let group = log_group
+                .clone()
+                .unwrap_or_else(operator::default_drill_records_log_group);
+            operator::drills(&store, &group, source.as_deref())
+                .await
+                .map(|r| show_drills(&r, cli.json))
+        }
         Command::Hold(a) => operator::hold(
             &store,
             &a.choice.source,
@@ -576,6 +594,18 @@ fn show_status(r: &StatusReport, json: bool) -> u8 {
     } else {
         exit::PROBLEMS
     }
+}
+
+fn show_drills(r: &operator::DrillsReport, json: bool) -> u8 {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(r).expect("report serializes")
+        );
+    } else {
+        print!("{}", table::drills(r));
+    }
+    exit::OK
 }
 
 fn show_hold(r: &HoldReport, json: bool) -> u8 {

@@ -216,3 +216,54 @@ pub fn preflight(r: &PreflightReport, functions: &[String]) -> String {
     };
     out
 }
+
+/// `rdsf drills`: one line per drill, newest first, then whether the data was checked.
+pub fn drills(r: &rdsf_core::operator::DrillsReport) -> String {
+    use rdsf_core::policy::tags::format_time;
+    let rows: Vec<Vec<String>> = r
+        .records
+        .iter()
+        .map(|d| {
+            vec![
+                format_time(d.ended),
+                d.source.clone(),
+                d.copy_id.clone(),
+                format_time(d.snapshot_time),
+                format!("{} {}", d.engine, d.engine_version.as_deref().unwrap_or(""))
+                    .trim()
+                    .to_string(),
+                d.outcome.clone(),
+                d.restore_seconds.map_or("-".into(), |s| format!("{s} s")),
+                match (d.rto_minutes, d.rto_breached) {
+                    (Some(m), Some(true)) => format!("OVER {m} min"),
+                    (Some(m), _) => format!("{m} min"),
+                    (None, _) => "-".into(),
+                },
+                d.cause.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut out = format!("restore drills recorded in {}\n\n", r.log_group);
+    out += &render(
+        &[
+            "ENDED",
+            "SOURCE",
+            "COPY",
+            "DATA TIME",
+            "ENGINE",
+            "OUTCOME",
+            "RESTORE",
+            "TARGET",
+            "CAUSE",
+        ],
+        &rows,
+    );
+    out += "\nthe drills restore each copy and delete it again; they do not yet query the restored data\n";
+    if r.foreign_lines > 0 {
+        out += &format!(
+            "{} line(s) of the log group are not drill records: someone else wrote there\n",
+            r.foreign_lines
+        );
+    }
+    out
+}

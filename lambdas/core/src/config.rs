@@ -678,6 +678,8 @@ pub struct DrillConfig {
     pub instance_class: Option<String>,
     /// `DRILL_RTO_MINUTES`: each source's restore time target (none: drills without targets).
     pub rto: crate::policy::drill::RtoTargets,
+    /// `DRILL_RECORDS_LOG_GROUP`: the log group each drill's record is appended to.
+    pub records_log_group: String,
 }
 
 impl DrillConfig {
@@ -756,6 +758,11 @@ impl DrillConfig {
             Some((name, v)) => crate::policy::drill::RtoTargets::parse(&v)
                 .map_err(|e| FailsafeError::config(format!("{name}={v:?} {e}")))?,
         };
+        let (_, records_log_group) = required(
+            env,
+            var::DRILL_RECORDS_LOG_GROUP,
+            "set it to the log group the drills' records go to (the stack's DrillRecords)",
+        )?;
         Ok(DrillConfig {
             region,
             subnet_group,
@@ -763,6 +770,7 @@ impl DrillConfig {
             scope,
             instance_class,
             rto,
+            records_log_group,
         })
     }
 }

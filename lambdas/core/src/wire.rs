@@ -853,6 +853,9 @@ pub struct EndDrillInput {
     /// before the period the `DrillFailed` alarm is looking at. `now` when not given.
     #[serde(default)]
     pub ended_at: Option<DateTime<Utc>>,
+    /// The drill's execution (`$$.Execution.Id`): who ran it, in its record.
+    #[serde(default)]
+    pub execution: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -468,6 +468,16 @@ class _Side:
                 kms.create_alias(AliasName=f"alias/{aliases[logical]}", TargetKeyId=key["KeyId"])
             me.resolver.set(logical, key["KeyId"], key["Arn"])
             me.keys[logical] = {"arn": key["Arn"], "policy": policy}
+        # the log groups the template names (the drills' records): the task Lambdas write to them
+        # through the API; the others (each function's own) are the Lambda hosts' log files
+        logs = account.client("logs")
+        for logical, r in resources(template, "AWS::Logs::LogGroup").items():
+            name = r["Properties"].get("LogGroupName")
+            if name:
+                try:
+                    logs.create_log_group(logGroupName=name)
+                except logs.exceptions.ResourceAlreadyExistsException:
+                    pass  # a second deployment into the same account
         sns = account.client("sns")
         for logical, r in resources(template, "AWS::SNS::Topic").items():
             p = r["Properties"]

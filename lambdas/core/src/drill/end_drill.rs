@@ -1,15 +1,16 @@
 //! The handler of `end-drill`: deletes the drill's database (only one tagged
 //! `rds-failsafe:drill=true`; a cluster's instance first), then records the result: the copy's
 //! `rds-failsafe:restore-tested` tag when it passed, and the drill metric either way, with the
-//! restore time against the source's target (`restoreDrill.rtoMinutes`).
+//! restore time against the source's target (`restoreDrill.rtoMinutes`), and the drill's record
+//! (`policy::drill::DrillRecord`) in the drills' log group.
 
 use crate::config::DrillConfig;
 use crate::contract::metric;
 use crate::error::{describe_failure, ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::drill::{rto_breached, DrillItem};
+use crate::policy::drill::{record_stream, rto_breached, DrillItem, DrillRecord};
 use crate::policy::tags::{format_time, is_drill, DRILL, RESTORE_TESTED};
-use crate::port::{Databases, Restores, SnapshotWrites, StoreErrorKind};
+use crate::port::{Databases, DrillRecords, Restores, SnapshotWrites, StoreErrorKind};
 use crate::wire::{DrillOutcome, EndDrillInput, EndDrillOutput};
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
@@ -85,7 +86,7 @@ async fn delete_drill_db<S: Databases + Restores>(
     }
 }
 
-pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
+pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
     cfg: &DrillConfig,
     store: &S,
     input: EndDrillInput,
@@ -130,7 +131,7 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
             input.ended_at.unwrap_or(input.now)
         )
     );
-    Ok(EndDrillOutput {
+    let output = EndDrillOutput {
         outcome: input.outcome,
         source: format!("{}:{}", item.source_account, item.source_id),
         copy_id: item.copy_id.clone(),
@@ -139,5 +140,37 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores>(
         rto_breached: breached,
         deleted,
         cause,
-    })
+    };
+    // the evidence: one record per drill, passed or failed, where nobody but break-glass can
+    // delete it (the guardrails); a record that cannot be written fails this task (retried)
+    let ended = input.ended_at.unwrap_or(input.now);
+    let record = DrillRecord {
+        source: output.source.clone(),
+        kind: item.kind,
+        copy_id: item.copy_id.clone(),
+        copy_arn: item.copy_arn.clone(),
+        snapshot_time: item.data_time,
+        engine: item.engine.clone(),
+        engine_version: item.engine_version.clone(),
+        instance_class: item.instance_class.clone(),
+        db_id: item.db_id.clone(),
+        outcome: if passed { "passed" } else { "failed" }.into(),
+        started: input.now,
+        ended,
+        restore_seconds,
+        rto_minutes,
+        rto_breached: breached,
+        data_checked: false,
+        cause: output.cause.clone(),
+        deleted: output.deleted.clone(),
+        ran_by: input
+            .execution
+            .clone()
+            .unwrap_or_else(|| "end-drill".into()),
+    };
+    let line = serde_json::to_string(&record).expect("a record serializes");
+    store
+        .append_record(&cfg.records_log_group, &record_stream(ended), &line)
+        .await?;
+    Ok(output)
 }

@@ -11,7 +11,7 @@ use crate::error::{ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
 use crate::policy::copy::source_time;
 use crate::policy::cost::{tier_totals, TierCost};
-use crate::policy::drill::RestoreProgress;
+use crate::policy::drill::{records_of, DrillRecord, RestoreProgress};
 use crate::policy::hold::{
     copies_to_hold, copies_to_release, hold_of, hold_value, HoldSelection, HOLD,
 };
@@ -21,7 +21,7 @@ use crate::policy::status::{
     SourceKey, SourceStatus,
 };
 use crate::port::{
-    ClusterInstanceRequest, Databases, Restores, SnapshotWrites, Snapshots, Untagging,
+    ClusterInstanceRequest, Databases, DrillRecords, Restores, SnapshotWrites, Snapshots, Untagging,
 };
 use crate::store::own_managed_copies;
 use chrono::{DateTime, Utc};
@@ -262,6 +262,50 @@ fn guarded(what: &str, e: crate::port::StoreError) -> FailsafeError {
         );
     }
     err
+}
+
+/// `rdsf drills`: the drills' records (`policy::drill::DrillRecord`), newest first.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DrillsReport {
+    pub log_group: String,
+    pub records: Vec<DrillRecord>,
+    /// Lines of the log group that are not a drill's record (someone else wrote there).
+    pub foreign_lines: usize,
+}
+
+/// The log group the default drill machine's records go to (`names.drillRecordsLogGroup`).
+pub fn default_drill_records_log_group() -> String {
+    crate::contract::name::DRILL_RECORDS_LOG_GROUP.replace("{drillMachine}", "rds-failsafe-drill")
+}
+
+/// The drills' records in `log_group`, of `source` if given. None at all is an error naming what
+/// to check: an auditor's empty report must not read as "nothing failed".
+pub async fn drills<S: DrillRecords>(
+    store: &S,
+    log_group: &str,
+    source: Option<&str>,
+) -> Result<DrillsReport> {
+    let lines = store.read_records(log_group).await.map_err(|e| {
+        let mut err = FailsafeError::from(e);
+        err.message = format!(
+            "{}; is {log_group} the drills' log group (restoreDrill in cdk.json; --log-group names another) and the profile the Failsafe account's?",
+            err.message
+        );
+        err
+    })?;
+    let (records, foreign_lines) = records_of(&lines, source);
+    if records.is_empty() {
+        return Err(FailsafeError::input(match source {
+            Some(s) => format!("no drill record of {s} in {log_group} ({} records of other sources): has a drill restored it yet?", lines.len() - foreign_lines),
+            None => format!("no drill record in {log_group}: is the restore drill on (restoreDrill in cdk.json), and has it run?"),
+        }));
+    }
+    Ok(DrillsReport {
+        log_group: log_group.to_string(),
+        records,
+        foreign_lines,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -81,6 +81,74 @@ pub fn rto_breached(restore_seconds: Option<u64>, target_minutes: Option<u32>) -
     Some(restore_seconds? > u64::from(target_minutes?) * 60)
 }
 
+/// The evidence of one drill, as `end-drill` appends it to the drills' log group (one JSON line)
+/// and `rdsf drills` lists it: what was restored, from when, by whom, how long it took against its
+/// target, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrillRecord {
+    /// `<live-account>:<source-id>`.
+    pub source: String,
+    pub kind: SnapshotKind,
+    pub copy_id: String,
+    pub copy_arn: String,
+    /// When the copy's data was taken.
+    pub snapshot_time: DateTime<Utc>,
+    pub engine: String,
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    pub instance_class: String,
+    /// The database the drill restored (and deleted).
+    pub db_id: String,
+    /// `passed` or `failed`.
+    pub outcome: String,
+    /// When the drill run started, and when this drill ended.
+    pub started: DateTime<Utc>,
+    pub ended: DateTime<Utc>,
+    #[serde(default)]
+    pub restore_seconds: Option<u64>,
+    #[serde(default)]
+    pub rto_minutes: Option<u32>,
+    #[serde(default)]
+    pub rto_breached: Option<bool>,
+    /// Whether queries checked the restored data: not yet, every drill is restore-only.
+    pub data_checked: bool,
+    #[serde(default)]
+    pub cause: Option<String>,
+    pub deleted: Vec<String>,
+    /// What ran it: the drill's execution (`$$.Execution.Id`), else the task.
+    pub ran_by: String,
+}
+
+/// The log stream a drill's record goes to: the day it ended (UTC), e.g. `2026-11-22`.
+pub fn record_stream(ended: DateTime<Utc>) -> String {
+    ended.format("%Y-%m-%d").to_string()
+}
+
+/// The records of `source` (`<source-id>` or `<live-account>:<source-id>`; all when `None`) among
+/// `lines`, newest first. A line that is not a record is skipped and counted: the log group is
+/// the drills' own, so one means someone wrote to it.
+pub fn records_of(lines: &[String], source: Option<&str>) -> (Vec<DrillRecord>, usize) {
+    let mut bad = 0;
+    let mut out: Vec<DrillRecord> = lines
+        .iter()
+        .filter_map(|l| match serde_json::from_str::<DrillRecord>(l) {
+            Ok(r) => Some(r),
+            Err(_) => {
+                bad += 1;
+                None
+            }
+        })
+        .filter(|r| {
+            source.is_none_or(|s| {
+                r.source == s || r.source.split_once(':').is_some_and(|(_, id)| id == s)
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.ended.cmp(&a.ended).then_with(|| a.source.cmp(&b.source)));
+    (out, bad)
+}
+
 /// One restore a drill makes: the copy, and the database it becomes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -577,5 +645,52 @@ mod tests {
             let e = RtoTargets::parse(bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn records_are_listed_newest_first_by_source_and_a_foreign_line_is_counted() {
+        let record = |source: &str, ended: &str| DrillRecord {
+            source: source.into(),
+            kind: SnapshotKind::Instance,
+            copy_id: "rdsf-x".into(),
+            copy_arn: "arn:aws:rds:eu-west-1:222222222222:snapshot:rdsf-x".into(),
+            snapshot_time: ended.parse().unwrap(),
+            engine: "postgres".into(),
+            engine_version: None,
+            instance_class: "db.t4g.micro".into(),
+            db_id: "rdsf-drill-x".into(),
+            outcome: "passed".into(),
+            started: ended.parse().unwrap(),
+            ended: ended.parse().unwrap(),
+            restore_seconds: Some(60),
+            rto_minutes: None,
+            rto_breached: None,
+            data_checked: false,
+            cause: None,
+            deleted: vec![],
+            ran_by: "end-drill".into(),
+        };
+        let lines: Vec<String> = [
+            record("111111111111:orders", "2026-11-01T06:00:00Z"),
+            record("111111111111:ledger", "2026-11-08T06:00:00Z"),
+            record("111111111111:orders", "2026-11-15T06:00:00Z"),
+        ]
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .chain(["not a record".to_string()])
+        .collect();
+        let (all, foreign) = records_of(&lines, None);
+        assert_eq!(foreign, 1);
+        assert_eq!(
+            all.iter().map(|r| r.ended.to_rfc3339()).collect::<Vec<_>>()[0],
+            "2026-11-15T06:00:00+00:00"
+        );
+        assert_eq!(records_of(&lines, Some("orders")).0.len(), 2);
+        assert_eq!(records_of(&lines, Some("111111111111:ledger")).0.len(), 1);
+        assert_eq!(records_of(&lines, Some("users")).0.len(), 0);
+        assert_eq!(
+            record_stream("2026-11-15T23:59:00Z".parse().unwrap()),
+            "2026-11-15"
+        );
     }
 }

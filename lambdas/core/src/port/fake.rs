@@ -7,9 +7,10 @@ use crate::model::{
     SnapshotKind, Tags,
 };
 use crate::port::{
-    ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, Executions, PolicyReads,
-    Publishing, RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites,
-    Snapshots, StartOutcome, StoreError, StoreErrorKind, StoreResult, Untagging,
+    ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, DrillRecords,
+    Executions, PolicyReads, Publishing, RestoreRequest, Restores, Sharing, SnapshotQuery,
+    SnapshotQuota, SnapshotWrites, Snapshots, StartOutcome, StoreError, StoreErrorKind,
+    StoreResult, Untagging,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -47,6 +48,8 @@ pub struct FakeWorld {
     pub keys: BTreeMap<String, (KeyInfo, Option<String>)>,
     /// SNS topics by ARN, with their access policy (`None`: reading it is denied).
     pub topics: BTreeMap<String, Option<String>>,
+    /// The drills' evidence: (group, stream, record), in the order appended.
+    pub records: Vec<(String, String, String)>,
 }
 
 pub struct FakeStore {
@@ -348,6 +351,33 @@ impl SnapshotWrites for FakeStore {
         let s = w.by_arn(arn)?;
         s.tags.extend(tags.clone());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DrillRecords for FakeStore {
+    async fn append_record(&self, group: &str, stream: &str, record: &str) -> StoreResult<()> {
+        let mut w = self.world();
+        if let Some(n) = w.throttle.get_mut("PutLogEvents").filter(|n| **n > 0) {
+            *n -= 1;
+            return Err(StoreError::new(
+                StoreErrorKind::Throttled,
+                "ThrottlingException",
+                "PutLogEvents",
+            ));
+        }
+        w.records.push((group.into(), stream.into(), record.into()));
+        Ok(())
+    }
+
+    async fn read_records(&self, group: &str) -> StoreResult<Vec<String>> {
+        Ok(self
+            .world()
+            .records
+            .iter()
+            .filter(|(g, _, _)| g == group)
+            .map(|(_, _, r)| r.clone())
+            .collect())
     }
 }
 

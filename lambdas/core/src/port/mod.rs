@@ -200,6 +200,16 @@ pub trait SnapshotWrites: Send + Sync {
     async fn add_tags(&self, arn: &str, tags: &Tags) -> StoreResult<()>;
 }
 
+/// The restore drills' evidence: one JSON record per drill in a log group the guardrails keep
+/// (CloudWatch Logs). `end-drill` appends; `rdsf drills` reads.
+#[async_trait]
+pub trait DrillRecords: Send + Sync {
+    /// Appends one record to `stream` of `group` (the stream is made if it is not there).
+    async fn append_record(&self, group: &str, stream: &str, record: &str) -> StoreResult<()>;
+    /// Every record of `group`, oldest first.
+    async fn read_records(&self, group: &str) -> StoreResult<Vec<String>>;
+}
+
 /// Takes tags off a snapshot (RDS). No task does: only `rdsf release`, which under the guardrails
 /// only the break-glass role may run.
 #[async_trait]

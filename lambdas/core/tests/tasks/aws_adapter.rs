@@ -33,6 +33,12 @@ fn store(rds: Client) -> AwsStore {
         aws_sdk_kms::Client::from_conf(
             aws_sdk_kms::Config::builder()
                 .behavior_version_latest()
+                .region(region.clone())
+                .build(),
+        ),
+        aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::Config::builder()
+                .behavior_version_latest()
                 .region(region)
                 .build(),
         ),

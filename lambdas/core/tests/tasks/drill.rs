@@ -17,6 +17,10 @@ fn drill_config(extra: &[(&str, &str)]) -> DrillConfig {
         ("REGION", REGION),
         ("DRILL_SUBNET_GROUP", "restore-subnets"),
         ("DRILL_SECURITY_GROUPS", "sg-0123456789abcdef0"),
+        (
+            "DRILL_RECORDS_LOG_GROUP",
+            "/rds-failsafe/rds-failsafe-drill/records",
+        ),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -64,6 +68,16 @@ fn drill_config_names_the_field_and_the_fix() {
         .message
         .contains("DRILL_SOURCES"));
     env.insert("DRILL_SOURCES".into(), "all".into());
+    let e = DrillConfig::from_env(&env).unwrap_err();
+    assert!(
+        e.message.contains("DRILL_RECORDS_LOG_GROUP is not set"),
+        "{}",
+        e.message
+    );
+    env.insert(
+        "DRILL_RECORDS_LOG_GROUP".into(),
+        "/rds-failsafe/x/records".into(),
+    );
     assert_eq!(DrillConfig::from_env(&env).unwrap().scope, DrillScope::All);
 }
 

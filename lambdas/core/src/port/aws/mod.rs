@@ -1,11 +1,13 @@
 //! The AWS SDK adapter of the port's capability traits, one file per service: `rds.rs`
 //! (snapshots, snapshot writes, sharing, databases, restores), `sns.rs` (publishing, the topic's
-//! policy), `sfn.rs` (executions), `kms.rs` (the key reads of the preflight); `error.rs` maps AWS
+//! policy), `sfn.rs` (executions), `kms.rs` (the key reads of the preflight), `logs.rs` (the drills'
+//! evidence); `error.rs` maps AWS
 //! error codes to [`crate::port::StoreErrorKind`]. Complete pagination, SDK types mapped to the
 //! model. No policy lives here. This file: [`AwsStore`] and its clients, per region.
 
 mod error;
 mod kms;
+mod logs;
 mod rds;
 mod sfn;
 mod sns;
@@ -15,7 +17,7 @@ pub use rds::{cluster_snapshot, instance_snapshot, READ_ATTEMPTS};
 
 use crate::arn::Arn;
 use crate::model::KeyInfo;
-use crate::port::{PolicyReads, StoreResult};
+use crate::port::{DrillRecords, PolicyReads, StoreResult};
 use async_trait::async_trait;
 use rds::read_client;
 use std::collections::HashMap;
@@ -41,6 +43,8 @@ pub struct AwsStore {
     /// KMS is read by the preflight only; with static dispatch, only the binaries that call
     /// [`PolicyReads`] link its operations.
     kms: kms::KmsKeys,
+    /// CloudWatch Logs, for the drills' evidence: only `end-drill` and `rdsf` link its operations.
+    logs: logs::LogRecords,
 }
 
 impl AwsStore {
@@ -51,6 +55,7 @@ impl AwsStore {
         sns: aws_sdk_sns::Client,
         sfn: aws_sdk_sfn::Client,
         kms: aws_sdk_kms::Client,
+        logs: aws_sdk_cloudwatchlogs::Client,
     ) -> Self {
         AwsStore {
             home: Regional {
@@ -61,6 +66,7 @@ impl AwsStore {
             },
             others: Mutex::new(HashMap::new()),
             kms: kms::KmsKeys::new(kms),
+            logs: logs::LogRecords::new(logs),
         }
     }
 
@@ -102,6 +108,7 @@ impl AwsStore {
             aws_sdk_sns::Client::new(conf),
             aws_sdk_sfn::Client::new(conf),
             aws_sdk_kms::Client::new(conf),
+            aws_sdk_cloudwatchlogs::Client::new(conf),
         )
     }
 
@@ -185,5 +192,16 @@ impl PolicyReads for AwsStore {
 
     async fn topic_policy(&self, topic_arn: &str) -> StoreResult<Option<String>> {
         sns::topic_policy(&self.clients_for_arn(topic_arn).sns, topic_arn).await
+    }
+}
+
+#[async_trait]
+impl DrillRecords for AwsStore {
+    async fn append_record(&self, group: &str, stream: &str, record: &str) -> StoreResult<()> {
+        self.logs.append(group, stream, record).await
+    }
+
+    async fn read_records(&self, group: &str) -> StoreResult<Vec<String>> {
+        self.logs.read(group).await
     }
 }
