@@ -648,6 +648,15 @@ export function CASES(dep) {
       { ...asTask(F, 'end-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [VERIFIED]: 'x' }) } },
       { ...asTask(F, 'end-drill'), action: 'rds:AddTagsToResource', resource: fSnap(type, 'rdsf-x-202611200300'), context: { ...managed, ...tagging({ [MANAGED]: 'false' }) } },
     ]));
+  add("`end-drill` can append a drill's record only to the drills' records log group, and cannot delete it or change its retention.", 'Denied',
+    !drill ? [] : [
+      { ...asTask(F, 'end-drill'), action: 'logs:PutLogEvents', resource: `arn:aws:logs:${F.region}:${F.account}:log-group:/aws/lambda/other:log-stream:x` },
+      ...['logs:DeleteLogGroup', 'logs:DeleteLogStream', 'logs:PutRetentionPolicy'].map((action) => ({
+        ...asTask(F, 'end-drill'),
+        action,
+        resource: `arn:aws:logs:${F.region}:${F.account}:log-group:${CONTRACT.names.drillRecordsLogGroup.replace('{drillMachine}', 'rds-failsafe-drill')}:*`,
+      })),
+    ]);
   add('The restore drill state machine may invoke its own task Lambdas and start, describe and stop its own child executions.', 'Allowed',
     !drill ? [] : (() => {
       const [arn, machine] = need(drillMachine(F), 'restore drill state machine');
