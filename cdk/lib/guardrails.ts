@@ -257,7 +257,7 @@ export function serviceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocu
 
 /** An RCP applies to AWS services acting as themselves too (AWS KMS Developer Guide, "Resource
  * control policies in AWS KMS"): those are never what it guards against. */
-const notAwsService = { BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' } };
+const notAwsService = { 'aws:PrincipalIsAWSService': 'false' };
 
 /**
  * The resource control policy: what no principal, of any account, may do to a KMS key of the
@@ -267,30 +267,30 @@ const notAwsService = { BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' } }
  */
 export function resourceControlPolicy(props: FailsafeGuardrailsProps): PolicyDocument {
   const p = guardedPrincipals(props);
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'KeysStay',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: KEY_CHANGES,
-        Resource: '*',
-        Condition: { ...unless(p.deploy, p.breakGlass), ...notAwsService },
-      },
-      {
-        Sid: 'NoGrantsButAwsServices',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 'kms:CreateGrant',
-        Resource: '*',
-        Condition: {
-          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', ...notAwsService.BoolIfExists },
-          ...unless(p.deploy, p.breakGlass),
-        },
-      },
-    ],
-  };
+  return { Version: '2012-10-17', Statement: keyDenies('KeysStay', '*', [p.deploy, p.breakGlass], notAwsService) };
+}
+
+/**
+ * The two Denies that guard a key, in the RCP and in each key's own policy alike: no principal but
+ * `exempt` (role ARN patterns) schedules its deletion, disables it, changes its policy (`KEY_CHANGES`)
+ * or grants it outside an AWS service. `when`: further `BoolIfExists` conditions on both.
+ */
+function keyDenies(changesSid: string, principal: unknown, exempt: string[], when: Record<string, string> = {}): Record<string, unknown>[] {
+  const condition = (bool: Record<string, string>) => ({
+    ...(Object.keys(bool).length > 0 ? { BoolIfExists: bool } : {}),
+    ...unless(...exempt),
+  });
+  return [
+    { Sid: changesSid, Effect: 'Deny', Principal: principal, Action: KEY_CHANGES, Resource: '*', Condition: condition(when) },
+    {
+      Sid: 'NoGrantsButAwsServices',
+      Effect: 'Deny',
+      Principal: principal,
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: condition({ 'kms:GrantIsForAWSResource': 'false', ...when }),
+    },
+  ];
 }
 
 /** One policy document as Organizations stores it (no whitespace), refused at synth above the quota. */
@@ -347,27 +347,9 @@ export function guardKey(
 ): void {
   const p = guardedPrincipals(props);
   const own = (arn: string) => arn.replace('::*:', `::${account}:`);
-  const exempt = { ArnNotLike: { 'aws:PrincipalArn': [own(p.deploy), own(p.breakGlass)] } };
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'OnlyDeploymentOrBreakGlassChangesThisKey',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: KEY_CHANGES,
-      resources: ['*'],
-      conditions: exempt,
-    }),
-  );
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'NoGrantsButAwsServices',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:CreateGrant'],
-      resources: ['*'],
-      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false' }, ...exempt },
-    }),
-  );
+  for (const statement of keyDenies('OnlyDeploymentOrBreakGlassChangesThisKey', { AWS: '*' }, [own(p.deploy), own(p.breakGlass)])) {
+    key.addToResourcePolicy(iam.PolicyStatement.fromJson(statement));
+  }
 }
 
 /** Every IAM role under `scope` gets the tool's path (`names.toolRolePath`), which the guardrails exempt and protect. */
