@@ -108,6 +108,11 @@ impl FailsafeError {
     pub fn input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
     }
+    /// The same error, its message followed by what the operator should check.
+    pub fn hinted(mut self, hint: impl fmt::Display) -> Self {
+        self.message = format!("{}; {hint}", self.message);
+        self
+    }
 }
 
 impl fmt::Display for FailsafeError {

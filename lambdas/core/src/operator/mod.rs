@@ -174,7 +174,8 @@ pub struct HoldReport {
     pub hold: Option<String>,
 }
 
-/// The copies of `source` (`<source-id>` or `<account>:<source-id>`), grouped as `status` groups them.
+/// The copies of `source` (`<source-id>` or `<account>:<source-id>`), grouped as `status` groups
+/// them; an unknown or ambiguous name is `InvalidInput` naming the sources there are.
 async fn source_copies<S: Snapshots>(
     store: &S,
     source: &str,
@@ -254,14 +255,13 @@ pub async fn release<S: Snapshots + Untagging>(
 /// A refused hold or release most likely met the guardrails: say who may.
 fn guarded(what: &str, e: crate::port::StoreError) -> FailsafeError {
     let denied = e.code.contains("AccessDenied") || e.code.contains("UnauthorizedOperation");
-    let mut err = FailsafeError::from(e);
-    if denied {
-        err.message = format!(
-            "{}; under the guardrails only the break-glass role, signed in with MFA, may {what} a copy (docs/security.md, \"Break-glass runbook\")",
-            err.message
-        );
+    let err = FailsafeError::from(e);
+    if !denied {
+        return err;
     }
-    err
+    err.hinted(format_args!(
+        "under the guardrails only the break-glass role, signed in with MFA, may {what} a copy (docs/security.md, \"Break-glass runbook\")"
+    ))
 }
 
 /// `rdsf drills`: the drills' records (`policy::drill::DrillRecord`), newest first.
@@ -287,12 +287,9 @@ pub async fn drills<S: DrillRecords>(
     source: Option<&str>,
 ) -> Result<DrillsReport> {
     let lines = store.read_records(log_group).await.map_err(|e| {
-        let mut err = FailsafeError::from(e);
-        err.message = format!(
-            "{}; is {log_group} the drills' log group (restoreDrill in cdk.json; --log-group names another) and the profile the Failsafe account's?",
-            err.message
-        );
-        err
+        FailsafeError::from(e).hinted(format_args!(
+            "is {log_group} the drills' log group (restoreDrill in cdk.json; --log-group names another) and the profile the Failsafe account's?"
+        ))
     })?;
     let (records, foreign_lines) = records_of(&lines, source);
     if records.is_empty() {
@@ -331,12 +328,9 @@ pub async fn restore<S: Snapshots + Restores>(
     opts: &RestoreOptions,
     dry_run: bool,
 ) -> Result<RestoreReport> {
-    let snapshots = own_managed_copies(store).await?;
-    let grouped = group_by_source(&snapshots);
-    let keys: Vec<SourceKey> = grouped.sources.keys().cloned().collect();
-    let key = match_source(&keys, source).map_err(FailsafeError::input)?;
-    let copies = &grouped.sources[&key];
-    let (copy, data_time) = pick_copy(copies, at)
+    let (key, all) = source_copies(store, source).await?;
+    let copies: Vec<&crate::model::Snapshot> = all.iter().collect();
+    let (copy, data_time) = pick_copy(&copies, at)
         .map_err(|e| FailsafeError::input(format!("{}:{}: {e}", key.0, key.1)))?;
     let plan = plan_restore(copy, &key.1, data_time, region, opts).map_err(FailsafeError::input)?;
     let mut created = Vec::new();
