@@ -269,7 +269,6 @@ async fn preflight(
     json: bool,
 ) -> Result<u8, FailsafeError> {
     use deployed::Side;
-    use rdsf_core::policy::preflight::Level;
     let mut reports = Vec::new();
     for d in deployed::find(lambda, function).await? {
         let report = match &d.config {
@@ -295,27 +294,32 @@ async fn preflight(
         };
         reports.push((d.functions, report));
     }
+    Ok(show_preflight(&reports, json))
+}
+
+/// Preflight reports, each with what it checked (functions, or the guardrails' template): JSON or
+/// tables; exit 1 when any has a problem.
+fn show_preflight(
+    reports: &[(Vec<String>, rdsf_core::operator::preflight::PreflightReport)],
+    json: bool,
+) -> u8 {
+    use rdsf_core::policy::preflight::Level;
     if json {
         let out: Vec<_> = reports
             .iter()
             .map(|(functions, r)| serde_json::json!({"functions": functions, "report": r}))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).expect("report serializes")
-        );
+        print_json(&out);
     } else {
-        for (functions, r) in &reports {
+        for (functions, r) in reports {
             print!("{}", table::preflight(r, functions));
         }
     }
-    Ok(
-        if reports.iter().any(|(_, r)| r.worst() == Level::Problem) {
-            exit::PROBLEMS
-        } else {
-            exit::OK
-        },
-    )
+    if reports.iter().any(|(_, r)| r.worst() == Level::Problem) {
+        exit::PROBLEMS
+    } else {
+        exit::OK
+    }
 }
 
 /// The policies of type `kind` attached to `target`, with their documents (Organizations
@@ -379,7 +383,6 @@ async fn guardrails_preflight(
     json: bool,
 ) -> Result<u8, FailsafeError> {
     use rdsf_core::policy::guardrails::{expected_policies, guardrail_findings};
-    use rdsf_core::policy::preflight::Level;
     let text = std::fs::read_to_string(template)
         .map_err(|e| FailsafeError::input(format!("--guardrails {}: {e}", template.display())))?;
     let parsed: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -413,23 +416,10 @@ async fn guardrails_preflight(
         sources: 0,
         findings,
     };
-    let template_name = vec![template.display().to_string()];
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!([{"functions": template_name, "report": report}])
-            )
-            .expect("report serializes")
-        );
-    } else {
-        print!("{}", table::preflight(&report, &template_name));
-    }
-    Ok(if report.worst() == Level::Problem {
-        exit::PROBLEMS
-    } else {
-        exit::OK
-    })
+    Ok(show_preflight(
+        &[(vec![template.display().to_string()], report)],
+        json,
+    ))
 }
 
 /// The retention the deployed Failsafe functions run with, or why it is not known: none found,
@@ -582,10 +572,7 @@ fn fail(e: &FailsafeError, json: bool) -> ExitCode {
 
 fn show_status(r: &StatusReport, json: bool) -> u8 {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(r).expect("report serializes")
-        );
+        print_json(r);
     } else {
         print!("{}", table::status(r));
     }
@@ -596,12 +583,17 @@ fn show_status(r: &StatusReport, json: bool) -> u8 {
     }
 }
 
+/// A report as pretty JSON on stdout (`--json`), for scripts.
+fn print_json<T: serde::Serialize>(report: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).expect("report serializes")
+    );
+}
+
 fn show_drills(r: &operator::DrillsReport, json: bool) -> u8 {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(r).expect("report serializes")
-        );
+        print_json(r);
     } else {
         print!("{}", table::drills(r));
     }
@@ -610,10 +602,7 @@ fn show_drills(r: &operator::DrillsReport, json: bool) -> u8 {
 
 fn show_hold(r: &HoldReport, json: bool) -> u8 {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(r).expect("report serializes")
-        );
+        print_json(r);
         return exit::OK;
     }
     for c in &r.copies {
@@ -637,10 +626,7 @@ fn show_hold(r: &HoldReport, json: bool) -> u8 {
 
 fn show_restore(r: &RestoreReport, json: bool) -> u8 {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(r).expect("report serializes")
-        );
+        print_json(r);
         return exit::OK;
     }
     println!(
