@@ -493,6 +493,9 @@ const alertTopics = (side) =>
 /** A side's own state machine (the Failsafe side may also have the restore drill's). */
 const mainMachine = (side) => Object.entries(side.stateMachines).find(([arn]) => !arn.endsWith('-drill'));
 const drillMachine = (side) => Object.entries(side.stateMachines).find(([arn]) => arn.endsWith('-drill'));
+/** A Distributed Map child execution of a machine: execution:<machine>/<map run>:<id> (the Map
+ * stops its children when it fails). */
+const childExecution = (machineArn) => `${machineArn.replace(':stateMachine:', ':execution:')}/map-run:child-1`;
 const keyByArn = (side, arn) => Object.values(side.keys).find((k) => k.arn === arn);
 const managed = { [`aws:ResourceTag/${MANAGED}`]: 'true' };
 const provenance = Object.fromEntries(PROVENANCE.map((k) => [k, k === MANAGED ? 'true' : 'x']));
@@ -661,7 +664,7 @@ export function CASES(dep) {
     !drill ? [] : (() => {
       const [arn, machine] = need(drillMachine(F), 'restore drill state machine');
       const role = { principal: machine.roleArn, identityPolicies: machine.policies };
-      const child = `${arn.replace(':stateMachine:', ':execution:')}/map-run:child-1`;
+      const child = childExecution(arn);
       return [
         ...drillTasks.map((t) => ({ ...role, action: 'lambda:InvokeFunction', resource: F.functions[t].functionArn })),
         { ...role, action: 'states:StartExecution', resource: arn },
@@ -690,8 +693,7 @@ export function CASES(dep) {
       if (!machine) throw new Error(`the ${name} deployment has no state machine`);
       const role = { principal: machine.roleArn, identityPolicies: machine.policies };
       const tasks = TASKS[name].filter((t) => t !== 'start-failsafe');
-      // a child execution: execution:<machine>/<map run>:<id> (the Map stops its children when it fails)
-      const child = `${arn.replace(':stateMachine:', ':execution:')}/map-run:child-1`;
+      const child = childExecution(arn);
       return [
         ...tasks.map((t) => ({ ...role, action: 'lambda:InvokeFunction', resource: side.functions[t].functionArn })),
         { ...role, action: 'states:StartExecution', resource: arn },

@@ -33,13 +33,7 @@ impl LogRecords {
             .timestamp(chrono::Utc::now().timestamp_millis())
             .message(record)
             .build()
-            .map_err(|e| {
-                crate::port::StoreError::new(
-                    crate::port::StoreErrorKind::InvalidParameter,
-                    "InvalidParameterException",
-                    e.to_string(),
-                )
-            })?;
+            .expect("an event with its two required fields, timestamp and message");
         self.client
             .put_log_events()
             .log_group_name(group)
