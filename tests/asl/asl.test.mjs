@@ -199,7 +199,7 @@ test("every machine has an execution timeout, and every Task retries all of Lamb
 
 test("drill.asl.json: every Task has a timeout and retries throttling and Lambda errors with jitter", () => {
   const tasks = allStates(JSON.parse(load("drill"))).filter(([, s]) => s.Type === "Task");
-  assert.equal(tasks.length, 5);
+  assert.equal(tasks.length, 6);
   for (const [stateName, s] of tasks) {
     assert.ok(Number.isInteger(s.TimeoutSeconds), `${stateName} has no TimeoutSeconds`);
     const retry = (s.Retry || []).find((r) => r.ErrorEquals.includes("Throttled"));
@@ -228,10 +228,24 @@ test("drill.asl.json: one drill at a time, and every way out of a drill goes thr
     assert.ok(!s.End && s.Type !== "Fail" && s.Type !== "Succeed", `${name} ends a drill without the clean-up`);
     stack.push(...next(s));
   }
-  for (const name of ["RestoreDrill", "CheckDrill"]) {
+  for (const name of ["RestoreDrill", "CheckDrill", "ValidateDrill"]) {
     assert.equal(states[name].Catch.find((c) => c.ErrorEquals.includes("States.ALL")).Next, "CleanUpFailed", name);
   }
   assert.equal(states.RestoreTimedOut.Next, "CleanUpFailed");
+  // a restored database is checked before it passes: available leads to validate-drill, and a
+  // failed check to the failed clean-up, naming the check
+  assert.equal(states.IsRestored.Choices.find((c) => c.Variable === "$.wait.available").Next, "ValidateDrill");
+  assert.equal(states.ValidateDrill.Next, "IsValid");
+  assert.deepEqual(states.IsValid.Choices, [{ Variable: "$.validation.passed", BooleanEquals: false, Next: "ChecksFailed" }]);
+  assert.equal(states.IsValid.Default, "CleanUpPassed");
+  assert.equal(states.ChecksFailed.Next, "CleanUpFailed");
+  assert.equal(states.ChecksFailed.Parameters["Cause.$"], "$.validation.failure");
+  // the managed password's secret takes minutes: retried, not looped in the Lambda
+  const creds = states.ValidateDrill.Retry.find((r) => r.ErrorEquals.includes("CredentialsPending"));
+  assert.ok(creds && creds.MaxAttempts * creds.MaxDelaySeconds >= 3600, "RDS may take an hour to reset credentials");
+  // every clean-up says what the checks found: $.validation exists from the start of the drill
+  assert.deepEqual(map.ItemSelector.validation, { checked: false, passed: true });
+  for (const name of cleanUps) assert.equal(states[name].Parameters["validation.$"], "$.validation", name);
   assert.equal(states.CleanUpFailed.Next, "RecordRestoreFailed");
   // a drill ends with its record, never a Fail: the Map tolerates failed children anyway, and
   // the run reads every drill's outcome once all were tried

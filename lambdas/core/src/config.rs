@@ -775,6 +775,36 @@ impl DrillConfig {
     }
 }
 
+/// What `validate-drill` reads: the checks per source (`DRILL_CHECKS`; none: every drill is
+/// restore-only) and any certificate authority trusted besides RDS's (`DRILL_EXTRA_CA`).
+#[derive(Debug, Clone, Default)]
+pub struct ValidateConfig {
+    pub checks: crate::policy::checks::DrillChecks,
+    pub extra_ca_pem: Option<String>,
+}
+
+impl ValidateConfig {
+    pub fn from_env(env: &dyn Env) -> Result<ValidateConfig> {
+        let checks = match lookup(env, var::DRILL_CHECKS) {
+            None => Default::default(),
+            Some((name, v)) => crate::policy::checks::DrillChecks::parse(&v)
+                .map_err(|e| FailsafeError::config(format!("{name} {e} (restoreDrill.checks)")))?,
+        };
+        let extra_ca_pem = match lookup(env, var::DRILL_EXTRA_CA) {
+            Some((name, v)) if !v.contains("-----BEGIN CERTIFICATE-----") => {
+                return Err(FailsafeError::config(format!(
+                    "{name} must hold PEM certificates (-----BEGIN CERTIFICATE-----), or be unset"
+                )))
+            }
+            other => other.map(|(_, v)| v),
+        };
+        Ok(ValidateConfig {
+            checks,
+            extra_ca_pem,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,9 @@ pub enum ErrorKind {
     /// A restored cluster is not available yet, and RDS adds a DB instance only to an available
     /// cluster; ASL retries `restore-drill`, which then creates it.
     ClusterNotReady,
+    /// A drill's database is getting its RDS-managed master password (the secret is being
+    /// created, the database is resetting its credentials); ASL retries `validate-drill`.
+    CredentialsPending,
     /// The Live preflight found a problem that would make every copy of the run fail (the share
     /// key disabled or closed to every Failsafe account, no source with copyable snapshots).
     PreflightFailed,
@@ -43,7 +46,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind; their names are the contract's `errorTypes` (contract/contract.json), in order.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Throttled,
         ErrorKind::Transient,
         ErrorKind::SnapshotNotFound,
@@ -57,6 +60,7 @@ impl ErrorKind {
         ErrorKind::RestoreFailed,
         ErrorKind::CleanupPending,
         ErrorKind::ClusterNotReady,
+        ErrorKind::CredentialsPending,
         ErrorKind::PreflightFailed,
         ErrorKind::AwsError,
     ];
@@ -76,6 +80,7 @@ impl ErrorKind {
             ErrorKind::RestoreFailed => "RestoreFailed",
             ErrorKind::CleanupPending => "CleanupPending",
             ErrorKind::ClusterNotReady => "ClusterNotReady",
+            ErrorKind::CredentialsPending => "CredentialsPending",
             ErrorKind::PreflightFailed => "PreflightFailed",
             ErrorKind::AwsError => "AwsError",
         }

@@ -154,6 +154,46 @@ pub struct DbState {
     pub tags: Tags,
     /// A cluster's DB instances (`DBClusterMembers`); empty for an instance.
     pub members: Vec<String>,
+    /// Where and as whom a drill's checks connect, once RDS reports it.
+    pub access: DbAccess,
+}
+
+/// A database's endpoint, master user and RDS-managed master password (`MasterUserSecret`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DbAccess {
+    /// The endpoint's address (a cluster's writer endpoint) and port.
+    pub endpoint: Option<(String, u16)>,
+    pub master_username: Option<String>,
+    /// The Secrets Manager secret RDS keeps the master password in, and its `SecretStatus`
+    /// (`creating`, `active`, `rotating`, `impaired`).
+    pub master_secret: Option<(String, String)>,
+}
+
+/// A database password: never printed, logged or serialized (its `Debug` says so).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(p: impl Into<String>) -> Password {
+        Password(p.into())
+    }
+    /// The password itself, for the driver's login only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A database login from the master secret (`{"username", "password"}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Password,
 }
 
 /// `SnapshotType` as RDS reports it.

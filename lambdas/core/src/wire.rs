@@ -826,6 +826,36 @@ pub struct CheckDrillOutput {
     pub next_wait_seconds: u64,
 }
 
+// -- validate-drill, the drill machine (drill/validate_drill.rs) ------------------------------
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidateDrillInput {
+    pub item: DrillItem,
+}
+
+/// What the checks of a drill's restored database found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidateDrillOutput {
+    /// Whether queries checked the data (false: the source has no checks; restore-only).
+    pub checked: bool,
+    /// Every check passed (true when nothing was checked).
+    pub passed: bool,
+    /// The database (or schema) the checks connected to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub checks: Vec<crate::policy::checks::CheckResult>,
+    /// Seconds from the first query to the last answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate_seconds: Option<u64>,
+    /// Why the drill fails: the first failed check (with its value and bound), or why no check
+    /// could run. Never a credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
 // -- end-drill, the drill machine (drill/end_drill.rs) ----------------------------------------
 
 /// How a drill's restore ended, as drill.asl.json tells `end-drill`.
@@ -856,6 +886,13 @@ pub struct EndDrillInput {
     /// The drill's execution (`$$.Execution.Id`): who ran it, in its record.
     #[serde(default)]
     pub execution: Option<String>,
+    /// When this drill's own execution started (`$$.Execution.StartTime` of the child): its
+    /// total time runs from there to `ended_at`.
+    #[serde(default)]
+    pub drill_started: Option<DateTime<Utc>>,
+    /// What validate-drill found, when it ran.
+    #[serde(default)]
+    pub validation: Option<ValidateDrillOutput>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -872,6 +909,16 @@ pub struct EndDrillOutput {
     /// Whether the restore took longer than the target (passed drills with a target).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rto_breached: Option<bool>,
+    /// Seconds validate-drill's checks took, and the drill's whole time (restore, checks,
+    /// clean-up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_seconds: Option<u64>,
+    /// Whether queries checked the restored data, and each check's result.
+    pub data_checked: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::policy::checks::CheckResult>,
     pub deleted: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,

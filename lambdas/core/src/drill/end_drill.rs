@@ -131,6 +131,8 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
             input.ended_at.unwrap_or(input.now)
         )
     );
+    let ended = input.ended_at.unwrap_or(input.now);
+    let validation = input.validation.clone().unwrap_or_default();
     let output = EndDrillOutput {
         outcome: input.outcome,
         source: format!("{}:{}", item.source_account, item.source_id),
@@ -138,12 +140,17 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
         restore_seconds,
         rto_minutes,
         rto_breached: breached,
+        validate_seconds: validation.validate_seconds,
+        total_seconds: input
+            .drill_started
+            .and_then(|s| u64::try_from((ended - s).num_seconds()).ok()),
+        data_checked: validation.checked,
+        checks: validation.checks.clone(),
         deleted,
         cause,
     };
     // the evidence: one record per drill, passed or failed, where nobody but break-glass can
     // delete it (the guardrails); a record that cannot be written fails this task (retried)
-    let ended = input.ended_at.unwrap_or(input.now);
     let record = DrillRecord {
         source: output.source.clone(),
         kind: item.kind,
@@ -160,7 +167,11 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
         restore_seconds,
         rto_minutes,
         rto_breached: breached,
-        data_checked: false,
+        validate_seconds: output.validate_seconds,
+        total_seconds: output.total_seconds,
+        data_checked: output.data_checked,
+        database: validation.database.clone(),
+        checks: output.checks.clone(),
         cause: output.cause.clone(),
         deleted: output.deleted.clone(),
         ran_by: input

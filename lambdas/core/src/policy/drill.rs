@@ -111,8 +111,18 @@ pub struct DrillRecord {
     pub rto_minutes: Option<u32>,
     #[serde(default)]
     pub rto_breached: Option<bool>,
-    /// Whether queries checked the restored data: not yet, every drill is restore-only.
+    /// Seconds the checks took, and the drill's whole time (restore, checks, clean-up).
+    #[serde(default)]
+    pub validate_seconds: Option<u64>,
+    #[serde(default)]
+    pub total_seconds: Option<u64>,
+    /// Whether queries checked the restored data (`restoreDrill.checks`); false: restore-only.
     pub data_checked: bool,
+    /// The database (or schema) the checks ran in, and each check's result.
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub checks: Vec<crate::policy::checks::CheckResult>,
     #[serde(default)]
     pub cause: Option<String>,
     pub deleted: Vec<String>,
@@ -665,7 +675,11 @@ mod tests {
             restore_seconds: Some(60),
             rto_minutes: None,
             rto_breached: None,
+            validate_seconds: None,
+            total_seconds: None,
             data_checked: false,
+            database: None,
+            checks: vec![],
             cause: None,
             deleted: vec![],
             ran_by: "end-drill".into(),

@@ -1,6 +1,7 @@
 //! The pure policy of both accounts: no I/O, every function tested on its own.
 
 pub mod bounded;
+pub mod checks;
 pub mod copy;
 pub mod copy_time;
 pub mod cost;

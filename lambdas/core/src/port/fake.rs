@@ -3,14 +3,15 @@
 
 use crate::arn::{rds_snapshot_arn, Arn};
 use crate::model::{
-    status, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OrderableClass, Snapshot,
-    SnapshotKind, Tags,
+    status, Credentials, DbAccess, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup,
+    OrderableClass, Password, Snapshot, SnapshotKind, Tags,
 };
+use crate::policy::checks::Answer;
 use crate::port::{
     ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, DrillRecords,
-    Executions, PolicyReads, Publishing, RestoreRequest, Restores, Sharing, SnapshotQuery,
-    SnapshotQuota, SnapshotWrites, Snapshots, StartOutcome, StoreError, StoreErrorKind,
-    StoreResult, Untagging,
+    Executions, MasterPasswords, PolicyReads, Publishing, RestoreRequest, Restores, SecretReads,
+    Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots, SqlQueries, SqlTarget,
+    StartOutcome, StoreError, StoreErrorKind, StoreResult, Untagging,
 };
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -50,6 +51,16 @@ pub struct FakeWorld {
     pub topics: BTreeMap<String, Option<String>>,
     /// The drills' evidence: (group, stream, record), in the order appended.
     pub records: Vec<(String, String, String)>,
+    /// Endpoint, master user and master secret of a DB instance or cluster by id.
+    pub db_access: BTreeMap<String, DbAccess>,
+    /// Secrets Manager: master secrets by ARN, `{"username", "password"}`.
+    pub secrets: BTreeMap<String, String>,
+    /// A drill database's answers by query text; a query not listed fails `relation does not exist`.
+    pub sql_answers: BTreeMap<String, Answer>,
+    /// When set, every session is refused with this error.
+    pub sql_refused: Option<String>,
+    /// Every session: where, as whom, with which password, and each statement sent.
+    pub sql_sessions: Vec<(SqlTarget, String, String, Vec<String>)>,
 }
 
 pub struct FakeStore {
@@ -355,6 +366,99 @@ impl SnapshotWrites for FakeStore {
 }
 
 #[async_trait]
+impl MasterPasswords for FakeStore {
+    /// As RDS: the database must be available; a new secret `creating` (a test sets it
+    /// `active`), with a new password.
+    async fn manage_master_password(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
+        let mut w = self.world();
+        let status = w
+            .db_status
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "available".into());
+        if status != "available" {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidState,
+                "InvalidDBInstanceState",
+                format!("{kind} {id} is {status}"),
+            ));
+        }
+        let arn = format!(
+            "arn:aws:secretsmanager:{}:{}:secret:rds!{}-{id}",
+            w.region,
+            w.account,
+            if kind == SnapshotKind::Cluster {
+                "cluster"
+            } else {
+                "db"
+            }
+        );
+        let value = serde_json::json!({"username": "admin", "password": format!("pw-{id}-S3cret")})
+            .to_string();
+        w.secrets.insert(arn.clone(), value);
+        w.db_access.entry(id.to_string()).or_default().master_secret =
+            Some((arn, "creating".into()));
+        w.mutations.push(format!("manage-password {id}"));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretReads for FakeStore {
+    async fn master_credentials(&self, secret_arn: &str) -> StoreResult<Credentials> {
+        let w = self.world();
+        let value = w.secrets.get(secret_arn).ok_or_else(|| {
+            StoreError::new(
+                StoreErrorKind::NotFound,
+                "ResourceNotFoundException",
+                secret_arn,
+            )
+        })?;
+        let v: serde_json::Value = serde_json::from_str(value).expect("fake secrets are JSON");
+        Ok(Credentials {
+            username: v["username"].as_str().unwrap_or_default().into(),
+            password: Password::new(v["password"].as_str().unwrap_or_default()),
+        })
+    }
+}
+
+#[async_trait]
+impl SqlQueries for FakeStore {
+    async fn run_queries(
+        &self,
+        target: &SqlTarget,
+        login: &Credentials,
+        setup: &[String],
+        queries: &[String],
+    ) -> StoreResult<Vec<Answer>> {
+        let mut w = self.world();
+        let sent = setup.iter().chain(queries).cloned().collect();
+        w.sql_sessions.push((
+            target.clone(),
+            login.username.clone(),
+            login.password.expose().into(),
+            sent,
+        ));
+        if let Some(e) = &w.sql_refused {
+            return Err(StoreError::new(
+                StoreErrorKind::Other,
+                "ConnectionRefused",
+                e.clone(),
+            ));
+        }
+        Ok(queries
+            .iter()
+            .map(|q| {
+                w.sql_answers
+                    .get(q)
+                    .cloned()
+                    .unwrap_or_else(|| Err(format!("relation in {q:?} does not exist")))
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
 impl DrillRecords for FakeStore {
     async fn append_record(&self, group: &str, stream: &str, record: &str) -> StoreResult<()> {
         let mut w = self.world();
@@ -497,6 +601,7 @@ impl Databases for FakeStore {
                 status: status(&d.id),
                 tags: d.tags.clone(),
                 members: vec![],
+                access: w.db_access.get(&d.id).cloned().unwrap_or_default(),
             }),
             SnapshotKind::Cluster => w.clusters.iter().find(|d| d.id == id).map(|d| DbState {
                 kind,
@@ -510,6 +615,7 @@ impl Databases for FakeStore {
                     .filter(|i| i.cluster_id.as_deref() == Some(id))
                     .map(|i| i.id.clone())
                     .collect(),
+                access: w.db_access.get(&d.id).cloned().unwrap_or_default(),
             }),
         })
     }

@@ -1,5 +1,6 @@
 //! The port: every AWS call the task Lambdas make, as one trait per capability (snapshots,
-//! snapshot writes, sharing, databases, restores, publishing, executions, policy reads). A
+//! snapshot writes, sharing, databases, restores, publishing, executions, policy reads, and the
+//! drill checks' master passwords, secrets and SQL queries). A
 //! handler's signature names the capabilities it uses (`save<S: Snapshots + SnapshotWrites>`)
 //! and is statically dispatched, so each binary links only the calls it makes.
 //! [`crate::port::aws::AwsStore`] implements them all with the AWS SDK, [`crate::port::fake::FakeStore`]
@@ -10,9 +11,10 @@ pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};
 use crate::model::{
-    DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OrderableClass, Snapshot, SnapshotKind,
-    Tags,
+    Credentials, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OrderableClass, Snapshot,
+    SnapshotKind, Tags,
 };
+use crate::policy::checks::{Answer, Dialect};
 use async_trait::async_trait;
 use std::fmt;
 
@@ -259,6 +261,45 @@ pub trait Restores: Send + Sync {
     ) -> StoreResult<String>;
     /// Deletes a DB instance or cluster without a final snapshot and with its automated backups.
     async fn delete_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
+}
+
+/// Turns on RDS's management of a drill database's master password (`ModifyDBInstance` /
+/// `ModifyDBCluster` with `ManageMasterUserPassword`): RDS sets a new password and keeps it in a
+/// Secrets Manager secret, which it deletes with the database.
+#[async_trait]
+pub trait MasterPasswords: Send + Sync {
+    async fn manage_master_password(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
+}
+
+/// Reads a database's login from the master secret RDS keeps (Secrets Manager).
+#[async_trait]
+pub trait SecretReads: Send + Sync {
+    async fn master_credentials(&self, secret_arn: &str) -> StoreResult<Credentials>;
+}
+
+/// Where a drill's checks connect: the restored database's endpoint, the database in it, and the
+/// SQL it speaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlTarget {
+    pub dialect: Dialect,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+}
+
+/// Queries a drill's database over TLS (the server's certificate verified, its name included).
+#[async_trait]
+pub trait SqlQueries: Send + Sync {
+    /// Opens one session as `login`, runs `setup` (every statement must succeed), then each of
+    /// `queries` in turn: one answer per query, a failed query's error as its answer. `Err` when
+    /// no session could be opened.
+    async fn run_queries(
+        &self,
+        target: &SqlTarget,
+        login: &Credentials,
+        setup: &[String],
+        queries: &[String],
+    ) -> StoreResult<Vec<Answer>>;
 }
 
 /// Publishes to SNS topics.

@@ -5,13 +5,13 @@
 use super::error::{aws_error_code, classify, map_err};
 use super::AwsStore;
 use crate::model::{
-    DbCluster, DbInstance, DbState, OptionGroup, OptionInfo, OrderableClass, Snapshot,
+    DbAccess, DbCluster, DbInstance, DbState, OptionGroup, OptionInfo, OrderableClass, Snapshot,
     SnapshotKind, Tags,
 };
 use crate::port::{
-    ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, RestoreRequest,
-    Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots, StoreError,
-    StoreErrorKind, StoreResult, Untagging,
+    ClusterInstanceRequest, CopyRequest, CreateSnapshotRequest, Databases, MasterPasswords,
+    RestoreRequest, Restores, Sharing, SnapshotQuery, SnapshotQuota, SnapshotWrites, Snapshots,
+    StoreError, StoreErrorKind, StoreResult, Untagging,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::config::interceptors::FinalizerInterceptorContextRef;
@@ -694,6 +694,18 @@ impl Databases for AwsStore {
                         status: d.db_instance_status().unwrap_or_default().to_string(),
                         tags: tags(d.tag_list()),
                         members: vec![],
+                        access: DbAccess {
+                            endpoint: d.endpoint().and_then(|e| {
+                                Some((e.address()?.to_string(), u16::try_from(e.port()?).ok()?))
+                            }),
+                            master_username: d.master_username().map(str::to_string),
+                            master_secret: d.master_user_secret().and_then(|s| {
+                                Some((
+                                    s.secret_arn()?.to_string(),
+                                    s.secret_status().unwrap_or_default().to_string(),
+                                ))
+                            }),
+                        },
                     })
                 }),
             SnapshotKind::Cluster => self
@@ -716,6 +728,18 @@ impl Databases for AwsStore {
                             .iter()
                             .filter_map(|m| m.db_instance_identifier().map(str::to_string))
                             .collect(),
+                        access: DbAccess {
+                            endpoint: d.endpoint().and_then(|a| {
+                                Some((a.to_string(), u16::try_from(d.port()?).ok()?))
+                            }),
+                            master_username: d.master_username().map(str::to_string),
+                            master_secret: d.master_user_secret().and_then(|s| {
+                                Some((
+                                    s.secret_arn()?.to_string(),
+                                    s.secret_status().unwrap_or_default().to_string(),
+                                ))
+                            }),
+                        },
                     })
                 }),
         };
@@ -824,6 +848,40 @@ impl Restores for AwsStore {
                 .await
                 .map(|_| ())
                 .map_err(|e| map_err("DeleteDBCluster", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl MasterPasswords for AwsStore {
+    /// ModifyDBInstance / ModifyDBCluster API reference: `ManageMasterUserPassword` turns on
+    /// RDS's management of the master password (RDS generates it and keeps it in a secret,
+    /// encrypted with the account's `aws/secretsmanager` key); `ApplyImmediately`, or it waits
+    /// for the maintenance window.
+    async fn manage_master_password(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
+        match kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds
+                .modify_db_instance()
+                .db_instance_identifier(id)
+                .manage_master_user_password(true)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("ModifyDBInstance", e)),
+            SnapshotKind::Cluster => self
+                .home
+                .rds
+                .modify_db_cluster()
+                .db_cluster_identifier(id)
+                .manage_master_user_password(true)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err("ModifyDBCluster", e)),
         }
     }
 }
