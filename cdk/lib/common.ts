@@ -249,6 +249,8 @@ export function taskFunctionsFor(
   asl: AslFile,
   machine: Machine,
   common: Pick<TaskFunctionProps, 'lambdaDir' | 'environment' | 'configFields'>,
+  /** Variables only some tasks read, by task name (`validate-drill`: its checks). */
+  taskEnvironment: Record<string, Record<string, string>> = {},
 ): Record<string, TaskFunction> {
   return Object.fromEntries(
     Object.entries(tasksOf(machine)).map(([placeholder, t]) => {
@@ -256,7 +258,8 @@ export function taskFunctionsFor(
       if (seconds === undefined) {
         throw new Error(`${asl.file}: no Task with Resource \${${placeholder}} and a TimeoutSeconds`);
       }
-      const fn = new TaskFunction(scope, idOf(t.task), { ...common, ...t, timeout: Duration.seconds(seconds) });
+      const environment = { ...common.environment, ...(taskEnvironment[t.task] ?? {}) };
+      const fn = new TaskFunction(scope, idOf(t.task), { ...common, ...t, environment, timeout: Duration.seconds(seconds) });
       return [placeholder, fn];
     }),
   );

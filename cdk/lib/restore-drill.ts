@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,7 +32,8 @@ import { ConfigError } from './validation';
 export interface RestoreDrillProps {
   /** A DB subnet group of this account (private subnets) the drills restore into. */
   readonly subnetGroupName: string;
-  /** 1–5 security groups of that VPC for the restored databases; no inbound rule is needed. */
+  /** 1–5 security groups of that VPC for the restored databases (and, with `checks`, for validate-drill:
+   * then one must let the others in on the engines' ports; without checks no inbound rule is needed). */
   readonly securityGroupIds: string[];
   /** Default weekly, `cron(0 6 ? * SUN *)`, in `scheduleTimeZone`. */
   readonly schedule?: string;
@@ -46,6 +48,91 @@ export interface RestoreDrillProps {
    * Default: no target.
    */
   readonly rtoMinutes?: number | Record<string, number>;
+  /**
+   * What each source's drill checks in its restored data (PostgreSQL, MySQL, MariaDB and their
+   * Aurora editions; other engines are drilled restore-only): row counts against bounds, the
+   * newest row against the copy's snapshot time, tables that must exist. E.g.
+   * `[{"source": "orders", "database": "app", "checks": [{"sql": "select count(*) from orders", "min": 1000},
+   * {"sql": "select max(updated_at) from orders", "maxAgeHours": 30}, {"tables": ["orders", "customers"]}]}]`.
+   * With checks, `validate-drill` runs in the VPC: set `checkSubnetIds`.
+   */
+  readonly checks?: DrillSourceChecks[];
+  /** With `checks`: 1-16 private subnets of the drill's VPC that `validate-drill` runs in, in the
+   * security groups above (one of them must let the others in on the engines' ports); the subnets
+   * need a route to the RDS and Secrets Manager APIs (VPC endpoints or a NAT gateway). */
+  readonly checkSubnetIds?: string[];
+}
+
+/** One source's checks (`restoreDrill.checks[]`); `policy::checks::SourceChecks` of the Lambdas. */
+export interface DrillSourceChecks {
+  /** `<source-id>` or `<live-account>:<source-id>`. */
+  readonly source: string;
+  /** The database (PostgreSQL) or schema (MySQL, MariaDB) to connect to. */
+  readonly database: string;
+  readonly checks: Array<{ sql: string; min?: number; max?: number } | { sql: string; maxAgeHours: number } | { tables: string[] }>;
+  /** Each statement's limit in seconds (default 30); all checks of a source together at most 600. */
+  readonly timeoutSeconds?: number;
+}
+
+/** `checks` as `validate-drill` reads it (`DRILL_CHECKS`), its shape checked here so that a
+ * mistake fails `cdk synth` naming the field; the Lambda parses it again at cold start. */
+function drillChecks(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const field = 'restoreDrill.checks';
+  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(field, 'must be a list of {"source", "database", "checks": [...]}');
+  const ident = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+  const seen = new Set<string>();
+  v.forEach((entry: any, i: number) => {
+    const at = `${field}[${i}]`;
+    const known = ['source', 'database', 'checks', 'timeoutSeconds'];
+    const extra = Object.keys(entry ?? {}).filter((k) => !known.includes(k));
+    if (extra.length) throw new ConfigError(`${at}.${extra[0]}`, `is not a setting; an entry has ${known.join(', ')}`);
+    if (typeof entry.source !== 'string' || !/^(\d{12}:)?[a-z0-9-]+$/.test(entry.source)) {
+      throw new ConfigError(`${at}.source`, 'must be a source as <source-id> or <live-account>:<source-id> (lower case)');
+    }
+    if (seen.has(entry.source)) throw new ConfigError(`${at}.source`, `${entry.source} has checks twice: one entry per source`);
+    seen.add(entry.source);
+    if (typeof entry.database !== 'string' || !ident.test(entry.database)) {
+      throw new ConfigError(`${at}.database`, 'must name the database (PostgreSQL) or schema (MySQL, MariaDB) to connect to');
+    }
+    const checks = entry.checks;
+    if (!Array.isArray(checks) || checks.length < 1 || checks.length > 20)
+      throw new ConfigError(`${at}.checks`, 'must hold 1 to 20 checks');
+    const timeout = entry.timeoutSeconds ?? 30;
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout * checks.length > 600) {
+      throw new ConfigError(`${at}.timeoutSeconds`, `${timeout}: whole seconds, and ${checks.length} checks together at most 600 s`);
+    }
+    checks.forEach((c: any, j: number) => {
+      const cat = `${at}.checks[${j}]`;
+      const keys = Object.keys(c ?? {})
+        .sort()
+        .join(',');
+      if (keys === 'tables') {
+        if (!Array.isArray(c.tables) || c.tables.length === 0) throw new ConfigError(`${cat}.tables`, 'name the tables that must exist');
+        for (const t of c.tables) {
+          const parts = String(t).split('.');
+          if (parts.length > 2 || !parts.every((p) => ident.test(p)))
+            throw new ConfigError(`${cat}.tables`, `${JSON.stringify(t)} must be a table or schema.table`);
+        }
+        return;
+      }
+      if (!['max,sql', 'min,sql', 'max,min,sql', 'maxAgeHours,sql'].includes(keys)) {
+        throw new ConfigError(cat, 'a check is {"sql", "min"/"max"}, {"sql", "maxAgeHours"} or {"tables": [...]}');
+      }
+      const sql = String(c.sql).trim().replace(/;$/, '').trim();
+      if (!/^(select|with)[\s(]/i.test(sql) || sql.includes(';') || sql.length > 2000) {
+        throw new ConfigError(`${cat}.sql`, 'must be one read query starting SELECT or WITH (no ; inside, at most 2000 characters)');
+      }
+      if ('maxAgeHours' in c && !(typeof c.maxAgeHours === 'number' && c.maxAgeHours > 0 && c.maxAgeHours <= 8760)) {
+        throw new ConfigError(`${cat}.maxAgeHours`, 'must be hours from above 0 to 8760');
+      }
+      for (const b of ['min', 'max']) {
+        if (b in c && !Number.isSafeInteger(c[b])) throw new ConfigError(`${cat}.${b}`, 'must be a whole number');
+      }
+      if ('min' in c && 'max' in c && c.min > c.max) throw new ConfigError(cat, `min ${c.min} is above max ${c.max}`);
+    });
+  });
+  return JSON.stringify(v);
 }
 
 /** The log group of a drill machine's records (`rdsf drills --log-group` names another). */
@@ -78,6 +165,22 @@ function rtoTargets(v: unknown): string | undefined {
     out[source] = minutes(m, `${field}.${source}`);
   }
   return JSON.stringify(out);
+}
+
+/** `checkSubnetIds`: required with checks (validate-drill must reach the databases), refused without. */
+function checkSubnets(v: unknown, withChecks: boolean): string[] | undefined {
+  const field = 'restoreDrill.checkSubnetIds';
+  if (!withChecks) {
+    if (v !== undefined) throw new ConfigError(field, 'is only for restoreDrill.checks: without checks, no function runs in the VPC');
+    return undefined;
+  }
+  if (!Array.isArray(v) || v.length < 1 || v.length > 16 || !v.every((s) => /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(String(s)))) {
+    throw new ConfigError(
+      field,
+      `${JSON.stringify(v)} must be 1-16 subnet ids (subnet-0123456789abcdef0) of the drill's VPC: with restoreDrill.checks, validate-drill connects to the restored databases from there`,
+    );
+  }
+  return v as string[];
 }
 
 /** The tag on every database a drill makes; the drill's roles may delete only what carries it. */
@@ -181,7 +284,21 @@ export class RestoreDrill extends Construct {
     });
     const environment: Record<string, string> = { ...drillEnv(d, region), DRILL_RECORDS_LOG_GROUP: drillRecordsLogGroup(name) };
     const asl = readAsl('drill.asl.json');
-    const f = taskFunctionsFor(this, asl, 'drill', { lambdaDir: props.lambdaDir, environment });
+    const checks = drillChecks(d.checks);
+    const subnets = checkSubnets(d.checkSubnetIds, checks !== undefined);
+    const f = taskFunctionsFor(
+      this,
+      asl,
+      'drill',
+      {
+        lambdaDir: props.lambdaDir,
+        environment,
+        configFields: {
+          DRILL_CHECKS: { field: 'restoreDrill.checks', fix: 'Shorten the queries, or drop checks of some sources.' },
+        },
+      },
+      { 'validate-drill': checks === undefined ? {} : { DRILL_CHECKS: checks } },
+    );
     const drillDbs = [rdsArn(this, account, region, 'db:rdsf-drill-*'), rdsArn(this, account, region, 'cluster:rdsf-drill-*')];
     const drillTagged = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } };
     const why =
@@ -258,6 +375,8 @@ export class RestoreDrill extends Construct {
       },
       "The drills' record log group's streams (one a day) are named at run time; only that log group, only appending.",
     );
+    this.validateDrill(f.ValidateDrillFunctionArn, drillDbs, drillTagged, subnets, d.securityGroupIds, why);
+
     const sched = scheduleProps(d.schedule, props.scheduleTimeZone, 1, 'cron(0 6 ? * SUN *)');
     const machine = new ScheduledMachine(this, 'Machine', {
       asl,
@@ -300,6 +419,73 @@ export class RestoreDrill extends Construct {
     this.machine = machine;
     this.functions = f;
     this.failedAlarm = failedAlarm;
+  }
+
+  /**
+   * validate-drill: reads the drill's databases, has RDS manage their master password (only a
+   * database tagged drill=true), reads only the secrets RDS keeps for rdsf-drill-* databases
+   * (RDS deletes each with its database: nothing to read once the drill is over), and, with
+   * checks, runs in the drill's VPC.
+   */
+  private validateDrill(
+    t: TaskFunction,
+    drillDbs: string[],
+    drillTagged: Record<string, Record<string, string>>,
+    subnets: string[] | undefined,
+    securityGroups: string[],
+    why: string,
+  ): void {
+    const { account, region } = concreteEnv(this);
+    const partition = Stack.of(this).partition;
+    t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
+    t.allow({ actions: ['rds:ModifyDBInstance', 'rds:ModifyDBCluster'], resources: drillDbs, conditions: drillTagged }, why);
+    // RDS User Guide, "Password management with Amazon RDS and AWS Secrets Manager": whoever
+    // turns the management on needs kms:DescribeKey, secretsmanager:CreateSecret and TagResource
+    // (RDS creates the rds!... secret, encrypted with the account's aws/secretsmanager key)
+    const rdsSecrets = `arn:${partition}:secretsmanager:${region}:${account}:secret:rds!*`;
+    t.allow(
+      {
+        actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+        resources: [rdsSecrets],
+      },
+      'The secret RDS creates for a managed master password is named rds!db-<uuid> or rds!cluster-<uuid>, which nobody chooses; only names starting rds!.',
+    );
+    t.allow(
+      { actions: ['kms:DescribeKey'], resources: [`arn:${partition}:kms:${region}:${account}:key/*`] },
+      "RDS describes the key of the managed secret (the account's aws/secretsmanager key, whose id is the account's own) on the caller's behalf; DescribeKey reads nothing secret.",
+    );
+    for (const [tag, pattern] of [
+      ['aws:rds:primaryDBInstanceArn', drillDbs[0]],
+      ['aws:rds:primaryDBClusterArn', drillDbs[1]],
+    ]) {
+      t.allow(
+        {
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [rdsSecrets],
+          conditions: { ArnLike: { [`secretsmanager:ResourceTag/${tag}`]: pattern } },
+        },
+        'Only the master secrets RDS keeps for rdsf-drill-* databases (its tag names the database); RDS deletes each with its database.',
+      );
+    }
+    if (subnets === undefined) return;
+    const fn = t.function.node.defaultChild as lambda.CfnFunction;
+    fn.vpcConfig = { subnetIds: subnets, securityGroupIds: securityGroups };
+    // Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC":
+    // the execution role manages the function's network interfaces (AWSLambdaVPCAccessExecutionRole)
+    t.allow(
+      {
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      },
+      "A function in a VPC: Lambda creates and deletes its network interfaces with the execution role's rights (AWSLambdaVPCAccessExecutionRole's actions); ec2:DescribeNetworkInterfaces works only on *.",
+    );
   }
 
   /** Drill results per source (passed / failed) and restore times. */

@@ -105,6 +105,74 @@ describe('FailsafeAccount restoreDrill', () => {
       assert.ok(body.includes(`MetricName=\\\\\\"${m}\\\\\\"`), m);
   });
 
+  test('validate-drill: without checks, restore-only and outside the VPC; its secrets are only those of drill databases', () => {
+    const v = f.ValidateDrillFunctionArn;
+    const props = template.toJSON().Resources[id(v.function)].Properties;
+    assert.equal(props.VpcConfig, undefined);
+    assert.equal(props.Environment.Variables.DRILL_CHECKS, undefined);
+    const st = taskStatements(template, v);
+    const [modify] = allowing(st, 'rds:ModifyDBInstance');
+    assert.deepEqual(actionsOf([modify]), ['rds:ModifyDBCluster', 'rds:ModifyDBInstance']);
+    assert.deepEqual(modify.Condition, { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } });
+    const reads = allowing(st, 'secretsmanager:GetSecretValue');
+    assert.equal(reads.length, 2);
+    for (const r of reads) {
+      assert.ok(JSON.stringify(Stack.of(stack).resolve(r.Resource)).includes(':secret:rds!*'));
+      const [[key, pattern]] = Object.entries(r.Condition!.ArnLike) as [string, any][];
+      assert.match(key, /^secretsmanager:ResourceTag\/aws:rds:primaryDB(Instance|Cluster)Arn$/);
+      assert.match(JSON.stringify(Stack.of(stack).resolve(pattern)), /:(db|cluster):rdsf-drill-\*/);
+    }
+    // no other task reads a secret or changes a database
+    for (const t of [f.SelectDrillsFunctionArn, f.RestoreDrillFunctionArn, f.CheckDrillFunctionArn, f.EndDrillFunctionArn]) {
+      assert.equal(allowing(taskStatements(template, t), 'secretsmanager:GetSecretValue', 'rds:ModifyDBInstance').length, 0);
+    }
+  });
+
+  test('with checks, validate-drill alone reads them, and runs in the VPC with the drill security groups', () => {
+    const checks = [
+      {
+        source: 'orders',
+        database: 'app',
+        checks: [{ sql: 'select count(*) from orders', min: 1000 }, { tables: ['orders', 'public.customers'] }],
+      },
+    ];
+    const w = failsafeStack({
+      restoreDrill: { ...DRILL, checks, checkSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'] },
+    });
+    const res = (t: any) => w.template.toJSON().Resources[w.stack.getLogicalId(t.function.node.defaultChild)].Properties;
+    const v = res(w.failsafe.drill!.functions.ValidateDrillFunctionArn);
+    assert.deepEqual(JSON.parse(v.Environment.Variables.DRILL_CHECKS), checks);
+    assert.deepEqual(v.VpcConfig, {
+      SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+      SecurityGroupIds: ['sg-0123456789abcdef0'],
+    });
+    assert.equal(res(w.failsafe.drill!.functions.EndDrillFunctionArn).Environment.Variables.DRILL_CHECKS, undefined);
+    assert.equal(res(w.failsafe.drill!.functions.EndDrillFunctionArn).VpcConfig, undefined);
+    const eni = allowing(taskStatements(w.template, w.failsafe.drill!.functions.ValidateDrillFunctionArn), 'ec2:CreateNetworkInterface');
+    assert.equal(eni.length, 1);
+  });
+
+  test('bad checks fail at synth, naming the field', () => {
+    const net = { checkSubnetIds: ['subnet-0123456789abcdef0'] };
+    const one = (check: any) => ({ restoreDrill: { ...DRILL, ...net, checks: [{ source: 'orders', database: 'app', checks: [check] }] } });
+    fails(() => failsafeStack(one({ sql: 'delete from orders', min: 1 })), 'restoreDrill.checks[0].checks[0].sql', 'SELECT or WITH');
+    fails(() => failsafeStack(one({ sql: 'select count(*) from orders' })), 'restoreDrill.checks[0].checks[0]', '"min"/"max"');
+    fails(() => failsafeStack(one({ sql: 'select now()', maxAgeHours: 0 })), 'maxAgeHours', 'above 0');
+    fails(() => failsafeStack(one({ tables: ['a.b.c'] })), 'restoreDrill.checks[0].checks[0].tables', 'schema.table');
+    fails(() => failsafeStack(one({ sql: 'select 1', min: 3, max: 1 })), 'min 3 is above max 1');
+    fails(
+      () =>
+        failsafeStack({ restoreDrill: { ...DRILL, ...net, checks: [{ source: 'Orders', database: 'app', checks: [{ tables: ['a'] }] }] } }),
+      'restoreDrill.checks[0].source',
+    );
+    fails(
+      () => failsafeStack({ restoreDrill: { ...DRILL, checks: [{ source: 'orders', database: 'app', checks: [{ tables: ['a'] }] }] } }),
+      'restoreDrill.checkSubnetIds',
+      'subnet-',
+    );
+    fails(() => failsafeStack({ restoreDrill: { ...DRILL, ...net } }), 'restoreDrill.checkSubnetIds', 'only for restoreDrill.checks');
+  });
+
   test('bad drill settings fail at synth, naming the field and the fix', () => {
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, subnetGroupName: 'default' } }), 'restoreDrill.subnetGroupName', 'not "default"');
     fails(() => failsafeStack({ restoreDrill: { ...DRILL, securityGroupIds: [] } }), 'restoreDrill.securityGroupIds', '1-5');
