@@ -127,3 +127,113 @@ def test_a_database_the_drill_did_not_make_is_never_deleted(drilled):
     assert {"state": "RestoreDrill", "task": "RestoreDrill", "function": "restore-drill",
             "errorType": "InvalidInput"} in run.result["taskCalls"]
     assert drill_dbs(d) == ["rdsf-drill-billing-202611220600"]
+
+
+# -- checks of the restored data, on a real PostgreSQL server (issue 26) ------------------------
+
+SEED = """
+CREATE DATABASE billing; CREATE DATABASE orders; CREATE DATABASE users; CREATE DATABASE refused;
+\\c billing
+CREATE TABLE invoices (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+INSERT INTO invoices SELECT g, timestamptz '2026-11-20 02:30:00+00' - g * interval '1 minute' FROM generate_series(1, 1500) g;
+CREATE TABLE customers (id int PRIMARY KEY);
+\\c orders
+CREATE TABLE orders (id int PRIMARY KEY);
+INSERT INTO orders SELECT g FROM generate_series(1, 12) g;
+\\c users
+CREATE TABLE accounts (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO accounts VALUES (1, '2026-11-15 09:00:00');
+"""
+
+CHECKS = [
+    # passes: enough rows, fresh up to half an hour before the copy's data time, both tables there
+    {"source": "billing", "database": "billing", "checks": [
+        {"sql": "select count(*) from invoices", "min": 1000},
+        {"sql": "select max(updated_at) from invoices", "maxAgeHours": 30},
+        {"tables": ["invoices", "public.customers"]}]},
+    # too few rows
+    {"source": "orders", "database": "orders", "checks": [{"sql": "select count(*) from orders", "min": 1000}]},
+    # stale data, and a table that is not there
+    {"source": "users", "database": "users", "checks": [
+        {"sql": "select max(updated_at) from accounts", "maxAgeHours": 30},
+        {"tables": ["accounts", "sessions"]}]},
+    # the database refuses the login (pg_hba reject): an Aurora PostgreSQL cluster
+    {"source": "ledger", "database": "refused", "checks": [{"tables": ["entries"]}]},
+]
+
+
+@pytest.fixture(scope="module")
+def postgres(stack):
+    from rdsf_local.pg_server import PostgresServer
+    server = PostgresServer(stack.workdir)
+    server.sql(SEED)
+    yield server
+    server.stop()
+
+
+def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_fails_the_drill(accounts, stack, postgres):
+    live, failsafe = accounts
+    stack.faults(creatingPolls=1, restorePolls=1)
+    mixed_estate(stack, live)
+    subnet_group, sg = restore_network(failsafe)
+    subnets = [s["SubnetId"] for s in failsafe.client("ec2").describe_subnets()["Subnets"]
+               if s["VpcId"] == failsafe.client("ec2").describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["VpcId"]]
+    stack.control("databases", {"servers": {"postgres": postgres.registration()}})
+    d = Deployment.create(stack, live, failsafe, context={
+        "restoreDrill": {"subnetGroupName": subnet_group, "securityGroupIds": [sg], "sources": "all",
+                         "checks": CHECKS, "checkSubnetIds": subnets}},
+        # the local servers' certificates come from the test's CA, not RDS's
+        env_overrides={"failsafe": {"DRILL_EXTRA_CA": postgres.ca.read_text()}}).start()
+    day = d.day(LIVE_AT, FAILSAFE_AT)
+    assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"], day
+
+    run = d.run_drill(DRILL_AT)
+    assert run.status == "FAILED" and run.result["error"] == "RestoreDrillFailed", run.result
+    # the cause names the failed drills; every drill's record is in the drills' log group
+    for name in ("orders", "users", "ledger"):
+        assert f"rdsf-drill-{name}-202611220600" in run.result["cause"], name
+    assert drill_dbs(d) == [], "every drill database deleted, the failed ones too"
+    listed = rdsf(d.failsafe, "drills", "--json")
+    drills = records = {r["source"].split(":")[1]: r for r in __import__("json").loads(listed.stdout)["records"]}
+    assert sorted(records) == ["billing", "ledger", "orders", "users"], listed.stdout
+
+    billing = drills["billing"]
+    assert billing["outcome"] == "passed" and billing["dataChecked"] is True, billing
+    assert [(c["check"], c["value"], c["passed"]) for c in billing["checks"]] == [
+        ("select count(*) from invoices", "1500", True),
+        ("select max(updated_at) from invoices", "2026-11-20T02:29:00Z", True),
+        ("tables invoices, public.customers", "all present", True)]
+    assert copy_tags(d, "billing")["rds-failsafe:restore-tested"] == DRILL_AT
+
+    orders = drills["orders"]
+    assert orders["outcome"] == "failed", orders
+    assert "check `select count(*) from orders` returned 12, expected at least 1000" in orders["cause"], orders
+    users = drills["users"]
+    assert ("check `select max(updated_at) from accounts` returned 2026-11-15T09:00:00Z, expected a time at most "
+            "30 h before the copy's snapshot time 2026-11-20T03:00:00Z") in users["cause"], users
+    assert [c["value"] for c in users["checks"]] == ["2026-11-15T09:00:00Z", "missing sessions"], users
+    ledger = drills["ledger"]
+    assert "could not query database refused on rdsf-drill-ledger-202611220600 (localhost:" in ledger["cause"], ledger
+    assert "pg_hba.conf rejects connection" in ledger["cause"], ledger
+    for name in ("orders", "users", "ledger"):
+        assert "rds-failsafe:restore-tested" not in copy_tags(d, name), name
+
+    # the evidence: every check's result in each record
+    assert records["billing"]["dataChecked"] and records["billing"]["database"] == "billing"
+    assert records["billing"]["checks"] == billing["checks"]
+    assert records["orders"]["outcome"] == "failed" and records["orders"]["checks"][0]["value"] == "12"
+    assert records["billing"]["totalSeconds"] >= records["billing"]["restoreSeconds"], records["billing"]
+
+    # the password RDS set for each drill database is nowhere: not in the states and outputs, the
+    # records, the Lambdas' logs; and it no longer logs in (the database is gone)
+    passwords = stack.control("databases", {})["passwords"]
+    assert len(passwords) == 4, passwords
+    places = {"execution": __import__("json").dumps(run.result), "records": listed.stdout,
+              "lambda logs": "".join(p.read_text(errors="replace") for p in stack.workdir.glob("lambdas-*.log"))}
+    for where, text in places.items():
+        for pw in passwords:
+            assert pw not in text, f"a drill's password is in the {where}"
+    refused = __import__("subprocess").run(
+        ["psql", f"host=localhost port={postgres.port} dbname=billing user=admin password={passwords[0]} sslmode=require",
+         "-tAc", "select 1"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "password authentication failed" in refused.stderr, refused.stderr

@@ -28,7 +28,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from . import rds_rules
+from . import db_servers, rds_rules
 from .physics import PHYSICS
 from .rds_rules import STATE
 from .recorder import CREDENTIAL_SCOPE, RECORDER
@@ -185,7 +185,14 @@ class Emulator:
 
             moto_api_backend.reset()
             STATE.reset()
+            db_servers.reset()
             return _json(start_response, "200 OK", {"ok": True})
+        if command == "databases":
+            # {"servers": {"postgres": {"host", "port", "admin": [argv reading SQL]}, "mysql": ...}}:
+            # the real servers drill databases answer at; the reply lists every password set
+            for family, server in (req.get("servers") or {}).items():
+                db_servers.register(family, server)
+            return _json(start_response, "200 OK", {"passwords": db_servers.passwords()})
         if command == "faults":
             with STATE.lock:
                 f = STATE.faults
@@ -287,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
         print("rdsf: RDSF_STOCK_MOTO=1, rules NOT installed", flush=True)
     else:
         rds_rules.install()
+        db_servers.install()
     server = make_server("127.0.0.1", args.port, Emulator(), threaded=True,
                          request_handler=QuietRequestHandler)
     port = server.server_port
