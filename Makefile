@@ -10,7 +10,7 @@ VPY := $(VENV)/bin/python
 PY_REQS := tools/local/requirements.txt
 SCENARIO ?= tests/scenarios/mixed-estate.json
 
-.PHONY: help test check lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench bench-estate demo scenario venv npm npm-cdk
+.PHONY: help test check lint test-rust test-asl test-cdk test-e2e test-policy test-bench-tools build build-debug package bench bench-estate demo scenario venv npm npm-cdk db-servers
 
 help:
 	@echo "make demo        - one narrated day of Live -> trigger -> Failsafe on the local two-account stack"
@@ -98,8 +98,16 @@ build-debug:
 	@echo "==> cargo build (debug) of rdsf and the Lambda binaries for the local stack"
 	$(CARGO) test --workspace --no-run
 
+# The real database server the drills' checks connect to in the local stack (tests/e2e/test_drill.py,
+# tools/local/rdsf_local/pg_server.py): Debian's postgresql, installed when missing.
+db-servers:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "==> apt-get install postgresql"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends postgresql \
+	  || { apt-get update && apt-get install -y --no-install-recommends postgresql; }; }
+	@command -v openssl >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends openssl; }
+
 # The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.
-test-e2e: venv npm npm-cdk build-debug
+test-e2e: venv npm npm-cdk build-debug db-servers
 	@echo "==> emulator rules, end-to-end cases, scenarios (logs under target/e2e/; recorded calls under target/e2e/policy/ and target/e2e/scenarios/*/policy/)"
 	rm -rf target/e2e/policy target/e2e/workers target/e2e/scenarios
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m pytest tests/e2e -v --durations=10 -n auto --dist loadgroup

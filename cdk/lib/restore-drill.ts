@@ -454,19 +454,23 @@ export class RestoreDrill extends Construct {
       { actions: ['kms:DescribeKey'], resources: [`arn:${partition}:kms:${region}:${account}:key/*`] },
       "RDS describes the key of the managed secret (the account's aws/secretsmanager key, whose id is the account's own) on the caller's behalf; DescribeKey reads nothing secret.",
     );
-    for (const [tag, pattern] of [
-      ['aws:rds:primaryDBInstanceArn', drillDbs[0]],
-      ['aws:rds:primaryDBClusterArn', drillDbs[1]],
-    ]) {
-      t.allow(
-        {
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [rdsSecrets],
-          conditions: { ArnLike: { [`secretsmanager:ResourceTag/${tag}`]: pattern } },
+    // one statement: IAM has no OR, and a request lacks one of the two tags; IfExists keeps the
+    // other from failing the match, the owning-service tag (an aws: tag nobody but AWS can set)
+    // keeps secrets RDS did not make out
+    t.allow(
+      {
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [rdsSecrets],
+        conditions: {
+          StringEquals: { 'aws:ResourceTag/aws:secretsmanager:owningService': 'rds' },
+          ArnLikeIfExists: {
+            'aws:ResourceTag/aws:rds:primaryDBInstanceArn': drillDbs[0],
+            'aws:ResourceTag/aws:rds:primaryDBClusterArn': drillDbs[1],
+          },
         },
-        'Only the master secrets RDS keeps for rdsf-drill-* databases (its tag names the database); RDS deletes each with its database.',
-      );
-    }
+      },
+      'Only the master secrets RDS keeps for rdsf-drill-* databases (their aws:rds:primaryDB…Arn tag names the database); RDS deletes each with its database.',
+    );
     if (subnets === undefined) return;
     const fn = t.function.node.defaultChild as lambda.CfnFunction;
     fn.vpcConfig = { subnetIds: subnets, securityGroupIds: securityGroups };

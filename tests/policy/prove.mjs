@@ -250,6 +250,34 @@ export function requestsFor(call) {
       if (!db) throw new Error(`${op}: no database recorded`);
       return [{ action: `rds:${op}`, resource: db.arn, context: resourceTags(db.tags ?? {}) }];
     }
+    case 'rds:ModifyDBInstance':
+    case 'rds:ModifyDBCluster': {
+      // validate-drill has RDS manage a drill database's master password; RDS creates and tags
+      // the secret rds!db-… / rds!cluster-… with the caller's rights (RDS User Guide, "Password
+      // management with Amazon RDS and AWS Secrets Manager": secretsmanager:CreateSecret and
+      // TagResource; kms:DescribeKey of the account's aws/secretsmanager key is granted by that
+      // AWS managed key's own policy, not simulated here)
+      const cluster = op === 'ModifyDBCluster';
+      const db = call.dbs?.[cluster ? 'DBClusterIdentifier' : 'DBInstanceIdentifier'];
+      if (!db) throw new Error(`${op}: no database recorded`);
+      const out = [{ action: `rds:${op}`, resource: db.arn, context: resourceTags(db.tags ?? {}) }];
+      if (params.ManageMasterUserPassword === 'true') {
+        const secret = `arn:aws:secretsmanager:${region}:${account}:secret:rds!${cluster ? 'cluster' : 'db'}-00000000-0000-0000-0000-000000000000-AbCdEf`;
+        out.push({ action: 'secretsmanager:CreateSecret', resource: secret, why: 'the managed password secret, through RDS' });
+        out.push({ action: 'secretsmanager:TagResource', resource: secret, why: 'its tags, through RDS' });
+      }
+      return out;
+    }
+    case 'secretsmanager:GetSecretValue': {
+      const secret = call.secret;
+      if (!secret?.tags) throw new Error(`${op}: no secret recorded for ${params.SecretId}`);
+      const tags = Object.entries(secret.tags);
+      return [{
+        action: 'secretsmanager:GetSecretValue',
+        resource: secret.arn,
+        context: resourceTags(Object.fromEntries(tags)),
+      }];
+    }
     case 'sns:Publish':
       return [
         { action: 'sns:Publish', resource: params.TopicArn, resourcePolicy: call.topic?.policy, context: { 'aws:SecureTransport': 'true' } },

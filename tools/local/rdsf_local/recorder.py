@@ -150,6 +150,21 @@ def _topic(arn: str):
         return None
 
 
+def _secret(account: str, region: str, secret_id: str) -> dict[str, Any]:
+    """A secret as IAM sees it: its ARN and tags (validate-drill may read only the master
+    secrets RDS keeps for drill databases, which their `aws:rds:primaryDB…Arn` tag names)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    out: dict[str, Any] = {"arn": secret_id}
+    try:
+        secret = secretsmanager_backends[account][region].secrets.get(secret_id)
+    except KeyError:
+        return out
+    if secret is not None:
+        out = {"arn": secret.arn, "tags": {t["Key"]: t["Value"] for t in secret.tags or []}}
+    return out
+
+
 class Recorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -202,6 +217,8 @@ class Recorder:
                for name, cluster in DB_PARAMS.items() if params.get(name)}
         if dbs:
             entry["dbs"] = dbs
+        if entry["service"] == "secretsmanager" and params.get("SecretId"):
+            entry["secret"] = _secret(account, region, params["SecretId"])
         keys = {}
         if snapshots:
             entry["snapshots"] = snapshots
