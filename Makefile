@@ -24,7 +24,7 @@ help:
 	@echo "make test-policy - after test-e2e: lint and simulate the synthesized policies against the recorded calls"
 	@echo "make test-bench-tools - the bench's own tools"
 	@echo "make scenario SCENARIO=tests/scenarios/x.json - run a scenario file, print its JSON report"
-	@echo "make build       - build the sixteen task Lambda binaries and rdsf (release)"
+	@echo "make build       - build the seventeen task Lambda binaries and rdsf (release)"
 	@echo "make build-debug - the debug binaries the local stack runs"
 	@echo "make package     - the Lambda zips CDK deploys: target/lambda/<task>/bootstrap.zip (arm64, release)"
 	@echo "make bench       - cold start, memory, zip sizes, state transitions, scale: target/bench/results.json, docs/benchmarks.md, docs/bench.svg"
@@ -98,12 +98,13 @@ build-debug:
 	@echo "==> cargo build (debug) of rdsf and the Lambda binaries for the local stack"
 	$(CARGO) test --workspace --no-run
 
-# The real database server the drills' checks connect to in the local stack (tests/e2e/test_drill.py,
-# tools/local/rdsf_local/pg_server.py): Debian's postgresql, installed when missing.
+# The real database servers the drills' checks connect to in the local stack (tests/e2e/test_drill.py,
+# tools/local/rdsf_local/real_servers.py): Debian's postgresql and mariadb-server, installed when missing.
 db-servers:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "==> apt-get install postgresql"; \
-	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends postgresql \
-	  || { apt-get update && apt-get install -y --no-install-recommends postgresql; }; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v mariadbd >/dev/null || { \
+	  echo "==> apt-get install postgresql mariadb-server mariadb-client"; export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends postgresql mariadb-server mariadb-client \
+	  || { apt-get update && apt-get install -y --no-install-recommends postgresql mariadb-server mariadb-client; }; }
 	@command -v openssl >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends openssl; }
 
 # The local stack deploys what the CDK app synthesizes (cdk/test/synth-templates.ts), hence npm-cdk.

@@ -258,7 +258,7 @@ export interface RestoreDrillConstructProps extends Pick<ScheduledRunProps, 'lam
 }
 
 /**
- * The restore drill of a Failsafe account: its four task Lambdas with narrow roles, its state
+ * The restore drill of a Failsafe account: its five task Lambdas with narrow roles, its state
  * machine and schedule, and its alarms (on the Failsafe account's alert channel).
  */
 export class RestoreDrill extends Construct {

@@ -159,31 +159,54 @@ CHECKS = [
         {"tables": ["accounts", "sessions"]}]},
     # the database refuses the login (pg_hba reject): an Aurora PostgreSQL cluster
     {"source": "ledger", "database": "refused", "checks": [{"tables": ["entries"]}]},
+    # MariaDB: passes, over TLS with require_secure_transport on
+    {"source": "shop", "database": "shop", "checks": [
+        {"sql": "select count(*) from products", "min": 10},
+        {"sql": "select max(updated_at) from products", "maxAgeHours": 30},
+        {"tables": ["products"]}]},
 ]
+
+SEED_MARIADB = """
+CREATE DATABASE shop;
+CREATE TABLE shop.products (id int PRIMARY KEY, updated_at datetime NOT NULL);
+USE shop;
+INSERT INTO products SELECT seq, TIMESTAMP '2026-11-20 01:00:00' FROM seq_1_to_50;
+"""
+
+
+@pytest.fixture(scope="module")
+def mariadb(stack):
+    from rdsf_local.real_servers import MariaDBServer
+    server = MariaDBServer(stack.workdir)
+    server.sql(SEED_MARIADB)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def postgres(stack):
-    from rdsf_local.pg_server import PostgresServer
+    from rdsf_local.real_servers import PostgresServer
     server = PostgresServer(stack.workdir)
     server.sql(SEED)
     yield server
     server.stop()
 
 
-def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_fails_the_drill(accounts, stack, postgres):
+def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_fails_the_drill(accounts, stack, postgres, mariadb):
     live, failsafe = accounts
     stack.faults(creatingPolls=1, restorePolls=1)
     mixed_estate(stack, live)
+    create_source(live, "instance", "shop", engine="mariadb", engine_version="10.11.9")
+    stack.seed_automated(live, "instance", "shop", "2026-11-20T03:00:00Z")
     subnet_group, sg = restore_network(failsafe)
     subnets = [s["SubnetId"] for s in failsafe.client("ec2").describe_subnets()["Subnets"]
                if s["VpcId"] == failsafe.client("ec2").describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["VpcId"]]
-    stack.control("databases", {"servers": {"postgres": postgres.registration()}})
+    stack.control("databases", {"servers": {"postgres": postgres.registration(), "mysql": mariadb.registration()}})
     d = Deployment.create(stack, live, failsafe, context={
         "restoreDrill": {"subnetGroupName": subnet_group, "securityGroupIds": [sg], "sources": "all",
                          "checks": CHECKS, "checkSubnetIds": subnets}},
         # the local servers' certificates come from the test's CA, not RDS's
-        env_overrides={"failsafe": {"DRILL_EXTRA_CA": postgres.ca.read_text()}}).start()
+        env_overrides={"failsafe": {"DRILL_EXTRA_CA": postgres.ca.read_text() + mariadb.ca.read_text()}}).start()
     day = d.day(LIVE_AT, FAILSAFE_AT)
     assert [f.status for f in day["failsafe"]] == ["SUCCEEDED"], day
 
@@ -195,7 +218,11 @@ def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_f
     assert drill_dbs(d) == [], "every drill database deleted, the failed ones too"
     listed = rdsf(d.failsafe, "drills", "--json")
     drills = records = {r["source"].split(":")[1]: r for r in __import__("json").loads(listed.stdout)["records"]}
-    assert sorted(records) == ["billing", "ledger", "orders", "users"], listed.stdout
+    assert sorted(records) == ["billing", "ledger", "orders", "shop", "users"], listed.stdout
+    shop = records["shop"]
+    assert shop["outcome"] == "passed" and shop["engine"] == "mariadb", shop
+    assert [(c["value"], c["passed"]) for c in shop["checks"]] == [
+        ("50", True), ("2026-11-20T01:00:00Z", True), ("all present", True)], shop
 
     billing = drills["billing"]
     assert billing["outcome"] == "passed" and billing["dataChecked"] is True, billing
@@ -227,7 +254,7 @@ def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_f
     # the password RDS set for each drill database is nowhere: not in the states and outputs, the
     # records, the Lambdas' logs; and it no longer logs in (the database is gone)
     passwords = stack.control("databases", {})["passwords"]
-    assert len(passwords) == 4, passwords
+    assert len(passwords) == 5, passwords
     places = {"execution": __import__("json").dumps(run.result), "records": listed.stdout,
               "lambda logs": "".join(p.read_text(errors="replace") for p in stack.workdir.glob("lambdas-*.log"))}
     for where, text in places.items():

@@ -56,6 +56,12 @@ test('a loosened statement turns the promises red: verify allowed to add the man
   assert.ok(r.failures.some((f) => f.includes('`verify` can add only') && f.includes('Verify')), r.failures.slice(0, 3).join('\n'));
 });
 
+test('a loosened statement turns the promises red: validate-drill reading secrets without the drill database condition', async () => {
+  const loosen = editTask('validate-drill', (s) => (actions(s).includes('secretsmanager:GetSecretValue') ? { ...s, Condition: undefined } : s));
+  const r = await proveCases(run, { mutate: loosen, only: (p) => p.includes('`validate-drill` can read only') });
+  assert.ok(r.failures.some((f) => f.includes('`validate-drill` can read only') && f.includes('GetSecretValue')), r.failures.slice(0, 3).join('\n'));
+});
+
 test('a loosened statement turns the promises red: end-drill deleting without the drill tag condition', async () => {
   const loosen = editTask('end-drill', (s) => (actions(s).includes('rds:DeleteDBInstance') ? { ...s, Condition: undefined } : s));
   const r = await proveCases(run, { mutate: loosen, only: (p) => p.includes('`end-drill` can delete only') });

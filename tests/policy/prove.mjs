@@ -688,6 +688,27 @@ export function CASES(dep) {
         resource: `arn:aws:logs:${F.region}:${F.account}:log-group:${CONTRACT.names.drillRecordsLogGroup.replace('{drillMachine}', 'rds-failsafe-drill')}:*`,
       })),
     ]);
+  add("`validate-drill` can read only the master secrets RDS keeps for `rdsf-drill-*` databases, and can change only databases tagged `rds-failsafe:drill=true`.", 'Denied',
+    !drill ? [] : (() => {
+      const secret = (name) => `arn:aws:secretsmanager:${F.region}:${F.account}:secret:${name}-AbCdEf`;
+      const db = (kind, id) => `arn:aws:rds:${F.region}:${F.account}:${kind}:${id}`;
+      const rds = { 'aws:secretsmanager:owningService': 'rds' };
+      const v = asTask(F, 'validate-drill');
+      return [
+        // the master secret of a production database or cluster of the account
+        { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('rds!db-1111'), context: resourceTags({ ...rds, 'aws:rds:primaryDBInstanceArn': db('db', 'orders') }) },
+        { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('rds!cluster-2222'), context: resourceTags({ ...rds, 'aws:rds:primaryDBClusterArn': db('cluster', 'ledger') }) },
+        // a secret named like RDS's that RDS did not make, naming a drill database
+        { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('rds!db-3333'), context: resourceTags({ 'aws:rds:primaryDBInstanceArn': db('db', 'rdsf-drill-orders-202611220600') }) },
+        // any other secret
+        { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('app/db-password'), context: resourceTags(rds) },
+        // a new password (or anything else) for a database the drill did not make
+        { ...v, action: 'rds:ModifyDBInstance', resource: db('db', 'orders'), context: {} },
+        { ...v, action: 'rds:ModifyDBInstance', resource: db('db', 'rdsf-drill-orders-202611220600'), context: resourceTags({ [DRILL]: 'false' }) },
+        { ...v, action: 'rds:ModifyDBCluster', resource: db('cluster', 'ledger'), context: {} },
+        { ...v, action: 'rds:DeleteDBInstance', resource: db('db', 'rdsf-drill-orders-202611220600'), context: resourceTags({ [DRILL]: 'true' }) },
+      ];
+    })());
   add('The restore drill state machine may invoke its own task Lambdas and start, describe and stop its own child executions.', 'Allowed',
     !drill ? [] : (() => {
       const [arn, machine] = need(drillMachine(F), 'restore drill state machine');

@@ -74,8 +74,9 @@ def aws_rds_key(account: Account, region: str | None = None) -> str:
 
 def create_source(account: Account, kind: str, source_id: str, encryption: str = "none",
                   engine: str | None = None, tags: dict[str, str] | None = None,
-                  region: str | None = None) -> None:
-    """A DB instance or Aurora cluster. encryption: none | aws-rds | <key ARN or alias>."""
+                  region: str | None = None, engine_version: str | None = None) -> None:
+    """A DB instance or Aurora cluster. encryption: none | aws-rds | <key ARN or alias>.
+    `engine_version`: needed for an engine stock moto has no default version of (mariadb)."""
     rds = account.client("rds", region)
     enc: dict[str, Any] = {}
     if encryption != "none":
@@ -83,6 +84,8 @@ def create_source(account: Account, kind: str, source_id: str, encryption: str =
         if encryption != "aws-rds":
             enc["KmsKeyId"] = encryption
     tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+    if engine_version:
+        enc["EngineVersion"] = engine_version
     if kind == "cluster":
         rds.create_db_cluster(DBClusterIdentifier=source_id, Engine=engine or "aurora-postgresql",
                               MasterUsername="admin", MasterUserPassword="not-a-secret-1",

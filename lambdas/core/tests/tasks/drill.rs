@@ -394,3 +394,56 @@ async fn a_passed_drill_is_measured_against_its_restore_time_target() {
         bad.message
     );
 }
+
+#[tokio::test]
+async fn a_drill_whose_checks_failed_records_every_check_its_times_and_no_restore_tested_tag() {
+    let copy = failsafe_copy(SnapshotKind::Instance, "orders", TAKEN, true);
+    let store = failsafe_store_with(vec![copy.clone()]);
+    let item = json!({
+        "kind": "instance", "sourceAccount": LIVE, "sourceId": "orders", "copyId": copy.id,
+        "copyArn": copy.arn, "dataTime": TAKEN, "engine": "postgres", "engineVersion": "16.3",
+        "dbId": "rdsf-drill-orders-202611220600", "instanceClass": "db.t4g.micro"
+    });
+    // as drill.asl.json's ChecksFailed hands it to the clean-up
+    let validation = json!({"checked": true, "passed": false, "database": "app", "validateSeconds": 2,
+        "checks": [{"check": "select count(*) from orders", "value": "12", "bound": "at least 1000", "passed": false}],
+        "failure": "check `select count(*) from orders` returned 12, expected at least 1000"});
+    let end: EndDrillInput = serde_json::from_value(json!({"item": item, "outcome": "failed", "now": RUN,
+        "drillStarted": "2026-11-22T06:00:30Z", "endedAt": "2026-11-22T06:10:30Z", "validation": validation,
+        "error": {"Error": "ChecksFailed", "Cause": "check `select count(*) from orders` returned 12, expected at least 1000"}}))
+    .unwrap();
+    let out = end_drill(&drill_config(&[]), &store, end).await.unwrap();
+    assert!(out.data_checked);
+    assert_eq!(
+        (out.validate_seconds, out.total_seconds),
+        (Some(2), Some(600))
+    );
+    assert!(
+        out.cause
+            .as_deref()
+            .unwrap()
+            .contains("returned 12, expected at least 1000"),
+        "{:?}",
+        out.cause
+    );
+    let w = store.world();
+    let [(_, _, line)] = w.records.as_slice() else {
+        panic!("{:?}", w.records)
+    };
+    let record: rdsf_core::policy::drill::DrillRecord = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        (
+            record.outcome.as_str(),
+            record.data_checked,
+            record.database.as_deref()
+        ),
+        ("failed", true, Some("app"))
+    );
+    assert_eq!(record.checks.len(), 1);
+    assert_eq!(record.checks[0].value.as_deref(), Some("12"));
+    let tags = &w.snapshots.iter().find(|s| s.id == copy.id).unwrap().tags;
+    assert!(
+        !tags.contains_key(RESTORE_TESTED),
+        "a copy whose data failed its checks is not restore-tested"
+    );
+}

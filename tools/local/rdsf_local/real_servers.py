@@ -1,4 +1,4 @@
-"""A real PostgreSQL server for the drills' checks (issue 26): on 127.0.0.1, TLS on with a
+"""Real database servers for the drills' checks (issue 26). PostgreSQL: on 127.0.0.1, TLS on with a
 certificate for `localhost` from a CA made here, logins over TLS only (scram-sha-256), the
 database `refused` refusing every login (pg_hba `reject`). The Debian package `postgresql`
 provides it (`make db-servers` installs it); PostgreSQL refuses to run as root, so as root the
@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from .stack import free_port
@@ -101,4 +102,61 @@ class PostgresServer:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         except subprocess.CalledProcessError:
             pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class MariaDBServer:
+    """A real MariaDB server (Debian's `mariadb-server`, which `make db-servers` installs) on
+    127.0.0.1: TLS with a certificate for `localhost` from its own test CA, and
+    `require_secure_transport` on, so a login without TLS is refused."""
+
+    def __init__(self, workdir: Path) -> None:
+        if not shutil.which("mariadbd"):
+            raise RuntimeError("no MariaDB server (mariadbd): `make db-servers` installs it")
+        self.dir = Path(tempfile.mkdtemp(prefix="rdsf-mariadb-"))
+        link = Path(workdir) / "mariadb"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(self.dir)
+        self.port = free_port()
+        self.ca, cert, key = make_tls(self.dir)
+        data = self.dir / "data"
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        subprocess.run(["mariadb-install-db", "--no-defaults", *user, f"--datadir={data}",
+                        "--auth-root-authentication-method=socket", "--skip-test-db"],
+                       check=True, capture_output=True)
+        self.socket = self.dir / "sock"
+        self.pid = self.dir / "server.pid"
+        argv = ["mariadbd", "--no-defaults", *user, f"--datadir={data}", f"--socket={self.socket}",
+                f"--port={self.port}", "--bind-address=127.0.0.1", f"--ssl-ca={self.ca}",
+                f"--ssl-cert={cert}", f"--ssl-key={key}", "--require-secure-transport=ON",
+                f"--pid-file={self.pid}", f"--log-error={self.dir / 'server.log'}", "--skip-log-bin",
+                "--innodb-buffer-pool-size=32M", "--skip-name-resolve"]
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while subprocess.run(self.admin, input="SELECT 1", capture_output=True, text=True).returncode != 0:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mariadbd did not start: {(self.dir / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+
+    @property
+    def admin(self) -> list[str]:
+        """The client as root over the server's socket, reading SQL on stdin."""
+        return ["mariadb", "--no-defaults", "-S", str(self.socket), "-u", "root"]
+
+    def sql(self, sql: str) -> str:
+        done = subprocess.run(self.admin, input=sql, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"mariadb: {done.stderr}")
+        return done.stdout
+
+    def registration(self) -> dict:
+        return {"host": "localhost", "port": self.port, "admin": self.admin}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
