@@ -396,6 +396,17 @@ def report(results: dict) -> str:
                  f"--output-format zip`, {pkg['target']}); that build took {pkg['buildSeconds']:.0f} s "
                  f"on this machine (with whatever `target/` already held).")
     lines.append("")
+    checks = pkg["sizes"].get("validate-drill")
+    if checks:
+        # the drill checks' drivers, Secrets Manager and the RDS CA bundle live in lambdas/sql,
+        # which only validate-drill links (issue 26): what it adds, against the largest other zip
+        name, biggest = max(((t, v["zip"]) for t, v in pkg["sizes"].items() if t != "validate-drill"),
+                            key=lambda tv: tv[1])
+        lines.append(f"**What the drill checks add.** `validate-drill`'s zip is {checks['zip'] / 1024 / 1024:.2f} MB, "
+                     f"{(checks['zip'] - biggest) / 1024:.0f} KiB more than the largest other (`{name}`, "
+                     f"{biggest / 1024 / 1024:.2f} MB): the PostgreSQL and MySQL/MariaDB drivers on rustls, "
+                     f"Secrets Manager and the RDS certificate bundle (`lambdas/sql`), which no other binary links.")
+        lines.append("")
     tr = results["transitions"]
     lines.append(f"**State transitions per copy** (the copy's child execution; adaptive polling, "
                  f"`pollSeconds` 60) against the previous fixed 60-second loop:")
