@@ -7,8 +7,15 @@ use rdsf_core::contract::TASKS;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The tasks that read no configuration at cold start (they act on their event alone).
-const UNCONFIGURED: [&str; 3] = ["check-drill", "end-drill", "wait-available"];
+/// The tasks that read no required configuration at cold start (they act on their event alone;
+/// validate-drill without `DRILL_CHECKS` drills restore-only, and a bad `DRILL_CHECKS` stops it,
+/// `policy::checks` tests that).
+const UNCONFIGURED: [&str; 4] = [
+    "check-drill",
+    "end-drill",
+    "validate-drill",
+    "wait-available",
+];
 
 /// Where cargo put a task binary: beside any other of the package's binaries.
 fn binary(task: &str) -> PathBuf {
@@ -54,4 +61,20 @@ fn without_configuration_every_binary_stops_at_cold_start() {
             );
         }
     }
+}
+
+#[test]
+fn validate_drill_stops_at_cold_start_on_bad_checks_naming_the_setting() {
+    let out = Command::new(binary("validate-drill"))
+        .env_clear()
+        .env("DRILL_CHECKS", r#"[{"source": "orders", "database": "app", "checks": [{"sql": "delete from orders", "min": 1}]}]"#)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("InvalidConfig: DRILL_CHECKS [0].checks[0].sql must be one read query")
+            && stderr.contains("(restoreDrill.checks)"),
+        "{stderr}"
+    );
 }

@@ -3,6 +3,7 @@
 //! that must exist; the queries each check runs, and how a check's answer is judged. Pure; the
 //! `validate-drill` handler connects and queries.
 
+use crate::policy::drill::is_source_name;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -157,16 +158,6 @@ pub const DEFAULT_TIMEOUT_SECONDS: u32 = 30;
 pub const MAX_CHECKS: usize = 20;
 pub const MAX_SESSION_SECONDS: u32 = 600;
 pub const MAX_SQL_CHARS: usize = 2000;
-
-fn is_source_name(s: &str) -> bool {
-    let (account, id) = s.split_once(':').unwrap_or(("000000000000", s));
-    account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
 
 fn is_identifier(s: &str) -> bool {
     let mut bytes = s.bytes();

@@ -41,16 +41,7 @@ impl RtoTargets {
             .map_err(|e| format!("is not a JSON object of minutes by source: {e}"))?;
         let mut out = BTreeMap::new();
         for (source, v) in map {
-            let name_ok = source == "*" || {
-                let (account, id) = source.split_once(':').unwrap_or(("000000000000", &source));
-                account.len() == 12
-                    && account.bytes().all(|b| b.is_ascii_digit())
-                    && !id.is_empty()
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            };
-            if !name_ok {
+            if !(source == "*" || is_source_name(&source)) {
                 return Err(format!(
                     "key {source:?} must be a source as <source-id> or <live-account>:<source-id> (lower case), or *"
                 ));
@@ -74,6 +65,18 @@ impl RtoTargets {
             .or_else(|| self.0.get("*"))
             .copied()
     }
+}
+
+/// A source as the drill settings name it (`rtoMinutes`, `checks`): `<source-id>` or
+/// `<live-account>:<source-id>`, lower case.
+pub fn is_source_name(s: &str) -> bool {
+    let (account, id) = s.split_once(':').unwrap_or(("000000000000", s));
+    account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A drill's restore time against its target: `Some(true)` when it took longer.
