@@ -463,7 +463,7 @@ export class RestoreDrill extends Construct {
         resources: [rdsSecrets],
         conditions: {
           StringEquals: { 'aws:ResourceTag/aws:secretsmanager:owningService': 'rds' },
-          ArnLikeIfExists: {
+          StringLikeIfExists: {
             'aws:ResourceTag/aws:rds:primaryDBInstanceArn': drillDbs[0],
             'aws:ResourceTag/aws:rds:primaryDBClusterArn': drillDbs[1],
           },

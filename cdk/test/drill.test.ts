@@ -118,7 +118,7 @@ describe('FailsafeAccount restoreDrill', () => {
     assert.equal(more.length, 0);
     assert.ok(JSON.stringify(Stack.of(stack).resolve(read.Resource)).includes(':secret:rds!*'));
     assert.deepEqual(read.Condition!.StringEquals, { 'aws:ResourceTag/aws:secretsmanager:owningService': 'rds' });
-    const arns = JSON.stringify(Stack.of(stack).resolve(read.Condition!.ArnLikeIfExists));
+    const arns = JSON.stringify(Stack.of(stack).resolve(read.Condition!.StringLikeIfExists));
     assert.match(arns, /primaryDBInstanceArn.*:db:rdsf-drill-\*.*primaryDBClusterArn.*:cluster:rdsf-drill-\*/);
     // no other task reads a secret or changes a database
     for (const t of [f.SelectDrillsFunctionArn, f.RestoreDrillFunctionArn, f.CheckDrillFunctionArn, f.EndDrillFunctionArn]) {

@@ -12,7 +12,7 @@ def test_each_side_serves_its_tasks_with_more_instances_for_those_a_map_runs():
     assert set(live) == {"select-sources", "preflight", "delete-old-copies", "copy-latest",
                          "wait-available", "share", "notify"}
     assert {"find-shared", "save", "verify", "prune", "start-failsafe", "select-drills",
-            "restore-drill", "check-drill", "end-drill", "wait-available"} == set(failsafe)
+            "restore-drill", "check-drill", "validate-drill", "end-drill", "wait-available"} == set(failsafe)
     assert {t for t, n in live.items() if n == MAP_INSTANCES} == {"copy-latest", "wait-available", "share"}
     assert live["select-sources"] == failsafe["start-failsafe"] == 1
 
