@@ -52,6 +52,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	@echo "==> cargo clippy -D warnings (first build of the AWS SDK crates takes minutes on 2 cores)"
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@echo "==> rdsf-lambdas links none of validate-drill's drivers (they live in rdsf-sql, built on its own)"
+	@deps=$$($(CARGO) tree -p rdsf-lambdas -e normal,build --prefix none -f '{p}') || exit 1; \
+	if echo "$$deps" | grep -E '^(rdsf-sql|mysql_async|tokio-postgres|tokio-postgres-rustls|aws-sdk-secretsmanager) '; then \
+	  echo "rdsf-lambdas depends on the crates above: the other task binaries would link (or unify features with) validate-drill's drivers"; exit 1; fi
 
 test-rust:
 	@echo "==> cargo test"
@@ -157,5 +161,8 @@ bench-estate: venv npm npm-cdk build-debug
 package: venv
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	@echo "==> cargo lambda build --release --arm64 --output-format zip (first build takes minutes on 2 cores)"
+	@# one cargo invocation per package: features are unified within a build, and validate-drill's
+	@# drivers (rdsf-sql) must not change how the other binaries' dependencies are compiled
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p rdsf-lambdas
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p rdsf-sql
 	@ls target/lambda/*/bootstrap.zip

@@ -402,7 +402,7 @@ export class RestoreDrill extends Construct {
     props.alerts.notify(failedAlarm);
     if (environment.DRILL_RTO_MINUTES !== undefined) {
       this.rtoAlarm = new cloudwatch.Alarm(props.alerts, 'DrillRtoBreached', {
-        alarmDescription: `rds-failsafe: a restore drill restored its copy, but slower than the source's target (restoreDrill.rtoMinutes: ${environment.DRILL_RTO_MINUTES}). The drill execution (${name}) says which source (rtoMinutes, rtoBreached, restoreSeconds in its output); the dashboard shows restore times per source. On the worst day a restore of it would take as long: a larger instance class, a smaller database or a longer target.`,
+        alarmDescription: `rds-failsafe: a restore drill's restore took longer than the source's target (restoreDrill.rtoMinutes: ${environment.DRILL_RTO_MINUTES}): it finished late, or was still restoring when the target passed, whatever the checks then found. The drill's record in the drills' log group (rdsf drills) says which source (rtoMinutes, rtoBreached, restoreSeconds); the dashboard shows restore times per source. On the worst day a restore of it would take as long: a larger instance class, a smaller database or a longer target.`,
         metric: new cloudwatch.Metric({
           namespace: DRILL_METRICS.namespace,
           metricName: DRILL_METRICS.rtoBreached,

@@ -90,7 +90,7 @@ fn generate(c: &Value) -> String {
     let names: Vec<&str> = tasks.keys().map(String::as_str).collect();
     writeln!(
         out,
-        "/// Every task Lambda: one binary each (`lambdas/functions/src/bin/<name>.rs`).\npub const TASKS: [&str; {}] = {};",
+        "/// Every task Lambda: one binary each (`lambdas/functions/src/bin/<name>.rs`; `validate-drill` in `lambdas/sql`).\npub const TASKS: [&str; {}] = {};",
         names.len(),
         list(&names)
     )

@@ -204,7 +204,7 @@ def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_f
     stack.control("databases", {"servers": {"postgres": postgres.registration(), "mysql": mariadb.registration()}})
     d = Deployment.create(stack, live, failsafe, context={
         "restoreDrill": {"subnetGroupName": subnet_group, "securityGroupIds": [sg], "sources": "all",
-                         "checks": CHECKS, "checkSubnetIds": subnets}},
+                         "checks": CHECKS, "checkSubnetIds": subnets, "rtoMinutes": {"orders": 1}}},
         # the local servers' certificates come from the test's CA, not RDS's
         env_overrides={"failsafe": {"DRILL_EXTRA_CA": postgres.ca.read_text() + mariadb.ca.read_text()}}).start()
     day = d.day(LIVE_AT, FAILSAFE_AT)
@@ -250,6 +250,13 @@ def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_f
     assert records["billing"]["checks"] == billing["checks"]
     assert records["orders"]["outcome"] == "failed" and records["orders"]["checks"][0]["value"] == "12"
     assert records["billing"]["totalSeconds"] >= records["billing"]["restoreSeconds"], records["billing"]
+    # a drill whose checks failed had a restore that finished: its time is recorded and judged
+    # against the source's target like a passed drill's
+    for name in ("orders", "users", "ledger"):
+        assert isinstance(records[name]["restoreSeconds"], int), records[name]
+    assert records["orders"]["rtoMinutes"] == 1, records["orders"]
+    assert records["orders"]["rtoBreached"] is (records["orders"]["restoreSeconds"] > 60), records["orders"]
+    assert "rtoBreached" not in records["users"] or records["users"]["rtoBreached"] is None, records["users"]
 
     # the password RDS set for each drill database is nowhere: not in the states and outputs, the
     # records, the Lambdas' logs; and it no longer logs in (the database is gone)

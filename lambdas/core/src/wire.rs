@@ -871,9 +871,11 @@ pub enum DrillOutcome {
 pub struct EndDrillInput {
     pub item: DrillItem,
     pub outcome: DrillOutcome,
-    /// Seconds from the restore's start to available (passed drills).
+    /// How far the restore got (`$.wait`: available, and seconds since it began); the restore
+    /// time and the target are judged from it, whether the drill passed or not. Not started: the
+    /// item's initial clock (not available, 0 s).
     #[serde(default)]
-    pub restore_seconds: Option<u64>,
+    pub wait: crate::policy::drill::RestoreClock,
     /// The error a failed drill caught (`{"Error", "Cause"}`).
     #[serde(default)]
     pub error: Option<serde_json::Value>,
@@ -906,7 +908,8 @@ pub struct EndDrillOutput {
     /// The source's restore time target (`restoreDrill.rtoMinutes`), if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rto_minutes: Option<u32>,
-    /// Whether the restore took longer than the target (passed drills with a target).
+    /// Whether the restore took longer than the target: it finished late, or had not finished
+    /// when the target passed (`policy::drill::RestoreClock::rto_breached`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rto_breached: Option<bool>,
     /// Seconds validate-drill's checks took, and the drill's whole time (restore, checks,

@@ -481,7 +481,7 @@ class LocalStack:
             if not binary.exists():
                 host.stop()
                 raise StackError(f"{binary} is missing: `make build-debug` builds the task binaries"
-                                 + (" (make bench: `cargo build --release -p rdsf-lambdas --bins`)"
+                                 + (" (make bench: `cargo build --release -p rdsf-lambdas --bins` and `-p rdsf-sql --bins`)"
                                     if release else ""))
             host.add_instances(task, binary, count, env, log)
         self.hosts.append(host)

@@ -8,7 +8,7 @@ use crate::config::DrillConfig;
 use crate::contract::metric;
 use crate::error::{describe_failure, ErrorKind, FailsafeError, Result};
 use crate::model::SnapshotKind;
-use crate::policy::drill::{record_stream, rto_breached, DrillItem, DrillRecord};
+use crate::policy::drill::{record_stream, DrillItem, DrillRecord};
 use crate::policy::tags::{format_time, is_drill, DRILL, RESTORE_TESTED};
 use crate::port::{Databases, DrillRecords, Restores, SnapshotWrites, StoreErrorKind};
 use crate::wire::{DrillOutcome, EndDrillInput, EndDrillOutput};
@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 /// A CloudWatch EMF record of one drill, per source and rolled up: `DrillPassed`/`DrillFailed`
-/// (1 or 0) and, when it passed, `RestoreSeconds`, and with a target `DrillRtoBreached` (1 when
-/// the restore took longer than the source's `rtoMinutes`, else 0; the deployment alarms on it).
+/// (1 or 0); `RestoreSeconds` when the restore finished (whether the checks then passed or not);
+/// and with a target, once it can be judged, `DrillRtoBreached` (1 when the restore took longer
+/// than the source's `rtoMinutes`, else 0; the deployment alarms on it).
 pub fn drill_metric(
     item: &DrillItem,
     passed: bool,
@@ -35,11 +36,11 @@ pub fn drill_metric(
         (metric::DRILL_PASSED): u8::from(passed),
         (metric::DRILL_FAILED): u8::from(!passed),
     });
-    if let (true, Some(s)) = (passed, restore_seconds) {
+    if let Some(s) = restore_seconds {
         metrics.push(serde_json::json!({"Name": metric::RESTORE_SECONDS, "Unit": "Seconds"}));
         record[metric::RESTORE_SECONDS] = s.into();
     }
-    if let (true, Some(breached)) = (passed, rto_breached) {
+    if let Some(breached) = rto_breached {
         metrics.push(serde_json::json!({"Name": metric::DRILL_RTO_BREACHED, "Unit": "Count"}));
         record[metric::DRILL_RTO_BREACHED] = u8::from(breached).into();
     }
@@ -94,8 +95,10 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
     let item = &input.item;
     let passed = input.outcome == DrillOutcome::Passed;
     let rto_minutes = cfg.rto.for_source(&item.source_account, &item.source_id);
-    let restore_seconds = input.restore_seconds.filter(|_| passed);
-    let breached = rto_breached(restore_seconds, rto_minutes);
+    // the restore is judged on its own: a restore that finished late breached its target even
+    // when the checks then failed, and one still restoring when the target passed did too
+    let restore_seconds = input.wait.restore_seconds();
+    let breached = input.wait.rto_breached(rto_minutes);
     let mut deleted = Vec::new();
     if let Some(member) = &item.member_id {
         if delete_drill_db(store, SnapshotKind::Instance, member).await? {
@@ -114,19 +117,19 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
     if passed {
         let tags = [(RESTORE_TESTED.to_string(), format_time(input.now))].into();
         store.add_tags(&item.copy_arn, &tags).await?;
-        info!(action = "end-drill", copy = %item.copy_id, restore_seconds = ?input.restore_seconds, "drill passed");
-        if breached == Some(true) {
-            warn!(action = "end-drill-rto", copy = %item.copy_id, restore_seconds = ?restore_seconds, rto_minutes = ?rto_minutes, "restore took longer than the source's target");
-        }
+        info!(action = "end-drill", copy = %item.copy_id, restore_seconds = ?restore_seconds, "drill passed");
     } else {
         warn!(action = "end-drill", copy = %item.copy_id, cause = ?cause, "drill failed");
+    }
+    if breached == Some(true) {
+        warn!(action = "end-drill-rto", copy = %item.copy_id, restore_seconds = ?restore_seconds, elapsed_seconds = input.wait.elapsed_seconds, rto_minutes = ?rto_minutes, "restore took longer than the source's target");
     }
     println!(
         "{}",
         drill_metric(
             item,
             passed,
-            input.restore_seconds,
+            restore_seconds,
             breached,
             input.ended_at.unwrap_or(input.now)
         )

@@ -79,9 +79,32 @@ pub fn is_source_name(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// A drill's restore time against its target: `Some(true)` when it took longer.
-pub fn rto_breached(restore_seconds: Option<u64>, target_minutes: Option<u32>) -> Option<bool> {
-    Some(restore_seconds? > u64::from(target_minutes?) * 60)
+/// How far a drill's restore got, as the drill machine's clock (`$.wait`, from `check-drill`)
+/// last saw it: whether the database became available, and the seconds since the restore began.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreClock {
+    #[serde(default)]
+    pub available: bool,
+    #[serde(default)]
+    pub elapsed_seconds: u64,
+}
+
+impl RestoreClock {
+    /// The restore time: seconds to available, when the restore finished (whatever the checks
+    /// found afterwards).
+    pub fn restore_seconds(&self) -> Option<u64> {
+        self.available.then_some(self.elapsed_seconds)
+    }
+
+    /// The restore time against the source's target: `Some(true)` when the restore finished
+    /// later than the target, or had not finished when the target had passed (a restore that
+    /// timed out or failed late); `Some(false)` when it finished within the target; `None`
+    /// without a target, or when the restore failed before its target came (nothing to judge).
+    pub fn rto_breached(&self, target_minutes: Option<u32>) -> Option<bool> {
+        let late = self.elapsed_seconds > u64::from(target_minutes?) * 60;
+        (late || self.available).then_some(late)
+    }
 }
 
 /// The evidence of one drill, as `end-drill` appends it to the drills' log group (one JSON line)
@@ -644,10 +667,21 @@ mod tests {
             RtoTargets::default().for_source("111111111111", "ledger"),
             None
         );
-        assert_eq!(rto_breached(Some(1801), Some(30)), Some(true));
-        assert_eq!(rto_breached(Some(1800), Some(30)), Some(false));
-        assert_eq!(rto_breached(None, Some(30)), None);
-        assert_eq!(rto_breached(Some(5), None), None);
+        let clock = |available, elapsed_seconds| RestoreClock {
+            available,
+            elapsed_seconds,
+        };
+        // finished: late or in time; the restore time is known
+        assert_eq!(clock(true, 1801).rto_breached(Some(30)), Some(true));
+        assert_eq!(clock(true, 1800).rto_breached(Some(30)), Some(false));
+        assert_eq!(clock(true, 1800).restore_seconds(), Some(1800));
+        // not finished: a breach once the target has passed, else nothing to judge
+        assert_eq!(clock(false, 1801).rto_breached(Some(30)), Some(true));
+        assert_eq!(clock(false, 600).rto_breached(Some(30)), None);
+        assert_eq!(clock(false, 1801).restore_seconds(), None);
+        // no target
+        assert_eq!(clock(true, 5).rto_breached(None), None);
+        assert_eq!(RestoreClock::default().rto_breached(Some(30)), None);
         for (bad, says) in [
             (r#"{"orders": 0}"#, "from 1 to 4320"),
             (r#"{"orders": 1.5}"#, "from 1 to 4320"),

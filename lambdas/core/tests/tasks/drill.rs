@@ -129,7 +129,7 @@ async fn a_passed_drill_restores_waits_deletes_and_tags_the_copy() {
     );
 
     let end: EndDrillInput = serde_json::from_value(
-        json!({"item": item, "outcome": "passed", "restoreSeconds": 60, "now": RUN}),
+        json!({"item": item, "outcome": "passed", "wait": {"available": true, "elapsedSeconds": 60}, "now": RUN}),
     )
     .unwrap();
     let out = end_drill(&drill_config(&[]), &store, end).await.unwrap();
@@ -324,17 +324,33 @@ fn the_drill_metric_is_per_source_and_rolled_up() {
         ),
         (Some(1), Some(0), Some(600))
     );
-    let f = drill_metric(&item, false, Some(600), None, t(RUN));
+    // a failed drill whose restore finished (its checks failed) still has its restore time; one
+    // whose restore did not finish has none
+    let f = drill_metric(&item, false, Some(600), Some(false), t(RUN));
     assert_eq!(
-        (f["DrillFailed"].as_u64(), f.get("RestoreSeconds")),
-        (Some(1), None)
+        (
+            f["DrillFailed"].as_u64(),
+            f["RestoreSeconds"].as_u64(),
+            f["DrillRtoBreached"].as_u64()
+        ),
+        (Some(1), Some(600), Some(0))
+    );
+    let f = drill_metric(&item, false, None, None, t(RUN));
+    assert_eq!(
+        (
+            f["DrillFailed"].as_u64(),
+            f.get("RestoreSeconds"),
+            f.get("DrillRtoBreached")
+        ),
+        (Some(1), None, None)
     );
 }
 
-/// A passed drill against its source's restore time target: over it, the output and the metric
-/// say so (the deployment alarms on `DrillRtoBreached`); within it, 0; without one, nothing.
+/// A drill's restore against its source's restore time target: over it, the output and the
+/// metric say so (the deployment alarms on `DrillRtoBreached`); within it, 0; without one, nothing.
+/// The restore is judged on its own, passed drill or failed.
 #[tokio::test]
-async fn a_passed_drill_is_measured_against_its_restore_time_target() {
+async fn a_drill_s_restore_is_measured_against_its_restore_time_target() {
     let copy = failsafe_copy(SnapshotKind::Instance, "orders", TAKEN, true);
     let store = failsafe_store_with(vec![copy.clone()]);
     let cfg = drill_config(&[("DRILL_RTO_MINUTES", r#"{"orders": 30, "*": 240}"#)]);
@@ -345,7 +361,7 @@ async fn a_passed_drill_is_measured_against_its_restore_time_target() {
     });
     let end = |seconds: u64| -> EndDrillInput {
         serde_json::from_value(
-            json!({"item": item, "outcome": "passed", "restoreSeconds": seconds, "now": RUN}),
+            json!({"item": item, "outcome": "passed", "wait": {"available": true, "elapsedSeconds": seconds}, "now": RUN}),
         )
         .unwrap()
     };
@@ -363,10 +379,53 @@ async fn a_passed_drill_is_measured_against_its_restore_time_target() {
         .await
         .unwrap();
     assert_eq!((none.rto_minutes, none.rto_breached), (None, None));
-    let failed: EndDrillInput =
+    // a drill that failed before its restore finished, and before the target passed: nothing to
+    // judge; one whose restore finished late, or was still restoring after the target, breached
+    // it whatever the checks then found
+    let failed = |wait: serde_json::Value| -> EndDrillInput {
+        serde_json::from_value(json!({"item": item, "outcome": "failed", "wait": wait, "now": RUN}))
+            .unwrap()
+    };
+    let early = end_drill(
+        &cfg,
+        &store,
+        failed(json!({"available": false, "elapsedSeconds": 600})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (early.restore_seconds, early.rto_minutes, early.rto_breached),
+        (None, Some(30), None)
+    );
+    let not_started: EndDrillInput =
         serde_json::from_value(json!({"item": item, "outcome": "failed", "now": RUN})).unwrap();
-    let failed = end_drill(&cfg, &store, failed).await.unwrap();
-    assert_eq!((failed.rto_minutes, failed.rto_breached), (Some(30), None));
+    let not_started = end_drill(&cfg, &store, not_started).await.unwrap();
+    assert_eq!(
+        (not_started.restore_seconds, not_started.rto_breached),
+        (None, None)
+    );
+    let checks_failed = end_drill(
+        &cfg,
+        &store,
+        failed(json!({"available": true, "elapsedSeconds": 1900})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (checks_failed.restore_seconds, checks_failed.rto_breached),
+        (Some(1900), Some(true))
+    );
+    let timed_out = end_drill(
+        &cfg,
+        &store,
+        failed(json!({"available": false, "elapsedSeconds": 7200, "status": "creating"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (timed_out.restore_seconds, timed_out.rto_breached),
+        (None, Some(true))
+    );
 
     let parsed = |breached: Option<bool>| {
         let item: rdsf_core::policy::drill::DrillItem =
