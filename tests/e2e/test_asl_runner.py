@@ -482,3 +482,48 @@ def test_a_sources_uncatchable_failure_leaves_the_others_copied_and_notified(eng
     assert bad["Status"] == "FAILED" and bad["Error"] == "States.Runtime", bad
     assert json.loads(bad["Input"])["source"]["id"] == "db-bad"
     assert results["clusters"][0]["outcome"] == "copied"
+
+
+# --------------------------------------------------------------------------------------------
+# States.JsonToString returns the JSON text of its argument (Step Functions Developer Guide,
+# "Intrinsic functions": it "takes a JSON object and returns its escaped string value"): a string
+# holding a quote, a newline or a backslash stays JSON, and States.StringToJson reads it back. The
+# drill machine's causes are such texts (a PostgreSQL refusal quotes `host "127.0.0.1"`). The bare
+# aws-local-stepfunctions (RDSF_STOCK_MOTO=1) deletes every backslash of an intrinsic's result and
+# this test fails on it; engine.mjs corrects it.
+
+TEXTS = [{"outcome": "failed", "cause": 'pg_hba.conf rejects connection for host "127.0.0.1", user "admin"'},
+         {"cause": "two\nlines, a back\\slash and a tab\t"}]
+
+
+@on_both_engines
+def test_json_to_string_gives_json_that_reads_back_as_what_it_was_given(tmp_path, engine):
+    definition = tmp_path / "json_to_string.asl.json"
+    definition.write_text(json.dumps({
+        "StartAt": "Text",
+        "States": {
+            "Text": {"Type": "Pass", "Parameters": {"text.$": "States.JsonToString($.results)"},
+                     "Next": "Back"},
+            "Back": {"Type": "Pass", "Parameters": {"text.$": "$.text",
+                                                    "back.$": "States.StringToJson($.text)"},
+                     "Next": "Cause"},
+            "Cause": {"Type": "Fail", "Error": "Failed", "CausePath": "$.text"},
+        },
+    }))
+    report = run_on(engine, {"definition": str(definition), "functions": {}, "input": {"results": TEXTS}})
+    assert report["status"] == "FAILED" and report["error"] == "Failed", report
+    assert json.loads(report["cause"]) == TEXTS, report["cause"]
+    assert report["cause"] == json.dumps(TEXTS, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_an_escaped_literal_argument_is_refused_by_where_it_is(tmp_path):
+    # the one case engine.mjs's correction would run differently from AWS (AWS unescapes it)
+    definition = tmp_path / "escaped.asl.json"
+    definition.write_text(json.dumps({
+        "StartAt": "Say",
+        "States": {"Say": {"Type": "Pass", "Parameters": {"text.$": "States.Format('it\\'s {}', $.who)"},
+                           "End": True}},
+    }))
+    res = run(node_binary(), {"definition": str(definition), "functions": {}, "input": {"who": "me"}})
+    assert res.returncode == 2, res.stdout
+    assert "backslash escape at .States.Say.Parameters.text.$" in res.stderr, res.stderr

@@ -215,6 +215,9 @@ def test_checks_run_on_the_restored_data_read_only_over_tls_and_a_failed_check_f
     # the cause names the failed drills; every drill's record is in the drills' log group
     for name in ("orders", "users", "ledger"):
         assert f"rdsf-drill-{name}-202611220600" in run.result["cause"], name
+    # the cause is JSON (States.JsonToString), PostgreSQL's quotes in ledger's cause escaped
+    failed = __import__("json").loads(run.result["cause"])
+    assert sorted(f["source"].split(":")[1] for f in failed) == ["ledger", "orders", "users"], failed
     assert drill_dbs(d) == [], "every drill database deleted, the failed ones too"
     listed = rdsf(d.failsafe, "drills", "--json")
     drills = records = {r["source"].split(":")[1]: r for r in __import__("json").loads(listed.stdout)["records"]}

@@ -154,11 +154,12 @@ pub struct DbState {
     pub tags: Tags,
     /// A cluster's DB instances (`DBClusterMembers`); empty for an instance.
     pub members: Vec<String>,
-    /// Where and as whom a drill's checks connect, once RDS reports it.
-    pub access: DbAccess,
 }
 
-/// A database's endpoint, master user and RDS-managed master password (`MasterUserSecret`).
+/// Where and as whom a drill's checks connect: a database's endpoint, master user and
+/// RDS-managed master password (`MasterUserSecret`), once RDS reports them. Read only by
+/// `validate-drill` (`port::MasterPasswords::describe_db_login`), so that no other binary carries
+/// the code that reads them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbAccess {
     /// The endpoint's address (a cluster's writer endpoint) and port.

@@ -63,6 +63,29 @@ if (missing.length) {
   process.exit(2);
 }
 const definition = JSON.parse(text);
+
+// An intrinsic function's literal argument with a backslash escape ('it\'s', '\{'): AWS
+// unescapes it; the engine, corrected so that results keep their backslashes (engine.mjs), would
+// not. No machine has one; one that does is refused rather than run differently from AWS.
+const literalEscapes = [];
+(function scan(value, where) {
+  if (Array.isArray(value)) value.forEach((v, i) => scan(v, `${where}[${i}]`));
+  else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (key.endsWith('.$') && typeof v === 'string' && v.startsWith('States.') && v.includes('\\')) {
+        literalEscapes.push(`${where}.${key}`);
+      }
+      scan(v, `${where}.${key}`);
+    }
+  }
+})(definition, '');
+if (literalEscapes.length) {
+  console.error(
+    `asl_runner: an intrinsic function's literal argument with a backslash escape at ${literalEscapes.join(', ')}: ` +
+      'not supported locally (see engine.mjs); write the literal without escapes',
+  );
+  process.exit(2);
+}
 const byArn = new Map(Object.values(request.functions).map((f) => [f.arn, f]));
 
 const taskCalls = [];

@@ -28,7 +28,7 @@
 //   JSON string), InputDetails, Name, Status FAILED, Error, Cause, StartDate, StopDate).
 //   aws-local-stepfunctions runs Distributed children like Inline iterations and rethrows the
 //   first child's own error; a bare engine (enforce: false) keeps that behaviour.
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from './engine.mjs';
 
 /** Exits with 2 on Node < 22: there every Task throws a TypeError (Promise.withResolvers) that a
  * States.ALL catcher swallows, a green run that tested nothing. */

@@ -7,7 +7,7 @@
 
 use crate::config::ValidateConfig;
 use crate::error::{ErrorKind, FailsafeError, Result};
-use crate::model::{DbState, SnapshotKind};
+use crate::model::{DbAccess, SnapshotKind};
 use crate::policy::checks::{judge, Dialect};
 use crate::policy::tags::{is_drill, DRILL};
 use crate::port::{Databases, MasterPasswords, SecretReads, SqlQueries, SqlTarget, StoreErrorKind};
@@ -18,15 +18,16 @@ fn pending(message: String) -> FailsafeError {
     FailsafeError::new(ErrorKind::CredentialsPending, message)
 }
 
-/// The database the checks connect to, once RDS manages its master password and reports it
-/// ready; else what is still pending (and, the first time, asks RDS to manage the password).
+/// Where and as whom the checks connect, and the master secret, once RDS manages the database's
+/// master password and reports it ready; else what is still pending (and, the first time, asks
+/// RDS to manage the password).
 async fn ready_database<R: Databases + MasterPasswords>(
     rds: &R,
     kind: SnapshotKind,
     id: &str,
     member: Option<&str>,
-) -> Result<(DbState, String)> {
-    let db = rds.describe_db(kind, id).await?.ok_or_else(|| {
+) -> Result<(DbAccess, String)> {
+    let (db, access) = rds.describe_db_login(kind, id).await?.ok_or_else(|| {
         FailsafeError::new(
             ErrorKind::RestoreFailed,
             format!("{kind} {id} is gone before its checks ran"),
@@ -39,7 +40,7 @@ async fn ready_database<R: Databases + MasterPasswords>(
             format!("{kind} {id} has no {DRILL}=true tag: its password is not changed"),
         ));
     }
-    let Some((secret, secret_status)) = db.access.master_secret.clone() else {
+    let Some((secret, secret_status)) = access.master_secret.clone() else {
         return match rds.manage_master_password(kind, id).await {
             Ok(()) => {
                 info!(
@@ -70,7 +71,7 @@ async fn ready_database<R: Databases + MasterPasswords>(
             statuses.join("/")
         )));
     }
-    Ok((db, secret))
+    Ok((access, secret))
 }
 
 pub async fn validate_drill<R, D>(
@@ -104,10 +105,9 @@ where
             ..Default::default()
         });
     };
-    let (db, secret) =
+    let (access, secret) =
         ready_database(rds, item.kind, &item.db_id, item.member_id.as_deref()).await?;
-    let (host, port) = db
-        .access
+    let (host, port) = access
         .endpoint
         .clone()
         .ok_or_else(|| pending(format!("{} {} has no endpoint yet", item.kind, item.db_id)))?;

@@ -367,6 +367,16 @@ impl SnapshotWrites for FakeStore {
 
 #[async_trait]
 impl MasterPasswords for FakeStore {
+    async fn describe_db_login(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+    ) -> StoreResult<Option<(DbState, DbAccess)>> {
+        let db = self.describe_db(kind, id).await?;
+        let access = self.world().db_access.get(id).cloned().unwrap_or_default();
+        Ok(db.map(|db| (db, access)))
+    }
+
     /// As RDS: the database must be available; a new secret `creating` (a test sets it
     /// `active`), with a new password.
     async fn manage_master_password(&self, kind: SnapshotKind, id: &str) -> StoreResult<()> {
@@ -601,7 +611,6 @@ impl Databases for FakeStore {
                 status: status(&d.id),
                 tags: d.tags.clone(),
                 members: vec![],
-                access: w.db_access.get(&d.id).cloned().unwrap_or_default(),
             }),
             SnapshotKind::Cluster => w.clusters.iter().find(|d| d.id == id).map(|d| DbState {
                 kind,
@@ -615,7 +624,6 @@ impl Databases for FakeStore {
                     .filter(|i| i.cluster_id.as_deref() == Some(id))
                     .map(|i| i.id.clone())
                     .collect(),
-                access: w.db_access.get(&d.id).cloned().unwrap_or_default(),
             }),
         })
     }

@@ -11,8 +11,8 @@ pub mod fake;
 
 use crate::error::{ErrorKind, FailsafeError};
 use crate::model::{
-    Credentials, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OrderableClass, Snapshot,
-    SnapshotKind, Tags,
+    Credentials, DbAccess, DbCluster, DbInstance, DbState, KeyInfo, OptionGroup, OrderableClass,
+    Snapshot, SnapshotKind, Tags,
 };
 use crate::policy::checks::{Answer, Dialect};
 use async_trait::async_trait;
@@ -265,10 +265,18 @@ pub trait Restores: Send + Sync {
 
 /// Turns on RDS's management of a drill database's master password (`ModifyDBInstance` /
 /// `ModifyDBCluster` with `ManageMasterUserPassword`): RDS sets a new password and keeps it in a
-/// Secrets Manager secret, which it deletes with the database.
+/// Secrets Manager secret, which it deletes with the database. And reads where and as whom to
+/// log in (`validate-drill` alone).
 #[async_trait]
 pub trait MasterPasswords: Send + Sync {
     async fn manage_master_password(&self, kind: SnapshotKind, id: &str) -> StoreResult<()>;
+    /// A database as [`Databases::describe_db`] gives it, with where and as whom to log in to it
+    /// (one Describe call); `None` when it is not there.
+    async fn describe_db_login(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+    ) -> StoreResult<Option<(DbState, DbAccess)>>;
 }
 
 /// Reads a database's login from the master secret RDS keeps (Secrets Manager).

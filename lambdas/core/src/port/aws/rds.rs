@@ -677,76 +677,7 @@ impl Databases for AwsStore {
     }
 
     async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
-        let found = match kind {
-            SnapshotKind::Instance => self
-                .home
-                .rds_read
-                .describe_db_instances()
-                .db_instance_identifier(id)
-                .send()
-                .await
-                .map_err(|e| map_err("DescribeDBInstances", e))
-                .map(|out| {
-                    out.db_instances().first().map(|d| DbState {
-                        kind,
-                        id: d.db_instance_identifier().unwrap_or_default().to_string(),
-                        arn: d.db_instance_arn().unwrap_or_default().to_string(),
-                        status: d.db_instance_status().unwrap_or_default().to_string(),
-                        tags: tags(d.tag_list()),
-                        members: vec![],
-                        access: DbAccess {
-                            endpoint: d.endpoint().and_then(|e| {
-                                Some((e.address()?.to_string(), u16::try_from(e.port()?).ok()?))
-                            }),
-                            master_username: d.master_username().map(str::to_string),
-                            master_secret: d.master_user_secret().and_then(|s| {
-                                Some((
-                                    s.secret_arn()?.to_string(),
-                                    s.secret_status().unwrap_or_default().to_string(),
-                                ))
-                            }),
-                        },
-                    })
-                }),
-            SnapshotKind::Cluster => self
-                .home
-                .rds_read
-                .describe_db_clusters()
-                .db_cluster_identifier(id)
-                .send()
-                .await
-                .map_err(|e| map_err("DescribeDBClusters", e))
-                .map(|out| {
-                    out.db_clusters().first().map(|d| DbState {
-                        kind,
-                        id: d.db_cluster_identifier().unwrap_or_default().to_string(),
-                        arn: d.db_cluster_arn().unwrap_or_default().to_string(),
-                        status: d.status().unwrap_or_default().to_string(),
-                        tags: tags(d.tag_list()),
-                        members: d
-                            .db_cluster_members()
-                            .iter()
-                            .filter_map(|m| m.db_instance_identifier().map(str::to_string))
-                            .collect(),
-                        access: DbAccess {
-                            endpoint: d.endpoint().and_then(|a| {
-                                Some((a.to_string(), u16::try_from(d.port()?).ok()?))
-                            }),
-                            master_username: d.master_username().map(str::to_string),
-                            master_secret: d.master_user_secret().and_then(|s| {
-                                Some((
-                                    s.secret_arn()?.to_string(),
-                                    s.secret_status().unwrap_or_default().to_string(),
-                                ))
-                            }),
-                        },
-                    })
-                }),
-        };
-        match found {
-            Err(e) if e.kind == StoreErrorKind::NotFound => Ok(None),
-            other => other,
-        }
+        Ok(self.describe::<false>(kind, id).await?.map(|(db, _)| db))
     }
 }
 
@@ -852,8 +783,104 @@ impl Restores for AwsStore {
     }
 }
 
+impl AwsStore {
+    /// DescribeDBInstances / DescribeDBClusters of one database; with `LOGIN`, where and as whom to
+    /// log in too. A const parameter, so that the binaries that never ask for the login (all but
+    /// validate-drill) do not carry the code that reads it.
+    async fn describe<const LOGIN: bool>(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+    ) -> StoreResult<Option<(DbState, DbAccess)>> {
+        let found = match kind {
+            SnapshotKind::Instance => self
+                .home
+                .rds_read
+                .describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| map_err("DescribeDBInstances", e))
+                .map(|out| {
+                    out.db_instances().first().map(|d| {
+                        let db = DbState {
+                            kind,
+                            id: d.db_instance_identifier().unwrap_or_default().to_string(),
+                            arn: d.db_instance_arn().unwrap_or_default().to_string(),
+                            status: d.db_instance_status().unwrap_or_default().to_string(),
+                            tags: tags(d.tag_list()),
+                            members: vec![],
+                        };
+                        let login = || DbAccess {
+                            endpoint: d.endpoint().and_then(|e| {
+                                Some((e.address()?.to_string(), u16::try_from(e.port()?).ok()?))
+                            }),
+                            master_username: d.master_username().map(str::to_string),
+                            master_secret: d.master_user_secret().and_then(|s| {
+                                Some((
+                                    s.secret_arn()?.to_string(),
+                                    s.secret_status().unwrap_or_default().to_string(),
+                                ))
+                            }),
+                        };
+                        (db, if LOGIN { login() } else { DbAccess::default() })
+                    })
+                }),
+            SnapshotKind::Cluster => self
+                .home
+                .rds_read
+                .describe_db_clusters()
+                .db_cluster_identifier(id)
+                .send()
+                .await
+                .map_err(|e| map_err("DescribeDBClusters", e))
+                .map(|out| {
+                    out.db_clusters().first().map(|d| {
+                        let db = DbState {
+                            kind,
+                            id: d.db_cluster_identifier().unwrap_or_default().to_string(),
+                            arn: d.db_cluster_arn().unwrap_or_default().to_string(),
+                            status: d.status().unwrap_or_default().to_string(),
+                            tags: tags(d.tag_list()),
+                            members: d
+                                .db_cluster_members()
+                                .iter()
+                                .filter_map(|m| m.db_instance_identifier().map(str::to_string))
+                                .collect(),
+                        };
+                        let login = || DbAccess {
+                            endpoint: d.endpoint().and_then(|a| {
+                                Some((a.to_string(), u16::try_from(d.port()?).ok()?))
+                            }),
+                            master_username: d.master_username().map(str::to_string),
+                            master_secret: d.master_user_secret().and_then(|s| {
+                                Some((
+                                    s.secret_arn()?.to_string(),
+                                    s.secret_status().unwrap_or_default().to_string(),
+                                ))
+                            }),
+                        };
+                        (db, if LOGIN { login() } else { DbAccess::default() })
+                    })
+                }),
+        };
+        match found {
+            Err(e) if e.kind == StoreErrorKind::NotFound => Ok(None),
+            other => other,
+        }
+    }
+}
+
 #[async_trait]
 impl MasterPasswords for AwsStore {
+    async fn describe_db_login(
+        &self,
+        kind: SnapshotKind,
+        id: &str,
+    ) -> StoreResult<Option<(DbState, DbAccess)>> {
+        self.describe::<true>(kind, id).await
+    }
+
     /// ModifyDBInstance / ModifyDBCluster API reference: `ManageMasterUserPassword` turns on
     /// RDS's management of the master password (RDS generates it and keeps it in a secret,
     /// encrypted with the account's `aws/secretsmanager` key); `ApplyImmediately`, or it waits
