@@ -677,7 +677,10 @@ impl Databases for AwsStore {
     }
 
     async fn describe_db(&self, kind: SnapshotKind, id: &str) -> StoreResult<Option<DbState>> {
-        Ok(self.describe::<false>(kind, id).await?.map(|(db, _)| db))
+        Ok(self
+            .describe(kind, id, |_| (), |_| ())
+            .await?
+            .map(|(db, ())| db))
     }
 }
 
@@ -784,14 +787,20 @@ impl Restores for AwsStore {
 }
 
 impl AwsStore {
-    /// DescribeDBInstances / DescribeDBClusters of one database; with `LOGIN`, where and as whom to
-    /// log in too. A const parameter, so that the binaries that never ask for the login (all but
-    /// validate-drill) do not carry the code that reads it.
-    async fn describe<const LOGIN: bool>(
+    /// DescribeDBInstances / DescribeDBClusters of one database, and what `instance_extra` or
+    /// `cluster_extra` reads of it besides. Generic, so that the binaries that read nothing more
+    /// (`()`: all but validate-drill, which reads the login) carry none of that code.
+    async fn describe<A, I, C>(
         &self,
         kind: SnapshotKind,
         id: &str,
-    ) -> StoreResult<Option<(DbState, DbAccess)>> {
+        instance_extra: I,
+        cluster_extra: C,
+    ) -> StoreResult<Option<(DbState, A)>>
+    where
+        I: Fn(&aws_sdk_rds::types::DbInstance) -> A + Send,
+        C: Fn(&aws_sdk_rds::types::DbCluster) -> A + Send,
+    {
         let found = match kind {
             SnapshotKind::Instance => self
                 .home
@@ -811,19 +820,7 @@ impl AwsStore {
                             tags: tags(d.tag_list()),
                             members: vec![],
                         };
-                        let login = || DbAccess {
-                            endpoint: d.endpoint().and_then(|e| {
-                                Some((e.address()?.to_string(), u16::try_from(e.port()?).ok()?))
-                            }),
-                            master_username: d.master_username().map(str::to_string),
-                            master_secret: d.master_user_secret().and_then(|s| {
-                                Some((
-                                    s.secret_arn()?.to_string(),
-                                    s.secret_status().unwrap_or_default().to_string(),
-                                ))
-                            }),
-                        };
-                        (db, if LOGIN { login() } else { DbAccess::default() })
+                        (db, instance_extra(d))
                     })
                 }),
             SnapshotKind::Cluster => self
@@ -848,19 +845,7 @@ impl AwsStore {
                                 .filter_map(|m| m.db_instance_identifier().map(str::to_string))
                                 .collect(),
                         };
-                        let login = || DbAccess {
-                            endpoint: d.endpoint().and_then(|a| {
-                                Some((a.to_string(), u16::try_from(d.port()?).ok()?))
-                            }),
-                            master_username: d.master_username().map(str::to_string),
-                            master_secret: d.master_user_secret().and_then(|s| {
-                                Some((
-                                    s.secret_arn()?.to_string(),
-                                    s.secret_status().unwrap_or_default().to_string(),
-                                ))
-                            }),
-                        };
-                        (db, if LOGIN { login() } else { DbAccess::default() })
+                        (db, cluster_extra(d))
                     })
                 }),
         };
@@ -878,7 +863,32 @@ impl MasterPasswords for AwsStore {
         kind: SnapshotKind,
         id: &str,
     ) -> StoreResult<Option<(DbState, DbAccess)>> {
-        self.describe::<true>(kind, id).await
+        fn secret(s: &aws_sdk_rds::types::MasterUserSecret) -> Option<(String, String)> {
+            Some((
+                s.secret_arn()?.to_string(),
+                s.secret_status().unwrap_or_default().to_string(),
+            ))
+        }
+        self.describe(
+            kind,
+            id,
+            |d| DbAccess {
+                endpoint: d
+                    .endpoint()
+                    .and_then(|e| Some((e.address()?.to_string(), u16::try_from(e.port()?).ok()?))),
+                master_username: d.master_username().map(str::to_string),
+                master_secret: d.master_user_secret().and_then(secret),
+            },
+            // a cluster's endpoint is its writer's address, its port the cluster's
+            |d| DbAccess {
+                endpoint: d
+                    .endpoint()
+                    .and_then(|a| Some((a.to_string(), u16::try_from(d.port()?).ok()?))),
+                master_username: d.master_username().map(str::to_string),
+                master_secret: d.master_user_secret().and_then(secret),
+            },
+        )
+        .await
     }
 
     /// ModifyDBInstance / ModifyDBCluster API reference: `ManageMasterUserPassword` turns on
