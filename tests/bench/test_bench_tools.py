@@ -83,3 +83,12 @@ def test_json_protocol_parameters_pass_as_sent():
                        aws_secret_access_key="x")
     params = {"stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:x", "input": json.dumps({})}
     assert params_for(sfn, "StartExecution", params) == params
+
+
+def test_the_transition_count_finds_each_machines_copy_states():
+    """bench.py counts a copy's transitions as the states of the machines' Maps, wherever they sit
+    (the Live and Failsafe machines run theirs, instances and clusters, in a Parallel's branches)."""
+    from bench import item_states
+    for side, first in (("live", "CopyLatest"), ("failsafe", "Save")):
+        states = item_states(side)
+        assert {first, f"{first}Cluster", "CheckCopy", "WaitForCopy", "WaitForCopyCluster"} <= states, side

@@ -255,16 +255,27 @@ def cold_starts(stack: LocalStack, runs: int) -> dict:
 # -- 3. state transitions -----------------------------------------------------------------------
 
 def item_states(side: str) -> set[str]:
+    """The states of the machine's Maps' item processors (a copy's states), wherever the Maps sit:
+    the Live machine runs two, instances and clusters, in the branches of a Parallel."""
     definition = json.loads((ROOT / "statemachines" / f"{side}.asl.json").read_text())
-    parent = set(definition["States"])
-    for state in definition["States"].values():
-        if "ItemProcessor" in state:
-            child = set(state["ItemProcessor"]["States"])
-            if child & parent:
-                raise SystemExit(f"bench: {side} has states in both the parent and the Map: "
-                                 f"{sorted(child & parent)}; counts per copy would be wrong")
-            return child
-    raise SystemExit(f"bench: {side}.asl.json has no Map")
+    outer: set[str] = set()
+    child: set[str] = set()
+
+    def walk(states: dict) -> None:
+        for name, state in states.items():
+            outer.add(name)
+            for branch in state.get("Branches", []):
+                walk(branch["States"])
+            if "ItemProcessor" in state:
+                child.update(state["ItemProcessor"]["States"])
+
+    walk(definition["States"])
+    if not child:
+        raise SystemExit(f"bench: {side}.asl.json has no Map")
+    if child & outer:
+        raise SystemExit(f"bench: {side} has states both in and outside its Maps: "
+                         f"{sorted(child & outer)}; counts per copy would be wrong")
+    return child
 
 
 def transitions(stack: LocalStack, d_min: int, ms_per_second: float) -> dict:
@@ -283,7 +294,7 @@ def transitions(stack: LocalStack, d_min: int, ms_per_second: float) -> dict:
         entered = ex.result["statesEntered"]
         child = item_states(side)
         per_copy = sum(1 for s in entered if s in child)
-        checks = sum(1 for c in ex.result["taskCalls"] if c["state"] == "CheckCopy")
+        checks = sum(1 for c in ex.result["taskCalls"] if c["state"] in ("CheckCopy", "CheckCopyCluster"))
         out[side] = {"perCopy": per_copy, "run": len(entered), "checks": checks}
     d.stop()
     return out
