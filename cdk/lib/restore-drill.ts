@@ -438,7 +438,17 @@ export class RestoreDrill extends Construct {
     const { account, region } = concreteEnv(this);
     const partition = Stack.of(this).partition;
     t.allow({ actions: ['rds:DescribeDBInstances', 'rds:DescribeDBClusters'], resources: drillDbs }, why);
-    t.allow({ actions: ['rds:ModifyDBInstance', 'rds:ModifyDBCluster'], resources: drillDbs, conditions: drillTagged }, why);
+    // only to have RDS manage the password (RDS User Guide, "Enforcing RDS management of the
+    // master user password": the rds:ManageMasterUserPassword key): not to set a password of its
+    // own, open the database to the internet or protect it from end-drill's deletion
+    t.allow(
+      {
+        actions: ['rds:ModifyDBInstance', 'rds:ModifyDBCluster'],
+        resources: drillDbs,
+        conditions: { ...drillTagged, Bool: { 'rds:ManageMasterUserPassword': 'true' } },
+      },
+      `${why} Only a request that has RDS manage the master password.`,
+    );
     // RDS User Guide, "Password management with Amazon RDS and AWS Secrets Manager": whoever
     // turns the management on needs kms:DescribeKey, secretsmanager:CreateSecret and TagResource
     // (RDS creates the rds!... secret, encrypted with the account's aws/secretsmanager key)
@@ -454,23 +464,26 @@ export class RestoreDrill extends Construct {
       { actions: ['kms:DescribeKey'], resources: [`arn:${partition}:kms:${region}:${account}:key/*`] },
       "RDS describes the key of the managed secret (the account's aws/secretsmanager key, whose id is the account's own) on the caller's behalf; DescribeKey reads nothing secret.",
     );
-    // one statement: IAM has no OR, and a request lacks one of the two tags; IfExists keeps the
-    // other from failing the match, the owning-service tag (an aws: tag nobody but AWS can set)
-    // keeps secrets RDS did not make out
-    t.allow(
-      {
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [rdsSecrets],
-        conditions: {
-          StringEquals: { 'aws:ResourceTag/aws:secretsmanager:owningService': 'rds' },
-          StringLikeIfExists: {
-            'aws:ResourceTag/aws:rds:primaryDBInstanceArn': drillDbs[0],
-            'aws:ResourceTag/aws:rds:primaryDBClusterArn': drillDbs[1],
+    // one statement per kind of database (separate Allow statements are OR'ed): a secret RDS
+    // keeps for a drill instance, or for a drill cluster; the owning-service tag (an aws: tag
+    // nobody but AWS can set) keeps secrets RDS did not make out
+    const kinds: [string, string][] = [
+      ['aws:rds:primaryDBInstanceArn', drillDbs[0]],
+      ['aws:rds:primaryDBClusterArn', drillDbs[1]],
+    ];
+    for (const [tag, arn] of kinds) {
+      t.allow(
+        {
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [rdsSecrets],
+          conditions: {
+            StringEquals: { 'aws:ResourceTag/aws:secretsmanager:owningService': 'rds' },
+            StringLike: { [`aws:ResourceTag/${tag}`]: arn },
           },
         },
-      },
-      'Only the master secrets RDS keeps for rdsf-drill-* databases (their aws:rds:primaryDB…Arn tag names the database); RDS deletes each with its database.',
-    );
+        `Only the master secrets RDS keeps for rdsf-drill-* databases (their ${tag} tag names the database); RDS deletes each with its database.`,
+      );
+    }
     if (subnets === undefined) return;
     const fn = t.function.node.defaultChild as lambda.CfnFunction;
     fn.vpcConfig = { subnetIds: subnets, securityGroupIds: securityGroups };

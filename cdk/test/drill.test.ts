@@ -113,13 +113,23 @@ describe('FailsafeAccount restoreDrill', () => {
     const st = taskStatements(template, v);
     const [modify] = allowing(st, 'rds:ModifyDBInstance');
     assert.deepEqual(actionsOf([modify]), ['rds:ModifyDBCluster', 'rds:ModifyDBInstance']);
-    assert.deepEqual(modify.Condition, { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' } });
-    const [read, ...more] = allowing(st, 'secretsmanager:GetSecretValue');
-    assert.equal(more.length, 0);
-    assert.ok(JSON.stringify(Stack.of(stack).resolve(read.Resource)).includes(':secret:rds!*'));
-    assert.deepEqual(read.Condition!.StringEquals, { 'aws:ResourceTag/aws:secretsmanager:owningService': 'rds' });
-    const arns = JSON.stringify(Stack.of(stack).resolve(read.Condition!.StringLikeIfExists));
-    assert.match(arns, /primaryDBInstanceArn.*:db:rdsf-drill-\*.*primaryDBClusterArn.*:cluster:rdsf-drill-\*/);
+    assert.deepEqual(modify.Condition, {
+      StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: 'true' },
+      Bool: { 'rds:ManageMasterUserPassword': 'true' },
+    });
+    // one statement per tag, each required (an RDS secret naming no drill database is not read)
+    const reads = allowing(st, 'secretsmanager:GetSecretValue');
+    assert.equal(reads.length, 2);
+    for (const [read, tag, kind] of [
+      [reads[0], 'primaryDBInstanceArn', 'db'],
+      [reads[1], 'primaryDBClusterArn', 'cluster'],
+    ] as const) {
+      assert.ok(JSON.stringify(Stack.of(stack).resolve(read.Resource)).includes(':secret:rds!*'));
+      assert.deepEqual(read.Condition!.StringEquals, { 'aws:ResourceTag/aws:secretsmanager:owningService': 'rds' });
+      const like = Stack.of(stack).resolve(read.Condition!.StringLike);
+      assert.deepEqual(Object.keys(like), [`aws:ResourceTag/aws:rds:${tag}`]);
+      assert.match(JSON.stringify(like), new RegExp(`:${kind}:rdsf-drill-\\*`));
+    }
     // no other task reads a secret or changes a database
     for (const t of [f.SelectDrillsFunctionArn, f.RestoreDrillFunctionArn, f.CheckDrillFunctionArn, f.EndDrillFunctionArn]) {
       assert.equal(allowing(taskStatements(template, t), 'secretsmanager:GetSecretValue', 'rds:ModifyDBInstance').length, 0);

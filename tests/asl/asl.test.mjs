@@ -199,7 +199,7 @@ test("every machine has an execution timeout, and every Task retries all of Lamb
 
 test("drill.asl.json: every Task has a timeout and retries throttling and Lambda errors with jitter", () => {
   const tasks = allStates(JSON.parse(load("drill"))).filter(([, s]) => s.Type === "Task");
-  assert.equal(tasks.length, 6);
+  assert.equal(tasks.length, 7);
   for (const [stateName, s] of tasks) {
     assert.ok(Number.isInteger(s.TimeoutSeconds), `${stateName} has no TimeoutSeconds`);
     const retry = (s.Retry || []).find((r) => r.ErrorEquals.includes("Throttled"));
@@ -267,9 +267,16 @@ test("drill.asl.json: one drill at a time, and every way out of a drill goes thr
     assert.ok(states[name].Retry.some((r) => r.ErrorEquals.includes("CleanupPending") && r.IntervalSeconds >= 30), name);
   }
   assert.equal(states.WaitForRestore.SecondsPath, "$.wait.nextWaitSeconds");
-  // a restored cluster's instance waits for the cluster: restore-drill is retried until then
-  const ready = states.RestoreDrill.Retry.find((r) => r.ErrorEquals.includes("ClusterNotReady"));
-  assert.ok(ready && ready.MaxAttempts * ready.MaxDelaySeconds >= 4 * 3600, "a cluster restore may take hours");
+  // a restored cluster's instance waits for the cluster in the restore's Wait loop, whose clock
+  // measures the restore: check-drill says when, and restore-drill (AddDrillInstance) adds it
+  assert.equal(states.CheckDrill.Parameters["instancePending.$"], "$.restore.instancePending");
+  const add = states.IsRestored.Choices.find((c) => c.Variable === "$.wait.addInstance");
+  assert.equal(add && add.Next, "AddDrillInstance");
+  assert.ok(states.IsRestored.Choices.indexOf(add) > states.IsRestored.Choices.findIndex((c) => c.Next === "RestoreTimedOut"), "past maxWaitSeconds the restore times out first");
+  assert.equal(states.AddDrillInstance.Resource, states.RestoreDrill.Resource);
+  assert.equal(states.AddDrillInstance.ResultPath, "$.restore");
+  assert.equal(states.AddDrillInstance.Next, "WaitForRestore");
+  assert.equal(states.AddDrillInstance.Catch[0].Next, "CleanUpFailed");
 });
 
 test("every error a Retry or Catch names is a Lambda error type of the contract, one the machine raises itself, or AWS's", () => {

@@ -1,8 +1,10 @@
 """The restore drill (Failsafe account, opt-in) on the local stack, deployed from the synthesized
-template with `restoreDrill` set: the real drill.asl.json and the four drill Lambdas restore the
+template with `restoreDrill` set: the real drill.asl.json and the drill Lambdas restore the
 newest verified copies after a real day, wait while the emulator's RDS keeps the database
-`creating`, delete it, and tag the copy; a restore that ends `incompatible-restore` fails the run
-after the clean-up; a database the drill did not make is never deleted."""
+`creating`, delete it, and tag the copy, and the deployed alarms judge the metrics they logged; a
+restore that ends `incompatible-restore` fails the run after the clean-up; a database the drill
+did not make is never deleted; with checks, `validate-drill` queries real PostgreSQL and MariaDB
+servers over TLS."""
 
 import pytest
 from rdsf_local.deployment import Deployment, create_source
@@ -52,8 +54,22 @@ def copy_tags(d: Deployment, source: str) -> dict:
     return copy["tags"]
 
 
+def drill_alarms(d: Deployment, since: int) -> dict[str, list[int]]:
+    """For the deployed drill alarms (the Failsafe template's), the periods in ALARM on the
+    metrics the Failsafe Lambdas logged after `since` bytes of their log. (A metric is stamped
+    with the drill's end, `$$.State.EnteredTime`: the simulated day's on aws-local-stepfunctions,
+    today's on moto's engine, which does not shift its clock; so the tests count periods.)"""
+    from rdsf_local.alarms import emf_datapoints, in_alarm, metric_alarm
+    lines = d.failsafe_host.process.log_path.read_text(errors="replace")[since:].splitlines()
+    points = emf_datapoints(lines)
+    return {m: in_alarm(metric_alarm(d.templates["failsafe"], m)[1], points)
+            for m in ("DrillRtoBreached", "DrillFailed")}
+
+
 def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine, drilled):
     d = drilled
+    log = d.failsafe_host.process.log_path
+    since = len(log.read_text(errors="replace")) if log.exists() else 0
     first = d.run_drill(DRILL_AT)
     assert first.status == "SUCCEEDED", first.result
     [result] = first.result["output"]["drills"]
@@ -64,6 +80,11 @@ def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine,
     # over its target of one minute: the drill passed, and says the restore was too slow (end-drill
     # writes DrillRtoBreached=1, which the deployment alarms on)
     assert (result["rtoMinutes"], result["rtoBreached"]) == (1, True), result
+    # and the deployed alarm goes off: the template's DrillRtoBreached alarm, evaluated on the
+    # metric end-drill logged, is in ALARM for the hour the drill ended; DrillFailed is not
+    alarms = drill_alarms(d, since)
+    assert (len(alarms["DrillRtoBreached"]), alarms["DrillFailed"]) == (1, []), alarms
+    since = len(log.read_text(errors="replace"))
     assert result["deleted"] == ["rdsf-drill-billing-202611220600"]
     assert drill_dbs(d) == []
     assert copy_tags(d, "billing")["rds-failsafe:restore-tested"] == DRILL_AT
@@ -77,6 +98,8 @@ def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine,
     assert result["source"] == f"{d.live.id}:ledger"
     assert result["deleted"] == ["rdsf-drill-ledger-202611290600-1", "rdsf-drill-ledger-202611290600"]
     assert (result["rtoMinutes"], result["rtoBreached"]) == (600, False), result
+    # within its target: the metric says 0, and the alarm stays quiet
+    assert drill_alarms(d, since) == {"DrillRtoBreached": [], "DrillFailed": []}
     assert drill_dbs(d) == []
 
     # the operator sees it
@@ -105,10 +128,13 @@ def test_drills_restore_each_source_in_turn_wait_delete_and_tag_the_copy(engine,
 def test_a_restore_that_fails_is_cleaned_up_and_fails_the_run_naming_the_status(engine, drilled, stack):
     d = drilled
     stack.faults(failRestoresOf=["billing"])
+    since = len(d.failsafe_host.process.log_path.read_text(errors="replace"))
     run = d.run_drill(DRILL_AT)
     assert run.status == "FAILED", run.result
     text = str(run.result)
     assert "incompatible-restore" in text and "rdsf-drill-billing-202611220600" in text, text[:3000]
+    # the deployed DrillFailed alarm goes off on what end-drill logged
+    assert len(drill_alarms(d, since)["DrillFailed"]) == 1
     # the Catch led to the clean-up: nothing left, and the copy is not marked tested
     assert drill_dbs(d) == []
     assert "rds-failsafe:restore-tested" not in copy_tags(d, "billing")

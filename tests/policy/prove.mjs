@@ -260,7 +260,8 @@ export function requestsFor(call) {
       const cluster = op === 'ModifyDBCluster';
       const db = call.dbs?.[cluster ? 'DBClusterIdentifier' : 'DBInstanceIdentifier'];
       if (!db) throw new Error(`${op}: no database recorded`);
-      const out = [{ action: `rds:${op}`, resource: db.arn, context: resourceTags(db.tags ?? {}) }];
+      const manage = params.ManageMasterUserPassword === undefined ? {} : { 'rds:ManageMasterUserPassword': params.ManageMasterUserPassword };
+      const out = [{ action: `rds:${op}`, resource: db.arn, context: { ...resourceTags(db.tags ?? {}), ...manage } }];
       if (params.ManageMasterUserPassword === 'true') {
         const secret = `arn:aws:secretsmanager:${region}:${account}:secret:rds!${cluster ? 'cluster' : 'db'}-00000000-0000-0000-0000-000000000000-AbCdEf`;
         out.push({ action: 'secretsmanager:CreateSecret', resource: secret, why: 'the managed password secret, through RDS' });
@@ -700,8 +701,14 @@ export function CASES(dep) {
         { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('rds!cluster-2222'), context: resourceTags({ ...rds, 'aws:rds:primaryDBClusterArn': db('cluster', 'ledger') }) },
         // a secret named like RDS's that RDS did not make, naming a drill database
         { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('rds!db-3333'), context: resourceTags({ 'aws:rds:primaryDBInstanceArn': db('db', 'rdsf-drill-orders-202611220600') }) },
+        // a secret RDS keeps that names no database (neither tag)
+        { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('rds!db-4444'), context: resourceTags(rds) },
         // any other secret
         { ...v, action: 'secretsmanager:GetSecretValue', resource: secret('app/db-password'), context: resourceTags(rds) },
+        // a drill database changed otherwise than to have RDS manage its password (a password of
+        // its own, public access, deletion protection)
+        { ...v, action: 'rds:ModifyDBInstance', resource: db('db', 'rdsf-drill-orders-202611220600'), context: resourceTags({ [DRILL]: 'true' }) },
+        { ...v, action: 'rds:ModifyDBCluster', resource: db('cluster', 'rdsf-drill-ledger-202611220600'), context: { ...resourceTags({ [DRILL]: 'true' }), 'rds:ManageMasterUserPassword': 'false' } },
         // a new password (or anything else) for a database the drill did not make
         { ...v, action: 'rds:ModifyDBInstance', resource: db('db', 'orders'), context: {} },
         { ...v, action: 'rds:ModifyDBInstance', resource: db('db', 'rdsf-drill-orders-202611220600'), context: resourceTags({ [DRILL]: 'false' }) },

@@ -31,9 +31,6 @@ pub enum ErrorKind {
     /// A drill's database cannot be deleted yet (a cluster whose instance is still there, a
     /// database in a state that refuses deletion); ASL retries the clean-up.
     CleanupPending,
-    /// A restored cluster is not available yet, and RDS adds a DB instance only to an available
-    /// cluster; ASL retries `restore-drill`, which then creates it.
-    ClusterNotReady,
     /// A drill's database is getting its RDS-managed master password (the secret is being
     /// created, the database is resetting its credentials); ASL retries `validate-drill`.
     CredentialsPending,
@@ -46,7 +43,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind; their names are the contract's `errorTypes` (contract/contract.json), in order.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::Throttled,
         ErrorKind::Transient,
         ErrorKind::SnapshotNotFound,
@@ -59,7 +56,6 @@ impl ErrorKind {
         ErrorKind::VerifyFailed,
         ErrorKind::RestoreFailed,
         ErrorKind::CleanupPending,
-        ErrorKind::ClusterNotReady,
         ErrorKind::CredentialsPending,
         ErrorKind::PreflightFailed,
         ErrorKind::AwsError,
@@ -79,7 +75,6 @@ impl ErrorKind {
             ErrorKind::VerifyFailed => "VerifyFailed",
             ErrorKind::RestoreFailed => "RestoreFailed",
             ErrorKind::CleanupPending => "CleanupPending",
-            ErrorKind::ClusterNotReady => "ClusterNotReady",
             ErrorKind::CredentialsPending => "CredentialsPending",
             ErrorKind::PreflightFailed => "PreflightFailed",
             ErrorKind::AwsError => "AwsError",

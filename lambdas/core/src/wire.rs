@@ -799,6 +799,10 @@ pub struct RestoreDrillOutput {
     pub db_id: String,
     /// False when an earlier attempt of this run had already started it.
     pub started: bool,
+    /// A restored cluster that is not available yet, so its DB instance is not made yet (RDS adds
+    /// one only to an available cluster): `check-drill` says when, and the machine calls
+    /// `restore-drill` again (`AddDrillInstance`) with the restore clock running.
+    pub instance_pending: bool,
 }
 
 // -- check-drill, the drill machine (drill/check_drill.rs) ------------------------------------
@@ -814,6 +818,9 @@ pub struct CheckDrillInput {
     /// The elapsed seconds of the previous look, if any.
     #[serde(default)]
     pub previous_elapsed_seconds: Option<u64>,
+    /// `restore-drill` left the cluster's DB instance to be made once the cluster is available.
+    #[serde(default)]
+    pub instance_pending: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -824,6 +831,9 @@ pub struct CheckDrillOutput {
     pub status: String,
     pub elapsed_seconds: u64,
     pub next_wait_seconds: u64,
+    /// The cluster is available and its DB instance is still to be made: the machine calls
+    /// `restore-drill` to add it, then looks again.
+    pub add_instance: bool,
 }
 
 // -- validate-drill, the drill machine (drill/validate_drill.rs) ------------------------------
@@ -912,16 +922,18 @@ pub struct EndDrillOutput {
     /// when the target passed (`policy::drill::RestoreClock::rto_breached`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rto_breached: Option<bool>,
-    /// Seconds validate-drill's checks took, and the drill's whole time (restore, checks,
-    /// clean-up).
+    /// Seconds validate-drill's checks took, and the drill's time from its start to its
+    /// clean-up (restore and checks; the deletion that follows is not counted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validate_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_seconds: Option<u64>,
-    /// Whether queries checked the restored data, and each check's result.
+    /// Whether queries checked the restored data, and how many checks ran and failed. Each
+    /// check's result is in the drill's record (the drills' log group), not here: a run's
+    /// output gathers every drill's, within Step Functions' 256 KiB.
     pub data_checked: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<crate::policy::checks::CheckResult>,
+    pub checks_run: usize,
+    pub checks_failed: usize,
     pub deleted: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,

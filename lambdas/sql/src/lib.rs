@@ -24,6 +24,23 @@ pub const RDS_CA_BUNDLE: &str = include_str!("../rds-ca/rds-ca-bundle.pem");
 /// How long a connection (TCP, TLS and login) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long past a statement's own timeout (which the server enforces) the client waits for its
+/// answer before it calls the session stalled: a lost connection must fail the check naming it,
+/// not run the function into its 15-minute timeout.
+const ANSWER_GRACE: Duration = Duration::from_secs(10);
+
+/// The bound on one answer of a session to `target`.
+fn answer_within(target: &SqlTarget) -> Duration {
+    Duration::from_secs(u64::from(target.timeout_seconds)) + ANSWER_GRACE
+}
+
+fn stalled(target: &SqlTarget, what: &str) -> StoreError {
+    refused(format!(
+        "{what}: no answer within {} s (the session stalled)",
+        answer_within(target).as_secs()
+    ))
+}
+
 pub struct SqlStore {
     secrets: aws_sdk_secretsmanager::Client,
     /// The certificate authorities a database's certificate must chain to, as PEM.
@@ -99,15 +116,32 @@ impl SqlStore {
             .map_err(|_| refused(format!("no session within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| refused(pg_message(&e)))?;
         let connection = tokio::spawn(connection);
+        let within = answer_within(target);
+        let run = |sql: String| {
+            let client = &client;
+            async move {
+                tokio::time::timeout(within, client.simple_query(&sql))
+                    .await
+                    .map_err(|_| stalled(target, &sql))
+            }
+        };
         for statement in setup {
-            client
-                .simple_query(statement)
-                .await
+            run(statement.clone())
+                .await?
                 .map_err(|e| refused(format!("{statement}: {}", pg_message(&e))))?;
         }
         let mut answers = Vec::with_capacity(queries.len());
         for q in queries {
-            answers.push(match client.simple_query(q).await {
+            // each check in a read-only transaction of its own, rolled back: whatever a query
+            // does to the session (set_config) is undone before the next
+            run("BEGIN READ ONLY".into())
+                .await?
+                .map_err(|e| refused(format!("BEGIN READ ONLY: {}", pg_message(&e))))?;
+            let answer = run(q.clone()).await?;
+            run("ROLLBACK".into())
+                .await?
+                .map_err(|e| refused(format!("ROLLBACK: {}", pg_message(&e))))?;
+            answers.push(match answer {
                 Ok(messages) => Ok(messages
                     .iter()
                     .filter_map(|m| match m {
@@ -156,14 +190,29 @@ impl SqlStore {
             .await
             .map_err(|_| refused(format!("no session within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| refused(e.to_string()))?;
+        let within = answer_within(target);
         for statement in setup {
-            conn.query_drop(statement)
+            tokio::time::timeout(within, conn.query_drop(statement))
                 .await
+                .map_err(|_| stalled(target, statement))?
                 .map_err(|e| refused(format!("{statement}: {e}")))?;
         }
         let mut answers = Vec::with_capacity(queries.len());
         for q in queries {
-            answers.push(match conn.query::<mysql_async::Row, _>(q.as_str()).await {
+            // each check in a read-only transaction of its own, rolled back
+            tokio::time::timeout(within, conn.query_drop("START TRANSACTION READ ONLY"))
+                .await
+                .map_err(|_| stalled(target, "START TRANSACTION READ ONLY"))?
+                .map_err(|e| refused(format!("START TRANSACTION READ ONLY: {e}")))?;
+            let answer =
+                tokio::time::timeout(within, conn.query::<mysql_async::Row, _>(q.as_str()))
+                    .await
+                    .map_err(|_| stalled(target, q))?;
+            tokio::time::timeout(within, conn.query_drop("ROLLBACK"))
+                .await
+                .map_err(|_| stalled(target, "ROLLBACK"))?
+                .map_err(|e| refused(format!("ROLLBACK: {e}")))?;
+            answers.push(match answer {
                 Ok(rows) => Ok(rows
                     .into_iter()
                     .map(|row| {

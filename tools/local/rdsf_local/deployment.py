@@ -149,6 +149,8 @@ class Deployment:
     failsafe_schedule_input: dict = field(default_factory=dict)
     # the Live side's cadence schedules: (times of day, input) each (TemplateSide.cadences)
     live_cadences: list = field(default_factory=list)
+    # what CDK synthesized for this deployment, {"live": ..., "failsafe": ...} (e.g. its alarms)
+    templates: dict = field(default_factory=dict)
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -188,6 +190,7 @@ class Deployment:
         d = cls(stack, live, failsafe, live_config, failsafe_config, queue_url, topic,
                 fs.output("StateMachineArn"), lv.output("ShareKeyArn"), fs.output("FailsafeKeyArn"))
         d.context = ctx
+        d.templates = templates
         d.live_schedule_input, d.failsafe_schedule_input = lv.schedule_input(), fs.schedule_input()
         d.live_cadences = lv.cadences()
         d.failsafe_side = fs.describe()

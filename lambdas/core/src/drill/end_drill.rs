@@ -148,7 +148,8 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
             .drill_started
             .and_then(|s| u64::try_from((ended - s).num_seconds()).ok()),
         data_checked: validation.checked,
-        checks: validation.checks.clone(),
+        checks_run: validation.checks.len(),
+        checks_failed: validation.checks.iter().filter(|c| !c.passed).count(),
         deleted,
         cause,
     };
@@ -174,7 +175,7 @@ pub async fn end_drill<S: SnapshotWrites + Databases + Restores + DrillRecords>(
         total_seconds: output.total_seconds,
         data_checked: output.data_checked,
         database: validation.database.clone(),
-        checks: output.checks.clone(),
+        checks: validation.checks.clone(),
         cause: output.cause.clone(),
         deleted: output.deleted.clone(),
         ran_by: input

@@ -68,10 +68,12 @@ pub async fn restore_drill<S: Databases + Restores>(
         }
         Err(e) => return Err(e.into()),
     };
+    let mut instance_pending = false;
     if let Some(member) = &item.member_id {
         // RestoreDBClusterFromSnapshot API reference: DB instances can be created only once the
-        // restore has completed and the cluster is available. Until then the state machine
-        // retries this task, which finds its cluster above and comes back here.
+        // restore has completed and the cluster is available. Until then the instance is left
+        // pending: check-drill looks at the cluster in the restore's Wait loop (its time counts
+        // as the restore's) and the machine calls this task again once it is available.
         let (progress, status) = db_progress(store, SnapshotKind::Cluster, &item.db_id)
             .await?
             .ok_or_else(|| {
@@ -81,7 +83,24 @@ pub async fn restore_drill<S: Databases + Restores>(
                 )
             })?;
         match progress {
-            RestoreProgress::Available => {}
+            RestoreProgress::Available => {
+                let request = ClusterInstanceRequest {
+                    cluster_id: item.db_id.clone(),
+                    instance_id: member.clone(),
+                    engine: item.engine.clone(),
+                    instance_class: item.instance_class.clone(),
+                    tags: request.tags.clone(),
+                };
+                match store.create_cluster_instance(&request).await {
+                    Ok(_) => {
+                        info!(action = "restore-drill", db = %item.db_id, instance = %member, "cluster instance added")
+                    }
+                    Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
+                        ours(store, SnapshotKind::Instance, member).await?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             RestoreProgress::Failed => {
                 return Err(FailsafeError::new(
                     ErrorKind::RestoreFailed,
@@ -92,32 +111,14 @@ pub async fn restore_drill<S: Databases + Restores>(
                 ))
             }
             RestoreProgress::Waiting => {
-                return Err(FailsafeError::new(
-                    ErrorKind::ClusterNotReady,
-                    format!(
-                        "cluster {} is {}: its DB instance is added once it is available",
-                        item.db_id, status
-                    ),
-                ))
+                info!(action = "restore-drill", db = %item.db_id, status = %status, "cluster not available yet: its instance is added later");
+                instance_pending = true;
             }
-        }
-        let request = ClusterInstanceRequest {
-            cluster_id: item.db_id.clone(),
-            instance_id: member.clone(),
-            engine: item.engine.clone(),
-            instance_class: item.instance_class.clone(),
-            tags: request.tags.clone(),
-        };
-        match store.create_cluster_instance(&request).await {
-            Ok(_) => {}
-            Err(e) if e.kind == StoreErrorKind::AlreadyExists => {
-                ours(store, SnapshotKind::Instance, member).await?
-            }
-            Err(e) => return Err(e.into()),
         }
     }
     Ok(RestoreDrillOutput {
         db_id: item.db_id.clone(),
         started,
+        instance_pending,
     })
 }

@@ -117,6 +117,7 @@ where
         host,
         port,
         database: source.database.clone(),
+        timeout_seconds: source.timeout(),
     };
     let started = std::time::Instant::now();
     let answers = data

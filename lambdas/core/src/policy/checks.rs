@@ -56,11 +56,18 @@ impl Dialect {
         }
     }
 
-    /// The query that lists the tables a `tables` check looks for: `schema`, `table` rows.
+    /// The query that lists the tables a `tables` check looks for: `schema`, `table` rows, in
+    /// every schema but the system's (PostgreSQL reserves names starting `pg_`). PostgreSQL's from the catalog: `information_schema.tables`
+    /// shows only the tables the current user has a privilege on (PostgreSQL documentation,
+    /// "information_schema.tables"), and RDS's master user is not a superuser, so a table owned
+    /// by an application role without grants would read as missing. Tables, partitioned tables,
+    /// views, materialized views and foreign tables count, as `information_schema.tables` lists
+    /// them. MySQL and MariaDB: every schema (database) of the server, so `schema.table` can
+    /// name another than the one the checks connect to.
     pub fn tables_query(self) -> &'static str {
         match self {
-            Dialect::Postgres => "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
-            Dialect::Mysql | Dialect::Mariadb => "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
+            Dialect::Postgres => "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'",
+            Dialect::Mysql | Dialect::Mariadb => "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')",
         }
     }
 }
@@ -380,6 +387,21 @@ pub fn judge(
         .collect()
 }
 
+/// The most of a value or an error a check's result keeps, in characters: a query's answer or a
+/// driver's message can be any length, and the results travel in the drill's state (256 KiB)
+/// and its record (one log event).
+pub const MAX_RESULT_CHARS: usize = 300;
+
+/// `text` within [`MAX_RESULT_CHARS`], saying how much was left out.
+fn clip(text: String) -> String {
+    let n = text.chars().count();
+    if n <= MAX_RESULT_CHARS {
+        return text;
+    }
+    let kept: String = text.chars().take(MAX_RESULT_CHARS).collect();
+    format!("{kept}… ({} more characters)", n - MAX_RESULT_CHARS)
+}
+
 fn judge_one(check: &Check, answer: Option<Answer>, snapshot_time: DateTime<Utc>) -> CheckResult {
     let (name, bound) = match check {
         Check::Count { sql, min, max } => (
@@ -405,10 +427,10 @@ fn judge_one(check: &Check, answer: Option<Answer>, snapshot_time: DateTime<Utc>
     };
     let result = |value: Option<String>, passed: bool, error: Option<String>| CheckResult {
         check: name.clone(),
-        value,
+        value: value.map(clip),
         bound: bound.clone(),
         passed,
-        error,
+        error: error.map(clip),
     };
     let rows = match answer {
         None => return result(None, false, Some("was not run".into())),
@@ -587,6 +609,35 @@ mod tests {
             "[1].source \"orders\" has checks twice",
         );
         bad(r#"{"orders": []}"#, "is not a list");
+    }
+
+    #[test]
+    fn a_long_answer_or_error_is_clipped_saying_how_much_was_left_out() {
+        let check = Check::Count {
+            sql: "select count(*) from t".into(),
+            min: Some(1),
+            max: None,
+        };
+        let long = "x".repeat(MAX_RESULT_CHARS + 5);
+        let r = judge(
+            std::slice::from_ref(&check),
+            vec![Err(long.clone())],
+            at("2026-11-20T03:00:00Z"),
+        );
+        let e = r[0].error.as_deref().unwrap();
+        assert!(e.ends_with("… (5 more characters)"), "{e}");
+        assert_eq!(e.chars().filter(|c| *c == 'x').count(), MAX_RESULT_CHARS);
+        let r = judge(
+            &[check],
+            vec![Ok(vec![vec![Some(long)]])],
+            at("2026-11-20T03:00:00Z"),
+        );
+        assert!(r[0]
+            .value
+            .as_deref()
+            .unwrap()
+            .ends_with("… (5 more characters)"));
+        assert!(!r[0].passed);
     }
 
     #[test]

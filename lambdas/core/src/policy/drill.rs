@@ -79,6 +79,26 @@ pub fn is_source_name(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// The longest wait between two looks at a drill's restoring database. RDS reports no progress
+/// for a restore, so the waits double from `pollSeconds` (`polling::next_wait_seconds`), and the
+/// look that finds the database available can come as late as the last wait: the restore time,
+/// and its verdict against `rtoMinutes`, are known to within this many seconds. Five minutes is
+/// 48 looks in the default four hours (`maxWaitSeconds`); unbounded doubling put a restore that
+/// took 16 minutes at 32.
+pub const RESTORE_LOOK_MAX_SECONDS: u64 = 300;
+
+/// The wait before the next look at a drill's restoring database: doubling from `poll`, at most
+/// [`RESTORE_LOOK_MAX_SECONDS`] (or `poll`, if that is longer), the last one ending at `max_wait`.
+pub fn restore_wait_seconds(elapsed: u64, previous: Option<u64>, poll: u64, max_wait: u64) -> u64 {
+    use crate::policy::polling::{next_wait_seconds, Look};
+    let look = |elapsed| Look {
+        elapsed,
+        percent: None,
+    };
+    next_wait_seconds(look(elapsed), previous.map(look), poll, max_wait)
+        .min(RESTORE_LOOK_MAX_SECONDS.max(poll))
+}
+
 /// How far a drill's restore got, as the drill machine's clock (`$.wait`, from `check-drill`)
 /// last saw it: whether the database became available, and the seconds since the restore began.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,7 +157,8 @@ pub struct DrillRecord {
     pub rto_minutes: Option<u32>,
     #[serde(default)]
     pub rto_breached: Option<bool>,
-    /// Seconds the checks took, and the drill's whole time (restore, checks, clean-up).
+    /// Seconds the checks took, and the drill's time from its start to its clean-up (restore
+    /// and checks; the deletion that follows is not counted).
     #[serde(default)]
     pub validate_seconds: Option<u64>,
     #[serde(default)]
@@ -654,6 +675,26 @@ mod tests {
             restore_progress("inaccessible-encryption-credentials"),
             RestoreProgress::Failed
         );
+    }
+
+    #[test]
+    fn the_looks_at_a_restore_double_up_to_five_minutes_and_the_last_ends_at_max_wait() {
+        let mut looks = vec![0];
+        let mut previous = None;
+        while *looks.last().unwrap() < 3600 {
+            let e = *looks.last().unwrap();
+            let wait = restore_wait_seconds(e, previous, 60, 3600);
+            previous = Some(e);
+            looks.push(e + wait);
+        }
+        // a restore that took 16 minutes is seen at 18, not at 32
+        assert_eq!(&looks[..7], &[0, 60, 120, 240, 480, 780, 1080]);
+        assert!(looks
+            .windows(2)
+            .all(|w| w[1] - w[0] <= RESTORE_LOOK_MAX_SECONDS));
+        assert_eq!(*looks.last().unwrap(), 3600);
+        // a poll longer than the bound is kept
+        assert_eq!(restore_wait_seconds(1200, Some(600), 900, 14400), 900);
     }
 
     #[test]

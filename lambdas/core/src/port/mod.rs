@@ -293,14 +293,18 @@ pub struct SqlTarget {
     pub host: String,
     pub port: u16,
     pub database: String,
+    /// Each statement's bound (the server's statement timeout, set by the session setup); the
+    /// client gives up on an answer a few seconds after it (a session that stalled).
+    pub timeout_seconds: u32,
 }
 
 /// Queries a drill's database over TLS (the server's certificate verified, its name included).
 #[async_trait]
 pub trait SqlQueries: Send + Sync {
     /// Opens one session as `login`, runs `setup` (every statement must succeed), then each of
-    /// `queries` in turn: one answer per query, a failed query's error as its answer. `Err` when
-    /// no session could be opened.
+    /// `queries` in turn, each in a read-only transaction rolled back after it (so no check can
+    /// change the session for the next): one answer per query, a failed query's error as its
+    /// answer. `Err` when no session could be opened, or it stalled.
     async fn run_queries(
         &self,
         target: &SqlTarget,

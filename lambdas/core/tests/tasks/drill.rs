@@ -157,25 +157,40 @@ async fn a_failed_restore_is_restore_failed_and_the_clean_up_deletes_the_cluster
         true,
     )]);
     let item = select(&cfg, &store).await.items[0].clone();
-    // RDS adds the cluster's instance only once the cluster is available: the state machine
-    // retries restore-drill on ClusterNotReady until then
-    let e = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
+    // RDS adds the cluster's instance only once the cluster is available: restore-drill leaves it
+    // pending, and the restore's Wait loop looks at the cluster (its time counts) until then
+    let first = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
         .await
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::ClusterNotReady);
+        .unwrap();
+    assert!(first.started && first.instance_pending, "{first:?}");
     assert!(store.world().instances.is_empty());
+    let pending = |elapsed: u64| {
+        let mut input = check_input(&item, elapsed);
+        input.instance_pending = true;
+        input
+    };
+    let look = check_drill(&store, pending(60)).await.unwrap();
+    assert!(!look.available && !look.add_instance, "{look:?}");
+    assert!(look.status.ends_with("/-"), "{}", look.status);
     store
         .world()
         .db_status
         .insert(item.db_id.clone(), "available".into());
+    let look = check_drill(&store, pending(120)).await.unwrap();
+    assert!(!look.available && look.add_instance, "{look:?}");
     let again = restore_drill(&cfg, &store, RestoreDrillInput { item: item.clone() })
         .await
         .unwrap();
-    assert!(!again.started, "the retry finds its own cluster");
+    assert!(!again.started, "the second call finds its own cluster");
+    assert!(!again.instance_pending);
     assert_eq!(
         store.world().instances[0].cluster_id.as_deref(),
         Some(item.db_id.as_str())
     );
+    // from then on the loop looks at both, the cluster and its instance (still creating)
+    let look = check_drill(&store, check_input(&item, 180)).await.unwrap();
+    assert!(!look.available && !look.add_instance, "{look:?}");
+    assert_eq!(look.status, "available/creating");
     store
         .world()
         .db_status
