@@ -117,30 +117,34 @@ impl SqlStore {
             .map_err(|e| refused(pg_message(&e)))?;
         let connection = tokio::spawn(connection);
         let within = answer_within(target);
-        let run = |sql: String| {
-            let client = &client;
+        // one statement's messages, or the session stalled
+        let run = |sql: &str| {
+            let (client, sql) = (&client, sql.to_string());
             async move {
                 tokio::time::timeout(within, client.simple_query(&sql))
                     .await
                     .map_err(|_| stalled(target, &sql))
             }
         };
+        // a statement that must succeed, or the session is refused naming it
+        let exec = |sql: &str| {
+            let (answer, sql) = (run(sql), sql.to_string());
+            async move {
+                answer
+                    .await?
+                    .map(drop)
+                    .map_err(|e| refused(format!("{sql}: {}", pg_message(&e))))
+            }
+        };
         for statement in setup {
-            run(statement.clone())
-                .await?
-                .map_err(|e| refused(format!("{statement}: {}", pg_message(&e))))?;
+            exec(statement).await?;
         }
+        let [begin, end] = target.dialect.check_transaction();
         let mut answers = Vec::with_capacity(queries.len());
         for q in queries {
-            // each check in a read-only transaction of its own, rolled back: whatever a query
-            // does to the session (set_config) is undone before the next
-            run("BEGIN READ ONLY".into())
-                .await?
-                .map_err(|e| refused(format!("BEGIN READ ONLY: {}", pg_message(&e))))?;
-            let answer = run(q.clone()).await?;
-            run("ROLLBACK".into())
-                .await?
-                .map_err(|e| refused(format!("ROLLBACK: {}", pg_message(&e))))?;
+            exec(begin).await?;
+            let answer = run(q).await?;
+            exec(end).await?;
             answers.push(match answer {
                 Ok(messages) => Ok(messages
                     .iter()
@@ -190,28 +194,20 @@ impl SqlStore {
             .await
             .map_err(|_| refused(format!("no session within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| refused(e.to_string()))?;
-        let within = answer_within(target);
         for statement in setup {
-            tokio::time::timeout(within, conn.query_drop(statement))
-                .await
-                .map_err(|_| stalled(target, statement))?
-                .map_err(|e| refused(format!("{statement}: {e}")))?;
+            mysql_exec(&mut conn, target, statement).await?;
         }
+        let [begin, end] = target.dialect.check_transaction();
         let mut answers = Vec::with_capacity(queries.len());
         for q in queries {
-            // each check in a read-only transaction of its own, rolled back
-            tokio::time::timeout(within, conn.query_drop("START TRANSACTION READ ONLY"))
-                .await
-                .map_err(|_| stalled(target, "START TRANSACTION READ ONLY"))?
-                .map_err(|e| refused(format!("START TRANSACTION READ ONLY: {e}")))?;
-            let answer =
-                tokio::time::timeout(within, conn.query::<mysql_async::Row, _>(q.as_str()))
-                    .await
-                    .map_err(|_| stalled(target, q))?;
-            tokio::time::timeout(within, conn.query_drop("ROLLBACK"))
-                .await
-                .map_err(|_| stalled(target, "ROLLBACK"))?
-                .map_err(|e| refused(format!("ROLLBACK: {e}")))?;
+            mysql_exec(&mut conn, target, begin).await?;
+            let answer = tokio::time::timeout(
+                answer_within(target),
+                conn.query::<mysql_async::Row, _>(q.as_str()),
+            )
+            .await
+            .map_err(|_| stalled(target, q))?;
+            mysql_exec(&mut conn, target, end).await?;
             answers.push(match answer {
                 Ok(rows) => Ok(rows
                     .into_iter()
@@ -234,6 +230,19 @@ impl SqlStore {
         let _ = conn.disconnect().await;
         Ok(answers)
     }
+}
+
+/// A MySQL/MariaDB statement that must succeed, or the session is refused (or stalled) naming it.
+async fn mysql_exec(
+    conn: &mut mysql_async::Conn,
+    target: &SqlTarget,
+    sql: &str,
+) -> StoreResult<()> {
+    use mysql_async::prelude::Queryable;
+    tokio::time::timeout(answer_within(target), conn.query_drop(sql))
+        .await
+        .map_err(|_| stalled(target, sql))?
+        .map_err(|e| refused(format!("{sql}: {e}")))
 }
 
 fn refused(message: String) -> StoreError {

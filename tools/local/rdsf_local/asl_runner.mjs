@@ -24,9 +24,7 @@
 // Every `${Placeholder}` in the file must have an entry in `functions`, or the run is refused:
 // a missing one would otherwise surface as an opaque engine error halfway through.
 import { readFileSync } from 'node:fs';
-import { requireNode22, runWithLimits } from './limits.mjs';
-
-requireNode22('asl_runner');
+import { runWithLimits } from './limits.mjs';
 
 const request = JSON.parse(readFileSync(0, 'utf8'));
 const bareErrors = process.env.RDSF_STOCK_MOTO === '1';

@@ -41,9 +41,10 @@ export function corrected(source) {
   return text;
 }
 
-// Evaluated before the importer's own checks (limits.mjs requireNode22): on an older Node every
-// Task of the engine throws a TypeError a States.ALL catcher swallows, a green run that tested
-// nothing; without module.registerHooks the corrections cannot be made.
+// The one Node version check of the local ASL tools (asl_runner.mjs and fleet.mjs load the engine
+// through here), evaluated before their own code: on Node < 22 every Task of the engine throws a
+// TypeError (Promise.withResolvers) a States.ALL catcher swallows, a green run that tested
+// nothing; and without module.registerHooks (22.15) the corrections cannot be made.
 if (typeof nodeModule.registerHooks !== 'function') {
   console.error(
     `${basename(process.argv[1] ?? 'engine.mjs')}: Node >= 22 required (22.15 or newer, for ` +

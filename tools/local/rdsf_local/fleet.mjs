@@ -11,9 +11,7 @@
 // Response (JSON on stdout): runWithLimits' report (statesEntered as a count) plus
 //   { "calls": { task: count }, "seconds" }.
 import { readFileSync } from 'node:fs';
-import { requireNode22, runWithLimits } from './limits.mjs';
-
-requireNode22('fleet');
+import { runWithLimits } from './limits.mjs';
 
 const req = JSON.parse(readFileSync(0, 'utf8'));
 const { side, sources: n, copyMinutes, pollSeconds = 60, maxConcurrency = 20 } = req;

@@ -30,16 +30,6 @@
 //   first child's own error; a bare engine (enforce: false) keeps that behaviour.
 import { StateMachine } from './engine.mjs';
 
-/** Exits with 2 on Node < 22: there every Task throws a TypeError (Promise.withResolvers) that a
- * States.ALL catcher swallows, a green run that tested nothing. */
-export function requireNode22(tool) {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < 22) {
-    console.error(`${tool}: Node >= 22 required, this is ${process.versions.node}`);
-    process.exit(2);
-  }
-}
-
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 export const MAX_CAUSE_CHARS = 32768;
 export const MAX_HISTORY_EVENTS = 25000;

@@ -56,14 +56,25 @@ impl Dialect {
         }
     }
 
+    /// The statements around each check: a read-only transaction of its own, rolled back after
+    /// it, so that nothing a query does to the session (PostgreSQL's `set_config`) reaches the
+    /// next check.
+    pub fn check_transaction(self) -> [&'static str; 2] {
+        match self {
+            Dialect::Postgres => ["BEGIN READ ONLY", "ROLLBACK"],
+            Dialect::Mysql | Dialect::Mariadb => ["START TRANSACTION READ ONLY", "ROLLBACK"],
+        }
+    }
+
     /// The query that lists the tables a `tables` check looks for: `schema`, `table` rows, in
-    /// every schema but the system's (PostgreSQL reserves names starting `pg_`). PostgreSQL's from the catalog: `information_schema.tables`
-    /// shows only the tables the current user has a privilege on (PostgreSQL documentation,
-    /// "information_schema.tables"), and RDS's master user is not a superuser, so a table owned
-    /// by an application role without grants would read as missing. Tables, partitioned tables,
-    /// views, materialized views and foreign tables count, as `information_schema.tables` lists
-    /// them. MySQL and MariaDB: every schema (database) of the server, so `schema.table` can
-    /// name another than the one the checks connect to.
+    /// every schema but the system's (PostgreSQL reserves names starting `pg_`). PostgreSQL's
+    /// from the catalog: `information_schema.tables` shows only the tables the current user has
+    /// a privilege on (PostgreSQL documentation, "information_schema.tables"), and RDS's master
+    /// user is not a superuser, so a table owned by an application role without grants would
+    /// read as missing. Tables, partitioned tables, views, materialized views and foreign tables
+    /// count, as `information_schema.tables` lists them. MySQL and MariaDB: every schema
+    /// (database) of the server, so `schema.table` can name another than the one the checks
+    /// connect to.
     pub fn tables_query(self) -> &'static str {
         match self {
             Dialect::Postgres => "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'",

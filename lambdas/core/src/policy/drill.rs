@@ -4,6 +4,7 @@
 
 use crate::model::{OrderableClass, SnapshotKind};
 use crate::policy::naming;
+use crate::policy::polling::{next_wait_seconds, Look};
 use crate::policy::status::{pick_copy, Grouped};
 use crate::policy::tags::RESTORE_TESTED;
 use chrono::{DateTime, Utc};
@@ -90,7 +91,6 @@ pub const RESTORE_LOOK_MAX_SECONDS: u64 = 300;
 /// The wait before the next look at a drill's restoring database: doubling from `poll`, at most
 /// [`RESTORE_LOOK_MAX_SECONDS`] (or `poll`, if that is longer), the last one ending at `max_wait`.
 pub fn restore_wait_seconds(elapsed: u64, previous: Option<u64>, poll: u64, max_wait: u64) -> u64 {
-    use crate::policy::polling::{next_wait_seconds, Look};
     let look = |elapsed| Look {
         elapsed,
         percent: None,
